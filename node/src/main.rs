@@ -1,0 +1,16 @@
+//! `edgeproof-node`: the Edgeproof validator and full node.
+
+mod chain_spec;
+mod cli;
+mod command;
+mod rpc;
+mod service;
+
+fn main() {
+	// A bad flag, chain or base path is the operator's to fix: say what is wrong in one line
+	// and exit non-zero, without a panic trace.
+	if let Err(error) = command::run() {
+		eprintln!("Error: {error}");
+		std::process::exit(1);
+	}
+}

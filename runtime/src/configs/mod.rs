@@ -1,0 +1,7 @@
+//! `Config` implementations, one module per pallet group (system, consensus, money).
+
+mod consensus;
+mod money;
+mod system;
+
+pub use system::RuntimeBlockWeights;

@@ -1,0 +1,16 @@
+# Shared paths for Edgeproof's scripts. Source it: `. scripts/env.sh`.
+#
+# Everything downloaded or built lives outside the clone, under one cache directory, so that
+# the developer's builds and CI runs on the same machine share one cargo target directory.
+
+EDGEPROOF_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export EDGEPROOF_ROOT
+export EDGEPROOF_CACHE="${EDGEPROOF_CACHE:-$HOME/.cache/edgeproof}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$EDGEPROOF_CACHE/target}"
+export EDGEPROOF_VENV="$EDGEPROOF_CACHE/venv"
+export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$EDGEPROOF_CACHE/onnxruntime/libonnxruntime.so.1.31.1}"
+export EDGEPROOF_ONNX_TESTDATA="${EDGEPROOF_ONNX_TESTDATA:-$EDGEPROOF_CACHE/onnx-testdata}"
+export EDGEPROOF_NODE_BIN="${EDGEPROOF_NODE_BIN:-$CARGO_TARGET_DIR/release/edgeproof-node}"
+if [ -f "$HOME/.cargo/env" ]; then
+	. "$HOME/.cargo/env"
+fi

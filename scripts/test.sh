@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every test of Edgeproof. This is the README's test command and what CI runs.
+#
+#   1. machine set-up (skipped where done),
+#   2. the release build of the node, which builds the wasm runtime once for the whole run,
+#   3. the Rust tests of the workspace (release profile: they share the node's dependencies),
+#   4. the end-to-end tests: a real node driven through @polkadot/api.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$EDGEPROOF_ROOT"
+
+"$EDGEPROOF_ROOT/scripts/setup.sh"
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "build: edgeproof-node (release, with the wasm runtime)"
+cargo build --release --locked -p edgeproof-node
+
+step "cargo test (workspace, release)"
+cargo test --release --locked --workspace
+
+step "end-to-end tests (@polkadot/api against edgeproof-node --dev)"
+node --test --test-concurrency=1 tests/e2e/

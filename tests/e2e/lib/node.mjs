@@ -1,0 +1,137 @@
+// Starts a real `edgeproof-node` for a test and always stops it again.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { ApiPromise, WsProvider } from '@polkadot/api';
+
+/** Path of the node binary: $EDGEPROOF_NODE_BIN, set by scripts/env.sh. */
+export function nodeBinary() {
+  const bin = process.env.EDGEPROOF_NODE_BIN;
+  if (!bin || !existsSync(bin)) {
+    throw new Error(
+      `edgeproof-node not found at '${bin}': build it with scripts/test.sh (or set EDGEPROOF_NODE_BIN)`,
+    );
+  }
+  return bin;
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs the node binary to completion with `args`; resolves to { code, stdout, stderr }. */
+export function runNodeCommand(args, { timeoutMs = 60_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(nodeBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`'edgeproof-node ${args.join(' ')}' did not exit within ${timeoutMs} ms`));
+    }, timeoutMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * Starts `edgeproof-node --dev` (or `extraArgs`) on a temporary base path and free ports, and
+ * connects `@polkadot/api` to it. Call `stop()` in a `finally`/`after` hook.
+ */
+export async function startDevNode({ extraArgs = [], readyTimeoutMs = 120_000 } = {}) {
+  const basePath = mkdtempSync(join(tmpdir(), 'edgeproof-e2e-'));
+  const rpcPort = await freePort();
+  const p2pPort = await freePort();
+  const args = [
+    '--dev',
+    '--base-path', basePath,
+    '--rpc-port', String(rpcPort),
+    '--port', String(p2pPort),
+    '--no-prometheus',
+    '--no-telemetry',
+    '--no-mdns',
+    ...extraArgs,
+  ];
+  const child = spawn(nodeBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  const keep = (d) => {
+    log += d;
+    if (log.length > 200_000) log = log.slice(-100_000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  let exited = null;
+  child.on('exit', (code, signal) => (exited = { code, signal }));
+
+  const stop = async (api) => {
+    if (api) await api.disconnect().catch(() => {});
+    if (exited === null) {
+      child.kill('SIGINT');
+      const gone = await waitFor(() => exited !== null, 20_000).catch(() => false);
+      if (!gone) child.kill('SIGKILL');
+    }
+    rmSync(basePath, { recursive: true, force: true });
+  };
+
+  try {
+    const endpoint = `ws://127.0.0.1:${rpcPort}`;
+    await waitFor(() => {
+      if (exited !== null) throw new Error(`node exited early (${JSON.stringify(exited)}):\n${log}`);
+      return /Running JSON-RPC server/.test(log);
+    }, readyTimeoutMs);
+    const api = await ApiPromise.create({ provider: new WsProvider(endpoint), noInitWarn: true });
+    return { api, endpoint, basePath, log: () => log, stop: () => stop(api) };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** Polls `predicate` every 100 ms until it returns truthy or `timeoutMs` passes. */
+export async function waitFor(predicate, timeoutMs, what = 'condition') {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await predicate();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Signs and sends `tx` and resolves with the events of its block once it is in a block. */
+export function sendAndWaitInBlock(tx, signer) {
+  return new Promise((resolve, reject) => {
+    let unsub = () => {};
+    tx.signAndSend(signer, ({ status, events, dispatchError }) => {
+      if (dispatchError) {
+        unsub();
+        reject(new Error(`dispatch failed: ${dispatchError.toString()}`));
+      } else if (status.isInBlock) {
+        unsub();
+        resolve({ blockHash: status.asInBlock, events });
+      } else if (status.isDropped || status.isInvalid || status.isUsurped) {
+        unsub();
+        reject(new Error(`transaction ${status.type}`));
+      }
+    })
+      .then((u) => (unsub = u))
+      .catch(reject);
+  });
+}
