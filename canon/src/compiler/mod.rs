@@ -1,0 +1,1 @@
+//! ONNX to Program (placeholder during bring-up).

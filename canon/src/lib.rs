@@ -1,0 +1,50 @@
+//! # edgeproof-canon
+//!
+//! The canonical, bit-exact ONNX executor of Edgeproof and its commitments.
+//!
+//! ## Overview
+//! The challenge game needs a validator (native) and the runtime (wasm) to compute bit-identical
+//! results for the same model and input; ONNX Runtime does not promise that, so disputes are
+//! decided by this executor. It is pure Rust, `no_std` + `alloc`, single-threaded, without SIMD
+//! intrinsics or fused multiply-adds, with one documented summation order per operator and
+//! transcendentals from `libm` only (see `docs/canonical-executor.md`).
+//!
+//! ## Interface
+//! - [`Tensor`], [`DType`], [`Limits`], [`TensorSpec`]: data and bounds.
+//! - [`Program`], [`Node`], [`Op`], [`Ref`]: a compiled model.
+//! - [`execute`], [`execute_with`], [`execute_node`], [`execute_node_with`]: running, giving a
+//!   [`Trace`].
+//! - [`merkle`]: leaf hashes, trees, proofs, the descent rule; [`commit`]: `program_root` and the
+//!   one-step witness/check; [`within_tolerance`].
+//! - `compiler` (feature `std`): ONNX bytes to [`Program`].
+//!
+//! ## Terms
+//! - *Trace*: `v_0..v_{m+n-1}`, the m graph inputs then the n node outputs.
+//! - *Leaf hash*: blake2-256 of the SCALE encoding with NaNs canonicalised.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub mod commit;
+#[cfg(feature = "std")]
+pub mod compiler;
+mod error;
+mod exec;
+pub mod merkle;
+pub mod ops;
+mod program;
+mod tensor;
+mod tolerance;
+
+pub use commit::{
+	constant_hashes, one_step_witness, program_root, program_tree, verify_one_step, CommittedNode,
+	CommittedRef, LeafWitness, OneStepContext, OneStepWitness,
+};
+pub use error::{CanonError, Result};
+pub use exec::{execute, execute_node, execute_node_with, execute_with, Trace};
+pub use merkle::{leaf_hash, merkle_root, Hash, MerkleProof, MerkleTree, Position, ZERO_HASH};
+pub use ops::node_work;
+pub use program::{leaf_of, AutoPad, Node, Op, Program, Ref, Window};
+pub use tensor::{numel, DType, Limits, Tensor, TensorSpec, CANONICAL_NAN};
+pub use tolerance::{within_tolerance, Tolerance};

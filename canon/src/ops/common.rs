@@ -1,0 +1,216 @@
+//! Helpers shared by the kernels: axes, broadcasting, index iteration.
+
+use alloc::{format, vec, vec::Vec};
+
+use crate::{
+	error::{attr_err, shape_err, CanonError, Result},
+	tensor::{DType, Tensor},
+};
+
+/// What shape inference knows about an operator input: always dtype and shape, and the value
+/// when it is available (always during execution; for constants during compilation).
+#[derive(Clone, Copy, Debug)]
+pub struct Meta<'a> {
+	pub dtype: DType,
+	pub shape: &'a [u32],
+	pub value: Option<&'a Tensor>,
+}
+
+impl<'a> Meta<'a> {
+	/// The meta of a known tensor.
+	pub fn of(t: &'a Tensor) -> Self {
+		Self { dtype: t.dtype, shape: &t.shape, value: Some(t) }
+	}
+}
+
+/// Normalises a possibly negative axis against `rank` (valid range `[-rank, rank)`).
+pub fn norm_axis(op: &'static str, axis: i64, rank: usize) -> Result<usize> {
+	let r = rank as i64;
+	let a = if axis < 0 { axis + r } else { axis };
+	if a < 0 || a >= r {
+		return Err(attr_err(op, "axis", format!("axis {axis} out of range for rank {rank}")));
+	}
+	Ok(a as usize)
+}
+
+/// Multidirectional (numpy) broadcasting of two shapes.
+pub fn broadcast_shapes(op: &'static str, a: &[u32], b: &[u32]) -> Result<Vec<u32>> {
+	let r = a.len().max(b.len());
+	let mut out = vec![0u32; r];
+	for (i, o) in out.iter_mut().enumerate() {
+		let da = dim_from_right(a, r - 1 - i);
+		let db = dim_from_right(b, r - 1 - i);
+		*o = match (da, db) {
+			(x, y) if x == y => x,
+			(1, y) => y,
+			(x, 1) => x,
+			(x, y) =>
+				return Err(shape_err(op, format!("cannot broadcast {a:?} with {b:?} ({x} vs {y})"))),
+		};
+	}
+	Ok(out)
+}
+
+fn dim_from_right(s: &[u32], k: usize) -> u32 {
+	if k < s.len() {
+		s.get(s.len() - 1 - k).copied().unwrap_or(1)
+	} else {
+		1
+	}
+}
+
+/// Row-major strides (in elements).
+pub fn strides(shape: &[u32]) -> Vec<usize> {
+	let mut s = vec![1usize; shape.len()];
+	let mut acc = 1usize;
+	for (st, &d) in s.iter_mut().zip(shape.iter()).rev() {
+		*st = acc;
+		acc = acc.saturating_mul(d as usize);
+	}
+	s
+}
+
+/// Strides of `inp` viewed with shape `out` (right-aligned; 0 on broadcast axes).
+pub fn broadcast_strides(out: &[u32], inp: &[u32]) -> Vec<usize> {
+	let own = strides(inp);
+	let r = out.len();
+	let mut s = vec![0usize; r];
+	for k in 0..inp.len().min(r) {
+		let (Some(&d), Some(&st)) =
+			(inp.get(inp.len() - 1 - k), own.get(inp.len() - 1 - k))
+		else {
+			continue;
+		};
+		if d != 1 {
+			if let Some(slot) = s.get_mut(r - 1 - k) {
+				*slot = st;
+			}
+		}
+	}
+	s
+}
+
+/// Calls `f(out_index, a_offset, b_offset)` for every element of `out` in row-major order,
+/// with the offsets of the corresponding (broadcast) elements of two inputs.
+pub fn for_each_broadcast2(
+	out: &[u32],
+	sa: &[usize],
+	sb: &[usize],
+	mut f: impl FnMut(usize, usize, usize),
+) {
+	let r = out.len();
+	let total: usize = out.iter().map(|&d| d as usize).product();
+	if total == 0 {
+		return;
+	}
+	let mut idx = vec![0u32; r];
+	let (mut oa, mut ob) = (0usize, 0usize);
+	for o in 0..total {
+		f(o, oa, ob);
+		// Increment the multi-index, updating offsets.
+		for ax in (0..r).rev() {
+			let (Some(i), Some(&d)) = (idx.get_mut(ax), out.get(ax)) else { break };
+			let sta = sa.get(ax).copied().unwrap_or(0);
+			let stb = sb.get(ax).copied().unwrap_or(0);
+			*i += 1;
+			oa += sta;
+			ob += stb;
+			if *i < d {
+				break;
+			}
+			oa -= sta * d as usize;
+			ob -= stb * d as usize;
+			*i = 0;
+		}
+	}
+}
+
+/// Elementwise binary map with broadcasting. `a` and `b` must hold `numel(a_shape)` and
+/// `numel(b_shape)` values.
+pub fn map2<T: Copy, U>(
+	a: &[T],
+	a_shape: &[u32],
+	b: &[T],
+	b_shape: &[u32],
+	out_shape: &[u32],
+	mut f: impl FnMut(T, T) -> U,
+) -> Result<Vec<U>> {
+	if a_shape == out_shape && b_shape == out_shape {
+		return Ok(a.iter().zip(b.iter()).map(|(&x, &y)| f(x, y)).collect());
+	}
+	if b.len() == 1 && a_shape == out_shape {
+		let y = *b.first().ok_or(CanonError::Overflow { what: "broadcast" })?;
+		return Ok(a.iter().map(|&x| f(x, y)).collect());
+	}
+	let sa = broadcast_strides(out_shape, a_shape);
+	let sb = broadcast_strides(out_shape, b_shape);
+	let mut out = Vec::with_capacity(a.len().max(b.len()));
+	let mut bad = false;
+	for_each_broadcast2(out_shape, &sa, &sb, |_, oa, ob| match (a.get(oa), b.get(ob)) {
+		(Some(&x), Some(&y)) => out.push(f(x, y)),
+		_ => bad = true,
+	});
+	if bad {
+		return Err(CanonError::Overflow { what: "broadcast offset" });
+	}
+	Ok(out)
+}
+
+/// Copies `t`'s elements (of `esize` bytes) into the broadcast shape `out_shape`.
+pub fn broadcast_bytes(data: &[u8], shape: &[u32], esize: usize, out_shape: &[u32]) -> Result<Vec<u8>> {
+	let s = broadcast_strides(out_shape, shape);
+	let zero = vec![0usize; out_shape.len()];
+	let mut out = Vec::new();
+	let mut bad = false;
+	for_each_broadcast2(out_shape, &s, &zero, |_, o, _| {
+		match data.get(o * esize..o * esize + esize) {
+			Some(e) => out.extend_from_slice(e),
+			None => bad = true,
+		}
+	});
+	if bad {
+		return Err(CanonError::Overflow { what: "broadcast offset" });
+	}
+	Ok(out)
+}
+
+/// Encodes f32 values as an F32 tensor.
+pub fn f32_tensor(shape: Vec<u32>, values: Vec<f32>) -> Tensor {
+	Tensor::from_f32(shape, &values)
+}
+
+/// Encodes i64 values into an integer tensor of `dtype` (narrowing wraps).
+pub fn int_tensor(dtype: DType, shape: Vec<u32>, values: &[i64]) -> Result<Tensor> {
+	let mut data = Vec::with_capacity(values.len() * dtype.size());
+	match dtype {
+		DType::I64 => values.iter().for_each(|v| data.extend_from_slice(&v.to_le_bytes())),
+		DType::I32 =>
+			values.iter().for_each(|&v| data.extend_from_slice(&(v as i32).to_le_bytes())),
+		DType::U8 => values.iter().for_each(|&v| data.push(v as u8)),
+		DType::I8 => values.iter().for_each(|&v| data.push(v as i8 as u8)),
+		DType::Bool => values.iter().for_each(|&v| data.push((v != 0) as u8)),
+		DType::F32 => return Err(CanonError::BadTensor { detail: "int_tensor with F32".into() }),
+	}
+	Ok(Tensor { dtype, shape, data })
+}
+
+/// The value of an input the operator needs to know at shape-inference time.
+pub fn need_value<'a>(op: &'static str, m: &Meta<'a>, what: &'static str) -> Result<&'a Tensor> {
+	m.value.ok_or_else(|| CanonError::Value {
+		op,
+		detail: format!("the {what} input must be a constant"),
+	})
+}
+
+/// Reads an integer tensor as i64s (the shape/indices inputs).
+pub fn ints(op: &'static str, t: &Tensor) -> Result<Vec<i64>> {
+	match t.dtype {
+		DType::I64 | DType::I32 => t.int_values(),
+		d => Err(CanonError::DType { op, input: 1, found: d }),
+	}
+}
+
+/// Converts a non-negative i64 to a u32 dimension.
+pub fn dim(op: &'static str, v: i64) -> Result<u32> {
+	u32::try_from(v).map_err(|_| shape_err(op, format!("dimension {v} out of range")))
+}

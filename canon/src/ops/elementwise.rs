@@ -1,0 +1,204 @@
+//! Elementwise operators: binary with broadcasting, variadic folds, unary maps, Cast.
+//!
+//! No reductions here: every output element is a function of one element of each input.
+
+use alloc::{format, vec::Vec};
+
+use super::common::{broadcast_shapes, f32_tensor, int_tensor, map2, Meta};
+use crate::{
+	error::{value_err, CanonError, Result},
+	program::Op,
+	tensor::{DType, Tensor},
+};
+
+pub fn infer_binary(op: &Op, ins: &[Meta]) -> Result<(DType, Vec<u32>)> {
+	let name = op.name();
+	let first = ins.first().ok_or(CanonError::Arity { op: name, expected: ">= 1", found: 0 })?;
+	let mut shape = first.shape.to_vec();
+	for (i, m) in ins.iter().enumerate().skip(1) {
+		if m.dtype != first.dtype {
+			return Err(CanonError::DType { op: name, input: i, found: m.dtype });
+		}
+		shape = broadcast_shapes(name, &shape, m.shape)?;
+	}
+	let int_ok = matches!(op, Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Sum | Op::Max | Op::Min);
+	match first.dtype {
+		DType::F32 => {},
+		DType::I64 | DType::I32 if int_ok => {},
+		d => return Err(CanonError::DType { op: name, input: 0, found: d }),
+	}
+	Ok((first.dtype, shape))
+}
+
+fn f32_fn(op: &Op) -> fn(f32, f32) -> f32 {
+	match op {
+		Op::Sub => |x, y| x - y,
+		Op::Mul => |x, y| x * y,
+		Op::Div => |x, y| x / y,
+		Op::Pow => libm::powf,
+		Op::Max => |x, y| if x.is_nan() || y.is_nan() { f32::NAN } else if y > x { y } else { x },
+		Op::Min => |x, y| if x.is_nan() || y.is_nan() { f32::NAN } else if y < x { y } else { x },
+		_ => |x, y| x + y,
+	}
+}
+
+/// Binary and variadic elementwise operators, folded left to right over the inputs.
+pub fn run_binary(op: &Op, ins: &[&Tensor], out_shape: &[u32]) -> Result<Tensor> {
+	let name = op.name();
+	let first = ins.first().ok_or(CanonError::Arity { op: name, expected: ">= 1", found: 0 })?;
+	if first.dtype == DType::F32 {
+		let f = f32_fn(op);
+		let mut acc = first.f32_values()?;
+		let mut acc_shape = first.shape.clone();
+		for t in ins.iter().skip(1) {
+			let shape = broadcast_shapes(name, &acc_shape, &t.shape)?;
+			acc = map2(&acc, &acc_shape, &t.f32_values()?, &t.shape, &shape, f)?;
+			acc_shape = shape;
+		}
+		if acc_shape != out_shape {
+			return Err(value_err(name, format!("shape {acc_shape:?} != {out_shape:?}")));
+		}
+		return Ok(f32_tensor(out_shape.to_vec(), acc));
+	}
+	let mut div_by_zero = false;
+	let mut acc = first.int_values()?;
+	let mut acc_shape = first.shape.clone();
+	for t in ins.iter().skip(1) {
+		let shape = broadcast_shapes(name, &acc_shape, &t.shape)?;
+		acc = map2(&acc, &acc_shape, &t.int_values()?, &t.shape, &shape, |x: i64, y: i64| match op {
+			Op::Sub => x.wrapping_sub(y),
+			Op::Mul => x.wrapping_mul(y),
+			Op::Div => x.checked_div(y).unwrap_or_else(|| {
+				div_by_zero |= y == 0;
+				x.wrapping_div(if y == 0 { 1 } else { y })
+			}),
+			Op::Max => x.max(y),
+			Op::Min => x.min(y),
+			_ => x.wrapping_add(y),
+		})?;
+		acc_shape = shape;
+	}
+	if div_by_zero {
+		return Err(value_err(name, "integer division by zero"));
+	}
+	if acc_shape != out_shape {
+		return Err(value_err(name, format!("shape {acc_shape:?} != {out_shape:?}")));
+	}
+	int_tensor(first.dtype, acc_shape, &acc)
+}
+
+/// The scalar function of a unary F32 operator.
+fn unary_fn(op: &Op) -> Option<impl Fn(f32) -> f32> {
+	let (kind, a, b) = match *op {
+		Op::Relu => (0, 0.0, 0.0),
+		Op::LeakyRelu { alpha } => (1, f32::from_bits(alpha), 0.0),
+		Op::Sigmoid => (2, 0.0, 0.0),
+		Op::Tanh => (3, 0.0, 0.0),
+		Op::Exp => (4, 0.0, 0.0),
+		Op::Log => (5, 0.0, 0.0),
+		Op::Sqrt => (6, 0.0, 0.0),
+		Op::Neg => (7, 0.0, 0.0),
+		Op::Abs => (8, 0.0, 0.0),
+		Op::Erf => (9, 0.0, 0.0),
+		Op::Reciprocal => (10, 0.0, 0.0),
+		Op::Floor => (11, 0.0, 0.0),
+		Op::Ceil => (12, 0.0, 0.0),
+		Op::Clip { min, max } => (
+			13,
+			min.map_or(f32::NEG_INFINITY, f32::from_bits),
+			max.map_or(f32::INFINITY, f32::from_bits),
+		),
+		_ => return None,
+	};
+	Some(move |x: f32| -> f32 {
+		match kind {
+			// NaN stays NaN (tolerance matches NaN only with NaN).
+			0 =>
+				if x.is_nan() || x > 0.0 {
+					x
+				} else {
+					0.0
+				},
+			1 =>
+				if x < 0.0 {
+					a * x
+				} else {
+					x
+				},
+			2 => 1.0 / (1.0 + libm::expf(-x)),
+			3 => libm::tanhf(x),
+			4 => libm::expf(x),
+			5 => libm::logf(x),
+			6 => libm::sqrtf(x),
+			7 => -x,
+			8 => libm::fabsf(x),
+			9 => libm::erff(x),
+			10 => 1.0 / x,
+			11 => libm::floorf(x),
+			12 => libm::ceilf(x),
+			_ =>
+				if x.is_nan() {
+					x
+				} else if x < a {
+					a
+				} else if x > b {
+					b
+				} else {
+					x
+				},
+		}
+	})
+}
+
+pub fn is_unary(op: &Op) -> bool {
+	unary_fn(op).is_some()
+}
+
+pub fn run_unary(op: &Op, x: &Tensor) -> Result<Tensor> {
+	let f = unary_fn(op).ok_or(value_err(op.name(), "not a unary operator"))?;
+	if x.dtype != DType::F32 {
+		return Err(CanonError::DType { op: op.name(), input: 0, found: x.dtype });
+	}
+	let mut data = Vec::with_capacity(x.data.len());
+	for c in x.data.chunks_exact(4) {
+		let v = f(f32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+		data.extend_from_slice(&v.to_le_bytes());
+	}
+	Ok(Tensor { dtype: DType::F32, shape: x.shape.clone(), data })
+}
+
+/// Cast: float -> int truncates toward zero and saturates (NaN -> 0); int -> float rounds to
+/// nearest; int -> int wraps; anything -> Bool is `!= 0`.
+pub fn run_cast(to: DType, x: &Tensor) -> Result<Tensor> {
+	let shape = x.shape.clone();
+	if x.dtype == to {
+		return Ok(x.clone());
+	}
+	match (x.dtype, to) {
+		(DType::F32, DType::Bool) => {
+			let v: Vec<i64> = x.f32_values()?.iter().map(|&f| (f != 0.0) as i64).collect();
+			int_tensor(DType::Bool, shape, &v)
+		},
+		(DType::F32, DType::I64) => {
+			let v: Vec<i64> = x.f32_values()?.iter().map(|&f| f as i64).collect();
+			int_tensor(to, shape, &v)
+		},
+		(DType::F32, DType::I32) => {
+			let v: Vec<i64> = x.f32_values()?.iter().map(|&f| f as i32 as i64).collect();
+			int_tensor(to, shape, &v)
+		},
+		(DType::F32, DType::U8) => {
+			let v: Vec<i64> = x.f32_values()?.iter().map(|&f| f as u8 as i64).collect();
+			int_tensor(to, shape, &v)
+		},
+		(DType::F32, DType::I8) => {
+			let v: Vec<i64> = x.f32_values()?.iter().map(|&f| f as i8 as i64).collect();
+			int_tensor(to, shape, &v)
+		},
+		(_, DType::F32) => {
+			let v: Vec<f32> = x.int_values()?.iter().map(|&i| i as f32).collect();
+			Ok(f32_tensor(shape, v))
+		},
+		_ => int_tensor(to, shape, &x.int_values()?),
+	}
+}

@@ -1,0 +1,173 @@
+//! Gemm and MatMul.
+//!
+//! Reduction order: every output element is `acc = 0.0; for k in 0..K ascending { acc = acc +
+//! a[i][k] * b[k][j] }` (one f32 multiply, then one f32 add; never fused). The loops run
+//! i, k, j (row of A, then k, then a contiguous row of B), which keeps each output's sum in
+//! increasing k order while streaming memory sequentially.
+
+use alloc::{format, vec, vec::Vec};
+
+use super::common::{broadcast_shapes, broadcast_strides, f32_tensor, for_each_broadcast2, Meta};
+use crate::{
+	error::{shape_err, CanonError, Result},
+	tensor::{DType, Tensor},
+};
+
+/// `out (m x n) += a (m x k) * b (k x n)`, all row-major, out pre-zeroed.
+pub fn gemm_acc(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], out: &mut [f32]) {
+	if m == 0 || n == 0 || k == 0 {
+		return;
+	}
+	for (arow, orow) in a.chunks_exact(k).zip(out.chunks_exact_mut(n)).take(m) {
+		for (&av, brow) in arow.iter().zip(b.chunks_exact(n)) {
+			for (o, &bv) in orow.iter_mut().zip(brow.iter()) {
+				*o += av * bv;
+			}
+		}
+	}
+}
+
+/// Row-major transpose of an `r x c` matrix.
+pub fn transpose2(r: usize, c: usize, x: &[f32]) -> Vec<f32> {
+	let mut out = vec![0f32; r * c];
+	for (i, row) in x.chunks_exact(c.max(1)).enumerate().take(r) {
+		for (j, &v) in row.iter().enumerate() {
+			if let Some(o) = out.get_mut(j * r + i) {
+				*o = v;
+			}
+		}
+	}
+	out
+}
+
+fn f32_input(op: &'static str, ins: &[Meta], i: usize) -> Result<()> {
+	match ins.get(i) {
+		Some(m) if m.dtype == DType::F32 => Ok(()),
+		Some(m) => Err(CanonError::DType { op, input: i, found: m.dtype }),
+		None => Err(CanonError::Arity { op, expected: "more", found: ins.len() }),
+	}
+}
+
+pub fn infer_gemm(ins: &[Meta], trans_a: bool, trans_b: bool) -> Result<(DType, Vec<u32>)> {
+	const OP: &str = "Gemm";
+	f32_input(OP, ins, 0)?;
+	f32_input(OP, ins, 1)?;
+	let (a, b) = (ins[0].shape, ins[1].shape);
+	let (&[a0, a1], &[b0, b1]) = (a, b) else {
+		return Err(shape_err(OP, format!("A {a:?} and B {b:?} must be 2-D")));
+	};
+	let (m, ka) = if trans_a { (a1, a0) } else { (a0, a1) };
+	let (kb, n) = if trans_b { (b1, b0) } else { (b0, b1) };
+	if ka != kb {
+		return Err(shape_err(OP, format!("inner dimensions differ: A {a:?}, B {b:?}")));
+	}
+	if let Some(c) = ins.get(2) {
+		f32_input(OP, ins, 2)?;
+		let bc = broadcast_shapes(OP, c.shape, &[m, n])?;
+		if bc != [m, n] {
+			return Err(shape_err(OP, format!("C {:?} does not broadcast to [{m}, {n}]", c.shape)));
+		}
+	}
+	Ok((DType::F32, vec![m, n]))
+}
+
+/// `y = alpha * (A' B') + beta * C`: each element `alpha * acc`, then `+ beta * c` when C is given.
+pub fn run_gemm(
+	ins: &[&Tensor],
+	out_shape: &[u32],
+	alpha: f32,
+	beta: f32,
+	trans_a: bool,
+	trans_b: bool,
+) -> Result<Tensor> {
+	let (a, b) = match ins {
+		[a, b, ..] => (*a, *b),
+		_ => return Err(CanonError::Arity { op: "Gemm", expected: "2 or 3", found: ins.len() }),
+	};
+	let (m, n) = match out_shape {
+		&[m, n] => (m as usize, n as usize),
+		_ => return Err(shape_err("Gemm", "output must be 2-D")),
+	};
+	let k = if trans_a { a.shape[0] } else { a.shape[1] } as usize;
+	let mut av = a.f32_values()?;
+	if trans_a {
+		av = transpose2(k, m, &av);
+	}
+	let mut bv = b.f32_values()?;
+	if trans_b {
+		bv = transpose2(n, k, &bv);
+	}
+	let mut out = vec![0f32; m * n];
+	gemm_acc(m, k, n, &av, &bv, &mut out);
+	for o in out.iter_mut() {
+		*o *= alpha;
+	}
+	if let Some(c) = ins.get(2) {
+		let cv = c.f32_values()?;
+		let sc = broadcast_strides(out_shape, &c.shape);
+		let mut bad = false;
+		let zero = [0usize, 0];
+		for_each_broadcast2(out_shape, &sc, &zero, |o, oc, _| match (out.get_mut(o), cv.get(oc)) {
+			(Some(y), Some(&cval)) => *y += beta * cval,
+			_ => bad = true,
+		});
+		if bad {
+			return Err(CanonError::Overflow { what: "Gemm C offset" });
+		}
+	}
+	Ok(f32_tensor(out_shape.to_vec(), out))
+}
+
+pub fn infer_matmul(ins: &[Meta]) -> Result<(DType, Vec<u32>)> {
+	const OP: &str = "MatMul";
+	f32_input(OP, ins, 0)?;
+	f32_input(OP, ins, 1)?;
+	let (a, b) = (ins[0].shape, ins[1].shape);
+	if a.is_empty() || b.is_empty() {
+		return Err(shape_err(OP, "inputs must have rank >= 1"));
+	}
+	let a2: Vec<u32> = if a.len() == 1 { vec![1, a[0]] } else { a.to_vec() };
+	let b2: Vec<u32> = if b.len() == 1 { vec![b[0], 1] } else { b.to_vec() };
+	let (m, ka) = (a2[a2.len() - 2], a2[a2.len() - 1]);
+	let (kb, n) = (b2[b2.len() - 2], b2[b2.len() - 1]);
+	if ka != kb {
+		return Err(shape_err(OP, format!("inner dimensions differ: {a:?} x {b:?}")));
+	}
+	let mut out = broadcast_shapes(OP, &a2[..a2.len() - 2], &b2[..b2.len() - 2])?;
+	if a.len() > 1 {
+		out.push(m);
+	}
+	if b.len() > 1 {
+		out.push(n);
+	}
+	Ok((DType::F32, out))
+}
+
+/// numpy matmul: batch dims broadcast, each batch a `gemm_acc`.
+pub fn run_matmul(a: &Tensor, b: &Tensor, out_shape: &[u32]) -> Result<Tensor> {
+	let a2: Vec<u32> = if a.shape.len() == 1 { vec![1, a.shape[0]] } else { a.shape.clone() };
+	let b2: Vec<u32> = if b.shape.len() == 1 { vec![b.shape[0], 1] } else { b.shape.clone() };
+	let (m, k) = (a2[a2.len() - 2] as usize, a2[a2.len() - 1] as usize);
+	let n = b2[b2.len() - 1] as usize;
+	let (ab, bb) = (&a2[..a2.len() - 2], &b2[..b2.len() - 2]);
+	let batch = broadcast_shapes("MatMul", ab, bb)?;
+	let sa = broadcast_strides(&batch, ab);
+	let sb = broadcast_strides(&batch, bb);
+	let (av, bv) = (a.f32_values()?, b.f32_values()?);
+	let nbatch: usize = batch.iter().map(|&d| d as usize).product();
+	let mut out = vec![0f32; nbatch * m * n];
+	let mut bad = false;
+	for_each_broadcast2(&batch, &sa, &sb, |o, ia, ib| {
+		let ar = av.get(ia * m * k..(ia + 1) * m * k);
+		let br = bv.get(ib * k * n..(ib + 1) * k * n);
+		let or = out.get_mut(o * m * n..(o + 1) * m * n);
+		match (ar, br, or) {
+			(Some(ar), Some(br), Some(or)) => gemm_acc(m, k, n, ar, br, or),
+			_ => bad = true,
+		}
+	});
+	if bad {
+		return Err(CanonError::Overflow { what: "MatMul batch offset" });
+	}
+	Ok(f32_tensor(out_shape.to_vec(), out))
+}

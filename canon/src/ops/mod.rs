@@ -1,0 +1,200 @@
+//! Operator semantics: shape inference ([`infer`]) and execution ([`execute_op`]).
+//!
+//! Execution always runs [`infer`] first, so a kernel only ever sees inputs whose dtypes and
+//! shapes it accepts; kernels still use checked access and never panic.
+
+mod common;
+mod elementwise;
+mod layout;
+mod linalg;
+mod norm;
+mod window;
+
+use alloc::{format, vec::Vec};
+
+pub use common::Meta;
+use norm::Reduce;
+
+use crate::{
+	error::{CanonError, Result},
+	program::Op,
+	tensor::{numel, DType, Limits, Tensor},
+};
+
+fn arity(op: &Op, n: usize) -> Result<()> {
+	let (lo, hi, text) = match op {
+		Op::Sum | Op::Max | Op::Min | Op::Concat { .. } => (1, usize::MAX, ">= 1"),
+		Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Pow | Op::MatMul | Op::Reshape { .. } |
+		Op::Gather { .. } | Op::Expand => (2, 2, "2"),
+		Op::Gemm { .. } | Op::Conv { .. } => (2, 3, "2 or 3"),
+		Op::BatchNormalization { .. } => (5, 5, "5"),
+		_ => (1, 1, "1"),
+	};
+	if n < lo || n > hi {
+		return Err(CanonError::Arity { op: op.name(), expected: text, found: n });
+	}
+	Ok(())
+}
+
+/// Output dtype and shape of `op` applied to inputs described by `ins`.
+///
+/// Inputs that determine the output shape (Reshape's and Expand's shape, ConstantOfShape's
+/// input) must carry their value.
+pub fn infer(op: &Op, ins: &[Meta]) -> Result<(DType, Vec<u32>)> {
+	arity(op, ins.len())?;
+	let x = ins.first().ok_or(CanonError::Arity { op: op.name(), expected: ">= 1", found: 0 })?;
+	match op {
+		Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Pow | Op::Sum | Op::Max | Op::Min =>
+			elementwise::infer_binary(op, ins),
+		Op::Identity => Ok((x.dtype, x.shape.to_vec())),
+		Op::Cast { to } => Ok((*to, x.shape.to_vec())),
+		op if elementwise::is_unary(op) => {
+			if x.dtype != DType::F32 {
+				return Err(CanonError::DType { op: op.name(), input: 0, found: x.dtype });
+			}
+			Ok((DType::F32, x.shape.to_vec()))
+		},
+		Op::Gemm { trans_a, trans_b, .. } => linalg::infer_gemm(ins, *trans_a, *trans_b),
+		Op::MatMul => linalg::infer_matmul(ins),
+		Op::Conv { window, group } => window::infer_conv(ins, window, *group),
+		Op::MaxPool { window } => window::infer_pool("MaxPool", ins, window),
+		Op::AveragePool { window, .. } => window::infer_pool("AveragePool", ins, window),
+		Op::GlobalAveragePool => window::infer_global("GlobalAveragePool", ins),
+		Op::GlobalMaxPool => window::infer_global("GlobalMaxPool", ins),
+		Op::BatchNormalization { .. } => norm::infer_batchnorm(ins),
+		Op::Lrn { size, .. } => norm::infer_lrn(ins, *size),
+		Op::Softmax { axis, legacy } => norm::infer_softmax("Softmax", ins, *axis, *legacy),
+		Op::LogSoftmax { axis, legacy } => norm::infer_softmax("LogSoftmax", ins, *axis, *legacy),
+		Op::ReduceMean { axes, keepdims } => norm::infer_reduce("ReduceMean", ins, axes, *keepdims),
+		Op::ReduceSum { axes, keepdims } => norm::infer_reduce("ReduceSum", ins, axes, *keepdims),
+		Op::ReduceMax { axes, keepdims } => norm::infer_reduce("ReduceMax", ins, axes, *keepdims),
+		Op::Flatten { axis } => layout::infer_flatten(ins, *axis),
+		Op::Reshape { allowzero } => layout::infer_reshape(ins, *allowzero),
+		Op::Transpose { perm } => layout::infer_transpose(ins, perm),
+		Op::Concat { axis } => layout::infer_concat(ins, *axis),
+		Op::Squeeze { axes } => layout::infer_squeeze(ins, axes),
+		Op::Unsqueeze { axes } => layout::infer_unsqueeze(ins, axes),
+		Op::Gather { axis } => layout::infer_gather(ins, *axis),
+		Op::Shape { start, end } => layout::infer_shape_op(ins, *start, *end),
+		Op::ConstantOfShape { value } => layout::infer_constant_of_shape(ins, value),
+		Op::Slice { starts, ends, axes, steps } => layout::infer_slice(ins, starts, ends, axes, steps),
+		Op::Pad { pads, value } => layout::infer_pad(ins, pads, *value),
+		Op::Expand => layout::infer_expand(ins),
+		// Unary ops are matched by the guard above.
+		_ => Err(CanonError::Value { op: op.name(), detail: "no shape rule".into() }),
+	}
+}
+
+/// Approximate work of one node: multiply-adds for Gemm/MatMul/Conv, taps for pooling and LRN,
+/// otherwise the number of input plus output elements. The runtime bounds and weighs a one-step
+/// with it.
+pub fn node_work(op: &Op, ins: &[Meta], out_shape: &[u32]) -> Result<u64> {
+	let out = numel(out_shape)? as u64;
+	let elems = ins.iter().try_fold(out, |acc, m| {
+		numel(m.shape).map(|n| acc.saturating_add(n as u64))
+	})?;
+	let w = match op {
+		Op::Gemm { trans_a, .. } => {
+			let a = ins.first().map(|m| m.shape).unwrap_or(&[]);
+			let k = if *trans_a { a.first() } else { a.get(1) }.copied().unwrap_or(0) as u64;
+			out.saturating_mul(k)
+		},
+		Op::MatMul => {
+			let a = ins.first().map(|m| m.shape).unwrap_or(&[]);
+			out.saturating_mul(a.last().copied().unwrap_or(0) as u64)
+		},
+		Op::Conv { .. } => {
+			let wt = ins.get(1).map(|m| m.shape).unwrap_or(&[]);
+			let per: u64 = wt.iter().skip(1).map(|&d| d as u64).product();
+			out.saturating_mul(per)
+		},
+		Op::MaxPool { window } | Op::AveragePool { window, .. } => {
+			let per: u64 = window.kernel.iter().map(|&d| d as u64).product();
+			out.saturating_mul(per)
+		},
+		Op::Lrn { size, .. } => out.saturating_mul(*size as u64),
+		_ => 0,
+	};
+	Ok(w.max(elems))
+}
+
+/// Executes one operator on concrete inputs, checking every input and the output against
+/// `limits` (element counts, rank, and [`node_work`]).
+pub fn execute_op(op: &Op, ins: &[&Tensor], limits: &Limits) -> Result<Tensor> {
+	for t in ins {
+		limits.check_tensor(t)?;
+	}
+	let metas: Vec<Meta> = ins.iter().map(|t| Meta::of(t)).collect();
+	let (dtype, out_shape) = infer(op, &metas)?;
+	limits.check_shape(&out_shape)?;
+	let work = node_work(op, &metas, &out_shape)?;
+	if work > limits.max_node_work {
+		return Err(CanonError::LimitExceeded {
+			what: "node work",
+			value: work,
+			limit: limits.max_node_work,
+		});
+	}
+	let x = ins.first().copied().ok_or(CanonError::Arity { op: op.name(), expected: ">= 1", found: 0 })?;
+	let out = match op {
+		Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Pow | Op::Sum | Op::Max | Op::Min =>
+			elementwise::run_binary(op, ins, &out_shape)?,
+		Op::Identity => x.clone(),
+		Op::Cast { to } => elementwise::run_cast(*to, x)?,
+		op if elementwise::is_unary(op) => elementwise::run_unary(op, x)?,
+		Op::Gemm { alpha, beta, trans_a, trans_b } => linalg::run_gemm(
+			ins,
+			&out_shape,
+			f32::from_bits(*alpha),
+			f32::from_bits(*beta),
+			*trans_a,
+			*trans_b,
+		)?,
+		Op::MatMul => {
+			let b = ins.get(1).copied().ok_or(CanonError::Arity { op: "MatMul", expected: "2", found: 1 })?;
+			linalg::run_matmul(x, b, &out_shape)?
+		},
+		Op::Conv { window, group } => window::run_conv(ins, window, *group, &out_shape)?,
+		Op::MaxPool { window } => window::run_pool(x, window, None, &out_shape)?,
+		Op::AveragePool { window, count_include_pad } =>
+			window::run_pool(x, window, Some(*count_include_pad), &out_shape)?,
+		Op::GlobalAveragePool => window::run_global(x, true, &out_shape)?,
+		Op::GlobalMaxPool => window::run_global(x, false, &out_shape)?,
+		Op::BatchNormalization { epsilon } => norm::run_batchnorm(ins, f32::from_bits(*epsilon))?,
+		Op::Lrn { size, alpha, beta, bias } => norm::run_lrn(
+			x,
+			*size,
+			f32::from_bits(*alpha),
+			f32::from_bits(*beta),
+			f32::from_bits(*bias),
+		)?,
+		Op::Softmax { axis, legacy } => norm::run_softmax(x, *axis, *legacy, false)?,
+		Op::LogSoftmax { axis, legacy } => norm::run_softmax(x, *axis, *legacy, true)?,
+		Op::ReduceMean { axes, .. } => norm::run_reduce(x, axes, Reduce::Mean, &out_shape)?,
+		Op::ReduceSum { axes, .. } => norm::run_reduce(x, axes, Reduce::Sum, &out_shape)?,
+		Op::ReduceMax { axes, .. } => norm::run_reduce(x, axes, Reduce::Max, &out_shape)?,
+		Op::Flatten { .. } | Op::Reshape { .. } | Op::Squeeze { .. } | Op::Unsqueeze { .. } =>
+			Tensor { dtype: x.dtype, shape: out_shape.clone(), data: x.data.clone() },
+		Op::Transpose { perm } => layout::run_transpose(x, perm, &out_shape)?,
+		Op::Concat { axis } => layout::run_concat(ins, *axis, &out_shape)?,
+		Op::Gather { axis } => {
+			let idx = ins.get(1).copied().ok_or(CanonError::Arity { op: "Gather", expected: "2", found: 1 })?;
+			layout::run_gather(x, idx, *axis, &out_shape)?
+		},
+		Op::Shape { start, end } => layout::run_shape_op(x, *start, *end),
+		Op::ConstantOfShape { value } => layout::run_constant_of_shape(value, &out_shape)?,
+		Op::Slice { starts, ends, axes, steps } =>
+			layout::run_slice(x, starts, ends, axes, steps, &out_shape)?,
+		Op::Pad { pads, value } => layout::run_pad(x, pads, *value, &out_shape)?,
+		Op::Expand => layout::run_expand(x, &out_shape)?,
+		_ => return Err(CanonError::Value { op: op.name(), detail: "no kernel".into() }),
+	};
+	if out.dtype != dtype || out.shape != out_shape {
+		return Err(CanonError::Value {
+			op: op.name(),
+			detail: format!("kernel produced {:?}{:?}, expected {dtype:?}{out_shape:?}", out.dtype, out.shape),
+		});
+	}
+	out.validate()?;
+	Ok(out)
+}

@@ -1,0 +1,372 @@
+//! Conv, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool (1-D and 2-D; 1-D runs as 2-D
+//! with height 1).
+//!
+//! Reduction orders:
+//! - Conv: for each output element, `acc = 0.0`, then for input channel `ic` of the group
+//!   ascending, kernel row `kh` ascending, kernel column `kw` ascending: `acc = acc + w * x`
+//!   (taps that fall into padding are skipped, not multiplied by zero); finally `y = acc + bias`.
+//! - MaxPool: taps in (kh, kw) ascending order, `m = first tap`, then `m = max(m, x)` with NaN
+//!   propagating.
+//! - AveragePool: `acc = 0.0`, taps in (kh, kw) ascending order `acc = acc + x`, then `acc / count`.
+//! - GlobalAveragePool / GlobalMaxPool: the spatial elements in row-major order, same rules.
+
+use alloc::{format, vec, vec::Vec};
+
+use super::common::{f32_tensor, Meta};
+use crate::{
+	error::{attr_err, shape_err, CanonError, Result},
+	program::{AutoPad, Window},
+	tensor::{DType, Tensor},
+};
+
+/// Resolved geometry of one spatial axis.
+#[derive(Clone, Copy, Debug)]
+struct Axis {
+	input: usize,
+	output: usize,
+	kernel: usize,
+	stride: usize,
+	dilation: usize,
+	pad_begin: usize,
+	pad_end: usize,
+}
+
+fn get_or(v: &[u32], i: usize, default: u32) -> u32 {
+	v.get(i).copied().unwrap_or(default)
+}
+
+/// Resolves pads/auto_pad/ceil_mode for each spatial axis.
+fn resolve(op: &'static str, w: &Window, spatial: &[u32], pool: bool) -> Result<Vec<Axis>> {
+	let r = spatial.len();
+	if w.kernel.len() != r {
+		return Err(attr_err(op, "kernel_shape", format!("{} entries for {r} spatial axes", w.kernel.len())));
+	}
+	if !(w.strides.is_empty() || w.strides.len() == r) {
+		return Err(attr_err(op, "strides", format!("{} entries for {r} spatial axes", w.strides.len())));
+	}
+	if !(w.dilations.is_empty() || w.dilations.len() == r) {
+		return Err(attr_err(op, "dilations", format!("{} entries for {r} spatial axes", w.dilations.len())));
+	}
+	if !(w.pads.is_empty() || w.pads.len() == 2 * r) {
+		return Err(attr_err(op, "pads", format!("{} entries for {r} spatial axes", w.pads.len())));
+	}
+	let mut axes = Vec::with_capacity(r);
+	for (i, &input) in spatial.iter().enumerate() {
+		let input = input as u64;
+		let kernel = get_or(&w.kernel, i, 1) as u64;
+		let stride = get_or(&w.strides, i, 1) as u64;
+		let dilation = get_or(&w.dilations, i, 1) as u64;
+		if kernel == 0 || stride == 0 || dilation == 0 {
+			return Err(attr_err(op, "kernel_shape", "kernel, stride and dilation must be >= 1"));
+		}
+		let eff = (kernel - 1) * dilation + 1;
+		let (pb, pe, output) = match w.auto_pad {
+			AutoPad::NotSet => {
+				let pb = get_or(&w.pads, i, 0) as u64;
+				let pe = get_or(&w.pads, i + r, 0) as u64;
+				let span = input + pb + pe;
+				if span < eff {
+					return Err(shape_err(op, format!("window {eff} larger than padded input {span}")));
+				}
+				let mut out = if pool && w.ceil_mode {
+					(span - eff).div_ceil(stride) + 1
+				} else {
+					(span - eff) / stride + 1
+				};
+				// The last window must start inside the input or the begin padding.
+				if pool && w.ceil_mode && (out - 1) * stride >= input + pb {
+					out -= 1;
+				}
+				(pb, pe, out)
+			},
+			AutoPad::Valid => {
+				if input < eff {
+					return Err(shape_err(op, format!("window {eff} larger than input {input}")));
+				}
+				(0, 0, (input - eff) / stride + 1)
+			},
+			AutoPad::SameUpper | AutoPad::SameLower => {
+				let out = input.div_ceil(stride);
+				let total = ((out.saturating_sub(1)) * stride + eff).saturating_sub(input);
+				let small = total / 2;
+				if w.auto_pad == AutoPad::SameUpper {
+					(small, total - small, out)
+				} else {
+					(total - small, small, out)
+				}
+			},
+		};
+		axes.push(Axis {
+			input: input as usize,
+			output: output as usize,
+			kernel: kernel as usize,
+			stride: stride as usize,
+			dilation: dilation as usize,
+			pad_begin: pb as usize,
+			pad_end: pe as usize,
+		});
+	}
+	Ok(axes)
+}
+
+/// Spatial shape of an N, C, spatial... tensor, for 1-D or 2-D windows.
+fn spatial<'a>(op: &'static str, x: &'a [u32]) -> Result<&'a [u32]> {
+	match x.len() {
+		3 | 4 => Ok(&x[2..]),
+		r => Err(shape_err(op, format!("input rank {r} (only 1-D and 2-D windows, rank 3 or 4)"))),
+	}
+}
+
+/// (H axis, W axis) with a unit H axis for 1-D.
+fn hw(axes: &[Axis]) -> (Axis, Axis) {
+	let unit = Axis { input: 1, output: 1, kernel: 1, stride: 1, dilation: 1, pad_begin: 0, pad_end: 0 };
+	match axes {
+		[h, w] => (*h, *w),
+		[w] => (unit, *w),
+		_ => (unit, unit),
+	}
+}
+
+fn check_f32(op: &'static str, ins: &[Meta], n: usize) -> Result<()> {
+	for (i, m) in ins.iter().enumerate().take(n) {
+		if m.dtype != DType::F32 {
+			return Err(CanonError::DType { op, input: i, found: m.dtype });
+		}
+	}
+	Ok(())
+}
+
+pub fn infer_conv(ins: &[Meta], w: &Window, group: u32) -> Result<(DType, Vec<u32>)> {
+	const OP: &str = "Conv";
+	check_f32(OP, ins, 3)?;
+	let (x, wt) = match ins {
+		[x, wt, ..] => (x.shape, wt.shape),
+		_ => return Err(CanonError::Arity { op: OP, expected: "2 or 3", found: ins.len() }),
+	};
+	let sp = spatial(OP, x)?;
+	if wt.len() != x.len() {
+		return Err(shape_err(OP, format!("weight rank {} != input rank {}", wt.len(), x.len())));
+	}
+	let (c, oc) = (x[1], wt[0]);
+	if group == 0 || c % group != 0 || oc % group != 0 || wt[1] * group != c {
+		return Err(shape_err(OP, format!("channels {c}, weight {wt:?}, group {group} do not fit")));
+	}
+	let kernel: Vec<u32> = wt[2..].to_vec();
+	if !w.kernel.is_empty() && w.kernel != kernel {
+		return Err(attr_err(OP, "kernel_shape", format!("{:?} != weight {kernel:?}", w.kernel)));
+	}
+	let mut win = w.clone();
+	win.kernel = kernel;
+	let axes = resolve(OP, &win, sp, false)?;
+	if let Some(b) = ins.get(2) {
+		if b.shape != [oc] {
+			return Err(shape_err(OP, format!("bias {:?} != [{oc}]", b.shape)));
+		}
+	}
+	let mut out = vec![x[0], oc];
+	out.extend(axes.iter().map(|a| a.output as u32));
+	Ok((DType::F32, out))
+}
+
+/// Valid output range `[lo, hi)` along one axis for kernel tap `t`: the outputs whose input
+/// coordinate `o * stride + t * dilation - pad_begin` lies inside `[0, input)`.
+fn valid_range(a: &Axis, t: usize) -> (usize, usize) {
+	let off = t * a.dilation;
+	// o * s + off >= pb  <=>  o >= ceil((pb - off) / s)
+	let lo = if off >= a.pad_begin { 0 } else { (a.pad_begin - off).div_ceil(a.stride) };
+	// o * s + off - pb < input  <=>  o * s < input + pb - off
+	let lim = a.input + a.pad_begin;
+	let hi = if lim <= off { 0 } else { (lim - off).div_ceil(a.stride) };
+	(lo.min(a.output), hi.min(a.output))
+}
+
+pub fn run_conv(ins: &[&Tensor], w: &Window, group: u32, out_shape: &[u32]) -> Result<Tensor> {
+	let (x, wt) = match ins {
+		[x, wt, ..] => (*x, *wt),
+		_ => return Err(CanonError::Arity { op: "Conv", expected: "2 or 3", found: ins.len() }),
+	};
+	let mut win = w.clone();
+	win.kernel = wt.shape[2..].to_vec();
+	let axes = resolve("Conv", &win, &x.shape[2..], false)?;
+	let (ah, aw) = hw(&axes);
+	let (n, c, oc) = (x.shape[0] as usize, x.shape[1] as usize, wt.shape[0] as usize);
+	let g = group as usize;
+	let (cg, ocg) = (c / g, oc / g);
+	let (ih, iw, oh, ow) = (ah.input, aw.input, ah.output, aw.output);
+	let (kh, kw) = (ah.kernel, aw.kernel);
+	let xv = x.f32_values()?;
+	let wv = wt.f32_values()?;
+	let bias = match ins.get(2) {
+		Some(b) => b.f32_values()?,
+		None => vec![0f32; oc],
+	};
+	let plane_in = ih * iw;
+	let plane_out = oh * ow;
+	let mut out = vec![0f32; n * oc * plane_out];
+	// Valid output column ranges per kernel column, and row ranges per kernel row.
+	let col_ranges: Vec<(usize, usize)> = (0..kw).map(|t| valid_range(&aw, t)).collect();
+	let row_ranges: Vec<(usize, usize)> = (0..kh).map(|t| valid_range(&ah, t)).collect();
+	let wsize = cg * kh * kw;
+	let mut bad = false;
+	for (b_idx, out_b) in out.chunks_exact_mut((oc * plane_out).max(1)).enumerate().take(n) {
+		for (o, out_plane) in out_b.chunks_exact_mut(plane_out.max(1)).enumerate().take(oc) {
+			let grp = o / ocg.max(1);
+			let Some(wo) = wv.get(o * wsize..(o + 1) * wsize) else {
+				bad = true;
+				continue;
+			};
+			for ic in 0..cg {
+				let in_base = (b_idx * c + grp * cg + ic) * plane_in;
+				let Some(in_plane) = xv.get(in_base..in_base + plane_in) else {
+					bad = true;
+					continue;
+				};
+				for (ki, &(rlo, rhi)) in row_ranges.iter().enumerate() {
+					for (kj, &(clo, chi)) in col_ranges.iter().enumerate() {
+						if clo >= chi {
+							continue;
+						}
+						let wval = wo.get((ic * kh + ki) * kw + kj).copied().unwrap_or(0.0);
+						let col_off = kj * aw.dilation;
+						for r in rlo..rhi {
+							let in_row = r * ah.stride + ki * ah.dilation - ah.pad_begin;
+							let start = clo * aw.stride + col_off - aw.pad_begin;
+							let (Some(orow), Some(irow)) = (
+								out_plane.get_mut(r * ow + clo..r * ow + chi),
+								in_plane.get(in_row * iw..(in_row + 1) * iw),
+							) else {
+								bad = true;
+								continue;
+							};
+							if aw.stride == 1 {
+								let Some(src) = irow.get(start..start + (chi - clo)) else {
+									bad = true;
+									continue;
+								};
+								for (y, &xv) in orow.iter_mut().zip(src) {
+									*y += wval * xv;
+								}
+							} else {
+								let src = irow.iter().skip(start).step_by(aw.stride);
+								for (y, &xv) in orow.iter_mut().zip(src) {
+									*y += wval * xv;
+								}
+							}
+						}
+					}
+				}
+			}
+			let bv = bias.get(o).copied().unwrap_or(0.0);
+			for y in out_plane.iter_mut() {
+				*y += bv;
+			}
+		}
+	}
+	if bad {
+		return Err(CanonError::Overflow { what: "Conv offsets" });
+	}
+	Ok(f32_tensor(out_shape.to_vec(), out))
+}
+
+pub fn infer_pool(op: &'static str, ins: &[Meta], w: &Window) -> Result<(DType, Vec<u32>)> {
+	check_f32(op, ins, 1)?;
+	let x = ins.first().ok_or(CanonError::Arity { op, expected: "1", found: 0 })?.shape;
+	let axes = resolve(op, w, spatial(op, x)?, true)?;
+	let mut out = vec![x[0], x[1]];
+	out.extend(axes.iter().map(|a| a.output as u32));
+	Ok((DType::F32, out))
+}
+
+/// MaxPool (`average = None`) or AveragePool (`Some(count_include_pad)`).
+pub fn run_pool(x: &Tensor, w: &Window, average: Option<bool>, out_shape: &[u32]) -> Result<Tensor> {
+	let op = if average.is_some() { "AveragePool" } else { "MaxPool" };
+	let axes = resolve(op, w, &x.shape[2..], true)?;
+	let (ah, aw) = hw(&axes);
+	let planes = x.shape[0] as usize * x.shape[1] as usize;
+	let (ih, iw, oh, ow) = (ah.input, aw.input, ah.output, aw.output);
+	let xv = x.f32_values()?;
+	let mut out = Vec::with_capacity(planes * oh * ow);
+	for p in 0..planes {
+		let Some(plane) = xv.get(p * ih * iw..(p + 1) * ih * iw) else {
+			return Err(CanonError::Overflow { what: "pool offsets" });
+		};
+		for r in 0..oh {
+			for col in 0..ow {
+				let mut acc = 0f32;
+				let mut taps = 0usize;
+				let mut first = true;
+				let mut padded = 0usize;
+				for ki in 0..ah.kernel {
+					let y = (r * ah.stride + ki * ah.dilation) as isize - ah.pad_begin as isize;
+					let y_in_padded = y < (ih + ah.pad_end) as isize;
+					for kj in 0..aw.kernel {
+						let xc = (col * aw.stride + kj * aw.dilation) as isize - aw.pad_begin as isize;
+						if y_in_padded && xc < (iw + aw.pad_end) as isize {
+							padded += 1;
+						}
+						if y < 0 || y >= ih as isize || xc < 0 || xc >= iw as isize {
+							continue;
+						}
+						let v = plane.get(y as usize * iw + xc as usize).copied().unwrap_or(0.0);
+						taps += 1;
+						if average.is_some() {
+							acc += v;
+						} else if first || (!acc.is_nan() && (v.is_nan() || v > acc)) {
+							acc = v;
+						}
+						first = false;
+					}
+				}
+				let y = match average {
+					Some(true) => acc / padded.max(1) as f32,
+					Some(false) => acc / taps.max(1) as f32,
+					None => acc,
+				};
+				out.push(y);
+			}
+		}
+	}
+	Ok(f32_tensor(out_shape.to_vec(), out))
+}
+
+pub fn infer_global(op: &'static str, ins: &[Meta]) -> Result<(DType, Vec<u32>)> {
+	check_f32(op, ins, 1)?;
+	let x = ins.first().ok_or(CanonError::Arity { op, expected: "1", found: 0 })?.shape;
+	if x.len() < 3 {
+		return Err(shape_err(op, format!("input rank {} < 3", x.len())));
+	}
+	let mut out = x.to_vec();
+	for d in out.iter_mut().skip(2) {
+		*d = 1;
+	}
+	Ok((DType::F32, out))
+}
+
+pub fn run_global(x: &Tensor, average: bool, out_shape: &[u32]) -> Result<Tensor> {
+	let planes = x.shape[0] as usize * x.shape[1] as usize;
+	let size: usize = x.shape[2..].iter().map(|&d| d as usize).product();
+	let xv = x.f32_values()?;
+	let mut out = Vec::with_capacity(planes);
+	if size == 0 {
+		return Err(shape_err(if average { "GlobalAveragePool" } else { "GlobalMaxPool" }, "empty spatial extent"));
+	}
+	for plane in xv.chunks_exact(size).take(planes) {
+		let y = if average {
+			let mut acc = 0f32;
+			for &v in plane {
+				acc += v;
+			}
+			acc / size as f32
+		} else {
+			let mut m = plane.first().copied().unwrap_or(0.0);
+			for &v in plane.iter().skip(1) {
+				if v.is_nan() || (!m.is_nan() && v > m) {
+					m = v;
+				}
+			}
+			m
+		};
+		out.push(y);
+	}
+	Ok(f32_tensor(out_shape.to_vec(), out))
+}

@@ -1,0 +1,340 @@
+//! The canonical program: graph inputs, constants, nodes in topological order, outputs.
+
+use alloc::{format, vec::Vec};
+use codec::{Decode, DecodeWithMemTracking, Encode};
+use scale_info::TypeInfo;
+
+use crate::{
+	error::{CanonError, Result},
+	tensor::{Limits, Tensor, TensorSpec},
+};
+
+/// Where a node input comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub enum Ref {
+	/// Graph input `i` (trace leaf `i`).
+	#[codec(index = 0)]
+	Input(u32),
+	/// Constant tensor `i` of the program (not a trace leaf).
+	#[codec(index = 1)]
+	Const(u32),
+	/// Output of node `i` (trace leaf `m + i`, m = number of graph inputs).
+	#[codec(index = 2)]
+	Node(u32),
+}
+
+/// ONNX `auto_pad`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub enum AutoPad {
+	/// Use the explicit `pads`.
+	#[codec(index = 0)]
+	NotSet,
+	/// No padding.
+	#[codec(index = 1)]
+	Valid,
+	/// Output size `ceil(in / stride)`, the extra pad (if odd) at the end.
+	#[codec(index = 2)]
+	SameUpper,
+	/// Output size `ceil(in / stride)`, the extra pad (if odd) at the beginning.
+	#[codec(index = 3)]
+	SameLower,
+}
+
+/// Spatial attributes of a 1-D or 2-D convolution or pooling window.
+///
+/// `kernel`, `strides`, `dilations` have one entry per spatial axis; `pads` has two per axis,
+/// ONNX order `[begin_0, begin_1, ..., end_0, end_1, ...]`.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub struct Window {
+	pub kernel: Vec<u32>,
+	pub strides: Vec<u32>,
+	pub dilations: Vec<u32>,
+	pub pads: Vec<u32>,
+	pub auto_pad: AutoPad,
+	/// Pooling only: output size rounded up instead of down.
+	pub ceil_mode: bool,
+}
+
+/// Operators of the canonical executor, each with its attributes (defaults already applied).
+///
+/// Float attributes are stored as their IEEE-754 bit patterns (`u32`) so the encoding is exact.
+/// The SCALE index of each variant is fixed forever (it is part of `program_root`).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub enum Op {
+	// Elementwise, multidirectional broadcasting.
+	#[codec(index = 0)]
+	Add,
+	#[codec(index = 1)]
+	Sub,
+	#[codec(index = 2)]
+	Mul,
+	#[codec(index = 3)]
+	Div,
+	#[codec(index = 4)]
+	Pow,
+	/// Variadic sum, folded left to right: `((x0 + x1) + x2) + ...`.
+	#[codec(index = 5)]
+	Sum,
+	/// Variadic elementwise maximum, folded left to right (NaN propagates).
+	#[codec(index = 6)]
+	Max,
+	/// Variadic elementwise minimum, folded left to right (NaN propagates).
+	#[codec(index = 7)]
+	Min,
+	// Unary.
+	#[codec(index = 10)]
+	Relu,
+	#[codec(index = 11)]
+	LeakyRelu { alpha: u32 },
+	#[codec(index = 12)]
+	Sigmoid,
+	#[codec(index = 13)]
+	Tanh,
+	#[codec(index = 14)]
+	Exp,
+	#[codec(index = 15)]
+	Log,
+	#[codec(index = 16)]
+	Sqrt,
+	#[codec(index = 17)]
+	Neg,
+	#[codec(index = 18)]
+	Abs,
+	#[codec(index = 19)]
+	Erf,
+	#[codec(index = 20)]
+	Reciprocal,
+	#[codec(index = 21)]
+	Floor,
+	#[codec(index = 22)]
+	Ceil,
+	/// Clamp to `[min, max]` (bit patterns; `None` = unbounded).
+	#[codec(index = 23)]
+	Clip { min: Option<u32>, max: Option<u32> },
+	#[codec(index = 24)]
+	Identity,
+	/// Elementwise conversion.
+	#[codec(index = 25)]
+	Cast { to: crate::tensor::DType },
+	// Linear algebra.
+	/// `alpha * A' * B' + beta * C`.
+	#[codec(index = 30)]
+	Gemm { alpha: u32, beta: u32, trans_a: bool, trans_b: bool },
+	/// numpy `matmul`.
+	#[codec(index = 31)]
+	MatMul,
+	/// Inputs X, W, optional B (NCHW / OIHW, or 1-D NCL).
+	#[codec(index = 32)]
+	Conv { window: Window, group: u32 },
+	#[codec(index = 33)]
+	MaxPool { window: Window },
+	#[codec(index = 34)]
+	AveragePool { window: Window, count_include_pad: bool },
+	#[codec(index = 35)]
+	GlobalAveragePool,
+	#[codec(index = 36)]
+	GlobalMaxPool,
+	/// Inference form: inputs X, scale, B, mean, var.
+	#[codec(index = 37)]
+	BatchNormalization { epsilon: u32 },
+	/// Local response normalisation across channels.
+	#[codec(index = 38)]
+	Lrn { size: u32, alpha: u32, beta: u32, bias: u32 },
+	/// `legacy = true`: opset < 13 semantics (coerce to 2-D at `axis`, normalise each row);
+	/// `false`: opset >= 13 (normalise along `axis` only).
+	#[codec(index = 40)]
+	Softmax { axis: i32, legacy: bool },
+	#[codec(index = 41)]
+	LogSoftmax { axis: i32, legacy: bool },
+	/// Mean over `axes` (empty = all axes).
+	#[codec(index = 42)]
+	ReduceMean { axes: Vec<i32>, keepdims: bool },
+	#[codec(index = 43)]
+	ReduceSum { axes: Vec<i32>, keepdims: bool },
+	#[codec(index = 44)]
+	ReduceMax { axes: Vec<i32>, keepdims: bool },
+	// Shape manipulation.
+	#[codec(index = 50)]
+	Flatten { axis: i32 },
+	/// Inputs data and an I64 shape.
+	#[codec(index = 51)]
+	Reshape { allowzero: bool },
+	/// Empty `perm` = reverse the axes.
+	#[codec(index = 52)]
+	Transpose { perm: Vec<u32> },
+	#[codec(index = 53)]
+	Concat { axis: i32 },
+	/// Empty `axes` = every axis of size 1.
+	#[codec(index = 54)]
+	Squeeze { axes: Vec<i32> },
+	#[codec(index = 55)]
+	Unsqueeze { axes: Vec<i32> },
+	/// Inputs data and integer indices.
+	#[codec(index = 56)]
+	Gather { axis: i32 },
+	/// I64 shape of the input, `[start, end)` slice of it (`end = None`: to the end).
+	#[codec(index = 57)]
+	Shape { start: i32, end: Option<i32> },
+	/// Input: I64 shape; output filled with `value` (a one-element tensor).
+	#[codec(index = 58)]
+	ConstantOfShape { value: Tensor },
+	/// Static slice: one entry per sliced axis (ONNX clamping rules).
+	#[codec(index = 59)]
+	Slice { starts: Vec<i64>, ends: Vec<i64>, axes: Vec<i32>, steps: Vec<i64> },
+	/// Constant-mode padding; `pads` is `[begin_0.., end_0..]` over all axes, may be negative.
+	#[codec(index = 60)]
+	Pad { pads: Vec<i64>, value: u32 },
+	/// Inputs data and an I64 shape, bidirectional broadcasting.
+	#[codec(index = 61)]
+	Expand,
+}
+
+impl Op {
+	/// The ONNX operator name.
+	pub fn name(&self) -> &'static str {
+		match self {
+			Op::Add => "Add",
+			Op::Sub => "Sub",
+			Op::Mul => "Mul",
+			Op::Div => "Div",
+			Op::Pow => "Pow",
+			Op::Sum => "Sum",
+			Op::Max => "Max",
+			Op::Min => "Min",
+			Op::Relu => "Relu",
+			Op::LeakyRelu { .. } => "LeakyRelu",
+			Op::Sigmoid => "Sigmoid",
+			Op::Tanh => "Tanh",
+			Op::Exp => "Exp",
+			Op::Log => "Log",
+			Op::Sqrt => "Sqrt",
+			Op::Neg => "Neg",
+			Op::Abs => "Abs",
+			Op::Erf => "Erf",
+			Op::Reciprocal => "Reciprocal",
+			Op::Floor => "Floor",
+			Op::Ceil => "Ceil",
+			Op::Clip { .. } => "Clip",
+			Op::Identity => "Identity",
+			Op::Cast { .. } => "Cast",
+			Op::Gemm { .. } => "Gemm",
+			Op::MatMul => "MatMul",
+			Op::Conv { .. } => "Conv",
+			Op::MaxPool { .. } => "MaxPool",
+			Op::AveragePool { .. } => "AveragePool",
+			Op::GlobalAveragePool => "GlobalAveragePool",
+			Op::GlobalMaxPool => "GlobalMaxPool",
+			Op::BatchNormalization { .. } => "BatchNormalization",
+			Op::Lrn { .. } => "LRN",
+			Op::Softmax { .. } => "Softmax",
+			Op::LogSoftmax { .. } => "LogSoftmax",
+			Op::ReduceMean { .. } => "ReduceMean",
+			Op::ReduceSum { .. } => "ReduceSum",
+			Op::ReduceMax { .. } => "ReduceMax",
+			Op::Flatten { .. } => "Flatten",
+			Op::Reshape { .. } => "Reshape",
+			Op::Transpose { .. } => "Transpose",
+			Op::Concat { .. } => "Concat",
+			Op::Squeeze { .. } => "Squeeze",
+			Op::Unsqueeze { .. } => "Unsqueeze",
+			Op::Gather { .. } => "Gather",
+			Op::Shape { .. } => "Shape",
+			Op::ConstantOfShape { .. } => "ConstantOfShape",
+			Op::Slice { .. } => "Slice",
+			Op::Pad { .. } => "Pad",
+			Op::Expand => "Expand",
+		}
+	}
+}
+
+/// One operator application with one output.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub struct Node {
+	pub op: Op,
+	pub inputs: Vec<Ref>,
+}
+
+/// A compiled model. Trace leaf `i < m` is graph input `i`; leaf `m + j` is node `j`'s output.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub struct Program {
+	/// Graph inputs, in ONNX graph order (initializers excluded).
+	pub inputs: Vec<TensorSpec>,
+	/// Constant tensors (folded initializers and constant subgraphs).
+	pub constants: Vec<Tensor>,
+	/// Nodes in topological order: node `j` only references inputs, constants, nodes `< j`.
+	pub nodes: Vec<Node>,
+	/// Program outputs in ONNX graph order; each an `Input` or a `Node` reference.
+	pub outputs: Vec<Ref>,
+}
+
+impl Program {
+	/// Number of trace leaves `m + n`.
+	pub fn trace_len(&self) -> usize {
+		self.inputs.len() + self.nodes.len()
+	}
+
+	/// The trace leaf index of an `Input` or `Node` reference (`None` for constants).
+	pub fn leaf_of(&self, r: Ref) -> Option<u32> {
+		leaf_of(self.inputs.len() as u32, r)
+	}
+
+	/// The trace leaf indices of the program outputs.
+	pub fn output_leaves(&self) -> Result<Vec<u32>> {
+		self.outputs
+			.iter()
+			.map(|&r| {
+				self.leaf_of(r).ok_or_else(|| CanonError::Graph {
+					detail: "a program output refers to a constant".into(),
+				})
+			})
+			.collect()
+	}
+
+	/// Structural checks: limits, constant tensors, references point strictly backwards.
+	pub fn validate(&self, limits: &Limits) -> Result<()> {
+		if self.nodes.len() as u64 > limits.max_nodes as u64 {
+			return Err(CanonError::LimitExceeded {
+				what: "program nodes",
+				value: self.nodes.len() as u64,
+				limit: limits.max_nodes as u64,
+			});
+		}
+		for spec in &self.inputs {
+			limits.check_shape(&spec.shape)?;
+		}
+		for c in &self.constants {
+			limits.check_tensor(c)?;
+		}
+		for (j, node) in self.nodes.iter().enumerate() {
+			for &r in &node.inputs {
+				check_ref(r, j as u32, self.inputs.len() as u32, self.constants.len() as u32)?;
+			}
+		}
+		for &r in &self.outputs {
+			check_ref(r, self.nodes.len() as u32, self.inputs.len() as u32, 0)?;
+		}
+		Ok(())
+	}
+}
+
+/// Trace leaf of a reference given the number of graph inputs `m`.
+pub fn leaf_of(m: u32, r: Ref) -> Option<u32> {
+	match r {
+		Ref::Input(i) => Some(i),
+		Ref::Node(j) => m.checked_add(j),
+		Ref::Const(_) => None,
+	}
+}
+
+fn check_ref(r: Ref, node: u32, inputs: u32, constants: u32) -> Result<()> {
+	let ok = match r {
+		Ref::Input(i) => i < inputs,
+		Ref::Const(i) => i < constants,
+		Ref::Node(i) => i < node,
+	};
+	if ok {
+		Ok(())
+	} else {
+		Err(CanonError::BadRef { node, detail: format!("{r:?} is out of range or not earlier") })
+	}
+}
