@@ -1,0 +1,461 @@
+//! The inference engine: ONNX Runtime sessions (fast path) and canonical traces (disputes).
+
+use std::{
+	path::{Path, PathBuf},
+	sync::{Arc, Mutex, OnceLock},
+};
+
+use codec::Encode;
+use edgeproof_canon::{
+	compiler::{compile, CompileOptions},
+	execute, execute_with, one_step_witness, program_tree, within_tolerance, CanonError, DType,
+	Hash, LeafWitness, Limits, MerkleTree, OneStepWitness, Position, Program, Tensor, Tolerance,
+	Trace,
+};
+use edgeproof_primitives::{CanonicalOutput, Disputability, ModelFacts, ModelId, NotDisputable};
+use ort::{
+	environment::Environment,
+	session::{builder::GraphOptimizationLevel, Session, SessionInputValue},
+};
+use sp_crypto_hashing::blake2_256;
+
+use crate::{
+	cache::Lru,
+	convert::{check_inputs, from_ort, to_ort, IoSpec},
+	error::{Error, Result},
+	store::{ModelStore, StoreConfig},
+};
+
+const LOG_TARGET: &str = "edgeproof::inference";
+
+/// The pinned ONNX Runtime settings (see `docs/inference.md`): CPU execution provider only,
+/// one intra-op and one inter-op thread, sequential execution, all graph optimisations
+/// (`ORT_ENABLE_ALL`, onnxruntime's Python default). Pinned because ort's float results move
+/// slightly between optimisation levels; the model's tolerance absorbs the rest.
+pub mod settings {
+	/// Intra-op threads.
+	pub const INTRA_OP_THREADS: usize = 1;
+	/// Inter-op threads.
+	pub const INTER_OP_THREADS: usize = 1;
+	/// Graph optimisation level.
+	pub const OPTIMIZATION_LEVEL: super::GraphOptimizationLevel =
+		super::GraphOptimizationLevel::All;
+}
+
+/// Engine configuration.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+	/// The ONNX Runtime shared library (`libonnxruntime.so.1.31.1`); `None` runs without ONNX
+	/// Runtime (`run` fails with [`Error::LibraryMissing`], the canonical calls still work).
+	pub onnxruntime_lib: Option<PathBuf>,
+	/// The model store.
+	pub store: StoreConfig,
+	/// ONNX Runtime sessions kept (one per model).
+	pub max_sessions: usize,
+	/// Canonical programs kept (one per model).
+	pub max_programs: usize,
+	/// Canonical traces kept (one per model and input) ...
+	pub max_traces: usize,
+	/// ... and the most bytes of tensor data they may hold together (the newest is always kept).
+	pub max_trace_bytes: usize,
+	/// Seeded probe inputs `verify_model` runs through both executors.
+	pub probes: u32,
+}
+
+impl EngineConfig {
+	/// Defaults with the given library and store directory.
+	pub fn new(onnxruntime_lib: Option<PathBuf>, store_dir: impl Into<PathBuf>) -> Self {
+		Self {
+			onnxruntime_lib,
+			store: StoreConfig::new(store_dir),
+			max_sessions: 8,
+			max_programs: 8,
+			max_traces: 4,
+			max_trace_bytes: 1 << 30,
+			probes: 3,
+		}
+	}
+}
+
+/// The options every validator compiles with, so `program_root` is a function of the file:
+/// symbolic (batch) dimensions are 1, native limits (the runtime's limits are checked apart).
+pub fn compile_options() -> CompileOptions {
+	CompileOptions { symbolic_dim: Some(1), ..Default::default() }
+}
+
+/// A loaded ONNX Runtime: the process-wide environment. ONNX Runtime allows one library and
+/// one environment per process, so the first successful load is kept and shared.
+#[derive(Clone)]
+pub struct OrtRuntime {
+	env: Environment,
+	path: PathBuf,
+}
+
+static ORT_RUNTIME: OnceLock<OrtRuntime> = OnceLock::new();
+static ORT_LOADING: Mutex<()> = Mutex::new(());
+
+impl OrtRuntime {
+	/// Loads the ONNX Runtime library at `path` (once per process; later calls return the
+	/// loaded runtime). A missing or unloadable library is an error, never a panic.
+	pub fn load(path: &Path) -> Result<Self> {
+		let _guard = ORT_LOADING.lock().unwrap_or_else(|e| e.into_inner());
+		if let Some(rt) = ORT_RUNTIME.get() {
+			if rt.path != path {
+				log::warn!(
+					target: LOG_TARGET,
+					"ONNX Runtime is already loaded from `{}`; ignoring `{}`",
+					rt.path.display(),
+					path.display()
+				);
+			}
+			return Ok(rt.clone());
+		}
+		// `ort` falls back to a default library name when asked to load a path that is not
+		// there; check first so the error names the path the operator gave.
+		if !path.is_file() {
+			return Err(Error::LibraryNotFound(path.to_path_buf()));
+		}
+		let load_err = |reason: String| Error::LibraryLoad { path: path.to_path_buf(), reason };
+		let env = ort::init_from(path)
+			.map_err(|e| load_err(e.to_string()))?
+			.with_name("edgeproof")
+			.with_telemetry(false)
+			.build()
+			.map_err(|e| load_err(e.to_string()))?;
+		let rt = OrtRuntime { env, path: path.to_path_buf() };
+		log::info!(target: LOG_TARGET, "Loaded ONNX Runtime from `{}`", path.display());
+		Ok(ORT_RUNTIME.get_or_init(|| rt).clone())
+	}
+
+	/// The library path.
+	pub fn path(&self) -> &Path {
+		&self.path
+	}
+
+	/// A session with the pinned settings.
+	fn session(&self, model: &ModelId, bytes: &[u8]) -> Result<Session> {
+		let malformed = |source: ort::Error| Error::MalformedModel { model: *model, source };
+		Session::builder(&self.env)?
+			.with_optimization_level(settings::OPTIMIZATION_LEVEL)
+			.and_then(|b| b.with_intra_threads(settings::INTRA_OP_THREADS))
+			.and_then(|b| b.with_inter_threads(settings::INTER_OP_THREADS))
+			.and_then(|b| b.with_parallel_execution(false))
+			.map_err(ort::Error::from)?
+			.commit_from_memory(bytes)
+			.map_err(malformed)
+	}
+}
+
+/// A cached ONNX Runtime session with its declared inputs and outputs.
+pub struct OrtModel {
+	session: Mutex<Session>,
+	inputs: Vec<IoSpec>,
+	outputs: Vec<IoSpec>,
+}
+
+impl OrtModel {
+	fn new(session: Session) -> Self {
+		let inputs = session.inputs().iter().map(|o| IoSpec::from_value_type(o.dtype())).collect();
+		let outputs =
+			session.outputs().iter().map(|o| IoSpec::from_value_type(o.dtype())).collect();
+		Self { session: Mutex::new(session), inputs, outputs }
+	}
+
+	/// Declared inputs.
+	pub fn inputs(&self) -> &[IoSpec] {
+		&self.inputs
+	}
+
+	/// Declared outputs.
+	pub fn outputs(&self) -> &[IoSpec] {
+		&self.outputs
+	}
+
+	/// Runs the session on a checked input.
+	pub fn run(&self, input: &[Tensor]) -> Result<Vec<Tensor>> {
+		check_inputs(&self.inputs, input)?;
+		let values = input
+			.iter()
+			.map(|t| to_ort(t).map(SessionInputValue::from))
+			.collect::<Result<Vec<_>>>()?;
+		let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
+		let outputs = session.run(values.as_slice())?;
+		(0..outputs.len()).map(|i| from_ort(i, &outputs[i])).collect()
+	}
+}
+
+/// A compiled canonical program with its Merkle tree.
+struct CanonicalModel {
+	program: Program,
+	tree: MerkleTree,
+}
+
+/// A cached canonical trace.
+struct CachedTrace {
+	trace: Trace,
+	tree: MerkleTree,
+}
+
+/// The engine. Thread-safe; share it behind an `Arc`.
+pub struct Engine {
+	ort: Option<OrtRuntime>,
+	store: ModelStore,
+	probes: u32,
+	sessions: Mutex<Lru<ModelId, Arc<OrtModel>>>,
+	programs: Mutex<Lru<ModelId, Arc<CanonicalModel>>>,
+	traces: Mutex<Lru<(ModelId, Hash), Arc<CachedTrace>>>,
+}
+
+impl Engine {
+	/// Opens the model store and loads ONNX Runtime if a library is configured. A configured
+	/// library that cannot be loaded is an error (build with `onnxruntime_lib: None` to run
+	/// without ONNX Runtime).
+	pub fn new(config: EngineConfig) -> Result<Self> {
+		let ort = config.onnxruntime_lib.as_deref().map(OrtRuntime::load).transpose()?;
+		Ok(Self {
+			ort,
+			store: ModelStore::open(config.store)?,
+			probes: config.probes,
+			sessions: Mutex::new(Lru::new(config.max_sessions, usize::MAX)),
+			programs: Mutex::new(Lru::new(config.max_programs, usize::MAX)),
+			traces: Mutex::new(Lru::new(config.max_traces, config.max_trace_bytes)),
+		})
+	}
+
+	/// The loaded ONNX Runtime, if any.
+	pub fn ort(&self) -> Option<&OrtRuntime> {
+		self.ort.as_ref()
+	}
+
+	/// The model store.
+	pub fn store(&self) -> &ModelStore {
+		&self.store
+	}
+
+	/// The ONNX Runtime session of `model` (cached), fetching the model if needed. The second
+	/// value says whether it came from the cache.
+	pub fn session(&self, model: &ModelId, uri: &str) -> Result<(Arc<OrtModel>, bool)> {
+		let ort = self.ort.as_ref().ok_or(Error::LibraryMissing)?;
+		if let Some(s) = lock(&self.sessions).get(model) {
+			return Ok((s, true));
+		}
+		let bytes = self.store.load(model, uri)?;
+		let s = Arc::new(OrtModel::new(ort.session(model, &bytes)?));
+		lock(&self.sessions).insert(*model, s.clone(), 1);
+		Ok((s, false))
+	}
+
+	/// Runs `model` on `input` with ONNX Runtime.
+	pub fn run(&self, model: &ModelId, uri: &str, input: &[Tensor]) -> Result<Vec<Tensor>> {
+		self.session(model, uri)?.0.run(input)
+	}
+
+	fn canonical_model(&self, model: &ModelId, uri: &str) -> Result<Arc<CanonicalModel>> {
+		if let Some(p) = lock(&self.programs).get(model) {
+			return Ok(p);
+		}
+		let bytes = self.store.load(model, uri)?;
+		let program = compile(&bytes, &compile_options())
+			.map_err(|source| Error::NotCompilable { model: *model, source })?
+			.program;
+		let tree = program_tree(&program).map_err(Error::Canonical)?;
+		let p = Arc::new(CanonicalModel { program, tree });
+		lock(&self.programs).insert(*model, p.clone(), 1);
+		Ok(p)
+	}
+
+	/// The canonical trace of `model` on `input` (cached per model and input).
+	fn trace(
+		&self,
+		model: &ModelId,
+		uri: &str,
+		input: &[Tensor],
+	) -> Result<(Arc<CanonicalModel>, Arc<CachedTrace>)> {
+		let canonical = self.canonical_model(model, uri)?;
+		let key = (*model, blake2_256(&input.encode()));
+		if let Some(t) = lock(&self.traces).get(&key) {
+			return Ok((canonical, t));
+		}
+		let specs: Vec<IoSpec> =
+			canonical.program.inputs.iter().map(IoSpec::from_tensor_spec).collect();
+		check_inputs(&specs, input)?;
+		let trace = execute(&canonical.program, input).map_err(Error::Canonical)?;
+		let tree = trace.tree();
+		let bytes = trace.values.iter().map(|t| t.data.len()).sum();
+		let cached = Arc::new(CachedTrace { trace, tree });
+		lock(&self.traces).insert(key, cached.clone(), bytes);
+		Ok((canonical, cached))
+	}
+
+	/// The canonical outputs of `model` on `input`, with proofs against the trace root.
+	pub fn canonical_output(
+		&self,
+		model: &ModelId,
+		uri: &str,
+		input: &[Tensor],
+	) -> Result<CanonicalOutput> {
+		let (canonical, t) = self.trace(model, uri, input)?;
+		let outputs = canonical
+			.program
+			.output_leaves()
+			.map_err(Error::Canonical)?
+			.into_iter()
+			.map(|leaf| {
+				let tensor = t.trace.values.get(leaf as usize).cloned();
+				let proof = t.tree.proof(leaf as u64);
+				tensor.zip(proof).map(|(tensor, proof)| LeafWitness { tensor, proof }).ok_or_else(
+					|| Error::Canonical(CanonError::Graph { detail: format!("no leaf {leaf}") }),
+				)
+			})
+			.collect::<Result<Vec<_>>>()?;
+		Ok(CanonicalOutput { trace_root: t.tree.root(), trace_len: t.tree.leaf_count(), outputs })
+	}
+
+	/// The two child hashes at `position` of the canonical trace tree.
+	pub fn trace_children(
+		&self,
+		model: &ModelId,
+		uri: &str,
+		input: &[Tensor],
+		position: Position,
+	) -> Result<(Hash, Hash)> {
+		let (_, t) = self.trace(model, uri, input)?;
+		t.tree.children(position).ok_or_else(|| {
+			Error::BadPosition(format!(
+				"{position:?} has no children in a trace tree of depth {}",
+				t.tree.depth()
+			))
+		})
+	}
+
+	/// The one-step witness of trace leaf `leaf`.
+	pub fn one_step(
+		&self,
+		model: &ModelId,
+		uri: &str,
+		input: &[Tensor],
+		leaf: u64,
+	) -> Result<OneStepWitness> {
+		let (canonical, t) = self.trace(model, uri, input)?;
+		one_step_witness(&canonical.program, &canonical.tree, &t.trace, &t.tree, leaf).map_err(
+			|e| match e {
+				CanonError::Proof { detail } => Error::BadPosition(detail),
+				e => Error::Canonical(e),
+			},
+		)
+	}
+
+	/// Checks a model for registration (see `edgeproof_primitives::inference::verify_model`).
+	pub fn verify_model(
+		&self,
+		model: &ModelId,
+		uri: &str,
+		limits: &Limits,
+		tolerance: Tolerance,
+	) -> Result<ModelFacts> {
+		let (session, _) = self.session(model, uri)?;
+		let byte_size = std::fs::metadata(self.store.path_of(model))
+			.map(|m| m.len())
+			.map_err(|source| Error::Store { context: "stat the stored model".into(), source })?;
+		let mut facts = ModelFacts {
+			model: *model,
+			byte_size,
+			inputs: session.inputs().iter().filter_map(IoSpec::to_tensor_spec).collect(),
+			outputs: session.outputs().iter().filter_map(IoSpec::to_tensor_spec).collect(),
+			program_root: None,
+			node_count: 0,
+			disputable: Disputability::Disputable,
+		};
+		let canonical = match self.canonical_model(model, uri) {
+			Ok(c) => c,
+			Err(e @ Error::NotCompilable { .. }) => {
+				log::info!(target: LOG_TARGET, "Model {model:?} is not disputable: {e}");
+				facts.disputable = Disputability::NotDisputable(NotDisputable::Unsupported);
+				return Ok(facts);
+			},
+			Err(e) => return Err(e),
+		};
+		facts.program_root = Some(canonical.tree.root());
+		facts.node_count = canonical.program.nodes.len() as u32;
+		facts.disputable = self.probe(model, &canonical.program, &session, limits, tolerance);
+		Ok(facts)
+	}
+
+	/// Runs the seeded probe inputs through both executors under the runtime's limits.
+	fn probe(
+		&self,
+		model: &ModelId,
+		program: &Program,
+		session: &OrtModel,
+		limits: &Limits,
+		tolerance: Tolerance,
+	) -> Disputability {
+		let not = Disputability::NotDisputable;
+		if let Err(e) = program.validate(limits) {
+			log::info!(target: LOG_TARGET, "Model {model:?} exceeds the runtime limits: {e}");
+			return not(NotDisputable::LimitExceeded);
+		}
+		for probe in 0..self.probes {
+			let input = probe_input(model, probe, program);
+			let canonical = match execute_with(program, &input, limits)
+				.and_then(|trace| trace.outputs(program))
+			{
+				Ok(out) => out,
+				Err(e) => {
+					log::info!(target: LOG_TARGET, "Model {model:?}, probe {probe}: {e}");
+					return not(match e {
+						CanonError::LimitExceeded { .. } => NotDisputable::LimitExceeded,
+						_ => NotDisputable::ProbeFailed { probe },
+					});
+				},
+			};
+			let fast = match session.run(&input) {
+				Ok(out) => out,
+				Err(e) => {
+					log::info!(target: LOG_TARGET, "Model {model:?}, probe {probe}, ort: {e}");
+					return not(NotDisputable::ProbeFailed { probe });
+				},
+			};
+			if !within_tolerance(&fast, &canonical, tolerance) {
+				return not(NotDisputable::ToleranceNotMet { probe });
+			}
+		}
+		Disputability::Disputable
+	}
+}
+
+/// Seeded probe input `probe` for `program`: F32 elements uniform in [-1, 1), U8/I8 uniform
+/// bytes, and all-zero I64/I32/Bool tensors (integer inputs are usually indices, where zero is
+/// the one value always in range). The bytes come from blake2-256 of
+/// `("edgeproof/probe", model, probe, input index, block counter)`.
+pub fn probe_input(model: &ModelId, probe: u32, program: &Program) -> Vec<Tensor> {
+	program
+		.inputs
+		.iter()
+		.enumerate()
+		.map(|(i, spec)| {
+			let n = spec.shape.iter().map(|&d| d as usize).product::<usize>();
+			let mut stream = (0u64..).flat_map(|block| {
+				blake2_256(&(b"edgeproof/probe", model, probe, i as u32, block).encode())
+			});
+			let data: Vec<u8> = match spec.dtype {
+				DType::F32 => (0..n)
+					.flat_map(|_| {
+						let word = u32::from_le_bytes(std::array::from_fn(|_| {
+							stream.next().unwrap_or_default()
+						}));
+						let v = (word >> 8) as f32 / (1u32 << 23) as f32 - 1.0;
+						v.to_le_bytes()
+					})
+					.collect(),
+				DType::U8 | DType::I8 => stream.take(n).collect(),
+				DType::I64 | DType::I32 | DType::Bool => vec![0; n * spec.dtype.size()],
+			};
+			Tensor { dtype: spec.dtype, shape: spec.shape.clone(), data }
+		})
+		.collect()
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+	m.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,86 @@
+//! The engine behind the `inference` host functions.
+
+use edgeproof_canon::{Hash, Limits, OneStepWitness, Position, Tensor, Tolerance};
+use edgeproof_primitives::{
+	CanonicalOutput, InferenceError, InferenceProvider, InferenceResult, ModelFacts, ModelId,
+};
+
+use crate::{engine::Engine, error::Error};
+
+const LOG_TARGET: &str = "edgeproof::inference";
+
+/// The URI as UTF-8, or `UnsupportedUri`.
+fn uri_str(uri: &[u8]) -> Result<&str, Error> {
+	std::str::from_utf8(uri).map_err(|_| Error::UnsupportedUri(String::from_utf8_lossy(uri).into()))
+}
+
+/// Logs an engine error (with its details) and converts it for the runtime.
+fn report<T>(call: &str, model: &ModelId, r: Result<T, Error>) -> InferenceResult<T> {
+	r.map_err(|e| {
+		log::debug!(target: LOG_TARGET, "{call}({model:?}) failed: {e}");
+		InferenceError::from(&e)
+	})
+}
+
+impl InferenceProvider for Engine {
+	fn run(&self, model: ModelId, uri: &[u8], input: Vec<Tensor>) -> InferenceResult<Vec<Tensor>> {
+		report("run", &model, uri_str(uri).and_then(|uri| Engine::run(self, &model, uri, &input)))
+	}
+
+	fn verify_model(
+		&self,
+		model: ModelId,
+		uri: &[u8],
+		limits: Limits,
+		tolerance: Tolerance,
+	) -> InferenceResult<ModelFacts> {
+		report(
+			"verify_model",
+			&model,
+			uri_str(uri)
+				.and_then(|uri| Engine::verify_model(self, &model, uri, &limits, tolerance)),
+		)
+	}
+
+	fn canonical_output(
+		&self,
+		model: ModelId,
+		uri: &[u8],
+		input: Vec<Tensor>,
+	) -> InferenceResult<CanonicalOutput> {
+		report(
+			"canonical_output",
+			&model,
+			uri_str(uri).and_then(|uri| Engine::canonical_output(self, &model, uri, &input)),
+		)
+	}
+
+	fn trace_children(
+		&self,
+		model: ModelId,
+		uri: &[u8],
+		input: Vec<Tensor>,
+		position: Position,
+	) -> InferenceResult<(Hash, Hash)> {
+		report(
+			"trace_children",
+			&model,
+			uri_str(uri)
+				.and_then(|uri| Engine::trace_children(self, &model, uri, &input, position)),
+		)
+	}
+
+	fn one_step(
+		&self,
+		model: ModelId,
+		uri: &[u8],
+		input: Vec<Tensor>,
+		leaf: u64,
+	) -> InferenceResult<OneStepWitness> {
+		report(
+			"one_step",
+			&model,
+			uri_str(uri).and_then(|uri| Engine::one_step(self, &model, uri, &input, leaf)),
+		)
+	}
+}

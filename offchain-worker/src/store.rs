@@ -1,0 +1,193 @@
+//! The content-addressed model store: ONNX files on disk, named by their blake2-256.
+//!
+//! A model is fetched from its registered URI on first use and written as `<dir>/<hex id>.onnx`
+//! through a temporary file and a rename, so a crash never leaves a partial file under the final
+//! name. Every load re-hashes the bytes: a file whose hash does not match its name (disk
+//! corruption, tampering) is deleted and fetched again, never served.
+
+use std::{
+	collections::HashMap,
+	fs,
+	io::{ErrorKind, Read, Write},
+	path::{Path, PathBuf},
+	sync::{
+		atomic::{AtomicU64, Ordering},
+		Arc, Mutex,
+	},
+	time::Duration,
+};
+
+use edgeproof_primitives::ModelId;
+use sp_crypto_hashing::blake2_256;
+
+use crate::{
+	error::{Error, Result},
+	http,
+};
+
+const LOG_TARGET: &str = "edgeproof::inference";
+
+/// Where and how models are stored and fetched.
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+	/// Directory of the store (created if missing).
+	pub dir: PathBuf,
+	/// Largest model file accepted, in bytes.
+	pub max_model_bytes: u64,
+	/// Time limit of one HTTP fetch (connect to last byte).
+	pub fetch_timeout: Duration,
+}
+
+impl StoreConfig {
+	/// Default size limit: 512 MiB.
+	pub const DEFAULT_MAX_MODEL_BYTES: u64 = 512 << 20;
+	/// Default fetch time limit: 120 s.
+	pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(120);
+
+	/// A store in `dir` with the default limits.
+	pub fn new(dir: impl Into<PathBuf>) -> Self {
+		Self {
+			dir: dir.into(),
+			max_model_bytes: Self::DEFAULT_MAX_MODEL_BYTES,
+			fetch_timeout: Self::DEFAULT_FETCH_TIMEOUT,
+		}
+	}
+}
+
+/// The model store. Thread-safe; concurrent loads of one model fetch it once.
+pub struct ModelStore {
+	config: StoreConfig,
+	/// One lock per model, so that concurrent first uses fetch once.
+	fetching: Mutex<HashMap<ModelId, Arc<Mutex<()>>>>,
+	/// Distinguishes temporary files of concurrent writers in this process.
+	temp_counter: AtomicU64,
+}
+
+impl ModelStore {
+	/// Opens (creating if needed) the store directory.
+	pub fn open(config: StoreConfig) -> Result<Self> {
+		fs::create_dir_all(&config.dir).map_err(|source| Error::Store {
+			context: format!("cannot create `{}`", config.dir.display()),
+			source,
+		})?;
+		Ok(Self { config, fetching: Mutex::default(), temp_counter: AtomicU64::new(0) })
+	}
+
+	/// The store's configuration.
+	pub fn config(&self) -> &StoreConfig {
+		&self.config
+	}
+
+	/// Where the file of `model` lives (it may not be there yet).
+	pub fn path_of(&self, model: &ModelId) -> PathBuf {
+		self.config.dir.join(format!("{model:x}.onnx"))
+	}
+
+	/// The bytes of `model`, verified against its hash: from disk, or fetched from `uri` and
+	/// stored first.
+	pub fn load(&self, model: &ModelId, uri: &str) -> Result<Vec<u8>> {
+		let lock = {
+			let mut fetching = self.fetching.lock().unwrap_or_else(|e| e.into_inner());
+			fetching.entry(*model).or_default().clone()
+		};
+		let _guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+
+		let path = self.path_of(model);
+		if let Some(bytes) = self.read_verified(model, &path)? {
+			return Ok(bytes);
+		}
+		let bytes = self.fetch(uri)?;
+		let found = ModelId::from(blake2_256(&bytes));
+		if found != *model {
+			return Err(Error::HashMismatch { uri: uri.into(), expected: *model, found });
+		}
+		self.write_atomically(&path, &bytes)?;
+		log::info!(target: LOG_TARGET, "Stored model {model:?} ({} bytes) from {uri}", bytes.len());
+		Ok(bytes)
+	}
+
+	/// The stored file if present and matching its hash; a mismatching file is deleted.
+	fn read_verified(&self, model: &ModelId, path: &Path) -> Result<Option<Vec<u8>>> {
+		let bytes = match read_limited(path, self.config.max_model_bytes) {
+			Ok(bytes) => bytes,
+			Err(ReadError::Io(e)) if e.kind() == ErrorKind::NotFound => return Ok(None),
+			Err(ReadError::Io(source)) => {
+				return Err(Error::Store {
+					context: format!("cannot read `{}`", path.display()),
+					source,
+				})
+			},
+			Err(ReadError::TooLarge) => {
+				self.discard(path, "it is larger than the size limit");
+				return Ok(None);
+			},
+		};
+		if ModelId::from(blake2_256(&bytes)) == *model {
+			Ok(Some(bytes))
+		} else {
+			self.discard(path, "its hash does not match its name");
+			Ok(None)
+		}
+	}
+
+	fn discard(&self, path: &Path, why: &str) {
+		log::warn!(target: LOG_TARGET, "Deleting stored model `{}`: {why}", path.display());
+		if let Err(e) = fs::remove_file(path) {
+			log::warn!(target: LOG_TARGET, "Cannot delete `{}`: {e}", path.display());
+		}
+	}
+
+	fn fetch(&self, uri: &str) -> Result<Vec<u8>> {
+		let limit = self.config.max_model_bytes;
+		if let Some(path) = uri.strip_prefix("file://") {
+			if !path.starts_with('/') {
+				return Err(Error::UnsupportedUri(uri.into()));
+			}
+			return match read_limited(Path::new(path), limit) {
+				Ok(bytes) => Ok(bytes),
+				Err(ReadError::TooLarge) => Err(Error::TooLarge { uri: uri.into(), limit }),
+				Err(ReadError::Io(e)) if e.kind() == ErrorKind::NotFound => {
+					Err(Error::NotFound(uri.into()))
+				},
+				Err(ReadError::Io(e)) => {
+					Err(Error::Unreachable { uri: uri.into(), reason: e.to_string() })
+				},
+			};
+		}
+		if uri.starts_with("http://") || uri.starts_with("https://") {
+			return http::get(uri, limit, self.config.fetch_timeout);
+		}
+		Err(Error::UnsupportedUri(uri.into()))
+	}
+
+	fn write_atomically(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+		let n = self.temp_counter.fetch_add(1, Ordering::Relaxed);
+		let temp = path.with_extension(format!("onnx.{}.{n}.tmp", std::process::id()));
+		let write = || -> std::io::Result<()> {
+			let mut file = fs::File::create(&temp)?;
+			file.write_all(bytes)?;
+			file.sync_all()?;
+			fs::rename(&temp, path)
+		};
+		write().map_err(|source| {
+			let _ = fs::remove_file(&temp);
+			Error::Store { context: format!("cannot write `{}`", path.display()), source }
+		})
+	}
+}
+
+enum ReadError {
+	Io(std::io::Error),
+	TooLarge,
+}
+
+/// Reads a file of at most `limit` bytes.
+fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+	let file = fs::File::open(path).map_err(ReadError::Io)?;
+	let mut bytes = Vec::new();
+	file.take(limit.saturating_add(1)).read_to_end(&mut bytes).map_err(ReadError::Io)?;
+	if bytes.len() as u64 > limit {
+		return Err(ReadError::TooLarge);
+	}
+	Ok(bytes)
+}

@@ -1,0 +1,173 @@
+//! The engine on the fixture models: ONNX Runtime results against onnxruntime's reference
+//! outputs, input checks, the canonical path and `verify_model`.
+
+mod common;
+
+use common::{engine, fixture, id_of, test_tolerance};
+use edgeproof_canon::{
+	merkle::{hash_pair, tree_depth},
+	verify_one_step, within_tolerance, DType, Limits, OneStepContext, Position, Tensor, Tolerance,
+};
+use edgeproof_offchain::Error;
+use edgeproof_primitives::{Disputability, NotDisputable};
+
+#[test]
+fn fixture_models_match_the_onnxruntime_reference() {
+	let dir = tempfile::tempdir().unwrap();
+	let engine = engine(&dir);
+	for name in ["mlp", "cnn"] {
+		let f = fixture(name);
+		let out = engine.run(&f.id, &f.uri(), &f.input).unwrap();
+		assert_eq!(out.len(), 1);
+		assert_eq!((out[0].dtype, &out[0].shape), (DType::F32, &f.expected[0].shape), "{name}");
+		assert!(within_tolerance(&out, &f.expected, test_tolerance()), "{name}: {out:?}");
+	}
+}
+
+#[test]
+fn sessions_are_cached_per_model() {
+	let dir = tempfile::tempdir().unwrap();
+	let engine = engine(&dir);
+	let f = fixture("mlp");
+	assert!(!engine.session(&f.id, &f.uri()).unwrap().1, "first use builds the session");
+	assert!(engine.session(&f.id, &f.uri()).unwrap().1, "second use hits the cache");
+	// Repeated runs give the same bits (pinned settings, one thread).
+	let a = engine.run(&f.id, &f.uri(), &f.input).unwrap();
+	let b = engine.run(&f.id, &f.uri(), &f.input).unwrap();
+	assert_eq!(a, b);
+}
+
+#[test]
+fn bad_inputs_are_distinct_errors() {
+	let dir = tempfile::tempdir().unwrap();
+	let engine = engine(&dir);
+	let f = fixture("mlp");
+	let uri = f.uri();
+	let run = |input: Vec<Tensor>| engine.run(&f.id, &uri, &input).unwrap_err();
+
+	let err = run(vec![]);
+	assert!(matches!(err, Error::InputCount { expected: 1, found: 0 }), "{err}");
+	let err = run(vec![Tensor::from_i64(vec![1, 16], &[0; 16])]);
+	assert!(matches!(err, Error::InputDType { index: 0, .. }), "{err}");
+	let err = run(vec![Tensor::from_f32(vec![1, 15], &[0.0; 15])]);
+	assert!(matches!(err, Error::InputShape { index: 0, .. }), "{err}");
+	let err = run(vec![Tensor { dtype: DType::F32, shape: vec![1, 16], data: vec![0; 63] }]);
+	assert!(matches!(err, Error::MalformedTensor { index: 0, .. }), "{err}");
+	// The same errors on the canonical path.
+	let err = engine.canonical_output(&f.id, &uri, &[]).unwrap_err();
+	assert!(matches!(err, Error::InputCount { expected: 1, found: 0 }), "{err}");
+}
+
+#[test]
+fn malformed_onnx_with_the_right_hash_is_rejected() {
+	let dir = tempfile::tempdir().unwrap();
+	let engine = engine(&dir);
+	let path = dir.path().join("garbage.onnx");
+	std::fs::write(&path, b"this is not a protobuf").unwrap();
+	let id = id_of(b"this is not a protobuf");
+	let uri = common::file_uri(&path);
+	let err = engine.run(&id, &uri, &[]).unwrap_err();
+	assert!(matches!(err, Error::MalformedModel { .. }), "{err}");
+	let err = engine.verify_model(&id, &uri, &Limits::NATIVE, test_tolerance()).unwrap_err();
+	assert!(matches!(err, Error::MalformedModel { .. }), "{err}");
+}
+
+#[test]
+fn canonical_output_agrees_with_onnxruntime_and_the_reference() {
+	let dir = tempfile::tempdir().unwrap();
+	let engine = engine(&dir);
+	for name in ["mlp", "cnn"] {
+		let f = fixture(name);
+		let c = engine.canonical_output(&f.id, &f.uri(), &f.input).unwrap();
+		let canonical: Vec<Tensor> = c.outputs.iter().map(|w| w.tensor.clone()).collect();
+		assert!(within_tolerance(&canonical, &f.expected, test_tolerance()), "{name}");
+		let fast = engine.run(&f.id, &f.uri(), &f.input).unwrap();
+		assert!(within_tolerance(&fast, &canonical, test_tolerance()), "{name}");
+		for w in &c.outputs {
+			let leaf = edgeproof_canon::leaf_hash(&w.tensor);
+			assert!(edgeproof_canon::merkle::verify_proof(
+				&c.trace_root,
+				c.trace_len,
+				&leaf,
+				&w.proof
+			));
+		}
+	}
+}
+
+#[test]
+fn bisection_material_checks_out_against_the_trace_root() {
+	let dir = tempfile::tempdir().unwrap();
+	let engine = engine(&dir);
+	let f = fixture("cnn");
+	let uri = f.uri();
+	let c = engine.canonical_output(&f.id, &uri, &f.input).unwrap();
+	let (l, r) = engine.trace_children(&f.id, &uri, &f.input, Position::ROOT).unwrap();
+	assert_eq!(hash_pair(&l, &r), c.trace_root);
+
+	let facts = engine.verify_model(&f.id, &uri, &Limits::NATIVE, test_tolerance()).unwrap();
+	let depth = tree_depth(c.trace_len);
+	let m = 1u64;
+	for k in [m, c.trace_len - 1] {
+		let w = engine.one_step(&f.id, &uri, &f.input, k).unwrap();
+		let ctx = OneStepContext {
+			program_root: facts.program_root.unwrap(),
+			node_count: facts.node_count,
+			input_count: m as u32,
+			trace_root: c.trace_root,
+			limits: Limits::NATIVE,
+		};
+		let leaf = verify_one_step(&ctx, k, &w).unwrap();
+		let parent = Position { depth: depth - 1, index: k / 2 };
+		let (l, r) = engine.trace_children(&f.id, &uri, &f.input, parent).unwrap();
+		assert_eq!(leaf, if k % 2 == 0 { l } else { r }, "leaf {k}");
+	}
+
+	let below_leaves = Position { depth, index: 0 };
+	let err = engine.trace_children(&f.id, &uri, &f.input, below_leaves).unwrap_err();
+	assert!(matches!(err, Error::BadPosition(_)), "{err}");
+	let err = engine.one_step(&f.id, &uri, &f.input, 0).unwrap_err();
+	assert!(matches!(err, Error::BadPosition(_)), "input leaf: {err}");
+	let err = engine.one_step(&f.id, &uri, &f.input, c.trace_len).unwrap_err();
+	assert!(matches!(err, Error::BadPosition(_)), "padding leaf: {err}");
+}
+
+#[test]
+fn verify_model_reports_the_facts_of_a_disputable_model() {
+	let dir = tempfile::tempdir().unwrap();
+	let engine = engine(&dir);
+	let f = fixture("mlp");
+	let facts = engine.verify_model(&f.id, &f.uri(), &Limits::NATIVE, test_tolerance()).unwrap();
+	assert_eq!(facts.model, f.id);
+	assert_eq!(facts.byte_size, f.bytes.len() as u64);
+	assert_eq!(
+		facts.inputs,
+		vec![edgeproof_canon::TensorSpec { dtype: DType::F32, shape: vec![1, 16] }]
+	);
+	assert_eq!(
+		facts.outputs,
+		vec![edgeproof_canon::TensorSpec { dtype: DType::F32, shape: vec![1, 8] }]
+	);
+	assert!(facts.node_count > 0);
+	assert!(facts.program_root.is_some());
+	assert_eq!(facts.disputable, Disputability::Disputable);
+}
+
+#[test]
+fn verify_model_refuses_models_beyond_the_runtime_limits_or_tolerance() {
+	let dir = tempfile::tempdir().unwrap();
+	let engine = engine(&dir);
+	let f = fixture("cnn");
+	let tiny = Limits { max_elements: 64, ..Limits::NATIVE };
+	let facts = engine.verify_model(&f.id, &f.uri(), &tiny, test_tolerance()).unwrap();
+	assert_eq!(facts.disputable, Disputability::NotDisputable(NotDisputable::LimitExceeded));
+	assert!(facts.program_root.is_some(), "the program root is reported all the same");
+
+	// A tolerance no float computation can promise: ONNX Runtime's fused kernels are not
+	// bit-exact with the canonical executor on a CNN.
+	let facts = engine.verify_model(&f.id, &f.uri(), &Limits::NATIVE, Tolerance::Exact).unwrap();
+	assert_eq!(
+		facts.disputable,
+		Disputability::NotDisputable(NotDisputable::ToleranceNotMet { probe: 0 })
+	);
+}

@@ -1,0 +1,77 @@
+//! The host side of the `inference` interface: the provider trait and its extension.
+
+use alloc::{sync::Arc, vec::Vec};
+use sp_externalities::ExternalitiesExt;
+
+use crate::{
+	CanonicalOutput, Hash, InferenceError, InferenceResult, Limits, ModelFacts, ModelId,
+	OneStepWitness, Position, Tensor, Tolerance,
+};
+
+/// What the node implements behind the `inference` host functions (`edgeproof-offchain`'s
+/// engine). See [`crate::inference`] for the meaning of each call.
+pub trait InferenceProvider: Send + Sync {
+	/// See [`crate::inference::run`].
+	fn run(&self, model: ModelId, uri: &[u8], input: Vec<Tensor>) -> InferenceResult<Vec<Tensor>>;
+
+	/// See [`crate::inference::verify_model`].
+	fn verify_model(
+		&self,
+		model: ModelId,
+		uri: &[u8],
+		limits: Limits,
+		tolerance: Tolerance,
+	) -> InferenceResult<ModelFacts>;
+
+	/// See [`crate::inference::canonical_output`].
+	fn canonical_output(
+		&self,
+		model: ModelId,
+		uri: &[u8],
+		input: Vec<Tensor>,
+	) -> InferenceResult<CanonicalOutput>;
+
+	/// See [`crate::inference::trace_children`].
+	fn trace_children(
+		&self,
+		model: ModelId,
+		uri: &[u8],
+		input: Vec<Tensor>,
+		position: Position,
+	) -> InferenceResult<(Hash, Hash)>;
+
+	/// See [`crate::inference::one_step`].
+	fn one_step(
+		&self,
+		model: ModelId,
+		uri: &[u8],
+		input: Vec<Tensor>,
+		leaf: u64,
+	) -> InferenceResult<OneStepWitness>;
+}
+
+sp_externalities::decl_extension! {
+	/// The inference engine, registered by the node for off-chain workers.
+	pub struct InferenceExt(Arc<dyn InferenceProvider>);
+}
+
+impl InferenceExt {
+	/// Wraps a provider.
+	pub fn new(provider: Arc<dyn InferenceProvider>) -> Self {
+		Self(provider)
+	}
+}
+
+/// Calls `f` with the registered provider, or returns `Unavailable` if there is none (or no
+/// externalities at all). The externalities are released before `f` runs, so a long inference
+/// does not hold them.
+pub(crate) fn with_provider<R>(
+	f: impl FnOnce(&dyn InferenceProvider) -> InferenceResult<R>,
+) -> InferenceResult<R> {
+	let provider = sp_externalities::with_externalities(|mut ext| {
+		ext.extension::<InferenceExt>().map(|e| e.0.clone())
+	})
+	.flatten()
+	.ok_or(InferenceError::Unavailable)?;
+	f(&*provider)
+}

@@ -1,0 +1,119 @@
+//! # edgeproof-primitives
+//!
+//! Types shared by the Edgeproof runtime, its pallets and the node.
+//!
+//! ## Overview
+//! The runtime is wasm and cannot link ONNX Runtime, so the node provides inference to off-chain
+//! workers as host functions: the [`inference`] runtime interface. This crate declares those
+//! functions (their signatures and SCALE types only); the node registers them and the
+//! `edgeproof-offchain` crate implements [`InferenceProvider`], which the node hands to off-chain
+//! workers as the [`InferenceExt`] externalities extension.
+//!
+//! ## Interface
+//! - [`ModelId`]: a model's content address.
+//! - [`inference`]: `run`, `verify_model`, `canonical_output`, `trace_children`, `one_step`.
+//! - [`InferenceError`], [`ModelFacts`], [`Disputability`], [`CanonicalOutput`]: what they
+//!   return.
+//! - [`InferenceProvider`], [`InferenceExt`] (native only): the host side.
+//!
+//! ## Terms
+//! - *Fast path*: ONNX Runtime (`run`); fast, not bit-exact.
+//! - *Canonical path*: `edgeproof-canon` (`canonical_output`, `trace_children`, `one_step`);
+//!   bit-exact, what disputes are decided by.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+mod types;
+
+pub use edgeproof_canon::{
+	DType, Hash, LeafWitness, Limits, MerkleProof, OneStepWitness, Position, Tensor, TensorSpec,
+	Tolerance,
+};
+pub use types::{
+	CanonicalOutput, Disputability, InferenceError, InferenceResult, ModelFacts, ModelId,
+	NotDisputable, DYNAMIC_DIM,
+};
+
+#[cfg(not(substrate_runtime))]
+mod host;
+#[cfg(not(substrate_runtime))]
+pub use host::{InferenceExt, InferenceProvider};
+
+use alloc::vec::Vec;
+use sp_runtime_interface::{
+	pass_by::{
+		AllocateAndReturnByCodec, PassFatPointerAndDecode, PassFatPointerAndRead,
+		PassPointerAndReadCopy,
+	},
+	runtime_interface,
+};
+
+/// Inference for off-chain workers, implemented by the node.
+///
+/// Every function returns `Err(InferenceError::Unavailable)` when no inference engine is
+/// registered in the calling context: block import and execution, RPC calls, a node started
+/// with `--no-inference`. Only off-chain workers of a node with the engine get answers. `uri` is
+/// the model's registered fetch URI (UTF-8, `file://`, `http://` or `https://`); the node fetches
+/// the file on first use and checks its blake2-256 against `model` before every use.
+///
+/// The canonical functions take the model input each time; the node caches the canonical trace
+/// per `(model, input)`, so a whole dispute executes the model once.
+#[runtime_interface]
+pub trait Inference {
+	/// Runs `model` on `input` (graph order) with ONNX Runtime and returns its outputs (graph
+	/// order). Fast, not bit-exact: compare with the claimed output under the model's tolerance.
+	fn run(
+		model: PassPointerAndReadCopy<ModelId, 32>,
+		uri: PassFatPointerAndRead<&[u8]>,
+		input: PassFatPointerAndDecode<Vec<Tensor>>,
+	) -> AllocateAndReturnByCodec<InferenceResult<Vec<Tensor>>> {
+		host::with_provider(|p| p.run(model, uri, input))
+	}
+
+	/// Fetches `model` from `uri` and checks it for registration: its hash and size, that ONNX
+	/// Runtime loads it, and whether it is disputable under the runtime's `limits` — it compiles
+	/// to a canonical program within `limits`, and on seeded probe inputs ONNX Runtime meets
+	/// `tolerance` against the canonical executor.
+	fn verify_model(
+		model: PassPointerAndReadCopy<ModelId, 32>,
+		uri: PassFatPointerAndRead<&[u8]>,
+		limits: PassFatPointerAndDecode<Limits>,
+		tolerance: PassFatPointerAndDecode<Tolerance>,
+	) -> AllocateAndReturnByCodec<InferenceResult<ModelFacts>> {
+		host::with_provider(|p| p.verify_model(model, uri, limits, tolerance))
+	}
+
+	/// Runs the canonical executor on `input`: the canonical outputs with their proofs against
+	/// the trace root, for opening or answering a dispute.
+	fn canonical_output(
+		model: PassPointerAndReadCopy<ModelId, 32>,
+		uri: PassFatPointerAndRead<&[u8]>,
+		input: PassFatPointerAndDecode<Vec<Tensor>>,
+	) -> AllocateAndReturnByCodec<InferenceResult<CanonicalOutput>> {
+		host::with_provider(|p| p.canonical_output(model, uri, input))
+	}
+
+	/// The two child hashes at `position` of the canonical trace tree of `input` (a bisection
+	/// move).
+	fn trace_children(
+		model: PassPointerAndReadCopy<ModelId, 32>,
+		uri: PassFatPointerAndRead<&[u8]>,
+		input: PassFatPointerAndDecode<Vec<Tensor>>,
+		position: PassFatPointerAndDecode<Position>,
+	) -> AllocateAndReturnByCodec<InferenceResult<(Hash, Hash)>> {
+		host::with_provider(|p| p.trace_children(model, uri, input, position))
+	}
+
+	/// The one-step witness for trace leaf `leaf` (a node leaf) of the canonical trace of
+	/// `input`: the node, its program proof, its constants and its input tensors with proofs.
+	fn one_step(
+		model: PassPointerAndReadCopy<ModelId, 32>,
+		uri: PassFatPointerAndRead<&[u8]>,
+		input: PassFatPointerAndDecode<Vec<Tensor>>,
+		leaf: u64,
+	) -> AllocateAndReturnByCodec<InferenceResult<OneStepWitness>> {
+		host::with_provider(|p| p.one_step(model, uri, input, leaf))
+	}
+}
