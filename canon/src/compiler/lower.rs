@@ -1,0 +1,425 @@
+//! Lowering of one ONNX node (with its opset's attribute semantics and defaults) into
+//! canonical operators, one per used output.
+
+use crate::{
+	error::Result,
+	ops::Meta,
+	program::{AutoPad, Op, Window},
+	tensor::{DType, Tensor},
+};
+
+use super::{
+	onnx::{attribute_type as at, AttributeProto, NodeProto},
+	tensor_from_proto, unsupported,
+};
+
+/// What an ONNX output becomes.
+pub enum Lowered {
+	/// The same value as node input `i`.
+	Alias(usize),
+	/// A constant.
+	Const(Tensor),
+	/// One canonical operator applied to the listed node inputs (indices into `node.input`).
+	Op(Op, Vec<usize>),
+}
+
+struct Attrs<'a> {
+	node: &'a NodeProto,
+}
+
+impl<'a> Attrs<'a> {
+	fn get(&self, name: &str) -> Option<&'a AttributeProto> {
+		self.node.attribute.iter().find(|a| a.name == name)
+	}
+	fn check_type(&self, a: &AttributeProto, ty: i32) -> Result<()> {
+		if !a.ref_attr_name.is_empty() {
+			return Err(unsupported(self.node, format!("attribute `{}` refers to a function attribute", a.name)));
+		}
+		// Old files may leave `type` unset.
+		if a.r#type != 0 && a.r#type != ty {
+			return Err(unsupported(self.node, format!("attribute `{}` has type {}, expected {ty}", a.name, a.r#type)));
+		}
+		Ok(())
+	}
+	fn int(&self, name: &str, default: i64) -> Result<i64> {
+		match self.get(name) {
+			Some(a) => self.check_type(a, at::INT).map(|_| a.i),
+			None => Ok(default),
+		}
+	}
+	fn float(&self, name: &str, default: f32) -> Result<f32> {
+		match self.get(name) {
+			Some(a) => self.check_type(a, at::FLOAT).map(|_| a.f),
+			None => Ok(default),
+		}
+	}
+	fn ints(&self, name: &str) -> Result<Option<Vec<i64>>> {
+		match self.get(name) {
+			Some(a) => self.check_type(a, at::INTS).map(|_| Some(a.ints.clone())),
+			None => Ok(None),
+		}
+	}
+	fn string(&self, name: &str) -> Result<Option<String>> {
+		match self.get(name) {
+			Some(a) => {
+				self.check_type(a, at::STRING)?;
+				Ok(Some(String::from_utf8_lossy(&a.s).into_owned()))
+			},
+			None => Ok(None),
+		}
+	}
+	fn bool(&self, name: &str, default: bool) -> Result<bool> {
+		self.int(name, default as i64).map(|v| v != 0)
+	}
+	fn u32s(&self, name: &str) -> Result<Vec<u32>> {
+		self.ints(name)?
+			.unwrap_or_default()
+			.into_iter()
+			.map(|v| u32::try_from(v).map_err(|_| unsupported(self.node, format!("attribute `{name}` value {v}"))))
+			.collect()
+	}
+	fn i32_of(&self, name: &str, v: i64) -> Result<i32> {
+		i32::try_from(v).map_err(|_| unsupported(self.node, format!("attribute `{name}` value {v}")))
+	}
+	fn axis(&self, name: &str, default: i64) -> Result<i32> {
+		let v = self.int(name, default)?;
+		self.i32_of(name, v)
+	}
+	fn i32s(&self, name: &str, v: Vec<i64>) -> Result<Vec<i32>> {
+		v.into_iter().map(|x| self.i32_of(name, x)).collect()
+	}
+}
+
+/// The constant value of optional input `i` as i64s (`Ok(None)` if absent; error if dynamic).
+fn const_ints(node: &NodeProto, metas: &[Option<Meta>], i: usize, what: &str) -> Result<Option<Vec<i64>>> {
+	match metas.get(i).copied().flatten() {
+		None => Ok(None),
+		Some(Meta { value: Some(t), .. }) => t
+			.int_values()
+			.map(Some)
+			.map_err(|_| unsupported(node, format!("input `{what}` must be an integer tensor"))),
+		Some(_) => Err(unsupported(node, format!("input `{what}` must be a constant (it is computed at run time)"))),
+	}
+}
+
+fn const_scalar_f32(node: &NodeProto, metas: &[Option<Meta>], i: usize, what: &str) -> Result<Option<f32>> {
+	match metas.get(i).copied().flatten() {
+		None => Ok(None),
+		Some(Meta { value: Some(t), .. }) if t.dtype == DType::F32 && t.data.len() == 4 =>
+			Ok(t.f32_values()?.first().copied()),
+		Some(Meta { value: Some(_), .. }) => Err(unsupported(node, format!("input `{what}` must be an F32 scalar"))),
+		Some(_) => Err(unsupported(node, format!("input `{what}` must be a constant (it is computed at run time)"))),
+	}
+}
+
+fn present(metas: &[Option<Meta>]) -> Vec<usize> {
+	metas.iter().enumerate().filter(|(_, m)| m.is_some()).map(|(i, _)| i).collect()
+}
+
+fn window(a: &Attrs, pool: bool) -> Result<Window> {
+	let auto_pad = match a.string("auto_pad")?.as_deref() {
+		None | Some("NOTSET") | Some("") => AutoPad::NotSet,
+		Some("VALID") => AutoPad::Valid,
+		Some("SAME_UPPER") => AutoPad::SameUpper,
+		Some("SAME_LOWER") => AutoPad::SameLower,
+		Some(other) => return Err(unsupported(a.node, format!("auto_pad `{other}`"))),
+	};
+	Ok(Window {
+		kernel: a.u32s("kernel_shape")?,
+		strides: a.u32s("strides")?,
+		dilations: a.u32s("dilations")?,
+		pads: a.u32s("pads")?,
+		auto_pad,
+		ceil_mode: pool && a.bool("ceil_mode", false)?,
+	})
+}
+
+/// Output `i` may only be requested if nothing reads it.
+fn reject_extra_outputs(node: &NodeProto, used: &dyn Fn(usize) -> bool, from: usize, what: &str) -> Result<()> {
+	if (from..node.output.len()).any(used) {
+		return Err(unsupported(node, format!("output {from}+ ({what}) is not supported")));
+	}
+	Ok(())
+}
+
+/// Lowers `node` for the given default-domain opset; `metas` describe its inputs (None = absent)
+/// and `used(i)` tells whether output `i` has a name.
+pub fn lower(
+	node: &NodeProto,
+	opset: i64,
+	metas: &[Option<Meta>],
+	used: &dyn Fn(usize) -> bool,
+) -> Result<Vec<(usize, Lowered)>> {
+	let a = Attrs { node };
+	let all = present(metas);
+	let op_only = |op: Op| Ok(vec![(0, Lowered::Op(op, all.clone()))]);
+	let first = || vec![0usize];
+	let f32_bits = |name: &str, d: f32| a.float(name, d).map(f32::to_bits);
+	match node.op_type.as_str() {
+		"Add" => op_only(Op::Add),
+		"Sub" => op_only(Op::Sub),
+		"Mul" => op_only(Op::Mul),
+		"Div" => op_only(Op::Div),
+		"Pow" => op_only(Op::Pow),
+		"Sum" => op_only(Op::Sum),
+		"Max" => op_only(Op::Max),
+		"Min" => op_only(Op::Min),
+		"Relu" => op_only(Op::Relu),
+		"LeakyRelu" => op_only(Op::LeakyRelu { alpha: f32_bits("alpha", 0.01)? }),
+		"Sigmoid" => op_only(Op::Sigmoid),
+		"Tanh" => op_only(Op::Tanh),
+		"Exp" => op_only(Op::Exp),
+		"Log" => op_only(Op::Log),
+		"Sqrt" => op_only(Op::Sqrt),
+		"Neg" => op_only(Op::Neg),
+		"Abs" => op_only(Op::Abs),
+		"Erf" => op_only(Op::Erf),
+		"Reciprocal" => op_only(Op::Reciprocal),
+		"Floor" => op_only(Op::Floor),
+		"Ceil" => op_only(Op::Ceil),
+		"Identity" => Ok(vec![(0, Lowered::Alias(0))]),
+		"Cast" => {
+			let to = a.int("to", 0)?;
+			let to = i32::try_from(to).ok().and_then(super::dtype_from_onnx).ok_or_else(|| {
+				unsupported(node, format!("attribute `to` = {to} (element type not supported)"))
+			})?;
+			op_only(Op::Cast { to })
+		},
+		"Clip" => {
+			let (min, max) = if opset < 11 {
+				(a.get("min").map(|x| x.f.to_bits()), a.get("max").map(|x| x.f.to_bits()))
+			} else {
+				(
+					const_scalar_f32(node, metas, 1, "min")?.map(f32::to_bits),
+					const_scalar_f32(node, metas, 2, "max")?.map(f32::to_bits),
+				)
+			};
+			Ok(vec![(0, Lowered::Op(Op::Clip { min, max }, first()))])
+		},
+		"Gemm" => op_only(Op::Gemm {
+			alpha: f32_bits("alpha", 1.0)?,
+			beta: f32_bits("beta", 1.0)?,
+			trans_a: a.bool("transA", false)?,
+			trans_b: a.bool("transB", false)?,
+		}),
+		"MatMul" => op_only(Op::MatMul),
+		"Conv" => {
+			let group = a.int("group", 1)?;
+			let group = u32::try_from(group).map_err(|_| unsupported(node, format!("attribute `group` = {group}")))?;
+			op_only(Op::Conv { window: window(&a, false)?, group })
+		},
+		"MaxPool" => {
+			reject_extra_outputs(node, used, 1, "Indices")?;
+			if a.int("storage_order", 0)? != 0 {
+				return Err(unsupported(node, "attribute `storage_order` = 1"));
+			}
+			op_only(Op::MaxPool { window: window(&a, true)? })
+		},
+		"AveragePool" => op_only(Op::AveragePool {
+			window: window(&a, true)?,
+			count_include_pad: a.bool("count_include_pad", false)?,
+		}),
+		"GlobalAveragePool" => op_only(Op::GlobalAveragePool),
+		"GlobalMaxPool" => op_only(Op::GlobalMaxPool),
+		"BatchNormalization" => {
+			reject_extra_outputs(node, used, 1, "training statistics")?;
+			if a.bool("training_mode", false)? {
+				return Err(unsupported(node, "attribute `training_mode` = 1 (only inference is supported)"));
+			}
+			if opset < 7 && !a.bool("is_test", false)? && opset >= 6 && a.get("is_test").is_some() {
+				return Err(unsupported(node, "attribute `is_test` = 0"));
+			}
+			if a.int("spatial", 1)? != 1 {
+				return Err(unsupported(node, "attribute `spatial` = 0"));
+			}
+			op_only(Op::BatchNormalization { epsilon: f32_bits("epsilon", 1e-5)? })
+		},
+		"LRN" => {
+			let size = a.int("size", 0)?;
+			let size = u32::try_from(size).ok().filter(|&s| s > 0)
+				.ok_or_else(|| unsupported(node, format!("attribute `size` = {size}")))?;
+			op_only(Op::Lrn {
+				size,
+				alpha: f32_bits("alpha", 1e-4)?,
+				beta: f32_bits("beta", 0.75)?,
+				bias: f32_bits("bias", 1.0)?,
+			})
+		},
+		"Softmax" | "LogSoftmax" => {
+			let legacy = opset < 13;
+			let axis = a.axis("axis", if legacy { 1 } else { -1 })?;
+			let op = if node.op_type == "Softmax" {
+				Op::Softmax { axis, legacy }
+			} else {
+				Op::LogSoftmax { axis, legacy }
+			};
+			op_only(op)
+		},
+		"ReduceMean" | "ReduceSum" | "ReduceMax" => {
+			let axes_from_input = match node.op_type.as_str() {
+				"ReduceSum" => opset >= 13,
+				_ => opset >= 18,
+			};
+			let axes = if axes_from_input { const_ints(node, metas, 1, "axes")? } else { a.ints("axes")? };
+			let axes = a.i32s("axes", axes.unwrap_or_default())?;
+			if axes.is_empty() && a.bool("noop_with_empty_axes", false)? {
+				return Ok(vec![(0, Lowered::Alias(0))]);
+			}
+			let keepdims = a.bool("keepdims", true)?;
+			let op = match node.op_type.as_str() {
+				"ReduceMean" => Op::ReduceMean { axes, keepdims },
+				"ReduceSum" => Op::ReduceSum { axes, keepdims },
+				_ => Op::ReduceMax { axes, keepdims },
+			};
+			Ok(vec![(0, Lowered::Op(op, first()))])
+		},
+		"Flatten" => op_only(Op::Flatten { axis: a.axis("axis", 1)? }),
+		"Reshape" => {
+			if opset < 5 {
+				return Err(unsupported(node, "Reshape-1 (shape attribute) is not supported"));
+			}
+			op_only(Op::Reshape { allowzero: a.bool("allowzero", false)? })
+		},
+		"Transpose" => op_only(Op::Transpose { perm: a.u32s("perm")? }),
+		"Concat" => {
+			if a.get("axis").is_none() {
+				return Err(unsupported(node, "attribute `axis` is required"));
+			}
+			op_only(Op::Concat { axis: a.axis("axis", 0)? })
+		},
+		"Squeeze" | "Unsqueeze" => {
+			let axes = if opset >= 13 { const_ints(node, metas, 1, "axes")? } else { a.ints("axes")? };
+			let axes = a.i32s("axes", axes.unwrap_or_default())?;
+			let op = if node.op_type == "Squeeze" {
+				Op::Squeeze { axes }
+			} else {
+				if axes.is_empty() {
+					return Err(unsupported(node, "`axes` is required"));
+				}
+				Op::Unsqueeze { axes }
+			};
+			Ok(vec![(0, Lowered::Op(op, first()))])
+		},
+		"Gather" => op_only(Op::Gather { axis: a.axis("axis", 0)? }),
+		"Shape" => {
+			let start = a.axis("start", 0)?;
+			let end = match a.get("end") {
+				Some(_) => Some(a.axis("end", 0)?),
+				None => None,
+			};
+			op_only(Op::Shape { start, end })
+		},
+		"ConstantOfShape" => {
+			let value = match a.get("value").and_then(|x| x.t.as_ref()) {
+				Some(t) => tensor_from_proto(t)?,
+				None => Tensor::from_f32(vec![1], &[0.0]),
+			};
+			op_only(Op::ConstantOfShape { value })
+		},
+		"Constant" => {
+			let t = if let Some(t) = a.get("value").and_then(|x| x.t.as_ref()) {
+				tensor_from_proto(t)?
+			} else if let Some(x) = a.get("value_float") {
+				Tensor::from_f32(vec![], &[x.f])
+			} else if let Some(x) = a.get("value_floats") {
+				Tensor::from_f32(vec![x.floats.len() as u32], &x.floats)
+			} else if let Some(x) = a.get("value_int") {
+				Tensor::from_i64(vec![], &[x.i])
+			} else if let Some(x) = a.get("value_ints") {
+				Tensor::from_i64(vec![x.ints.len() as u32], &x.ints)
+			} else {
+				return Err(unsupported(node, "only tensor, float(s) and int(s) values are supported"));
+			};
+			Ok(vec![(0, Lowered::Const(t))])
+		},
+		"Dropout" => {
+			if opset >= 12 {
+				match metas.get(2).copied().flatten() {
+					None => {},
+					Some(Meta { value: Some(t), .. }) if t.data.iter().all(|&b| b == 0) => {},
+					Some(_) => return Err(unsupported(node, "input `training_mode` must be constant false")),
+				}
+			} else if opset < 7 && a.get("is_test").is_some() && !a.bool("is_test", false)? {
+				return Err(unsupported(node, "attribute `is_test` = 0 (only inference is supported)"));
+			}
+			let mut out = vec![(0, Lowered::Alias(0))];
+			if used(1) {
+				let x = metas.first().copied().flatten().ok_or_else(|| unsupported(node, "no input"))?;
+				let mask = Tensor::new(DType::Bool, x.shape.to_vec(), vec![1u8; crate::tensor::numel(x.shape)?])?;
+				out.push((1, Lowered::Const(mask)));
+			}
+			Ok(out)
+		},
+		"Slice" => {
+			let (starts, ends, axes, steps) = if opset < 10 {
+				(a.ints("starts")?, a.ints("ends")?, a.ints("axes")?, None)
+			} else {
+				(
+					const_ints(node, metas, 1, "starts")?,
+					const_ints(node, metas, 2, "ends")?,
+					const_ints(node, metas, 3, "axes")?,
+					const_ints(node, metas, 4, "steps")?,
+				)
+			};
+			let (Some(starts), Some(ends)) = (starts, ends) else {
+				return Err(unsupported(node, "`starts` and `ends` are required"));
+			};
+			let axes = a.i32s("axes", axes.unwrap_or_default())?;
+			Ok(vec![(0, Lowered::Op(Op::Slice { starts, ends, axes, steps: steps.unwrap_or_default() }, first()))])
+		},
+		"Split" => {
+			let x = metas.first().copied().flatten().ok_or_else(|| unsupported(node, "no input"))?;
+			let rank = x.shape.len() as i64;
+			let axis = a.int("axis", 0)?;
+			let ax = if axis < 0 { axis + rank } else { axis };
+			let dim = x.shape.get(usize::try_from(ax).unwrap_or(usize::MAX)).copied()
+				.ok_or_else(|| unsupported(node, format!("attribute `axis` = {axis} for rank {rank}")))? as i64;
+			let split = if opset >= 13 { const_ints(node, metas, 1, "split")? } else { a.ints("split")? };
+			let n = node.output.len() as i64;
+			let sizes = match split {
+				Some(s) => s,
+				None => {
+					let parts = a.int("num_outputs", n)?.max(1);
+					let chunk = (dim + parts - 1) / parts;
+					(0..parts).map(|i| (dim - i * chunk).clamp(0, chunk)).collect()
+				},
+			};
+			if sizes.len() as i64 != n || sizes.iter().sum::<i64>() != dim {
+				return Err(unsupported(node, format!("split sizes {sizes:?} do not fit dimension {dim} into {n} outputs")));
+			}
+			let mut start = 0i64;
+			let mut out = vec![];
+			for (i, s) in sizes.iter().enumerate() {
+				if used(i) {
+					let op = Op::Slice {
+						starts: vec![start],
+						ends: vec![start + s],
+						axes: vec![a.i32_of("axis", ax)?],
+						steps: vec![],
+					};
+					out.push((i, Lowered::Op(op, first())));
+				}
+				start += s;
+			}
+			Ok(out)
+		},
+		"Pad" => {
+			let mode = a.string("mode")?.unwrap_or_else(|| "constant".into());
+			if mode != "constant" {
+				return Err(unsupported(node, format!("attribute `mode` = {mode} (only constant)")));
+			}
+			let (pads, value) = if opset < 11 {
+				(a.ints("pads")?.or(a.ints("paddings")?), a.float("value", 0.0)?)
+			} else {
+				if metas.get(3).copied().flatten().is_some() {
+					return Err(unsupported(node, "input `axes` is not supported"));
+				}
+				(const_ints(node, metas, 1, "pads")?, const_scalar_f32(node, metas, 2, "constant_value")?.unwrap_or(0.0))
+			};
+			let pads = pads.ok_or_else(|| unsupported(node, "`pads` is required"))?;
+			Ok(vec![(0, Lowered::Op(Op::Pad { pads, value: value.to_bits() }, first()))])
+		},
+		"Expand" => op_only(Op::Expand),
+		other => Err(unsupported(node, format!("operator `{other}` is not supported"))),
+	}
+}

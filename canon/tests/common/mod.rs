@@ -1,0 +1,153 @@
+//! Shared test helpers: locating the set-up data, reading ONNX TensorProto files, seeded inputs,
+//! and ONNX Runtime as the reference.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use edgeproof_canon::{compiler::onnx::TensorProto, DType, Tensor};
+use prost::Message;
+
+const SETUP_HINT: &str = "run scripts/setup.sh (it creates the venv with onnx==1.23.2 and \
+	onnxruntime==1.31.1, the onnx-testdata link, the node test cases and the ONNX Runtime library)";
+
+fn cache_dir() -> PathBuf {
+	if let Some(c) = std::env::var_os("EDGEPROOF_CACHE") {
+		return PathBuf::from(c);
+	}
+	let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
+	PathBuf::from(home).join(".cache/edgeproof")
+}
+
+fn must_exist(p: PathBuf, what: &str) -> PathBuf {
+	assert!(p.exists(), "{what} not found at {}: {SETUP_HINT}", p.display());
+	p
+}
+
+/// `onnx/backend/test/data` of the onnx wheel.
+pub fn onnx_testdata() -> PathBuf {
+	let p = std::env::var_os("EDGEPROOF_ONNX_TESTDATA")
+		.map(PathBuf::from)
+		.unwrap_or_else(|| cache_dir().join("onnx-testdata"));
+	must_exist(p, "ONNX backend test data (EDGEPROOF_ONNX_TESTDATA)")
+}
+
+/// The generated per-operator cases (`<dir>/node/<case>`).
+pub fn onnx_node_testdata() -> PathBuf {
+	let p = std::env::var_os("EDGEPROOF_ONNX_NODE_TESTDATA")
+		.map(PathBuf::from)
+		.unwrap_or_else(|| cache_dir().join("onnx-node-testdata"));
+	must_exist(p.join("node"), "ONNX node test cases (EDGEPROOF_ONNX_NODE_TESTDATA)");
+	p
+}
+
+/// `libonnxruntime.so.1.31.1`.
+pub fn ort_library() -> PathBuf {
+	let p = std::env::var_os("ORT_DYLIB_PATH")
+		.map(PathBuf::from)
+		.unwrap_or_else(|| cache_dir().join("onnxruntime/libonnxruntime.so.1.31.1"));
+	must_exist(p, "ONNX Runtime library (ORT_DYLIB_PATH)")
+}
+
+/// The committed fixtures.
+pub fn fixtures() -> PathBuf {
+	Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
+}
+
+/// Reads a serialized TensorProto.
+pub fn read_pb(path: &Path) -> Result<Tensor, String> {
+	let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+	let proto = TensorProto::decode(bytes.as_slice()).map_err(|e| format!("{}: {e}", path.display()))?;
+	edgeproof_canon::compiler::tensor_from_proto(&proto).map_err(|e| e.to_string())
+}
+
+/// Reads a raw little-endian f32 file as a tensor of `shape`.
+pub fn read_f32_bin(path: &Path, shape: Vec<u32>) -> Tensor {
+	let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+	Tensor::new(DType::F32, shape, bytes).expect("size matches the sidecar shape")
+}
+
+/// Deterministic pseudo-random f32s in [-1, 1) (xorshift64*).
+pub fn seeded_f32(seed: u64, n: usize) -> Vec<f32> {
+	let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+	(0..n)
+		.map(|_| {
+			s ^= s >> 12;
+			s ^= s << 25;
+			s ^= s >> 27;
+			let v = s.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 40; // 24 bits
+			(v as f32 / (1u64 << 23) as f32) - 1.0
+		})
+		.collect()
+}
+
+/// A seeded F32 tensor.
+pub fn seeded_tensor(seed: u64, shape: &[u32]) -> Tensor {
+	let n = shape.iter().map(|&d| d as usize).product();
+	Tensor::from_f32(shape.to_vec(), &seeded_f32(seed, n))
+}
+
+/// Largest |a - b| and largest |a - b| / max(|b|, 1e-6) over two F32 tensors.
+pub fn max_diffs(a: &Tensor, b: &Tensor) -> (f32, f32) {
+	let (x, y) = (a.f32_values().unwrap(), b.f32_values().unwrap());
+	x.iter().zip(&y).fold((0f32, 0f32), |(ma, mr), (&p, &q)| {
+		let d = (p - q).abs();
+		(ma.max(d), mr.max(d / q.abs().max(1e-6)))
+	})
+}
+
+/// ONNX Runtime (single thread, given optimisation level) as the reference.
+pub mod reference {
+	use std::sync::OnceLock;
+
+	use edgeproof_canon::Tensor;
+	use ort::{
+		session::{builder::GraphOptimizationLevel, Session},
+		value::Tensor as OrtTensor,
+	};
+
+	static ENV: OnceLock<ort::environment::Environment> = OnceLock::new();
+
+	fn env() -> &'static ort::environment::Environment {
+		ENV.get_or_init(|| {
+			ort::init_from(super::ort_library())
+				.expect("load libonnxruntime")
+				.build()
+				.expect("ORT environment")
+		})
+	}
+
+	/// A single-threaded session on model bytes.
+	pub fn session(model: &[u8], optimize: bool) -> Session {
+		let level = if optimize { GraphOptimizationLevel::All } else { GraphOptimizationLevel::Disable };
+		Session::builder(env())
+			.expect("builder")
+			.with_intra_threads(1)
+			.expect("threads")
+			.with_inter_threads(1)
+			.expect("threads")
+			.with_optimization_level(level)
+			.expect("opt level")
+			.commit_from_memory(model)
+			.expect("ORT loads the model")
+	}
+
+	/// Runs F32 inputs (by name) and returns the F32 outputs in graph order.
+	pub fn run(session: &mut Session, inputs: &[(String, &Tensor)]) -> Vec<Tensor> {
+		let values: Vec<(String, ort::value::DynValue)> = inputs
+			.iter()
+			.map(|(name, t)| {
+				let shape: Vec<i64> = t.shape.iter().map(|&d| d as i64).collect();
+				let v = OrtTensor::from_array((shape, t.f32_values().unwrap())).expect("ort tensor");
+				(name.clone(), v.into_dyn())
+			})
+			.collect();
+		let outputs = session.run(values).expect("ORT run");
+		outputs
+			.values()
+			.map(|v| {
+				let (shape, data) = v.try_extract_tensor::<f32>().expect("f32 output");
+				Tensor::from_f32(shape.iter().map(|&d| d as u32).collect(), data)
+			})
+			.collect()
+	}
+}
