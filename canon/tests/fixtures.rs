@@ -1,0 +1,125 @@
+//! The committed fixtures (canon/tests/data, made by scripts/fixtures/make_fixtures.py):
+//! compile, run, compare with the stored ONNX Runtime output, and play every one-step.
+
+mod common;
+
+use edgeproof_canon::{
+	commit::{one_step_witness, program_tree, verify_one_step, OneStepContext},
+	compiler::{compile, CompileOptions, Compiled},
+	execute, leaf_hash, program_root, within_tolerance, Limits, Tensor, Tolerance,
+};
+
+fn load(name: &str) -> (Compiled, Vec<Tensor>, Vec<Tensor>) {
+	let dir = common::fixtures();
+	let bytes = std::fs::read(dir.join(format!("{name}.onnx"))).unwrap();
+	let compiled = compile(&bytes, &CompileOptions::default()).unwrap();
+	let sidecar = std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
+	// The sidecar's shapes are those of the program (checked by `execute`).
+	let read = |kind: &str, specs: Vec<Vec<u32>>| -> Vec<Tensor> {
+		specs
+			.into_iter()
+			.enumerate()
+			.map(|(i, shape)| common::read_f32_bin(&dir.join(format!("{name}.{kind}_{i}.bin")), shape))
+			.collect()
+	};
+	assert!(sidecar.contains("\"shape\""));
+	let inputs = read("input", compiled.program.inputs.iter().map(|s| s.shape.clone()).collect());
+	let trace = execute(&compiled.program, &inputs).unwrap();
+	let out_shapes = trace.outputs(&compiled.program).unwrap().iter().map(|t| t.shape.clone()).collect();
+	let expected = read("output", out_shapes);
+	(compiled, inputs, expected)
+}
+
+fn tol() -> Tolerance {
+	Tolerance::Relative { abs: 1e-5f32.to_bits(), rel: 1e-4f32.to_bits() }
+}
+
+fn check_model(name: &str, nodes: usize) {
+	let (compiled, inputs, expected) = load(name);
+	let program = &compiled.program;
+	assert_eq!(program.nodes.len(), nodes, "{name}: {:?}", program.nodes.iter().map(|n| n.op.name()).collect::<Vec<_>>());
+	let trace = execute(program, &inputs).unwrap();
+	let outputs = trace.outputs(program).unwrap();
+	println!("{name}: max diff vs onnxruntime {:?}", common::max_diffs(&outputs[0], &expected[0]));
+	assert!(within_tolerance(&outputs, &expected, tol()));
+	// Deterministic: a second run gives the same root.
+	assert_eq!(execute(program, &inputs).unwrap().root(), trace.root());
+	// Every node leaf can be re-executed alone from its witness.
+	let ptree = program_tree(program).unwrap();
+	assert_eq!(ptree.root(), program_root(program).unwrap());
+	let ttree = trace.tree();
+	let ctx = OneStepContext {
+		program_root: ptree.root(),
+		node_count: program.nodes.len() as u32,
+		input_count: program.inputs.len() as u32,
+		trace_root: ttree.root(),
+		limits: Limits::NATIVE,
+	};
+	let m = program.inputs.len() as u64;
+	for k in m..m + program.nodes.len() as u64 {
+		let w = one_step_witness(program, &ptree, &trace, &ttree, k).unwrap();
+		let h = verify_one_step(&ctx, k, &w).unwrap();
+		assert_eq!(h, leaf_hash(&trace.values[k as usize]), "{name}: leaf {k}");
+		// A witness for leaf k does not pass as leaf k+1.
+		assert!(verify_one_step(&ctx, k + 1, &w).is_err());
+	}
+	// Input and padding leaves have no witness.
+	assert!(one_step_witness(program, &ptree, &trace, &ttree, 0).is_err());
+	assert!(one_step_witness(program, &ptree, &trace, &ttree, trace.values.len() as u64).is_err());
+}
+
+#[test]
+fn mlp_matches_onnxruntime_and_every_one_step_verifies() {
+	check_model("mlp", 4);
+}
+
+#[test]
+fn cnn_matches_onnxruntime_and_every_one_step_verifies() {
+	check_model("cnn", 9);
+}
+
+#[test]
+fn tampered_one_step_witnesses_are_rejected() {
+	let (compiled, inputs, _) = load("cnn");
+	let program = &compiled.program;
+	let trace = execute(program, &inputs).unwrap();
+	let (ptree, ttree) = (program_tree(program).unwrap(), trace.tree());
+	let ctx = OneStepContext {
+		program_root: ptree.root(),
+		node_count: program.nodes.len() as u32,
+		input_count: 1,
+		trace_root: ttree.root(),
+		limits: Limits::NATIVE,
+	};
+	let k = 1; // the first Conv: input x, constants W and B
+	let w = one_step_witness(program, &ptree, &trace, &ttree, k).unwrap();
+	let mut bad_input = w.clone();
+	bad_input.inputs[0].tensor.data[0] ^= 1;
+	assert!(verify_one_step(&ctx, k, &bad_input).is_err());
+	let mut bad_const = w.clone();
+	bad_const.constants[0].data[0] ^= 1;
+	assert!(verify_one_step(&ctx, k, &bad_const).is_err());
+	let mut bad_op = w.clone();
+	bad_op.node.op = edgeproof_canon::Op::Relu;
+	assert!(verify_one_step(&ctx, k, &bad_op).is_err());
+	let mut extra = w.clone();
+	extra.constants.push(extra.constants[0].clone());
+	assert!(verify_one_step(&ctx, k, &extra).is_err());
+	// A small limit bounds the work of a one-step.
+	let tight = OneStepContext { limits: Limits { max_node_work: 1000, ..Limits::NATIVE }, ..ctx };
+	assert!(matches!(
+		verify_one_step(&tight, k, &w),
+		Err(edgeproof_canon::CanonError::LimitExceeded { .. })
+	));
+}
+
+#[test]
+fn fixture_program_roots_are_stable() {
+	// Changing an operator's encoding or the compiler's output changes these roots; that is a
+	// protocol change (registered models would no longer activate).
+	for name in ["mlp", "cnn"] {
+		let (compiled, _, _) = load(name);
+		let root = program_root(&compiled.program).unwrap();
+		println!("{name} program_root 0x{}", root.iter().map(|b| format!("{b:02x}")).collect::<String>());
+	}
+}
