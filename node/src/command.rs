@@ -119,7 +119,15 @@ pub fn run() -> sc_cli::Result<()> {
 		},
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
-			runner.run_node_until_exit(|config| async move {
+			let rpc_port_given = cli.run.rpc_params.rpc_port.is_some();
+			runner.run_node_until_exit(|mut config| async move {
+				// An operator who names an RPC port wants that port: fail when it is taken
+				// instead of quietly moving to a random one.
+				if rpc_port_given {
+					for endpoint in config.rpc.addr.iter_mut().flatten() {
+						endpoint.retry_random_port = false;
+					}
+				}
 				match config.network.network_backend {
 					sc_network::config::NetworkBackendType::Libp2p => service::new_full::<
 						sc_network::NetworkWorker<

@@ -1,6 +1,6 @@
-//! `Config` implementations, one module per pallet group (system, consensus, money).
+//! `Config` implementations, one module per pallet group (system, consensus, money, Edgeproof).
 
-mod consensus;
+pub mod consensus;
 mod money;
 mod system;
 

@@ -1,7 +1,9 @@
 //! System group (indices 0–9): frame-system, timestamp, sudo.
 
 use frame_support::{
-	derive_impl, parameter_types,
+	derive_impl,
+	dispatch::DispatchClass,
+	parameter_types,
 	weights::{
 		constants::{ParityDbWeight, WEIGHT_REF_TIME_PER_SECOND},
 		Weight,
@@ -12,8 +14,8 @@ use sp_runtime::Perbill;
 use sp_version::RuntimeVersion;
 
 use crate::{
-	AccountId, Aura, Balance, Block, BlockNumber, Hash, Nonce, Runtime, RuntimeCall, SLOT_DURATION,
-	VERSION,
+	AccountId, Aura, Balance, Block, BlockNumber, Hash, Nonce, PalletInfo, Runtime, RuntimeCall,
+	RuntimeEvent, RuntimeOrigin, RuntimeTask, SLOT_DURATION, VERSION,
 };
 
 /// Share of a block's weight and length that normal (non-operational) extrinsics may use.
@@ -35,8 +37,12 @@ parameter_types! {
 		NORMAL_DISPATCH_RATIO,
 	);
 	/// Block length limits (see [`MAXIMUM_BLOCK_LENGTH`]).
-	pub RuntimeBlockLength: BlockLength =
-		BlockLength::max_with_normal_ratio(MAXIMUM_BLOCK_LENGTH, NORMAL_DISPATCH_RATIO);
+	pub RuntimeBlockLength: BlockLength = BlockLength::builder()
+		.max_length(MAXIMUM_BLOCK_LENGTH)
+		.modify_max_length_for_class(DispatchClass::Normal, |max| {
+			*max = NORMAL_DISPATCH_RATIO * MAXIMUM_BLOCK_LENGTH
+		})
+		.build();
 	/// The generic Substrate SS58 prefix.
 	pub const SS58Prefix: u8 = 42;
 }
@@ -67,7 +73,7 @@ impl pallet_timestamp::Config for Runtime {
 }
 
 impl pallet_sudo::Config for Runtime {
-	type RuntimeEvent = crate::RuntimeEvent;
+	type RuntimeEvent = RuntimeEvent;
 	type RuntimeCall = RuntimeCall;
 	type WeightInfo = pallet_sudo::weights::SubstrateWeight<Runtime>;
 }

@@ -122,7 +122,12 @@ export function sendAndWaitInBlock(tx, signer) {
     tx.signAndSend(signer, ({ status, events, dispatchError }) => {
       if (dispatchError) {
         unsub();
-        reject(new Error(`dispatch failed: ${dispatchError.toString()}`));
+        let reason = dispatchError.toString();
+        if (dispatchError.isModule) {
+          const { section, name } = tx.registry.findMetaError(dispatchError.asModule);
+          reason = `${section}.${name}`;
+        }
+        reject(new Error(`dispatch failed: ${reason}`));
       } else if (status.isInBlock) {
         unsub();
         resolve({ blockHash: status.asInBlock, events });
