@@ -27,6 +27,43 @@ pub fn gemm_acc(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], out: &mut [f
 	}
 }
 
+/// `out (m x n) = a (m x k) * b'` where `b` is stored `n x k` (Gemm with `transB`): each output
+/// is a dot product accumulated over k ascending (`acc = 0.0; acc = acc + a[k] * b[k]`), four
+/// rows of `b` at a time so the four independent sums overlap. Same order as [`gemm_acc`].
+pub fn gemm_nt(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], out: &mut [f32]) {
+	if m == 0 || n == 0 || k == 0 {
+		return;
+	}
+	for (arow, orow) in a.chunks_exact(k).zip(out.chunks_exact_mut(n)).take(m) {
+		let mut brows = b.chunks_exact(4 * k);
+		let mut outs = orow.chunks_exact_mut(4);
+		for (b4, o4) in (&mut brows).zip(&mut outs) {
+			let (b0, rest) = b4.split_at(k);
+			let (b1, rest) = rest.split_at(k);
+			let (b2, b3) = rest.split_at(k);
+			let (mut s0, mut s1, mut s2, mut s3) = (0f32, 0f32, 0f32, 0f32);
+			for ((((&x, &y0), &y1), &y2), &y3) in arow.iter().zip(b0).zip(b1).zip(b2).zip(b3) {
+				s0 += x * y0;
+				s1 += x * y1;
+				s2 += x * y2;
+				s3 += x * y3;
+			}
+			for (o, s) in o4.iter_mut().zip([s0, s1, s2, s3]) {
+				*o = s;
+			}
+		}
+		let tail = n - n / 4 * 4;
+		let b_tail = b.get((n - tail) * k..n * k).unwrap_or(&[]);
+		for (o, brow) in outs.into_remainder().iter_mut().zip(b_tail.chunks_exact(k)) {
+			let mut s = 0f32;
+			for (&x, &y) in arow.iter().zip(brow) {
+				s += x * y;
+			}
+			*o = s;
+		}
+	}
+}
+
 /// Row-major transpose of an `r x c` matrix.
 pub fn transpose2(r: usize, c: usize, x: &[f32]) -> Vec<f32> {
 	let mut out = vec![0f32; r * c];
@@ -93,12 +130,13 @@ pub fn run_gemm(
 	if trans_a {
 		av = transpose2(k, m, &av);
 	}
-	let mut bv = b.f32_values()?;
-	if trans_b {
-		bv = transpose2(n, k, &bv);
-	}
+	let bv = b.f32_values()?;
 	let mut out = vec![0f32; m * n];
-	gemm_acc(m, k, n, &av, &bv, &mut out);
+	if trans_b {
+		gemm_nt(m, k, n, &av, &bv, &mut out);
+	} else {
+		gemm_acc(m, k, n, &av, &bv, &mut out);
+	}
 	for o in out.iter_mut() {
 		*o *= alpha;
 	}

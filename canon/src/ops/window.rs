@@ -4,7 +4,7 @@
 //! Reduction orders:
 //! - Conv: for each output element, `acc = 0.0`, then for input channel `ic` of the group
 //!   ascending, kernel row `kh` ascending, kernel column `kw` ascending: `acc = acc + w * x`
-//!   (taps that fall into padding are skipped, not multiplied by zero); finally `y = acc + bias`.
+//!   (a tap in the padding has `x = 0.0`); finally `y = acc + bias`.
 //! - MaxPool: taps in (kh, kw) ascending order, `m = first tap`, then `m = max(m, x)` with NaN
 //!   propagating.
 //! - AveragePool: `acc = 0.0`, taps in (kh, kw) ascending order `acc = acc + x`, then `acc / count`.
@@ -168,18 +168,39 @@ pub fn infer_conv(ins: &[Meta], w: &Window, group: u32) -> Result<(DType, Vec<u3
 	Ok((DType::F32, out))
 }
 
-/// Valid output range `[lo, hi)` along one axis for kernel tap `t`: the outputs whose input
-/// coordinate `o * stride + t * dilation - pad_begin` lies inside `[0, input)`.
-fn valid_range(a: &Axis, t: usize) -> (usize, usize) {
-	let off = t * a.dilation;
-	// o * s + off >= pb  <=>  o >= ceil((pb - off) / s)
-	let lo = if off >= a.pad_begin { 0 } else { (a.pad_begin - off).div_ceil(a.stride) };
-	// o * s + off - pb < input  <=>  o * s < input + pb - off
-	let lim = a.input + a.pad_begin;
-	let hi = if lim <= off { 0 } else { (lim - off).div_ceil(a.stride) };
-	(lo.min(a.output), hi.min(a.output))
+/// Output columns per block of the convolution GEMM.
+const CONV_BLOCK: usize = 256;
+
+/// Accumulates `acc[r][p] += w[r] * col[p]` for up to 4 rows (`acc` holds `rows` rows of
+/// `pc` values). One multiply then one add per element, never fused.
+fn axpy_rows(acc: &mut [f32], pc: usize, w: &[f32], col: &[f32]) {
+	match w {
+		&[w0, w1, w2, w3] => {
+			let (a0, rest) = acc.split_at_mut(pc);
+			let (a1, rest) = rest.split_at_mut(pc);
+			let (a2, a3) = rest.split_at_mut(pc);
+			for ((((y0, y1), y2), y3), &x) in
+				a0.iter_mut().zip(a1.iter_mut()).zip(a2.iter_mut()).zip(a3.iter_mut()).zip(col)
+			{
+				*y0 += w0 * x;
+				*y1 += w1 * x;
+				*y2 += w2 * x;
+				*y3 += w3 * x;
+			}
+		},
+		_ =>
+			for (row, &wv) in acc.chunks_exact_mut(pc.max(1)).zip(w) {
+				for (y, &x) in row.iter_mut().zip(col) {
+					*y += wv * x;
+				}
+			},
+	}
 }
 
+/// Conv as a blocked GEMM over an on-the-fly im2col: for each block of up to [`CONV_BLOCK`]
+/// output positions, the zero-padded input taps `col[k][p]` (k = (ic, kh, kw) row-major) are
+/// gathered once, then every output channel accumulates `acc += w[k] * col[k][p]` for k
+/// ascending. Padding taps therefore contribute `w * 0.0`.
 pub fn run_conv(ins: &[&Tensor], w: &Window, group: u32, out_shape: &[u32]) -> Result<Tensor> {
 	let (x, wt) = match ins {
 		[x, wt, ..] => (*x, *wt),
@@ -190,7 +211,7 @@ pub fn run_conv(ins: &[&Tensor], w: &Window, group: u32, out_shape: &[u32]) -> R
 	let axes = resolve("Conv", &win, &x.shape[2..], false)?;
 	let (ah, aw) = hw(&axes);
 	let (n, c, oc) = (x.shape[0] as usize, x.shape[1] as usize, wt.shape[0] as usize);
-	let g = group as usize;
+	let g = (group as usize).max(1);
 	let (cg, ocg) = (c / g, oc / g);
 	let (ih, iw, oh, ow) = (ah.input, aw.input, ah.output, aw.output);
 	let (kh, kw) = (ah.kernel, aw.kernel);
@@ -202,70 +223,88 @@ pub fn run_conv(ins: &[&Tensor], w: &Window, group: u32, out_shape: &[u32]) -> R
 	};
 	let plane_in = ih * iw;
 	let plane_out = oh * ow;
+	let k_len = cg * kh * kw;
+	// A 1x1, stride 1, unpadded kernel reads the input planes as they are.
+	let direct = kh == 1 &&
+		kw == 1 && ah.stride == 1 &&
+		aw.stride == 1 && ah.pad_begin == 0 &&
+		aw.pad_begin == 0 && oh == ih &&
+		ow == iw;
 	let mut out = vec![0f32; n * oc * plane_out];
-	// Valid output column ranges per kernel column, and row ranges per kernel row.
-	let col_ranges: Vec<(usize, usize)> = (0..kw).map(|t| valid_range(&aw, t)).collect();
-	let row_ranges: Vec<(usize, usize)> = (0..kh).map(|t| valid_range(&ah, t)).collect();
-	let wsize = cg * kh * kw;
-	let mut bad = false;
-	for (b_idx, out_b) in out.chunks_exact_mut((oc * plane_out).max(1)).enumerate().take(n) {
-		for (o, out_plane) in out_b.chunks_exact_mut(plane_out.max(1)).enumerate().take(oc) {
-			let grp = o / ocg.max(1);
-			let Some(wo) = wv.get(o * wsize..(o + 1) * wsize) else {
-				bad = true;
-				continue;
-			};
-			for ic in 0..cg {
-				let in_base = (b_idx * c + grp * cg + ic) * plane_in;
-				let Some(in_plane) = xv.get(in_base..in_base + plane_in) else {
-					bad = true;
-					continue;
-				};
-				for (ki, &(rlo, rhi)) in row_ranges.iter().enumerate() {
-					for (kj, &(clo, chi)) in col_ranges.iter().enumerate() {
-						if clo >= chi {
-							continue;
+	let mut col = vec![0f32; if direct { 0 } else { k_len * CONV_BLOCK }];
+	let mut acc = vec![0f32; 4 * CONV_BLOCK];
+	let overflow = CanonError::Overflow { what: "Conv offsets" };
+	for b in 0..n {
+		for grp in 0..g {
+			let in_base = (b * c + grp * cg) * plane_in;
+			let input = xv.get(in_base..in_base + cg * plane_in).ok_or(overflow.clone())?;
+			let out_base = (b * oc + grp * ocg) * plane_out;
+			for p0 in (0..plane_out).step_by(CONV_BLOCK) {
+				let pc = CONV_BLOCK.min(plane_out - p0);
+				if !direct {
+					im2col(input, &ah, &aw, p0, pc, &mut col);
+				}
+				for o0 in (0..ocg).step_by(4) {
+					let rows = 4.min(ocg - o0);
+					let acc = acc.get_mut(..rows * pc).ok_or(overflow.clone())?;
+					acc.fill(0.0);
+					let o_abs = grp * ocg + o0;
+					let wblock = wv.get(o_abs * k_len..(o_abs + rows) * k_len).ok_or(overflow.clone())?;
+					let mut wk = [0f32; 4];
+					for k in 0..k_len {
+						for (r, slot) in wk.iter_mut().enumerate().take(rows) {
+							*slot = wblock.get(r * k_len + k).copied().unwrap_or(0.0);
 						}
-						let wval = wo.get((ic * kh + ki) * kw + kj).copied().unwrap_or(0.0);
-						let col_off = kj * aw.dilation;
-						for r in rlo..rhi {
-							let in_row = r * ah.stride + ki * ah.dilation - ah.pad_begin;
-							let start = clo * aw.stride + col_off - aw.pad_begin;
-							let (Some(orow), Some(irow)) = (
-								out_plane.get_mut(r * ow + clo..r * ow + chi),
-								in_plane.get(in_row * iw..(in_row + 1) * iw),
-							) else {
-								bad = true;
-								continue;
-							};
-							if aw.stride == 1 {
-								let Some(src) = irow.get(start..start + (chi - clo)) else {
-									bad = true;
-									continue;
-								};
-								for (y, &xv) in orow.iter_mut().zip(src) {
-									*y += wval * xv;
-								}
-							} else {
-								let src = irow.iter().skip(start).step_by(aw.stride);
-								for (y, &xv) in orow.iter_mut().zip(src) {
-									*y += wval * xv;
-								}
-							}
+						let colk = if direct {
+							input.get(k * plane_in + p0..k * plane_in + p0 + pc)
+						} else {
+							col.get(k * pc..(k + 1) * pc)
+						}
+						.ok_or(overflow.clone())?;
+						axpy_rows(acc, pc, &wk[..rows], colk);
+					}
+					for (r, row) in acc.chunks_exact(pc).enumerate() {
+						let bv = bias.get(o_abs + r).copied().unwrap_or(0.0);
+						let at = out_base + (o0 + r) * plane_out + p0;
+						let dst = out.get_mut(at..at + pc).ok_or(overflow.clone())?;
+						for (y, &a) in dst.iter_mut().zip(row) {
+							*y = a + bv;
 						}
 					}
 				}
 			}
-			let bv = bias.get(o).copied().unwrap_or(0.0);
-			for y in out_plane.iter_mut() {
-				*y += bv;
+		}
+	}
+	Ok(f32_tensor(out_shape.to_vec(), out))
+}
+
+/// Gathers `col[k][p]` for output positions `p0..p0 + pc` (0.0 for padding taps), rows of `pc`.
+fn im2col(input: &[f32], ah: &Axis, aw: &Axis, p0: usize, pc: usize, col: &mut [f32]) {
+	let (ih, iw, ow) = (ah.input, aw.input, aw.output.max(1));
+	let plane = ih * iw;
+	let mut rows = col.chunks_exact_mut(pc.max(1));
+	for ic_plane in input.chunks_exact(plane.max(1)) {
+		for ki in 0..ah.kernel {
+			for kj in 0..aw.kernel {
+				let Some(dst) = rows.next() else { return };
+				let (mut r, mut cc) = (p0 / ow, p0 % ow);
+				for d in dst.iter_mut() {
+					let y = (r * ah.stride + ki * ah.dilation) as isize - ah.pad_begin as isize;
+					let xx = (cc * aw.stride + kj * aw.dilation) as isize - aw.pad_begin as isize;
+					*d = if y >= 0 && (y as usize) < ih && xx >= 0 && (xx as usize) < iw {
+						ic_plane.get(y as usize * iw + xx as usize).copied().unwrap_or(0.0)
+					} else {
+						0.0
+					};
+					cc += 1;
+					if cc == ow {
+						cc = 0;
+						r += 1;
+					}
+				}
 			}
 		}
 	}
-	if bad {
-		return Err(CanonError::Overflow { what: "Conv offsets" });
-	}
-	Ok(f32_tensor(out_shape.to_vec(), out))
 }
 
 pub fn infer_pool(op: &'static str, ins: &[Meta], w: &Window) -> Result<(DType, Vec<u32>)> {
