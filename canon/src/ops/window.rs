@@ -171,36 +171,32 @@ pub fn infer_conv(ins: &[Meta], w: &Window, group: u32) -> Result<(DType, Vec<u3
 /// Output columns per block of the convolution GEMM.
 const CONV_BLOCK: usize = 256;
 
-/// Accumulates `acc[r][p] += w[r] * col[p]` for up to 4 rows (`acc` holds `rows` rows of
-/// `pc` values). One multiply then one add per element, never fused.
-fn axpy_rows(acc: &mut [f32], pc: usize, w: &[f32], col: &[f32]) {
-	match w {
-		&[w0, w1, w2, w3] => {
-			let (a0, rest) = acc.split_at_mut(pc);
-			let (a1, rest) = rest.split_at_mut(pc);
-			let (a2, a3) = rest.split_at_mut(pc);
-			for ((((y0, y1), y2), y3), &x) in
-				a0.iter_mut().zip(a1.iter_mut()).zip(a2.iter_mut()).zip(a3.iter_mut()).zip(col)
-			{
-				*y0 += w0 * x;
-				*y1 += w1 * x;
-				*y2 += w2 * x;
-				*y3 += w3 * x;
+/// Output rows (channels) and columns (positions) of the register tile of the Conv GEMM.
+const TILE_R: usize = 4;
+const TILE_C: usize = 8;
+
+/// One register tile: `acc[r][j] = sum over k ascending of w[k][r] * col[k][j]`, starting from
+/// 0.0, one multiply then one add per step. `col` is packed `[k][TILE_C]`, `w` `[k][TILE_R]`.
+fn tile_kernel(col: &[f32], w: &[f32]) -> [[f32; TILE_C]; TILE_R] {
+	let mut acc = [[0f32; TILE_C]; TILE_R];
+	for (c, wk) in col.chunks_exact(TILE_C).zip(w.chunks_exact(TILE_R)) {
+		let (Ok(c), Ok(wk)) = (<&[f32; TILE_C]>::try_from(c), <&[f32; TILE_R]>::try_from(wk)) else {
+			continue;
+		};
+		for (row, &wv) in acc.iter_mut().zip(wk) {
+			for (a, &x) in row.iter_mut().zip(c) {
+				*a += wv * x;
 			}
-		},
-		_ =>
-			for (row, &wv) in acc.chunks_exact_mut(pc.max(1)).zip(w) {
-				for (y, &x) in row.iter_mut().zip(col) {
-					*y += wv * x;
-				}
-			},
+		}
 	}
+	acc
 }
 
 /// Conv as a blocked GEMM over an on-the-fly im2col: for each block of up to [`CONV_BLOCK`]
 /// output positions, the zero-padded input taps `col[k][p]` (k = (ic, kh, kw) row-major) are
-/// gathered once, then every output channel accumulates `acc += w[k] * col[k][p]` for k
-/// ascending. Padding taps therefore contribute `w * 0.0`.
+/// gathered once and packed in tiles of [`TILE_C`] positions; weights are packed in tiles of
+/// [`TILE_R`] output channels; each output accumulates `acc += w[k] * col[k][p]` for k
+/// ascending in a register tile. Padding taps therefore contribute `w * 0.0`.
 pub fn run_conv(ins: &[&Tensor], w: &Window, group: u32, out_shape: &[u32]) -> Result<Tensor> {
 	let (x, wt) = match ins {
 		[x, wt, ..] => (*x, *wt),
@@ -224,51 +220,62 @@ pub fn run_conv(ins: &[&Tensor], w: &Window, group: u32, out_shape: &[u32]) -> R
 	let plane_in = ih * iw;
 	let plane_out = oh * ow;
 	let k_len = cg * kh * kw;
-	// A 1x1, stride 1, unpadded kernel reads the input planes as they are.
-	let direct = kh == 1 &&
-		kw == 1 && ah.stride == 1 &&
-		aw.stride == 1 && ah.pad_begin == 0 &&
-		aw.pad_begin == 0 && oh == ih &&
-		ow == iw;
 	let mut out = vec![0f32; n * oc * plane_out];
-	let mut col = vec![0f32; if direct { 0 } else { k_len * CONV_BLOCK }];
-	let mut acc = vec![0f32; 4 * CONV_BLOCK];
+	let mut col = vec![0f32; k_len * CONV_BLOCK];
+	let mut packed = vec![0f32; k_len * CONV_BLOCK.next_multiple_of(TILE_C)];
+	let row_tiles = ocg.div_ceil(TILE_R);
+	let mut wpack = vec![0f32; row_tiles * k_len * TILE_R];
 	let overflow = CanonError::Overflow { what: "Conv offsets" };
-	for b in 0..n {
-		for grp in 0..g {
+	for grp in 0..g {
+		// Weights of this group packed [row tile][k][TILE_R] (missing rows are zero).
+		wpack.fill(0.0);
+		for o in 0..ocg {
+			let src = wv.get((grp * ocg + o) * k_len..(grp * ocg + o + 1) * k_len).ok_or(overflow.clone())?;
+			let (t, r) = (o / TILE_R, o % TILE_R);
+			for (k, &v) in src.iter().enumerate() {
+				if let Some(d) = wpack.get_mut((t * k_len + k) * TILE_R + r) {
+					*d = v;
+				}
+			}
+		}
+		for b in 0..n {
 			let in_base = (b * c + grp * cg) * plane_in;
 			let input = xv.get(in_base..in_base + cg * plane_in).ok_or(overflow.clone())?;
 			let out_base = (b * oc + grp * ocg) * plane_out;
 			for p0 in (0..plane_out).step_by(CONV_BLOCK) {
 				let pc = CONV_BLOCK.min(plane_out - p0);
-				if !direct {
-					im2col(input, &ah, &aw, p0, pc, &mut col);
-				}
-				for o0 in (0..ocg).step_by(4) {
-					let rows = 4.min(ocg - o0);
-					let acc = acc.get_mut(..rows * pc).ok_or(overflow.clone())?;
-					acc.fill(0.0);
-					let o_abs = grp * ocg + o0;
-					let wblock = wv.get(o_abs * k_len..(o_abs + rows) * k_len).ok_or(overflow.clone())?;
-					let mut wk = [0f32; 4];
+				im2col(input, &ah, &aw, p0, pc, &mut col);
+				let col_tiles = pc.div_ceil(TILE_C);
+				// Pack [column tile][k][TILE_C] (positions past pc are zero).
+				for t in 0..col_tiles {
 					for k in 0..k_len {
-						for (r, slot) in wk.iter_mut().enumerate().take(rows) {
-							*slot = wblock.get(r * k_len + k).copied().unwrap_or(0.0);
+						let dst = packed
+							.get_mut((t * k_len + k) * TILE_C..(t * k_len + k + 1) * TILE_C)
+							.ok_or(overflow.clone())?;
+						for (j, d) in dst.iter_mut().enumerate() {
+							let p = t * TILE_C + j;
+							*d = if p < pc { col.get(k * pc + p).copied().unwrap_or(0.0) } else { 0.0 };
 						}
-						let colk = if direct {
-							input.get(k * plane_in + p0..k * plane_in + p0 + pc)
-						} else {
-							col.get(k * pc..(k + 1) * pc)
-						}
-						.ok_or(overflow.clone())?;
-						axpy_rows(acc, pc, &wk[..rows], colk);
 					}
-					for (r, row) in acc.chunks_exact(pc).enumerate() {
-						let bv = bias.get(o_abs + r).copied().unwrap_or(0.0);
-						let at = out_base + (o0 + r) * plane_out + p0;
-						let dst = out.get_mut(at..at + pc).ok_or(overflow.clone())?;
-						for (y, &a) in dst.iter_mut().zip(row) {
-							*y = a + bv;
+				}
+				for rt in 0..row_tiles {
+					let wt_tile = wpack.get(rt * k_len * TILE_R..(rt + 1) * k_len * TILE_R).ok_or(overflow.clone())?;
+					for t in 0..col_tiles {
+						let ct = packed.get(t * k_len * TILE_C..(t + 1) * k_len * TILE_C).ok_or(overflow.clone())?;
+						let acc = tile_kernel(ct, wt_tile);
+						for (r, row) in acc.iter().enumerate() {
+							let o = rt * TILE_R + r;
+							if o >= ocg {
+								break;
+							}
+							let bv = bias.get(grp * ocg + o).copied().unwrap_or(0.0);
+							let p = t * TILE_C;
+							let len = TILE_C.min(pc - p);
+							let at = out_base + o * plane_out + p0 + p;
+							let dst = out.get_mut(at..at + len).ok_or(overflow.clone())?;
+							for (y, &a) in dst.iter_mut().zip(row) {
+								*y = a + bv;
+							}
 						}
 					}
 				}
