@@ -1,0 +1,627 @@
+//! # Device identity (`pallet-devices`)
+//!
+//! ## Overview
+//!
+//! Binds device keys to operator accounts. A device is the key it signs claims with (sr25519
+//! or ed25519); to register it, the operator submits the key with the key's signature over
+//! [`bind_message`] — so nobody can register a key they do not hold — and a stake that is held
+//! from the operator's balance. Other pallets ask this one whether a device may claim, who
+//! operates it, and tell it about finalised claims and disputes, which build the device's
+//! [`Reputation`]; a lost dispute slashes the stake and, after [`Config::MaxLostDisputes`]
+//! losses, suspends the device.
+//!
+//! ## Interface
+//!
+//! - [`Pallet::register_device`]: bind a key to the caller and hold its stake.
+//! - [`Pallet::rotate_key`]: move a device to a new key (both keys sign).
+//! - [`Pallet::suspend`], [`Pallet::resume`]: the operator pauses and resumes a device.
+//! - [`Pallet::force_resume`]: the admin origin lifts a suspension for lost disputes.
+//! - [`Pallet::deregister`], [`Pallet::withdraw_stake`]: leave, wait the unbonding period,
+//!   get the stake back.
+//! - [`DeviceRegistry`]: the trait the attestation and dispute pallets use.
+//! - [`runtime_api::DevicesApi`]: a device's record, an operator's devices, a score.
+//!
+//! ## Terms
+//!
+//! - *Device id*: the key a device registered with. It stays the device's id after rotations;
+//!   every key a device ever used stays reserved ([`KeyOwner`]) until the device is removed.
+//! - *Unbonding*: after `deregister` the stake stays held, and slashable for disputes still
+//!   running, for [`Config::UnbondingPeriod`] blocks.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+pub mod types;
+pub mod weights;
+
+pub use pallet::*;
+pub use types::*;
+pub use weights::WeightInfo;
+
+use frame_support::traits::fungible::Inspect;
+
+/// The log target of this pallet.
+pub const LOG_TARGET: &str = "runtime::devices";
+
+/// A device's id: the key it registered with.
+pub type DeviceId = DeviceKey;
+
+/// Balance type of the currency stakes are held in.
+pub type BalanceOf<T> =
+	<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
+
+/// Device metadata with the runtime's bounds.
+pub type DeviceMetadataOf<T> = DeviceMetadata<<T as Config>::MaxDescriptionLen>;
+
+/// A stored device record.
+pub type DeviceRecordOf<T> = DeviceRecord<
+	<T as frame_system::Config>::AccountId,
+	BalanceOf<T>,
+	frame_system::pallet_prelude::BlockNumberFor<T>,
+	DeviceMetadataOf<T>,
+	frame_support::BoundedVec<DeviceKey, <T as Config>::MaxKeyRotations>,
+>;
+
+/// What other pallets (attestations, disputes) may ask and tell about devices.
+pub trait DeviceRegistry<AccountId, Balance> {
+	/// The operator of a device, if registered.
+	fn operator(device: &DeviceId) -> Option<AccountId>;
+	/// The key the device signs with now.
+	fn signing_key(device: &DeviceId) -> Option<DeviceKey>;
+	/// May the device submit claims (registered and `Active`)?
+	fn is_active(device: &DeviceId) -> bool;
+	/// Burns up to `amount` of the device's stake; returns what was burned.
+	fn slash(device: &DeviceId, amount: Balance) -> Balance;
+	/// A claim of the device became final.
+	fn note_claim_finalized(device: &DeviceId);
+	/// The device won a dispute.
+	fn note_dispute_won(device: &DeviceId);
+	/// The device lost a dispute about one of its claims (suspends it at the limit).
+	fn note_dispute_lost(device: &DeviceId);
+}
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use alloc::vec::Vec;
+	use frame_support::{
+		pallet_prelude::*,
+		traits::{
+			fungible::{InspectHold, Mutate, MutateHold},
+			tokens::{Fortitude, Precision},
+		},
+	};
+	use frame_system::pallet_prelude::*;
+	use sp_runtime::{
+		traits::{Saturating, Zero},
+		Perbill,
+	};
+
+	/// The in-code storage version.
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+
+	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
+	pub struct Pallet<T>(_);
+
+	/// Why this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// A device's stake.
+		#[codec(index = 0)]
+		DeviceStake,
+	}
+
+	#[pallet::config]
+	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+		/// The currency stakes are held in.
+		type Currency: Mutate<Self::AccountId>
+			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
+			+ InspectHold<Self::AccountId>;
+
+		/// The overarching hold reason.
+		type RuntimeHoldReason: From<HoldReason>;
+
+		/// May lift a suspension for lost disputes.
+		type AdminOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+
+		/// The least stake a device needs.
+		#[pallet::constant]
+		type MinStake: Get<BalanceOf<Self>>;
+
+		/// Blocks between `deregister` and `withdraw_stake`.
+		#[pallet::constant]
+		type UnbondingPeriod: Get<BlockNumberFor<Self>>;
+
+		/// Lost disputes after which a device is suspended.
+		#[pallet::constant]
+		type MaxLostDisputes: Get<u32>;
+
+		/// Most devices per operator.
+		#[pallet::constant]
+		type MaxDevicesPerOperator: Get<u32>;
+
+		/// Most key rotations per device.
+		#[pallet::constant]
+		type MaxKeyRotations: Get<u32>;
+
+		/// Longest description, in bytes.
+		#[pallet::constant]
+		type MaxDescriptionLen: Get<u32>;
+
+		/// Weights of this pallet's calls.
+		type WeightInfo: WeightInfo;
+	}
+
+	/// Registered devices by id.
+	#[pallet::storage]
+	pub type Devices<T: Config> = StorageMap<_, Blake2_128Concat, DeviceId, DeviceRecordOf<T>>;
+
+	/// The device each key (current or rotated away from) belongs to.
+	#[pallet::storage]
+	pub type KeyOwner<T: Config> = StorageMap<_, Blake2_128Concat, DeviceKey, DeviceId>;
+
+	/// The devices of each operator.
+	#[pallet::storage]
+	pub type OperatorDevices<T: Config> = StorageMap<
+		_,
+		Blake2_128Concat,
+		T::AccountId,
+		BoundedVec<DeviceId, T::MaxDevicesPerOperator>,
+		ValueQuery,
+	>;
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A device was registered and its stake held.
+		DeviceRegistered {
+			device: DeviceId,
+			operator: T::AccountId,
+			stake: BalanceOf<T>,
+		},
+		/// A device now signs with `new_key`.
+		KeyRotated { device: DeviceId, new_key: DeviceKey },
+		/// A device was suspended.
+		DeviceSuspended { device: DeviceId, reason: SuspensionReason },
+		/// A suspended device was resumed.
+		DeviceResumed { device: DeviceId },
+		/// A device was deregistered; its stake unbonds until `until`.
+		DeviceDeregistered { device: DeviceId, until: BlockNumberFor<T> },
+		/// A device's stake was returned and the device removed.
+		StakeWithdrawn { device: DeviceId, operator: T::AccountId, amount: BalanceOf<T> },
+		/// `amount` of a device's stake was burned.
+		StakeSlashed { device: DeviceId, amount: BalanceOf<T> },
+		/// A device's reputation changed.
+		ReputationUpdated { device: DeviceId, reputation: Reputation },
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// The key is already a device's (current or past) key.
+		KeyInUse,
+		/// The proof is not the device key's signature over the bind (or rotate) message for
+		/// this chain and operator.
+		BadProof,
+		/// The stake is below `MinStake`.
+		StakeTooLow,
+		/// The operator cannot afford the stake.
+		InsufficientBalance,
+		/// The operator has `MaxDevicesPerOperator` devices.
+		TooManyDevices,
+		/// No device with this id.
+		UnknownDevice,
+		/// Only the device's operator may do this.
+		NotOperator,
+		/// The device is not active.
+		NotActive,
+		/// The device is not suspended by its operator.
+		NotSuspendedByOperator,
+		/// The device is not suspended for lost disputes.
+		NotSuspendedForLosses,
+		/// The device is not unbonding.
+		NotUnbonding,
+		/// The device is already unbonding.
+		AlreadyUnbonding,
+		/// The unbonding period has not ended.
+		StillUnbonding,
+		/// The device has rotated keys `MaxKeyRotations` times.
+		TooManyRotations,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn integrity_test() {
+			assert!(!T::MinStake::get().is_zero(), "a device must stake something");
+			assert!(T::MaxLostDisputes::get() > 0, "suspending before any loss makes no sense");
+			assert!(T::MaxDevicesPerOperator::get() > 0, "operators need room for a device");
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Register a device key under the caller and hold its stake.
+		///
+		/// - `origin`: signed; becomes the operator.
+		/// - `key`: the device's public key (its id).
+		/// - `proof`: the key's signature over [`bind_message`]`(genesis_hash, operator)`.
+		/// - `metadata`: hardware class and description.
+		/// - `stake`: held from the operator; at least `MinStake`.
+		///
+		/// Errors: `KeyInUse`, `BadProof`, `StakeTooLow`, `TooManyDevices`,
+		/// `InsufficientBalance`. Emits `DeviceRegistered`.
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::register_device())]
+		pub fn register_device(
+			origin: OriginFor<T>,
+			key: DeviceKey,
+			proof: DeviceSignature,
+			metadata: DeviceMetadataOf<T>,
+			stake: BalanceOf<T>,
+		) -> DispatchResult {
+			let operator = ensure_signed(origin)?;
+			ensure!(!KeyOwner::<T>::contains_key(key), Error::<T>::KeyInUse);
+			ensure!(
+				key.verify(&bind_message(&Self::genesis_hash(), &operator), &proof),
+				Error::<T>::BadProof
+			);
+			ensure!(stake >= T::MinStake::get(), Error::<T>::StakeTooLow);
+			let mut devices = OperatorDevices::<T>::get(&operator);
+			devices.try_push(key).map_err(|_| Error::<T>::TooManyDevices)?;
+			T::Currency::hold(&HoldReason::DeviceStake.into(), &operator, stake)
+				.map_err(|_| Error::<T>::InsufficientBalance)?;
+
+			OperatorDevices::<T>::insert(&operator, devices);
+			KeyOwner::<T>::insert(key, key);
+			Devices::<T>::insert(
+				key,
+				DeviceRecord {
+					operator: operator.clone(),
+					key,
+					past_keys: BoundedVec::new(),
+					stake,
+					status: DeviceStatus::Active,
+					metadata,
+					reputation: Reputation::default(),
+					registered_at: frame_system::Pallet::<T>::block_number(),
+				},
+			);
+			Self::deposit_event(Event::DeviceRegistered { device: key, operator, stake });
+			Ok(())
+		}
+
+		/// Move a device to a new signing key. The device keeps its id and record.
+		///
+		/// - `origin`: signed by the operator.
+		/// - `new_key`: the key to sign with from now on; never used by any device.
+		/// - `old_signature`, `new_signature`: the current and the new key's signatures over
+		///   [`rotate_message`]`(genesis_hash, device, new_key)`.
+		///
+		/// Errors: `UnknownDevice`, `NotOperator`, `KeyInUse`, `BadProof`,
+		/// `TooManyRotations`. Emits `KeyRotated`.
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::rotate_key())]
+		pub fn rotate_key(
+			origin: OriginFor<T>,
+			device: DeviceId,
+			new_key: DeviceKey,
+			old_signature: DeviceSignature,
+			new_signature: DeviceSignature,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut record = Self::operated_by(&device, &who)?;
+			ensure!(!KeyOwner::<T>::contains_key(new_key), Error::<T>::KeyInUse);
+			let message = rotate_message(&Self::genesis_hash(), &device, &new_key);
+			ensure!(
+				record.key.verify(&message, &old_signature) &&
+					new_key.verify(&message, &new_signature),
+				Error::<T>::BadProof
+			);
+			record.past_keys.try_push(record.key).map_err(|_| Error::<T>::TooManyRotations)?;
+			record.key = new_key;
+			KeyOwner::<T>::insert(new_key, device);
+			Devices::<T>::insert(device, record);
+			Self::deposit_event(Event::KeyRotated { device, new_key });
+			Ok(())
+		}
+
+		/// Pause an active device: it may not submit claims until resumed.
+		///
+		/// - `origin`: signed by the operator.
+		///
+		/// Errors: `UnknownDevice`, `NotOperator`, `NotActive`. Emits `DeviceSuspended`.
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::suspend())]
+		pub fn suspend(origin: OriginFor<T>, device: DeviceId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut record = Self::operated_by(&device, &who)?;
+			ensure!(record.status == DeviceStatus::Active, Error::<T>::NotActive);
+			record.status = DeviceStatus::Suspended(SuspensionReason::Operator);
+			Devices::<T>::insert(device, record);
+			Self::deposit_event(Event::DeviceSuspended {
+				device,
+				reason: SuspensionReason::Operator,
+			});
+			Ok(())
+		}
+
+		/// Resume a device its operator suspended.
+		///
+		/// - `origin`: signed by the operator.
+		///
+		/// Errors: `UnknownDevice`, `NotOperator`, `NotSuspendedByOperator` (a device
+		/// suspended for lost disputes needs `force_resume`). Emits `DeviceResumed`.
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::resume())]
+		pub fn resume(origin: OriginFor<T>, device: DeviceId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut record = Self::operated_by(&device, &who)?;
+			ensure!(
+				record.status == DeviceStatus::Suspended(SuspensionReason::Operator),
+				Error::<T>::NotSuspendedByOperator
+			);
+			record.status = DeviceStatus::Active;
+			Devices::<T>::insert(device, record);
+			Self::deposit_event(Event::DeviceResumed { device });
+			Ok(())
+		}
+
+		/// Lift a suspension for lost disputes (the lost count stays in the reputation).
+		///
+		/// - `origin`: [`Config::AdminOrigin`].
+		///
+		/// Errors: `UnknownDevice`, `NotSuspendedForLosses`. Emits `DeviceResumed`.
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::force_resume())]
+		pub fn force_resume(origin: OriginFor<T>, device: DeviceId) -> DispatchResult {
+			T::AdminOrigin::ensure_origin(origin)?;
+			let mut record = Devices::<T>::get(device).ok_or(Error::<T>::UnknownDevice)?;
+			ensure!(
+				record.status == DeviceStatus::Suspended(SuspensionReason::LostDisputes),
+				Error::<T>::NotSuspendedForLosses
+			);
+			record.status = DeviceStatus::Active;
+			Devices::<T>::insert(device, record);
+			Self::deposit_event(Event::DeviceResumed { device });
+			Ok(())
+		}
+
+		/// Deregister a device. It stops claiming at once; its stake stays held, and
+		/// slashable, for `UnbondingPeriod` blocks.
+		///
+		/// - `origin`: signed by the operator.
+		///
+		/// Errors: `UnknownDevice`, `NotOperator`, `AlreadyUnbonding`.
+		/// Emits `DeviceDeregistered`.
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::deregister())]
+		pub fn deregister(origin: OriginFor<T>, device: DeviceId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut record = Self::operated_by(&device, &who)?;
+			ensure!(
+				!matches!(record.status, DeviceStatus::Unbonding { .. }),
+				Error::<T>::AlreadyUnbonding
+			);
+			let until =
+				frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingPeriod::get());
+			record.status = DeviceStatus::Unbonding { until };
+			Devices::<T>::insert(device, record);
+			Self::deposit_event(Event::DeviceDeregistered { device, until });
+			Ok(())
+		}
+
+		/// After the unbonding period, release what is left of the stake and remove the
+		/// device and its keys.
+		///
+		/// - `origin`: signed by the operator.
+		///
+		/// Errors: `UnknownDevice`, `NotOperator`, `NotUnbonding`, `StillUnbonding`.
+		/// Emits `StakeWithdrawn`.
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::withdraw_stake())]
+		pub fn withdraw_stake(origin: OriginFor<T>, device: DeviceId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let record = Self::operated_by(&device, &who)?;
+			let DeviceStatus::Unbonding { until } = record.status else {
+				return Err(Error::<T>::NotUnbonding.into());
+			};
+			ensure!(frame_system::Pallet::<T>::block_number() >= until, Error::<T>::StillUnbonding);
+
+			let amount = T::Currency::release(
+				&HoldReason::DeviceStake.into(),
+				&who,
+				record.stake,
+				Precision::BestEffort,
+			)?;
+			for key in record.past_keys.iter().chain(core::iter::once(&record.key)) {
+				KeyOwner::<T>::remove(key);
+			}
+			KeyOwner::<T>::remove(device);
+			OperatorDevices::<T>::mutate(&who, |devices| devices.retain(|d| *d != device));
+			Devices::<T>::remove(device);
+			Self::deposit_event(Event::StakeWithdrawn { device, operator: who, amount });
+			Ok(())
+		}
+	}
+
+	impl<T: Config> Pallet<T> {
+		/// The hash of block 0, which every signed device message names.
+		pub fn genesis_hash() -> T::Hash {
+			frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero())
+		}
+
+		fn operated_by(device: &DeviceId, who: &T::AccountId) -> Result<DeviceRecordOf<T>, DispatchError> {
+			let record = Devices::<T>::get(device).ok_or(Error::<T>::UnknownDevice)?;
+			ensure!(record.operator == *who, Error::<T>::NotOperator);
+			Ok(record)
+		}
+
+		fn update_reputation(device: &DeviceId, update: impl FnOnce(&mut DeviceRecordOf<T>)) {
+			let Some(mut record) = Devices::<T>::get(device) else {
+				log::warn!(target: LOG_TARGET, "reputation update for unknown device {device:?}");
+				return;
+			};
+			update(&mut record);
+			let reputation = record.reputation;
+			Devices::<T>::insert(device, record);
+			Self::deposit_event(Event::ReputationUpdated { device: *device, reputation });
+		}
+
+		/// The devices of `operator` with their records.
+		pub fn devices_of(operator: &T::AccountId) -> Vec<(DeviceId, DeviceRecordOf<T>)> {
+			OperatorDevices::<T>::get(operator)
+				.into_iter()
+				.filter_map(|id| Devices::<T>::get(id).map(|record| (id, record)))
+				.collect()
+		}
+
+		/// The invariants of this pallet's storage:
+		///
+		/// 1. every operator's `DeviceStake` hold equals the stakes of its devices;
+		/// 2. every device is in its operator's list, every listed device exists and is that
+		///    operator's;
+		/// 3. `KeyOwner` maps exactly the current and past keys of every device, and the id,
+		///    to that device.
+		#[cfg(any(feature = "try-runtime", test))]
+		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+			use alloc::collections::btree_map::BTreeMap;
+			let mut stakes: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+			let mut keys = 0usize;
+			for (id, record) in Devices::<T>::iter() {
+				let entry = stakes.entry(record.operator.clone()).or_default();
+				*entry = entry.saturating_add(record.stake);
+				ensure!(
+					OperatorDevices::<T>::get(&record.operator).contains(&id),
+					"a device is missing from its operator's list"
+				);
+				let mut own: Vec<DeviceKey> = record.past_keys.to_vec();
+				own.push(record.key);
+				own.push(id);
+				own.sort();
+				own.dedup();
+				for key in &own {
+					ensure!(KeyOwner::<T>::get(key) == Some(id), "a device key is not reserved");
+				}
+				keys += own.len();
+			}
+			ensure!(KeyOwner::<T>::iter().count() == keys, "KeyOwner has keys of no device");
+			for (operator, amount) in stakes {
+				ensure!(
+					T::Currency::balance_on_hold(&HoldReason::DeviceStake.into(), &operator) ==
+						amount,
+					"a stake hold does not match the device records"
+				);
+			}
+			for (operator, devices) in OperatorDevices::<T>::iter() {
+				for id in devices {
+					let record = Devices::<T>::get(id).ok_or("an operator lists an unknown device")?;
+					ensure!(record.operator == operator, "a device is listed under another operator");
+				}
+			}
+			Ok(())
+		}
+	}
+
+	impl<T: Config> DeviceRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
+		fn operator(device: &DeviceId) -> Option<T::AccountId> {
+			Devices::<T>::get(device).map(|r| r.operator)
+		}
+
+		fn signing_key(device: &DeviceId) -> Option<DeviceKey> {
+			Devices::<T>::get(device).map(|r| r.key)
+		}
+
+		fn is_active(device: &DeviceId) -> bool {
+			Devices::<T>::get(device).is_some_and(|r| r.status == DeviceStatus::Active)
+		}
+
+		fn slash(device: &DeviceId, amount: BalanceOf<T>) -> BalanceOf<T> {
+			let Some(mut record) = Devices::<T>::get(device) else { return Zero::zero() };
+			let amount = amount.min(record.stake);
+			let burned = T::Currency::burn_held(
+				&HoldReason::DeviceStake.into(),
+				&record.operator,
+				amount,
+				Precision::BestEffort,
+				Fortitude::Force,
+			)
+			.unwrap_or_default();
+			record.stake = record.stake.saturating_sub(burned);
+			Devices::<T>::insert(device, record);
+			Self::deposit_event(Event::StakeSlashed { device: *device, amount: burned });
+			burned
+		}
+
+		fn note_claim_finalized(device: &DeviceId) {
+			Self::update_reputation(device, |r| {
+				r.reputation.claims_finalized = r.reputation.claims_finalized.saturating_add(1)
+			});
+		}
+
+		fn note_dispute_won(device: &DeviceId) {
+			Self::update_reputation(device, |r| {
+				r.reputation.disputes_won = r.reputation.disputes_won.saturating_add(1)
+			});
+		}
+
+		fn note_dispute_lost(device: &DeviceId) {
+			let mut suspended = false;
+			Self::update_reputation(device, |r| {
+				r.reputation.claims_lost = r.reputation.claims_lost.saturating_add(1);
+				if r.reputation.claims_lost >= T::MaxLostDisputes::get() &&
+					r.status == DeviceStatus::Active
+				{
+					r.status = DeviceStatus::Suspended(SuspensionReason::LostDisputes);
+					suspended = true;
+				}
+			});
+			if suspended {
+				Self::deposit_event(Event::DeviceSuspended {
+					device: *device,
+					reason: SuspensionReason::LostDisputes,
+				});
+			}
+		}
+	}
+
+	/// The stake slash share helpers other pallets may use.
+	impl<T: Config> Pallet<T> {
+		/// `share` of the device's current stake.
+		pub fn stake_share(device: &DeviceId, share: Perbill) -> BalanceOf<T> {
+			Devices::<T>::get(device).map(|r| share * r.stake).unwrap_or_default()
+		}
+	}
+}
+
+/// Runtime API of the device registry, for clients such as polkadot-js and the device CLI.
+pub mod runtime_api {
+	use super::*;
+	use alloc::vec::Vec;
+
+	sp_api::decl_runtime_apis! {
+		/// Reads devices and their reputation.
+		pub trait DevicesApi<AccountId, Record> where
+			AccountId: codec::Codec,
+			Record: codec::Codec,
+		{
+			/// A device's record.
+			fn device(device: DeviceId) -> Option<Record>;
+			/// An operator's devices with their records.
+			fn devices_of(operator: AccountId) -> Vec<(DeviceId, Record)>;
+			/// A device's reputation score in parts per million (see `Reputation::score`).
+			fn reputation_score(device: DeviceId) -> Option<u32>;
+		}
+	}
+}

@@ -1,0 +1,123 @@
+//! A mock runtime: frame-system, balances and the device registry.
+
+use frame_support::{derive_impl, parameter_types, traits::ConstU32, BoundedVec};
+use sp_core::{ed25519, sr25519, Pair};
+use sp_runtime::BuildStorage;
+
+use crate::{self as pallet_devices, bind_message, DeviceKey, DeviceMetadataOf, DeviceSignature, HardwareClass};
+
+type Block = frame_system::mocking::MockBlock<Test>;
+pub type AccountId = u64;
+pub type Balance = u64;
+
+pub const ALICE: AccountId = 1;
+pub const BOB: AccountId = 2;
+pub const POOR: AccountId = 3;
+
+pub const MIN_STAKE: Balance = 1_000;
+pub const UNBONDING: u64 = 10;
+
+frame_support::construct_runtime!(
+	pub enum Test {
+		System: frame_system,
+		Balances: pallet_balances,
+		Devices: pallet_devices,
+	}
+);
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Test {
+	type Block = Block;
+	type AccountData = pallet_balances::AccountData<Balance>;
+}
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+	type AccountStore = System;
+	type Balance = Balance;
+	type RuntimeHoldReason = RuntimeHoldReason;
+}
+
+parameter_types! {
+	pub const MinStake: Balance = MIN_STAKE;
+	pub const UnbondingPeriod: u64 = UNBONDING;
+}
+
+impl pallet_devices::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type AdminOrigin = frame_system::EnsureRoot<AccountId>;
+	type MinStake = MinStake;
+	type UnbondingPeriod = UnbondingPeriod;
+	type MaxLostDisputes = ConstU32<2>;
+	type MaxDevicesPerOperator = ConstU32<3>;
+	type MaxKeyRotations = ConstU32<2>;
+	type MaxDescriptionLen = ConstU32<64>;
+	type WeightInfo = ();
+}
+
+/// A device key pair of either scheme, from a seed phrase.
+#[derive(Clone)]
+pub enum TestDevice {
+	Sr(sr25519::Pair),
+	Ed(ed25519::Pair),
+}
+
+impl TestDevice {
+	pub fn sr(seed: &str) -> Self {
+		Self::Sr(sr25519::Pair::from_string(&format!("//{seed}"), None).expect("valid seed"))
+	}
+	pub fn ed(seed: &str) -> Self {
+		Self::Ed(ed25519::Pair::from_string(&format!("//{seed}"), None).expect("valid seed"))
+	}
+	pub fn key(&self) -> DeviceKey {
+		match self {
+			Self::Sr(p) => DeviceKey::Sr25519(p.public()),
+			Self::Ed(p) => DeviceKey::Ed25519(p.public()),
+		}
+	}
+	pub fn sign(&self, message: &[u8]) -> DeviceSignature {
+		match self {
+			Self::Sr(p) => DeviceSignature::Sr25519(p.sign(message)),
+			Self::Ed(p) => DeviceSignature::Ed25519(p.sign(message)),
+		}
+	}
+	/// The bind proof for `operator` on the test chain.
+	pub fn bind_proof(&self, operator: AccountId) -> DeviceSignature {
+		self.sign(&bind_message(&crate::Pallet::<Test>::genesis_hash(), &operator))
+	}
+}
+
+pub fn metadata(text: &str) -> DeviceMetadataOf<Test> {
+	DeviceMetadataOf::<Test> {
+		hardware: HardwareClass::Phone,
+		description: BoundedVec::truncate_from(text.as_bytes().to_vec()),
+	}
+}
+
+pub struct ExtBuilder;
+
+impl ExtBuilder {
+	pub fn build() -> sp_io::TestExternalities {
+		let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+		pallet_balances::GenesisConfig::<Test> {
+			balances: vec![(ALICE, 1_000_000), (BOB, 1_000_000), (POOR, 500)],
+			..Default::default()
+		}
+		.assimilate_storage(&mut storage)
+		.unwrap();
+		let mut ext = sp_io::TestExternalities::new(storage);
+		// Benchmarks generate and sign with device keys through the keystore.
+		ext.register_extension(sp_keystore::KeystoreExt::new(sp_keystore::testing::MemoryKeystore::new()));
+		ext.execute_with(|| System::set_block_number(1));
+		ext
+	}
+
+	/// Runs `test`, then checks the pallet's invariants.
+	pub fn build_and_execute(test: impl FnOnce()) {
+		Self::build().execute_with(|| {
+			test();
+			crate::Pallet::<Test>::do_try_state().expect("invariants hold after the test");
+		});
+	}
+}

@@ -1,0 +1,197 @@
+//! Benchmarks of `pallet-models`. Every call is measured at its worst case: the largest
+//! registration the bounds allow, a full family, a full vote.
+
+use super::*;
+use crate::Pallet as Models;
+use edgeproof_canon::DType;
+use frame_benchmarking::v2::*;
+use frame_support::{
+	traits::{fungible::Mutate, EnsureOrigin, Get},
+	BoundedVec,
+};
+use frame_system::RawOrigin;
+use sp_core::H256;
+use sp_runtime::Saturating;
+
+/// The largest registration the runtime's bounds allow, for model `seed`.
+fn max_params<T: Config>(seed: u32) -> ModelParamsOf<T> {
+	let name_len = T::MaxNameLen::get() as usize;
+	let spec = TensorSpec {
+		name: BoundedVec::truncate_from(alloc::vec![b'n'; name_len]),
+		dtype: DType::F32,
+		shape: BoundedVec::truncate_from(alloc::vec![1u32; T::MaxDims::get() as usize]),
+		dynamic_batch: true,
+	};
+	let specs = BoundedVec::truncate_from(alloc::vec![spec; T::MaxTensors::get() as usize]);
+	let mut uri = b"https://".to_vec();
+	uri.resize(T::MaxUriLen::get() as usize, b'u');
+	ModelParams {
+		model_id: H256::from_low_u64_be(seed as u64),
+		name: BoundedVec::truncate_from(alloc::vec![b'm'; name_len]),
+		version: seed,
+		uri: BoundedVec::truncate_from(uri),
+		byte_size: 1,
+		inputs: specs.clone(),
+		outputs: specs,
+		tolerance: Tolerance::Relative { abs: 0, rel: 0 },
+		program_root: H256::repeat_byte(1),
+		node_count: 1,
+	}
+}
+
+fn funded<T: Config>(name: &'static str) -> T::AccountId {
+	let who: T::AccountId = account(name, 0, 0);
+	let amount = Models::<T>::deposit_for(&max_params::<T>(0))
+		.saturating_mul(100u32.into())
+		.saturating_add(T::Currency::minimum_balance());
+	T::Currency::set_balance(&who, amount);
+	who
+}
+
+/// Registers models `1..versions` of the family first, then model `versions` by `owner`.
+fn register<T: Config>(owner: &T::AccountId, versions: u32) -> ModelId {
+	for seed in 1..=versions {
+		let params = max_params::<T>(seed);
+		let id = params.model_id;
+		Models::<T>::register_model(RawOrigin::Signed(owner.clone()).into(), params)
+			.expect("benchmark registration is valid");
+		if seed == versions {
+			return id;
+		}
+	}
+	H256::zero()
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	#[benchmark]
+	fn register_model() {
+		let owner = funded::<T>("owner");
+		// A family one short of full, so the new version is the last that fits.
+		let before = T::MaxVersions::get().saturating_sub(1);
+		if before > 0 {
+			register::<T>(&owner, before);
+		}
+		let params = max_params::<T>(before + 1);
+		let id = params.model_id;
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), params);
+
+		assert_eq!(crate::Models::<T>::get(id).map(|r| r.status), Some(ModelStatus::Pending));
+	}
+
+	#[benchmark]
+	fn activate() -> Result<(), BenchmarkError> {
+		let owner = funded::<T>("owner");
+		let id = register::<T>(&owner, 1);
+		let origin =
+			T::ActivationOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+
+		#[extrinsic_call]
+		_(origin as T::RuntimeOrigin, id);
+
+		assert_eq!(crate::Models::<T>::get(id).map(|r| r.status), Some(ModelStatus::Active));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn reject() -> Result<(), BenchmarkError> {
+		let owner = funded::<T>("owner");
+		let id = register::<T>(&owner, 1);
+		let origin =
+			T::ActivationOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+
+		#[extrinsic_call]
+		_(origin as T::RuntimeOrigin, id);
+
+		assert_eq!(crate::Models::<T>::get(id).map(|r| r.status), Some(ModelStatus::Rejected));
+		Ok(())
+	}
+
+	/// The last of `MaxVoters` votes, alternating so that none decides (the threshold is above
+	/// one half): the largest vote list to read and write.
+	#[benchmark]
+	fn vote() {
+		let owner = funded::<T>("owner");
+		let id = register::<T>(&owner, 1);
+		let voters = T::Voters::set_benchmark_voters(T::MaxVoters::get());
+		let alternate = |i: usize| if i % 2 == 0 { Verdict::Approve } else { Verdict::Reject };
+		let (last, earlier) = voters.split_last().expect("at least one voter");
+		for (i, voter) in earlier.iter().enumerate() {
+			Models::<T>::vote(RawOrigin::Signed(voter.clone()).into(), id, alternate(i))
+				.expect("voter may vote");
+		}
+
+		#[extrinsic_call]
+		vote(RawOrigin::Signed(last.clone()), id, alternate(earlier.len()));
+
+		assert_eq!(crate::Models::<T>::get(id).map(|r| r.status), Some(ModelStatus::Pending));
+	}
+
+	/// The vote that reaches the threshold and activates the model.
+	#[benchmark]
+	fn vote_and_decide() {
+		let owner = funded::<T>("owner");
+		let id = register::<T>(&owner, 1);
+		let voters = T::Voters::set_benchmark_voters(T::MaxVoters::get());
+		let required = T::VoteThreshold::get().mul_ceil(T::Voters::count()).max(1);
+		let mut voters = voters.into_iter();
+		for _ in 1..required {
+			let voter = voters.next().expect("enough voters");
+			Models::<T>::vote(RawOrigin::Signed(voter).into(), id, Verdict::Approve)
+				.expect("voter may vote");
+		}
+		let voter = voters.next().expect("enough voters");
+
+		#[extrinsic_call]
+		vote(RawOrigin::Signed(voter), id, Verdict::Approve);
+
+		assert_eq!(crate::Models::<T>::get(id).map(|r| r.status), Some(ModelStatus::Active));
+	}
+
+	#[benchmark]
+	fn deprecate() {
+		let owner = funded::<T>("owner");
+		let id = register::<T>(&owner, 1);
+		Models::<T>::do_activate(id).expect("pending model activates");
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), id);
+
+		assert_eq!(crate::Models::<T>::get(id).map(|r| r.status), Some(ModelStatus::Deprecated));
+	}
+
+	#[benchmark]
+	fn retire() {
+		let owner = funded::<T>("owner");
+		let id = register::<T>(&owner, 1);
+		Models::<T>::do_activate(id).expect("pending model activates");
+		Models::<T>::deprecate(RawOrigin::Signed(owner.clone()).into(), id)
+			.expect("owner may deprecate");
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner.clone()), id);
+
+		assert_eq!(crate::Models::<T>::get(id).map(|r| r.status), Some(ModelStatus::Retired));
+	}
+
+	/// Moving to a URI of the same length: the hold is checked and kept.
+	#[benchmark]
+	fn set_uri() {
+		let owner = funded::<T>("owner");
+		let id = register::<T>(&owner, 1);
+		let mut uri = b"https://".to_vec();
+		uri.resize(T::MaxUriLen::get() as usize, b'v');
+		let uri: BoundedVec<u8, T::MaxUriLen> = BoundedVec::truncate_from(uri);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), id, uri.clone());
+
+		assert_eq!(crate::Models::<T>::get(id).map(|r| r.params.uri), Some(uri));
+	}
+
+	impl_benchmark_test_suite!(Models, crate::mock::ExtBuilder::build(), crate::mock::Test);
+}

@@ -1,0 +1,426 @@
+//! Unit tests of the model registry: every call, error and event.
+
+use codec::{Decode, Encode};
+use edgeproof_canon::{DType, Tensor, Tolerance};
+use frame_support::{
+	assert_noop, assert_ok,
+	traits::fungible::{Inspect, InspectHold},
+	BoundedVec,
+};
+use sp_core::H256;
+use sp_runtime::DispatchError;
+
+use crate::{
+	mock::*, Error, Event, Families, HoldReason, ModelRegistry, ModelStatus, RejectionReason,
+	Verdict, Votes,
+};
+
+fn held(who: AccountId) -> Balance {
+	Balances::balance_on_hold(&HoldReason::ModelDeposit.into(), &who)
+}
+
+fn status(seed: u8) -> ModelStatus {
+	crate::Models::<Test>::get(H256::repeat_byte(seed)).expect("registered").status
+}
+
+/// Registers `params(seed)` as `owner` and checks every effect.
+fn assert_register(owner: AccountId, seed: u8) -> Balance {
+	let p = params(seed);
+	let deposit = DEPOSIT_BASE + DEPOSIT_PER_BYTE * p.encoded_size() as Balance;
+	let free_before = Balances::balance(&owner);
+	let held_before = held(owner);
+	assert_ok!(Models::register_model(RuntimeOrigin::signed(owner), p.clone()));
+	let record = crate::Models::<Test>::get(p.model_id).expect("stored");
+	assert_eq!(record.owner, owner);
+	assert_eq!(record.deposit, deposit);
+	assert_eq!(record.status, ModelStatus::Pending);
+	assert_eq!(record.params, p);
+	assert_eq!(Balances::balance(&owner), free_before - deposit);
+	assert_eq!(held(owner), held_before + deposit);
+	assert!(Families::<Test>::get(&p.name).contains(&(p.version, p.model_id)));
+	System::assert_last_event(
+		Event::ModelRegistered {
+			model: p.model_id,
+			owner,
+			name: p.name,
+			version: p.version,
+			deposit,
+		}
+		.into(),
+	);
+	deposit
+}
+
+fn activate(seed: u8) {
+	assert_ok!(Models::activate(RuntimeOrigin::root(), H256::repeat_byte(seed)));
+}
+
+fn uri(s: &str) -> BoundedVec<u8, <Test as crate::Config>::MaxUriLen> {
+	BoundedVec::truncate_from(s.as_bytes().to_vec())
+}
+
+#[test]
+fn register_model_holds_deposit_and_lists_family() {
+	ExtBuilder::build_and_execute(|| {
+		assert_register(ALICE, 1);
+		assert_register(BOB, 2);
+		assert_eq!(Families::<Test>::get(&params(1).name).len(), 2);
+	});
+}
+
+#[test]
+fn duplicate_model_hash_is_rejected() {
+	ExtBuilder::build_and_execute(|| {
+		assert_register(ALICE, 1);
+		let mut p = params(1);
+		p.version = 99;
+		assert_noop!(Models::register_model(RuntimeOrigin::signed(BOB), p), Error::<Test>::ModelExists);
+	});
+}
+
+#[test]
+fn duplicate_version_in_family_is_rejected() {
+	ExtBuilder::build_and_execute(|| {
+		assert_register(ALICE, 1);
+		let mut p = params(2);
+		p.version = 1;
+		assert_noop!(Models::register_model(RuntimeOrigin::signed(ALICE), p), Error::<Test>::VersionExists);
+	});
+}
+
+#[test]
+fn family_is_bounded() {
+	ExtBuilder::build_and_execute(|| {
+		for seed in 1..=3 {
+			assert_register(ALICE, seed);
+		}
+		assert_noop!(
+			Models::register_model(RuntimeOrigin::signed(ALICE), params(4)),
+			Error::<Test>::TooManyVersions
+		);
+	});
+}
+
+#[test]
+fn malformed_registrations_are_rejected_with_their_error() {
+	ExtBuilder::build_and_execute(|| {
+		let cases: Vec<(Box<dyn Fn(&mut crate::ModelParamsOf<Test>)>, Error<Test>)> = vec![
+			(Box::new(|p| p.name = BoundedVec::new()), Error::<Test>::EmptyName),
+			(Box::new(|p| p.uri = uri("ftp://host/model.onnx")), Error::<Test>::InvalidUri),
+			(Box::new(|p| p.uri = uri("http://")), Error::<Test>::InvalidUri),
+			(Box::new(|p| p.uri = uri("http://host/with space")), Error::<Test>::InvalidUri),
+			(Box::new(|p| p.byte_size = 0), Error::<Test>::InvalidByteSize),
+			(Box::new(|p| p.byte_size = MaxModelBytes::get() + 1), Error::<Test>::InvalidByteSize),
+			(Box::new(|p| p.node_count = 0), Error::<Test>::NoNodes),
+			(Box::new(|p| p.inputs = BoundedVec::new()), Error::<Test>::NoTensors),
+			(Box::new(|p| p.outputs = BoundedVec::new()), Error::<Test>::NoTensors),
+			(
+				Box::new(|p| p.inputs[0] = spec("x", DType::F32, &[1, 0, 3], false)),
+				Error::<Test>::ZeroDimension,
+			),
+			(
+				Box::new(|p| p.outputs[0] = spec("y", DType::F32, &[1024, 1025], false)),
+				Error::<Test>::TensorTooLarge,
+			),
+			(
+				Box::new(|p| p.tolerance = Tolerance::Relative { abs: f32::NAN.to_bits(), rel: 0 }),
+				Error::<Test>::InvalidTolerance,
+			),
+			(
+				Box::new(|p| p.tolerance = Tolerance::Relative { abs: 0, rel: (-1e-4f32).to_bits() }),
+				Error::<Test>::InvalidTolerance,
+			),
+			(
+				Box::new(|p| p.tolerance = Tolerance::Relative { abs: f32::INFINITY.to_bits(), rel: 0 }),
+				Error::<Test>::InvalidTolerance,
+			),
+		];
+		for (mutate, error) in cases {
+			let mut p = params(1);
+			mutate(&mut p);
+			assert_noop!(Models::register_model(RuntimeOrigin::signed(ALICE), p), error);
+		}
+	});
+}
+
+#[test]
+fn oversize_fields_and_unknown_dtypes_do_not_decode() {
+	ExtBuilder::build_and_execute(|| {
+		let good = params(1);
+		let call = crate::Call::<Test>::register_model { params: good.clone() }.encode();
+		assert!(crate::Call::<Test>::decode(&mut &call[..]).is_ok());
+
+		// A name one byte over `MaxNameLen`: same encoding as a Vec, refused by the bound.
+		let mut raw = good.encode();
+		let name_at = 32;
+		assert_eq!(raw[name_at], 3 << 2, "compact length of b\"mlp\"");
+		let long_name = vec![b'a'; 33];
+		raw.splice(name_at..name_at + 4, long_name.encode());
+		assert!(crate::ModelParamsOf::<Test>::decode(&mut &raw[..]).is_err());
+
+		// Seven dimensions where at most six are allowed.
+		let mut p = good.clone();
+		p.inputs[0].shape = BoundedVec::truncate_from(vec![1; 6]);
+		let six = p.encode();
+		let at = six
+			.windows(1 + 6 * 4)
+			.position(|w| w[0] == 6 << 2 && w[1..].chunks(4).all(|c| c == [1, 0, 0, 0]))
+			.expect("the six-dimensional shape is in the encoding");
+		let mut seven = six.clone();
+		seven.splice(at..at + 1 + 24, [&[7u8 << 2][..], &[1, 0, 0, 0].repeat(7)].concat());
+		assert!(crate::ModelParamsOf::<Test>::decode(&mut &six[..]).is_ok());
+		assert!(crate::ModelParamsOf::<Test>::decode(&mut &seven[..]).is_err());
+
+		// DType index 9 is not a dtype.
+		assert!(DType::decode(&mut &[9u8][..]).is_err());
+	});
+}
+
+#[test]
+fn registration_without_deposit_funds_fails() {
+	ExtBuilder::build_and_execute(|| {
+		assert_noop!(
+			Models::register_model(RuntimeOrigin::signed(POOR), params(1)),
+			Error::<Test>::InsufficientDeposit
+		);
+	});
+}
+
+#[test]
+fn activation_origin_activates_and_rejects() {
+	ExtBuilder::build_and_execute(|| {
+		let deposit = assert_register(ALICE, 1);
+		assert_register(ALICE, 2);
+		assert_noop!(
+			Models::activate(RuntimeOrigin::signed(ALICE), H256::repeat_byte(1)),
+			DispatchError::BadOrigin
+		);
+		activate(1);
+		System::assert_last_event(Event::ModelActivated { model: H256::repeat_byte(1) }.into());
+		assert_eq!(status(1), ModelStatus::Active);
+		assert!(Models::accepts_claims(&H256::repeat_byte(1)));
+
+		let free = Balances::balance(&ALICE);
+		let deposit2 = crate::Models::<Test>::get(H256::repeat_byte(2)).unwrap().deposit;
+		assert_ok!(Models::reject(RuntimeOrigin::root(), H256::repeat_byte(2)));
+		let slashed = RejectionSlash::get() * deposit2;
+		System::assert_last_event(
+			Event::ModelRejected { model: H256::repeat_byte(2), reason: RejectionReason::Governance, slashed }
+				.into(),
+		);
+		assert_eq!(status(2), ModelStatus::Rejected);
+		assert_eq!(Balances::balance(&ALICE), free + deposit2 - slashed);
+		assert_eq!(held(ALICE), deposit);
+		assert!(!Models::accepts_claims(&H256::repeat_byte(2)));
+	});
+}
+
+#[test]
+fn only_pending_models_can_be_decided() {
+	ExtBuilder::build_and_execute(|| {
+		assert_register(ALICE, 1);
+		activate(1);
+		assert_noop!(Models::activate(RuntimeOrigin::root(), H256::repeat_byte(1)), Error::<Test>::IllegalTransition);
+		assert_noop!(Models::reject(RuntimeOrigin::root(), H256::repeat_byte(1)), Error::<Test>::IllegalTransition);
+		assert_noop!(Models::activate(RuntimeOrigin::root(), H256::repeat_byte(7)), Error::<Test>::UnknownModel);
+		assert_noop!(
+			Models::vote(RuntimeOrigin::signed(V1), H256::repeat_byte(1), Verdict::Approve),
+			Error::<Test>::IllegalTransition
+		);
+	});
+}
+
+#[test]
+fn a_quorum_of_ayes_activates() {
+	ExtBuilder::build_and_execute(|| {
+		assert_register(ALICE, 1);
+		let model = H256::repeat_byte(1);
+		assert_ok!(Models::vote(RuntimeOrigin::signed(V1), model, Verdict::Approve));
+		System::assert_last_event(
+			Event::VoteCast { model, voter: V1, verdict: Verdict::Approve, ayes: 1, nays: 0 }.into(),
+		);
+		assert_eq!(status(1), ModelStatus::Pending);
+		assert_ok!(Models::vote(RuntimeOrigin::signed(V2), model, Verdict::Reject));
+		assert_eq!(status(1), ModelStatus::Pending);
+		// 66% of 3 voters, rounded up, is 2 ayes.
+		assert_ok!(Models::vote(RuntimeOrigin::signed(V3), model, Verdict::Approve));
+		System::assert_last_event(Event::ModelActivated { model }.into());
+		assert_eq!(status(1), ModelStatus::Active);
+		assert!(Votes::<Test>::get(model).is_empty());
+	});
+}
+
+#[test]
+fn a_quorum_of_nays_rejects_and_slashes() {
+	ExtBuilder::build_and_execute(|| {
+		let deposit = assert_register(ALICE, 1);
+		let model = H256::repeat_byte(1);
+		let issuance = Balances::total_issuance();
+		assert_ok!(Models::vote(RuntimeOrigin::signed(V1), model, Verdict::Reject));
+		assert_ok!(Models::vote(RuntimeOrigin::signed(V2), model, Verdict::Reject));
+		let slashed = RejectionSlash::get() * deposit;
+		System::assert_last_event(
+			Event::ModelRejected { model, reason: RejectionReason::Voted, slashed }.into(),
+		);
+		assert_eq!(status(1), ModelStatus::Rejected);
+		assert_eq!(held(ALICE), 0);
+		assert_eq!(Balances::total_issuance(), issuance - slashed);
+	});
+}
+
+#[test]
+fn a_single_voter_decides_alone() {
+	ExtBuilder::build_and_execute(|| {
+		set_voters(vec![V1]);
+		assert_register(ALICE, 1);
+		assert_ok!(Models::vote(RuntimeOrigin::signed(V1), H256::repeat_byte(1), Verdict::Approve));
+		assert_eq!(status(1), ModelStatus::Active);
+	});
+}
+
+#[test]
+fn bad_votes_are_rejected() {
+	ExtBuilder::build_and_execute(|| {
+		assert_register(ALICE, 1);
+		let model = H256::repeat_byte(1);
+		assert_noop!(Models::vote(RuntimeOrigin::signed(ALICE), model, Verdict::Approve), Error::<Test>::NotVoter);
+		assert_noop!(
+			Models::vote(RuntimeOrigin::signed(V1), H256::repeat_byte(9), Verdict::Approve),
+			Error::<Test>::UnknownModel
+		);
+		assert_ok!(Models::vote(RuntimeOrigin::signed(V1), model, Verdict::Approve));
+		assert_noop!(Models::vote(RuntimeOrigin::signed(V1), model, Verdict::Reject), Error::<Test>::AlreadyVoted);
+	});
+}
+
+#[test]
+fn votes_are_bounded() {
+	ExtBuilder::build_and_execute(|| {
+		// More voters than `MaxVoters` (8) with a threshold nobody reaches before the ninth.
+		let voters: Vec<AccountId> = (100..120).collect();
+		set_voters(voters.clone());
+		assert_register(ALICE, 1);
+		let model = H256::repeat_byte(1);
+		for (i, v) in voters.iter().take(8).enumerate() {
+			let verdict = if i % 2 == 0 { Verdict::Approve } else { Verdict::Reject };
+			assert_ok!(Models::vote(RuntimeOrigin::signed(*v), model, verdict));
+		}
+		assert_noop!(
+			Models::vote(RuntimeOrigin::signed(voters[8]), model, Verdict::Approve),
+			Error::<Test>::TooManyVotes
+		);
+	});
+}
+
+#[test]
+fn owner_deprecates_then_retires_and_gets_deposit_back() {
+	ExtBuilder::build_and_execute(|| {
+		let deposit = assert_register(ALICE, 1);
+		let model = H256::repeat_byte(1);
+		assert_noop!(Models::deprecate(RuntimeOrigin::signed(ALICE), model), Error::<Test>::IllegalTransition);
+		activate(1);
+		assert_noop!(Models::retire(RuntimeOrigin::signed(ALICE), model), Error::<Test>::IllegalTransition);
+		assert_noop!(Models::deprecate(RuntimeOrigin::signed(BOB), model), Error::<Test>::NotOwner);
+		assert_ok!(Models::deprecate(RuntimeOrigin::signed(ALICE), model));
+		System::assert_last_event(Event::ModelDeprecated { model }.into());
+		assert!(!Models::accepts_claims(&model));
+		assert_eq!(Models::summary(&model).unwrap().status, ModelStatus::Deprecated);
+
+		let free = Balances::balance(&ALICE);
+		assert_noop!(Models::retire(RuntimeOrigin::signed(BOB), model), Error::<Test>::NotOwner);
+		assert_ok!(Models::retire(RuntimeOrigin::signed(ALICE), model));
+		System::assert_last_event(Event::ModelRetired { model, deposit_returned: deposit }.into());
+		assert_eq!(status(1), ModelStatus::Retired);
+		assert_eq!(Balances::balance(&ALICE), free + deposit);
+		assert_eq!(held(ALICE), 0);
+		assert_noop!(Models::deprecate(RuntimeOrigin::signed(ALICE), model), Error::<Test>::IllegalTransition);
+		assert_noop!(Models::deprecate(RuntimeOrigin::signed(ALICE), H256::repeat_byte(5)), Error::<Test>::UnknownModel);
+	});
+}
+
+#[test]
+fn owner_moves_uri_and_deposit_follows_its_length() {
+	ExtBuilder::build_and_execute(|| {
+		let deposit = assert_register(ALICE, 1);
+		let model = H256::repeat_byte(1);
+		let longer = uri("https://models.example.org/a/much/longer/path/mlp.onnx");
+		let grow = longer.len() as Balance - params(1).uri.len() as Balance;
+		assert_ok!(Models::set_uri(RuntimeOrigin::signed(ALICE), model, longer.clone()));
+		System::assert_last_event(
+			Event::UriUpdated { model, uri: longer.clone(), deposit: deposit + grow }.into(),
+		);
+		assert_eq!(held(ALICE), deposit + grow);
+		assert_eq!(Models::uri(&model), Some(longer.to_vec()));
+
+		assert_ok!(Models::set_uri(RuntimeOrigin::signed(ALICE), model, uri("file:///m.onnx")));
+		let shorter = params(1).uri.len() as Balance - "file:///m.onnx".len() as Balance;
+		assert_eq!(held(ALICE), deposit - shorter);
+
+		assert_noop!(Models::set_uri(RuntimeOrigin::signed(ALICE), model, uri("file:///m.onnx")), Error::<Test>::SameUri);
+		assert_noop!(Models::set_uri(RuntimeOrigin::signed(BOB), model, uri("file:///x")), Error::<Test>::NotOwner);
+		assert_noop!(Models::set_uri(RuntimeOrigin::signed(ALICE), model, uri("gopher://x")), Error::<Test>::InvalidUri);
+		assert_noop!(
+			Models::set_uri(RuntimeOrigin::signed(ALICE), H256::repeat_byte(3), uri("file:///x")),
+			Error::<Test>::UnknownModel
+		);
+	});
+}
+
+#[test]
+fn uri_of_a_rejected_model_cannot_move_and_growth_needs_funds() {
+	ExtBuilder::build_and_execute(|| {
+		assert_register(ALICE, 1);
+		assert_ok!(Models::reject(RuntimeOrigin::root(), H256::repeat_byte(1)));
+		assert_noop!(
+			Models::set_uri(RuntimeOrigin::signed(ALICE), H256::repeat_byte(1), uri("file:///y")),
+			Error::<Test>::IllegalTransition
+		);
+
+		// POOR (250) can pay the deposit of a short registration (221) but not 111 more bytes.
+		let mut p = params(2);
+		p.inputs = BoundedVec::truncate_from(vec![spec("i", DType::F32, &[1], false)]);
+		p.outputs = BoundedVec::truncate_from(vec![spec("o", DType::F32, &[1], false)]);
+		p.uri = uri("file:///a");
+		p.name = BoundedVec::truncate_from(b"m".to_vec());
+		assert_ok!(Models::register_model(RuntimeOrigin::signed(POOR), p.clone()));
+		assert_noop!(
+			Models::set_uri(
+				RuntimeOrigin::signed(POOR),
+				p.model_id,
+				uri(&format!("file:///{}", "a".repeat(112)))
+			),
+			Error::<Test>::InsufficientDeposit
+		);
+	});
+}
+
+#[test]
+fn specs_accept_matching_tensors_and_batches() {
+	ExtBuilder::build_and_execute(|| {
+		assert_register(ALICE, 1);
+		let model = H256::repeat_byte(1);
+		let input = |batch: u32| Tensor::from_f32(vec![batch, 16], &vec![0.5; batch as usize * 16]);
+		let output = |batch: u32| Tensor::from_f32(vec![batch, 8], &vec![0.25; batch as usize * 8]);
+		assert!(Models::matches_specs(&model, &[input(1)], &[output(1)]));
+		assert!(Models::matches_specs(&model, &[input(4)], &[output(4)]));
+		assert!(!Models::matches_specs(&model, &[input(5)], &[output(5)]), "batch above the maximum");
+		assert!(!Models::matches_specs(&model, &[input(1)], &[]), "missing output");
+		assert!(!Models::matches_specs(&model, &[Tensor::from_i64(vec![1, 16], &[0; 16])], &[output(1)]), "dtype");
+		assert!(!Models::matches_specs(&model, &[Tensor::from_f32(vec![1, 15], &[0.0; 15])], &[output(1)]), "shape");
+		let truncated = Tensor { dtype: DType::F32, shape: vec![1, 16], data: vec![0; 7] };
+		assert!(!Models::matches_specs(&model, &[truncated], &[output(1)]), "data length");
+		assert!(!Models::matches_specs(&H256::repeat_byte(8), &[input(1)], &[output(1)]), "unknown model");
+	});
+}
+
+#[test]
+fn summary_reports_program_and_tolerance() {
+	ExtBuilder::build_and_execute(|| {
+		assert_register(ALICE, 1);
+		let summary = Models::summary(&H256::repeat_byte(1)).unwrap();
+		assert_eq!(summary.program_root, H256::repeat_byte(0xaa));
+		assert_eq!(summary.node_count, 5);
+		assert_eq!(summary.tolerance, params(1).tolerance);
+		assert_eq!(Models::summary(&H256::repeat_byte(2)), None);
+	});
+}

@@ -1,0 +1,170 @@
+//! Types stored by the model registry.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use edgeproof_canon::{DType, Tolerance};
+use frame_support::{traits::Get, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound};
+use scale_info::TypeInfo;
+use sp_core::H256;
+
+/// A model's identity: blake2-256 of its ONNX file bytes.
+pub type ModelId = H256;
+
+/// Where a model is in its life.
+///
+/// ```text
+/// Pending ──activate / quorum of ayes──▶ Active ──deprecate──▶ Deprecated ──retire──▶ Retired
+///    └──────reject / quorum of nays────▶ Rejected
+/// ```
+#[derive(
+	Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub enum ModelStatus {
+	/// Registered, waiting for validators to check the file and vote (or for the activation
+	/// origin). Takes no claims.
+	#[codec(index = 0)]
+	Pending,
+	/// Checked: the file has the registered hash, compiles to the registered program and is
+	/// disputable. The only status that takes new claims.
+	#[codec(index = 1)]
+	Active,
+	/// Superseded by its owner: takes no new claims; existing claims and disputes go on.
+	#[codec(index = 2)]
+	Deprecated,
+	/// Closed by its owner; the deposit was returned. Kept so old claims can be explained.
+	#[codec(index = 3)]
+	Retired,
+	/// Refused by the validators or the activation origin.
+	#[codec(index = 4)]
+	Rejected,
+}
+
+/// The declared name, dtype and shape of one model input or output.
+#[derive(
+	CloneNoBound, DebugNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, DecodeWithMemTracking,
+	TypeInfo, MaxEncodedLen,
+)]
+#[scale_info(skip_type_params(MaxName, MaxDims))]
+pub struct TensorSpec<MaxName: Get<u32>, MaxDims: Get<u32>> {
+	/// The graph's name for this tensor (UTF-8).
+	pub name: BoundedVec<u8, MaxName>,
+	/// Element type.
+	pub dtype: DType,
+	/// Dimensions, outermost first. Every dimension is at least 1.
+	pub shape: BoundedVec<u32, MaxDims>,
+	/// Whether the first dimension is a batch dimension a claim may choose, from 1 up to
+	/// `shape[0]`.
+	pub dynamic_batch: bool,
+}
+
+impl<MaxName: Get<u32>, MaxDims: Get<u32>> TensorSpec<MaxName, MaxDims> {
+	/// Does a tensor of `dtype` and `shape` fit this spec?
+	pub fn accepts(&self, dtype: DType, shape: &[u32]) -> bool {
+		if dtype != self.dtype || shape.len() != self.shape.len() {
+			return false;
+		}
+		shape.iter().zip(self.shape.iter()).enumerate().all(|(axis, (&got, &declared))| {
+			if axis == 0 && self.dynamic_batch {
+				(1..=declared).contains(&got)
+			} else {
+				got == declared
+			}
+		})
+	}
+
+	/// Number of elements at the largest shape the spec admits.
+	pub fn max_elements(&self) -> u64 {
+		self.shape.iter().fold(1u64, |acc, &d| acc.saturating_mul(d as u64))
+	}
+}
+
+/// What a model owner states about a model when registering it.
+#[derive(
+	CloneNoBound, DebugNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, DecodeWithMemTracking,
+	TypeInfo, MaxEncodedLen,
+)]
+#[scale_info(skip_type_params(MaxName, MaxUri, MaxTensors, MaxDims))]
+pub struct ModelParams<
+	MaxName: Get<u32>,
+	MaxUri: Get<u32>,
+	MaxTensors: Get<u32>,
+	MaxDims: Get<u32>,
+> {
+	/// blake2-256 of the ONNX file: the model's id.
+	pub model_id: ModelId,
+	/// Family name (UTF-8); versions of one name form a family.
+	pub name: BoundedVec<u8, MaxName>,
+	/// Version within the family; unique per name.
+	pub version: u32,
+	/// Where validators fetch the file (`file://`, `http://` or `https://`).
+	pub uri: BoundedVec<u8, MaxUri>,
+	/// Size of the ONNX file in bytes.
+	pub byte_size: u64,
+	/// Graph inputs in graph order.
+	pub inputs: BoundedVec<TensorSpec<MaxName, MaxDims>, MaxTensors>,
+	/// Graph outputs in graph order.
+	pub outputs: BoundedVec<TensorSpec<MaxName, MaxDims>, MaxTensors>,
+	/// How close a claimed output must be to the canonical one.
+	pub tolerance: Tolerance,
+	/// Merkle root of the canonical program (`edgeproof-canon`'s `program_root`).
+	pub program_root: H256,
+	/// Number of nodes of the canonical program.
+	pub node_count: u32,
+}
+
+/// A registered model. `Params` is the runtime's [`ModelParams`].
+#[derive(
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct ModelRecord<AccountId, Balance, BlockNumber, Params> {
+	/// What the owner registered.
+	pub params: Params,
+	/// Who registered it and may deprecate, retire or move it.
+	pub owner: AccountId,
+	/// Held from the owner until the model is retired or rejected.
+	pub deposit: Balance,
+	/// Lifecycle status.
+	pub status: ModelStatus,
+	/// Block of registration.
+	pub registered_at: BlockNumber,
+}
+
+/// Why a model was rejected.
+#[derive(
+	Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub enum RejectionReason {
+	/// The validators voted against it (they could not verify the file, hash, program or
+	/// limits).
+	#[codec(index = 0)]
+	Voted,
+	/// The activation origin refused it.
+	#[codec(index = 1)]
+	Governance,
+}
+
+/// A validator's verdict on a pending model.
+#[derive(
+	Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub enum Verdict {
+	/// The file at the URI has the id as hash, compiles to `program_root` with `node_count`
+	/// nodes, is disputable and ort meets the tolerance.
+	#[codec(index = 0)]
+	Approve,
+	/// Any of the above failed.
+	#[codec(index = 1)]
+	Reject,
+}
+
+/// What other pallets may know about a model (see [`crate::ModelRegistry`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelSummary {
+	/// Lifecycle status.
+	pub status: ModelStatus,
+	/// Claimed outputs are compared with this tolerance.
+	pub tolerance: Tolerance,
+	/// Root of the canonical program.
+	pub program_root: H256,
+	/// Number of program nodes.
+	pub node_count: u32,
+}
