@@ -23,12 +23,15 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 fn time_n(n: usize, mut f: impl FnMut()) -> Duration {
 	f(); // warm-up
-	median((0..n).map(|_| {
-		let t = Instant::now();
-		f();
-		t.elapsed()
-	})
-	.collect())
+	median(
+		(0..n)
+			.map(|_| {
+				let t = Instant::now();
+				f();
+				t.elapsed()
+			})
+			.collect(),
+	)
 }
 
 fn load(name: &str) -> (Vec<u8>, Compiled, Vec<Tensor>) {

@@ -51,7 +51,10 @@ pub fn committed_node(node: &Node, const_hashes: &[Hash]) -> Result<CommittedNod
 			Ref::Input(i) => Ok(CommittedRef::Input(i)),
 			Ref::Node(i) => Ok(CommittedRef::Node(i)),
 			Ref::Const(i) => const_hashes.get(i as usize).map(|h| CommittedRef::Const(*h)).ok_or(
-				CanonError::BadRef { node: u32::MAX, detail: format!("constant {i} does not exist") },
+				CanonError::BadRef {
+					node: u32::MAX,
+					detail: format!("constant {i} does not exist"),
+				},
 			),
 		})
 		.collect::<Result<Vec<_>>>()?;
@@ -132,12 +135,19 @@ pub fn one_step_witness(
 	for &r in &node.inputs {
 		match r {
 			Ref::Const(i) => constants.push(
-				program.constants.get(i as usize).cloned().ok_or_else(|| proof_err("bad constant"))?,
+				program
+					.constants
+					.get(i as usize)
+					.cloned()
+					.ok_or_else(|| proof_err("bad constant"))?,
 			),
 			r => {
 				let leaf = leaf_of(m as u32, r).ok_or_else(|| proof_err("bad reference"))?;
-				let tensor =
-					trace.values.get(leaf as usize).cloned().ok_or_else(|| proof_err("short trace"))?;
+				let tensor = trace
+					.values
+					.get(leaf as usize)
+					.cloned()
+					.ok_or_else(|| proof_err("short trace"))?;
 				let proof = trace_tree.proof(leaf as u64).ok_or_else(|| proof_err("no proof"))?;
 				inputs.push(LeafWitness { tensor, proof });
 			},
@@ -167,9 +177,13 @@ pub fn verify_one_step(ctx: &OneStepContext, k: u64, w: &OneStepWitness) -> Resu
 	let j = k.checked_sub(m).filter(|&j| j < ctx.node_count as u64).ok_or_else(|| {
 		proof_err(format!("leaf {k} is not a node leaf (m = {m}, n = {})", ctx.node_count))
 	})?;
-	if w.node_proof.index != j ||
-		!verify_proof(&ctx.program_root, ctx.node_count as u64, &program_leaf(&w.node), &w.node_proof)
-	{
+	if w.node_proof.index != j
+		|| !verify_proof(
+			&ctx.program_root,
+			ctx.node_count as u64,
+			&program_leaf(&w.node),
+			&w.node_proof,
+		) {
 		return Err(proof_err(format!("node {j} is not in the program")));
 	}
 	let trace_len = m + ctx.node_count as u64;
@@ -179,7 +193,8 @@ pub fn verify_one_step(ctx: &OneStepContext, k: u64, w: &OneStepWitness) -> Resu
 	for (pos, r) in w.node.inputs.iter().enumerate() {
 		match *r {
 			CommittedRef::Const(h) => {
-				let t = consts.next().ok_or_else(|| proof_err(format!("constant {pos} missing")))?;
+				let t =
+					consts.next().ok_or_else(|| proof_err(format!("constant {pos} missing")))?;
 				ctx.limits.check_tensor(t)?;
 				if leaf_hash(t) != h {
 					return Err(proof_err(format!("constant {pos} does not match its hash")));
@@ -194,10 +209,12 @@ pub fn verify_one_step(ctx: &OneStepContext, k: u64, w: &OneStepWitness) -> Resu
 				};
 				let lw = leaves.next().ok_or_else(|| proof_err(format!("input {pos} missing")))?;
 				ctx.limits.check_tensor(&lw.tensor)?;
-				if lw.proof.index != leaf ||
-					!verify_proof(&ctx.trace_root, trace_len, &leaf_hash(&lw.tensor), &lw.proof)
+				if lw.proof.index != leaf
+					|| !verify_proof(&ctx.trace_root, trace_len, &leaf_hash(&lw.tensor), &lw.proof)
 				{
-					return Err(proof_err(format!("input {pos} (leaf {leaf}) is not in the trace")));
+					return Err(proof_err(format!(
+						"input {pos} (leaf {leaf}) is not in the trace"
+					)));
 				}
 				args.push(&lw.tensor);
 			},

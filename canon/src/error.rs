@@ -44,24 +44,31 @@ pub enum CanonError {
 impl fmt::Display for CanonError {
 	fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
 		match self {
-			Self::LimitExceeded { what, value, limit } =>
-				write!(f, "limit exceeded: {what} is {value}, the limit is {limit}"),
+			Self::LimitExceeded { what, value, limit } => {
+				write!(f, "limit exceeded: {what} is {value}, the limit is {limit}")
+			},
 			Self::Overflow { what } => write!(f, "arithmetic overflow computing {what}"),
 			Self::BadTensor { detail } => write!(f, "malformed tensor: {detail}"),
-			Self::Arity { op, expected, found } =>
-				write!(f, "{op}: expected {expected} inputs, got {found}"),
-			Self::DType { op, input, found } =>
-				write!(f, "{op}: input {input} has unsupported dtype {found:?}"),
+			Self::Arity { op, expected, found } => {
+				write!(f, "{op}: expected {expected} inputs, got {found}")
+			},
+			Self::DType { op, input, found } => {
+				write!(f, "{op}: input {input} has unsupported dtype {found:?}")
+			},
 			Self::Shape { op, detail } => write!(f, "{op}: shape error: {detail}"),
-			Self::Attribute { op, attr, detail } =>
-				write!(f, "{op}: bad attribute `{attr}`: {detail}"),
+			Self::Attribute { op, attr, detail } => {
+				write!(f, "{op}: bad attribute `{attr}`: {detail}")
+			},
 			Self::Value { op, detail } => write!(f, "{op}: {detail}"),
-			Self::BadRef { node, detail } => write!(f, "node {node}: bad input reference: {detail}"),
+			Self::BadRef { node, detail } => {
+				write!(f, "node {node}: bad input reference: {detail}")
+			},
 			Self::InputMismatch { index, detail } => write!(f, "program input {index}: {detail}"),
 			Self::Proof { detail } => write!(f, "proof rejected: {detail}"),
 			Self::Decode { detail } => write!(f, "cannot decode ONNX model: {detail}"),
-			Self::Unsupported { node, op, detail } =>
-				write!(f, "unsupported: node `{node}` (op {op}): {detail}"),
+			Self::Unsupported { node, op, detail } => {
+				write!(f, "unsupported: node `{node}` (op {op}): {detail}")
+			},
 			Self::Graph { detail } => write!(f, "malformed ONNX graph: {detail}"),
 		}
 	}
@@ -77,7 +84,11 @@ pub(crate) fn shape_err(op: &'static str, detail: impl Into<String>) -> CanonErr
 	CanonError::Shape { op, detail: detail.into() }
 }
 
-pub(crate) fn attr_err(op: &'static str, attr: &'static str, detail: impl Into<String>) -> CanonError {
+pub(crate) fn attr_err(
+	op: &'static str,
+	attr: &'static str,
+	detail: impl Into<String>,
+) -> CanonError {
 	CanonError::Attribute { op, attr, detail: detail.into() }
 }
 

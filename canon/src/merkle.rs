@@ -49,7 +49,15 @@ pub fn tree_depth(leaf_count: u64) -> u32 {
 
 /// A position in a tree: depth 0 is the root.
 #[derive(
-	Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo,
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
 	MaxEncodedLen,
 )]
 pub struct Position {
@@ -106,9 +114,9 @@ pub fn root_from_proof(leaf: &Hash, proof: &MerkleProof) -> Hash {
 /// Checks that `leaf` sits at `proof.index` of a tree over `leaf_count` leaves with this root.
 /// The proof must have exactly `tree_depth(leaf_count)` siblings and an index below `leaf_count`.
 pub fn verify_proof(root: &Hash, leaf_count: u64, leaf: &Hash, proof: &MerkleProof) -> bool {
-	proof.index < leaf_count &&
-		proof.siblings.len() as u64 == tree_depth(leaf_count) as u64 &&
-		root_from_proof(leaf, proof) == *root
+	proof.index < leaf_count
+		&& proof.siblings.len() as u64 == tree_depth(leaf_count) as u64
+		&& root_from_proof(leaf, proof) == *root
 }
 
 /// All levels of a padded tree: `levels[0]` are the `P` leaves, the last level is the root.

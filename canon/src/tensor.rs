@@ -8,7 +8,16 @@ use crate::error::{CanonError, Result};
 
 /// Element type of a tensor (v1 set). The SCALE index of each variant is fixed forever.
 #[derive(
-	Clone, Copy, Debug, PartialEq, Eq, Hash, Encode, Decode, DecodeWithMemTracking, TypeInfo,
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Hash,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
 	MaxEncodedLen,
 )]
 pub enum DType {
@@ -48,7 +57,15 @@ pub struct Tensor {
 
 /// Bounds on every size the executor handles, so the runtime can bound the work of a one-step.
 #[derive(
-	Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo,
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
 	MaxEncodedLen,
 )]
 pub struct Limits {
@@ -64,12 +81,8 @@ pub struct Limits {
 
 impl Limits {
 	/// Generous limits for native use (compiling and running whole models such as VGG-19).
-	pub const NATIVE: Limits = Limits {
-		max_elements: 1 << 28,
-		max_dims: 8,
-		max_nodes: 100_000,
-		max_node_work: 1 << 40,
-	};
+	pub const NATIVE: Limits =
+		Limits { max_elements: 1 << 28, max_dims: 8, max_nodes: 100_000, max_node_work: 1 << 40 };
 
 	/// Checks a shape against `max_dims`/`max_elements`, returning its element count.
 	pub fn check_shape(&self, shape: &[u32]) -> Result<usize> {
@@ -213,10 +226,11 @@ impl Tensor {
 				.collect(),
 			DType::U8 | DType::Bool => self.data.iter().map(|&b| b as i64).collect(),
 			DType::I8 => self.data.iter().map(|&b| b as i8 as i64).collect(),
-			DType::F32 =>
+			DType::F32 => {
 				return Err(CanonError::BadTensor {
 					detail: "expected an integer tensor, got F32".into(),
-				}),
+				})
+			},
 		})
 	}
 
@@ -251,8 +265,8 @@ impl Tensor {
 
 	/// True if this F32 tensor contains a NaN that is not `0x7fc00000`.
 	pub(crate) fn has_noncanonical_nan(&self) -> bool {
-		self.dtype == DType::F32 &&
-			self.data.chunks_exact(4).any(|c| {
+		self.dtype == DType::F32
+			&& self.data.chunks_exact(4).any(|c| {
 				let bits = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
 				f32::from_bits(bits).is_nan() && bits != CANONICAL_NAN
 			})

@@ -3,7 +3,10 @@
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 
-use crate::{merkle::leaf_hash, tensor::{DType, Tensor}};
+use crate::{
+	merkle::leaf_hash,
+	tensor::{DType, Tensor},
+};
 
 /// How close a claimed output must be to the canonical output.
 ///
@@ -11,7 +14,15 @@ use crate::{merkle::leaf_hash, tensor::{DType, Tensor}};
 /// `0x38d1b717`. They must be finite and non-negative to be meaningful (a NaN bound accepts
 /// nothing but bit-identical elements).
 #[derive(
-	Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo,
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
 	MaxEncodedLen,
 )]
 pub enum Tolerance {
@@ -32,8 +43,8 @@ pub enum Tolerance {
 ///   `t = rel * |c|`, `bound = abs + t`, accept iff `d <= bound` (so a non-NaN `d` is needed:
 ///   `+inf` only matches `+inf` bitwise).
 pub fn within_tolerance(claimed: &[Tensor], canonical: &[Tensor], tol: Tolerance) -> bool {
-	claimed.len() == canonical.len() &&
-		claimed.iter().zip(canonical).all(|(y, c)| tensor_within(y, c, tol))
+	claimed.len() == canonical.len()
+		&& claimed.iter().zip(canonical).all(|(y, c)| tensor_within(y, c, tol))
 }
 
 fn tensor_within(y: &Tensor, c: &Tensor, tol: Tolerance) -> bool {
@@ -41,8 +52,9 @@ fn tensor_within(y: &Tensor, c: &Tensor, tol: Tolerance) -> bool {
 		return false;
 	}
 	let (abs, rel) = match tol {
-		Tolerance::Relative { abs, rel } if y.dtype == DType::F32 =>
-			(f32::from_bits(abs), f32::from_bits(rel)),
+		Tolerance::Relative { abs, rel } if y.dtype == DType::F32 => {
+			(f32::from_bits(abs), f32::from_bits(rel))
+		},
 		_ => return y.data == c.data || leaf_hash(y) == leaf_hash(c),
 	};
 	y.data.chunks_exact(4).zip(c.data.chunks_exact(4)).all(|(yb, cb)| {

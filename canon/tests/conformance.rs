@@ -44,8 +44,9 @@ fn run_case(dir: &Path) -> Outcome {
 	let options = CompileOptions { symbolic_dim: Some(1), ..Default::default() };
 	let compiled = match compile(&model, &options) {
 		Ok(c) => c,
-		Err(CanonError::Unsupported { node, op, detail }) =>
-			return Outcome::Unsupported(format!("{op}: {detail} [{node}]")),
+		Err(CanonError::Unsupported { node, op, detail }) => {
+			return Outcome::Unsupported(format!("{op}: {detail} [{node}]"))
+		},
 		Err(e) => return Outcome::Fail(format!("compile: {e}")),
 	};
 	let mut sets: Vec<_> = std::fs::read_dir(dir)
@@ -62,12 +63,16 @@ fn run_case(dir: &Path) -> Outcome {
 		};
 		let inputs = match read_all("input", compiled.program.inputs.len()) {
 			Ok(v) => v,
-			Err(e) if e.contains("not supported") => return Outcome::Unsupported(format!("test data: {e}")),
+			Err(e) if e.contains("not supported") => {
+				return Outcome::Unsupported(format!("test data: {e}"))
+			},
 			Err(e) => return Outcome::Fail(format!("inputs: {e}")),
 		};
 		let expected = match read_all("output", compiled.program.outputs.len()) {
 			Ok(v) => v,
-			Err(e) if e.contains("not supported") => return Outcome::Unsupported(format!("test data: {e}")),
+			Err(e) if e.contains("not supported") => {
+				return Outcome::Unsupported(format!("test data: {e}"))
+			},
 			Err(e) => return Outcome::Fail(format!("outputs: {e}")),
 		};
 		// Test data may carry fewer dims for scalars; the program's declared input specs rule.
@@ -91,7 +96,10 @@ fn run_case(dir: &Path) -> Outcome {
 				})
 				.collect::<Vec<_>>()
 				.join("; ");
-			return Outcome::Fail(format!("{}: {detail}", set.file_name().unwrap().to_string_lossy()));
+			return Outcome::Fail(format!(
+				"{}: {detail}",
+				set.file_name().unwrap().to_string_lossy()
+			));
 		}
 	}
 	Outcome::Pass
@@ -136,7 +144,12 @@ fn run_folder(root: &Path, folder: &str) -> (usize, usize, Vec<String>) {
 
 fn check(folder: &str, root: &Path, min_pass: usize) {
 	let (pass, _total, failures) = run_folder(root, folder);
-	assert!(failures.is_empty(), "{} wrong answers or errors:\n{}", failures.len(), failures.join("\n"));
+	assert!(
+		failures.is_empty(),
+		"{} wrong answers or errors:\n{}",
+		failures.len(),
+		failures.join("\n")
+	);
 	assert!(pass >= min_pass, "{folder}: only {pass} cases pass (expected at least {min_pass})");
 }
 

@@ -19,13 +19,16 @@ fn load(name: &str) -> (Compiled, Vec<Tensor>, Vec<Tensor>) {
 		specs
 			.into_iter()
 			.enumerate()
-			.map(|(i, shape)| common::read_f32_bin(&dir.join(format!("{name}.{kind}_{i}.bin")), shape))
+			.map(|(i, shape)| {
+				common::read_f32_bin(&dir.join(format!("{name}.{kind}_{i}.bin")), shape)
+			})
 			.collect()
 	};
 	assert!(sidecar.contains("\"shape\""));
 	let inputs = read("input", compiled.program.inputs.iter().map(|s| s.shape.clone()).collect());
 	let trace = execute(&compiled.program, &inputs).unwrap();
-	let out_shapes = trace.outputs(&compiled.program).unwrap().iter().map(|t| t.shape.clone()).collect();
+	let out_shapes =
+		trace.outputs(&compiled.program).unwrap().iter().map(|t| t.shape.clone()).collect();
 	let expected = read("output", out_shapes);
 	(compiled, inputs, expected)
 }
@@ -37,7 +40,12 @@ fn tol() -> Tolerance {
 fn check_model(name: &str, nodes: usize) {
 	let (compiled, inputs, expected) = load(name);
 	let program = &compiled.program;
-	assert_eq!(program.nodes.len(), nodes, "{name}: {:?}", program.nodes.iter().map(|n| n.op.name()).collect::<Vec<_>>());
+	assert_eq!(
+		program.nodes.len(),
+		nodes,
+		"{name}: {:?}",
+		program.nodes.iter().map(|n| n.op.name()).collect::<Vec<_>>()
+	);
 	let trace = execute(program, &inputs).unwrap();
 	let outputs = trace.outputs(program).unwrap();
 	println!("{name}: max diff vs onnxruntime {:?}", common::max_diffs(&outputs[0], &expected[0]));
@@ -120,6 +128,9 @@ fn fixture_program_roots_are_stable() {
 	for name in ["mlp", "cnn"] {
 		let (compiled, _, _) = load(name);
 		let root = program_root(&compiled.program).unwrap();
-		println!("{name} program_root 0x{}", root.iter().map(|b| format!("{b:02x}")).collect::<String>());
+		println!(
+			"{name} program_root 0x{}",
+			root.iter().map(|b| format!("{b:02x}")).collect::<String>()
+		);
 	}
 }

@@ -6,7 +6,8 @@ mod common;
 
 use edgeproof_canon::{
 	compiler::{compile, CompileOptions},
-	execute_node, merkle::{descend, first_difference, verify_proof, MerkleTree},
+	execute_node,
+	merkle::{descend, first_difference, verify_proof, MerkleTree},
 	within_tolerance, DType, Hash, Limits, Node, Op, Ref, Tensor, Tolerance, ZERO_HASH,
 };
 use proptest::prelude::*;
@@ -80,14 +81,15 @@ proptest! {
 	fn tolerance_accepts_itself_and_rejects_far_values(v in proptest::collection::vec(-1e6f32..1e6, 1..50), i in any::<usize>()) {
 		let c = Tensor::from_f32(vec![v.len() as u32], &v);
 		let tol = Tolerance::Relative { abs: 1e-5f32.to_bits(), rel: 1e-4f32.to_bits() };
-		prop_assert!(within_tolerance(&[c.clone()], &[c.clone()], tol));
-		prop_assert!(within_tolerance(&[c.clone()], &[c.clone()], Tolerance::Exact));
+		let same = std::slice::from_ref(&c);
+		prop_assert!(within_tolerance(same, same, tol));
+		prop_assert!(within_tolerance(same, same, Tolerance::Exact));
 		let mut far = v.clone();
 		let i = i % far.len();
 		far[i] = far[i] + 1e-3 * far[i].abs() + 1.0;
 		let y = Tensor::from_f32(c.shape.clone(), &far);
-		prop_assert!(!within_tolerance(&[y.clone()], &[c.clone()], tol));
-		prop_assert!(!within_tolerance(&[y], &[c], Tolerance::Exact));
+		prop_assert!(!within_tolerance(std::slice::from_ref(&y), same, tol));
+		prop_assert!(!within_tolerance(&[y], same, Tolerance::Exact));
 	}
 
 	#[test]
@@ -154,7 +156,11 @@ proptest! {
 	}
 }
 
-fn node(op_type: &str, inputs: &[&str], outputs: &[&str]) -> edgeproof_canon::compiler::onnx::NodeProto {
+fn node(
+	op_type: &str,
+	inputs: &[&str],
+	outputs: &[&str],
+) -> edgeproof_canon::compiler::onnx::NodeProto {
 	edgeproof_canon::compiler::onnx::NodeProto {
 		op_type: op_type.into(),
 		input: inputs.iter().map(|s| s.to_string()).collect(),
@@ -163,7 +169,10 @@ fn node(op_type: &str, inputs: &[&str], outputs: &[&str]) -> edgeproof_canon::co
 	}
 }
 
-fn model_with(nodes: Vec<edgeproof_canon::compiler::onnx::NodeProto>, input_shape: &[i64]) -> Vec<u8> {
+fn model_with(
+	nodes: Vec<edgeproof_canon::compiler::onnx::NodeProto>,
+	input_shape: &[i64],
+) -> Vec<u8> {
 	use edgeproof_canon::compiler::onnx::*;
 	use prost::Message;
 	let vi = |name: &str, dims: &[i64]| ValueInfoProto {
@@ -172,7 +181,10 @@ fn model_with(nodes: Vec<edgeproof_canon::compiler::onnx::NodeProto>, input_shap
 			value: Some(type_proto::Value::TensorType(TensorTypeProto {
 				elem_type: 1,
 				shape: Some(TensorShapeProto {
-					dim: dims.iter().map(|&d| Dimension { value: Some(dimension::Value::DimValue(d)) }).collect(),
+					dim: dims
+						.iter()
+						.map(|&d| Dimension { value: Some(dimension::Value::DimValue(d)) })
+						.collect(),
 				}),
 			})),
 		}),
@@ -193,7 +205,14 @@ fn model_with(nodes: Vec<edgeproof_canon::compiler::onnx::NodeProto>, input_shap
 
 #[test]
 fn cyclic_graphs_are_rejected() {
-	let bytes = model_with(vec![node("Add", &["x", "b"], &["a"]), node("Relu", &["a"], &["b"]), node("Relu", &["a"], &["y"])], &[2]);
+	let bytes = model_with(
+		vec![
+			node("Add", &["x", "b"], &["a"]),
+			node("Relu", &["a"], &["b"]),
+			node("Relu", &["a"], &["y"]),
+		],
+		&[2],
+	);
 	let err = compile(&bytes, &CompileOptions::default()).unwrap_err();
 	assert!(err.to_string().contains("cycle"), "{err}");
 }
@@ -202,7 +221,10 @@ fn cyclic_graphs_are_rejected() {
 fn unknown_operators_are_named_in_the_error() {
 	let bytes = model_with(vec![node("FancyOp", &["x"], &["y"])], &[2]);
 	let err = compile(&bytes, &CompileOptions::default()).unwrap_err();
-	assert!(matches!(&err, edgeproof_canon::CanonError::Unsupported { op, .. } if op == "FancyOp"), "{err}");
+	assert!(
+		matches!(&err, edgeproof_canon::CanonError::Unsupported { op, .. } if op == "FancyOp"),
+		"{err}"
+	);
 }
 
 #[test]
@@ -217,7 +239,8 @@ fn oversize_tensors_hit_the_limits() {
 	let bytes = model_with(vec![node("Relu", &["x"], &["y"])], &[1 << 20, 1 << 10]);
 	let err = compile(&bytes, &CompileOptions::default()).unwrap_err();
 	assert!(matches!(err, edgeproof_canon::CanonError::LimitExceeded { .. }), "{err}");
-	let huge = Tensor { dtype: DType::F32, shape: vec![u32::MAX, u32::MAX, u32::MAX], data: vec![] };
+	let huge =
+		Tensor { dtype: DType::F32, shape: vec![u32::MAX, u32::MAX, u32::MAX], data: vec![] };
 	let relu = Node { op: Op::Relu, inputs: vec![Ref::Input(0)] };
 	assert!(execute_node(&relu, &[&huge]).is_err());
 }
@@ -228,9 +251,13 @@ fn nan_payloads_hash_alike() {
 	let b = Tensor::from_f32(vec![2], &[f32::from_bits(0xffc0_0000), 1.0]);
 	assert_ne!(a.data, b.data);
 	assert_eq!(edgeproof_canon::leaf_hash(&a), edgeproof_canon::leaf_hash(&b));
-	assert!(within_tolerance(&[a.clone()], &[b.clone()], Tolerance::Exact));
+	assert!(within_tolerance(std::slice::from_ref(&a), &[b], Tolerance::Exact));
 	let one = Tensor::from_f32(vec![2], &[1.0, 1.0]);
-	assert!(!within_tolerance(&[a], &[one], Tolerance::Relative { abs: f32::MAX.to_bits(), rel: 0 }));
+	assert!(!within_tolerance(
+		&[a],
+		&[one],
+		Tolerance::Relative { abs: f32::MAX.to_bits(), rel: 0 }
+	));
 }
 
 #[test]

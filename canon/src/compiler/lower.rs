@@ -33,11 +33,17 @@ impl<'a> Attrs<'a> {
 	}
 	fn check_type(&self, a: &AttributeProto, ty: i32) -> Result<()> {
 		if !a.ref_attr_name.is_empty() {
-			return Err(unsupported(self.node, format!("attribute `{}` refers to a function attribute", a.name)));
+			return Err(unsupported(
+				self.node,
+				format!("attribute `{}` refers to a function attribute", a.name),
+			));
 		}
 		// Old files may leave `type` unset.
 		if a.r#type != 0 && a.r#type != ty {
-			return Err(unsupported(self.node, format!("attribute `{}` has type {}, expected {ty}", a.name, a.r#type)));
+			return Err(unsupported(
+				self.node,
+				format!("attribute `{}` has type {}, expected {ty}", a.name, a.r#type),
+			));
 		}
 		Ok(())
 	}
@@ -75,11 +81,15 @@ impl<'a> Attrs<'a> {
 		self.ints(name)?
 			.unwrap_or_default()
 			.into_iter()
-			.map(|v| u32::try_from(v).map_err(|_| unsupported(self.node, format!("attribute `{name}` value {v}"))))
+			.map(|v| {
+				u32::try_from(v)
+					.map_err(|_| unsupported(self.node, format!("attribute `{name}` value {v}")))
+			})
 			.collect()
 	}
 	fn i32_of(&self, name: &str, v: i64) -> Result<i32> {
-		i32::try_from(v).map_err(|_| unsupported(self.node, format!("attribute `{name}` value {v}")))
+		i32::try_from(v)
+			.map_err(|_| unsupported(self.node, format!("attribute `{name}` value {v}")))
 	}
 	fn axis(&self, name: &str, default: i64) -> Result<i32> {
 		let v = self.int(name, default)?;
@@ -91,24 +101,43 @@ impl<'a> Attrs<'a> {
 }
 
 /// The constant value of optional input `i` as i64s (`Ok(None)` if absent; error if dynamic).
-fn const_ints(node: &NodeProto, metas: &[Option<Meta>], i: usize, what: &str) -> Result<Option<Vec<i64>>> {
+fn const_ints(
+	node: &NodeProto,
+	metas: &[Option<Meta>],
+	i: usize,
+	what: &str,
+) -> Result<Option<Vec<i64>>> {
 	match metas.get(i).copied().flatten() {
 		None => Ok(None),
 		Some(Meta { value: Some(t), .. }) => t
 			.int_values()
 			.map(Some)
 			.map_err(|_| unsupported(node, format!("input `{what}` must be an integer tensor"))),
-		Some(_) => Err(unsupported(node, format!("input `{what}` must be a constant (it is computed at run time)"))),
+		Some(_) => Err(unsupported(
+			node,
+			format!("input `{what}` must be a constant (it is computed at run time)"),
+		)),
 	}
 }
 
-fn const_scalar_f32(node: &NodeProto, metas: &[Option<Meta>], i: usize, what: &str) -> Result<Option<f32>> {
+fn const_scalar_f32(
+	node: &NodeProto,
+	metas: &[Option<Meta>],
+	i: usize,
+	what: &str,
+) -> Result<Option<f32>> {
 	match metas.get(i).copied().flatten() {
 		None => Ok(None),
-		Some(Meta { value: Some(t), .. }) if t.dtype == DType::F32 && t.data.len() == 4 =>
-			Ok(t.f32_values()?.first().copied()),
-		Some(Meta { value: Some(_), .. }) => Err(unsupported(node, format!("input `{what}` must be an F32 scalar"))),
-		Some(_) => Err(unsupported(node, format!("input `{what}` must be a constant (it is computed at run time)"))),
+		Some(Meta { value: Some(t), .. }) if t.dtype == DType::F32 && t.data.len() == 4 => {
+			Ok(t.f32_values()?.first().copied())
+		},
+		Some(Meta { value: Some(_), .. }) => {
+			Err(unsupported(node, format!("input `{what}` must be an F32 scalar")))
+		},
+		Some(_) => Err(unsupported(
+			node,
+			format!("input `{what}` must be a constant (it is computed at run time)"),
+		)),
 	}
 }
 
@@ -135,7 +164,12 @@ fn window(a: &Attrs, pool: bool) -> Result<Window> {
 }
 
 /// Output `i` may only be requested if nothing reads it.
-fn reject_extra_outputs(node: &NodeProto, used: &dyn Fn(usize) -> bool, from: usize, what: &str) -> Result<()> {
+fn reject_extra_outputs(
+	node: &NodeProto,
+	used: &dyn Fn(usize) -> bool,
+	from: usize,
+	what: &str,
+) -> Result<()> {
 	if (from..node.output.len()).any(used) {
 		return Err(unsupported(node, format!("output {from}+ ({what}) is not supported")));
 	}
@@ -205,7 +239,8 @@ pub fn lower(
 		"MatMul" => op_only(Op::MatMul),
 		"Conv" => {
 			let group = a.int("group", 1)?;
-			let group = u32::try_from(group).map_err(|_| unsupported(node, format!("attribute `group` = {group}")))?;
+			let group = u32::try_from(group)
+				.map_err(|_| unsupported(node, format!("attribute `group` = {group}")))?;
 			op_only(Op::Conv { window: window(&a, false)?, group })
 		},
 		"MaxPool" => {
@@ -224,7 +259,10 @@ pub fn lower(
 		"BatchNormalization" => {
 			reject_extra_outputs(node, used, 1, "training statistics")?;
 			if a.bool("training_mode", false)? {
-				return Err(unsupported(node, "attribute `training_mode` = 1 (only inference is supported)"));
+				return Err(unsupported(
+					node,
+					"attribute `training_mode` = 1 (only inference is supported)",
+				));
 			}
 			if opset < 7 && !a.bool("is_test", false)? && opset >= 6 && a.get("is_test").is_some() {
 				return Err(unsupported(node, "attribute `is_test` = 0"));
@@ -236,7 +274,9 @@ pub fn lower(
 		},
 		"LRN" => {
 			let size = a.int("size", 0)?;
-			let size = u32::try_from(size).ok().filter(|&s| s > 0)
+			let size = u32::try_from(size)
+				.ok()
+				.filter(|&s| s > 0)
 				.ok_or_else(|| unsupported(node, format!("attribute `size` = {size}")))?;
 			op_only(Op::Lrn {
 				size,
@@ -260,7 +300,8 @@ pub fn lower(
 				"ReduceSum" => opset >= 13,
 				_ => opset >= 18,
 			};
-			let axes = if axes_from_input { const_ints(node, metas, 1, "axes")? } else { a.ints("axes")? };
+			let axes =
+				if axes_from_input { const_ints(node, metas, 1, "axes")? } else { a.ints("axes")? };
 			let axes = a.i32s("axes", axes.unwrap_or_default())?;
 			if axes.is_empty() && a.bool("noop_with_empty_axes", false)? {
 				return Ok(vec![(0, Lowered::Alias(0))]);
@@ -288,7 +329,8 @@ pub fn lower(
 			op_only(Op::Concat { axis: a.axis("axis", 0)? })
 		},
 		"Squeeze" | "Unsqueeze" => {
-			let axes = if opset >= 13 { const_ints(node, metas, 1, "axes")? } else { a.ints("axes")? };
+			let axes =
+				if opset >= 13 { const_ints(node, metas, 1, "axes")? } else { a.ints("axes")? };
 			let axes = a.i32s("axes", axes.unwrap_or_default())?;
 			let op = if node.op_type == "Squeeze" {
 				Op::Squeeze { axes }
@@ -328,7 +370,10 @@ pub fn lower(
 			} else if let Some(x) = a.get("value_ints") {
 				Tensor::from_i64(vec![x.ints.len() as u32], &x.ints)
 			} else {
-				return Err(unsupported(node, "only tensor, float(s) and int(s) values are supported"));
+				return Err(unsupported(
+					node,
+					"only tensor, float(s) and int(s) values are supported",
+				));
 			};
 			Ok(vec![(0, Lowered::Const(t))])
 		},
@@ -337,15 +382,31 @@ pub fn lower(
 				match metas.get(2).copied().flatten() {
 					None => {},
 					Some(Meta { value: Some(t), .. }) if t.data.iter().all(|&b| b == 0) => {},
-					Some(_) => return Err(unsupported(node, "input `training_mode` must be constant false")),
+					Some(_) => {
+						return Err(unsupported(
+							node,
+							"input `training_mode` must be constant false",
+						))
+					},
 				}
 			} else if opset < 7 && a.get("is_test").is_some() && !a.bool("is_test", false)? {
-				return Err(unsupported(node, "attribute `is_test` = 0 (only inference is supported)"));
+				return Err(unsupported(
+					node,
+					"attribute `is_test` = 0 (only inference is supported)",
+				));
 			}
 			let mut out = vec![(0, Lowered::Alias(0))];
 			if used(1) {
-				let x = metas.first().copied().flatten().ok_or_else(|| unsupported(node, "no input"))?;
-				let mask = Tensor::new(DType::Bool, x.shape.to_vec(), vec![1u8; crate::tensor::numel(x.shape)?])?;
+				let x = metas
+					.first()
+					.copied()
+					.flatten()
+					.ok_or_else(|| unsupported(node, "no input"))?;
+				let mask = Tensor::new(
+					DType::Bool,
+					x.shape.to_vec(),
+					vec![1u8; crate::tensor::numel(x.shape)?],
+				)?;
 				out.push((1, Lowered::Const(mask)));
 			}
 			Ok(out)
@@ -365,16 +426,25 @@ pub fn lower(
 				return Err(unsupported(node, "`starts` and `ends` are required"));
 			};
 			let axes = a.i32s("axes", axes.unwrap_or_default())?;
-			Ok(vec![(0, Lowered::Op(Op::Slice { starts, ends, axes, steps: steps.unwrap_or_default() }, first()))])
+			Ok(vec![(
+				0,
+				Lowered::Op(
+					Op::Slice { starts, ends, axes, steps: steps.unwrap_or_default() },
+					first(),
+				),
+			)])
 		},
 		"Split" => {
-			let x = metas.first().copied().flatten().ok_or_else(|| unsupported(node, "no input"))?;
+			let x =
+				metas.first().copied().flatten().ok_or_else(|| unsupported(node, "no input"))?;
 			let rank = x.shape.len() as i64;
 			let axis = a.int("axis", 0)?;
 			let ax = if axis < 0 { axis + rank } else { axis };
-			let dim = x.shape.get(usize::try_from(ax).unwrap_or(usize::MAX)).copied()
-				.ok_or_else(|| unsupported(node, format!("attribute `axis` = {axis} for rank {rank}")))? as i64;
-			let split = if opset >= 13 { const_ints(node, metas, 1, "split")? } else { a.ints("split")? };
+			let dim = x.shape.get(usize::try_from(ax).unwrap_or(usize::MAX)).copied().ok_or_else(
+				|| unsupported(node, format!("attribute `axis` = {axis} for rank {rank}")),
+			)? as i64;
+			let split =
+				if opset >= 13 { const_ints(node, metas, 1, "split")? } else { a.ints("split")? };
 			let n = node.output.len() as i64;
 			let sizes = match split {
 				Some(s) => s,
@@ -385,7 +455,10 @@ pub fn lower(
 				},
 			};
 			if sizes.len() as i64 != n || sizes.iter().sum::<i64>() != dim {
-				return Err(unsupported(node, format!("split sizes {sizes:?} do not fit dimension {dim} into {n} outputs")));
+				return Err(unsupported(
+					node,
+					format!("split sizes {sizes:?} do not fit dimension {dim} into {n} outputs"),
+				));
 			}
 			let mut start = 0i64;
 			let mut out = vec![];
@@ -406,7 +479,10 @@ pub fn lower(
 		"Pad" => {
 			let mode = a.string("mode")?.unwrap_or_else(|| "constant".into());
 			if mode != "constant" {
-				return Err(unsupported(node, format!("attribute `mode` = {mode} (only constant)")));
+				return Err(unsupported(
+					node,
+					format!("attribute `mode` = {mode} (only constant)"),
+				));
 			}
 			let (pads, value) = if opset < 11 {
 				(a.ints("pads")?.or(a.ints("paddings")?), a.float("value", 0.0)?)
@@ -414,7 +490,10 @@ pub fn lower(
 				if metas.get(3).copied().flatten().is_some() {
 					return Err(unsupported(node, "input `axes` is not supported"));
 				}
-				(const_ints(node, metas, 1, "pads")?, const_scalar_f32(node, metas, 2, "constant_value")?.unwrap_or(0.0))
+				(
+					const_ints(node, metas, 1, "pads")?,
+					const_scalar_f32(node, metas, 2, "constant_value")?.unwrap_or(0.0),
+				)
 			};
 			let pads = pads.ok_or_else(|| unsupported(node, "`pads` is required"))?;
 			Ok(vec![(0, Lowered::Op(Op::Pad { pads, value: value.to_bits() }, first()))])

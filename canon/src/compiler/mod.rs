@@ -47,7 +47,8 @@ pub struct Compiled {
 
 /// Compiles ONNX model bytes.
 pub fn compile(bytes: &[u8], options: &CompileOptions) -> Result<Compiled> {
-	let model = ModelProto::decode(bytes).map_err(|e| CanonError::Decode { detail: e.to_string() })?;
+	let model =
+		ModelProto::decode(bytes).map_err(|e| CanonError::Decode { detail: e.to_string() })?;
 	compile_model(&model, options)
 }
 
@@ -60,7 +61,11 @@ enum Val {
 }
 
 pub(crate) fn unsupported(node: &NodeProto, detail: impl Into<String>) -> CanonError {
-	CanonError::Unsupported { node: node_label(node), op: node.op_type.clone(), detail: detail.into() }
+	CanonError::Unsupported {
+		node: node_label(node),
+		op: node.op_type.clone(),
+		detail: detail.into(),
+	}
 }
 
 fn node_label(node: &NodeProto) -> String {
@@ -135,13 +140,15 @@ fn input_spec(vi: &ValueInfoProto, options: &CompileOptions) -> Result<TensorSpe
 	if let Some(shape) = options.input_shapes.get(&vi.name) {
 		return Ok(TensorSpec { dtype, shape: shape.clone() });
 	}
-	let dims = tt.shape.as_ref().ok_or_else(|| bad("no shape; pass one in CompileOptions".into()))?;
+	let dims =
+		tt.shape.as_ref().ok_or_else(|| bad("no shape; pass one in CompileOptions".into()))?;
 	let shape = dims
 		.dim
 		.iter()
 		.map(|d| match d.value {
-			Some(dimension::Value::DimValue(v)) if v > 0 =>
-				u32::try_from(v).map_err(|_| bad(format!("dimension {v}"))),
+			Some(dimension::Value::DimValue(v)) if v > 0 => {
+				u32::try_from(v).map_err(|_| bad(format!("dimension {v}")))
+			},
 			_ => options.symbolic_dim.ok_or_else(|| {
 				bad("symbolic dimension; pass concrete input shapes in CompileOptions".into())
 			}),
@@ -209,7 +216,10 @@ pub fn compile_model(model: &ModelProto, options: &CompileOptions) -> Result<Com
 					Ok(None)
 				} else {
 					vals.get(name).map(Some).ok_or_else(|| CanonError::Graph {
-						detail: format!("node `{}` reads undefined value `{name}`", node_label(node)),
+						detail: format!(
+							"node `{}` reads undefined value `{name}`",
+							node_label(node)
+						),
 					})
 				}
 			})
@@ -246,9 +256,16 @@ pub fn compile_model(model: &ModelProto, options: &CompileOptions) -> Result<Com
 				lower::Lowered::Op(op, args) => {
 					let arg_vals: Vec<&Val> = args
 						.iter()
-						.map(|&i| inputs.get(i).copied().flatten().ok_or_else(|| unsupported(node, format!("input {i} missing"))))
+						.map(|&i| {
+							inputs
+								.get(i)
+								.copied()
+								.flatten()
+								.ok_or_else(|| unsupported(node, format!("input {i} missing")))
+						})
 						.collect::<Result<_>>()?;
-					let arg_metas: Vec<Meta> = args.iter().filter_map(|&i| metas.get(i).copied().flatten()).collect();
+					let arg_metas: Vec<Meta> =
+						args.iter().filter_map(|&i| metas.get(i).copied().flatten()).collect();
 					let all_const = arg_vals.iter().all(|v| matches!(v, Val::Const(_)));
 					if all_const {
 						let ts: Vec<&Tensor> = arg_vals
@@ -258,7 +275,8 @@ pub fn compile_model(model: &ModelProto, options: &CompileOptions) -> Result<Com
 						let t = execute_op(&op, &ts, &limits).map_err(|e| node_error(node, e))?;
 						Val::Const(std::rc::Rc::new(t))
 					} else {
-						let (dtype, shape) = infer(&op, &arg_metas).map_err(|e| node_error(node, e))?;
+						let (dtype, shape) =
+							infer(&op, &arg_metas).map_err(|e| node_error(node, e))?;
 						limits.check_shape(&shape)?;
 						let refs = arg_vals
 							.iter()
@@ -367,7 +385,10 @@ fn live_topological_order(graph: &onnx::GraphProto) -> Result<Vec<usize>> {
 	if order.len() != live_count {
 		let stuck = (0..graph.node.len()).find(|&i| live[i] && indeg[i] > 0).unwrap_or(0);
 		return Err(CanonError::Graph {
-			detail: format!("the graph has a cycle through node `{}`", node_label(&graph.node[stuck])),
+			detail: format!(
+				"the graph has a cycle through node `{}`",
+				node_label(&graph.node[stuck])
+			),
 		});
 	}
 	Ok(order)

@@ -44,8 +44,12 @@ pub fn broadcast_shapes(op: &'static str, a: &[u32], b: &[u32]) -> Result<Vec<u3
 			(x, y) if x == y => x,
 			(1, y) => y,
 			(x, 1) => x,
-			(x, y) =>
-				return Err(shape_err(op, format!("cannot broadcast {a:?} with {b:?} ({x} vs {y})"))),
+			(x, y) => {
+				return Err(shape_err(
+					op,
+					format!("cannot broadcast {a:?} with {b:?} ({x} vs {y})"),
+				))
+			},
 		};
 	}
 	Ok(out)
@@ -76,9 +80,7 @@ pub fn broadcast_strides(out: &[u32], inp: &[u32]) -> Vec<usize> {
 	let r = out.len();
 	let mut s = vec![0usize; r];
 	for k in 0..inp.len().min(r) {
-		let (Some(&d), Some(&st)) =
-			(inp.get(inp.len() - 1 - k), own.get(inp.len() - 1 - k))
-		else {
+		let (Some(&d), Some(&st)) = (inp.get(inp.len() - 1 - k), own.get(inp.len() - 1 - k)) else {
 			continue;
 		};
 		if d != 1 {
@@ -157,7 +159,12 @@ pub fn map2<T: Copy, U>(
 }
 
 /// Copies `t`'s elements (of `esize` bytes) into the broadcast shape `out_shape`.
-pub fn broadcast_bytes(data: &[u8], shape: &[u32], esize: usize, out_shape: &[u32]) -> Result<Vec<u8>> {
+pub fn broadcast_bytes(
+	data: &[u8],
+	shape: &[u32],
+	esize: usize,
+	out_shape: &[u32],
+) -> Result<Vec<u8>> {
 	let s = broadcast_strides(out_shape, shape);
 	let zero = vec![0usize; out_shape.len()];
 	let mut out = Vec::new();
@@ -184,8 +191,9 @@ pub fn int_tensor(dtype: DType, shape: Vec<u32>, values: &[i64]) -> Result<Tenso
 	let mut data = Vec::with_capacity(values.len() * dtype.size());
 	match dtype {
 		DType::I64 => values.iter().for_each(|v| data.extend_from_slice(&v.to_le_bytes())),
-		DType::I32 =>
-			values.iter().for_each(|&v| data.extend_from_slice(&(v as i32).to_le_bytes())),
+		DType::I32 => {
+			values.iter().for_each(|&v| data.extend_from_slice(&(v as i32).to_le_bytes()))
+		},
 		DType::U8 => values.iter().for_each(|&v| data.push(v as u8)),
 		DType::I8 => values.iter().for_each(|&v| data.push(v as i8 as u8)),
 		DType::Bool => values.iter().for_each(|&v| data.push((v != 0) as u8)),

@@ -36,8 +36,24 @@ fn f32_fn(op: &Op) -> fn(f32, f32) -> f32 {
 		Op::Mul => |x, y| x * y,
 		Op::Div => |x, y| x / y,
 		Op::Pow => libm::powf,
-		Op::Max => |x, y| if x.is_nan() || y.is_nan() { f32::NAN } else if y > x { y } else { x },
-		Op::Min => |x, y| if x.is_nan() || y.is_nan() { f32::NAN } else if y < x { y } else { x },
+		Op::Max => |x, y| {
+			if x.is_nan() || y.is_nan() {
+				f32::NAN
+			} else if y > x {
+				y
+			} else {
+				x
+			}
+		},
+		Op::Min => |x, y| {
+			if x.is_nan() || y.is_nan() {
+				f32::NAN
+			} else if y < x {
+				y
+			} else {
+				x
+			}
+		},
 		_ => |x, y| x + y,
 	}
 }
@@ -65,17 +81,24 @@ pub fn run_binary(op: &Op, ins: &[&Tensor], out_shape: &[u32]) -> Result<Tensor>
 	let mut acc_shape = first.shape.clone();
 	for t in ins.iter().skip(1) {
 		let shape = broadcast_shapes(name, &acc_shape, &t.shape)?;
-		acc = map2(&acc, &acc_shape, &t.int_values()?, &t.shape, &shape, |x: i64, y: i64| match op {
-			Op::Sub => x.wrapping_sub(y),
-			Op::Mul => x.wrapping_mul(y),
-			Op::Div => x.checked_div(y).unwrap_or_else(|| {
-				div_by_zero |= y == 0;
-				x.wrapping_div(if y == 0 { 1 } else { y })
-			}),
-			Op::Max => x.max(y),
-			Op::Min => x.min(y),
-			_ => x.wrapping_add(y),
-		})?;
+		acc = map2(
+			&acc,
+			&acc_shape,
+			&t.int_values()?,
+			&t.shape,
+			&shape,
+			|x: i64, y: i64| match op {
+				Op::Sub => x.wrapping_sub(y),
+				Op::Mul => x.wrapping_mul(y),
+				Op::Div => x.checked_div(y).unwrap_or_else(|| {
+					div_by_zero |= y == 0;
+					x.wrapping_div(if y == 0 { 1 } else { y })
+				}),
+				Op::Max => x.max(y),
+				Op::Min => x.min(y),
+				_ => x.wrapping_add(y),
+			},
+		)?;
 		acc_shape = shape;
 	}
 	if div_by_zero {
@@ -113,18 +136,20 @@ fn unary_fn(op: &Op) -> Option<impl Fn(f32) -> f32> {
 	Some(move |x: f32| -> f32 {
 		match kind {
 			// NaN stays NaN (tolerance matches NaN only with NaN).
-			0 =>
+			0 => {
 				if x.is_nan() || x > 0.0 {
 					x
 				} else {
 					0.0
-				},
-			1 =>
+				}
+			},
+			1 => {
 				if x < 0.0 {
 					a * x
 				} else {
 					x
-				},
+				}
+			},
 			2 => 1.0 / (1.0 + libm::expf(-x)),
 			3 => libm::tanhf(x),
 			4 => libm::expf(x),
@@ -136,7 +161,7 @@ fn unary_fn(op: &Op) -> Option<impl Fn(f32) -> f32> {
 			10 => 1.0 / x,
 			11 => libm::floorf(x),
 			12 => libm::ceilf(x),
-			_ =>
+			_ => {
 				if x.is_nan() {
 					x
 				} else if x < a {
@@ -145,7 +170,8 @@ fn unary_fn(op: &Op) -> Option<impl Fn(f32) -> f32> {
 					b
 				} else {
 					x
-				},
+				}
+			},
 		}
 	})
 }

@@ -3,7 +3,9 @@
 
 use alloc::{format, vec, vec::Vec};
 
-use super::common::{broadcast_bytes, broadcast_shapes, dim, ints, need_value, norm_axis, strides, Meta};
+use super::common::{
+	broadcast_bytes, broadcast_shapes, dim, ints, need_value, norm_axis, strides, Meta,
+};
 use crate::{
 	error::{attr_err, shape_err, value_err, CanonError, Result},
 	tensor::{numel, DType, Tensor},
@@ -41,7 +43,9 @@ pub fn infer_reshape(ins: &[Meta], allowzero: bool) -> Result<(DType, Vec<u32>)>
 				out.push(1);
 			},
 			0 if !allowzero => out.push(
-				*x.shape.get(i).ok_or_else(|| shape_err(OP, format!("0 at axis {i} beyond input rank")))?,
+				*x.shape
+					.get(i)
+					.ok_or_else(|| shape_err(OP, format!("0 at axis {i} beyond input rank")))?,
 			),
 			d => out.push(dim(OP, d)?),
 		}
@@ -50,7 +54,10 @@ pub fn infer_reshape(ins: &[Meta], allowzero: bool) -> Result<(DType, Vec<u32>)>
 	if let Some(i) = infer_at {
 		let rest = numel(&out)?;
 		if rest == 0 || total % rest != 0 {
-			return Err(shape_err(OP, format!("cannot infer -1 reshaping {:?} to {spec:?}", x.shape)));
+			return Err(shape_err(
+				OP,
+				format!("cannot infer -1 reshaping {:?} to {spec:?}", x.shape),
+			));
 		}
 		if let Some(o) = out.get_mut(i) {
 			*o = dim(OP, (total / rest) as i64)?;
@@ -72,12 +79,22 @@ fn perm_of(x: &[u32], perm: &[u32]) -> Result<Vec<usize>> {
 	for &a in perm {
 		match seen.get_mut(a as usize) {
 			Some(s) if !*s => *s = true,
-			_ => return Err(attr_err("Transpose", "perm", format!("{perm:?} is not a permutation of rank {r}"))),
+			_ => {
+				return Err(attr_err(
+					"Transpose",
+					"perm",
+					format!("{perm:?} is not a permutation of rank {r}"),
+				))
+			},
 		}
 		p.push(a as usize);
 	}
 	if p.len() != r {
-		return Err(attr_err("Transpose", "perm", format!("{perm:?} is not a permutation of rank {r}")));
+		return Err(attr_err(
+			"Transpose",
+			"perm",
+			format!("{perm:?} is not a permutation of rank {r}"),
+		));
 	}
 	Ok(p)
 }
@@ -118,10 +135,13 @@ pub fn infer_concat(ins: &[Meta], axis: i32) -> Result<(DType, Vec<u32>)> {
 		if m.dtype != x.dtype {
 			return Err(CanonError::DType { op: OP, input: i, found: m.dtype });
 		}
-		let same = m.shape.len() == x.shape.len() &&
-			m.shape.iter().zip(x.shape).enumerate().all(|(k, (p, q))| k == a || p == q);
+		let same = m.shape.len() == x.shape.len()
+			&& m.shape.iter().zip(x.shape).enumerate().all(|(k, (p, q))| k == a || p == q);
 		if !same {
-			return Err(shape_err(OP, format!("input {i} shape {:?} vs {:?} on axis {a}", m.shape, x.shape)));
+			return Err(shape_err(
+				OP,
+				format!("input {i} shape {:?} vs {:?} on axis {a}", m.shape, x.shape),
+			));
 		}
 		sum += m.shape.get(a).copied().unwrap_or(0) as u64;
 	}
@@ -136,14 +156,13 @@ pub fn run_concat(ins: &[&Tensor], axis: i32, out_shape: &[u32]) -> Result<Tenso
 	let a = norm_axis("Concat", axis as i64, r)?;
 	let outer = numel(&out_shape[..a])?;
 	let es = ins.first().map(|t| t.dtype.size()).unwrap_or(1);
-	let blocks: Vec<usize> = ins
-		.iter()
-		.map(|t| numel(&t.shape[a..]).map(|n| n * es))
-		.collect::<Result<_>>()?;
+	let blocks: Vec<usize> =
+		ins.iter().map(|t| numel(&t.shape[a..]).map(|n| n * es)).collect::<Result<_>>()?;
 	let mut data = Vec::with_capacity(blocks.iter().sum::<usize>() * outer);
 	for o in 0..outer {
 		for (t, &b) in ins.iter().zip(&blocks) {
-			let chunk = t.data.get(o * b..(o + 1) * b).ok_or(CanonError::Overflow { what: "Concat" })?;
+			let chunk =
+				t.data.get(o * b..(o + 1) * b).ok_or(CanonError::Overflow { what: "Concat" })?;
 			data.extend_from_slice(chunk);
 		}
 	}
@@ -188,7 +207,8 @@ pub fn infer_unsqueeze(ins: &[Meta], axes: &[i32]) -> Result<(DType, Vec<u32>)> 
 		}
 	}
 	let mut src = x.shape.iter();
-	let out = ins_mask.iter().map(|&m| if m { 1 } else { src.next().copied().unwrap_or(1) }).collect();
+	let out =
+		ins_mask.iter().map(|&m| if m { 1 } else { src.next().copied().unwrap_or(1) }).collect();
 	Ok((x.dtype, out))
 }
 
@@ -219,10 +239,14 @@ pub fn run_gather(x: &Tensor, idx: &Tensor, axis: i32, out_shape: &[u32]) -> Res
 		for &i in &indices {
 			let j = if i < 0 { i + d } else { i };
 			if j < 0 || j >= d {
-				return Err(value_err("Gather", format!("index {i} out of range for axis size {d}")));
+				return Err(value_err(
+					"Gather",
+					format!("index {i} out of range for axis size {d}"),
+				));
 			}
 			let start = (o * d as usize + j as usize) * inner;
-			let chunk = x.data.get(start..start + inner).ok_or(CanonError::Overflow { what: "Gather" })?;
+			let chunk =
+				x.data.get(start..start + inner).ok_or(CanonError::Overflow { what: "Gather" })?;
 			data.extend_from_slice(chunk);
 		}
 	}
@@ -285,9 +309,9 @@ fn slice_plan(
 ) -> Result<Vec<(i64, i64, usize)>> {
 	const OP: &str = "Slice";
 	let r = x.len();
-	if starts.len() != ends.len() ||
-		(!axes.is_empty() && axes.len() != starts.len()) ||
-		(!steps.is_empty() && steps.len() != starts.len())
+	if starts.len() != ends.len()
+		|| (!axes.is_empty() && axes.len() != starts.len())
+		|| (!steps.is_empty() && steps.len() != starts.len())
 	{
 		return Err(attr_err(OP, "starts", "starts, ends, axes and steps lengths differ"));
 	}
@@ -315,7 +339,11 @@ fn slice_plan(
 			(s.clamp(0, d - 1), e.clamp(-1, d - 1))
 		};
 		let count = if step > 0 {
-			if e > s { (e - s + step - 1) / step } else { 0 }
+			if e > s {
+				(e - s + step - 1) / step
+			} else {
+				0
+			}
 		} else if s > e {
 			(s - e + (-step) - 1) / (-step)
 		} else {
@@ -328,13 +356,26 @@ fn slice_plan(
 	Ok(plan)
 }
 
-pub fn infer_slice(ins: &[Meta], starts: &[i64], ends: &[i64], axes: &[i32], steps: &[i64]) -> Result<(DType, Vec<u32>)> {
+pub fn infer_slice(
+	ins: &[Meta],
+	starts: &[i64],
+	ends: &[i64],
+	axes: &[i32],
+	steps: &[i64],
+) -> Result<(DType, Vec<u32>)> {
 	let x = first("Slice", ins)?;
 	let plan = slice_plan(x.shape, starts, ends, axes, steps)?;
 	Ok((x.dtype, plan.iter().map(|p| p.2 as u32).collect()))
 }
 
-pub fn run_slice(x: &Tensor, starts: &[i64], ends: &[i64], axes: &[i32], steps: &[i64], out_shape: &[u32]) -> Result<Tensor> {
+pub fn run_slice(
+	x: &Tensor,
+	starts: &[i64],
+	ends: &[i64],
+	axes: &[i32],
+	steps: &[i64],
+	out_shape: &[u32],
+) -> Result<Tensor> {
 	let plan = slice_plan(&x.shape, starts, ends, axes, steps)?;
 	let es = x.dtype.size();
 	let is = strides(&x.shape);
@@ -383,7 +424,8 @@ pub fn infer_pad(ins: &[Meta], pads: &[i64], value: u32) -> Result<(DType, Vec<u
 	}
 	let mut out = Vec::with_capacity(r);
 	for (i, &d) in x.shape.iter().enumerate() {
-		let v = d as i64 + pads.get(i).copied().unwrap_or(0) + pads.get(i + r).copied().unwrap_or(0);
+		let v =
+			d as i64 + pads.get(i).copied().unwrap_or(0) + pads.get(i + r).copied().unwrap_or(0);
 		out.push(dim(OP, v)?);
 	}
 	Ok((x.dtype, out))
@@ -392,7 +434,8 @@ pub fn infer_pad(ins: &[Meta], pads: &[i64], value: u32) -> Result<(DType, Vec<u
 pub fn run_pad(x: &Tensor, pads: &[i64], value: u32, out_shape: &[u32]) -> Result<Tensor> {
 	let r = out_shape.len();
 	let es = x.dtype.size();
-	let fill: Vec<u8> = if x.dtype == DType::F32 { value.to_le_bytes().to_vec() } else { vec![0u8; es] };
+	let fill: Vec<u8> =
+		if x.dtype == DType::F32 { value.to_le_bytes().to_vec() } else { vec![0u8; es] };
 	let is = strides(&x.shape);
 	let total = numel(out_shape)?;
 	let mut data = Vec::with_capacity(total * es);
@@ -410,7 +453,9 @@ pub fn run_pad(x: &Tensor, pads: &[i64], value: u32, out_shape: &[u32]) -> Resul
 			src = src.map(|o| o + s as usize * is.get(ax).copied().unwrap_or(0));
 		}
 		match src {
-			Some(o) => data.extend_from_slice(x.data.get(o * es..o * es + es).ok_or(CanonError::Overflow { what: "Pad" })?),
+			Some(o) => data.extend_from_slice(
+				x.data.get(o * es..o * es + es).ok_or(CanonError::Overflow { what: "Pad" })?,
+			),
 			None => data.extend_from_slice(&fill),
 		}
 		for ax in (0..r).rev() {

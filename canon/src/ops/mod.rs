@@ -24,8 +24,15 @@ use crate::{
 fn arity(op: &Op, n: usize) -> Result<()> {
 	let (lo, hi, text) = match op {
 		Op::Sum | Op::Max | Op::Min | Op::Concat { .. } => (1, usize::MAX, ">= 1"),
-		Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Pow | Op::MatMul | Op::Reshape { .. } |
-		Op::Gather { .. } | Op::Expand => (2, 2, "2"),
+		Op::Add
+		| Op::Sub
+		| Op::Mul
+		| Op::Div
+		| Op::Pow
+		| Op::MatMul
+		| Op::Reshape { .. }
+		| Op::Gather { .. }
+		| Op::Expand => (2, 2, "2"),
 		Op::Gemm { .. } | Op::Conv { .. } => (2, 3, "2 or 3"),
 		Op::BatchNormalization { .. } => (5, 5, "5"),
 		_ => (1, 1, "1"),
@@ -44,8 +51,9 @@ pub fn infer(op: &Op, ins: &[Meta]) -> Result<(DType, Vec<u32>)> {
 	arity(op, ins.len())?;
 	let x = ins.first().ok_or(CanonError::Arity { op: op.name(), expected: ">= 1", found: 0 })?;
 	match op {
-		Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Pow | Op::Sum | Op::Max | Op::Min =>
-			elementwise::infer_binary(op, ins),
+		Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Pow | Op::Sum | Op::Max | Op::Min => {
+			elementwise::infer_binary(op, ins)
+		},
 		Op::Identity => Ok((x.dtype, x.shape.to_vec())),
 		Op::Cast { to } => Ok((*to, x.shape.to_vec())),
 		op if elementwise::is_unary(op) => {
@@ -77,7 +85,9 @@ pub fn infer(op: &Op, ins: &[Meta]) -> Result<(DType, Vec<u32>)> {
 		Op::Gather { axis } => layout::infer_gather(ins, *axis),
 		Op::Shape { start, end } => layout::infer_shape_op(ins, *start, *end),
 		Op::ConstantOfShape { value } => layout::infer_constant_of_shape(ins, value),
-		Op::Slice { starts, ends, axes, steps } => layout::infer_slice(ins, starts, ends, axes, steps),
+		Op::Slice { starts, ends, axes, steps } => {
+			layout::infer_slice(ins, starts, ends, axes, steps)
+		},
 		Op::Pad { pads, value } => layout::infer_pad(ins, pads, *value),
 		Op::Expand => layout::infer_expand(ins),
 		// Unary ops are matched by the guard above.
@@ -90,9 +100,8 @@ pub fn infer(op: &Op, ins: &[Meta]) -> Result<(DType, Vec<u32>)> {
 /// with it.
 pub fn node_work(op: &Op, ins: &[Meta], out_shape: &[u32]) -> Result<u64> {
 	let out = numel(out_shape)? as u64;
-	let elems = ins.iter().try_fold(out, |acc, m| {
-		numel(m.shape).map(|n| acc.saturating_add(n as u64))
-	})?;
+	let elems =
+		ins.iter().try_fold(out, |acc, m| numel(m.shape).map(|n| acc.saturating_add(n as u64)))?;
 	let w = match op {
 		Op::Gemm { trans_a, .. } => {
 			let a = ins.first().map(|m| m.shape).unwrap_or(&[]);
@@ -135,10 +144,15 @@ pub fn execute_op(op: &Op, ins: &[&Tensor], limits: &Limits) -> Result<Tensor> {
 			limit: limits.max_node_work,
 		});
 	}
-	let x = ins.first().copied().ok_or(CanonError::Arity { op: op.name(), expected: ">= 1", found: 0 })?;
+	let x = ins.first().copied().ok_or(CanonError::Arity {
+		op: op.name(),
+		expected: ">= 1",
+		found: 0,
+	})?;
 	let out = match op {
-		Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Pow | Op::Sum | Op::Max | Op::Min =>
-			elementwise::run_binary(op, ins, &out_shape)?,
+		Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Pow | Op::Sum | Op::Max | Op::Min => {
+			elementwise::run_binary(op, ins, &out_shape)?
+		},
 		Op::Identity => x.clone(),
 		Op::Cast { to } => elementwise::run_cast(*to, x)?,
 		op if elementwise::is_unary(op) => elementwise::run_unary(op, x)?,
@@ -151,13 +165,18 @@ pub fn execute_op(op: &Op, ins: &[&Tensor], limits: &Limits) -> Result<Tensor> {
 			*trans_b,
 		)?,
 		Op::MatMul => {
-			let b = ins.get(1).copied().ok_or(CanonError::Arity { op: "MatMul", expected: "2", found: 1 })?;
+			let b = ins.get(1).copied().ok_or(CanonError::Arity {
+				op: "MatMul",
+				expected: "2",
+				found: 1,
+			})?;
 			linalg::run_matmul(x, b, &out_shape)?
 		},
 		Op::Conv { window, group } => window::run_conv(ins, window, *group, &out_shape)?,
 		Op::MaxPool { window } => window::run_pool(x, window, None, &out_shape)?,
-		Op::AveragePool { window, count_include_pad } =>
-			window::run_pool(x, window, Some(*count_include_pad), &out_shape)?,
+		Op::AveragePool { window, count_include_pad } => {
+			window::run_pool(x, window, Some(*count_include_pad), &out_shape)?
+		},
 		Op::GlobalAveragePool => window::run_global(x, true, &out_shape)?,
 		Op::GlobalMaxPool => window::run_global(x, false, &out_shape)?,
 		Op::BatchNormalization { epsilon } => norm::run_batchnorm(ins, f32::from_bits(*epsilon))?,
@@ -173,18 +192,24 @@ pub fn execute_op(op: &Op, ins: &[&Tensor], limits: &Limits) -> Result<Tensor> {
 		Op::ReduceMean { axes, .. } => norm::run_reduce(x, axes, Reduce::Mean, &out_shape)?,
 		Op::ReduceSum { axes, .. } => norm::run_reduce(x, axes, Reduce::Sum, &out_shape)?,
 		Op::ReduceMax { axes, .. } => norm::run_reduce(x, axes, Reduce::Max, &out_shape)?,
-		Op::Flatten { .. } | Op::Reshape { .. } | Op::Squeeze { .. } | Op::Unsqueeze { .. } =>
-			Tensor { dtype: x.dtype, shape: out_shape.clone(), data: x.data.clone() },
+		Op::Flatten { .. } | Op::Reshape { .. } | Op::Squeeze { .. } | Op::Unsqueeze { .. } => {
+			Tensor { dtype: x.dtype, shape: out_shape.clone(), data: x.data.clone() }
+		},
 		Op::Transpose { perm } => layout::run_transpose(x, perm, &out_shape)?,
 		Op::Concat { axis } => layout::run_concat(ins, *axis, &out_shape)?,
 		Op::Gather { axis } => {
-			let idx = ins.get(1).copied().ok_or(CanonError::Arity { op: "Gather", expected: "2", found: 1 })?;
+			let idx = ins.get(1).copied().ok_or(CanonError::Arity {
+				op: "Gather",
+				expected: "2",
+				found: 1,
+			})?;
 			layout::run_gather(x, idx, *axis, &out_shape)?
 		},
 		Op::Shape { start, end } => layout::run_shape_op(x, *start, *end),
 		Op::ConstantOfShape { value } => layout::run_constant_of_shape(value, &out_shape)?,
-		Op::Slice { starts, ends, axes, steps } =>
-			layout::run_slice(x, starts, ends, axes, steps, &out_shape)?,
+		Op::Slice { starts, ends, axes, steps } => {
+			layout::run_slice(x, starts, ends, axes, steps, &out_shape)?
+		},
 		Op::Pad { pads, value } => layout::run_pad(x, pads, *value, &out_shape)?,
 		Op::Expand => layout::run_expand(x, &out_shape)?,
 		_ => return Err(CanonError::Value { op: op.name(), detail: "no kernel".into() }),
@@ -192,7 +217,10 @@ pub fn execute_op(op: &Op, ins: &[&Tensor], limits: &Limits) -> Result<Tensor> {
 	if out.dtype != dtype || out.shape != out_shape {
 		return Err(CanonError::Value {
 			op: op.name(),
-			detail: format!("kernel produced {:?}{:?}, expected {dtype:?}{out_shape:?}", out.dtype, out.shape),
+			detail: format!(
+				"kernel produced {:?}{:?}, expected {dtype:?}{out_shape:?}",
+				out.dtype, out.shape
+			),
 		});
 	}
 	out.validate()?;

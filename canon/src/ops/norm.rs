@@ -31,7 +31,12 @@ fn f32_only(op: &'static str, ins: &[Meta], n: usize) -> Result<()> {
 	Ok(())
 }
 
-pub fn infer_softmax(op: &'static str, ins: &[Meta], axis: i32, legacy: bool) -> Result<(DType, Vec<u32>)> {
+pub fn infer_softmax(
+	op: &'static str,
+	ins: &[Meta],
+	axis: i32,
+	legacy: bool,
+) -> Result<(DType, Vec<u32>)> {
 	f32_only(op, ins, 1)?;
 	let x = ins[0].shape;
 	if legacy {
@@ -187,7 +192,12 @@ fn reduced_axes(op: &'static str, axes: &[i32], rank: usize) -> Result<Vec<bool>
 	Ok(mask)
 }
 
-pub fn infer_reduce(op: &'static str, ins: &[Meta], axes: &[i32], keepdims: bool) -> Result<(DType, Vec<u32>)> {
+pub fn infer_reduce(
+	op: &'static str,
+	ins: &[Meta],
+	axes: &[i32],
+	keepdims: bool,
+) -> Result<(DType, Vec<u32>)> {
 	f32_only(op, ins, 1)?;
 	let x = ins[0].shape;
 	let mask = reduced_axes(op, axes, x.len())?;
@@ -218,17 +228,18 @@ pub fn run_reduce(x: &Tensor, axes: &[i32], kind: Reduce, out_shape: &[u32]) -> 
 	let os: Vec<usize> = ks.iter().zip(&mask).map(|(&s, &m)| if m { 0 } else { s }).collect();
 	let xv = x.f32_values()?;
 	let n_out: usize = kept.iter().map(|&d| d as usize).product();
-	let count = if n_out == 0 { 0 } else { xv.len() / n_out };
+	let count = xv.len().checked_div(n_out).unwrap_or(0);
 	let mut acc = vec![if kind == Reduce::Max { f32::NEG_INFINITY } else { 0.0 }; n_out];
 	let zero = vec![0usize; x.shape.len()];
 	let mut bad = false;
 	super::common::for_each_broadcast2(&x.shape, &os, &zero, |i, o, _| {
 		match (acc.get_mut(o), xv.get(i)) {
 			(Some(a), Some(&v)) => match kind {
-				Reduce::Max =>
+				Reduce::Max => {
 					if !a.is_nan() && (v.is_nan() || v > *a) {
 						*a = v
-					},
+					}
+				},
 				_ => *a += v,
 			},
 			_ => bad = true,

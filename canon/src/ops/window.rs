@@ -39,13 +39,25 @@ fn get_or(v: &[u32], i: usize, default: u32) -> u32 {
 fn resolve(op: &'static str, w: &Window, spatial: &[u32], pool: bool) -> Result<Vec<Axis>> {
 	let r = spatial.len();
 	if w.kernel.len() != r {
-		return Err(attr_err(op, "kernel_shape", format!("{} entries for {r} spatial axes", w.kernel.len())));
+		return Err(attr_err(
+			op,
+			"kernel_shape",
+			format!("{} entries for {r} spatial axes", w.kernel.len()),
+		));
 	}
 	if !(w.strides.is_empty() || w.strides.len() == r) {
-		return Err(attr_err(op, "strides", format!("{} entries for {r} spatial axes", w.strides.len())));
+		return Err(attr_err(
+			op,
+			"strides",
+			format!("{} entries for {r} spatial axes", w.strides.len()),
+		));
 	}
 	if !(w.dilations.is_empty() || w.dilations.len() == r) {
-		return Err(attr_err(op, "dilations", format!("{} entries for {r} spatial axes", w.dilations.len())));
+		return Err(attr_err(
+			op,
+			"dilations",
+			format!("{} entries for {r} spatial axes", w.dilations.len()),
+		));
 	}
 	if !(w.pads.is_empty() || w.pads.len() == 2 * r) {
 		return Err(attr_err(op, "pads", format!("{} entries for {r} spatial axes", w.pads.len())));
@@ -66,7 +78,10 @@ fn resolve(op: &'static str, w: &Window, spatial: &[u32], pool: bool) -> Result<
 				let pe = get_or(&w.pads, i + r, 0) as u64;
 				let span = input + pb + pe;
 				if span < eff {
-					return Err(shape_err(op, format!("window {eff} larger than padded input {span}")));
+					return Err(shape_err(
+						op,
+						format!("window {eff} larger than padded input {span}"),
+					));
 				}
 				let mut out = if pool && w.ceil_mode {
 					(span - eff).div_ceil(stride) + 1
@@ -119,7 +134,8 @@ fn spatial<'a>(op: &'static str, x: &'a [u32]) -> Result<&'a [u32]> {
 
 /// (H axis, W axis) with a unit H axis for 1-D.
 fn hw(axes: &[Axis]) -> (Axis, Axis) {
-	let unit = Axis { input: 1, output: 1, kernel: 1, stride: 1, dilation: 1, pad_begin: 0, pad_end: 0 };
+	let unit =
+		Axis { input: 1, output: 1, kernel: 1, stride: 1, dilation: 1, pad_begin: 0, pad_end: 0 };
 	match axes {
 		[h, w] => (*h, *w),
 		[w] => (unit, *w),
@@ -149,7 +165,10 @@ pub fn infer_conv(ins: &[Meta], w: &Window, group: u32) -> Result<(DType, Vec<u3
 	}
 	let (c, oc) = (x[1], wt[0]);
 	if group == 0 || c % group != 0 || oc % group != 0 || wt[1] * group != c {
-		return Err(shape_err(OP, format!("channels {c}, weight {wt:?}, group {group} do not fit")));
+		return Err(shape_err(
+			OP,
+			format!("channels {c}, weight {wt:?}, group {group} do not fit"),
+		));
 	}
 	let kernel: Vec<u32> = wt[2..].to_vec();
 	if !w.kernel.is_empty() && w.kernel != kernel {
@@ -180,7 +199,8 @@ const TILE_C: usize = 8;
 fn tile_kernel(col: &[f32], w: &[f32]) -> [[f32; TILE_C]; TILE_R] {
 	let mut acc = [[0f32; TILE_C]; TILE_R];
 	for (c, wk) in col.chunks_exact(TILE_C).zip(w.chunks_exact(TILE_R)) {
-		let (Ok(c), Ok(wk)) = (<&[f32; TILE_C]>::try_from(c), <&[f32; TILE_R]>::try_from(wk)) else {
+		let (Ok(c), Ok(wk)) = (<&[f32; TILE_C]>::try_from(c), <&[f32; TILE_R]>::try_from(wk))
+		else {
 			continue;
 		};
 		for (row, &wv) in acc.iter_mut().zip(wk) {
@@ -230,7 +250,9 @@ pub fn run_conv(ins: &[&Tensor], w: &Window, group: u32, out_shape: &[u32]) -> R
 		// Weights of this group packed [row tile][k][TILE_R] (missing rows are zero).
 		wpack.fill(0.0);
 		for o in 0..ocg {
-			let src = wv.get((grp * ocg + o) * k_len..(grp * ocg + o + 1) * k_len).ok_or(overflow.clone())?;
+			let src = wv
+				.get((grp * ocg + o) * k_len..(grp * ocg + o + 1) * k_len)
+				.ok_or(overflow.clone())?;
 			let (t, r) = (o / TILE_R, o % TILE_R);
 			for (k, &v) in src.iter().enumerate() {
 				if let Some(d) = wpack.get_mut((t * k_len + k) * TILE_R + r) {
@@ -254,14 +276,22 @@ pub fn run_conv(ins: &[&Tensor], w: &Window, group: u32, out_shape: &[u32]) -> R
 							.ok_or(overflow.clone())?;
 						for (j, d) in dst.iter_mut().enumerate() {
 							let p = t * TILE_C + j;
-							*d = if p < pc { col.get(k * pc + p).copied().unwrap_or(0.0) } else { 0.0 };
+							*d = if p < pc {
+								col.get(k * pc + p).copied().unwrap_or(0.0)
+							} else {
+								0.0
+							};
 						}
 					}
 				}
 				for rt in 0..row_tiles {
-					let wt_tile = wpack.get(rt * k_len * TILE_R..(rt + 1) * k_len * TILE_R).ok_or(overflow.clone())?;
+					let wt_tile = wpack
+						.get(rt * k_len * TILE_R..(rt + 1) * k_len * TILE_R)
+						.ok_or(overflow.clone())?;
 					for t in 0..col_tiles {
-						let ct = packed.get(t * k_len * TILE_C..(t + 1) * k_len * TILE_C).ok_or(overflow.clone())?;
+						let ct = packed
+							.get(t * k_len * TILE_C..(t + 1) * k_len * TILE_C)
+							.ok_or(overflow.clone())?;
 						let acc = tile_kernel(ct, wt_tile);
 						for (r, row) in acc.iter().enumerate() {
 							let o = rt * TILE_R + r;
@@ -324,7 +354,12 @@ pub fn infer_pool(op: &'static str, ins: &[Meta], w: &Window) -> Result<(DType, 
 }
 
 /// MaxPool (`average = None`) or AveragePool (`Some(count_include_pad)`).
-pub fn run_pool(x: &Tensor, w: &Window, average: Option<bool>, out_shape: &[u32]) -> Result<Tensor> {
+pub fn run_pool(
+	x: &Tensor,
+	w: &Window,
+	average: Option<bool>,
+	out_shape: &[u32],
+) -> Result<Tensor> {
 	let op = if average.is_some() { "AveragePool" } else { "MaxPool" };
 	let axes = resolve(op, w, &x.shape[2..], true)?;
 	let (ah, aw) = hw(&axes);
@@ -346,7 +381,8 @@ pub fn run_pool(x: &Tensor, w: &Window, average: Option<bool>, out_shape: &[u32]
 					let y = (r * ah.stride + ki * ah.dilation) as isize - ah.pad_begin as isize;
 					let y_in_padded = y < (ih + ah.pad_end) as isize;
 					for kj in 0..aw.kernel {
-						let xc = (col * aw.stride + kj * aw.dilation) as isize - aw.pad_begin as isize;
+						let xc =
+							(col * aw.stride + kj * aw.dilation) as isize - aw.pad_begin as isize;
 						if y_in_padded && xc < (iw + aw.pad_end) as isize {
 							padded += 1;
 						}
@@ -394,7 +430,10 @@ pub fn run_global(x: &Tensor, average: bool, out_shape: &[u32]) -> Result<Tensor
 	let xv = x.f32_values()?;
 	let mut out = Vec::with_capacity(planes);
 	if size == 0 {
-		return Err(shape_err(if average { "GlobalAveragePool" } else { "GlobalMaxPool" }, "empty spatial extent"));
+		return Err(shape_err(
+			if average { "GlobalAveragePool" } else { "GlobalMaxPool" },
+			"empty spatial extent",
+		));
 	}
 	for plane in xv.chunks_exact(size).take(planes) {
 		let y = if average {

@@ -56,7 +56,8 @@ pub fn fixtures() -> PathBuf {
 /// Reads a serialized TensorProto.
 pub fn read_pb(path: &Path) -> Result<Tensor, String> {
 	let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-	let proto = TensorProto::decode(bytes.as_slice()).map_err(|e| format!("{}: {e}", path.display()))?;
+	let proto =
+		TensorProto::decode(bytes.as_slice()).map_err(|e| format!("{}: {e}", path.display()))?;
 	edgeproof_canon::compiler::tensor_from_proto(&proto).map_err(|e| e.to_string())
 }
 
@@ -118,7 +119,8 @@ pub mod reference {
 
 	/// A single-threaded session on model bytes.
 	pub fn session(model: &[u8], optimize: bool) -> Session {
-		let level = if optimize { GraphOptimizationLevel::All } else { GraphOptimizationLevel::Disable };
+		let level =
+			if optimize { GraphOptimizationLevel::All } else { GraphOptimizationLevel::Disable };
 		Session::builder(env())
 			.expect("builder")
 			.with_intra_threads(1)
@@ -137,7 +139,8 @@ pub mod reference {
 			.iter()
 			.map(|(name, t)| {
 				let shape: Vec<i64> = t.shape.iter().map(|&d| d as i64).collect();
-				let v = OrtTensor::from_array((shape, t.f32_values().unwrap())).expect("ort tensor");
+				let v =
+					OrtTensor::from_array((shape, t.f32_values().unwrap())).expect("ort tensor");
 				(name.clone(), v.into_dyn())
 			})
 			.collect();
