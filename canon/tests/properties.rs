@@ -266,3 +266,12 @@ fn an_empty_tree_has_the_zero_root() {
 	let one = [7u8; 32];
 	assert_eq!(MerkleTree::new(vec![one]).root(), one);
 }
+
+#[test]
+fn slicing_an_empty_axis_backwards_is_empty_not_a_panic() {
+	// Found by `hostile_nodes_are_errors_not_panics`: ONNX's clamp bounds cross when the axis is 0.
+	let x = Tensor::zeros(DType::F32, vec![0, 3]).unwrap();
+	let op = Op::Slice { starts: vec![-1], ends: vec![i64::MIN], axes: vec![0], steps: vec![-1] };
+	let y = execute_node(&Node { op, inputs: vec![Ref::Input(0)] }, &[&x]).unwrap();
+	assert_eq!(y.shape, vec![0, 3]);
+}

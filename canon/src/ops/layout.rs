@@ -333,10 +333,11 @@ fn slice_plan(
 		let d = x.get(a).copied().unwrap_or(0) as i64;
 		let fix = |v: i64| if v < 0 { v.saturating_add(d) } else { v };
 		let (s, e) = (fix(s), fix(e));
+		// ONNX clamping; written with max/min because the bounds cross when d == 0.
 		let (s, e) = if step > 0 {
-			(s.clamp(0, d), e.clamp(0, d))
+			(s.max(0).min(d), e.max(0).min(d))
 		} else {
-			(s.clamp(0, d - 1), e.clamp(-1, d - 1))
+			(s.max(0).min(d - 1), e.max(-1).min(d - 1))
 		};
 		let count = if step > 0 {
 			if e > s {
