@@ -4,6 +4,7 @@
 #   1. machine set-up (skipped where done),
 #   2. the release build of the node, which builds the wasm runtime once for the whole run,
 #   3. the Rust tests of the workspace (release profile: they share the node's dependencies),
+#      the pallets with their benchmarks as tests,
 #   4. the end-to-end tests: a real node driven through @polkadot/api.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -17,7 +18,11 @@ step "build: edgeproof-node (release, with the wasm runtime)"
 cargo build --release --locked -p edgeproof-node
 
 step "cargo test (workspace, release)"
-cargo test --release --locked --workspace
+cargo test --release --locked --workspace --exclude pallet-models --exclude pallet-devices
+
+# The pallets with their benchmarks, which also run as tests in the mock runtime.
+step "cargo test (pallets with runtime-benchmarks)"
+cargo test --release --locked -p pallet-models -p pallet-devices --features runtime-benchmarks
 
 step "end-to-end tests (@polkadot/api against edgeproof-node --dev)"
 node --test --test-concurrency=1 tests/e2e/

@@ -21,6 +21,11 @@ use crate::{
 	RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
 };
 
+/// A model record as the runtime stores it.
+pub type ModelRecord = pallet_models::ModelRecordOf<Runtime>;
+/// A device record as the runtime stores it.
+pub type DeviceRecord = pallet_devices::DeviceRecordOf<Runtime>;
+
 impl_runtime_apis! {
 	impl sp_api::Core<Block> for Runtime {
 		fn version() -> RuntimeVersion {
@@ -200,6 +205,66 @@ impl_runtime_apis! {
 
 		fn query_length_to_fee(length: u32) -> Balance {
 			TransactionPayment::length_to_fee(length)
+		}
+	}
+
+	impl pallet_models::runtime_api::ModelsApi<Block, ModelRecord> for Runtime {
+		fn model(model: pallet_models::ModelId) -> Option<ModelRecord> {
+			pallet_models::Models::<Runtime>::get(model)
+		}
+
+		fn family(name: Vec<u8>) -> Vec<(u32, pallet_models::ModelId)> {
+			frame_support::BoundedVec::try_from(name)
+				.map(|name| pallet_models::Families::<Runtime>::get(name).into_inner())
+				.unwrap_or_default()
+		}
+	}
+
+	impl pallet_devices::runtime_api::DevicesApi<Block, AccountId, DeviceRecord> for Runtime {
+		fn device(device: pallet_devices::DeviceId) -> Option<DeviceRecord> {
+			pallet_devices::Devices::<Runtime>::get(device)
+		}
+
+		fn devices_of(operator: AccountId) -> Vec<(pallet_devices::DeviceId, DeviceRecord)> {
+			pallet_devices::Pallet::<Runtime>::devices_of(&operator)
+		}
+
+		fn reputation_score(device: pallet_devices::DeviceId) -> Option<u32> {
+			pallet_devices::Devices::<Runtime>::get(device).map(|r| r.reputation.score())
+		}
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	impl frame_benchmarking::Benchmark<Block> for Runtime {
+		fn benchmark_metadata(extra: bool) -> (
+			Vec<frame_benchmarking::BenchmarkList>,
+			Vec<frame_support::traits::StorageInfo>,
+		) {
+			use frame_benchmarking::BenchmarkList;
+			use frame_support::traits::StorageInfoTrait;
+			use crate::benchmarks::*;
+
+			let mut list = Vec::<BenchmarkList>::new();
+			list_benchmarks!(list, extra);
+			(list, crate::AllPalletsWithSystem::storage_info())
+		}
+
+		#[allow(non_local_definitions)]
+		fn dispatch_benchmark(
+			config: frame_benchmarking::BenchmarkConfig,
+		) -> Result<Vec<frame_benchmarking::BenchmarkBatch>, alloc::string::String> {
+			use frame_benchmarking::BenchmarkBatch;
+			use frame_support::traits::WhitelistedStorageKeys;
+			use crate::benchmarks::*;
+
+			impl frame_system_benchmarking::Config for Runtime {}
+			impl frame_benchmarking::baseline::Config for Runtime {}
+
+			let whitelist = crate::AllPalletsWithSystem::whitelisted_storage_keys();
+			let mut batches = Vec::<BenchmarkBatch>::new();
+			let params = (&config, &whitelist);
+			add_benchmarks!(params, batches);
+			Ok(batches)
 		}
 	}
 

@@ -18,6 +18,9 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 
+// Before `apis`: it defines the `list_benchmarks!`/`add_benchmarks!` macros `apis` uses.
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarks;
 pub mod apis;
 pub mod configs;
 pub mod genesis_config_presets;
@@ -209,4 +212,10 @@ mod runtime {
 	pub type Balances = pallet_balances;
 	#[runtime::pallet_index(21)]
 	pub type TransactionPayment = pallet_transaction_payment;
+
+	// Edgeproof: 50–.
+	#[runtime::pallet_index(50)]
+	pub type Models = pallet_models;
+	#[runtime::pallet_index(51)]
+	pub type Devices = pallet_devices;
 }

@@ -8,7 +8,9 @@ import { cryptoWaitReady } from '@polkadot/util-crypto';
 
 import { sendAndWaitInBlock, startDevNode, waitFor } from './lib/node.mjs';
 
-const PALLETS = ['System', 'Timestamp', 'Sudo', 'Aura', 'Grandpa', 'Balances', 'TransactionPayment'];
+const PALLETS = [
+  'System', 'Timestamp', 'Sudo', 'Aura', 'Grandpa', 'Balances', 'TransactionPayment', 'Models', 'Devices',
+];
 
 describe('edgeproof-node --dev', () => {
   let node;

@@ -1,6 +1,7 @@
 //! `Config` implementations, one module per pallet group (system, consensus, money, Edgeproof).
 
 pub mod consensus;
+mod edgeproof;
 mod money;
 mod system;
 
