@@ -18,34 +18,28 @@ fn cache_dir() -> PathBuf {
 	PathBuf::from(home).join(".cache/edgeproof")
 }
 
-fn must_exist(p: PathBuf, what: &str) -> PathBuf {
-	assert!(p.exists(), "{what} not found at {}: {SETUP_HINT}", p.display());
+/// `$var` if set, else `default` below the cache; it must exist.
+fn locate(var: &str, default: &str, what: &str) -> PathBuf {
+	let p = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| cache_dir().join(default));
+	assert!(p.exists(), "{what} not found at {} (set {var}): {SETUP_HINT}", p.display());
 	p
 }
 
 /// `onnx/backend/test/data` of the onnx wheel.
 pub fn onnx_testdata() -> PathBuf {
-	let p = std::env::var_os("EDGEPROOF_ONNX_TESTDATA")
-		.map(PathBuf::from)
-		.unwrap_or_else(|| cache_dir().join("onnx-testdata"));
-	must_exist(p, "ONNX backend test data (EDGEPROOF_ONNX_TESTDATA)")
+	locate("EDGEPROOF_ONNX_TESTDATA", "onnx-testdata", "ONNX backend test data")
 }
 
 /// The generated per-operator cases (`<dir>/node/<case>`).
 pub fn onnx_node_testdata() -> PathBuf {
-	let p = std::env::var_os("EDGEPROOF_ONNX_NODE_TESTDATA")
-		.map(PathBuf::from)
-		.unwrap_or_else(|| cache_dir().join("onnx-node-testdata"));
-	must_exist(p.join("node"), "ONNX node test cases (EDGEPROOF_ONNX_NODE_TESTDATA)");
+	let p = locate("EDGEPROOF_ONNX_NODE_TESTDATA", "onnx-node-testdata", "ONNX node test cases");
+	assert!(p.join("node").exists(), "{}/node is missing: {SETUP_HINT}", p.display());
 	p
 }
 
 /// `libonnxruntime.so.1.31.1`.
 pub fn ort_library() -> PathBuf {
-	let p = std::env::var_os("ORT_DYLIB_PATH")
-		.map(PathBuf::from)
-		.unwrap_or_else(|| cache_dir().join("onnxruntime/libonnxruntime.so.1.31.1"));
-	must_exist(p, "ONNX Runtime library (ORT_DYLIB_PATH)")
+	locate("ORT_DYLIB_PATH", "onnxruntime/libonnxruntime.so.1.31.1", "ONNX Runtime library")
 }
 
 /// The committed fixtures.

@@ -1,0 +1,147 @@
+//! Native vs wasm bit-exactness: the `no_std` build of this crate, compiled to
+//! wasm32-unknown-unknown (canon/wasm-check) and run in wasmtime 36 (the engine of the node's
+//! executor), gives the same trace roots as the native build, on the fixtures, several light
+//! models and a program of every transcendental operator over inputs that produce NaNs and
+//! infinities.
+
+mod common;
+
+use std::{path::PathBuf, process::Command};
+
+use codec::Encode;
+use edgeproof_canon::{
+	compiler::{compile, CompileOptions},
+	execute, DType, Node, Op, Program, Ref, Tensor, TensorSpec,
+};
+
+fn build_wasm() -> PathBuf {
+	let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+	let target = std::env::var_os("CARGO_TARGET_DIR")
+		.map(PathBuf::from)
+		.unwrap_or_else(|| manifest.join("../target"))
+		.join("wasm-check");
+	let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+	let status = Command::new(cargo)
+		.current_dir(manifest.join("wasm-check"))
+		.env("CARGO_TARGET_DIR", &target)
+		.env_remove("RUSTFLAGS")
+		.args(["build", "--release", "--locked", "--target", "wasm32-unknown-unknown"])
+		.status()
+		.expect("run cargo for canon/wasm-check");
+	assert!(status.success(), "building canon/wasm-check for wasm32-unknown-unknown failed (is the target installed? rustup target add wasm32-unknown-unknown)");
+	target.join("wasm32-unknown-unknown/release/edgeproof_canon_wasm_check.wasm")
+}
+
+struct Wasm {
+	store: wasmtime::Store<()>,
+	memory: wasmtime::Memory,
+	alloc: wasmtime::TypedFunc<u32, u32>,
+	run: wasmtime::TypedFunc<(u32, u32), u32>,
+}
+
+impl Wasm {
+	fn new(path: &PathBuf) -> Self {
+		let engine = wasmtime::Engine::default();
+		let module = wasmtime::Module::from_file(&engine, path).expect("load wasm");
+		let mut store = wasmtime::Store::new(&engine, ());
+		let instance = wasmtime::Instance::new(&mut store, &module, &[]).expect("instantiate");
+		let memory = instance.get_memory(&mut store, "memory").expect("memory export");
+		let alloc = instance.get_typed_func(&mut store, "canon_alloc").expect("canon_alloc");
+		let run = instance.get_typed_func(&mut store, "canon_trace_root").expect("canon_trace_root");
+		Self { store, memory, alloc, run }
+	}
+
+	fn trace_root(&mut self, program: &Program, inputs: &[Tensor]) -> [u8; 32] {
+		let bytes = (program, inputs.to_vec()).encode();
+		let ptr = self.alloc.call(&mut self.store, bytes.len() as u32).unwrap();
+		self.memory.write(&mut self.store, ptr as usize, &bytes).unwrap();
+		let out = self.run.call(&mut self.store, (ptr, bytes.len() as u32)).unwrap();
+		let mut result = [0u8; 33];
+		self.memory.read(&self.store, out as usize, &mut result).unwrap();
+		assert_eq!(result[0], 0, "the wasm executor failed");
+		result[1..].try_into().unwrap()
+	}
+}
+
+/// x: [2, 4, 8, 8] spanning [-8, 8) plus 0, -0, inf, -inf and NaN; every unary transcendental,
+/// Pow with a fractional exponent (NaN for negative bases), Div by x (0/0), Softmax both ways,
+/// LRN, BatchNormalization, ReduceMean, a padded strided Conv and AveragePool.
+fn transcendental_program() -> (Program, Vec<Tensor>) {
+	let shape = vec![2, 4, 8, 8];
+	let mut v: Vec<f32> = common::seeded_f32(99, 512).iter().map(|x| x * 8.0).collect();
+	v[..5].copy_from_slice(&[0.0, -0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN]);
+	let x = Tensor::from_f32(shape.clone(), &v);
+	let c = |t: Tensor| t;
+	let constants = vec![
+		c(Tensor::from_f32(vec![], &[1.7])),
+		c(Tensor::from_f32(vec![4], &[1.0, 0.5, 2.0, 0.25])),
+		c(Tensor::from_f32(vec![4], &[0.1, -0.2, 0.3, 0.0])),
+		c(Tensor::from_f32(vec![3, 4, 3, 3], &common::seeded_f32(5, 108))),
+	];
+	let unary = |op: Op| Node { op, inputs: vec![Ref::Input(0)] };
+	let window = edgeproof_canon::Window {
+		kernel: vec![3, 3],
+		strides: vec![2, 2],
+		dilations: vec![],
+		pads: vec![1, 1, 1, 1],
+		auto_pad: edgeproof_canon::AutoPad::NotSet,
+		ceil_mode: false,
+	};
+	let nodes = vec![
+		unary(Op::Exp),
+		unary(Op::Tanh),
+		unary(Op::Sigmoid),
+		unary(Op::Erf),
+		unary(Op::Abs),
+		Node { op: Op::Sqrt, inputs: vec![Ref::Node(4)] },
+		Node { op: Op::Log, inputs: vec![Ref::Node(4)] },
+		Node { op: Op::Pow, inputs: vec![Ref::Input(0), Ref::Const(0)] },
+		Node { op: Op::Div, inputs: vec![Ref::Input(0), Ref::Input(0)] },
+		unary(Op::Softmax { axis: 1, legacy: true }),
+		unary(Op::Softmax { axis: -1, legacy: false }),
+		unary(Op::LogSoftmax { axis: 2, legacy: false }),
+		unary(Op::Lrn { size: 3, alpha: 1e-2f32.to_bits(), beta: 0.75f32.to_bits(), bias: 1f32.to_bits() }),
+		Node {
+			op: Op::BatchNormalization { epsilon: 1e-5f32.to_bits() },
+			inputs: vec![Ref::Input(0), Ref::Const(1), Ref::Const(2), Ref::Const(2), Ref::Const(1)],
+		},
+		unary(Op::ReduceMean { axes: vec![1, 3], keepdims: false }),
+		Node {
+			op: Op::Conv { window: window.clone(), group: 1 },
+			inputs: vec![Ref::Node(1), Ref::Const(3)],
+		},
+		Node { op: Op::AveragePool { window, count_include_pad: true }, inputs: vec![Ref::Node(2)] },
+		Node { op: Op::Sum, inputs: vec![Ref::Node(0), Ref::Node(1), Ref::Node(3)] },
+	];
+	let outputs = vec![Ref::Node(17)];
+	(Program { inputs: vec![TensorSpec { dtype: DType::F32, shape }], constants, nodes, outputs }, vec![x])
+}
+
+#[test]
+fn wasm_trace_roots_equal_native_trace_roots() {
+	let mut wasm = Wasm::new(&build_wasm());
+	let mut cases: Vec<(String, Program, Vec<Tensor>)> = vec![];
+	let (p, i) = transcendental_program();
+	cases.push(("transcendentals".into(), p, i));
+	for name in ["mlp", "cnn"] {
+		let bytes = std::fs::read(common::fixtures().join(format!("{name}.onnx"))).unwrap();
+		let c = compile(&bytes, &CompileOptions::default()).unwrap();
+		let inputs = vec![common::seeded_tensor(3, &c.program.inputs[0].shape)];
+		cases.push((name.into(), c.program, inputs));
+	}
+	for name in ["squeezenet", "bvlc_alexnet", "inception_v1", "resnet50"] {
+		let path = common::onnx_testdata().join(format!("light/light_{name}.onnx"));
+		let c = compile(&std::fs::read(path).unwrap(), &CompileOptions::default()).unwrap();
+		let inputs = vec![common::seeded_tensor(1000, &c.program.inputs[0].shape)];
+		cases.push((format!("light_{name}"), c.program, inputs));
+	}
+	for (name, program, inputs) in &cases {
+		let native = execute(program, inputs).unwrap().root();
+		let in_wasm = wasm.trace_root(program, inputs);
+		println!(
+			"{name}: native = wasm = 0x{}",
+			native.iter().map(|b| format!("{b:02x}")).collect::<String>()
+		);
+		assert_eq!(native, in_wasm, "{name}: wasm trace root differs from native");
+	}
+}
