@@ -10,6 +10,9 @@ pub struct Cli {
 
 	#[clap(flatten)]
 	pub run: RunCmd,
+
+	#[clap(flatten)]
+	pub inference: crate::inference::InferenceParams,
 }
 
 /// Subcommands besides running the node.

@@ -120,7 +120,9 @@ pub fn run() -> sc_cli::Result<()> {
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
 			let rpc_port_given = cli.run.rpc_params.rpc_port.is_some();
+			let inference_params = cli.inference.clone();
 			runner.run_node_until_exit(|mut config| async move {
+				let inference = crate::inference::provider(&inference_params, &config);
 				// An operator who names an RPC port wants that port: fail when it is taken
 				// instead of quietly moving to a random one.
 				if rpc_port_given {
@@ -134,11 +136,12 @@ pub fn run() -> sc_cli::Result<()> {
 							Block,
 							<Block as sp_runtime::traits::Block>::Hash,
 						>,
-					>(config)
+					>(config, inference)
 					.map_err(sc_cli::Error::Service),
-					sc_network::config::NetworkBackendType::Litep2p =>
-						service::new_full::<sc_network::Litep2pNetworkBackend>(config)
-							.map_err(sc_cli::Error::Service),
+					sc_network::config::NetworkBackendType::Litep2p => {
+						service::new_full::<sc_network::Litep2pNetworkBackend>(config, inference)
+							.map_err(sc_cli::Error::Service)
+					},
 				}
 			})
 		},

@@ -3,6 +3,7 @@
 
 use std::{sync::Arc, time::Duration};
 
+use edgeproof_primitives::{InferenceExt, InferenceProvider};
 use edgeproof_runtime::{apis::RuntimeApi, opaque::Block};
 use futures::FutureExt;
 use sc_client_api::{Backend, BlockBackend};
@@ -13,8 +14,9 @@ use sc_telemetry::{Telemetry, TelemetryWorker};
 use sc_transaction_pool_api::OffchainTransactionPoolFactory;
 use sp_consensus_aura::sr25519::AuthorityPair as AuraPair;
 
-/// Host functions the runtime may call.
-pub type HostFunctions = sp_io::SubstrateHostFunctions;
+/// Host functions the runtime may call: Substrate's and Edgeproof's `inference`.
+pub type HostFunctions =
+	(sp_io::SubstrateHostFunctions, edgeproof_primitives::inference::HostFunctions);
 
 /// The full client type.
 pub type FullClient =
@@ -136,10 +138,13 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 }
 
 /// Builds and starts a full node (a validator when the keystore holds authority keys).
+/// `inference` is the engine off-chain workers reach through the `inference` host functions
+/// (`None`: they answer `Unavailable`).
 pub fn new_full<
 	N: sc_network::NetworkBackend<Block, <Block as sp_runtime::traits::Block>::Hash>,
 >(
 	config: Configuration,
+	inference: Option<Arc<dyn InferenceProvider>>,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,
@@ -209,7 +214,10 @@ pub fn new_full<
 				)),
 				network_provider: Arc::new(network.clone()),
 				enable_http_requests: true,
-				custom_extensions: |_| vec![],
+				custom_extensions: move |_| match &inference {
+					Some(provider) => vec![Box::new(InferenceExt::new(provider.clone())) as _],
+					None => vec![],
+				},
 			})?;
 		task_manager.spawn_handle().spawn(
 			"offchain-workers-runner",

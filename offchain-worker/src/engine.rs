@@ -15,7 +15,10 @@ use edgeproof_canon::{
 use edgeproof_primitives::{CanonicalOutput, Disputability, ModelFacts, ModelId, NotDisputable};
 use ort::{
 	environment::Environment,
-	session::{builder::GraphOptimizationLevel, Session, SessionInputValue},
+	session::{
+		builder::{GraphOptimizationLevel, SessionBuilder},
+		Session, SessionInputValue,
+	},
 };
 use sp_crypto_hashing::blake2_256;
 
@@ -23,6 +26,7 @@ use crate::{
 	cache::Lru,
 	convert::{check_inputs, from_ort, to_ort, IoSpec},
 	error::{Error, Result},
+	metrics::{Cache, Metrics},
 	store::{ModelStore, StoreConfig},
 };
 
@@ -132,17 +136,30 @@ impl OrtRuntime {
 		&self.path
 	}
 
+	/// The process-wide ONNX Runtime environment.
+	pub fn environment(&self) -> &Environment {
+		&self.env
+	}
+
+	/// A session builder with the pinned [`settings`].
+	pub fn session_builder(&self) -> Result<SessionBuilder> {
+		let builder = Session::builder(&self.env)?
+			.with_optimization_level(settings::OPTIMIZATION_LEVEL)
+			.map_err(ort::Error::from)?
+			.with_intra_threads(settings::INTRA_OP_THREADS)
+			.map_err(ort::Error::from)?
+			.with_inter_threads(settings::INTER_OP_THREADS)
+			.map_err(ort::Error::from)?
+			.with_parallel_execution(false)
+			.map_err(ort::Error::from)?;
+		Ok(builder)
+	}
+
 	/// A session with the pinned settings.
 	fn session(&self, model: &ModelId, bytes: &[u8]) -> Result<Session> {
-		let malformed = |source: ort::Error| Error::MalformedModel { model: *model, source };
-		Session::builder(&self.env)?
-			.with_optimization_level(settings::OPTIMIZATION_LEVEL)
-			.and_then(|b| b.with_intra_threads(settings::INTRA_OP_THREADS))
-			.and_then(|b| b.with_inter_threads(settings::INTER_OP_THREADS))
-			.and_then(|b| b.with_parallel_execution(false))
-			.map_err(ort::Error::from)?
+		self.session_builder()?
 			.commit_from_memory(bytes)
-			.map_err(malformed)
+			.map_err(|source| Error::MalformedModel { model: *model, source })
 	}
 }
 
@@ -204,6 +221,7 @@ pub struct Engine {
 	sessions: Mutex<Lru<ModelId, Arc<OrtModel>>>,
 	programs: Mutex<Lru<ModelId, Arc<CanonicalModel>>>,
 	traces: Mutex<Lru<(ModelId, Hash), Arc<CachedTrace>>>,
+	metrics: Option<Metrics>,
 }
 
 impl Engine {
@@ -219,7 +237,25 @@ impl Engine {
 			sessions: Mutex::new(Lru::new(config.max_sessions, usize::MAX)),
 			programs: Mutex::new(Lru::new(config.max_programs, usize::MAX)),
 			traces: Mutex::new(Lru::new(config.max_traces, config.max_trace_bytes)),
+			metrics: None,
 		})
+	}
+
+	/// Records calls, failures, latencies and cache lookups in `metrics`.
+	pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+		self.metrics = Some(metrics);
+		self
+	}
+
+	pub(crate) fn metrics(&self) -> Option<&Metrics> {
+		self.metrics.as_ref()
+	}
+
+	fn cache_lookup<V>(&self, cache: Cache, found: Option<V>) -> Option<V> {
+		if let Some(m) = &self.metrics {
+			m.cache(cache, found.is_some());
+		}
+		found
 	}
 
 	/// The loaded ONNX Runtime, if any.
@@ -236,7 +272,8 @@ impl Engine {
 	/// value says whether it came from the cache.
 	pub fn session(&self, model: &ModelId, uri: &str) -> Result<(Arc<OrtModel>, bool)> {
 		let ort = self.ort.as_ref().ok_or(Error::LibraryMissing)?;
-		if let Some(s) = lock(&self.sessions).get(model) {
+		let cached = lock(&self.sessions).get(model);
+		if let Some(s) = self.cache_lookup(Cache::Session, cached) {
 			return Ok((s, true));
 		}
 		let bytes = self.store.load(model, uri)?;
@@ -251,7 +288,8 @@ impl Engine {
 	}
 
 	fn canonical_model(&self, model: &ModelId, uri: &str) -> Result<Arc<CanonicalModel>> {
-		if let Some(p) = lock(&self.programs).get(model) {
+		let cached = lock(&self.programs).get(model);
+		if let Some(p) = self.cache_lookup(Cache::Program, cached) {
 			return Ok(p);
 		}
 		let bytes = self.store.load(model, uri)?;
@@ -273,7 +311,8 @@ impl Engine {
 	) -> Result<(Arc<CanonicalModel>, Arc<CachedTrace>)> {
 		let canonical = self.canonical_model(model, uri)?;
 		let key = (*model, blake2_256(&input.encode()));
-		if let Some(t) = lock(&self.traces).get(&key) {
+		let cached = lock(&self.traces).get(&key);
+		if let Some(t) = self.cache_lookup(Cache::Trace, cached) {
 			return Ok((canonical, t));
 		}
 		let specs: Vec<IoSpec> =

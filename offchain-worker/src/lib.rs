@@ -24,6 +24,7 @@ mod convert;
 mod engine;
 mod error;
 mod http;
+mod metrics;
 mod provider;
 mod store;
 
@@ -32,4 +33,5 @@ pub use engine::{
 	compile_options, probe_input, settings, Engine, EngineConfig, OrtModel, OrtRuntime,
 };
 pub use error::{Error, Result};
+pub use metrics::Metrics;
 pub use store::{ModelStore, StoreConfig};

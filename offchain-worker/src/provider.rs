@@ -1,5 +1,7 @@
 //! The engine behind the `inference` host functions.
 
+use std::time::Instant;
+
 use edgeproof_canon::{Hash, Limits, OneStepWitness, Position, Tensor, Tolerance};
 use edgeproof_primitives::{
 	CanonicalOutput, InferenceError, InferenceProvider, InferenceResult, ModelFacts, ModelId,
@@ -14,17 +16,32 @@ fn uri_str(uri: &[u8]) -> Result<&str, Error> {
 	std::str::from_utf8(uri).map_err(|_| Error::UnsupportedUri(String::from_utf8_lossy(uri).into()))
 }
 
-/// Logs an engine error (with its details) and converts it for the runtime.
-fn report<T>(call: &str, model: &ModelId, r: Result<T, Error>) -> InferenceResult<T> {
-	r.map_err(|e| {
-		log::debug!(target: LOG_TARGET, "{call}({model:?}) failed: {e}");
-		InferenceError::from(&e)
-	})
+impl Engine {
+	/// Runs one call: times it, logs an error with its details, converts it for the runtime
+	/// and records the metrics.
+	fn report<T>(
+		&self,
+		call: &str,
+		model: &ModelId,
+		f: impl FnOnce() -> Result<T, Error>,
+	) -> InferenceResult<T> {
+		let start = Instant::now();
+		let result = f().map_err(|e| {
+			log::debug!(target: LOG_TARGET, "{call}({model:?}) failed: {e}");
+			InferenceError::from(&e)
+		});
+		if let Some(m) = self.metrics() {
+			m.observe(call, start.elapsed().as_secs_f64(), &result);
+		}
+		result
+	}
 }
 
 impl InferenceProvider for Engine {
 	fn run(&self, model: ModelId, uri: &[u8], input: Vec<Tensor>) -> InferenceResult<Vec<Tensor>> {
-		report("run", &model, uri_str(uri).and_then(|uri| Engine::run(self, &model, uri, &input)))
+		self.report("run", &model, || {
+			uri_str(uri).and_then(|uri| Engine::run(self, &model, uri, &input))
+		})
 	}
 
 	fn verify_model(
@@ -34,12 +51,9 @@ impl InferenceProvider for Engine {
 		limits: Limits,
 		tolerance: Tolerance,
 	) -> InferenceResult<ModelFacts> {
-		report(
-			"verify_model",
-			&model,
-			uri_str(uri)
-				.and_then(|uri| Engine::verify_model(self, &model, uri, &limits, tolerance)),
-		)
+		self.report("verify_model", &model, || {
+			uri_str(uri).and_then(|uri| Engine::verify_model(self, &model, uri, &limits, tolerance))
+		})
 	}
 
 	fn canonical_output(
@@ -48,11 +62,9 @@ impl InferenceProvider for Engine {
 		uri: &[u8],
 		input: Vec<Tensor>,
 	) -> InferenceResult<CanonicalOutput> {
-		report(
-			"canonical_output",
-			&model,
-			uri_str(uri).and_then(|uri| Engine::canonical_output(self, &model, uri, &input)),
-		)
+		self.report("canonical_output", &model, || {
+			uri_str(uri).and_then(|uri| Engine::canonical_output(self, &model, uri, &input))
+		})
 	}
 
 	fn trace_children(
@@ -62,12 +74,9 @@ impl InferenceProvider for Engine {
 		input: Vec<Tensor>,
 		position: Position,
 	) -> InferenceResult<(Hash, Hash)> {
-		report(
-			"trace_children",
-			&model,
-			uri_str(uri)
-				.and_then(|uri| Engine::trace_children(self, &model, uri, &input, position)),
-		)
+		self.report("trace_children", &model, || {
+			uri_str(uri).and_then(|uri| Engine::trace_children(self, &model, uri, &input, position))
+		})
 	}
 
 	fn one_step(
@@ -77,10 +86,8 @@ impl InferenceProvider for Engine {
 		input: Vec<Tensor>,
 		leaf: u64,
 	) -> InferenceResult<OneStepWitness> {
-		report(
-			"one_step",
-			&model,
-			uri_str(uri).and_then(|uri| Engine::one_step(self, &model, uri, &input, leaf)),
-		)
+		self.report("one_step", &model, || {
+			uri_str(uri).and_then(|uri| Engine::one_step(self, &model, uri, &input, leaf))
+		})
 	}
 }

@@ -99,3 +99,51 @@ fn without_the_extension_every_host_function_is_unavailable() {
 	// ... and no externalities at all.
 	calls();
 }
+
+#[test]
+fn calls_failures_latency_and_cache_lookups_are_metered() {
+	use substrate_prometheus_endpoint::Registry;
+
+	let dir = tempfile::tempdir().unwrap();
+	let registry = Registry::new();
+	let metrics = edgeproof_offchain::Metrics::register(&registry).unwrap();
+	let mut ext = TestExternalities::default();
+	ext.register_extension(InferenceExt::new(Arc::new(engine(&dir).with_metrics(metrics))));
+	let f = fixture("mlp");
+	let uri = f.uri();
+	ext.execute_with(|| {
+		inference::run(f.id, uri.as_bytes(), f.input.clone()).unwrap();
+		inference::run(f.id, uri.as_bytes(), f.input.clone()).unwrap();
+		inference::run(f.id, uri.as_bytes(), vec![]).unwrap_err();
+	});
+	let value = |name: &str, labels: &[(&str, &str)]| -> f64 {
+		registry
+			.gather()
+			.iter()
+			.filter(|family| family.get_name() == name)
+			.flat_map(|family| family.get_metric().to_vec())
+			.find(|m| {
+				labels.iter().all(|(k, v)| {
+					m.get_label().iter().any(|l| l.get_name() == *k && l.get_value() == *v)
+				})
+			})
+			.map(|m| {
+				if name.ends_with("_seconds") {
+					m.get_histogram().get_sample_count() as f64
+				} else {
+					m.get_counter().get_value()
+				}
+			})
+			.unwrap_or(0.0)
+	};
+	assert_eq!(value("edgeproof_inference_calls_total", &[("call", "run")]), 3.0);
+	assert_eq!(
+		value("edgeproof_inference_failures_total", &[("call", "run"), ("error", "InputCount")]),
+		1.0
+	);
+	assert_eq!(value("edgeproof_inference_call_seconds", &[("call", "run")]), 3.0);
+	let session = |result| {
+		value("edgeproof_inference_cache_total", &[("cache", "session"), ("result", result)])
+	};
+	assert_eq!((session("miss"), session("hit")), (1.0, 2.0));
+}

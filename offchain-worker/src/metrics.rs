@@ -1,0 +1,95 @@
+//! Prometheus metrics of the inference host functions.
+
+use edgeproof_primitives::InferenceError;
+use substrate_prometheus_endpoint::{
+	exponential_buckets, register, CounterVec, HistogramOpts, HistogramVec, Opts, PrometheusError,
+	Registry, U64,
+};
+
+/// Which cache answered (or missed).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Cache {
+	Session,
+	Program,
+	Trace,
+}
+
+/// Counters and latencies of the `inference` calls, registered with the node's registry.
+#[derive(Clone)]
+pub struct Metrics {
+	calls: CounterVec<U64>,
+	failures: CounterVec<U64>,
+	latency: HistogramVec,
+	cache: CounterVec<U64>,
+}
+
+impl Metrics {
+	/// Registers the metrics:
+	/// - `edgeproof_inference_calls_total{call}`,
+	/// - `edgeproof_inference_failures_total{call, error}` (`error` = the `InferenceError`
+	///   variant),
+	/// - `edgeproof_inference_call_seconds{call}` (histogram),
+	/// - `edgeproof_inference_cache_total{cache, result}` (`session`/`program`/`trace`,
+	///   `hit`/`miss`).
+	pub fn register(registry: &Registry) -> Result<Self, PrometheusError> {
+		Ok(Self {
+			calls: register(
+				CounterVec::new(
+					Opts::new("edgeproof_inference_calls_total", "Inference host function calls"),
+					&["call"],
+				)?,
+				registry,
+			)?,
+			failures: register(
+				CounterVec::new(
+					Opts::new(
+						"edgeproof_inference_failures_total",
+						"Inference host function calls that returned an error",
+					),
+					&["call", "error"],
+				)?,
+				registry,
+			)?,
+			latency: register(
+				HistogramVec::new(
+					HistogramOpts::new(
+						"edgeproof_inference_call_seconds",
+						"Time of an inference host function call",
+					)
+					.buckets(exponential_buckets(0.0001, 4.0, 10)?),
+					&["call"],
+				)?,
+				registry,
+			)?,
+			cache: register(
+				CounterVec::new(
+					Opts::new(
+						"edgeproof_inference_cache_total",
+						"Inference cache lookups (sessions, canonical programs, traces)",
+					),
+					&["cache", "result"],
+				)?,
+				registry,
+			)?,
+		})
+	}
+
+	pub(crate) fn observe<T>(&self, call: &str, seconds: f64, result: &Result<T, InferenceError>) {
+		self.calls.with_label_values(&[call]).inc();
+		self.latency.with_label_values(&[call]).observe(seconds);
+		if let Err(e) = result {
+			let debug = format!("{e:?}");
+			let variant = debug.split([' ', '(', '{']).next().unwrap_or_default();
+			self.failures.with_label_values(&[call, variant]).inc();
+		}
+	}
+
+	pub(crate) fn cache(&self, cache: Cache, hit: bool) {
+		let cache = match cache {
+			Cache::Session => "session",
+			Cache::Program => "program",
+			Cache::Trace => "trace",
+		};
+		self.cache.with_label_values(&[cache, if hit { "hit" } else { "miss" }]).inc();
+	}
+}
