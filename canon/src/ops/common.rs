@@ -92,6 +92,30 @@ pub fn broadcast_strides(out: &[u32], inp: &[u32]) -> Vec<usize> {
 	s
 }
 
+/// Merges adjacent axes along which both stride vectors are contiguous with each other (or both
+/// zero), so the innermost loop runs as long as possible. Axes of size 1 are dropped.
+fn collapse(out: &[u32], sa: &[usize], sb: &[usize]) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
+	let (mut shape, mut a, mut b): (Vec<usize>, Vec<usize>, Vec<usize>) = (vec![], vec![], vec![]);
+	for ((&d, &x), &y) in out.iter().zip(sa).zip(sb) {
+		if d == 1 {
+			continue;
+		}
+		let d = d as usize;
+		if let (Some(ld), Some(lx), Some(ly)) = (shape.last_mut(), a.last_mut(), b.last_mut()) {
+			if *lx == x * d && *ly == y * d {
+				*ld *= d;
+				*lx = x;
+				*ly = y;
+				continue;
+			}
+		}
+		shape.push(d);
+		a.push(x);
+		b.push(y);
+	}
+	(shape, a, b)
+}
+
 /// Calls `f(out_index, a_offset, b_offset)` for every element of `out` in row-major order,
 /// with the offsets of the corresponding (broadcast) elements of two inputs.
 pub fn for_each_broadcast2(
@@ -100,18 +124,32 @@ pub fn for_each_broadcast2(
 	sb: &[usize],
 	mut f: impl FnMut(usize, usize, usize),
 ) {
-	let r = out.len();
 	let total: usize = out.iter().map(|&d| d as usize).product();
 	if total == 0 {
 		return;
 	}
-	let mut idx = vec![0u32; r];
+	let (shape, sa, sb) = collapse(out, sa, sb);
+	let r = shape.len();
+	let (n, ia, ib) = match r {
+		0 => (1, 0, 0),
+		_ => (
+			shape.last().copied().unwrap_or(1),
+			sa.last().copied().unwrap_or(0),
+			sb.last().copied().unwrap_or(0),
+		),
+	};
+	let outer = r.saturating_sub(1);
+	let mut idx = vec![0usize; outer];
 	let (mut oa, mut ob) = (0usize, 0usize);
-	for o in 0..total {
-		f(o, oa, ob);
-		// Increment the multi-index, updating offsets.
-		for ax in (0..r).rev() {
-			let (Some(i), Some(&d)) = (idx.get_mut(ax), out.get(ax)) else { break };
+	let mut o = 0usize;
+	while o < total {
+		for t in 0..n {
+			f(o + t, oa + t * ia, ob + t * ib);
+		}
+		o += n;
+		// Increment the outer multi-index, updating offsets.
+		for ax in (0..outer).rev() {
+			let (Some(i), Some(&d)) = (idx.get_mut(ax), shape.get(ax)) else { break };
 			let sta = sa.get(ax).copied().unwrap_or(0);
 			let stb = sb.get(ax).copied().unwrap_or(0);
 			*i += 1;
@@ -120,8 +158,8 @@ pub fn for_each_broadcast2(
 			if *i < d {
 				break;
 			}
-			oa -= sta * d as usize;
-			ob -= stb * d as usize;
+			oa -= sta * d;
+			ob -= stb * d;
 			*i = 0;
 		}
 	}
