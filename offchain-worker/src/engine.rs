@@ -392,10 +392,10 @@ impl Engine {
 		limits: &Limits,
 		tolerance: Tolerance,
 	) -> Result<ModelFacts> {
+		// Loaded (and hash-checked) again even if a session is cached: the vote is about the
+		// file as it is now at the URI or in the store.
+		let byte_size = self.store.load(model, uri)?.len() as u64;
 		let (session, _) = self.session(model, uri)?;
-		let byte_size = std::fs::metadata(self.store.path_of(model))
-			.map(|m| m.len())
-			.map_err(|source| Error::Store { context: "stat the stored model".into(), source })?;
 		let mut facts = ModelFacts {
 			model: *model,
 			byte_size,
