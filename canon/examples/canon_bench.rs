@@ -1,7 +1,7 @@
 //! Canonical executor vs single-threaded ONNX Runtime.
 //!
-//!     cargo run --release -p edgeproof-canon --example bench            # all benchmarks
-//!     cargo run --release -p edgeproof-canon --example bench -- trace   # one ResNet-50 trace
+//!     cargo run --release -p edgeproof-canon --example canon_bench            # all benchmarks
+//!     cargo run --release -p edgeproof-canon --example canon_bench -- trace   # one ResNet-50 trace
 //!
 //! Needs the set-up of scripts/setup.sh (ONNX test data and libonnxruntime.so.1.31.1). For peak
 //! memory of the whole trace run the `trace` mode under `/usr/bin/time -v`.

@@ -241,7 +241,6 @@ pub fn run_conv(ins: &[&Tensor], w: &Window, group: u32, out_shape: &[u32]) -> R
 	let plane_out = oh * ow;
 	let k_len = cg * kh * kw;
 	let mut out = vec![0f32; n * oc * plane_out];
-	let mut col = vec![0f32; k_len * CONV_BLOCK];
 	let mut packed = vec![0f32; k_len * CONV_BLOCK.next_multiple_of(TILE_C)];
 	let row_tiles = ocg.div_ceil(TILE_R);
 	let mut wpack = vec![0f32; row_tiles * k_len * TILE_R];
@@ -266,24 +265,8 @@ pub fn run_conv(ins: &[&Tensor], w: &Window, group: u32, out_shape: &[u32]) -> R
 			let out_base = (b * oc + grp * ocg) * plane_out;
 			for p0 in (0..plane_out).step_by(CONV_BLOCK) {
 				let pc = CONV_BLOCK.min(plane_out - p0);
-				im2col(input, &ah, &aw, p0, pc, &mut col);
 				let col_tiles = pc.div_ceil(TILE_C);
-				// Pack [column tile][k][TILE_C] (positions past pc are zero).
-				for t in 0..col_tiles {
-					for k in 0..k_len {
-						let dst = packed
-							.get_mut((t * k_len + k) * TILE_C..(t * k_len + k + 1) * TILE_C)
-							.ok_or(overflow.clone())?;
-						for (j, d) in dst.iter_mut().enumerate() {
-							let p = t * TILE_C + j;
-							*d = if p < pc {
-								col.get(k * pc + p).copied().unwrap_or(0.0)
-							} else {
-								0.0
-							};
-						}
-					}
-				}
+				im2col_packed(input, &ah, &aw, p0, pc, k_len, &mut packed);
 				for rt in 0..row_tiles {
 					let wt_tile = wpack
 						.get(rt * k_len * TILE_R..(rt + 1) * k_len * TILE_R)
@@ -315,30 +298,48 @@ pub fn run_conv(ins: &[&Tensor], w: &Window, group: u32, out_shape: &[u32]) -> R
 	Ok(f32_tensor(out_shape.to_vec(), out))
 }
 
-/// Gathers `col[k][p]` for output positions `p0..p0 + pc` (0.0 for padding taps), rows of `pc`.
-fn im2col(input: &[f32], ah: &Axis, aw: &Axis, p0: usize, pc: usize, col: &mut [f32]) {
+/// Gathers the taps of output positions `p0..p0 + pc` packed `[column tile][k][TILE_C]`:
+/// `packed[(t * k_len + k) * TILE_C + j] = x` at tap `k = (ic, kh, kw)` of position
+/// `p0 + t * TILE_C + j` (0.0 for padding taps and for positions past `pc`).
+fn im2col_packed(
+	input: &[f32],
+	ah: &Axis,
+	aw: &Axis,
+	p0: usize,
+	pc: usize,
+	k_len: usize,
+	packed: &mut [f32],
+) {
 	let (ih, iw, ow) = (ah.input, aw.input, aw.output.max(1));
 	let plane = ih * iw;
-	let mut rows = col.chunks_exact_mut(pc.max(1));
+	let mut k = 0usize;
 	for ic_plane in input.chunks_exact(plane.max(1)) {
 		for ki in 0..ah.kernel {
 			for kj in 0..aw.kernel {
-				let Some(dst) = rows.next() else { return };
 				let (mut r, mut cc) = (p0 / ow, p0 % ow);
-				for d in dst.iter_mut() {
-					let y = (r * ah.stride + ki * ah.dilation) as isize - ah.pad_begin as isize;
-					let xx = (cc * aw.stride + kj * aw.dilation) as isize - aw.pad_begin as isize;
-					*d = if y >= 0 && (y as usize) < ih && xx >= 0 && (xx as usize) < iw {
-						ic_plane.get(y as usize * iw + xx as usize).copied().unwrap_or(0.0)
+				for p in 0..pc.next_multiple_of(TILE_C) {
+					let v = if p < pc {
+						let y = (r * ah.stride + ki * ah.dilation) as isize - ah.pad_begin as isize;
+						let x = (cc * aw.stride + kj * aw.dilation) as isize - aw.pad_begin as isize;
+						cc += 1;
+						if cc == ow {
+							cc = 0;
+							r += 1;
+						}
+						if y >= 0 && (y as usize) < ih && x >= 0 && (x as usize) < iw {
+							ic_plane.get(y as usize * iw + x as usize).copied().unwrap_or(0.0)
+						} else {
+							0.0
+						}
 					} else {
 						0.0
 					};
-					cc += 1;
-					if cc == ow {
-						cc = 0;
-						r += 1;
+					let (t, j) = (p / TILE_C, p % TILE_C);
+					if let Some(d) = packed.get_mut((t * k_len + k) * TILE_C + j) {
+						*d = v;
 					}
 				}
+				k += 1;
 			}
 		}
 	}
