@@ -47,7 +47,8 @@ impl Wasm {
 		let instance = wasmtime::Instance::new(&mut store, &module, &[]).expect("instantiate");
 		let memory = instance.get_memory(&mut store, "memory").expect("memory export");
 		let alloc = instance.get_typed_func(&mut store, "canon_alloc").expect("canon_alloc");
-		let run = instance.get_typed_func(&mut store, "canon_trace_root").expect("canon_trace_root");
+		let run =
+			instance.get_typed_func(&mut store, "canon_trace_root").expect("canon_trace_root");
 		Self { store, memory, alloc, run }
 	}
 
@@ -100,7 +101,12 @@ fn transcendental_program() -> (Program, Vec<Tensor>) {
 		unary(Op::Softmax { axis: 1, legacy: true }),
 		unary(Op::Softmax { axis: -1, legacy: false }),
 		unary(Op::LogSoftmax { axis: 2, legacy: false }),
-		unary(Op::Lrn { size: 3, alpha: 1e-2f32.to_bits(), beta: 0.75f32.to_bits(), bias: 1f32.to_bits() }),
+		unary(Op::Lrn {
+			size: 3,
+			alpha: 1e-2f32.to_bits(),
+			beta: 0.75f32.to_bits(),
+			bias: 1f32.to_bits(),
+		}),
 		Node {
 			op: Op::BatchNormalization { epsilon: 1e-5f32.to_bits() },
 			inputs: vec![Ref::Input(0), Ref::Const(1), Ref::Const(2), Ref::Const(2), Ref::Const(1)],
@@ -110,11 +116,22 @@ fn transcendental_program() -> (Program, Vec<Tensor>) {
 			op: Op::Conv { window: window.clone(), group: 1 },
 			inputs: vec![Ref::Node(1), Ref::Const(3)],
 		},
-		Node { op: Op::AveragePool { window, count_include_pad: true }, inputs: vec![Ref::Node(2)] },
+		Node {
+			op: Op::AveragePool { window, count_include_pad: true },
+			inputs: vec![Ref::Node(2)],
+		},
 		Node { op: Op::Sum, inputs: vec![Ref::Node(0), Ref::Node(1), Ref::Node(3)] },
 	];
 	let outputs = vec![Ref::Node(17)];
-	(Program { inputs: vec![TensorSpec { dtype: DType::F32, shape }], constants, nodes, outputs }, vec![x])
+	(
+		Program {
+			inputs: vec![TensorSpec { dtype: DType::F32, shape }],
+			constants,
+			nodes,
+			outputs,
+		},
+		vec![x],
+	)
 }
 
 #[test]

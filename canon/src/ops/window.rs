@@ -320,7 +320,8 @@ fn im2col_packed(
 				for p in 0..pc.next_multiple_of(TILE_C) {
 					let v = if p < pc {
 						let y = (r * ah.stride + ki * ah.dilation) as isize - ah.pad_begin as isize;
-						let x = (cc * aw.stride + kj * aw.dilation) as isize - aw.pad_begin as isize;
+						let x =
+							(cc * aw.stride + kj * aw.dilation) as isize - aw.pad_begin as isize;
 						cc += 1;
 						if cc == ow {
 							cc = 0;
