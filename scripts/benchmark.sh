@@ -20,6 +20,9 @@ if [ ${#PALLETS[@]} -eq 0 ]; then
 fi
 
 export CARGO_TARGET_DIR="$EDGEPROOF_CACHE/target-bench"
+# frame-benchmarking-cli's storage-benchmark test runtime is not needed for `benchmark pallet`,
+# and its wasm build cannot find it in this workspace's metadata (an optional dependency).
+export SKIP_FRAME_STORAGE_ACCESS_TEST_RUNTIME_WASM_BUILD=1
 cargo build --release --locked -p edgeproof-node --features runtime-benchmarks
 NODE="$CARGO_TARGET_DIR/release/edgeproof-node"
 RUNTIME="$CARGO_TARGET_DIR/release/wbuild/edgeproof-runtime/edgeproof_runtime.compact.compressed.wasm"

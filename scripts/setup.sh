@@ -6,6 +6,7 @@
 #   - the Rust toolchain pinned in rust-toolchain.toml, with the wasm targets and rust-src
 #   - a Python venv with onnx and onnxruntime (fixtures, conformance data, reference outputs)
 #   - the ONNX Runtime 1.31.1 shared library, taken from the PyPI wheel
+#   - the ONNX backend test data (a link into the wheel, plus the generated node cases)
 #   - the npm packages of the end-to-end tests (package-lock.json)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -60,6 +61,21 @@ fi
 # --- ONNX backend test data (conformance cases of edgeproof-canon) -----------------------------
 if [ ! -d "$EDGEPROOF_ONNX_TESTDATA" ]; then
 	ln -sfn "$SITE_PACKAGES/onnx/backend/test/data" "$EDGEPROOF_ONNX_TESTDATA"
+fi
+
+# --- ONNX node test cases (the wheel ships their generators, not the data) --------------------
+if [ ! -d "$EDGEPROOF_ONNX_NODE_TESTDATA/node" ]; then
+	log "generating the ONNX node test cases into $EDGEPROOF_ONNX_NODE_TESTDATA"
+	rm -rf "$EDGEPROOF_ONNX_NODE_TESTDATA.tmp"
+	# The generators warn about the infinities they compute on purpose; keep that out of sight
+	# unless the run fails.
+	if ! "$EDGEPROOF_VENV/bin/python" "$EDGEPROOF_ROOT/scripts/fixtures/gen_onnx_node_testdata.py" \
+		"$EDGEPROOF_ONNX_NODE_TESTDATA.tmp" >"$EDGEPROOF_CACHE/onnx-node-testdata.log" 2>&1; then
+		cat "$EDGEPROOF_CACHE/onnx-node-testdata.log" >&2
+		exit 1
+	fi
+	rm -rf "$EDGEPROOF_ONNX_NODE_TESTDATA"
+	mv "$EDGEPROOF_ONNX_NODE_TESTDATA.tmp" "$EDGEPROOF_ONNX_NODE_TESTDATA"
 fi
 
 # --- npm packages of the end-to-end tests --------------------------------------------------------

@@ -49,4 +49,9 @@ pub enum Subcommand {
 
 	/// Database metadata of the chain.
 	ChainInfo(sc_cli::ChainInfoCmd),
+
+	/// Runtime benchmarks (only in nodes built with `--features runtime-benchmarks`).
+	#[cfg(feature = "runtime-benchmarks")]
+	#[command(subcommand)]
+	Benchmark(frame_benchmarking_cli::BenchmarkCmd),
 }

@@ -117,6 +117,22 @@ pub fn run() -> sc_cli::Result<()> {
 			let runner = cli.create_runner(cmd)?;
 			runner.sync_run(|config| cmd.run::<Block>(&config))
 		},
+		#[cfg(feature = "runtime-benchmarks")]
+		Some(Subcommand::Benchmark(cmd)) => {
+			use frame_benchmarking_cli::BenchmarkCmd;
+			let runner = cli.create_runner(cmd)?;
+			runner.sync_run(|config| match cmd {
+				BenchmarkCmd::Pallet(cmd) => cmd
+					.run_with_spec::<sp_runtime::traits::HashingFor<Block>, ()>(
+						Some(config.chain_spec),
+					),
+				BenchmarkCmd::Machine(cmd) => cmd.run(
+					&config,
+					frame_benchmarking_cli::SUBSTRATE_REFERENCE_HARDWARE.clone(),
+				),
+				_ => Err("only `benchmark pallet` and `benchmark machine` are wired in".into()),
+			})
+		},
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
 			let rpc_port_given = cli.run.rpc_params.rpc_port.is_some();

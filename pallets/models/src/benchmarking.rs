@@ -62,6 +62,20 @@ fn register<T: Config>(owner: &T::AccountId, versions: u32) -> ModelId {
 	H256::zero()
 }
 
+fn status_of<T: Config>(id: ModelId) -> Option<ModelStatus> {
+	crate::Models::<T>::get(id).map(|r| r.status)
+}
+
+/// A pending model and the origin that may decide it.
+fn pending_model_and_activation_origin<T: Config>(
+) -> Result<(ModelId, T::RuntimeOrigin), BenchmarkError> {
+	let owner = funded::<T>("owner");
+	let id = register::<T>(&owner, 1);
+	let origin =
+		T::ActivationOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+	Ok((id, origin))
+}
+
 #[benchmarks]
 mod benchmarks {
 	use super::*;
@@ -80,34 +94,28 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(owner), params);
 
-		assert_eq!(crate::Models::<T>::get(id).map(|r| r.status), Some(ModelStatus::Pending));
+		assert_eq!(status_of::<T>(id), Some(ModelStatus::Pending));
 	}
 
 	#[benchmark]
 	fn activate() -> Result<(), BenchmarkError> {
-		let owner = funded::<T>("owner");
-		let id = register::<T>(&owner, 1);
-		let origin =
-			T::ActivationOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+		let (id, origin) = pending_model_and_activation_origin::<T>()?;
 
 		#[extrinsic_call]
 		_(origin as T::RuntimeOrigin, id);
 
-		assert_eq!(crate::Models::<T>::get(id).map(|r| r.status), Some(ModelStatus::Active));
+		assert_eq!(status_of::<T>(id), Some(ModelStatus::Active));
 		Ok(())
 	}
 
 	#[benchmark]
 	fn reject() -> Result<(), BenchmarkError> {
-		let owner = funded::<T>("owner");
-		let id = register::<T>(&owner, 1);
-		let origin =
-			T::ActivationOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+		let (id, origin) = pending_model_and_activation_origin::<T>()?;
 
 		#[extrinsic_call]
 		_(origin as T::RuntimeOrigin, id);
 
-		assert_eq!(crate::Models::<T>::get(id).map(|r| r.status), Some(ModelStatus::Rejected));
+		assert_eq!(status_of::<T>(id), Some(ModelStatus::Rejected));
 		Ok(())
 	}
 
@@ -128,7 +136,7 @@ mod benchmarks {
 		#[extrinsic_call]
 		vote(RawOrigin::Signed(last.clone()), id, alternate(earlier.len()));
 
-		assert_eq!(crate::Models::<T>::get(id).map(|r| r.status), Some(ModelStatus::Pending));
+		assert_eq!(status_of::<T>(id), Some(ModelStatus::Pending));
 	}
 
 	/// The vote that reaches the threshold and activates the model.
@@ -149,7 +157,7 @@ mod benchmarks {
 		#[extrinsic_call]
 		vote(RawOrigin::Signed(voter), id, Verdict::Approve);
 
-		assert_eq!(crate::Models::<T>::get(id).map(|r| r.status), Some(ModelStatus::Active));
+		assert_eq!(status_of::<T>(id), Some(ModelStatus::Active));
 	}
 
 	#[benchmark]
@@ -161,7 +169,7 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(owner), id);
 
-		assert_eq!(crate::Models::<T>::get(id).map(|r| r.status), Some(ModelStatus::Deprecated));
+		assert_eq!(status_of::<T>(id), Some(ModelStatus::Deprecated));
 	}
 
 	#[benchmark]
@@ -175,7 +183,7 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(owner.clone()), id);
 
-		assert_eq!(crate::Models::<T>::get(id).map(|r| r.status), Some(ModelStatus::Retired));
+		assert_eq!(status_of::<T>(id), Some(ModelStatus::Retired));
 	}
 
 	/// Moving to a URI of the same length: the hold is checked and kept.
