@@ -1,0 +1,291 @@
+//! A mock runtime: frame-system, balances, the real model and device registries, and the
+//! attestation pallet.
+
+use codec::Encode;
+use edgeproof_canon::{DType, Tensor, Tolerance};
+use frame_support::{
+	derive_impl, parameter_types,
+	traits::{ConstU32, ConstU64, Hooks},
+	BoundedVec,
+};
+use pallet_devices::{bind_message, DeviceKey, DeviceMetadata, DeviceSignature, HardwareClass};
+use pallet_models::{ModelId, ModelParamsOf, TensorSpec, VoterSet};
+use sp_core::{ed25519, sr25519, Pair, H256};
+use sp_runtime::{BuildStorage, Perbill};
+
+use crate::{self as pallet_attestations, claim_message};
+
+type Block = frame_system::mocking::MockBlock<Test>;
+pub type AccountId = u64;
+pub type Balance = u64;
+
+/// Operates the test devices.
+pub const ALICE: AccountId = 1;
+/// Another operator.
+pub const BOB: AccountId = 2;
+/// Can afford a device's stake, not a claim bond on top.
+pub const POOR: AccountId = 3;
+/// Owns the test models.
+pub const OWNER: AccountId = 4;
+/// A challenger, the beneficiary of lost bonds.
+pub const CHALLENGER: AccountId = 5;
+
+pub const CLAIM_BOND: Balance = 100;
+pub const CHALLENGE_PERIOD: u64 = 10;
+pub const RETENTION_PERIOD: u64 = 20;
+pub const MIN_STAKE: Balance = 1_000;
+pub const MAX_PENDING: u32 = 4;
+pub const MAX_EXPIRIES: u32 = 3;
+pub const MAX_PRUNES: u32 = 3;
+
+frame_support::construct_runtime!(
+	pub enum Test {
+		System: frame_system,
+		Balances: pallet_balances,
+		Models: pallet_models,
+		Devices: pallet_devices,
+		Attestations: pallet_attestations,
+	}
+);
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Test {
+	type Block = Block;
+	type AccountData = pallet_balances::AccountData<Balance>;
+}
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+	type AccountStore = System;
+	type Balance = Balance;
+	type RuntimeHoldReason = RuntimeHoldReason;
+}
+
+/// No voters: the tests activate models with the root origin.
+pub struct NoVoters;
+impl VoterSet<AccountId> for NoVoters {
+	fn is_voter(_: &AccountId) -> bool {
+		false
+	}
+	fn count() -> u32 {
+		0
+	}
+	#[cfg(feature = "runtime-benchmarks")]
+	fn set_benchmark_voters(_: u32) -> Vec<AccountId> {
+		Vec::new()
+	}
+}
+
+parameter_types! {
+	pub const VoteThreshold: Perbill = Perbill::from_percent(66);
+	pub const RejectionSlash: Perbill = Perbill::from_percent(10);
+	pub const MaxTensorElements: u64 = 1 << 20;
+	pub const MaxModelBytes: u64 = 64 << 20;
+}
+
+impl pallet_models::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type ActivationOrigin = frame_system::EnsureRoot<AccountId>;
+	type Voters = NoVoters;
+	type VoteThreshold = VoteThreshold;
+	type DepositBase = ConstU64<10>;
+	type DepositPerByte = ConstU64<1>;
+	type RejectionSlash = RejectionSlash;
+	type MaxNameLen = ConstU32<32>;
+	type MaxUriLen = ConstU32<128>;
+	type MaxTensors = ConstU32<4>;
+	type MaxDims = ConstU32<6>;
+	type MaxTensorElements = MaxTensorElements;
+	type MaxModelBytes = MaxModelBytes;
+	type MaxVersions = ConstU32<8>;
+	type MaxVoters = ConstU32<8>;
+	type WeightInfo = ();
+}
+
+impl pallet_devices::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type AdminOrigin = frame_system::EnsureRoot<AccountId>;
+	type MinStake = ConstU64<MIN_STAKE>;
+	type UnbondingPeriod = ConstU64<5>;
+	type MaxLostDisputes = ConstU32<2>;
+	type MaxDevicesPerOperator = ConstU32<16>;
+	type MaxKeyRotations = ConstU32<2>;
+	type MaxDescriptionLen = ConstU32<64>;
+	type WeightInfo = ();
+}
+
+parameter_types! {
+	pub const BondRewardShare: Perbill = Perbill::from_percent(50);
+	pub const StakeSlash: Perbill = Perbill::from_percent(10);
+}
+
+impl pallet_attestations::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Models = Models;
+	type Devices = Devices;
+	type ClaimBond = ConstU64<CLAIM_BOND>;
+	type ChallengePeriod = ConstU64<CHALLENGE_PERIOD>;
+	type RetentionPeriod = ConstU64<RETENTION_PERIOD>;
+	type BondRewardShare = BondRewardShare;
+	type StakeSlash = StakeSlash;
+	type MaxPayloadLen = ConstU32<4_096>;
+	type MaxPendingPerDevice = ConstU32<MAX_PENDING>;
+	type MaxExpiriesPerBlock = ConstU32<MAX_EXPIRIES>;
+	type MaxPrunesPerBlock = ConstU32<MAX_PRUNES>;
+	type WeightInfo = ();
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = crate::benchmark_helper::RegistriesHelper<Test>;
+}
+
+/// A device key pair of either scheme, from a seed phrase.
+#[derive(Clone)]
+pub enum TestDevice {
+	Sr(sr25519::Pair),
+	Ed(ed25519::Pair),
+}
+
+impl TestDevice {
+	pub fn sr(seed: &str) -> Self {
+		Self::Sr(sr25519::Pair::from_string(&format!("//{seed}"), None).expect("valid seed"))
+	}
+	pub fn ed(seed: &str) -> Self {
+		Self::Ed(ed25519::Pair::from_string(&format!("//{seed}"), None).expect("valid seed"))
+	}
+	pub fn key(&self) -> DeviceKey {
+		match self {
+			Self::Sr(p) => DeviceKey::Sr25519(p.public()),
+			Self::Ed(p) => DeviceKey::Ed25519(p.public()),
+		}
+	}
+	pub fn sign(&self, message: &[u8]) -> DeviceSignature {
+		match self {
+			Self::Sr(p) => DeviceSignature::Sr25519(p.sign(message)),
+			Self::Ed(p) => DeviceSignature::Ed25519(p.sign(message)),
+		}
+	}
+	/// Registers the device under `operator` with the minimum stake.
+	pub fn register(&self, operator: AccountId) {
+		let proof = self.sign(&bind_message(&Devices::genesis_hash(), &operator));
+		Devices::register_device(
+			RuntimeOrigin::signed(operator),
+			self.key(),
+			proof,
+			DeviceMetadata { hardware: HardwareClass::Phone, description: BoundedVec::new() },
+			MIN_STAKE,
+		)
+		.expect("test device registers");
+	}
+	/// Signs a claim on this chain.
+	pub fn sign_claim(
+		&self,
+		model: ModelId,
+		input: &[u8],
+		output: &[u8],
+		nonce: u64,
+	) -> DeviceSignature {
+		self.sign(&claim_message(
+			&Attestations::genesis_hash(),
+			&model,
+			&H256(sp_io::hashing::blake2_256(input)),
+			&H256(sp_io::hashing::blake2_256(output)),
+			nonce,
+		))
+	}
+}
+
+/// An F32 tensor of `shape` with elements `0, 1, 2, ...` plus `offset`.
+pub fn f32_tensor(shape: &[u32], offset: f32) -> Tensor {
+	let n: u32 = shape.iter().product();
+	let data = (0..n).flat_map(|i| (i as f32 + offset).to_le_bytes()).collect();
+	Tensor { dtype: DType::F32, shape: shape.to_vec(), data }
+}
+
+/// The payload of `tensors`: their SCALE encoding.
+pub fn payload(tensors: &[Tensor]) -> BoundedVec<u8, ConstU32<4_096>> {
+	BoundedVec::truncate_from(tensors.to_vec().encode())
+}
+
+/// A valid input payload of the test model (one F32 `[1, 4]` tensor).
+pub fn input() -> BoundedVec<u8, ConstU32<4_096>> {
+	payload(&[f32_tensor(&[1, 4], 0.0)])
+}
+
+/// A valid output payload of the test model (one F32 `[1, 2]` tensor).
+pub fn output() -> BoundedVec<u8, ConstU32<4_096>> {
+	payload(&[f32_tensor(&[1, 2], 0.5)])
+}
+
+/// Registers model `seed` (input F32 `[≤2, 4]`, output F32 `[≤2, 2]`, dynamic batch) and, if
+/// `activate`, activates it.
+pub fn register_model(seed: u8, activate: bool) -> ModelId {
+	let spec = |name: &str, shape: &[u32]| TensorSpec {
+		name: BoundedVec::truncate_from(name.as_bytes().to_vec()),
+		dtype: DType::F32,
+		shape: BoundedVec::truncate_from(shape.to_vec()),
+		dynamic_batch: true,
+	};
+	let params = ModelParamsOf::<Test> {
+		model_id: H256::repeat_byte(seed),
+		name: BoundedVec::truncate_from(b"mlp".to_vec()),
+		version: seed as u32,
+		uri: BoundedVec::truncate_from(format!("http://127.0.0.1/mlp-{seed}.onnx").into_bytes()),
+		byte_size: 1_000,
+		inputs: BoundedVec::truncate_from(vec![spec("x", &[2, 4])]),
+		outputs: BoundedVec::truncate_from(vec![spec("y", &[2, 2])]),
+		tolerance: Tolerance::Exact,
+		program_root: H256::repeat_byte(0xaa),
+		node_count: 3,
+	};
+	Models::register_model(RuntimeOrigin::signed(OWNER), params).expect("test model registers");
+	if activate {
+		Models::activate(RuntimeOrigin::root(), H256::repeat_byte(seed)).expect("activates");
+	}
+	H256::repeat_byte(seed)
+}
+
+/// Runs blocks until `n` is the current block, with the pallet's `on_initialize` at each.
+pub fn run_to_block(n: u64) {
+	while System::block_number() < n {
+		let next = System::block_number() + 1;
+		System::set_block_number(next);
+		Attestations::on_initialize(next);
+	}
+}
+
+pub struct ExtBuilder;
+
+impl ExtBuilder {
+	pub fn build() -> sp_io::TestExternalities {
+		let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+		pallet_balances::GenesisConfig::<Test> {
+			balances: vec![
+				(ALICE, 1_000_000),
+				(BOB, 1_000_000),
+				(POOR, MIN_STAKE + 50),
+				(OWNER, 1_000_000),
+				(CHALLENGER, 1_000),
+			],
+			..Default::default()
+		}
+		.assimilate_storage(&mut storage)
+		.unwrap();
+		let mut ext = sp_io::TestExternalities::new(storage);
+		// Benchmarks generate and sign with device keys through the keystore.
+		ext.register_extension(sp_keystore::KeystoreExt::new(
+			sp_keystore::testing::MemoryKeystore::new(),
+		));
+		ext.execute_with(|| System::set_block_number(1));
+		ext
+	}
+
+	/// Runs `test`, then checks the pallet's invariants.
+	pub fn build_and_execute(test: impl FnOnce()) {
+		Self::build().execute_with(|| {
+			test();
+			crate::Pallet::<Test>::do_try_state().expect("invariants hold after the test");
+		});
+	}
+}
