@@ -79,7 +79,8 @@ if [ ! -d "$EDGEPROOF_ONNX_NODE_TESTDATA/node" ]; then
 fi
 
 # --- npm packages of the end-to-end tests --------------------------------------------------------
-if [ ! -d "$EDGEPROOF_ROOT/node_modules/@polkadot/api" ]; then
+if [ ! -d "$EDGEPROOF_ROOT/node_modules/@polkadot/api" ] ||
+	[ ! -d "$EDGEPROOF_ROOT/node_modules/@zombienet/cli" ]; then
 	log "installing npm packages"
 	(cd "$EDGEPROOF_ROOT" && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -5,7 +5,8 @@
 #   2. the release build of the node, which builds the wasm runtime once for the whole run,
 #   3. the Rust tests of the workspace (release profile: they share the node's dependencies),
 #      the pallets with their benchmarks as tests,
-#   4. the end-to-end tests: a real node driven through @polkadot/api.
+#   4. the end-to-end tests: a real node driven through @polkadot/api,
+#   5. the zombienet network scenarios (zombienet/README.md): several nodes on 127.0.0.1.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$EDGEPROOF_ROOT"
@@ -26,3 +27,6 @@ cargo test --release --locked -p pallet-models -p pallet-devices --features runt
 
 step "end-to-end tests (@polkadot/api against edgeproof-node --dev)"
 node --test --test-concurrency=1 tests/e2e/
+
+step "zombienet: 01-finality"
+zombienet/run.sh zombienet/01-finality
