@@ -19,11 +19,13 @@ step "build: edgeproof-node (release, with the wasm runtime)"
 cargo build --release --locked -p edgeproof-node
 
 step "cargo test (workspace, release)"
-cargo test --release --locked --workspace --exclude pallet-models --exclude pallet-devices
+cargo test --release --locked --workspace \
+	--exclude pallet-models --exclude pallet-devices --exclude pallet-attestations
 
 # The pallets with their benchmarks, which also run as tests in the mock runtime.
 step "cargo test (pallets with runtime-benchmarks)"
-cargo test --release --locked -p pallet-models -p pallet-devices --features runtime-benchmarks
+cargo test --release --locked -p pallet-models -p pallet-devices -p pallet-attestations \
+	--features runtime-benchmarks
 
 step "end-to-end tests (@polkadot/api against edgeproof-node --dev)"
 node --test --test-concurrency=1 tests/e2e/

@@ -13,6 +13,13 @@ use frame_system::RawOrigin;
 use sp_core::H256;
 use sp_runtime::Saturating;
 
+/// A distinct model id per seed.
+fn model_id(seed: u32) -> ModelId {
+	let mut bytes = [0u8; 32];
+	bytes[28..].copy_from_slice(&seed.to_be_bytes());
+	H256(bytes)
+}
+
 /// The largest registration the runtime's bounds allow, for model `seed`.
 fn max_params<T: Config>(seed: u32) -> ModelParamsOf<T> {
 	let name_len = T::MaxNameLen::get() as usize;
@@ -26,7 +33,7 @@ fn max_params<T: Config>(seed: u32) -> ModelParamsOf<T> {
 	let mut uri = b"https://".to_vec();
 	uri.resize(T::MaxUriLen::get() as usize, b'u');
 	ModelParams {
-		model_id: H256::from_low_u64_be(seed as u64),
+		model_id: model_id(seed),
 		name: BoundedVec::truncate_from(alloc::vec![b'm'; name_len]),
 		version: seed,
 		uri: BoundedVec::truncate_from(uri),
