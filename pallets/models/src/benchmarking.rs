@@ -193,11 +193,15 @@ mod benchmarks {
 		assert_eq!(status_of::<T>(id), Some(ModelStatus::Retired));
 	}
 
-	/// Moving to a URI of the same length: the hold is checked and kept.
+	/// Moving from the shortest URI to the longest: the deposit grows, so the hold changes.
 	#[benchmark]
 	fn set_uri() {
 		let owner = funded::<T>("owner");
-		let id = register::<T>(&owner, 1);
+		let mut params = max_params::<T>(1);
+		params.uri = BoundedVec::truncate_from(b"file:///m".to_vec());
+		let id = params.model_id;
+		Models::<T>::register_model(RawOrigin::Signed(owner.clone()).into(), params)
+			.expect("benchmark registration is valid");
 		let mut uri = b"https://".to_vec();
 		uri.resize(T::MaxUriLen::get() as usize, b'v');
 		let uri: BoundedVec<u8, T::MaxUriLen> = BoundedVec::truncate_from(uri);
