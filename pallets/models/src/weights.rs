@@ -61,8 +61,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	fn register_model() -> Weight {
 		// Proof size: measured `1926`, estimated `5597`.
-		// Minimum execution time: 90_264_000 picoseconds.
-		Weight::from_parts(96_454_000, 5597)
+		// Minimum execution time: 92_278_000 picoseconds.
+		Weight::from_parts(111_255_000, 5597)
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(4))
 	}
@@ -72,8 +72,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Models::Votes` (`max_values`: None, `max_size`: Some(1105), added: 3580, mode: `MaxEncodedLen`)
 	fn activate() -> Weight {
 		// Proof size: measured `2199`, estimated `5597`.
-		// Minimum execution time: 23_816_000 picoseconds.
-		Weight::from_parts(25_298_000, 5597)
+		// Minimum execution time: 24_126_000 picoseconds.
+		Weight::from_parts(25_959_000, 5597)
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
@@ -87,8 +87,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Models::Votes` (`max_values`: None, `max_size`: Some(1105), added: 3580, mode: `MaxEncodedLen`)
 	fn reject() -> Weight {
 		// Proof size: measured `2357`, estimated `5597`.
-		// Minimum execution time: 88_822_000 picoseconds.
-		Weight::from_parts(91_907_000, 5597)
+		// Minimum execution time: 89_613_000 picoseconds.
+		Weight::from_parts(93_910_000, 5597)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(4))
 	}
@@ -100,8 +100,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Models::Votes` (`max_values`: None, `max_size`: Some(1105), added: 3580, mode: `MaxEncodedLen`)
 	fn vote() -> Weight {
 		// Proof size: measured `4424`, estimated `5597`.
-		// Minimum execution time: 32_438_000 picoseconds.
-		Weight::from_parts(34_381_000, 5597)
+		// Minimum execution time: 32_889_000 picoseconds.
+		Weight::from_parts(36_505_000, 5597)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -113,8 +113,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Models::Votes` (`max_values`: None, `max_size`: Some(1105), added: 3580, mode: `MaxEncodedLen`)
 	fn vote_and_decide() -> Weight {
 		// Proof size: measured `4094`, estimated `5597`.
-		// Minimum execution time: 48_262_000 picoseconds.
-		Weight::from_parts(50_795_000, 5597)
+		// Minimum execution time: 48_782_000 picoseconds.
+		Weight::from_parts(52_378_000, 5597)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
@@ -122,8 +122,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2132), added: 4607, mode: `MaxEncodedLen`)
 	fn deprecate() -> Weight {
 		// Proof size: measured `2199`, estimated `5597`.
-		// Minimum execution time: 27_471_000 picoseconds.
-		Weight::from_parts(29_154_000, 5597)
+		// Minimum execution time: 27_381_000 picoseconds.
+		Weight::from_parts(29_004_000, 5597)
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -135,62 +135,66 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	fn retire() -> Weight {
 		// Proof size: measured `2357`, estimated `5597`.
-		// Minimum execution time: 65_798_000 picoseconds.
-		Weight::from_parts(68_422_000, 5597)
+		// Minimum execution time: 66_349_000 picoseconds.
+		Weight::from_parts(69_073_000, 5597)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(3))
 	}
 	/// Storage: `Models::Models` (r:1 w:1)
 	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2132), added: 4607, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	fn set_uri() -> Weight {
-		// Proof size: measured `2199`, estimated `5597`.
-		// Minimum execution time: 24_236_000 picoseconds.
-		Weight::from_parts(25_758_000, 5597)
-			.saturating_add(T::DbWeight::get().reads(1))
-			.saturating_add(T::DbWeight::get().writes(1))
+		// Proof size: measured `2109`, estimated `5597`.
+		// Minimum execution time: 72_878_000 picoseconds.
+		Weight::from_parts(75_642_000, 5597)
+			.saturating_add(T::DbWeight::get().reads(3))
+			.saturating_add(T::DbWeight::get().writes(3))
 	}
 }
 
 /// The same weights with ParityDB's database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn register_model() -> Weight {
-		Weight::from_parts(96_454_000, 5597)
+		Weight::from_parts(111_255_000, 5597)
 			.saturating_add(ParityDbWeight::get().reads(4))
 			.saturating_add(ParityDbWeight::get().writes(4))
 	}
 	fn activate() -> Weight {
-		Weight::from_parts(25_298_000, 5597)
+		Weight::from_parts(25_959_000, 5597)
 			.saturating_add(ParityDbWeight::get().reads(1))
 			.saturating_add(ParityDbWeight::get().writes(2))
 	}
 	fn reject() -> Weight {
-		Weight::from_parts(91_907_000, 5597)
+		Weight::from_parts(93_910_000, 5597)
 			.saturating_add(ParityDbWeight::get().reads(3))
 			.saturating_add(ParityDbWeight::get().writes(4))
 	}
 	fn vote() -> Weight {
-		Weight::from_parts(34_381_000, 5597)
+		Weight::from_parts(36_505_000, 5597)
 			.saturating_add(ParityDbWeight::get().reads(3))
 			.saturating_add(ParityDbWeight::get().writes(1))
 	}
 	fn vote_and_decide() -> Weight {
-		Weight::from_parts(50_795_000, 5597)
+		Weight::from_parts(52_378_000, 5597)
 			.saturating_add(ParityDbWeight::get().reads(3))
 			.saturating_add(ParityDbWeight::get().writes(2))
 	}
 	fn deprecate() -> Weight {
-		Weight::from_parts(29_154_000, 5597)
+		Weight::from_parts(29_004_000, 5597)
 			.saturating_add(ParityDbWeight::get().reads(1))
 			.saturating_add(ParityDbWeight::get().writes(1))
 	}
 	fn retire() -> Weight {
-		Weight::from_parts(68_422_000, 5597)
+		Weight::from_parts(69_073_000, 5597)
 			.saturating_add(ParityDbWeight::get().reads(3))
 			.saturating_add(ParityDbWeight::get().writes(3))
 	}
 	fn set_uri() -> Weight {
-		Weight::from_parts(25_758_000, 5597)
-			.saturating_add(ParityDbWeight::get().reads(1))
-			.saturating_add(ParityDbWeight::get().writes(1))
+		Weight::from_parts(75_642_000, 5597)
+			.saturating_add(ParityDbWeight::get().reads(3))
+			.saturating_add(ParityDbWeight::get().writes(3))
 	}
 }
