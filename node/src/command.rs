@@ -123,13 +123,12 @@ pub fn run() -> sc_cli::Result<()> {
 			let runner = cli.create_runner(cmd)?;
 			runner.sync_run(|config| match cmd {
 				BenchmarkCmd::Pallet(cmd) => cmd
-					.run_with_spec::<sp_runtime::traits::HashingFor<Block>, ()>(
-						Some(config.chain_spec),
-					),
-				BenchmarkCmd::Machine(cmd) => cmd.run(
-					&config,
-					frame_benchmarking_cli::SUBSTRATE_REFERENCE_HARDWARE.clone(),
-				),
+					.run_with_spec::<sp_runtime::traits::HashingFor<Block>, ()>(Some(
+						config.chain_spec,
+					)),
+				BenchmarkCmd::Machine(cmd) => {
+					cmd.run(&config, frame_benchmarking_cli::SUBSTRATE_REFERENCE_HARDWARE.clone())
+				},
 				_ => Err("only `benchmark pallet` and `benchmark machine` are wired in".into()),
 			})
 		},

@@ -19,9 +19,9 @@ extern crate alloc;
 use alloc::vec::Vec;
 
 // Before `apis`: it defines the `list_benchmarks!`/`add_benchmarks!` macros `apis` uses.
+pub mod apis;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarks;
-pub mod apis;
 pub mod configs;
 pub mod genesis_config_presets;
 

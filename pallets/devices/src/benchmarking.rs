@@ -29,7 +29,9 @@ fn sign(key: &sr25519::Public, message: &[u8]) -> DeviceSignature {
 fn max_metadata<T: Config>() -> DeviceMetadataOf<T> {
 	DeviceMetadata {
 		hardware: HardwareClass::Other,
-		description: BoundedVec::truncate_from(alloc::vec![b'd'; T::MaxDescriptionLen::get() as usize]),
+		description: BoundedVec::truncate_from(
+			alloc::vec![b'd'; T::MaxDescriptionLen::get() as usize],
+		),
 	}
 }
 
@@ -59,10 +61,16 @@ fn register<T: Config>(operator: &T::AccountId) -> (DeviceId, sr25519::Public) {
 }
 
 /// Rotates `device` `times` times; returns the last key.
-fn rotate<T: Config>(operator: &T::AccountId, device: DeviceId, mut current: sr25519::Public, times: u32) -> sr25519::Public {
+fn rotate<T: Config>(
+	operator: &T::AccountId,
+	device: DeviceId,
+	mut current: sr25519::Public,
+	times: u32,
+) -> sr25519::Public {
 	for _ in 0..times {
 		let next = new_key();
-		let message = rotate_message(&Devices::<T>::genesis_hash(), &device, &DeviceKey::Sr25519(next));
+		let message =
+			rotate_message(&Devices::<T>::genesis_hash(), &device, &DeviceKey::Sr25519(next));
 		Devices::<T>::rotate_key(
 			RawOrigin::Signed(operator.clone()).into(),
 			device,
@@ -100,7 +108,8 @@ mod benchmarks {
 	fn rotate_key() {
 		let operator = funded::<T>();
 		let (id, first) = register::<T>(&operator);
-		let current = rotate::<T>(&operator, id, first, T::MaxKeyRotations::get().saturating_sub(1));
+		let current =
+			rotate::<T>(&operator, id, first, T::MaxKeyRotations::get().saturating_sub(1));
 		let next = new_key();
 		let message = rotate_message(&Devices::<T>::genesis_hash(), &id, &DeviceKey::Sr25519(next));
 		let old_signature = sign(&current, &message);
@@ -142,7 +151,8 @@ mod benchmarks {
 		for _ in 0..T::MaxLostDisputes::get() {
 			Devices::<T>::note_dispute_lost(&id);
 		}
-		let origin = T::AdminOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+		let origin =
+			T::AdminOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
 
 		#[extrinsic_call]
 		_(origin as T::RuntimeOrigin, id);
@@ -172,8 +182,10 @@ mod benchmarks {
 		}
 		let (id, first) = last.expect("at least one device");
 		rotate::<T>(&operator, id, first, T::MaxKeyRotations::get());
-		Devices::<T>::deregister(RawOrigin::Signed(operator.clone()).into(), id).expect("registered");
-		let until = frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingPeriod::get());
+		Devices::<T>::deregister(RawOrigin::Signed(operator.clone()).into(), id)
+			.expect("registered");
+		let until =
+			frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingPeriod::get());
 		frame_system::Pallet::<T>::set_block_number(until);
 
 		#[extrinsic_call]

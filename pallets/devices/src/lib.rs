@@ -182,11 +182,7 @@ pub mod pallet {
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
 		/// A device was registered and its stake held.
-		DeviceRegistered {
-			device: DeviceId,
-			operator: T::AccountId,
-			stake: BalanceOf<T>,
-		},
+		DeviceRegistered { device: DeviceId, operator: T::AccountId, stake: BalanceOf<T> },
 		/// A device now signs with `new_key`.
 		KeyRotated { device: DeviceId, new_key: DeviceKey },
 		/// A device was suspended.
@@ -325,8 +321,8 @@ pub mod pallet {
 			ensure!(!KeyOwner::<T>::contains_key(new_key), Error::<T>::KeyInUse);
 			let message = rotate_message(&Self::genesis_hash(), &device, &new_key);
 			ensure!(
-				record.key.verify(&message, &old_signature) &&
-					new_key.verify(&message, &new_signature),
+				record.key.verify(&message, &old_signature)
+					&& new_key.verify(&message, &new_signature),
 				Error::<T>::BadProof
 			);
 			record.past_keys.try_push(record.key).map_err(|_| Error::<T>::TooManyRotations)?;
@@ -462,7 +458,10 @@ pub mod pallet {
 			frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero())
 		}
 
-		fn operated_by(device: &DeviceId, who: &T::AccountId) -> Result<DeviceRecordOf<T>, DispatchError> {
+		fn operated_by(
+			device: &DeviceId,
+			who: &T::AccountId,
+		) -> Result<DeviceRecordOf<T>, DispatchError> {
 			let record = Devices::<T>::get(device).ok_or(Error::<T>::UnknownDevice)?;
 			ensure!(record.operator == *who, Error::<T>::NotOperator);
 			Ok(record)
@@ -519,15 +518,19 @@ pub mod pallet {
 			ensure!(KeyOwner::<T>::iter().count() == keys, "KeyOwner has keys of no device");
 			for (operator, amount) in stakes {
 				ensure!(
-					T::Currency::balance_on_hold(&HoldReason::DeviceStake.into(), &operator) ==
-						amount,
+					T::Currency::balance_on_hold(&HoldReason::DeviceStake.into(), &operator)
+						== amount,
 					"a stake hold does not match the device records"
 				);
 			}
 			for (operator, devices) in OperatorDevices::<T>::iter() {
 				for id in devices {
-					let record = Devices::<T>::get(id).ok_or("an operator lists an unknown device")?;
-					ensure!(record.operator == operator, "a device is listed under another operator");
+					let record =
+						Devices::<T>::get(id).ok_or("an operator lists an unknown device")?;
+					ensure!(
+						record.operator == operator,
+						"a device is listed under another operator"
+					);
 				}
 			}
 			Ok(())
@@ -580,8 +583,8 @@ pub mod pallet {
 			let mut suspended = false;
 			Self::update_reputation(device, |r| {
 				r.reputation.claims_lost = r.reputation.claims_lost.saturating_add(1);
-				if r.reputation.claims_lost >= T::MaxLostDisputes::get() &&
-					r.status == DeviceStatus::Active
+				if r.reputation.claims_lost >= T::MaxLostDisputes::get()
+					&& r.status == DeviceStatus::Active
 				{
 					r.status = DeviceStatus::Suspended(SuspensionReason::LostDisputes);
 					suspended = true;

@@ -4,7 +4,10 @@ use frame_support::{derive_impl, parameter_types, traits::ConstU32, BoundedVec};
 use sp_core::{ed25519, sr25519, Pair};
 use sp_runtime::BuildStorage;
 
-use crate::{self as pallet_devices, bind_message, DeviceKey, DeviceMetadataOf, DeviceSignature, HardwareClass};
+use crate::{
+	self as pallet_devices, bind_message, DeviceKey, DeviceMetadataOf, DeviceSignature,
+	HardwareClass,
+};
 
 type Block = frame_system::mocking::MockBlock<Test>;
 pub type AccountId = u64;
@@ -108,7 +111,9 @@ impl ExtBuilder {
 		.unwrap();
 		let mut ext = sp_io::TestExternalities::new(storage);
 		// Benchmarks generate and sign with device keys through the keystore.
-		ext.register_extension(sp_keystore::KeystoreExt::new(sp_keystore::testing::MemoryKeystore::new()));
+		ext.register_extension(sp_keystore::KeystoreExt::new(
+			sp_keystore::testing::MemoryKeystore::new(),
+		));
 		ext.execute_with(|| System::set_block_number(1));
 		ext
 	}

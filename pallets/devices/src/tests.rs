@@ -200,15 +200,33 @@ fn rotation_needs_both_keys_and_keeps_the_id() {
 		let message = rotate_message(&Devices::genesis_hash(), &id, &next.key());
 
 		assert_noop!(
-			Devices::rotate_key(RuntimeOrigin::signed(ALICE), id, next.key(), next.sign(&message), next.sign(&message)),
+			Devices::rotate_key(
+				RuntimeOrigin::signed(ALICE),
+				id,
+				next.key(),
+				next.sign(&message),
+				next.sign(&message)
+			),
 			Error::<Test>::BadProof
 		);
 		assert_noop!(
-			Devices::rotate_key(RuntimeOrigin::signed(ALICE), id, next.key(), device.sign(&message), device.sign(&message)),
+			Devices::rotate_key(
+				RuntimeOrigin::signed(ALICE),
+				id,
+				next.key(),
+				device.sign(&message),
+				device.sign(&message)
+			),
 			Error::<Test>::BadProof
 		);
 		assert_noop!(
-			Devices::rotate_key(RuntimeOrigin::signed(BOB), id, next.key(), device.sign(&message), next.sign(&message)),
+			Devices::rotate_key(
+				RuntimeOrigin::signed(BOB),
+				id,
+				next.key(),
+				device.sign(&message),
+				next.sign(&message)
+			),
 			Error::<Test>::NotOperator
 		);
 		assert_ok!(Devices::rotate_key(
@@ -236,16 +254,34 @@ fn rotating_to_an_existing_key_is_rejected() {
 		assert_register(BOB, &b, MIN_STAKE);
 		let message = rotate_message(&Devices::genesis_hash(), &a.key(), &b.key());
 		assert_noop!(
-			Devices::rotate_key(RuntimeOrigin::signed(ALICE), a.key(), b.key(), a.sign(&message), b.sign(&message)),
+			Devices::rotate_key(
+				RuntimeOrigin::signed(ALICE),
+				a.key(),
+				b.key(),
+				a.sign(&message),
+				b.sign(&message)
+			),
 			Error::<Test>::KeyInUse
 		);
 		// Its own id is reserved too: rotating back to it is refused.
 		let c = TestDevice::sr("c");
 		let m1 = rotate_message(&Devices::genesis_hash(), &a.key(), &c.key());
-		assert_ok!(Devices::rotate_key(RuntimeOrigin::signed(ALICE), a.key(), c.key(), a.sign(&m1), c.sign(&m1)));
+		assert_ok!(Devices::rotate_key(
+			RuntimeOrigin::signed(ALICE),
+			a.key(),
+			c.key(),
+			a.sign(&m1),
+			c.sign(&m1)
+		));
 		let m2 = rotate_message(&Devices::genesis_hash(), &a.key(), &a.key());
 		assert_noop!(
-			Devices::rotate_key(RuntimeOrigin::signed(ALICE), a.key(), a.key(), c.sign(&m2), a.sign(&m2)),
+			Devices::rotate_key(
+				RuntimeOrigin::signed(ALICE),
+				a.key(),
+				a.key(),
+				c.sign(&m2),
+				a.sign(&m2)
+			),
 			Error::<Test>::KeyInUse
 		);
 	});
@@ -254,16 +290,33 @@ fn rotating_to_an_existing_key_is_rejected() {
 #[test]
 fn rotations_are_bounded() {
 	ExtBuilder::build_and_execute(|| {
-		let keys = [TestDevice::sr("k0"), TestDevice::sr("k1"), TestDevice::sr("k2"), TestDevice::sr("k3")];
+		let keys = [
+			TestDevice::sr("k0"),
+			TestDevice::sr("k1"),
+			TestDevice::sr("k2"),
+			TestDevice::sr("k3"),
+		];
 		assert_register(ALICE, &keys[0], MIN_STAKE);
 		let id = keys[0].key();
 		for i in 1..=2 {
 			let m = rotate_message(&Devices::genesis_hash(), &id, &keys[i].key());
-			assert_ok!(Devices::rotate_key(RuntimeOrigin::signed(ALICE), id, keys[i].key(), keys[i - 1].sign(&m), keys[i].sign(&m)));
+			assert_ok!(Devices::rotate_key(
+				RuntimeOrigin::signed(ALICE),
+				id,
+				keys[i].key(),
+				keys[i - 1].sign(&m),
+				keys[i].sign(&m)
+			));
 		}
 		let m = rotate_message(&Devices::genesis_hash(), &id, &keys[3].key());
 		assert_noop!(
-			Devices::rotate_key(RuntimeOrigin::signed(ALICE), id, keys[3].key(), keys[2].sign(&m), keys[3].sign(&m)),
+			Devices::rotate_key(
+				RuntimeOrigin::signed(ALICE),
+				id,
+				keys[3].key(),
+				keys[2].sign(&m),
+				keys[3].sign(&m)
+			),
 			Error::<Test>::TooManyRotations
 		);
 	});
@@ -275,10 +328,15 @@ fn operator_suspends_and_resumes() {
 		let device = TestDevice::sr("phone");
 		assert_register(ALICE, &device, MIN_STAKE);
 		let id = device.key();
-		assert_noop!(Devices::resume(RuntimeOrigin::signed(ALICE), id), Error::<Test>::NotSuspendedByOperator);
+		assert_noop!(
+			Devices::resume(RuntimeOrigin::signed(ALICE), id),
+			Error::<Test>::NotSuspendedByOperator
+		);
 		assert_noop!(Devices::suspend(RuntimeOrigin::signed(BOB), id), Error::<Test>::NotOperator);
 		assert_ok!(Devices::suspend(RuntimeOrigin::signed(ALICE), id));
-		System::assert_last_event(Event::DeviceSuspended { device: id, reason: SuspensionReason::Operator }.into());
+		System::assert_last_event(
+			Event::DeviceSuspended { device: id, reason: SuspensionReason::Operator }.into(),
+		);
 		assert!(!Devices::is_active(&id));
 		assert_noop!(Devices::suspend(RuntimeOrigin::signed(ALICE), id), Error::<Test>::NotActive);
 		assert_ok!(Devices::resume(RuntimeOrigin::signed(ALICE), id));
@@ -291,11 +349,26 @@ fn operator_suspends_and_resumes() {
 fn actions_on_unknown_devices_fail() {
 	ExtBuilder::build_and_execute(|| {
 		let id = TestDevice::sr("nobody").key();
-		assert_noop!(Devices::suspend(RuntimeOrigin::signed(ALICE), id), Error::<Test>::UnknownDevice);
-		assert_noop!(Devices::resume(RuntimeOrigin::signed(ALICE), id), Error::<Test>::UnknownDevice);
-		assert_noop!(Devices::deregister(RuntimeOrigin::signed(ALICE), id), Error::<Test>::UnknownDevice);
-		assert_noop!(Devices::withdraw_stake(RuntimeOrigin::signed(ALICE), id), Error::<Test>::UnknownDevice);
-		assert_noop!(Devices::force_resume(RuntimeOrigin::root(), id), Error::<Test>::UnknownDevice);
+		assert_noop!(
+			Devices::suspend(RuntimeOrigin::signed(ALICE), id),
+			Error::<Test>::UnknownDevice
+		);
+		assert_noop!(
+			Devices::resume(RuntimeOrigin::signed(ALICE), id),
+			Error::<Test>::UnknownDevice
+		);
+		assert_noop!(
+			Devices::deregister(RuntimeOrigin::signed(ALICE), id),
+			Error::<Test>::UnknownDevice
+		);
+		assert_noop!(
+			Devices::withdraw_stake(RuntimeOrigin::signed(ALICE), id),
+			Error::<Test>::UnknownDevice
+		);
+		assert_noop!(
+			Devices::force_resume(RuntimeOrigin::root(), id),
+			Error::<Test>::UnknownDevice
+		);
 		assert!(!Devices::is_active(&id));
 		assert_eq!(Devices::slash(&id, 10), 0);
 	});
@@ -322,11 +395,20 @@ fn losses_slash_and_suspend_and_only_admin_resumes() {
 			Event::DeviceSuspended { device: id, reason: SuspensionReason::LostDisputes }.into(),
 		);
 		assert!(!Devices::is_active(&id));
-		assert_noop!(Devices::resume(RuntimeOrigin::signed(ALICE), id), Error::<Test>::NotSuspendedByOperator);
-		assert_noop!(Devices::force_resume(RuntimeOrigin::signed(ALICE), id), DispatchError::BadOrigin);
+		assert_noop!(
+			Devices::resume(RuntimeOrigin::signed(ALICE), id),
+			Error::<Test>::NotSuspendedByOperator
+		);
+		assert_noop!(
+			Devices::force_resume(RuntimeOrigin::signed(ALICE), id),
+			DispatchError::BadOrigin
+		);
 		assert_ok!(Devices::force_resume(RuntimeOrigin::root(), id));
 		System::assert_last_event(Event::DeviceResumed { device: id }.into());
-		assert_noop!(Devices::force_resume(RuntimeOrigin::root(), id), Error::<Test>::NotSuspendedForLosses);
+		assert_noop!(
+			Devices::force_resume(RuntimeOrigin::root(), id),
+			Error::<Test>::NotSuspendedForLosses
+		);
 
 		// A slash never takes more than the stake.
 		assert_eq!(Devices::slash(&id, 100 * MIN_STAKE), 3 * MIN_STAKE);
@@ -345,7 +427,9 @@ fn reputation_counts_outcomes_and_scores_them() {
 		}
 		Devices::note_dispute_won(&id);
 		let expected = Reputation { claims_finalized: 9, disputes_won: 1, claims_lost: 0 };
-		System::assert_last_event(Event::ReputationUpdated { device: id, reputation: expected }.into());
+		System::assert_last_event(
+			Event::ReputationUpdated { device: id, reputation: expected }.into(),
+		);
 		// 1e6 × 10 / 11
 		assert_eq!(expected.score(), 909_090);
 		Devices::note_dispute_lost(&id);
@@ -365,27 +449,55 @@ fn deregister_unbonds_then_withdraw_returns_stake_and_frees_keys() {
 		assert_register(ALICE, &device, 2 * MIN_STAKE);
 		let id = device.key();
 		let m = rotate_message(&Devices::genesis_hash(), &id, &next.key());
-		assert_ok!(Devices::rotate_key(RuntimeOrigin::signed(ALICE), id, next.key(), device.sign(&m), next.sign(&m)));
+		assert_ok!(Devices::rotate_key(
+			RuntimeOrigin::signed(ALICE),
+			id,
+			next.key(),
+			device.sign(&m),
+			next.sign(&m)
+		));
 
-		assert_noop!(Devices::withdraw_stake(RuntimeOrigin::signed(ALICE), id), Error::<Test>::NotUnbonding);
-		assert_noop!(Devices::deregister(RuntimeOrigin::signed(BOB), id), Error::<Test>::NotOperator);
+		assert_noop!(
+			Devices::withdraw_stake(RuntimeOrigin::signed(ALICE), id),
+			Error::<Test>::NotUnbonding
+		);
+		assert_noop!(
+			Devices::deregister(RuntimeOrigin::signed(BOB), id),
+			Error::<Test>::NotOperator
+		);
 		assert_ok!(Devices::deregister(RuntimeOrigin::signed(ALICE), id));
-		System::assert_last_event(Event::DeviceDeregistered { device: id, until: 1 + UNBONDING }.into());
+		System::assert_last_event(
+			Event::DeviceDeregistered { device: id, until: 1 + UNBONDING }.into(),
+		);
 		assert!(!Devices::is_active(&id));
-		assert_noop!(Devices::deregister(RuntimeOrigin::signed(ALICE), id), Error::<Test>::AlreadyUnbonding);
-		assert_noop!(Devices::resume(RuntimeOrigin::signed(ALICE), id), Error::<Test>::NotSuspendedByOperator);
+		assert_noop!(
+			Devices::deregister(RuntimeOrigin::signed(ALICE), id),
+			Error::<Test>::AlreadyUnbonding
+		);
+		assert_noop!(
+			Devices::resume(RuntimeOrigin::signed(ALICE), id),
+			Error::<Test>::NotSuspendedByOperator
+		);
 
 		// Still slashable while unbonding.
 		assert_eq!(Devices::slash(&id, MIN_STAKE / 2), MIN_STAKE / 2);
 
 		System::set_block_number(UNBONDING);
-		assert_noop!(Devices::withdraw_stake(RuntimeOrigin::signed(ALICE), id), Error::<Test>::StillUnbonding);
+		assert_noop!(
+			Devices::withdraw_stake(RuntimeOrigin::signed(ALICE), id),
+			Error::<Test>::StillUnbonding
+		);
 		System::set_block_number(1 + UNBONDING);
-		assert_noop!(Devices::withdraw_stake(RuntimeOrigin::signed(BOB), id), Error::<Test>::NotOperator);
+		assert_noop!(
+			Devices::withdraw_stake(RuntimeOrigin::signed(BOB), id),
+			Error::<Test>::NotOperator
+		);
 		let free = Balances::balance(&ALICE);
 		assert_ok!(Devices::withdraw_stake(RuntimeOrigin::signed(ALICE), id));
 		let returned = 2 * MIN_STAKE - MIN_STAKE / 2;
-		System::assert_last_event(Event::StakeWithdrawn { device: id, operator: ALICE, amount: returned }.into());
+		System::assert_last_event(
+			Event::StakeWithdrawn { device: id, operator: ALICE, amount: returned }.into(),
+		);
 		assert_eq!(Balances::balance(&ALICE), free + returned);
 		assert_eq!(held(ALICE), 0);
 		assert!(crate::Devices::<Test>::get(id).is_none());

@@ -2,7 +2,9 @@
 
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
-use frame_support::{traits::Get, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound};
+use frame_support::{
+	traits::Get, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
+};
 use scale_info::TypeInfo;
 use sp_core::{ed25519, sr25519};
 
@@ -15,8 +17,18 @@ pub const ROTATE_DOMAIN: [u8; 16] = *b"edgeproof/rotate";
 
 /// A device's public key. The variant indices are those of `sp_runtime::MultiSigner`.
 #[derive(
-	Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Encode, Decode, DecodeWithMemTracking,
-	TypeInfo, MaxEncodedLen,
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	PartialOrd,
+	Ord,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 pub enum DeviceKey {
 	/// An ed25519 public key.
@@ -45,10 +57,12 @@ impl DeviceKey {
 	/// verifies.
 	pub fn verify(&self, message: &[u8], signature: &DeviceSignature) -> bool {
 		match (self, signature) {
-			(Self::Ed25519(key), DeviceSignature::Ed25519(sig)) =>
-				sp_io::crypto::ed25519_verify(sig, message, key),
-			(Self::Sr25519(key), DeviceSignature::Sr25519(sig)) =>
-				sp_io::crypto::sr25519_verify(sig, message, key),
+			(Self::Ed25519(key), DeviceSignature::Ed25519(sig)) => {
+				sp_io::crypto::ed25519_verify(sig, message, key)
+			},
+			(Self::Sr25519(key), DeviceSignature::Sr25519(sig)) => {
+				sp_io::crypto::sr25519_verify(sig, message, key)
+			},
 			_ => false,
 		}
 	}
@@ -76,7 +90,16 @@ pub fn rotate_message<Hash: Encode>(
 
 /// What kind of hardware a device is (informational).
 #[derive(
-	Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 pub enum HardwareClass {
 	#[codec(index = 0)]
@@ -97,8 +120,15 @@ pub enum HardwareClass {
 
 /// What an operator says about a device.
 #[derive(
-	CloneNoBound, DebugNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, DecodeWithMemTracking,
-	TypeInfo, MaxEncodedLen,
+	CloneNoBound,
+	DebugNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 #[scale_info(skip_type_params(MaxDescription))]
 pub struct DeviceMetadata<MaxDescription: Get<u32>> {
@@ -110,7 +140,16 @@ pub struct DeviceMetadata<MaxDescription: Get<u32>> {
 
 /// Why a device is suspended.
 #[derive(
-	Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 pub enum SuspensionReason {
 	/// Its operator paused it; the operator may resume it.
@@ -129,7 +168,16 @@ pub enum SuspensionReason {
 /// Active | Suspended → Unbonding{until} (deregister) → removed (withdraw_stake after `until`)
 /// ```
 #[derive(
-	Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 pub enum DeviceStatus<BlockNumber> {
 	/// May submit claims.
@@ -145,7 +193,16 @@ pub enum DeviceStatus<BlockNumber> {
 
 /// A device's track record.
 #[derive(
-	Clone, Copy, Debug, Default, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo,
+	Clone,
+	Copy,
+	Debug,
+	Default,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
 	MaxEncodedLen,
 )]
 pub struct Reputation {

@@ -519,10 +519,7 @@ pub mod pallet {
 			);
 			ensure!(params.node_count > 0, Error::<T>::NoNodes);
 			ensure!(valid_tolerance(params.tolerance), Error::<T>::InvalidTolerance);
-			ensure!(
-				!params.inputs.is_empty() && !params.outputs.is_empty(),
-				Error::<T>::NoTensors
-			);
+			ensure!(!params.inputs.is_empty() && !params.outputs.is_empty(), Error::<T>::NoTensors);
 			for spec in params.inputs.iter().chain(params.outputs.iter()) {
 				ensure!(spec.shape.iter().all(|&d| d > 0), Error::<T>::ZeroDimension);
 				ensure!(
@@ -561,7 +558,10 @@ pub mod pallet {
 
 		/// Burns `slash` of the record's deposit and releases the rest; returns what was
 		/// released.
-		fn release_deposit(record: &ModelRecordOf<T>, slash: Perbill) -> Result<BalanceOf<T>, DispatchError> {
+		fn release_deposit(
+			record: &ModelRecordOf<T>,
+			slash: Perbill,
+		) -> Result<BalanceOf<T>, DispatchError> {
 			let reason = HoldReason::ModelDeposit.into();
 			let burn = slash * record.deposit;
 			if !burn.is_zero() {
@@ -618,7 +618,8 @@ pub mod pallet {
 			}
 			for (owner, amount) in held {
 				ensure!(
-					T::Currency::balance_on_hold(&HoldReason::ModelDeposit.into(), &owner) == amount,
+					T::Currency::balance_on_hold(&HoldReason::ModelDeposit.into(), &owner)
+						== amount,
 					"a model deposit hold does not match the records"
 				);
 			}
@@ -656,10 +657,11 @@ pub mod pallet {
 		fn matches_specs(model: &ModelId, inputs: &[Tensor], outputs: &[Tensor]) -> bool {
 			let Some(record) = Models::<T>::get(model) else { return false };
 			let fits = |specs: &[TensorSpecOf<T>], tensors: &[Tensor]| {
-				specs.len() == tensors.len() &&
-					specs.iter().zip(tensors).all(|(spec, t)| {
-						spec.accepts(t.dtype, &t.shape) && t.validate().is_ok()
-					})
+				specs.len() == tensors.len()
+					&& specs
+						.iter()
+						.zip(tensors)
+						.all(|(spec, t)| spec.accepts(t.dtype, &t.shape) && t.validate().is_ok())
 			};
 			fits(&record.params.inputs, inputs) && fits(&record.params.outputs, outputs)
 		}

@@ -112,7 +112,9 @@ pub fn params(seed: u8) -> ModelParamsOf<Test> {
 		model_id: H256::repeat_byte(seed),
 		name: BoundedVec::truncate_from(b"mlp".to_vec()),
 		version: seed as u32,
-		uri: BoundedVec::truncate_from(format!("http://127.0.0.1:8000/mlp-{seed}.onnx").into_bytes()),
+		uri: BoundedVec::truncate_from(
+			format!("http://127.0.0.1:8000/mlp-{seed}.onnx").into_bytes(),
+		),
 		byte_size: 4_321,
 		inputs: BoundedVec::truncate_from(vec![spec("input", DType::F32, &[4, 16], true)]),
 		outputs: BoundedVec::truncate_from(vec![spec("output", DType::F32, &[4, 8], true)]),
@@ -128,7 +130,14 @@ impl ExtBuilder {
 	pub fn build() -> sp_io::TestExternalities {
 		let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
 		pallet_balances::GenesisConfig::<Test> {
-			balances: vec![(ALICE, 1_000_000), (BOB, 1_000_000), (POOR, 250), (V1, 10), (V2, 10), (V3, 10)],
+			balances: vec![
+				(ALICE, 1_000_000),
+				(BOB, 1_000_000),
+				(POOR, 250),
+				(V1, 10),
+				(V2, 10),
+				(V3, 10),
+			],
 			..Default::default()
 		}
 		.assimilate_storage(&mut storage)

@@ -74,7 +74,10 @@ fn duplicate_model_hash_is_rejected() {
 		assert_register(ALICE, 1);
 		let mut p = params(1);
 		p.version = 99;
-		assert_noop!(Models::register_model(RuntimeOrigin::signed(BOB), p), Error::<Test>::ModelExists);
+		assert_noop!(
+			Models::register_model(RuntimeOrigin::signed(BOB), p),
+			Error::<Test>::ModelExists
+		);
 	});
 }
 
@@ -84,7 +87,10 @@ fn duplicate_version_in_family_is_rejected() {
 		assert_register(ALICE, 1);
 		let mut p = params(2);
 		p.version = 1;
-		assert_noop!(Models::register_model(RuntimeOrigin::signed(ALICE), p), Error::<Test>::VersionExists);
+		assert_noop!(
+			Models::register_model(RuntimeOrigin::signed(ALICE), p),
+			Error::<Test>::VersionExists
+		);
 	});
 }
 
@@ -127,11 +133,15 @@ fn malformed_registrations_are_rejected_with_their_error() {
 				Error::<Test>::InvalidTolerance,
 			),
 			(
-				Box::new(|p| p.tolerance = Tolerance::Relative { abs: 0, rel: (-1e-4f32).to_bits() }),
+				Box::new(|p| {
+					p.tolerance = Tolerance::Relative { abs: 0, rel: (-1e-4f32).to_bits() }
+				}),
 				Error::<Test>::InvalidTolerance,
 			),
 			(
-				Box::new(|p| p.tolerance = Tolerance::Relative { abs: f32::INFINITY.to_bits(), rel: 0 }),
+				Box::new(|p| {
+					p.tolerance = Tolerance::Relative { abs: f32::INFINITY.to_bits(), rel: 0 }
+				}),
 				Error::<Test>::InvalidTolerance,
 			),
 		];
@@ -205,8 +215,12 @@ fn activation_origin_activates_and_rejects() {
 		assert_ok!(Models::reject(RuntimeOrigin::root(), H256::repeat_byte(2)));
 		let slashed = RejectionSlash::get() * deposit2;
 		System::assert_last_event(
-			Event::ModelRejected { model: H256::repeat_byte(2), reason: RejectionReason::Governance, slashed }
-				.into(),
+			Event::ModelRejected {
+				model: H256::repeat_byte(2),
+				reason: RejectionReason::Governance,
+				slashed,
+			}
+			.into(),
 		);
 		assert_eq!(status(2), ModelStatus::Rejected);
 		assert_eq!(Balances::balance(&ALICE), free + deposit2 - slashed);
@@ -220,9 +234,18 @@ fn only_pending_models_can_be_decided() {
 	ExtBuilder::build_and_execute(|| {
 		assert_register(ALICE, 1);
 		activate(1);
-		assert_noop!(Models::activate(RuntimeOrigin::root(), H256::repeat_byte(1)), Error::<Test>::IllegalTransition);
-		assert_noop!(Models::reject(RuntimeOrigin::root(), H256::repeat_byte(1)), Error::<Test>::IllegalTransition);
-		assert_noop!(Models::activate(RuntimeOrigin::root(), H256::repeat_byte(7)), Error::<Test>::UnknownModel);
+		assert_noop!(
+			Models::activate(RuntimeOrigin::root(), H256::repeat_byte(1)),
+			Error::<Test>::IllegalTransition
+		);
+		assert_noop!(
+			Models::reject(RuntimeOrigin::root(), H256::repeat_byte(1)),
+			Error::<Test>::IllegalTransition
+		);
+		assert_noop!(
+			Models::activate(RuntimeOrigin::root(), H256::repeat_byte(7)),
+			Error::<Test>::UnknownModel
+		);
 		assert_noop!(
 			Models::vote(RuntimeOrigin::signed(V1), H256::repeat_byte(1), Verdict::Approve),
 			Error::<Test>::IllegalTransition
@@ -237,7 +260,8 @@ fn a_quorum_of_ayes_activates() {
 		let model = H256::repeat_byte(1);
 		assert_ok!(Models::vote(RuntimeOrigin::signed(V1), model, Verdict::Approve));
 		System::assert_last_event(
-			Event::VoteCast { model, voter: V1, verdict: Verdict::Approve, ayes: 1, nays: 0 }.into(),
+			Event::VoteCast { model, voter: V1, verdict: Verdict::Approve, ayes: 1, nays: 0 }
+				.into(),
 		);
 		assert_eq!(status(1), ModelStatus::Pending);
 		assert_ok!(Models::vote(RuntimeOrigin::signed(V2), model, Verdict::Reject));
@@ -283,13 +307,19 @@ fn bad_votes_are_rejected() {
 	ExtBuilder::build_and_execute(|| {
 		assert_register(ALICE, 1);
 		let model = H256::repeat_byte(1);
-		assert_noop!(Models::vote(RuntimeOrigin::signed(ALICE), model, Verdict::Approve), Error::<Test>::NotVoter);
+		assert_noop!(
+			Models::vote(RuntimeOrigin::signed(ALICE), model, Verdict::Approve),
+			Error::<Test>::NotVoter
+		);
 		assert_noop!(
 			Models::vote(RuntimeOrigin::signed(V1), H256::repeat_byte(9), Verdict::Approve),
 			Error::<Test>::UnknownModel
 		);
 		assert_ok!(Models::vote(RuntimeOrigin::signed(V1), model, Verdict::Approve));
-		assert_noop!(Models::vote(RuntimeOrigin::signed(V1), model, Verdict::Reject), Error::<Test>::AlreadyVoted);
+		assert_noop!(
+			Models::vote(RuntimeOrigin::signed(V1), model, Verdict::Reject),
+			Error::<Test>::AlreadyVoted
+		);
 	});
 }
 
@@ -317,9 +347,15 @@ fn owner_deprecates_then_retires_and_gets_deposit_back() {
 	ExtBuilder::build_and_execute(|| {
 		let deposit = assert_register(ALICE, 1);
 		let model = H256::repeat_byte(1);
-		assert_noop!(Models::deprecate(RuntimeOrigin::signed(ALICE), model), Error::<Test>::IllegalTransition);
+		assert_noop!(
+			Models::deprecate(RuntimeOrigin::signed(ALICE), model),
+			Error::<Test>::IllegalTransition
+		);
 		activate(1);
-		assert_noop!(Models::retire(RuntimeOrigin::signed(ALICE), model), Error::<Test>::IllegalTransition);
+		assert_noop!(
+			Models::retire(RuntimeOrigin::signed(ALICE), model),
+			Error::<Test>::IllegalTransition
+		);
 		assert_noop!(Models::deprecate(RuntimeOrigin::signed(BOB), model), Error::<Test>::NotOwner);
 		assert_ok!(Models::deprecate(RuntimeOrigin::signed(ALICE), model));
 		System::assert_last_event(Event::ModelDeprecated { model }.into());
@@ -333,8 +369,14 @@ fn owner_deprecates_then_retires_and_gets_deposit_back() {
 		assert_eq!(status(1), ModelStatus::Retired);
 		assert_eq!(Balances::balance(&ALICE), free + deposit);
 		assert_eq!(held(ALICE), 0);
-		assert_noop!(Models::deprecate(RuntimeOrigin::signed(ALICE), model), Error::<Test>::IllegalTransition);
-		assert_noop!(Models::deprecate(RuntimeOrigin::signed(ALICE), H256::repeat_byte(5)), Error::<Test>::UnknownModel);
+		assert_noop!(
+			Models::deprecate(RuntimeOrigin::signed(ALICE), model),
+			Error::<Test>::IllegalTransition
+		);
+		assert_noop!(
+			Models::deprecate(RuntimeOrigin::signed(ALICE), H256::repeat_byte(5)),
+			Error::<Test>::UnknownModel
+		);
 	});
 }
 
@@ -356,9 +398,18 @@ fn owner_moves_uri_and_deposit_follows_its_length() {
 		let shorter = params(1).uri.len() as Balance - "file:///m.onnx".len() as Balance;
 		assert_eq!(held(ALICE), deposit - shorter);
 
-		assert_noop!(Models::set_uri(RuntimeOrigin::signed(ALICE), model, uri("file:///m.onnx")), Error::<Test>::SameUri);
-		assert_noop!(Models::set_uri(RuntimeOrigin::signed(BOB), model, uri("file:///x")), Error::<Test>::NotOwner);
-		assert_noop!(Models::set_uri(RuntimeOrigin::signed(ALICE), model, uri("gopher://x")), Error::<Test>::InvalidUri);
+		assert_noop!(
+			Models::set_uri(RuntimeOrigin::signed(ALICE), model, uri("file:///m.onnx")),
+			Error::<Test>::SameUri
+		);
+		assert_noop!(
+			Models::set_uri(RuntimeOrigin::signed(BOB), model, uri("file:///x")),
+			Error::<Test>::NotOwner
+		);
+		assert_noop!(
+			Models::set_uri(RuntimeOrigin::signed(ALICE), model, uri("gopher://x")),
+			Error::<Test>::InvalidUri
+		);
 		assert_noop!(
 			Models::set_uri(RuntimeOrigin::signed(ALICE), H256::repeat_byte(3), uri("file:///x")),
 			Error::<Test>::UnknownModel
@@ -403,13 +454,33 @@ fn specs_accept_matching_tensors_and_batches() {
 		let output = |batch: u32| Tensor::from_f32(vec![batch, 8], &vec![0.25; batch as usize * 8]);
 		assert!(Models::matches_specs(&model, &[input(1)], &[output(1)]));
 		assert!(Models::matches_specs(&model, &[input(4)], &[output(4)]));
-		assert!(!Models::matches_specs(&model, &[input(5)], &[output(5)]), "batch above the maximum");
+		assert!(
+			!Models::matches_specs(&model, &[input(5)], &[output(5)]),
+			"batch above the maximum"
+		);
 		assert!(!Models::matches_specs(&model, &[input(1)], &[]), "missing output");
-		assert!(!Models::matches_specs(&model, &[Tensor::from_i64(vec![1, 16], &[0; 16])], &[output(1)]), "dtype");
-		assert!(!Models::matches_specs(&model, &[Tensor::from_f32(vec![1, 15], &[0.0; 15])], &[output(1)]), "shape");
+		assert!(
+			!Models::matches_specs(
+				&model,
+				&[Tensor::from_i64(vec![1, 16], &[0; 16])],
+				&[output(1)]
+			),
+			"dtype"
+		);
+		assert!(
+			!Models::matches_specs(
+				&model,
+				&[Tensor::from_f32(vec![1, 15], &[0.0; 15])],
+				&[output(1)]
+			),
+			"shape"
+		);
 		let truncated = Tensor { dtype: DType::F32, shape: vec![1, 16], data: vec![0; 7] };
 		assert!(!Models::matches_specs(&model, &[truncated], &[output(1)]), "data length");
-		assert!(!Models::matches_specs(&H256::repeat_byte(8), &[input(1)], &[output(1)]), "unknown model");
+		assert!(
+			!Models::matches_specs(&H256::repeat_byte(8), &[input(1)], &[output(1)]),
+			"unknown model"
+		);
 	});
 }
 

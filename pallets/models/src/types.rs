@@ -2,7 +2,9 @@
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use edgeproof_canon::{DType, Tolerance};
-use frame_support::{traits::Get, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound};
+use frame_support::{
+	traits::Get, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
+};
 use scale_info::TypeInfo;
 use sp_core::H256;
 
@@ -16,7 +18,16 @@ pub type ModelId = H256;
 ///    └──────reject / quorum of nays────▶ Rejected
 /// ```
 #[derive(
-	Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 pub enum ModelStatus {
 	/// Registered, waiting for validators to check the file and vote (or for the activation
@@ -40,8 +51,15 @@ pub enum ModelStatus {
 
 /// The declared name, dtype and shape of one model input or output.
 #[derive(
-	CloneNoBound, DebugNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, DecodeWithMemTracking,
-	TypeInfo, MaxEncodedLen,
+	CloneNoBound,
+	DebugNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 #[scale_info(skip_type_params(MaxName, MaxDims))]
 pub struct TensorSpec<MaxName: Get<u32>, MaxDims: Get<u32>> {
@@ -79,16 +97,19 @@ impl<MaxName: Get<u32>, MaxDims: Get<u32>> TensorSpec<MaxName, MaxDims> {
 
 /// What a model owner states about a model when registering it.
 #[derive(
-	CloneNoBound, DebugNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, DecodeWithMemTracking,
-	TypeInfo, MaxEncodedLen,
+	CloneNoBound,
+	DebugNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 #[scale_info(skip_type_params(MaxName, MaxUri, MaxTensors, MaxDims))]
-pub struct ModelParams<
-	MaxName: Get<u32>,
-	MaxUri: Get<u32>,
-	MaxTensors: Get<u32>,
-	MaxDims: Get<u32>,
-> {
+pub struct ModelParams<MaxName: Get<u32>, MaxUri: Get<u32>, MaxTensors: Get<u32>, MaxDims: Get<u32>>
+{
 	/// blake2-256 of the ONNX file: the model's id.
 	pub model_id: ModelId,
 	/// Family name (UTF-8); versions of one name form a family.
@@ -130,7 +151,16 @@ pub struct ModelRecord<AccountId, Balance, BlockNumber, Params> {
 
 /// Why a model was rejected.
 #[derive(
-	Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 pub enum RejectionReason {
 	/// The validators voted against it (they could not verify the file, hash, program or
@@ -144,7 +174,16 @@ pub enum RejectionReason {
 
 /// A validator's verdict on a pending model.
 #[derive(
-	Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 pub enum Verdict {
 	/// The file at the URI has the id as hash, compiles to `program_root` with `node_count`

@@ -46,9 +46,9 @@ impl pallet_models::VoterSet<AccountId> for AuthorityVoters {
 				sp_core::sr25519::Public::from_raw(*raw).into()
 			})
 			.collect();
-		pallet_aura::Authorities::<Runtime>::put(
-			frame_support::BoundedVec::truncate_from(authorities),
-		);
+		pallet_aura::Authorities::<Runtime>::put(frame_support::BoundedVec::truncate_from(
+			authorities,
+		));
 		voters
 	}
 }
