@@ -11,7 +11,8 @@
 //!
 //! ## Interface
 //! - [`Tensor`], [`DType`], [`Limits`], [`TensorSpec`]: data and bounds.
-//! - [`Program`], [`Node`], [`Op`], [`Ref`]: a compiled model.
+//! - [`Program`], [`Node`], [`Op`], [`Ref`]: a compiled model; [`output_leaf_range`]: where its
+//!   outputs are in the trace.
 //! - [`execute`], [`execute_with`], [`execute_node`], [`execute_node_with`]: running, giving a
 //!   [`Trace`].
 //! - [`merkle`]: leaf hashes, trees, proofs, the descent rule; [`commit`]: `program_root` and the
@@ -21,6 +22,9 @@
 //! ## Terms
 //! - *Trace*: `v_0..v_{m+n-1}`, the m graph inputs then the n node outputs.
 //! - *Leaf hash*: blake2-256 of the SCALE encoding with NaNs canonicalised.
+//! - *Tail rule*: a program's k outputs are its last k nodes, in order, so the output leaves are
+//!   `m + n - k .. m + n` ([`output_leaf_range`]); the compiler appends `Identity` nodes where
+//!   needed ([`Program::move_outputs_to_tail`]) and [`Program::validate`] enforces it.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -45,6 +49,6 @@ pub use error::{CanonError, Result};
 pub use exec::{execute, execute_node, execute_node_with, execute_with, Trace};
 pub use merkle::{leaf_hash, merkle_root, Hash, MerkleProof, MerkleTree, Position, ZERO_HASH};
 pub use ops::node_work;
-pub use program::{leaf_of, AutoPad, Node, Op, Program, Ref, Window};
+pub use program::{leaf_of, output_leaf_range, AutoPad, Node, Op, Program, Ref, Window};
 pub use tensor::{numel, DType, Limits, Tensor, TensorSpec, CANONICAL_NAN};
 pub use tolerance::{within_tolerance, Tolerance};

@@ -1,7 +1,8 @@
 //! The canonical program: graph inputs, constants, nodes in topological order, outputs.
 
-use alloc::{format, vec::Vec};
+use alloc::{format, vec, vec::Vec};
 use codec::{Decode, DecodeWithMemTracking, Encode};
+use core::ops::Range;
 use scale_info::TypeInfo;
 
 use crate::{
@@ -255,6 +256,12 @@ pub struct Node {
 }
 
 /// A compiled model. Trace leaf `i < m` is graph input `i`; leaf `m + j` is node `j`'s output.
+///
+/// *Tail rule*: the k program outputs are the last k nodes, in order (`outputs[i]` is
+/// `Ref::Node(n - k + i)`), so their trace leaves are `m + n - k .. m + n` (see
+/// [`output_leaf_range`]). The chain stores only `program_root`, m, n and k, and still knows
+/// which trace leaves are the outputs. The compiler establishes the rule with
+/// [`Program::move_outputs_to_tail`]; [`Program::validate`] rejects a program that breaks it.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
 pub struct Program {
 	/// Graph inputs, in ONNX graph order (initializers excluded).
@@ -263,7 +270,7 @@ pub struct Program {
 	pub constants: Vec<Tensor>,
 	/// Nodes in topological order: node `j` only references inputs, constants, nodes `< j`.
 	pub nodes: Vec<Node>,
-	/// Program outputs in ONNX graph order; each an `Input` or a `Node` reference.
+	/// Program outputs in ONNX graph order: the last `outputs.len()` nodes (the tail rule).
 	pub outputs: Vec<Ref>,
 }
 
@@ -290,7 +297,32 @@ impl Program {
 			.collect()
 	}
 
-	/// Structural checks: limits, constant tensors, references point strictly backwards.
+	/// Do the outputs follow the tail rule (`outputs[i] == Ref::Node(n - k + i)`)?
+	pub fn outputs_at_tail(&self) -> bool {
+		let n = self.nodes.len();
+		let Some(first) = n.checked_sub(self.outputs.len()) else { return false };
+		self.outputs
+			.iter()
+			.enumerate()
+			.all(|(i, &r)| u32::try_from(first + i).is_ok_and(|j| r == Ref::Node(j)))
+	}
+
+	/// Establishes the tail rule: if the outputs are not already the last nodes in order, appends
+	/// one `Op::Identity` node per output (reading the original reference) and points the
+	/// outputs at them. A program already in tail form is left as it is (same `program_root`).
+	pub fn move_outputs_to_tail(&mut self) {
+		if self.outputs_at_tail() {
+			return;
+		}
+		for out in self.outputs.iter_mut() {
+			let j = self.nodes.len() as u32;
+			self.nodes.push(Node { op: Op::Identity, inputs: vec![*out] });
+			*out = Ref::Node(j);
+		}
+	}
+
+	/// Structural checks: limits, constant tensors, references point strictly backwards, the
+	/// outputs follow the tail rule.
 	pub fn validate(&self, limits: &Limits) -> Result<()> {
 		if self.nodes.len() as u64 > limits.max_nodes as u64 {
 			return Err(CanonError::LimitExceeded {
@@ -313,8 +345,32 @@ impl Program {
 		for &r in &self.outputs {
 			check_ref(r, self.nodes.len() as u32, self.inputs.len() as u32, 0)?;
 		}
+		if !self.outputs_at_tail() {
+			return Err(CanonError::Graph {
+				detail: format!(
+					"the {} program outputs are not its last nodes in order ({:?}); see \
+					 Program::move_outputs_to_tail",
+					self.outputs.len(),
+					self.outputs
+				),
+			});
+		}
 		Ok(())
 	}
+}
+
+/// The trace leaves of the program outputs under the tail rule: `m + n - k .. m + n` for `m`
+/// graph inputs, `n` nodes and `k` outputs. `None` if `k > n` (the outputs cannot all be nodes).
+pub fn output_leaf_range(
+	input_count: u32,
+	node_count: u32,
+	output_count: u32,
+) -> Option<Range<u64>> {
+	if output_count > node_count {
+		return None;
+	}
+	let end = u64::from(input_count) + u64::from(node_count);
+	Some(end.saturating_sub(u64::from(output_count))..end)
 }
 
 /// Trace leaf of a reference given the number of graph inputs `m`.

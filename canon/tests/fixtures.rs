@@ -124,13 +124,17 @@ fn tampered_one_step_witnesses_are_rejected() {
 #[test]
 fn fixture_program_roots_are_stable() {
 	// Changing an operator's encoding or the compiler's output changes these roots; that is a
-	// protocol change (registered models would no longer activate).
-	for name in ["mlp", "cnn"] {
+	// protocol change (registered models would no longer activate). Both fixtures' outputs were
+	// already their last nodes, so the tail rule left them (and these roots) unchanged.
+	for (name, expected) in [
+		("mlp", "bb4700eb2e0b78f77a0b5ceb3d4395b2df1d3eea0d4aaf38c695410f0e7b695a"),
+		("cnn", "fc031e89f7a4bcf2c98e6e1cfca61030fff5bd773facbe644383aafe449c2e55"),
+	] {
 		let (compiled, _, _) = load(name);
+		assert!(compiled.program.outputs_at_tail());
 		let root = program_root(&compiled.program).unwrap();
-		println!(
-			"{name} program_root 0x{}",
-			root.iter().map(|b| format!("{b:02x}")).collect::<String>()
-		);
+		let hex = root.iter().map(|b| format!("{b:02x}")).collect::<String>();
+		println!("{name} program_root 0x{hex}");
+		assert_eq!(hex, expected, "{name}");
 	}
 }

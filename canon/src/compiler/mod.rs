@@ -6,7 +6,8 @@
 //! an error); lower each node ([`lower`]) into an alias, a constant or one canonical operator
 //! per used output; fold every operator whose inputs are all constant by running the executor at
 //! compile time (this evaluates shape arithmetic such as Shape/Gather/Concat/Unsqueeze); infer
-//! every output's dtype and shape with [`crate::ops::infer`]; check the limits.
+//! every output's dtype and shape with [`crate::ops::infer`]; make the outputs the last nodes
+//! (the tail rule, [`Program::move_outputs_to_tail`]); check the limits.
 
 mod lower;
 pub mod onnx;
@@ -323,6 +324,7 @@ pub fn compile_model(model: &ModelProto, options: &CompileOptions) -> Result<Com
 		program.outputs.push(r);
 		output_names.push(vi.name.clone());
 	}
+	program.move_outputs_to_tail();
 	program.validate(&limits)?;
 	Ok(Compiled { program, input_names, output_names })
 }
