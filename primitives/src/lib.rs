@@ -11,6 +11,7 @@
 //!
 //! ## Interface
 //! - [`ModelId`]: a model's content address.
+//! - [`checker`]: the key type validators' off-chain workers sign with.
 //! - [`inference`]: `run`, `verify_model`, `canonical_output`, `trace_children`, `one_step`.
 //! - [`InferenceError`], [`ModelFacts`], [`Disputability`], [`CanonicalOutput`]: what they
 //!   return.
@@ -25,6 +26,7 @@
 
 extern crate alloc;
 
+pub mod checker;
 mod types;
 
 pub use edgeproof_canon::{

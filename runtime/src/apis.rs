@@ -17,14 +17,18 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use crate::{
-	AccountId, Aura, Balance, Block, Executive, Grandpa, InherentDataExt, Nonce, Runtime,
-	RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
+	AccountId, Attestations, Aura, Balance, Block, Executive, Grandpa, InherentDataExt, Nonce,
+	Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
 };
 
 /// A model record as the runtime stores it.
 pub type ModelRecord = pallet_models::ModelRecordOf<Runtime>;
 /// A device record as the runtime stores it.
 pub type DeviceRecord = pallet_devices::DeviceRecordOf<Runtime>;
+/// A claim record as the attestations runtime API returns it.
+pub type ClaimRecord = pallet_attestations::ClaimRecordOf<Runtime>;
+/// A claim's payloads as the attestations runtime API returns them.
+pub type ClaimPayload = pallet_attestations::ClaimPayloadOf<Runtime>;
 
 impl_runtime_apis! {
 	impl sp_api::Core<Block> for Runtime {
@@ -231,6 +235,25 @@ impl_runtime_apis! {
 
 		fn reputation_score(device: pallet_devices::DeviceId) -> Option<u32> {
 			pallet_devices::Devices::<Runtime>::get(device).map(|r| r.reputation.score())
+		}
+	}
+
+	impl pallet_attestations::runtime_api::AttestationsApi<Block, ClaimRecord, ClaimPayload>
+		for Runtime
+	{
+		fn claim(id: pallet_attestations::ClaimId) -> Option<ClaimRecord> {
+			Attestations::claim(id)
+		}
+
+		fn claim_payload(id: pallet_attestations::ClaimId) -> Option<ClaimPayload> {
+			Attestations::payload(id)
+		}
+
+		fn pending_claims(
+			from: pallet_attestations::ClaimId,
+			limit: u32,
+		) -> (Vec<(pallet_attestations::ClaimId, ClaimRecord)>, Option<pallet_attestations::ClaimId>) {
+			Attestations::pending_claims(from, limit)
 		}
 	}
 

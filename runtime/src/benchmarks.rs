@@ -13,4 +13,5 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_sudo, Sudo]
 	[pallet_models, Models]
 	[pallet_devices, Devices]
+	[pallet_attestations, Attestations]
 );

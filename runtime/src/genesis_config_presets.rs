@@ -9,32 +9,55 @@ use sp_consensus_grandpa::AuthorityId as GrandpaId;
 use sp_genesis_builder::{PresetId, DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET};
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 
-use crate::{AccountId, Balance, BalancesConfig, RuntimeGenesisConfig, SudoConfig, UNIT};
+use sp_runtime::{traits::IdentifyAccount, MultiSigner};
+
+use crate::{
+	AccountId, AttestationsConfig, Balance, BalancesConfig, BlockNumber, RuntimeGenesisConfig,
+	SudoConfig, UNIT,
+};
 
 /// What every endowed dev account starts with.
 pub const ENDOWMENT: Balance = 1_000_000 * UNIT;
 
-/// A validator's consensus keys from a well-known dev seed: Aura is sr25519, GRANDPA ed25519.
-fn authority_keys(aura: Sr25519Keyring, grandpa: Ed25519Keyring) -> (AuraId, GrandpaId) {
-	(aura.public().into(), grandpa.public().into())
+/// A validator from a well-known dev seed: its Aura key (sr25519), GRANDPA key (ed25519) and
+/// checker account (the ed25519 key of the same seed, under the `echk` key type).
+struct Validator {
+	aura: AuraId,
+	grandpa: GrandpaId,
+	checker: AccountId,
+}
+
+fn validator(seed: Sr25519Keyring, ed: Ed25519Keyring) -> Validator {
+	Validator {
+		aura: seed.public().into(),
+		grandpa: ed.public().into(),
+		checker: MultiSigner::from(ed.public()).into_account(),
+	}
 }
 
 fn testnet_genesis(
-	authorities: Vec<(AuraId, GrandpaId)>,
+	validators: Vec<Validator>,
 	endowed_accounts: Vec<AccountId>,
 	root: AccountId,
+	challenge_period: BlockNumber,
 ) -> Value {
+	let checkers: Vec<AccountId> = validators.iter().map(|v| v.checker.clone()).collect();
+	// The checkers pay their transactions' fees: fund them like the dev accounts.
+	let balances: Vec<(AccountId, Balance)> = endowed_accounts
+		.into_iter()
+		.chain(checkers.iter().cloned())
+		.map(|k| (k, ENDOWMENT))
+		.collect();
 	build_struct_json_patch!(RuntimeGenesisConfig {
-		balances: BalancesConfig {
-			balances: endowed_accounts.into_iter().map(|k| (k, ENDOWMENT)).collect::<Vec<_>>(),
-		},
+		balances: BalancesConfig { balances },
 		aura: pallet_aura::GenesisConfig {
-			authorities: authorities.iter().map(|(aura, _)| aura.clone()).collect::<Vec<_>>(),
+			authorities: validators.iter().map(|v| v.aura.clone()).collect::<Vec<_>>(),
 		},
 		grandpa: pallet_grandpa::GenesisConfig {
-			authorities: authorities.iter().map(|(_, gran)| (gran.clone(), 1)).collect::<Vec<_>>(),
+			authorities: validators.iter().map(|v| (v.grandpa.clone(), 1)).collect::<Vec<_>>(),
 		},
 		sudo: SudoConfig { key: Some(root) },
+		attestations: AttestationsConfig { checkers, challenge_period: Some(challenge_period) },
 	})
 }
 
@@ -46,25 +69,29 @@ fn dev_accounts() -> Vec<AccountId> {
 		.collect()
 }
 
-/// One validator (Alice), funded dev accounts, Alice as sudo.
+/// One validator (Alice), funded dev accounts, Alice as sudo; claims may be disputed for 5
+/// blocks (30 s), so that a claim finalises quickly on a dev chain.
 pub fn development_config_genesis() -> Value {
 	testnet_genesis(
-		vec![authority_keys(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
+		vec![validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
 		dev_accounts(),
 		Sr25519Keyring::Alice.to_account_id(),
+		5,
 	)
 }
 
-/// Three validators (Alice, Bob, Charlie), funded dev accounts, Alice as sudo.
+/// Three validators (Alice, Bob, Charlie), funded dev accounts, Alice as sudo; a challenge
+/// period of 10 blocks (one minute).
 pub fn local_config_genesis() -> Value {
 	testnet_genesis(
 		vec![
-			authority_keys(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
-			authority_keys(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
-			authority_keys(Sr25519Keyring::Charlie, Ed25519Keyring::Charlie),
+			validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
+			validator(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
+			validator(Sr25519Keyring::Charlie, Ed25519Keyring::Charlie),
 		],
 		dev_accounts(),
 		Sr25519Keyring::Alice.to_account_id(),
+		10,
 	)
 }
 

@@ -56,10 +56,12 @@ pub mod opaque {
 }
 
 impl_opaque_keys! {
-	/// The keys a validator registers for consensus.
+	/// The keys a validator holds: consensus (Aura, GRANDPA) and its checker key, which its
+	/// off-chain workers sign model votes and disputes with.
 	pub struct SessionKeys {
 		pub aura: Aura,
 		pub grandpa: Grandpa,
+		pub checker: edgeproof_primitives::checker::app::Public,
 	}
 }
 
@@ -218,4 +220,6 @@ mod runtime {
 	pub type Models = pallet_models;
 	#[runtime::pallet_index(51)]
 	pub type Devices = pallet_devices;
+	#[runtime::pallet_index(52)]
+	pub type Attestations = pallet_attestations;
 }

@@ -40,7 +40,9 @@ describe('models and devices on edgeproof-node --dev', () => {
       modelId,
       name: 'edgeproof-mlp',
       version: 1,
-      uri: 'file:///models/mlp.onnx',
+      // Nothing listens on port 9: the validator's off-chain worker cannot fetch the file and
+      // does not vote, so the sudo activation below is what decides.
+      uri: 'http://127.0.0.1:9/mlp.onnx',
       byteSize: bytes.length,
       inputs: [{ name: 'input', dtype: 'F32', shape: [1, 16], dynamicBatch: true }],
       outputs: [{ name: 'output', dtype: 'F32', shape: [1, 8], dynamicBatch: true }],

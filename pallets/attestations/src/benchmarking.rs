@@ -8,7 +8,7 @@ use codec::Encode;
 use edgeproof_canon::{DType, Tensor};
 use frame_benchmarking::v2::*;
 use frame_support::{
-	traits::{fungible::Mutate, Get, Hooks},
+	traits::{fungible::Mutate, EnsureOrigin, Get, Hooks},
 	BoundedVec,
 };
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
@@ -44,9 +44,11 @@ fn funded<T: Config>(claims: u32) -> T::AccountId {
 }
 
 /// A fresh active sr25519 device of `operator`.
-fn device<T: Config>(operator: &T::AccountId) -> (DeviceId, sr25519::Public) {
+fn device<T: Config>(
+	operator: &T::AccountId,
+) -> Result<(DeviceId, sr25519::Public), BenchmarkError> {
 	let key = sp_io::crypto::sr25519_generate(KEY_TYPE, None);
-	(T::BenchmarkHelper::active_device(operator, KEY_TYPE, key), key)
+	Ok((T::BenchmarkHelper::active_device(operator, KEY_TYPE, key)?, key))
 }
 
 fn sign<T: Config>(
@@ -70,17 +72,25 @@ fn sign<T: Config>(
 
 /// Submits `n` small claims of `operator` on `model`, using a new device whenever one has
 /// `MaxPendingPerDevice` pending claims; returns their ids.
-fn submit_claims<T: Config>(operator: &T::AccountId, model: ModelId, n: u32) -> Vec<ClaimId> {
+fn submit_claims<T: Config>(
+	operator: &T::AccountId,
+	model: ModelId,
+	n: u32,
+) -> Result<Vec<ClaimId>, BenchmarkError> {
 	let tensors = u8_tensors(16);
 	let (input, output) = (bounded::<T>(&tensors), bounded::<T>(&tensors));
 	let per_device = T::MaxPendingPerDevice::get();
 	let mut ids = Vec::new();
 	let mut current = None;
 	for i in 0..n {
-		if i % per_device == 0 {
-			current = Some(device::<T>(operator));
-		}
-		let (id, key) = current.expect("set above");
+		let (id, key) = match current {
+			Some(device) if i % per_device != 0 => device,
+			_ => {
+				let fresh = device::<T>(operator)?;
+				current = Some(fresh);
+				fresh
+			},
+		};
 		let nonce = (i % per_device) as u64;
 		let signature = sign::<T>(&key, &model, &input, &output, nonce);
 		ids.push(NextClaimId::<T>::get());
@@ -93,12 +103,12 @@ fn submit_claims<T: Config>(operator: &T::AccountId, model: ModelId, n: u32) -> 
 			nonce,
 			signature,
 		)
-		.expect("benchmark claim is valid");
+		.map_err(|_| BenchmarkError::Stop("a benchmark claim was refused"))?;
 	}
-	ids
+	Ok(ids)
 }
 
-fn small_model<T: Config>() -> ModelId {
+fn small_model<T: Config>() -> Result<ModelId, BenchmarkError> {
 	let tensors = u8_tensors(16);
 	T::BenchmarkHelper::active_model(&tensors, &tensors)
 }
@@ -108,11 +118,16 @@ fn set_block<T: Config>(n: BlockNumberFor<T>) {
 }
 
 /// One disputed claim of a fresh device, and its id.
-fn disputed_claim<T: Config>() -> (T::AccountId, ClaimId) {
+fn disputed_claim<T: Config>() -> Result<(T::AccountId, ClaimId), BenchmarkError> {
 	let operator = funded::<T>(1);
-	let id = submit_claims::<T>(&operator, small_model::<T>(), 1)[0];
-	Attestations::<T>::note_dispute_opened(id).expect("claim is pending");
-	(operator, id)
+	let id = first(submit_claims::<T>(&operator, small_model::<T>()?, 1)?)?;
+	Attestations::<T>::note_dispute_opened(id)
+		.map_err(|_| BenchmarkError::Stop("the claim is not pending"))?;
+	Ok((operator, id))
+}
+
+fn first(ids: Vec<ClaimId>) -> Result<ClaimId, BenchmarkError> {
+	ids.first().copied().ok_or(BenchmarkError::Stop("no claim was submitted"))
 }
 
 #[benchmarks]
@@ -124,11 +139,11 @@ mod benchmarks {
 	fn submit(
 		i: Linear<16, { T::MaxPayloadLen::get() }>,
 		o: Linear<16, { T::MaxPayloadLen::get() }>,
-	) {
+	) -> Result<(), BenchmarkError> {
 		let (inputs, outputs) = (u8_tensors(i), u8_tensors(o));
-		let model = T::BenchmarkHelper::active_model(&inputs, &outputs);
+		let model = T::BenchmarkHelper::active_model(&inputs, &outputs)?;
 		let operator = funded::<T>(1);
-		let (device, key) = device::<T>(&operator);
+		let (device, key) = device::<T>(&operator)?;
 		let (input, output) = (bounded::<T>(&inputs), bounded::<T>(&outputs));
 		let signature = sign::<T>(&key, &model, &input, &output, 0);
 
@@ -137,18 +152,21 @@ mod benchmarks {
 
 		assert_eq!(NextClaimId::<T>::get(), 1);
 		assert!(Payloads::<T>::contains_key(0));
+		Ok(())
 	}
 
 	/// `n` due pending claims finalised, then one not yet due read and left.
 	#[benchmark]
-	fn expire_claims(n: Linear<0, { T::MaxExpiriesPerBlock::get() }>) {
+	fn expire_claims(
+		n: Linear<0, { T::MaxExpiriesPerBlock::get() }>,
+	) -> Result<(), BenchmarkError> {
 		let operator = funded::<T>(n + 1);
-		let model = small_model::<T>();
+		let model = small_model::<T>()?;
 		let start = frame_system::Pallet::<T>::block_number();
-		submit_claims::<T>(&operator, model, n);
+		submit_claims::<T>(&operator, model, n)?;
 		set_block::<T>(start.saturating_add(1u32.into()));
-		submit_claims::<T>(&operator, model, 1);
-		let now = start.saturating_add(T::ChallengePeriod::get());
+		submit_claims::<T>(&operator, model, 1)?;
+		let now = start.saturating_add(Params::<T>::get().challenge_period);
 		set_block::<T>(now);
 
 		#[block]
@@ -158,18 +176,19 @@ mod benchmarks {
 
 		assert_eq!(ExpiryCursor::<T>::get(), n as ClaimId);
 		assert_eq!(PruneTail::<T>::get(), n as u64);
+		Ok(())
 	}
 
 	/// `n` due decided claims removed, then one not yet due read and left.
 	#[benchmark]
-	fn prune_claims(n: Linear<0, { T::MaxPrunesPerBlock::get() }>) {
+	fn prune_claims(n: Linear<0, { T::MaxPrunesPerBlock::get() }>) -> Result<(), BenchmarkError> {
 		let operator = funded::<T>(n + 1);
-		let model = small_model::<T>();
+		let model = small_model::<T>()?;
 		let start = frame_system::Pallet::<T>::block_number();
-		submit_claims::<T>(&operator, model, n);
+		submit_claims::<T>(&operator, model, n)?;
 		set_block::<T>(start.saturating_add(1u32.into()));
-		submit_claims::<T>(&operator, model, 1);
-		let expiry = start.saturating_add(T::ChallengePeriod::get());
+		submit_claims::<T>(&operator, model, 1)?;
+		let expiry = start.saturating_add(Params::<T>::get().challenge_period);
 		Attestations::<T>::expire_due(expiry, n);
 		Attestations::<T>::expire_due(expiry.saturating_add(1u32.into()), 1);
 		let now = expiry.saturating_add(T::RetentionPeriod::get());
@@ -182,12 +201,13 @@ mod benchmarks {
 
 		assert_eq!(PruneHead::<T>::get(), n as u64);
 		assert_eq!(Claims::<T>::iter().count(), 1);
+		Ok(())
 	}
 
 	#[benchmark]
-	fn note_dispute_opened() {
+	fn note_dispute_opened() -> Result<(), BenchmarkError> {
 		let operator = funded::<T>(1);
-		let id = submit_claims::<T>(&operator, small_model::<T>(), 1)[0];
+		let id = first(submit_claims::<T>(&operator, small_model::<T>()?, 1)?)?;
 
 		#[block]
 		{
@@ -195,12 +215,13 @@ mod benchmarks {
 		}
 
 		assert_eq!(Claims::<T>::get(id).map(|c| c.status), Some(ClaimStatus::Disputed { open: 1 }));
+		Ok(())
 	}
 
 	/// The claimant lost: the bond is paid out and burned, the device slashed.
 	#[benchmark]
-	fn note_dispute_lost() {
-		let (_, id) = disputed_claim::<T>();
+	fn note_dispute_lost() -> Result<(), BenchmarkError> {
+		let (_, id) = disputed_claim::<T>()?;
 		let beneficiary: T::AccountId = account("challenger", 0, 0);
 		T::Currency::mint_into(&beneficiary, T::Currency::minimum_balance())
 			.expect("beneficiary is funded");
@@ -212,12 +233,13 @@ mod benchmarks {
 		}
 
 		assert_eq!(Claims::<T>::get(id).map(|c| c.status), Some(ClaimStatus::Invalid));
+		Ok(())
 	}
 
 	/// The claimant won the last dispute after the challenge period: the claim is final.
 	#[benchmark]
-	fn note_dispute_won() {
-		let (_, id) = disputed_claim::<T>();
+	fn note_dispute_won() -> Result<(), BenchmarkError> {
+		let (_, id) = disputed_claim::<T>()?;
 		let ends = Claims::<T>::get(id).map(|c| c.challenge_ends).expect("claim exists");
 		set_block::<T>(ends);
 		Attestations::<T>::on_initialize(ends);
@@ -230,6 +252,38 @@ mod benchmarks {
 		}
 
 		assert_eq!(Claims::<T>::get(id).map(|c| c.status), Some(ClaimStatus::Final));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn set_parameters() -> Result<(), BenchmarkError> {
+		let origin =
+			T::AdminOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+		let parameters = Parameters {
+			challenge_period: T::MaxChallengePeriod::get(),
+			check_probability: sp_runtime::Perbill::from_percent(50),
+		};
+
+		#[extrinsic_call]
+		_(origin as T::RuntimeOrigin, parameters);
+
+		assert_eq!(Params::<T>::get(), parameters);
+		Ok(())
+	}
+
+	/// `n` checkers (sorted and checked for duplicates).
+	#[benchmark]
+	fn set_checkers(n: Linear<0, { T::MaxCheckers::get() }>) -> Result<(), BenchmarkError> {
+		let origin =
+			T::AdminOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+		let checkers: Vec<T::AccountId> = (0..n).map(|i| account("checker", i, 0)).collect();
+		let checkers = BoundedVec::truncate_from(checkers);
+
+		#[extrinsic_call]
+		_(origin as T::RuntimeOrigin, checkers.clone());
+
+		assert_eq!(Checkers::<T>::get(), checkers);
+		Ok(())
 	}
 
 	impl_benchmark_test_suite!(Attestations, crate::mock::ExtBuilder::build(), crate::mock::Test);

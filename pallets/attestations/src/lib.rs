@@ -35,7 +35,12 @@
 extern crate alloc;
 
 #[cfg(feature = "runtime-benchmarks")]
+pub mod benchmark_helper;
+#[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+pub mod checker;
+#[cfg(test)]
+mod checker_tests;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
@@ -89,6 +94,29 @@ impl<T: pallet_devices::Config> DeviceStake<pallet_devices::BalanceOf<T>>
 {
 	fn stake(device: &DeviceId) -> pallet_devices::BalanceOf<T> {
 		pallet_devices::Devices::<T>::get(device).map(|r| r.stake).unwrap_or_default()
+	}
+}
+
+/// What the checker does with a claim it proved wrong: the dispute pallet opens a dispute.
+///
+/// Called in the off-chain worker (not in block execution), with the canonical output and its
+/// proofs; returns whether a dispute was started (a transaction submitted to the pool).
+pub trait WrongClaimHandler<AccountId, Balance, BlockNumber> {
+	fn wrong_claim(
+		claim: ClaimId,
+		record: &ClaimRecord<AccountId, Balance, BlockNumber>,
+		canonical: &edgeproof_primitives::CanonicalOutput,
+	) -> bool;
+}
+
+/// No dispute pallet: the verdict stays in the node's offchain storage and logs.
+impl<AccountId, Balance, BlockNumber> WrongClaimHandler<AccountId, Balance, BlockNumber> for () {
+	fn wrong_claim(
+		_: ClaimId,
+		_: &ClaimRecord<AccountId, Balance, BlockNumber>,
+		_: &edgeproof_primitives::CanonicalOutput,
+	) -> bool {
+		false
 	}
 }
 
@@ -176,9 +204,28 @@ pub mod pallet {
 		#[pallet::constant]
 		type ClaimBond: Get<BalanceOf<Self>>;
 
-		/// Blocks after submission during which a claim may be disputed.
+		/// The challenge period until genesis or [`Pallet::set_parameters`] sets one (see
+		/// [`Params`]).
 		#[pallet::constant]
 		type ChallengePeriod: Get<BlockNumberFor<Self>>;
+
+		/// Longest challenge period [`Pallet::set_parameters`] accepts.
+		#[pallet::constant]
+		type MaxChallengePeriod: Get<BlockNumberFor<Self>>;
+
+		/// May change [`Params`] and [`Checkers`] (root).
+		type AdminOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+
+		/// Most checker accounts.
+		#[pallet::constant]
+		type MaxCheckers: Get<u32>;
+
+		/// Milliseconds a checker off-chain worker may spend re-running claims per block.
+		#[pallet::constant]
+		type CheckTimeBudget: Get<u64>;
+
+		/// Starts a dispute about a claim the checker proved wrong (the dispute pallet).
+		type OnWrongClaim: WrongClaimHandler<Self::AccountId, BalanceOf<Self>, BlockNumberFor<Self>>;
 
 		/// Blocks a decided claim's record is kept before it is pruned. Should exceed the
 		/// longest dispute, so that late results still find the claim.
@@ -217,6 +264,56 @@ pub mod pallet {
 		/// Sets up active models and devices for the benchmarks.
 		#[cfg(feature = "runtime-benchmarks")]
 		type BenchmarkHelper: benchmark_helper::BenchmarkHelper<Self::AccountId>;
+	}
+
+	/// The tunable parameters (challenge period, check probability).
+	#[pallet::storage]
+	pub type Params<T: Config> =
+		StorageValue<_, Parameters<BlockNumberFor<T>>, ValueQuery, DefaultParams<T>>;
+
+	/// Until genesis or the admin sets them: `ChallengePeriod`, check everything.
+	#[pallet::type_value]
+	pub fn DefaultParams<T: Config>() -> Parameters<BlockNumberFor<T>> {
+		Parameters {
+			challenge_period: T::ChallengePeriod::get(),
+			check_probability: Perbill::one(),
+		}
+	}
+
+	/// The validators' checker accounts: the keys their off-chain workers sign with (model
+	/// votes, disputes). The runtime uses this set as the model registry's voters.
+	#[pallet::storage]
+	pub type Checkers<T: Config> =
+		StorageValue<_, BoundedVec<T::AccountId, T::MaxCheckers>, ValueQuery>;
+
+	#[pallet::genesis_config]
+	#[derive(frame_support::DefaultNoBound)]
+	pub struct GenesisConfig<T: Config> {
+		/// The initial checker accounts.
+		pub checkers: Vec<T::AccountId>,
+		/// The challenge period (default `ChallengePeriod`).
+		pub challenge_period: Option<BlockNumberFor<T>>,
+		/// The check probability (default one: check every claim).
+		pub check_probability: Option<Perbill>,
+	}
+
+	#[pallet::genesis_build]
+	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+		fn build(&self) {
+			let mut checkers = self.checkers.clone();
+			checkers.sort();
+			checkers.dedup();
+			let checkers: BoundedVec<_, T::MaxCheckers> =
+				checkers.try_into().expect("genesis: more checkers than MaxCheckers");
+			Checkers::<T>::put(checkers);
+			let defaults = DefaultParams::<T>::get();
+			let params = Parameters {
+				challenge_period: self.challenge_period.unwrap_or(defaults.challenge_period),
+				check_probability: self.check_probability.unwrap_or(defaults.check_probability),
+			};
+			assert!(Pallet::<T>::valid_parameters(&params), "genesis: invalid parameters");
+			Params::<T>::put(params);
+		}
 	}
 
 	/// The id the next claim gets.
@@ -290,6 +387,10 @@ pub mod pallet {
 		},
 		/// A decided claim's record was removed.
 		ClaimPruned { claim: ClaimId, status: ClaimStatus },
+		/// The admin changed the parameters.
+		ParametersSet { parameters: Parameters<BlockNumberFor<T>> },
+		/// The admin replaced the checker accounts.
+		CheckersSet { checkers: BoundedVec<T::AccountId, T::MaxCheckers> },
 	}
 
 	#[pallet::error]
@@ -328,6 +429,10 @@ pub mod pallet {
 		ChallengePeriodOver,
 		/// No dispute about the claim is open.
 		NoOpenDispute,
+		/// A challenge period of zero or above `MaxChallengePeriod`.
+		InvalidParameters,
+		/// An account is listed twice among the checkers.
+		DuplicateChecker,
 	}
 
 	#[pallet::hooks]
@@ -340,9 +445,18 @@ pub mod pallet {
 				.saturating_add(T::WeightInfo::prune_claims(pruned))
 		}
 
+		/// Re-runs pending claims on this validator's inference engine (see [`checker`]).
+		fn offchain_worker(now: BlockNumberFor<T>) {
+			checker::check_pending_claims::<T>(now);
+		}
+
 		fn integrity_test() {
 			assert!(!T::ClaimBond::get().is_zero(), "an unbonded claim costs nothing to fake");
 			assert!(!T::ChallengePeriod::get().is_zero(), "claims need a challenge period");
+			assert!(
+				T::ChallengePeriod::get() <= T::MaxChallengePeriod::get(),
+				"the default challenge period exceeds the maximum"
+			);
 			assert!(T::MaxPayloadLen::get() > 0, "payloads need room");
 			assert!(T::MaxPendingPerDevice::get() > 0, "devices need room for a claim");
 			assert!(
@@ -426,7 +540,7 @@ pub mod pallet {
 				.map_err(|_| Error::<T>::InsufficientBond)?;
 
 			let submitted_at = frame_system::Pallet::<T>::block_number();
-			let challenge_ends = submitted_at.saturating_add(T::ChallengePeriod::get());
+			let challenge_ends = submitted_at.saturating_add(Params::<T>::get().challenge_period);
 			NextClaimId::<T>::put(next);
 			LastNonce::<T>::insert(device, nonce);
 			PendingCount::<T>::insert(device, pending.saturating_add(1));
@@ -459,9 +573,62 @@ pub mod pallet {
 			});
 			Ok(())
 		}
+
+		/// Set the parameters: the challenge period of claims submitted from now on, and the
+		/// share of claims each checker re-runs.
+		///
+		/// - `origin`: [`Config::AdminOrigin`].
+		/// - `parameters`: `challenge_period` from 1 to `MaxChallengePeriod` blocks.
+		///
+		/// Errors: `InvalidParameters`. Emits `ParametersSet`.
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::set_parameters())]
+		pub fn set_parameters(
+			origin: OriginFor<T>,
+			parameters: Parameters<BlockNumberFor<T>>,
+		) -> DispatchResult {
+			T::AdminOrigin::ensure_origin(origin)?;
+			ensure!(Self::valid_parameters(&parameters), Error::<T>::InvalidParameters);
+			Params::<T>::put(parameters);
+			Self::deposit_event(Event::ParametersSet { parameters });
+			Ok(())
+		}
+
+		/// Replace the checker accounts (the validators' checker keys; they vote on models).
+		///
+		/// - `origin`: [`Config::AdminOrigin`].
+		/// - `checkers`: at most `MaxCheckers` distinct accounts.
+		///
+		/// Errors: `DuplicateChecker`. Emits `CheckersSet`.
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::set_checkers(checkers.len() as u32))]
+		pub fn set_checkers(
+			origin: OriginFor<T>,
+			checkers: BoundedVec<T::AccountId, T::MaxCheckers>,
+		) -> DispatchResult {
+			T::AdminOrigin::ensure_origin(origin)?;
+			let mut sorted = checkers.clone().into_inner();
+			sorted.sort();
+			sorted.dedup();
+			ensure!(sorted.len() == checkers.len(), Error::<T>::DuplicateChecker);
+			Checkers::<T>::put(&checkers);
+			Self::deposit_event(Event::CheckersSet { checkers });
+			Ok(())
+		}
 	}
 
 	impl<T: Config> Pallet<T> {
+		/// Are these parameters acceptable?
+		pub fn valid_parameters(parameters: &Parameters<BlockNumberFor<T>>) -> bool {
+			!parameters.challenge_period.is_zero()
+				&& parameters.challenge_period <= T::MaxChallengePeriod::get()
+		}
+
+		/// Is `who` a checker?
+		pub fn is_checker(who: &T::AccountId) -> bool {
+			Checkers::<T>::get().contains(who)
+		}
+
 		/// The hash of block 0, which every signed claim names.
 		pub fn genesis_hash() -> T::Hash {
 			frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero())
@@ -805,114 +972,6 @@ pub mod pallet {
 				Claims::<T>::insert(id, record);
 			}
 			Ok(Settlement::default())
-		}
-	}
-}
-
-/// Set-up of the benchmarks: active models and devices.
-#[cfg(feature = "runtime-benchmarks")]
-pub mod benchmark_helper {
-	use super::*;
-	use codec::Encode;
-	use edgeproof_canon::{Tensor, Tolerance};
-	use frame_support::{
-		traits::{fungible::Mutate, EnsureOrigin, Get},
-		BoundedVec,
-	};
-	use frame_system::RawOrigin;
-	use pallet_devices::{bind_message, DeviceKey, DeviceMetadata, DeviceSignature, HardwareClass};
-	use pallet_models::{ModelId, ModelParams, TensorSpec};
-	use sp_core::{crypto::KeyTypeId, sr25519, H256};
-	use sp_runtime::Saturating;
-
-	/// Sets up what a claim needs.
-	pub trait BenchmarkHelper<AccountId> {
-		/// Registers and activates a model whose inputs and outputs have exactly the dtypes
-		/// and shapes of `inputs` and `outputs`; returns its id.
-		fn active_model(inputs: &[Tensor], outputs: &[Tensor]) -> ModelId;
-		/// Registers an active device with the sr25519 key `key` (in the keystore under
-		/// `key_type`), operated by `operator`, funding its stake; returns its id.
-		fn active_device(
-			operator: &AccountId,
-			key_type: KeyTypeId,
-			key: sr25519::Public,
-		) -> DeviceId;
-	}
-
-	/// The helper for a runtime with pallet-models and pallet-devices.
-	pub struct RegistriesHelper<T>(core::marker::PhantomData<T>);
-
-	impl<T: pallet_models::Config + pallet_devices::Config> BenchmarkHelper<T::AccountId>
-		for RegistriesHelper<T>
-	{
-		fn active_model(inputs: &[Tensor], outputs: &[Tensor]) -> ModelId {
-			let specs = |tensors: &[Tensor]| {
-				BoundedVec::truncate_from(
-					tensors
-						.iter()
-						.map(|t| TensorSpec {
-							name: BoundedVec::truncate_from(b"t".to_vec()),
-							dtype: t.dtype,
-							shape: BoundedVec::truncate_from(t.shape.clone()),
-							dynamic_batch: false,
-						})
-						.collect(),
-				)
-			};
-			let (inputs, outputs) = (specs(inputs), specs(outputs));
-			let model_id = H256(sp_io::hashing::blake2_256(&(&inputs, &outputs).encode()));
-			let params = ModelParams {
-				model_id,
-				name: BoundedVec::truncate_from(b"bench".to_vec()),
-				version: u32::from_le_bytes([model_id[0], model_id[1], model_id[2], model_id[3]]),
-				uri: BoundedVec::truncate_from(b"https://bench.invalid/model.onnx".to_vec()),
-				byte_size: 1,
-				inputs,
-				outputs,
-				tolerance: Tolerance::Exact,
-				program_root: H256::repeat_byte(1),
-				node_count: 1,
-			};
-			let owner: T::AccountId = frame_benchmarking::account("model-owner", 0, 0);
-			let deposit = pallet_models::Pallet::<T>::deposit_for(&params)
-				.saturating_add(<T as pallet_models::Config>::Currency::minimum_balance());
-			<T as pallet_models::Config>::Currency::mint_into(&owner, deposit)
-				.expect("benchmark model owner is funded");
-			pallet_models::Pallet::<T>::register_model(RawOrigin::Signed(owner).into(), params)
-				.expect("benchmark model registers");
-			let origin = <T as pallet_models::Config>::ActivationOrigin::try_successful_origin()
-				.expect("the activation origin has a benchmark origin");
-			pallet_models::Pallet::<T>::activate(origin, model_id)
-				.expect("benchmark model activates");
-			model_id
-		}
-
-		fn active_device(
-			operator: &T::AccountId,
-			key_type: KeyTypeId,
-			key: sr25519::Public,
-		) -> DeviceId {
-			let message = bind_message(&pallet_devices::Pallet::<T>::genesis_hash(), operator);
-			let proof = DeviceSignature::Sr25519(
-				sp_io::crypto::sr25519_sign(key_type, &key, &message)
-					.expect("key is in the keystore"),
-			);
-			let stake = <T as pallet_devices::Config>::MinStake::get();
-			<T as pallet_devices::Config>::Currency::mint_into(
-				operator,
-				stake.saturating_add(<T as pallet_devices::Config>::Currency::minimum_balance()),
-			)
-			.expect("benchmark operator is funded");
-			let id = DeviceKey::Sr25519(key);
-			pallet_devices::Pallet::<T>::register_device(
-				RawOrigin::Signed(operator.clone()).into(),
-				id,
-				proof,
-				DeviceMetadata { hardware: HardwareClass::Other, description: BoundedVec::new() },
-				stake,
-			)
-			.expect("benchmark device registers");
-			id
 		}
 	}
 }

@@ -11,7 +11,10 @@ use frame_support::{
 use pallet_devices::{bind_message, DeviceKey, DeviceMetadata, DeviceSignature, HardwareClass};
 use pallet_models::{ModelId, ModelParamsOf, TensorSpec, VoterSet};
 use sp_core::{ed25519, sr25519, Pair, H256};
-use sp_runtime::{BuildStorage, Perbill};
+use sp_runtime::{
+	testing::{TestSignature, UintAuthorityId},
+	BuildStorage, Perbill,
+};
 
 use crate::{self as pallet_attestations, claim_message};
 
@@ -100,7 +103,29 @@ impl pallet_models::Config for Test {
 	type MaxModelBytes = MaxModelBytes;
 	type MaxVersions = ConstU32<8>;
 	type MaxVoters = ConstU32<8>;
+	type MaxPendingModels = ConstU32<16>;
+	type DisputeLimits = DisputeLimits;
+	type CheckerCrypto = TestChecker;
 	type WeightInfo = ();
+}
+
+parameter_types! {
+	pub const DisputeLimits: edgeproof_canon::Limits = edgeproof_canon::Limits {
+		max_elements: 1 << 20,
+		max_dims: 6,
+		max_nodes: 1_000,
+		max_node_work: 1 << 24,
+	};
+}
+
+pallet_models::impl_test_signing!(Test, RuntimeCall);
+
+/// Signs off-chain transactions in tests: the "keystore" is `UintAuthorityId::set_all_keys`.
+pub struct TestChecker;
+impl frame_system::offchain::AppCrypto<UintAuthorityId, TestSignature> for TestChecker {
+	type RuntimeAppPublic = UintAuthorityId;
+	type GenericPublic = UintAuthorityId;
+	type GenericSignature = TestSignature;
 }
 
 impl pallet_devices::Config for Test {
@@ -128,6 +153,11 @@ impl pallet_attestations::Config for Test {
 	type Devices = Devices;
 	type ClaimBond = ConstU64<CLAIM_BOND>;
 	type ChallengePeriod = ConstU64<CHALLENGE_PERIOD>;
+	type MaxChallengePeriod = ConstU64<MAX_CHALLENGE_PERIOD>;
+	type AdminOrigin = frame_system::EnsureRoot<AccountId>;
+	type MaxCheckers = ConstU32<MAX_CHECKERS>;
+	type CheckTimeBudget = ConstU64<10_000>;
+	type OnWrongClaim = RecordWrongClaims;
 	type RetentionPeriod = ConstU64<RETENTION_PERIOD>;
 	type BondRewardShare = BondRewardShare;
 	type StakeSlash = StakeSlash;
@@ -138,6 +168,28 @@ impl pallet_attestations::Config for Test {
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = crate::benchmark_helper::RegistriesHelper<Test>;
+}
+
+pub const MAX_CHALLENGE_PERIOD: u64 = 100;
+pub const MAX_CHECKERS: u32 = 4;
+
+thread_local! {
+	/// The claims the checker handed to [`RecordWrongClaims`], with their canonical trace roots.
+	pub static WRONG_CLAIMS: core::cell::RefCell<Vec<(crate::ClaimId, [u8; 32])>> =
+		const { core::cell::RefCell::new(Vec::new()) };
+}
+
+/// Stands in for the dispute pallet: records what the checker would dispute.
+pub struct RecordWrongClaims;
+impl crate::WrongClaimHandler<AccountId, Balance, u64> for RecordWrongClaims {
+	fn wrong_claim(
+		claim: crate::ClaimId,
+		_: &crate::ClaimRecord<AccountId, Balance, u64>,
+		canonical: &edgeproof_primitives::CanonicalOutput,
+	) -> bool {
+		WRONG_CLAIMS.with(|w| w.borrow_mut().push((claim, canonical.trace_root)));
+		true
+	}
 }
 
 /// A device key pair of either scheme, from a seed phrase.

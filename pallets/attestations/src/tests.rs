@@ -11,7 +11,7 @@ use frame_support::{
 use pallet_devices::{DeviceRegistry, Reputation};
 use pallet_models::ModelId;
 use sp_core::{Pair, H256};
-use sp_runtime::DispatchError;
+use sp_runtime::{BuildStorage, DispatchError};
 
 use crate::{
 	claim_message, decode_tensors, mock::*, ClaimId, ClaimRegistry, ClaimStatus, Claims, Error,
@@ -90,7 +90,7 @@ fn assert_submit(operator: AccountId, device: &TestDevice, model: ModelId, nonce
 	assert_eq!(record.nonce, nonce);
 	assert_eq!(record.bond, CLAIM_BOND);
 	assert_eq!(record.submitted_at, now);
-	assert_eq!(record.challenge_ends, now + CHALLENGE_PERIOD);
+	assert_eq!(record.challenge_ends, now + crate::Params::<Test>::get().challenge_period);
 	assert_eq!(record.status, ClaimStatus::Pending);
 	let payload = Payloads::<Test>::get(claim).expect("payloads kept");
 	assert_eq!((payload.input, payload.output), (input(), output()));
@@ -109,7 +109,7 @@ fn assert_submit(operator: AccountId, device: &TestDevice, model: ModelId, nonce
 			output_hash,
 			nonce,
 			bond: CLAIM_BOND,
-			challenge_ends: now + CHALLENGE_PERIOD,
+			challenge_ends: record.challenge_ends,
 		}
 		.into(),
 	);
@@ -892,5 +892,85 @@ fn pending_claims_lists_undecided_claims_page_by_page() {
 			Some((input(), output()))
 		);
 		assert!(Attestations::payload(1).is_none());
+	});
+}
+
+#[test]
+fn the_admin_sets_the_parameters_and_new_claims_use_them() {
+	ExtBuilder::build_and_execute(|| {
+		let (model, device) = setup();
+		assert_eq!(crate::Params::<Test>::get().challenge_period, CHALLENGE_PERIOD);
+		let parameters = crate::Parameters {
+			challenge_period: 3,
+			check_probability: sp_runtime::Perbill::from_percent(25),
+		};
+		assert_noop!(
+			Attestations::set_parameters(RuntimeOrigin::signed(ALICE), parameters),
+			DispatchError::BadOrigin
+		);
+		for bad in [0, MAX_CHALLENGE_PERIOD + 1] {
+			assert_noop!(
+				Attestations::set_parameters(
+					RuntimeOrigin::root(),
+					crate::Parameters { challenge_period: bad, ..parameters }
+				),
+				Error::<Test>::InvalidParameters
+			);
+		}
+		assert_ok!(Attestations::set_parameters(RuntimeOrigin::root(), parameters));
+		System::assert_last_event(Event::ParametersSet { parameters }.into());
+		assert_eq!(crate::Params::<Test>::get(), parameters);
+
+		let claim = assert_submit(ALICE, &device, model, 1);
+		let record = Claims::<Test>::get(claim).expect("stored");
+		assert_eq!(record.challenge_ends, record.submitted_at + 3);
+		run_to_block(record.challenge_ends);
+		assert_eq!(status(claim), Some(ClaimStatus::Final));
+	});
+}
+
+#[test]
+fn the_admin_replaces_the_checkers() {
+	ExtBuilder::build_and_execute(|| {
+		let checkers: BoundedVec<AccountId, _> = BoundedVec::truncate_from(vec![7, 8, 9]);
+		assert_noop!(
+			Attestations::set_checkers(RuntimeOrigin::signed(ALICE), checkers.clone()),
+			DispatchError::BadOrigin
+		);
+		assert_noop!(
+			Attestations::set_checkers(
+				RuntimeOrigin::root(),
+				BoundedVec::truncate_from(vec![7, 8, 7])
+			),
+			Error::<Test>::DuplicateChecker
+		);
+		assert_ok!(Attestations::set_checkers(RuntimeOrigin::root(), checkers.clone()));
+		System::assert_last_event(Event::CheckersSet { checkers: checkers.clone() }.into());
+		assert!(Attestations::is_checker(&8));
+		assert!(!Attestations::is_checker(&ALICE));
+		assert_ok!(Attestations::set_checkers(RuntimeOrigin::root(), BoundedVec::new()));
+		assert!(!Attestations::is_checker(&8));
+	});
+}
+
+#[test]
+fn genesis_sets_checkers_and_parameters() {
+	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+	crate::GenesisConfig::<Test> {
+		checkers: vec![9, 7, 9],
+		challenge_period: Some(5),
+		check_probability: Some(sp_runtime::Perbill::from_percent(50)),
+	}
+	.assimilate_storage(&mut storage)
+	.unwrap();
+	sp_io::TestExternalities::new(storage).execute_with(|| {
+		assert_eq!(crate::Checkers::<Test>::get().into_inner(), vec![7, 9]);
+		assert_eq!(
+			crate::Params::<Test>::get(),
+			crate::Parameters {
+				challenge_period: 5,
+				check_probability: sp_runtime::Perbill::from_percent(50)
+			}
+		);
 	});
 }

@@ -10,6 +10,7 @@ use pallet_devices::DeviceId;
 use pallet_models::ModelId;
 use scale_info::TypeInfo;
 use sp_core::H256;
+use sp_runtime::Perbill;
 
 /// A claim's number, counting up from 0 in submission order.
 pub type ClaimId = u64;
@@ -156,4 +157,50 @@ pub struct Settlement<Balance> {
 	pub burned: Balance,
 	/// Device stake burned.
 	pub stake_slashed: Balance,
+}
+
+/// The pallet's tunable parameters: genesis sets them, the admin origin changes them
+/// ([`crate::Pallet::set_parameters`]).
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub struct Parameters<BlockNumber> {
+	/// Blocks a new claim may be disputed in (at least 1, at most `MaxChallengePeriod`).
+	/// A change applies to claims submitted afterwards.
+	pub challenge_period: BlockNumber,
+	/// Share of the pending claims each validator's checker re-runs (one = all).
+	pub check_probability: Perbill,
+}
+
+/// What this node's checker found about a claim, kept in its offchain local storage under
+/// [`crate::checker::outcome_key`] (SCALE-encoded).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
+pub enum CheckOutcome {
+	/// Not drawn under `check_probability`.
+	#[codec(index = 0)]
+	NotSampled,
+	/// ONNX Runtime's output is within the model's tolerance of the claimed output.
+	#[codec(index = 1)]
+	Agrees,
+	/// ONNX Runtime disagreed (or is missing here) but the canonical output is within the
+	/// tolerance of the claim: the claim stands (a warning: ONNX Runtime drifted).
+	#[codec(index = 2)]
+	CanonicalAgrees,
+	/// The canonical output is not within the tolerance of the claim: the claim is wrong.
+	/// `disputed` tells whether a dispute was started ([`crate::WrongClaimHandler`]).
+	#[codec(index = 3)]
+	Wrong { trace_root: [u8; 32], disputed: bool },
+	/// The claim could not be checked (the payload does not decode, the model is not
+	/// compilable, ...): nothing more will be tried.
+	#[codec(index = 4)]
+	Failed(edgeproof_primitives::InferenceError),
 }

@@ -20,6 +20,8 @@ pub trait WeightInfo {
 	fn note_dispute_opened() -> Weight;
 	fn note_dispute_lost() -> Weight;
 	fn note_dispute_won() -> Weight;
+	fn set_parameters() -> Weight;
+	fn set_checkers(n: u32) -> Weight;
 }
 
 /// Weights for `pallet_attestations` using the runtime's database weights.
@@ -52,6 +54,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	fn note_dispute_won() -> Weight {
 		Weight::from_parts(60_000_000, 70_000).saturating_add(T::DbWeight::get().reads_writes(6, 8))
+	}
+	fn set_parameters() -> Weight {
+		Weight::from_parts(10_000_000, 0).saturating_add(T::DbWeight::get().writes(1))
+	}
+	fn set_checkers(n: u32) -> Weight {
+		Weight::from_parts(10_000_000, 0)
+			.saturating_add(Weight::from_parts(100_000, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().writes(1))
 	}
 }
 
@@ -86,5 +96,13 @@ impl WeightInfo for () {
 	fn note_dispute_won() -> Weight {
 		Weight::from_parts(60_000_000, 70_000)
 			.saturating_add(RocksDbWeight::get().reads_writes(6, 8))
+	}
+	fn set_parameters() -> Weight {
+		Weight::from_parts(10_000_000, 0).saturating_add(RocksDbWeight::get().writes(1))
+	}
+	fn set_checkers(n: u32) -> Weight {
+		Weight::from_parts(10_000_000, 0)
+			.saturating_add(Weight::from_parts(100_000, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().writes(1))
 	}
 }

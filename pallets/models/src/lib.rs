@@ -38,6 +38,11 @@ extern crate alloc;
 mod benchmarking;
 #[cfg(test)]
 mod mock;
+pub mod offchain;
+#[cfg(test)]
+mod offchain_tests;
+#[cfg(any(test, feature = "std"))]
+pub mod testing;
 #[cfg(test)]
 mod tests;
 pub mod types;
@@ -134,7 +139,10 @@ pub mod pallet {
 	}
 
 	#[pallet::config]
-	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+	pub trait Config:
+		frame_system::Config<RuntimeEvent: From<Event<Self>>>
+		+ frame_system::offchain::CreateSignedTransaction<Call<Self>>
+	{
 		/// The currency deposits are held in.
 		type Currency: Mutate<Self::AccountId>
 			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
@@ -198,6 +206,18 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxVoters: Get<u32>;
 
+		/// Most models pending at once (registration is refused beyond).
+		#[pallet::constant]
+		type MaxPendingModels: Get<u32>;
+
+		/// The limits a model must stay within to be disputable: the canonical program's size
+		/// and one operator's work, which the runtime must be able to execute in a block.
+		/// Validators reject models beyond them.
+		type DisputeLimits: Get<edgeproof_canon::Limits>;
+
+		/// The key validators' off-chain workers sign their votes with (the checker key).
+		type CheckerCrypto: frame_system::offchain::AppCrypto<Self::Public, Self::Signature>;
+
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 	}
@@ -215,6 +235,12 @@ pub mod pallet {
 		BoundedVec<(u32, ModelId), T::MaxVersions>,
 		ValueQuery,
 	>;
+
+	/// The pending models (an index of [`Models`] for the validators' off-chain workers), with
+	/// their registration block. At most [`Config::MaxPendingModels`].
+	#[pallet::storage]
+	pub type PendingModels<T: Config> =
+		CountedStorageMap<_, Blake2_128Concat, ModelId, BlockNumberFor<T>>;
 
 	/// Votes cast on pending models. Removed when the model is decided.
 	#[pallet::storage]
@@ -291,6 +317,8 @@ pub mod pallet {
 		TooManyVotes,
 		/// The new URI is the current one.
 		SameUri,
+		/// `MaxPendingModels` models are already pending; try again once some are decided.
+		TooManyPendingModels,
 	}
 
 	#[pallet::hooks]
@@ -301,6 +329,12 @@ pub mod pallet {
 			assert!(T::MaxTensors::get() > 0 && T::MaxDims::get() > 0, "specs need room");
 			assert!(T::MaxVersions::get() > 0, "families need room for one version");
 			assert!(!T::VoteThreshold::get().is_zero(), "a zero threshold decides on no votes");
+			assert!(T::MaxPendingModels::get() > 0, "models must be able to pend");
+		}
+
+		/// Votes on pending models with this node's checker keys (see [`offchain`]).
+		fn offchain_worker(now: BlockNumberFor<T>) {
+			offchain::vote_on_pending_models::<T>(now);
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -330,6 +364,10 @@ pub mod pallet {
 			let model = params.model_id;
 			ensure!(!Models::<T>::contains_key(model), Error::<T>::ModelExists);
 			Self::validate_params(&params)?;
+			ensure!(
+				PendingModels::<T>::count() < T::MaxPendingModels::get(),
+				Error::<T>::TooManyPendingModels
+			);
 
 			let mut family = Families::<T>::get(&params.name);
 			ensure!(family.iter().all(|(v, _)| *v != params.version), Error::<T>::VersionExists);
@@ -341,7 +379,9 @@ pub mod pallet {
 
 			let name = params.name.clone();
 			let version = params.version;
+			let now = frame_system::Pallet::<T>::block_number();
 			Families::<T>::insert(&name, family);
+			PendingModels::<T>::insert(model, now);
 			Models::<T>::insert(
 				model,
 				ModelRecord {
@@ -349,7 +389,7 @@ pub mod pallet {
 					owner: owner.clone(),
 					deposit,
 					status: ModelStatus::Pending,
-					registered_at: frame_system::Pallet::<T>::block_number(),
+					registered_at: now,
 				},
 			);
 			Self::deposit_event(Event::ModelRegistered { model, owner, name, version, deposit });
@@ -538,6 +578,7 @@ pub mod pallet {
 				Ok(())
 			})?;
 			Votes::<T>::remove(model);
+			PendingModels::<T>::remove(model);
 			Self::deposit_event(Event::ModelActivated { model });
 			Ok(())
 		}
@@ -550,6 +591,7 @@ pub mod pallet {
 				Ok::<_, DispatchError>(record.clone())
 			})?;
 			Votes::<T>::remove(model);
+			PendingModels::<T>::remove(model);
 			let returned = Self::release_deposit(&record, T::RejectionSlash::get())?;
 			let slashed = record.deposit.saturating_sub(returned);
 			Self::deposit_event(Event::ModelRejected { model, reason, slashed });
@@ -598,7 +640,9 @@ pub mod pallet {
 		///    retired or rejected;
 		/// 2. every model is listed in its family under its version, and every family entry is
 		///    a model of that name and version;
-		/// 3. votes exist only for pending models, from distinct voters.
+		/// 3. votes exist only for pending models, from distinct voters;
+		/// 4. [`PendingModels`] lists exactly the pending models, with their registration
+		///    block, and its counter is their number.
 		#[cfg(any(feature = "try-runtime", test))]
 		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 			use alloc::collections::btree_map::BTreeMap;
@@ -639,6 +683,21 @@ pub mod pallet {
 				voters.sort();
 				voters.dedup();
 				ensure!(voters.len() == votes.len(), "a voter voted twice");
+			}
+			let pending: Vec<_> = Models::<T>::iter()
+				.filter(|(_, r)| r.status == ModelStatus::Pending)
+				.map(|(id, r)| (id, r.registered_at))
+				.collect();
+			ensure!(
+				pending.len() == PendingModels::<T>::iter().count()
+					&& PendingModels::<T>::count() as usize == pending.len(),
+				"the pending index does not count the pending models"
+			);
+			for (id, at) in pending {
+				ensure!(
+					PendingModels::<T>::get(id) == Some(at),
+					"a pending model is missing from the pending index"
+				);
 			}
 			Ok(())
 		}

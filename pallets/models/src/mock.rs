@@ -5,7 +5,10 @@ use core::cell::RefCell;
 use edgeproof_canon::{DType, Tolerance};
 use frame_support::{derive_impl, parameter_types, traits::ConstU32, BoundedVec};
 use sp_core::H256;
-use sp_runtime::{BuildStorage, Perbill};
+use sp_runtime::{
+	testing::{TestSignature, UintAuthorityId},
+	BuildStorage, Perbill,
+};
 
 use crate::{self as pallet_models, ModelParamsOf, TensorSpecOf, VoterSet};
 
@@ -93,7 +96,31 @@ impl pallet_models::Config for Test {
 	type MaxModelBytes = MaxModelBytes;
 	type MaxVersions = ConstU32<3>;
 	type MaxVoters = ConstU32<8>;
+	type MaxPendingModels = ConstU32<MAX_PENDING_MODELS>;
+	type DisputeLimits = DisputeLimits;
+	type CheckerCrypto = TestChecker;
 	type WeightInfo = ();
+}
+
+pub const MAX_PENDING_MODELS: u32 = 4;
+
+parameter_types! {
+	pub const DisputeLimits: edgeproof_canon::Limits = edgeproof_canon::Limits {
+		max_elements: 1 << 20,
+		max_dims: 6,
+		max_nodes: 1_000,
+		max_node_work: 1 << 24,
+	};
+}
+
+crate::impl_test_signing!(Test, RuntimeCall);
+
+/// Signs off-chain transactions in tests: the "keystore" is `UintAuthorityId::set_all_keys`.
+pub struct TestChecker;
+impl frame_system::offchain::AppCrypto<UintAuthorityId, TestSignature> for TestChecker {
+	type RuntimeAppPublic = UintAuthorityId;
+	type GenericPublic = UintAuthorityId;
+	type GenericSignature = TestSignature;
 }
 
 /// A tensor spec for tests.

@@ -495,3 +495,29 @@ fn summary_reports_program_and_tolerance() {
 		assert_eq!(Models::summary(&H256::repeat_byte(2)), None);
 	});
 }
+
+#[test]
+fn registration_is_refused_beyond_max_pending_models() {
+	ExtBuilder::build().execute_with(|| {
+		// Each in its own family, so that only the pending bound applies.
+		let named = |seed: u8| {
+			let mut p = params(seed);
+			p.name = BoundedVec::truncate_from(format!("model-{seed}").into_bytes());
+			p
+		};
+		for seed in 1..=MAX_PENDING_MODELS as u8 {
+			assert_ok!(Models::register_model(RuntimeOrigin::signed(ALICE), named(seed)));
+		}
+		assert_eq!(crate::PendingModels::<Test>::count(), MAX_PENDING_MODELS);
+		let extra = named(MAX_PENDING_MODELS as u8 + 1);
+		assert_noop!(
+			Models::register_model(RuntimeOrigin::signed(BOB), extra.clone()),
+			Error::<Test>::TooManyPendingModels
+		);
+		// Deciding one makes room.
+		assert_ok!(Models::activate(RuntimeOrigin::root(), H256::repeat_byte(1)));
+		assert_eq!(crate::PendingModels::<Test>::count(), MAX_PENDING_MODELS - 1);
+		assert_ok!(Models::register_model(RuntimeOrigin::signed(BOB), extra));
+		Models::do_try_state().expect("invariants");
+	});
+}

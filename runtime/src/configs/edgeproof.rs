@@ -1,5 +1,6 @@
-//! Edgeproof group (indices 50–): the model registry and device identity.
+//! Edgeproof group (indices 50–): the model registry, device identity and attested outputs.
 
+#[cfg(feature = "runtime-benchmarks")]
 use alloc::vec::Vec;
 use frame_support::{
 	parameter_types,
@@ -7,47 +8,31 @@ use frame_support::{
 };
 use sp_runtime::Perbill;
 
-use crate::{AccountId, Balance, Balances, Runtime, RuntimeHoldReason, HOURS, MILLI_UNIT, UNIT};
+use crate::{
+	AccountId, Attestations, Balance, Balances, Runtime, RuntimeHoldReason, DAYS, HOURS,
+	MILLI_UNIT, MINUTES, UNIT,
+};
 
-/// The validators vote on pending models: the accounts of the current Aura authorities (on dev
-/// chains the Aura key of `//Alice` is Alice's account key).
-pub struct AuthorityVoters;
+/// The validators vote on pending models with their checker keys: the voters are the checker
+/// accounts of pallet-attestations ([`pallet_attestations::Checkers`], set in genesis and by
+/// root, like the authority set of this chain).
+pub struct CheckerVoters;
 
-impl AuthorityVoters {
-	fn accounts() -> Vec<AccountId> {
-		pallet_aura::Authorities::<Runtime>::get()
-			.into_iter()
-			.map(|authority| {
-				let raw: [u8; 32] = authority.into_inner().0;
-				AccountId::from(raw)
-			})
-			.collect()
-	}
-}
-
-impl pallet_models::VoterSet<AccountId> for AuthorityVoters {
+impl pallet_models::VoterSet<AccountId> for CheckerVoters {
 	fn is_voter(who: &AccountId) -> bool {
-		Self::accounts().contains(who)
+		Attestations::is_checker(who)
 	}
 
 	fn count() -> u32 {
-		pallet_aura::Authorities::<Runtime>::decode_len().unwrap_or(0) as u32
+		pallet_attestations::Checkers::<Runtime>::decode_len().unwrap_or(0) as u32
 	}
 
 	#[cfg(feature = "runtime-benchmarks")]
 	fn set_benchmark_voters(n: u32) -> Vec<AccountId> {
-		use sp_consensus_aura::sr25519::AuthorityId;
 		let voters: Vec<AccountId> =
 			(0..n).map(|i| frame_benchmarking::account("voter", i, 0)).collect();
-		let authorities: Vec<AuthorityId> = voters
-			.iter()
-			.map(|who| {
-				let raw: &[u8; 32] = who.as_ref();
-				sp_core::sr25519::Public::from_raw(*raw).into()
-			})
-			.collect();
-		pallet_aura::Authorities::<Runtime>::put(frame_support::BoundedVec::truncate_from(
-			authorities,
+		pallet_attestations::Checkers::<Runtime>::put(frame_support::BoundedVec::truncate_from(
+			voters.clone(),
 		));
 		voters
 	}
@@ -64,7 +49,7 @@ impl pallet_models::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type ActivationOrigin = frame_system::EnsureRoot<AccountId>;
-	type Voters = AuthorityVoters;
+	type Voters = CheckerVoters;
 	type VoteThreshold = ModelVoteThreshold;
 	type DepositBase = frame_support::traits::ConstU128<{ UNIT }>;
 	type DepositPerByte = frame_support::traits::ConstU128<{ 10 * MILLI_UNIT }>;
@@ -78,7 +63,10 @@ impl pallet_models::Config for Runtime {
 	/// 512 MiB ONNX files.
 	type MaxModelBytes = ConstU64<{ 512 << 20 }>;
 	type MaxVersions = ConstU32<32>;
-	type MaxVoters = crate::configs::consensus::MaxAuthorities;
+	type MaxVoters = MaxCheckers;
+	type MaxPendingModels = ConstU32<64>;
+	type DisputeLimits = DisputeLimits;
+	type CheckerCrypto = CheckerAuthId;
 	type WeightInfo = pallet_models::weights::SubstrateWeight<Runtime>;
 }
 
@@ -98,4 +86,116 @@ impl pallet_devices::Config for Runtime {
 	type MaxKeyRotations = ConstU32<16>;
 	type MaxDescriptionLen = ConstU32<256>;
 	type WeightInfo = pallet_devices::weights::SubstrateWeight<Runtime>;
+}
+
+/// Signs off-chain worker transactions with the checker key (ed25519, key type `echk`).
+pub struct CheckerAuthId;
+
+impl frame_system::offchain::AppCrypto<sp_runtime::MultiSigner, sp_runtime::MultiSignature>
+	for CheckerAuthId
+{
+	type RuntimeAppPublic = edgeproof_primitives::checker::app::Public;
+	type GenericPublic = sp_core::ed25519::Public;
+	type GenericSignature = sp_core::ed25519::Signature;
+}
+
+parameter_types! {
+	/// Most checkers (and so model voters).
+	pub const MaxCheckers: u32 = 32;
+	/// What a disputable model must stay within: its canonical program's size and one
+	/// operator's work, which the runtime executes in a one-step of the dispute game.
+	pub const DisputeLimits: edgeproof_primitives::Limits = edgeproof_primitives::Limits {
+		max_elements: 1 << 22,
+		max_dims: 8,
+		max_nodes: 100_000,
+		max_node_work: 1 << 30,
+	};
+	/// Half of a lost claim's bond goes to the winning challenger, the rest is burned.
+	pub const ClaimBondRewardShare: Perbill = Perbill::from_percent(50);
+	/// A tenth of a device's stake is burned per invalid claim.
+	pub const ClaimStakeSlash: Perbill = Perbill::from_percent(10);
+}
+
+impl pallet_attestations::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Models = crate::Models;
+	type Devices = crate::Devices;
+	type ClaimBond = frame_support::traits::ConstU128<{ UNIT }>;
+	/// Ten minutes, until genesis or root sets another (dev chains: 5 blocks).
+	type ChallengePeriod = ConstU32<{ 10 * MINUTES }>;
+	type MaxChallengePeriod = ConstU32<{ DAYS }>;
+	/// Longer than any dispute (their clocks are bounded well below a day).
+	type RetentionPeriod = ConstU32<{ 7 * DAYS }>;
+	type BondRewardShare = ClaimBondRewardShare;
+	type StakeSlash = ClaimStakeSlash;
+	/// 256 KiB per input and per output payload.
+	type MaxPayloadLen = ConstU32<{ 256 * 1024 }>;
+	type MaxPendingPerDevice = ConstU32<1_024>;
+	type MaxExpiriesPerBlock = ConstU32<512>;
+	type MaxPrunesPerBlock = ConstU32<512>;
+	type AdminOrigin = frame_system::EnsureRoot<AccountId>;
+	type MaxCheckers = MaxCheckers;
+	/// A third of the block time.
+	type CheckTimeBudget = ConstU64<2_000>;
+	type OnWrongClaim = ();
+	type WeightInfo = pallet_attestations::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = pallet_attestations::benchmark_helper::RegistriesHelper<Runtime>;
+}
+
+// Off-chain workers sign transactions: the checker key signs for its own account.
+impl frame_system::offchain::SigningTypes for Runtime {
+	type Public = <crate::Signature as sp_runtime::traits::Verify>::Signer;
+	type Signature = crate::Signature;
+}
+
+impl<C> frame_system::offchain::CreateTransactionBase<C> for Runtime
+where
+	crate::RuntimeCall: From<C>,
+{
+	type Extrinsic = crate::UncheckedExtrinsic;
+	type RuntimeCall = crate::RuntimeCall;
+}
+
+impl<C> frame_system::offchain::CreateSignedTransaction<C> for Runtime
+where
+	crate::RuntimeCall: From<C>,
+{
+	fn create_signed_transaction<
+		A: frame_system::offchain::AppCrypto<Self::Public, Self::Signature>,
+	>(
+		call: crate::RuntimeCall,
+		public: Self::Public,
+		account: AccountId,
+		nonce: crate::Nonce,
+	) -> Option<crate::UncheckedExtrinsic> {
+		use codec::Encode;
+		use sp_runtime::{generic::Era, traits::StaticLookup, SaturatedConversion};
+		// Mortal for a quarter of the block-hash window from the parent block.
+		let period = (<super::system::BlockHashCount as frame_support::traits::Get<
+			crate::BlockNumber,
+		>>::get() / 4)
+			.next_power_of_two() as u64;
+		let current: u64 = frame_system::Pallet::<Runtime>::block_number()
+			.saturated_into::<u64>()
+			.saturating_sub(1);
+		let extension: crate::TxExtension = (
+			frame_system::CheckNonZeroSender::<Runtime>::new(),
+			frame_system::CheckSpecVersion::<Runtime>::new(),
+			frame_system::CheckTxVersion::<Runtime>::new(),
+			frame_system::CheckGenesis::<Runtime>::new(),
+			frame_system::CheckEra::<Runtime>::from(Era::mortal(period, current)),
+			frame_system::CheckNonce::<Runtime>::from(nonce),
+			frame_system::CheckWeight::<Runtime>::new(),
+			pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::from(0),
+			frame_metadata_hash_extension::CheckMetadataHash::<Runtime>::new(false),
+			frame_system::WeightReclaim::<Runtime>::new(),
+		);
+		let payload = crate::SignedPayload::new(call, extension).ok()?;
+		let signature = payload.using_encoded(|bytes| A::sign(bytes, public))?;
+		let (call, extension, _) = payload.deconstruct();
+		let address = <Runtime as frame_system::Config>::Lookup::unlookup(account);
+		Some(crate::UncheckedExtrinsic::new_signed(call, address, signature, extension))
+	}
 }

@@ -1,0 +1,114 @@
+//! Set-up of the benchmarks: active models and devices.
+
+use crate::*;
+use codec::Encode;
+use edgeproof_canon::{Tensor, Tolerance};
+use frame_benchmarking::BenchmarkError;
+use frame_support::{
+	traits::{fungible::Mutate, EnsureOrigin, Get},
+	BoundedVec,
+};
+use frame_system::RawOrigin;
+use pallet_devices::{bind_message, DeviceKey, DeviceMetadata, DeviceSignature, HardwareClass};
+use pallet_models::{ModelId, ModelParams, TensorSpec};
+use sp_core::{crypto::KeyTypeId, sr25519, H256};
+use sp_runtime::Saturating;
+
+/// Sets up what a claim needs.
+pub trait BenchmarkHelper<AccountId> {
+	/// Registers and activates a model whose inputs and outputs have exactly the dtypes and
+	/// shapes of `inputs` and `outputs`; returns its id.
+	fn active_model(inputs: &[Tensor], outputs: &[Tensor]) -> Result<ModelId, BenchmarkError>;
+	/// Registers an active device with the sr25519 key `key` (in the keystore under
+	/// `key_type`), operated by `operator`, funding its stake; returns its id.
+	fn active_device(
+		operator: &AccountId,
+		key_type: KeyTypeId,
+		key: sr25519::Public,
+	) -> Result<DeviceId, BenchmarkError>;
+}
+
+/// The helper for a runtime with pallet-models and pallet-devices.
+pub struct RegistriesHelper<T>(core::marker::PhantomData<T>);
+
+/// A failed set-up step, named.
+fn setup(step: &'static str) -> impl Fn(DispatchError) -> BenchmarkError {
+	move |e| {
+		log::error!(target: LOG_TARGET, "benchmark set-up `{step}` failed: {e:?}");
+		BenchmarkError::Stop(step)
+	}
+}
+
+impl<T: pallet_models::Config + pallet_devices::Config> BenchmarkHelper<T::AccountId>
+	for RegistriesHelper<T>
+{
+	fn active_model(inputs: &[Tensor], outputs: &[Tensor]) -> Result<ModelId, BenchmarkError> {
+		let specs = |tensors: &[Tensor]| {
+			BoundedVec::truncate_from(
+				tensors
+					.iter()
+					.map(|t| TensorSpec {
+						name: BoundedVec::truncate_from(b"t".to_vec()),
+						dtype: t.dtype,
+						shape: BoundedVec::truncate_from(t.shape.clone()),
+						dynamic_batch: false,
+					})
+					.collect(),
+			)
+		};
+		let (inputs, outputs) = (specs(inputs), specs(outputs));
+		let model_id = H256(sp_io::hashing::blake2_256(&(&inputs, &outputs).encode()));
+		let params = ModelParams {
+			model_id,
+			name: BoundedVec::truncate_from(b"bench".to_vec()),
+			version: u32::from_le_bytes([model_id[0], model_id[1], model_id[2], model_id[3]]),
+			uri: BoundedVec::truncate_from(b"https://bench.invalid/model.onnx".to_vec()),
+			byte_size: 1,
+			inputs,
+			outputs,
+			tolerance: Tolerance::Exact,
+			program_root: H256::repeat_byte(1),
+			node_count: 1,
+		};
+		let owner: T::AccountId = frame_benchmarking::account("model-owner", 0, 0);
+		let deposit = pallet_models::Pallet::<T>::deposit_for(&params)
+			.saturating_add(<T as pallet_models::Config>::Currency::minimum_balance());
+		<T as pallet_models::Config>::Currency::mint_into(&owner, deposit)
+			.map_err(setup("fund the model owner"))?;
+		pallet_models::Pallet::<T>::register_model(RawOrigin::Signed(owner).into(), params)
+			.map_err(setup("register the model"))?;
+		let origin = <T as pallet_models::Config>::ActivationOrigin::try_successful_origin()
+			.map_err(|_| BenchmarkError::Weightless)?;
+		pallet_models::Pallet::<T>::activate(origin, model_id)
+			.map_err(setup("activate the model"))?;
+		Ok(model_id)
+	}
+
+	fn active_device(
+		operator: &T::AccountId,
+		key_type: KeyTypeId,
+		key: sr25519::Public,
+	) -> Result<DeviceId, BenchmarkError> {
+		let message = bind_message(&pallet_devices::Pallet::<T>::genesis_hash(), operator);
+		let proof = DeviceSignature::Sr25519(
+			sp_io::crypto::sr25519_sign(key_type, &key, &message)
+				.ok_or(BenchmarkError::Stop("the device key is not in the keystore"))?,
+		);
+		let stake = <T as pallet_devices::Config>::MinStake::get();
+		<T as pallet_devices::Config>::Currency::mint_into(
+			operator,
+			stake.saturating_add(<T as pallet_devices::Config>::Currency::minimum_balance()),
+		)
+		.map_err(setup("fund the operator"))?;
+		let id = DeviceKey::Sr25519(key);
+		pallet_devices::Pallet::<T>::register_device(
+			RawOrigin::Signed(operator.clone()).into(),
+			id,
+			proof,
+			DeviceMetadata { hardware: HardwareClass::Other, description: BoundedVec::new() },
+			stake,
+		)
+		.map_err(setup("register the device"))?;
+		Ok(id)
+	}
+}

@@ -1,0 +1,244 @@
+//! The checker off-chain worker in a test externality with the real inference engine (ONNX
+//! Runtime and `edgeproof-canon`) on the fixture MLP (canon/tests/data).
+
+use std::{path::PathBuf, sync::Arc};
+
+use edgeproof_canon::{DType, Tensor, Tolerance};
+use edgeproof_primitives::{InferenceExt, InferenceProvider};
+use frame_support::{assert_ok, BoundedVec};
+use pallet_models::{ModelParamsOf, TensorSpec};
+use sp_core::{
+	offchain::{testing, OffchainDbExt, OffchainWorkerExt},
+	H256,
+};
+
+use crate::{
+	checker::{self, outcome},
+	mock::*,
+	CheckOutcome, ClaimId, Parameters, Params,
+};
+
+fn data(name: &str) -> PathBuf {
+	PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../canon/tests/data").join(name)
+}
+
+fn ort_lib() -> PathBuf {
+	let path = std::env::var_os("ORT_DYLIB_PATH").map(PathBuf::from).unwrap_or_else(|| {
+		let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+		home.join(".cache/edgeproof/onnxruntime/libonnxruntime.so.1.31.1")
+	});
+	assert!(path.is_file(), "no ONNX Runtime at {}: run scripts/setup.sh", path.display());
+	path
+}
+
+fn f32_file(name: &str, shape: Vec<u32>) -> Tensor {
+	Tensor::new(DType::F32, shape, std::fs::read(data(name)).expect("fixture")).expect("tensor")
+}
+
+/// The fixture MLP's input and its onnxruntime reference output.
+fn mlp_io() -> (Tensor, Tensor) {
+	(f32_file("mlp.input_0.bin", vec![1, 16]), f32_file("mlp.output_0.bin", vec![1, 8]))
+}
+
+/// Registers and activates the fixture MLP at `uri` with `tolerance`; returns its id.
+fn activate_mlp(uri: &str, tolerance: Tolerance) -> H256 {
+	let bytes = std::fs::read(data("mlp.onnx")).expect("fixture");
+	let id = H256(sp_io::hashing::blake2_256(&bytes));
+	let spec = |name: &str, shape: &[u32]| TensorSpec {
+		name: BoundedVec::truncate_from(name.as_bytes().to_vec()),
+		dtype: DType::F32,
+		shape: BoundedVec::truncate_from(shape.to_vec()),
+		dynamic_batch: false,
+	};
+	let params = ModelParamsOf::<Test> {
+		model_id: id,
+		name: BoundedVec::truncate_from(b"fixture-mlp".to_vec()),
+		version: 1,
+		uri: BoundedVec::truncate_from(uri.as_bytes().to_vec()),
+		byte_size: bytes.len() as u64,
+		inputs: BoundedVec::truncate_from(vec![spec("input", &[1, 16])]),
+		outputs: BoundedVec::truncate_from(vec![spec("output", &[1, 8])]),
+		tolerance,
+		program_root: H256::repeat_byte(1),
+		node_count: 1,
+	};
+	assert_ok!(Models::register_model(RuntimeOrigin::signed(OWNER), params));
+	assert_ok!(Models::activate(RuntimeOrigin::root(), id));
+	id
+}
+
+fn mlp_tolerance() -> Tolerance {
+	Tolerance::Relative { abs: 1e-5f32.to_bits(), rel: 1e-4f32.to_bits() }
+}
+
+/// A test externality with the real engine and an offchain database, on a validator. Returns the engine too, for direct comparisons.
+fn checker_ext(
+	store: &tempfile::TempDir,
+) -> (sp_io::TestExternalities, Arc<edgeproof_offchain::Engine>) {
+	let mut ext = ExtBuilder::build();
+	// The test offchain externality says this node is a validator.
+	let (offchain, _state) = testing::TestOffchainExt::new();
+	ext.register_extension(OffchainDbExt::new(offchain.clone()));
+	ext.register_extension(OffchainWorkerExt::new(offchain));
+	let engine = Arc::new(
+		edgeproof_offchain::Engine::new(edgeproof_offchain::EngineConfig::new(
+			Some(ort_lib()),
+			store.path(),
+		))
+		.expect("engine"),
+	);
+	ext.register_extension(InferenceExt::new(engine.clone()));
+	WRONG_CLAIMS.with(|w| w.borrow_mut().clear());
+	(ext, engine)
+}
+
+/// Submits a claim of `device` (registered under ALICE) on `model`; returns its id.
+fn submit(
+	device: &TestDevice,
+	model: H256,
+	input: &Tensor,
+	output: &Tensor,
+	nonce: u64,
+) -> ClaimId {
+	let (input, output) = (payload(&[input.clone()]), payload(&[output.clone()]));
+	let signature = device.sign_claim(model, &input, &output, nonce);
+	let id = crate::NextClaimId::<Test>::get();
+	assert_ok!(Attestations::submit(
+		RuntimeOrigin::signed(ALICE),
+		device.key(),
+		model,
+		input,
+		output,
+		nonce,
+		signature
+	));
+	id
+}
+
+fn mlp_uri() -> String {
+	format!("file://{}", data("mlp.onnx").display())
+}
+
+/// `t` with `delta` added to its first element.
+fn tampered(t: &Tensor, delta: f32) -> Tensor {
+	let mut t = t.clone();
+	let first = f32::from_le_bytes([t.data[0], t.data[1], t.data[2], t.data[3]]) + delta;
+	t.data[..4].copy_from_slice(&first.to_le_bytes());
+	t
+}
+
+#[test]
+fn an_honest_claim_agrees_and_a_wrong_one_is_caught() {
+	let store = tempfile::tempdir().expect("tempdir");
+	let (mut ext, engine) = checker_ext(&store);
+	ext.execute_with(|| {
+		let model = activate_mlp(&mlp_uri(), mlp_tolerance());
+		let device = TestDevice::ed("phone");
+		device.register(ALICE);
+		let (input, output) = mlp_io();
+		let honest = submit(&device, model, &input, &output, 1);
+		let wrong = submit(&device, model, &input, &tampered(&output, 0.5), 2);
+		// Within the tolerance (1e-5 absolute): still honest.
+		let close = submit(&device, model, &input, &tampered(&output, 1e-6), 3);
+
+		checker::check_pending_claims::<Test>(1);
+
+		assert_eq!(outcome(honest), Some(CheckOutcome::Agrees));
+		assert_eq!(outcome(close), Some(CheckOutcome::Agrees));
+		let canonical = InferenceProvider::canonical_output(
+			&*engine,
+			model,
+			mlp_uri().as_bytes(),
+			vec![input.clone()],
+		)
+		.expect("canonical");
+		assert_eq!(
+			outcome(wrong),
+			Some(CheckOutcome::Wrong { trace_root: canonical.trace_root, disputed: true })
+		);
+		assert_eq!(WRONG_CLAIMS.with(|w| w.borrow().clone()), vec![(wrong, canonical.trace_root)]);
+
+		// Checked once: the next block hands nothing over again.
+		checker::check_pending_claims::<Test>(2);
+		assert_eq!(WRONG_CLAIMS.with(|w| w.borrow().len()), 1);
+	});
+}
+
+#[test]
+fn the_canonical_executor_decides_when_onnx_runtime_disagrees() {
+	let store = tempfile::tempdir().expect("tempdir");
+	let (mut ext, engine) = checker_ext(&store);
+	ext.execute_with(|| {
+		// Exact tolerance, and the claim is the canonical output bit for bit.
+		let model = activate_mlp(&mlp_uri(), Tolerance::Exact);
+		let device = TestDevice::sr("robot");
+		device.register(ALICE);
+		let (input, _) = mlp_io();
+		let canonical = InferenceProvider::canonical_output(
+			&*engine,
+			model,
+			mlp_uri().as_bytes(),
+			vec![input.clone()],
+		)
+		.expect("canonical")
+		.outputs
+		.remove(0)
+		.tensor;
+		let ort =
+			InferenceProvider::run(&*engine, model, mlp_uri().as_bytes(), vec![input.clone()])
+				.expect("ort");
+		let claim = submit(&device, model, &input, &canonical, 1);
+
+		checker::check_pending_claims::<Test>(1);
+
+		// ONNX Runtime differs from the canonical executor in the last bits on this machine or
+		// not; either way the claim stands, and says which path decided.
+		let expected =
+			if ort[0] == canonical { CheckOutcome::Agrees } else { CheckOutcome::CanonicalAgrees };
+		assert_eq!(outcome(claim), Some(expected));
+		assert!(WRONG_CLAIMS.with(|w| w.borrow().is_empty()));
+	});
+}
+
+#[test]
+fn claims_not_drawn_are_recorded_as_not_sampled() {
+	let store = tempfile::tempdir().expect("tempdir");
+	let (mut ext, _) = checker_ext(&store);
+	ext.execute_with(|| {
+		assert_ok!(Attestations::set_parameters(
+			RuntimeOrigin::root(),
+			Parameters {
+				challenge_period: CHALLENGE_PERIOD,
+				check_probability: sp_runtime::Perbill::zero()
+			}
+		));
+		let model = activate_mlp(&mlp_uri(), mlp_tolerance());
+		let device = TestDevice::ed("phone");
+		device.register(ALICE);
+		let (input, output) = mlp_io();
+		let claim = submit(&device, model, &input, &tampered(&output, 1.0), 1);
+		checker::check_pending_claims::<Test>(1);
+		assert_eq!(outcome(claim), Some(CheckOutcome::NotSampled));
+		assert!(WRONG_CLAIMS.with(|w| w.borrow().is_empty()));
+	});
+}
+
+#[test]
+fn an_unreachable_model_is_retried_and_expired_claims_are_skipped() {
+	let store = tempfile::tempdir().expect("tempdir");
+	let (mut ext, _) = checker_ext(&store);
+	ext.execute_with(|| {
+		// Nothing listens on port 9.
+		let model = activate_mlp("http://127.0.0.1:9/mlp.onnx", mlp_tolerance());
+		let device = TestDevice::ed("phone");
+		device.register(ALICE);
+		let (input, output) = mlp_io();
+		let claim = submit(&device, model, &input, &output, 1);
+		checker::check_pending_claims::<Test>(1);
+		assert_eq!(outcome(claim), None, "an unreachable file is tried again later");
+		// After its challenge period the claim is no longer checked.
+		let ends = Params::<Test>::get().challenge_period + 1;
+		checker::check_pending_claims::<Test>(ends);
+		assert_eq!(outcome(claim), None);
+	});
+}
