@@ -16,7 +16,7 @@ STEPS="${STEPS:-50}"
 REPEAT="${REPEAT:-20}"
 PALLETS=("$@")
 if [ ${#PALLETS[@]} -eq 0 ]; then
-	PALLETS=(pallet_models pallet_devices pallet_attestations)
+	PALLETS=(pallet_models pallet_devices pallet_attestations pallet_disputes)
 fi
 
 export CARGO_TARGET_DIR="$EDGEPROOF_CACHE/target-bench"

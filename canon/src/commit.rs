@@ -226,3 +226,26 @@ pub fn verify_one_step(ctx: &OneStepContext, k: u64, w: &OneStepWitness) -> Resu
 	let out = execute_op(&w.node.op, &args, &ctx.limits)?;
 	Ok(leaf_hash(&out))
 }
+
+/// The [`crate::node_work`] of the node a one-step witness re-executes, from the witness's own
+/// tensors: what executing it costs. The runtime weighs a one-step by it (charging the limit
+/// up front and refunding down to this). Errors if the witness does not fit its node (a tensor
+/// missing or extra, or shapes the operator rejects).
+pub fn one_step_work(w: &OneStepWitness) -> Result<u64> {
+	let mut consts = w.constants.iter();
+	let mut leaves = w.inputs.iter();
+	let mut metas = Vec::with_capacity(w.node.inputs.len());
+	for r in &w.node.inputs {
+		let t = match r {
+			CommittedRef::Const(_) => consts.next(),
+			CommittedRef::Input(_) | CommittedRef::Node(_) => leaves.next().map(|l| &l.tensor),
+		}
+		.ok_or_else(|| proof_err("fewer tensors than the node's inputs"))?;
+		metas.push(crate::ops::common::Meta::of(t));
+	}
+	if consts.next().is_some() || leaves.next().is_some() {
+		return Err(proof_err("more tensors than the node's inputs"));
+	}
+	let (_, out_shape) = crate::ops::infer(&w.node.op, &metas)?;
+	crate::node_work(&w.node.op, &metas, &out_shape)
+}

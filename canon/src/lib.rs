@@ -42,8 +42,8 @@ mod tensor;
 mod tolerance;
 
 pub use commit::{
-	constant_hashes, one_step_witness, program_root, program_tree, verify_one_step, CommittedNode,
-	CommittedRef, LeafWitness, OneStepContext, OneStepWitness,
+	constant_hashes, one_step_witness, one_step_work, program_root, program_tree, verify_one_step,
+	CommittedNode, CommittedRef, LeafWitness, OneStepContext, OneStepWitness,
 };
 pub use error::{CanonError, Result};
 pub use exec::{execute, execute_node, execute_node_with, execute_with, Trace};

@@ -77,12 +77,20 @@ pub struct Limits {
 	pub max_nodes: u32,
 	/// Maximum [`crate::node_work`] of one node (about one unit per multiply-add or element).
 	pub max_node_work: u64,
+	/// Maximum data bytes of one node's inputs (constants included): what a one-step of the
+	/// dispute game must carry in one transaction.
+	pub max_step_bytes: u64,
 }
 
 impl Limits {
 	/// Generous limits for native use (compiling and running whole models such as VGG-19).
-	pub const NATIVE: Limits =
-		Limits { max_elements: 1 << 28, max_dims: 8, max_nodes: 100_000, max_node_work: 1 << 40 };
+	pub const NATIVE: Limits = Limits {
+		max_elements: 1 << 28,
+		max_dims: 8,
+		max_nodes: 100_000,
+		max_node_work: 1 << 40,
+		max_step_bytes: 1 << 40,
+	};
 
 	/// Checks a shape against `max_dims`/`max_elements`, returning its element count.
 	pub fn check_shape(&self, shape: &[u32]) -> Result<usize> {

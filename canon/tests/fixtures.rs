@@ -119,6 +119,26 @@ fn tampered_one_step_witnesses_are_rejected() {
 		verify_one_step(&tight, k, &w),
 		Err(edgeproof_canon::CanonError::LimitExceeded { .. })
 	));
+	// So does the size of its tensors (x is 28 x 28 f32: 3136 bytes, plus W and B).
+	let bytes = w.inputs[0].tensor.data.len() as u64
+		+ w.constants.iter().map(|c| c.data.len() as u64).sum::<u64>();
+	let exact =
+		OneStepContext { limits: Limits { max_step_bytes: bytes, ..Limits::NATIVE }, ..ctx };
+	assert!(verify_one_step(&exact, k, &w).is_ok());
+	let small =
+		OneStepContext { limits: Limits { max_step_bytes: bytes - 1, ..Limits::NATIVE }, ..ctx };
+	assert!(matches!(
+		verify_one_step(&small, k, &w),
+		Err(edgeproof_canon::CanonError::LimitExceeded { what: "node input bytes", .. })
+	));
+	// The witness's own work, as the runtime weighs it.
+	let work = edgeproof_canon::one_step_work(&w).unwrap();
+	let just_enough =
+		OneStepContext { limits: Limits { max_node_work: work, ..Limits::NATIVE }, ..ctx };
+	assert!(verify_one_step(&just_enough, k, &w).is_ok());
+	let short =
+		OneStepContext { limits: Limits { max_node_work: work - 1, ..Limits::NATIVE }, ..ctx };
+	assert!(verify_one_step(&short, k, &w).is_err());
 }
 
 #[test]

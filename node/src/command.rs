@@ -121,15 +121,20 @@ pub fn run() -> sc_cli::Result<()> {
 		Some(Subcommand::Benchmark(cmd)) => {
 			use frame_benchmarking_cli::BenchmarkCmd;
 			let runner = cli.create_runner(cmd)?;
-			runner.sync_run(|config| match cmd {
+			runner.sync_run(|config| {
+				match cmd {
+				// The runtime imports the inference host functions (its off-chain workers call
+				// them), so the benchmark executor must provide them.
 				BenchmarkCmd::Pallet(cmd) => cmd
-					.run_with_spec::<sp_runtime::traits::HashingFor<Block>, ()>(Some(
-						config.chain_spec,
-					)),
+					.run_with_spec::<
+						sp_runtime::traits::HashingFor<Block>,
+						edgeproof_primitives::inference::HostFunctions,
+					>(Some(config.chain_spec)),
 				BenchmarkCmd::Machine(cmd) => {
 					cmd.run(&config, frame_benchmarking_cli::SUBSTRATE_REFERENCE_HARDWARE.clone())
 				},
 				_ => Err("only `benchmark pallet` and `benchmark machine` are wired in".into()),
+			}
 			})
 		},
 		None => {

@@ -29,6 +29,8 @@ pub type DeviceRecord = pallet_devices::DeviceRecordOf<Runtime>;
 pub type ClaimRecord = pallet_attestations::ClaimRecordOf<Runtime>;
 /// A claim's payloads as the attestations runtime API returns them.
 pub type ClaimPayload = pallet_attestations::ClaimPayloadOf<Runtime>;
+/// A dispute as the disputes runtime API returns it.
+pub type DisputeView = pallet_disputes::DisputeView<AccountId, Balance, crate::BlockNumber>;
 
 impl_runtime_apis! {
 	impl sp_api::Core<Block> for Runtime {
@@ -254,6 +256,16 @@ impl_runtime_apis! {
 			limit: u32,
 		) -> (Vec<(pallet_attestations::ClaimId, ClaimRecord)>, Option<pallet_attestations::ClaimId>) {
 			Attestations::pending_claims(from, limit)
+		}
+	}
+
+	impl pallet_disputes::runtime_api::DisputesApi<Block, DisputeView> for Runtime {
+		fn dispute(id: pallet_disputes::DisputeId) -> Option<DisputeView> {
+			pallet_disputes::Pallet::<Runtime>::view(id)
+		}
+
+		fn claim_disputes(claim: pallet_attestations::ClaimId) -> Vec<pallet_disputes::DisputeId> {
+			pallet_disputes::ClaimDisputes::<Runtime>::get(claim).into_inner()
 		}
 	}
 

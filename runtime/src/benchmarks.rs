@@ -14,4 +14,5 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_models, Models]
 	[pallet_devices, Devices]
 	[pallet_attestations, Attestations]
+	[pallet_disputes, Disputes]
 );

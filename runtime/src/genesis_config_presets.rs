@@ -12,8 +12,8 @@ use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 use sp_runtime::{traits::IdentifyAccount, MultiSigner};
 
 use crate::{
-	AccountId, AttestationsConfig, Balance, BalancesConfig, BlockNumber, RuntimeGenesisConfig,
-	SudoConfig, UNIT,
+	AccountId, AttestationsConfig, Balance, BalancesConfig, BlockNumber, DisputesConfig,
+	RuntimeGenesisConfig, SudoConfig, UNIT,
 };
 
 /// What every endowed dev account starts with.
@@ -40,6 +40,7 @@ fn testnet_genesis(
 	endowed_accounts: Vec<AccountId>,
 	root: AccountId,
 	challenge_period: BlockNumber,
+	clock_budget: u32,
 ) -> Value {
 	let checkers: Vec<AccountId> = validators.iter().map(|v| v.checker.clone()).collect();
 	// The checkers pay their transactions' fees: fund them like the dev accounts.
@@ -58,6 +59,10 @@ fn testnet_genesis(
 		},
 		sudo: SudoConfig { key: Some(root) },
 		attestations: AttestationsConfig { checkers, challenge_period: Some(challenge_period) },
+		disputes: DisputesConfig {
+			clock_budget: Some(clock_budget),
+			min_extension: Some(clock_budget / 4),
+		},
 	})
 }
 
@@ -70,18 +75,20 @@ fn dev_accounts() -> Vec<AccountId> {
 }
 
 /// One validator (Alice), funded dev accounts, Alice as sudo; claims may be disputed for 5
-/// blocks (30 s), so that a claim finalises quickly on a dev chain.
+/// blocks (30 s) and each party of a dispute has 10 blocks (one minute) on its clock, so that
+/// claims and disputes settle quickly on a dev chain.
 pub fn development_config_genesis() -> Value {
 	testnet_genesis(
 		vec![validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
 		dev_accounts(),
 		Sr25519Keyring::Alice.to_account_id(),
 		5,
+		10,
 	)
 }
 
 /// Three validators (Alice, Bob, Charlie), funded dev accounts, Alice as sudo; a challenge
-/// period of 10 blocks (one minute).
+/// period of 10 blocks (one minute) and 20-block (two-minute) dispute clocks.
 pub fn local_config_genesis() -> Value {
 	testnet_genesis(
 		vec![
@@ -92,6 +99,7 @@ pub fn local_config_genesis() -> Value {
 		dev_accounts(),
 		Sr25519Keyring::Alice.to_account_id(),
 		10,
+		20,
 	)
 }
 

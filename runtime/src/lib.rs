@@ -222,4 +222,6 @@ mod runtime {
 	pub type Devices = pallet_devices;
 	#[runtime::pallet_index(52)]
 	pub type Attestations = pallet_attestations;
+	#[runtime::pallet_index(53)]
+	pub type Disputes = pallet_disputes;
 }

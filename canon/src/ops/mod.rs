@@ -3,7 +3,7 @@
 //! Execution always runs [`infer`] first, so a kernel only ever sees inputs whose dtypes and
 //! shapes it accepts; kernels still use checked access and never panic.
 
-mod common;
+pub(crate) mod common;
 mod elementwise;
 mod layout;
 mod linalg;
@@ -128,10 +128,19 @@ pub fn node_work(op: &Op, ins: &[Meta], out_shape: &[u32]) -> Result<u64> {
 }
 
 /// Executes one operator on concrete inputs, checking every input and the output against
-/// `limits` (element counts, rank, and [`node_work`]).
+/// `limits` (element counts, rank, the inputs' total bytes, and [`node_work`]).
 pub fn execute_op(op: &Op, ins: &[&Tensor], limits: &Limits) -> Result<Tensor> {
+	let mut step_bytes = 0u64;
 	for t in ins {
 		limits.check_tensor(t)?;
+		step_bytes = step_bytes.saturating_add(t.data.len() as u64);
+	}
+	if step_bytes > limits.max_step_bytes {
+		return Err(CanonError::LimitExceeded {
+			what: "node input bytes",
+			value: step_bytes,
+			limit: limits.max_step_bytes,
+		});
 	}
 	let metas: Vec<Meta> = ins.iter().map(|t| Meta::of(t)).collect();
 	let (dtype, out_shape) = infer(op, &metas)?;

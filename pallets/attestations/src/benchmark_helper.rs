@@ -18,7 +18,18 @@ use sp_runtime::Saturating;
 pub trait BenchmarkHelper<AccountId> {
 	/// Registers and activates a model whose inputs and outputs have exactly the dtypes and
 	/// shapes of `inputs` and `outputs`; returns its id.
-	fn active_model(inputs: &[Tensor], outputs: &[Tensor]) -> Result<ModelId, BenchmarkError>;
+	fn active_model(inputs: &[Tensor], outputs: &[Tensor]) -> Result<ModelId, BenchmarkError> {
+		Self::active_program(inputs, outputs, H256::repeat_byte(1), 1, Tolerance::Exact)
+	}
+	/// Like `active_model`, with a given canonical program (root and node count) and
+	/// tolerance, for benchmarks that play the dispute game on it.
+	fn active_program(
+		inputs: &[Tensor],
+		outputs: &[Tensor],
+		program_root: H256,
+		node_count: u32,
+		tolerance: Tolerance,
+	) -> Result<ModelId, BenchmarkError>;
 	/// Registers an active device with the sr25519 key `key` (in the keystore under
 	/// `key_type`), operated by `operator`, funding its stake; returns its id.
 	fn active_device(
@@ -42,7 +53,13 @@ fn setup(step: &'static str) -> impl Fn(DispatchError) -> BenchmarkError {
 impl<T: pallet_models::Config + pallet_devices::Config> BenchmarkHelper<T::AccountId>
 	for RegistriesHelper<T>
 {
-	fn active_model(inputs: &[Tensor], outputs: &[Tensor]) -> Result<ModelId, BenchmarkError> {
+	fn active_program(
+		inputs: &[Tensor],
+		outputs: &[Tensor],
+		program_root: H256,
+		node_count: u32,
+		tolerance: Tolerance,
+	) -> Result<ModelId, BenchmarkError> {
 		let specs = |tensors: &[Tensor]| {
 			BoundedVec::truncate_from(
 				tensors
@@ -57,7 +74,8 @@ impl<T: pallet_models::Config + pallet_devices::Config> BenchmarkHelper<T::Accou
 			)
 		};
 		let (inputs, outputs) = (specs(inputs), specs(outputs));
-		let model_id = H256(sp_io::hashing::blake2_256(&(&inputs, &outputs).encode()));
+		let model_id =
+			H256(sp_io::hashing::blake2_256(&(&inputs, &outputs, program_root).encode()));
 		let params = ModelParams {
 			model_id,
 			name: BoundedVec::truncate_from(b"bench".to_vec()),
@@ -66,9 +84,9 @@ impl<T: pallet_models::Config + pallet_devices::Config> BenchmarkHelper<T::Accou
 			byte_size: 1,
 			inputs,
 			outputs,
-			tolerance: Tolerance::Exact,
-			program_root: H256::repeat_byte(1),
-			node_count: 1,
+			tolerance,
+			program_root,
+			node_count,
 		};
 		let owner: T::AccountId = frame_benchmarking::account("model-owner", 0, 0);
 		let deposit = pallet_models::Pallet::<T>::deposit_for(&params)
@@ -111,4 +129,61 @@ impl<T: pallet_models::Config + pallet_devices::Config> BenchmarkHelper<T::Accou
 		.map_err(setup("register the device"))?;
 		Ok(id)
 	}
+}
+
+/// Key type of the benchmark device keys.
+const KEY_TYPE: KeyTypeId = KeyTypeId(*b"batt");
+
+/// Submits a claim of a fresh device of a fresh operator (`account("operator", seed)`, funded
+/// for the bond) that `model` gave `outputs` on `inputs`; for other pallets' benchmarks (the
+/// dispute game). Returns the claim and its operator.
+pub fn submit_claim<T: Config>(
+	seed: u32,
+	model: ModelId,
+	inputs: &[Tensor],
+	outputs: &[Tensor],
+) -> Result<(ClaimId, T::AccountId), BenchmarkError> {
+	use frame_support::traits::fungible::Inspect;
+	let operator: T::AccountId = frame_benchmarking::account("operator", seed, 0);
+	let bond = T::ClaimBond::get().saturating_mul(2u32.into());
+	<T as Config>::Currency::mint_into(
+		&operator,
+		bond.saturating_add(<T as Config>::Currency::minimum_balance()),
+	)
+	.map_err(setup("fund the operator"))?;
+	let key = sp_io::crypto::sr25519_generate(KEY_TYPE, None);
+	let device = T::BenchmarkHelper::active_device(&operator, KEY_TYPE, key)?;
+	let input: BoundedVec<u8, T::MaxPayloadLen> = inputs
+		.to_vec()
+		.encode()
+		.try_into()
+		.map_err(|_| BenchmarkError::Stop("the benchmark input exceeds MaxPayloadLen"))?;
+	let output: BoundedVec<u8, T::MaxPayloadLen> = outputs
+		.to_vec()
+		.encode()
+		.try_into()
+		.map_err(|_| BenchmarkError::Stop("the benchmark output exceeds MaxPayloadLen"))?;
+	let message = claim_message(
+		&Pallet::<T>::genesis_hash(),
+		&model,
+		&H256(sp_io::hashing::blake2_256(&input)),
+		&H256(sp_io::hashing::blake2_256(&output)),
+		0,
+	);
+	let signature = DeviceSignature::Sr25519(
+		sp_io::crypto::sr25519_sign(KEY_TYPE, &key, &message)
+			.ok_or(BenchmarkError::Stop("the device key is not in the keystore"))?,
+	);
+	let claim = NextClaimId::<T>::get();
+	Pallet::<T>::submit(
+		RawOrigin::Signed(operator.clone()).into(),
+		device,
+		model,
+		input,
+		output,
+		0,
+		signature,
+	)
+	.map_err(setup("submit the claim"))?;
+	Ok((claim, operator))
 }

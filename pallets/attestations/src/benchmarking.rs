@@ -228,7 +228,7 @@ mod benchmarks {
 
 		#[block]
 		{
-			Attestations::<T>::note_dispute_resolved(id, false, &beneficiary)
+			Attestations::<T>::note_dispute_resolved(id, false, Some(&beneficiary))
 				.expect("a dispute is open");
 		}
 
@@ -247,7 +247,7 @@ mod benchmarks {
 
 		#[block]
 		{
-			Attestations::<T>::note_dispute_resolved(id, true, &beneficiary)
+			Attestations::<T>::note_dispute_resolved(id, true, Some(&beneficiary))
 				.expect("a dispute is open");
 		}
 

@@ -94,12 +94,18 @@ pub fn check_pending_claims<T: Config>(now: BlockNumberFor<T>) {
 }
 
 /// Checks `claim` unless this node did already or another worker holds it. Returns whether the
-/// claim is done with (an outcome is recorded).
+/// claim is done with: an outcome is recorded and, for a wrong claim, the dispute pallet says a
+/// dispute of this node is running or on its way (it is asked again every block until then).
 fn check_once<T: Config>(claim: ClaimId, record: &ClaimRecordOf<T>) -> bool {
 	let key = outcome_key(claim);
 	let stored = StorageValueRef::persistent(&key);
-	if matches!(stored.get::<CheckOutcome>(), Ok(Some(_))) {
-		return true;
+	match stored.get::<CheckOutcome>() {
+		Ok(Some(CheckOutcome::Wrong { disputed: true, .. })) => return true,
+		Ok(Some(CheckOutcome::Wrong { disputed: false, .. })) => {
+			return dispute_again::<T>(claim, record, &stored)
+		},
+		Ok(Some(_)) => return true,
+		_ => {},
 	}
 	let lock_key = (b"edgeproof/checker/lock/", claim).encode();
 	let mut lock =
@@ -127,8 +133,31 @@ fn check_once<T: Config>(claim: ClaimId, record: &ClaimRecordOf<T>) -> bool {
 		},
 		other => log::debug!(target: LOG_TARGET, "checker: claim {claim}: {other:?}"),
 	}
+	let done = !matches!(outcome, CheckOutcome::Wrong { disputed: false, .. });
 	stored.set(&outcome);
-	true
+	done
+}
+
+/// Hands a claim found wrong earlier to the dispute pallet again (its dispute did not start:
+/// the pool refused it, or it failed on chain). The canonical trace is cached by the node.
+fn dispute_again<T: Config>(
+	claim: ClaimId,
+	record: &ClaimRecordOf<T>,
+	stored: &StorageValueRef,
+) -> bool {
+	let (Some(uri), Some(payload)) = (T::Models::uri(&record.model), Payloads::<T>::get(claim))
+	else {
+		return true;
+	};
+	let Some(input) = decode_tensors(&payload.input) else { return true };
+	let Ok(canonical) = inference::canonical_output(record.model, &uri, input) else {
+		return false;
+	};
+	let disputed = T::OnWrongClaim::wrong_claim(claim, record, &canonical);
+	if disputed {
+		stored.set(&CheckOutcome::Wrong { trace_root: canonical.trace_root, disputed });
+	}
+	disputed
 }
 
 /// The outcome of checking `claim`, or `None` if the check should be tried again later.

@@ -89,6 +89,7 @@ fn checker_ext(
 	);
 	ext.register_extension(InferenceExt::new(engine.clone()));
 	WRONG_CLAIMS.with(|w| w.borrow_mut().clear());
+	DISPUTE_STARTS.with(|d| d.set(true));
 	(ext, engine)
 }
 
@@ -240,5 +241,29 @@ fn an_unreachable_model_is_retried_and_expired_claims_are_skipped() {
 		let ends = Params::<Test>::get().challenge_period + 1;
 		checker::check_pending_claims::<Test>(ends);
 		assert_eq!(outcome(claim), None);
+	});
+}
+
+#[test]
+fn a_dispute_that_did_not_start_is_tried_again_each_block() {
+	let store = tempfile::tempdir().expect("tempdir");
+	let (mut ext, _) = checker_ext(&store);
+	ext.execute_with(|| {
+		let model = activate_mlp(&mlp_uri(), mlp_tolerance());
+		let device = TestDevice::ed("phone");
+		device.register(ALICE);
+		let (input, output) = mlp_io();
+		let wrong = submit(&device, model, &input, &tampered(&output, 0.5), 1);
+		// The dispute pallet cannot start one (e.g. its `open` was refused).
+		DISPUTE_STARTS.with(|d| d.set(false));
+		checker::check_pending_claims::<Test>(1);
+		checker::check_pending_claims::<Test>(2);
+		assert_eq!(WRONG_CLAIMS.with(|w| w.borrow().len()), 2, "asked again on the next block");
+		assert!(matches!(outcome(wrong), Some(CheckOutcome::Wrong { disputed: false, .. })));
+		DISPUTE_STARTS.with(|d| d.set(true));
+		checker::check_pending_claims::<Test>(3);
+		assert!(matches!(outcome(wrong), Some(CheckOutcome::Wrong { disputed: true, .. })));
+		checker::check_pending_claims::<Test>(4);
+		assert_eq!(WRONG_CLAIMS.with(|w| w.borrow().len()), 3, "not asked once it started");
 	});
 }

@@ -133,7 +133,8 @@ pub trait ClaimRegistry<AccountId, Balance, BlockNumber> {
 	/// A dispute about the claim ended.
 	///
 	/// - The claimant lost: the claim becomes `Invalid`; `BondRewardShare` of the bond goes to
-	///   `beneficiary`, the rest is burned; `StakeSlash` of the device's stake is burned and the
+	///   `beneficiary` (all of it is burned without one: both parties of the dispute lost), the
+	///   rest is burned; `StakeSlash` of the device's stake is burned and the
 	///   device is told (`note_dispute_lost`).
 	/// - The claimant won: one dispute fewer is open (`note_dispute_won`); when none is left the
 	///   claim is `Final` if its challenge period is over, else `Pending` again.
@@ -143,7 +144,7 @@ pub trait ClaimRegistry<AccountId, Balance, BlockNumber> {
 	fn note_dispute_resolved(
 		id: ClaimId,
 		claimant_won: bool,
-		beneficiary: &AccountId,
+		beneficiary: Option<&AccountId>,
 	) -> Result<Settlement<Balance>, DispatchError>;
 }
 
@@ -375,12 +376,12 @@ pub mod pallet {
 		ClaimDefended { claim: ClaimId, open: u32 },
 		/// A claim became final and its bond was returned.
 		ClaimFinalized { claim: ClaimId, device: DeviceId, operator: T::AccountId },
-		/// A claim was found invalid: `rewarded` of its bond went to `beneficiary`, `burned`
+		/// A claim was found invalid: `rewarded` of its bond went to `beneficiary` (if any), `burned`
 		/// was burned, and `stake_slashed` of the device's stake was burned.
 		ClaimInvalidated {
 			claim: ClaimId,
 			device: DeviceId,
-			beneficiary: T::AccountId,
+			beneficiary: Option<T::AccountId>,
 			rewarded: BalanceOf<T>,
 			burned: BalanceOf<T>,
 			stake_slashed: BalanceOf<T>,
@@ -728,14 +729,12 @@ pub mod pallet {
 		fn invalidate(
 			claim: ClaimId,
 			mut record: ClaimRecordOf<T>,
-			beneficiary: &T::AccountId,
+			beneficiary: Option<&T::AccountId>,
 			now: BlockNumberFor<T>,
 		) -> Settlement<BalanceOf<T>> {
 			let reason = HoldReason::ClaimBond.into();
 			let reward = T::BondRewardShare::get() * record.bond;
-			let rewarded = if reward.is_zero() {
-				Zero::zero()
-			} else {
+			let rewarded = if let (false, Some(beneficiary)) = (reward.is_zero(), beneficiary) {
 				T::Currency::transfer_on_hold(
 					&reason,
 					&record.operator,
@@ -750,6 +749,8 @@ pub mod pallet {
 					log::warn!(target: LOG_TARGET, "claim {claim}: reward not paid: {e:?}");
 					Zero::zero()
 				})
+			} else {
+				Zero::zero()
 			};
 			let burned = T::Currency::burn_held(
 				&reason,
@@ -771,7 +772,7 @@ pub mod pallet {
 			Self::deposit_event(Event::ClaimInvalidated {
 				claim,
 				device,
-				beneficiary: beneficiary.clone(),
+				beneficiary: beneficiary.cloned(),
 				rewarded,
 				burned,
 				stake_slashed,
@@ -940,7 +941,7 @@ pub mod pallet {
 		fn note_dispute_resolved(
 			id: ClaimId,
 			claimant_won: bool,
-			beneficiary: &T::AccountId,
+			beneficiary: Option<&T::AccountId>,
 		) -> Result<Settlement<BalanceOf<T>>, DispatchError> {
 			let now = frame_system::Pallet::<T>::block_number();
 			let mut record = Claims::<T>::get(id).ok_or(Error::<T>::UnknownClaim)?;

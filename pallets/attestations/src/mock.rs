@@ -115,6 +115,7 @@ parameter_types! {
 		max_dims: 6,
 		max_nodes: 1_000,
 		max_node_work: 1 << 24,
+		max_step_bytes: 1 << 20,
 	};
 }
 
@@ -177,6 +178,8 @@ thread_local! {
 	/// The claims the checker handed to [`RecordWrongClaims`], with their canonical trace roots.
 	pub static WRONG_CLAIMS: core::cell::RefCell<Vec<(crate::ClaimId, [u8; 32])>> =
 		const { core::cell::RefCell::new(Vec::new()) };
+	/// Whether [`RecordWrongClaims`] reports the dispute started (a refused `open` otherwise).
+	pub static DISPUTE_STARTS: core::cell::Cell<bool> = const { core::cell::Cell::new(true) };
 }
 
 /// Stands in for the dispute pallet: records what the checker would dispute.
@@ -188,7 +191,7 @@ impl crate::WrongClaimHandler<AccountId, Balance, u64> for RecordWrongClaims {
 		canonical: &edgeproof_primitives::CanonicalOutput,
 	) -> bool {
 		WRONG_CLAIMS.with(|w| w.borrow_mut().push((claim, canonical.trace_root)));
-		true
+		DISPUTE_STARTS.with(|d| d.get())
 	}
 }
 

@@ -606,7 +606,7 @@ fn disputed_claim_is_not_finalised_by_expiry_and_becomes_final_when_the_claimant
 		assert_eq!(held(ALICE), CLAIM_BOND);
 
 		assert_eq!(
-			Attestations::note_dispute_resolved(claim, true, &CHALLENGER),
+			Attestations::note_dispute_resolved(claim, true, Some(&CHALLENGER)),
 			Ok(Settlement::default())
 		);
 		assert_eq!(status(claim), Some(ClaimStatus::Final));
@@ -628,12 +628,12 @@ fn claimant_winning_within_the_period_makes_the_claim_pending_again() {
 		let claim = assert_submit(ALICE, &device, model, 0);
 		assert_ok!(Attestations::note_dispute_opened(claim));
 		run_to_block(3);
-		assert_ok!(Attestations::note_dispute_resolved(claim, true, &CHALLENGER));
+		assert_ok!(Attestations::note_dispute_resolved(claim, true, Some(&CHALLENGER)));
 		assert_eq!(status(claim), Some(ClaimStatus::Pending));
 		System::assert_last_event(Event::ClaimDefended { claim, open: 0 }.into());
 		// It may be disputed again while the period runs, and expires normally.
 		assert_ok!(Attestations::note_dispute_opened(claim));
-		assert_ok!(Attestations::note_dispute_resolved(claim, true, &CHALLENGER));
+		assert_ok!(Attestations::note_dispute_resolved(claim, true, Some(&CHALLENGER)));
 		run_to_block(1 + CHALLENGE_PERIOD);
 		assert_eq!(status(claim), Some(ClaimStatus::Final));
 		assert_eq!(reputation(&device).disputes_won, 2);
@@ -648,10 +648,10 @@ fn claim_stays_disputed_until_every_dispute_is_resolved() {
 		assert_ok!(Attestations::note_dispute_opened(claim));
 		assert_ok!(Attestations::note_dispute_opened(claim));
 		run_to_block(1 + CHALLENGE_PERIOD);
-		assert_ok!(Attestations::note_dispute_resolved(claim, true, &CHALLENGER));
+		assert_ok!(Attestations::note_dispute_resolved(claim, true, Some(&CHALLENGER)));
 		assert_eq!(status(claim), Some(ClaimStatus::Disputed { open: 1 }));
 		System::assert_last_event(Event::ClaimDefended { claim, open: 1 }.into());
-		assert_ok!(Attestations::note_dispute_resolved(claim, true, &CHALLENGER));
+		assert_ok!(Attestations::note_dispute_resolved(claim, true, Some(&CHALLENGER)));
 		assert_eq!(status(claim), Some(ClaimStatus::Final));
 	});
 }
@@ -666,7 +666,7 @@ fn claimant_losing_a_dispute_makes_the_claim_invalid_and_slashes_bond_and_stake(
 		let challenger = Balances::balance(&CHALLENGER);
 		let alice_total = Balances::total_balance(&ALICE);
 
-		let settlement = Attestations::note_dispute_resolved(claim, false, &CHALLENGER);
+		let settlement = Attestations::note_dispute_resolved(claim, false, Some(&CHALLENGER));
 		let expected = Settlement { rewarded: 50, burned: 50, stake_slashed: MIN_STAKE / 10 };
 		assert_eq!(settlement, Ok(expected));
 		assert_eq!(status(claim), Some(ClaimStatus::Invalid));
@@ -682,7 +682,7 @@ fn claimant_losing_a_dispute_makes_the_claim_invalid_and_slashes_bond_and_stake(
 			Event::ClaimInvalidated {
 				claim,
 				device: device.key(),
-				beneficiary: CHALLENGER,
+				beneficiary: Some(CHALLENGER),
 				rewarded: 50,
 				burned: 50,
 				stake_slashed: MIN_STAKE / 10,
@@ -702,15 +702,15 @@ fn losing_one_of_several_disputes_invalidates_and_later_results_change_nothing()
 		let claim = assert_submit(ALICE, &device, model, 0);
 		assert_ok!(Attestations::note_dispute_opened(claim));
 		assert_ok!(Attestations::note_dispute_opened(claim));
-		assert_ok!(Attestations::note_dispute_resolved(claim, false, &CHALLENGER));
+		assert_ok!(Attestations::note_dispute_resolved(claim, false, Some(&CHALLENGER)));
 		assert_eq!(status(claim), Some(ClaimStatus::Invalid));
 		let total = Balances::total_issuance();
 		assert_eq!(
-			Attestations::note_dispute_resolved(claim, false, &CHALLENGER),
+			Attestations::note_dispute_resolved(claim, false, Some(&CHALLENGER)),
 			Ok(Settlement::default())
 		);
 		assert_eq!(
-			Attestations::note_dispute_resolved(claim, true, &CHALLENGER),
+			Attestations::note_dispute_resolved(claim, true, Some(&CHALLENGER)),
 			Ok(Settlement::default())
 		);
 		assert_eq!(Balances::total_issuance(), total);
@@ -727,7 +727,7 @@ fn device_losing_too_many_disputes_is_suspended_and_cannot_claim() {
 		for nonce in 0..2 {
 			let claim = assert_submit(ALICE, &device, model, nonce);
 			assert_ok!(Attestations::note_dispute_opened(claim));
-			assert_ok!(Attestations::note_dispute_resolved(claim, false, &CHALLENGER));
+			assert_ok!(Attestations::note_dispute_resolved(claim, false, Some(&CHALLENGER)));
 		}
 		assert!(!Devices::is_active(&device.key()));
 		assert_noop!(
@@ -743,16 +743,16 @@ fn resolution_without_an_open_dispute_is_refused() {
 		let (model, device) = setup();
 		let claim = assert_submit(ALICE, &device, model, 0);
 		assert_noop!(
-			Attestations::note_dispute_resolved(claim, false, &CHALLENGER),
+			Attestations::note_dispute_resolved(claim, false, Some(&CHALLENGER)),
 			Error::<Test>::NoOpenDispute
 		);
 		assert_noop!(
-			Attestations::note_dispute_resolved(7, true, &CHALLENGER),
+			Attestations::note_dispute_resolved(7, true, Some(&CHALLENGER)),
 			Error::<Test>::UnknownClaim
 		);
 		run_to_block(1 + CHALLENGE_PERIOD);
 		assert_noop!(
-			Attestations::note_dispute_resolved(claim, true, &CHALLENGER),
+			Attestations::note_dispute_resolved(claim, true, Some(&CHALLENGER)),
 			Error::<Test>::NoOpenDispute
 		);
 	});
@@ -767,8 +767,30 @@ fn reward_reaches_a_beneficiary_without_an_account() {
 		let nobody: AccountId = 999;
 		assert_ok!(Balances::force_set_balance(RuntimeOrigin::root(), nobody, 0));
 		// The test ED is 1, so 50 can reach an empty account: the reward is paid.
-		let settlement = Attestations::note_dispute_resolved(claim, false, &nobody);
+		let settlement = Attestations::note_dispute_resolved(claim, false, Some(&nobody));
 		assert_eq!(settlement.map(|s| s.rewarded + s.burned), Ok(CLAIM_BOND));
+	});
+}
+
+#[test]
+fn without_a_beneficiary_the_whole_bond_is_burned() {
+	ExtBuilder::build_and_execute(|| {
+		let (model, device) = setup();
+		let claim = assert_submit(ALICE, &device, model, 0);
+		assert_ok!(Attestations::note_dispute_opened(claim));
+		let issuance = Balances::total_issuance();
+		let settlement = Attestations::note_dispute_resolved(claim, false, None).expect("open");
+		assert_eq!((settlement.rewarded, settlement.burned), (0, CLAIM_BOND));
+		assert_eq!(status(claim), Some(ClaimStatus::Invalid));
+		assert_eq!(Balances::total_issuance(), issuance - CLAIM_BOND - settlement.stake_slashed);
+		assert!(System::events().iter().any(|r| matches!(
+			&r.event,
+			RuntimeEvent::Attestations(Event::ClaimInvalidated {
+				beneficiary: None,
+				rewarded: 0,
+				..
+			})
+		)));
 	});
 }
 
@@ -798,7 +820,7 @@ fn decided_claims_are_pruned_after_the_retention_period() {
 		let invalid_claim = assert_submit(ALICE, &device, model, 1);
 		run_to_block(3);
 		assert_ok!(Attestations::note_dispute_opened(invalid_claim));
-		assert_ok!(Attestations::note_dispute_resolved(invalid_claim, false, &CHALLENGER));
+		assert_ok!(Attestations::note_dispute_resolved(invalid_claim, false, Some(&CHALLENGER)));
 		run_to_block(1 + CHALLENGE_PERIOD);
 		assert_eq!(PruneTail::<Test>::get(), 2);
 
@@ -854,7 +876,7 @@ fn expiry_skips_invalid_claims_already_pruned() {
 		let (model, device) = setup();
 		let claim = assert_submit(ALICE, &device, model, 0);
 		assert_ok!(Attestations::note_dispute_opened(claim));
-		assert_ok!(Attestations::note_dispute_resolved(claim, false, &CHALLENGER));
+		assert_ok!(Attestations::note_dispute_resolved(claim, false, Some(&CHALLENGER)));
 		// Let the prune queue remove it before the expiry queue passes it.
 		System::set_block_number(1 + RETENTION_PERIOD);
 		assert_eq!(Attestations::prune_due(1 + RETENTION_PERIOD, MAX_PRUNES), 1);
@@ -874,7 +896,7 @@ fn pending_claims_lists_undecided_claims_page_by_page() {
 			assert_submit(ALICE, &device, model, nonce);
 		}
 		assert_ok!(Attestations::note_dispute_opened(1));
-		assert_ok!(Attestations::note_dispute_resolved(1, false, &CHALLENGER));
+		assert_ok!(Attestations::note_dispute_resolved(1, false, Some(&CHALLENGER)));
 		assert_ok!(Attestations::note_dispute_opened(2));
 
 		let ids = |page: &Vec<(ClaimId, crate::ClaimRecordOf<Test>)>| {

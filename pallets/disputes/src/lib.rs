@@ -1,28 +1,40 @@
 //! # Disputes pallet
 //!
-//! The challenge game of Edgeproof (DESIGN.md §4.6): a challenger disputes a claim that a model
-//! gave an output on an input, and the chain settles it by a Merkle descent over the two parties'
-//! canonical execution traces down to one operator, which the runtime re-executes.
+//! The challenge game of Edgeproof (DESIGN.md §4.6, `docs/protocol.md`): a challenger disputes
+//! a claim that a model gave an output on an input, and the chain settles it by a Merkle descent
+//! over the two parties' canonical execution traces down to one operator, which the runtime
+//! re-executes with `edgeproof-canon`.
 //!
 //! ## Overview
-//! For now the crate holds the game as a pure state machine ([`game`]), with no FRAME types, so
-//! that it can be tested exhaustively on its own; the FRAME pallet (bonds, storage, calls,
-//! events, settlement) is built around it.
+//! The rules live in [`game`], a pure state machine with no FRAME types; this pallet holds the
+//! games in storage, checks who moves, holds the challenger's bond and settles:
 //!
-//! - **Open.** The challenger posts its trace root and its canonical outputs with Merkle
-//!   proofs; they must NOT be within the model's tolerance of the claimed outputs.
-//! - **Respond.** The claimant posts its trace root and outputs; they MUST be within tolerance.
-//! - **Bisect.** Round by round both parties reveal the two children of their current tree node;
-//!   the game goes left if the left children differ, else right, down to one trace leaf.
-//! - **One step.** An input leaf is judged against the claim's input, a padding leaf against the
-//!   zero hash, a node leaf by re-executing that node (`edgeproof_canon::verify_one_step`).
-//! - **Clocks.** Each party has a chess clock that runs only while it owes a move; running out
-//!   loses ([`game::Game::timeout`]).
+//! - **Open** ([`Pallet::open`]). The challenger bonds [`Config::ChallengerBond`] and posts its
+//!   trace root and canonical outputs with Merkle proofs; they must NOT be within the model's
+//!   tolerance of the claimed outputs. Several challengers may each open their own dispute on
+//!   one claim (all-vs-all); the claim is `Disputed` until every one is resolved.
+//! - **Respond** ([`Pallet::respond`]). The claim's operator posts its trace root and outputs;
+//!   they MUST be within tolerance.
+//! - **Bisect** ([`Pallet::bisect`]). Round by round both parties reveal the two children of
+//!   their current tree node; the game goes left if the left children differ, else right.
+//! - **One step** ([`Pallet::one_step`], anyone). At the disputed leaf the runtime re-executes
+//!   that one node from a witness proved against the program and trace roots.
+//! - **Timeout** ([`Pallet::timeout`], anyone). A party whose chess clock ran out loses.
+//! - **Settlement.** Challenger wins: its bond is returned and the claim is `Invalid` (the claim
+//!   bond and part of the device stake are slashed by pallet-attestations; the other disputes on
+//!   the claim are closed and their bonds returned). Claimant wins: [`Config::WinnerShare`] of
+//!   the challenger's bond goes to the operator, the rest is burned. Neither (both leaves wrong):
+//!   the challenger's bond is burned and the claim is `Invalid` with its bond burned.
+//!
+//! Validators' off-chain workers play automatically ([`offchain`]): the checker opens a dispute
+//! on a claim it proved wrong and plays the challenger; a node defends the claims whose operator
+//! is one of its checker keys.
 //!
 //! ## Interface
-//! - [`game::Game`]: `open`, `respond`, `bisect`, `one_step`, `timeout`, and read-only helpers
-//!   (`owes`, `remaining`, `deadline`, `phase`, `position`, `round`, `resolution`).
-//! - [`game::ClaimContext`]: what the chain knows about the disputed claim.
+//! - Calls: `open`, `respond`, `bisect`, `one_step`, `timeout`; `set_clock` (admin).
+//! - [`runtime_api::DisputesApi`]: a dispute's state as clients need it ([`DisputeView`]).
+//! - [`WrongClaimHandler`](pallet_attestations::WrongClaimHandler) for pallet-attestations'
+//!   checker.
 //!
 //! ## Terms
 //! - *Trace*: the m graph inputs then the n node outputs of the canonical program; its root is
@@ -35,4 +47,943 @@
 
 extern crate alloc;
 
+#[cfg(feature = "runtime-benchmarks")]
+pub mod benchmark_helper;
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
 pub mod game;
+#[cfg(test)]
+mod mock;
+pub mod offchain;
+#[cfg(test)]
+mod tests;
+pub mod weights;
+
+pub use pallet::*;
+pub use weights::WeightInfo;
+
+use alloc::vec::Vec;
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use edgeproof_canon::{Hash, Position};
+use frame_support::traits::fungible::Inspect;
+use pallet_attestations::ClaimId;
+use scale_info::TypeInfo;
+
+use game::{Game, GameError, Party, Phase, Resolution};
+
+/// The log target of this pallet.
+pub const LOG_TARGET: &str = "runtime::disputes";
+
+/// A dispute's number, counting up from 0.
+pub type DisputeId = u64;
+
+/// Balance type of the currency bonds are held in.
+pub type BalanceOf<T> =
+	<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
+
+/// A stored dispute.
+pub type DisputeOf<T> = Dispute<
+	<T as frame_system::Config>::AccountId,
+	BalanceOf<T>,
+	frame_system::pallet_prelude::BlockNumberFor<T>,
+>;
+
+/// What the claim registry tells about a claim.
+pub type ClaimInfoOf<T> = pallet_attestations::ClaimInfo<
+	<T as frame_system::Config>::AccountId,
+	BalanceOf<T>,
+	frame_system::pallet_prelude::BlockNumberFor<T>,
+>;
+
+/// A running dispute.
+#[derive(
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct Dispute<AccountId, Balance, BlockNumber> {
+	/// The disputed claim.
+	pub claim: ClaimId,
+	/// Who opened it; its bond is held.
+	pub challenger: AccountId,
+	/// The claim's operator, who defends it.
+	pub claimant: AccountId,
+	/// The challenger's bond.
+	pub bond: Balance,
+	/// Block of opening.
+	pub opened_at: BlockNumber,
+	/// The game.
+	pub game: Game,
+}
+
+/// What clients read about a dispute ([`runtime_api::DisputesApi::dispute`]).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
+pub struct DisputeView<AccountId, Balance, BlockNumber> {
+	/// The stored dispute (its game holds the phase and the stored clocks).
+	pub dispute: Dispute<AccountId, Balance, BlockNumber>,
+	/// The bisection round, while bisecting.
+	pub round: Option<u32>,
+	/// The tree position: the bisection node, or the disputed leaf awaiting a one-step.
+	pub position: Option<Position>,
+	/// Does the claimant owe a move now?
+	pub claimant_owes: bool,
+	/// Does the challenger owe a move now?
+	pub challenger_owes: bool,
+	/// Blocks left on the claimant's clock at the current block.
+	pub claimant_remaining: u32,
+	/// Blocks left on the challenger's clock at the current block.
+	pub challenger_remaining: u32,
+	/// The block from which `timeout` ends the game unless the owing parties move.
+	pub deadline: Option<u32>,
+}
+
+/// Why a dispute ended.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum Ending {
+	/// The game was decided.
+	#[codec(index = 0)]
+	Decided(Resolution),
+	/// Another dispute proved the claim invalid first; this one was closed, the challenger's
+	/// bond returned.
+	#[codec(index = 1)]
+	ClaimInvalidated,
+}
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use edgeproof_canon::{LeafWitness, OneStepWitness};
+	use frame_support::{
+		dispatch::{DispatchResultWithPostInfo, PostDispatchInfo},
+		pallet_prelude::*,
+		traits::{
+			fungible::{InspectHold, Mutate, MutateHold},
+			tokens::{Fortitude, Precision, Restriction},
+			Contains,
+		},
+	};
+	use frame_system::pallet_prelude::*;
+	use pallet_attestations::ClaimRegistry;
+	use pallet_models::ModelRegistry;
+	use sp_runtime::{
+		traits::{Saturating, Zero},
+		ArithmeticError, Perbill, SaturatedConversion,
+	};
+
+	/// The in-code storage version.
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+
+	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
+	pub struct Pallet<T>(_);
+
+	/// Why this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// The bond of a challenger while its dispute runs.
+		#[codec(index = 0)]
+		ChallengerBond,
+	}
+
+	#[pallet::config]
+	pub trait Config:
+		frame_system::Config<RuntimeEvent: From<Event<Self>>>
+		+ frame_system::offchain::CreateSignedTransaction<Call<Self>>
+	{
+		/// The currency bonds are held in.
+		type Currency: Mutate<Self::AccountId>
+			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
+			+ InspectHold<Self::AccountId>;
+
+		/// The overarching hold reason.
+		type RuntimeHoldReason: From<HoldReason>;
+
+		/// The claims (pallet-attestations): what is disputed, and where results go.
+		type Claims: ClaimRegistry<Self::AccountId, BalanceOf<Self>, BlockNumberFor<Self>>;
+
+		/// The model registry: program root, node count and tolerance of a claim's model.
+		type Models: ModelRegistry;
+
+		/// Bond held from a challenger while its dispute runs.
+		#[pallet::constant]
+		type ChallengerBond: Get<BalanceOf<Self>>;
+
+		/// Each party's chess clock, in blocks, until genesis or [`Pallet::set_clock`] sets
+		/// one ([`Clock`]).
+		#[pallet::constant]
+		type ClockBudget: Get<u32>;
+
+		/// The least time, in blocks, a party has when a move hands it the turn (default, like
+		/// `ClockBudget`).
+		#[pallet::constant]
+		type MinExtension: Get<u32>;
+
+		/// The longest clock [`Pallet::set_clock`] accepts.
+		#[pallet::constant]
+		type MaxClockBudget: Get<u32>;
+
+		/// May change the clock (root).
+		type AdminOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+
+		/// Share of a losing challenger's bond paid to the claim's operator; the rest is
+		/// burned.
+		#[pallet::constant]
+		type WinnerShare: Get<Perbill>;
+
+		/// Most disputes open at once on one claim, reserved challengers included.
+		#[pallet::constant]
+		type MaxDisputesPerClaim: Get<u32>;
+
+		/// Most disputes open at once on one claim by challengers that are not reserved. The
+		/// rest of `MaxDisputesPerClaim` is kept for the reserved ones, so that accomplices of
+		/// a cheating claimant cannot fill every slot before the validators' checkers open
+		/// theirs.
+		#[pallet::constant]
+		type MaxUnreservedDisputes: Get<u32>;
+
+		/// Challengers that always find a slot: the validators' checker accounts.
+		type Reserved: Contains<Self::AccountId>;
+
+		/// Most output tensors of a model (witnesses in `open` and `respond`).
+		#[pallet::constant]
+		type MaxOutputs: Get<u32>;
+
+		/// The limits of a one-step (the models' dispute limits): tensor sizes and one
+		/// operator's work.
+		type Limits: Get<edgeproof_canon::Limits>;
+
+		/// The key validators' off-chain workers sign their moves with (the checker key).
+		type CheckerCrypto: frame_system::offchain::AppCrypto<Self::Public, Self::Signature>;
+
+		/// Weights of this pallet's calls.
+		type WeightInfo: WeightInfo;
+
+		/// Sets up active models and claims for the benchmarks.
+		#[cfg(feature = "runtime-benchmarks")]
+		type BenchmarkHelper: benchmark_helper::BenchmarkHelper<Self::AccountId>;
+	}
+
+	/// The clock of new games: each party's budget and the minimum extension, in blocks.
+	#[pallet::storage]
+	pub type Clock<T: Config> = StorageValue<_, game::ClockParams, ValueQuery, DefaultClock<T>>;
+
+	/// Until genesis or the admin sets it: `ClockBudget` and `MinExtension`.
+	#[pallet::type_value]
+	pub fn DefaultClock<T: Config>() -> game::ClockParams {
+		game::ClockParams { budget: T::ClockBudget::get(), min_extension: T::MinExtension::get() }
+	}
+
+	#[pallet::genesis_config]
+	#[derive(frame_support::DefaultNoBound)]
+	pub struct GenesisConfig<T: Config> {
+		/// Each party's clock in blocks (default `ClockBudget`).
+		pub clock_budget: Option<u32>,
+		/// The minimum extension in blocks (default `MinExtension`).
+		pub min_extension: Option<u32>,
+		#[serde(skip)]
+		pub _config: core::marker::PhantomData<T>,
+	}
+
+	#[pallet::genesis_build]
+	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+		fn build(&self) {
+			let default = DefaultClock::<T>::get();
+			let clock = game::ClockParams {
+				budget: self.clock_budget.unwrap_or(default.budget),
+				min_extension: self.min_extension.unwrap_or(default.min_extension),
+			};
+			assert!(Pallet::<T>::valid_clock(&clock), "genesis: invalid dispute clock");
+			Clock::<T>::put(clock);
+		}
+	}
+
+	/// The id the next dispute gets.
+	#[pallet::storage]
+	pub type NextDisputeId<T: Config> = StorageValue<_, DisputeId, ValueQuery>;
+
+	/// The running disputes. Removed when settled (the events keep the history).
+	#[pallet::storage]
+	pub type Disputes<T: Config> = StorageMap<_, Twox64Concat, DisputeId, DisputeOf<T>>;
+
+	/// The running disputes of each claim.
+	#[pallet::storage]
+	pub type ClaimDisputes<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		ClaimId,
+		BoundedVec<DisputeId, T::MaxDisputesPerClaim>,
+		ValueQuery,
+	>;
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A dispute was opened and the challenger's bond held; the claimant owes a response
+		/// by `deadline`.
+		DisputeOpened {
+			dispute: DisputeId,
+			claim: ClaimId,
+			challenger: T::AccountId,
+			claimant: T::AccountId,
+			bond: BalanceOf<T>,
+			challenger_root: Hash,
+			deadline: u32,
+		},
+		/// The claimant responded with its trace root; the bisection starts.
+		Responded { dispute: DisputeId, claimant_root: Hash },
+		/// A party revealed its children in a bisection round.
+		Bisected { dispute: DisputeId, party: Party, round: u32 },
+		/// The descent reached a node leaf; a one-step is owed.
+		OneStepAwaited { dispute: DisputeId, leaf: u64 },
+		/// A dispute ended. `to_claimant` and `burned` are what the challenger's bond paid (zero
+		/// when it was returned).
+		DisputeResolved {
+			dispute: DisputeId,
+			claim: ClaimId,
+			ending: Ending,
+			challenger_bond_returned: BalanceOf<T>,
+			to_claimant: BalanceOf<T>,
+			burned: BalanceOf<T>,
+		},
+		/// The admin changed the clock of new games.
+		ClockSet { clock: game::ClockParams },
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// No such claim, or it was pruned.
+		UnknownClaim,
+		/// The claim is already final or invalid.
+		ClaimDecided,
+		/// The claim's model is not registered.
+		UnknownModel,
+		/// The operator cannot dispute its own claim.
+		OwnClaim,
+		/// The caller already has a dispute open on this claim.
+		AlreadyDisputing,
+		/// The claim has as many disputes open as it may (`MaxUnreservedDisputes` for a
+		/// challenger that is not reserved, `MaxDisputesPerClaim` in all).
+		TooManyDisputes,
+		/// The challenger cannot afford `ChallengerBond`.
+		InsufficientBond,
+		/// No such dispute (never opened, or settled).
+		UnknownDispute,
+		/// The caller is neither the claimant nor the challenger of this dispute.
+		NotParty,
+		/// The game does not await this kind of move now.
+		UnexpectedMove,
+		/// This party may not make this move (only the claimant responds).
+		WrongParty,
+		/// The party already moved in this bisection round.
+		AlreadyMoved,
+		/// The move is for another round than the current one.
+		WrongRound,
+		/// The mover's clock ran out: the game can only be ended with `timeout`.
+		ClockExpired,
+		/// The claim's data is inconsistent with its model (more outputs than nodes).
+		InvalidContext,
+		/// Not one output witness per claimed output.
+		WrongOutputCount,
+		/// An output witness's proof is not for that output's trace leaf.
+		WrongOutputLeaf,
+		/// An output witness does not verify against the mover's trace root.
+		BadOutputProof,
+		/// The challenger's outputs are all within tolerance of the claim: nothing to dispute.
+		ChallengerOutputWithinTolerance,
+		/// The claimant's outputs are not within tolerance of its own claim.
+		ClaimantOutputNotWithinTolerance,
+		/// The claimant's trace root equals the challenger's.
+		SameTraceRoot,
+		/// The revealed children do not hash to the party's current node.
+		ChildrenMismatch,
+		/// The one-step witness verifies against neither party's trace root.
+		OneStepNotProven,
+		/// The one-step witness exceeds the limits or its node rejects its inputs.
+		OneStepFailed,
+		/// No party that owes a move has run out of time.
+		NotTimedOut,
+		/// A clock of zero or above `MaxClockBudget` blocks, or an extension above it.
+		InvalidClock,
+	}
+
+	impl<T> From<GameError> for Error<T> {
+		fn from(e: GameError) -> Self {
+			match e {
+				// Resolved games are settled and removed at once, so a move never finds one.
+				GameError::AlreadyResolved => Error::UnknownDispute,
+				GameError::UnexpectedMove => Error::UnexpectedMove,
+				GameError::WrongParty => Error::WrongParty,
+				GameError::AlreadyMoved => Error::AlreadyMoved,
+				GameError::WrongRound => Error::WrongRound,
+				GameError::ClockExpired => Error::ClockExpired,
+				// Block numbers only grow.
+				GameError::BlockInThePast => Error::UnexpectedMove,
+				GameError::InvalidContext => Error::InvalidContext,
+				GameError::WrongOutputCount => Error::WrongOutputCount,
+				GameError::WrongOutputLeaf => Error::WrongOutputLeaf,
+				GameError::BadOutputProof => Error::BadOutputProof,
+				GameError::ChallengerOutputWithinTolerance => {
+					Error::ChallengerOutputWithinTolerance
+				},
+				GameError::ClaimantOutputNotWithinTolerance => {
+					Error::ClaimantOutputNotWithinTolerance
+				},
+				GameError::SameTraceRoot => Error::SameTraceRoot,
+				GameError::ChildrenMismatch => Error::ChildrenMismatch,
+				GameError::OneStepNotProven => Error::OneStepNotProven,
+				GameError::OneStepFailed => Error::OneStepFailed,
+				GameError::NotTimedOut => Error::NotTimedOut,
+			}
+		}
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		/// Plays this node's side of running disputes (see [`offchain`]).
+		fn offchain_worker(now: BlockNumberFor<T>) {
+			offchain::play::<T>(now);
+		}
+
+		fn integrity_test() {
+			assert!(Self::valid_clock(&DefaultClock::<T>::get()), "the default clock is invalid");
+			assert!(
+				T::MaxUnreservedDisputes::get() > 0
+					&& T::MaxUnreservedDisputes::get() < T::MaxDisputesPerClaim::get(),
+				"claims must be disputable, with slots kept for the reserved challengers"
+			);
+			assert!(!T::ChallengerBond::get().is_zero(), "an unbonded dispute costs nothing");
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Dispute a claim: the caller's canonical trace of the claim's input gives an output
+		/// NOT within the model's tolerance of the claimed one. Holds `ChallengerBond`.
+		///
+		/// - `origin`: signed, not the claim's operator, without a dispute on this claim.
+		/// - `trace_root`: the root of the caller's trace tree.
+		/// - `outputs`: one witness per claimed output (the last trace leaves), proved against
+		///   `trace_root`.
+		///
+		/// Errors: `UnknownClaim`, `ClaimDecided`, `OwnClaim`, `AlreadyDisputing`,
+		/// `TooManyDisputes`, `UnknownModel`, `WrongOutputCount`, `WrongOutputLeaf`,
+		/// `BadOutputProof`, `ChallengerOutputWithinTolerance`, `InvalidContext`,
+		/// `ChallengePeriodOver` (pallet-attestations), `InsufficientBond`. Emits
+		/// `DisputeOpened` (and pallet-attestations' `ClaimDisputed`).
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::open(outputs.encoded_size() as u32))]
+		pub fn open(
+			origin: OriginFor<T>,
+			claim: ClaimId,
+			trace_root: Hash,
+			outputs: BoundedVec<LeafWitness, T::MaxOutputs>,
+		) -> DispatchResult {
+			let challenger = ensure_signed(origin)?;
+			let info = T::Claims::claim(claim).ok_or(Error::<T>::UnknownClaim)?;
+			let claimant = info.record.operator.clone();
+			ensure!(challenger != claimant, Error::<T>::OwnClaim);
+			let running: Vec<DisputeOf<T>> =
+				ClaimDisputes::<T>::get(claim).iter().filter_map(Disputes::<T>::get).collect();
+			ensure!(
+				running.iter().all(|d| d.challenger != challenger),
+				Error::<T>::AlreadyDisputing
+			);
+			let unreserved =
+				running.iter().filter(|d| !T::Reserved::contains(&d.challenger)).count() as u32;
+			ensure!(
+				(running.len() as u32) < T::MaxDisputesPerClaim::get()
+					&& (T::Reserved::contains(&challenger)
+						|| unreserved < T::MaxUnreservedDisputes::get()),
+				Error::<T>::TooManyDisputes
+			);
+			let now = Self::now();
+			let game = Self::with_context(&info, |ctx| {
+				Game::open(ctx, now, trace_root, &outputs, Self::clock_params())
+					.map_err(|e| Error::<T>::from(e).into())
+			})?;
+			let dispute = NextDisputeId::<T>::get();
+			let next = dispute.checked_add(1).ok_or(ArithmeticError::Overflow)?;
+			let bond = T::ChallengerBond::get();
+			T::Claims::note_dispute_opened(claim)?;
+			T::Currency::hold(&HoldReason::ChallengerBond.into(), &challenger, bond)
+				.map_err(|_| Error::<T>::InsufficientBond)?;
+			ClaimDisputes::<T>::try_mutate(claim, |ids| ids.try_push(dispute))
+				.map_err(|_| Error::<T>::TooManyDisputes)?;
+			NextDisputeId::<T>::put(next);
+			let deadline = game.deadline().unwrap_or(now);
+			Disputes::<T>::insert(
+				dispute,
+				Dispute {
+					claim,
+					challenger: challenger.clone(),
+					claimant: claimant.clone(),
+					bond,
+					opened_at: frame_system::Pallet::<T>::block_number(),
+					game,
+				},
+			);
+			Self::deposit_event(Event::DisputeOpened {
+				dispute,
+				claim,
+				challenger,
+				claimant,
+				bond,
+				challenger_root: trace_root,
+				deadline,
+			});
+			Ok(())
+		}
+
+		/// The claimant's answer: its trace root and outputs, within tolerance of the claim.
+		///
+		/// - `origin`: signed by the claim's operator.
+		///
+		/// Errors: `UnknownDispute`, `NotParty`, `WrongParty`, `UnexpectedMove`,
+		/// `ClockExpired`, `SameTraceRoot`, `WrongOutputCount`, `WrongOutputLeaf`,
+		/// `BadOutputProof`, `ClaimantOutputNotWithinTolerance`. Emits `Responded`.
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::respond(outputs.encoded_size() as u32))]
+		pub fn respond(
+			origin: OriginFor<T>,
+			dispute: DisputeId,
+			trace_root: Hash,
+			outputs: BoundedVec<LeafWitness, T::MaxOutputs>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let (mut record, info) = Self::load(dispute)?;
+			let party = Self::party_of(&record, &who)?;
+			let now = Self::now();
+			Self::with_context(&info, |ctx| {
+				record
+					.game
+					.respond(ctx, now, party, trace_root, &outputs)
+					.map_err(|e| Error::<T>::from(e).into())
+			})?;
+			Disputes::<T>::insert(dispute, record);
+			Self::deposit_event(Event::Responded { dispute, claimant_root: trace_root });
+			Ok(())
+		}
+
+		/// A bisection move: the caller reveals the two children of its current node in round
+		/// `round`. The second move of a round moves the game one level down; at the leaf
+		/// depth it may end the game (an input or padding leaf).
+		///
+		/// - `origin`: signed by the claimant or the challenger of `dispute`.
+		///
+		/// Errors: `UnknownDispute`, `NotParty`, `UnexpectedMove`, `WrongRound`,
+		/// `AlreadyMoved`, `ClockExpired`, `ChildrenMismatch`, `InvalidContext`. Emits
+		/// `Bisected`, possibly `OneStepAwaited` or `DisputeResolved`.
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::bisect().saturating_add(Pallet::<T>::settle_weight()))]
+		pub fn bisect(
+			origin: OriginFor<T>,
+			dispute: DisputeId,
+			round: u32,
+			left: Hash,
+			right: Hash,
+		) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			let (mut record, info) = Self::load(dispute)?;
+			let party = Self::party_of(&record, &who)?;
+			let now = Self::now();
+			let outcome = Self::with_context(&info, |ctx| {
+				record
+					.game
+					.bisect(ctx, now, party, round, left, right)
+					.map_err(|e| Error::<T>::from(e).into())
+			})?;
+			Self::deposit_event(Event::Bisected { dispute, party, round });
+			let settled = Self::after_move(dispute, record, outcome)?;
+			Ok(Some(T::WeightInfo::bisect().saturating_add(settled)).into())
+		}
+
+		/// The one-step: re-executes the node at the disputed leaf from `witness` (its
+		/// definition with a proof against the program root, its constants, its inputs with
+		/// proofs against either party's trace root) and settles the dispute for the party
+		/// whose leaf matches (neither, if none does).
+		///
+		/// - `origin`: signed, anyone.
+		///
+		/// Weight: charged for the operator work `Limits::max_node_work` up front, refunded
+		/// down to the witness's actual work (`edgeproof_canon::one_step_work`).
+		///
+		/// Errors: `UnknownDispute`, `UnexpectedMove`, `ClockExpired`, `OneStepNotProven`,
+		/// `OneStepFailed`. Emits `DisputeResolved`.
+		#[pallet::call_index(3)]
+		#[pallet::weight(Pallet::<T>::one_step_weight(T::Limits::get().max_node_work)
+			.saturating_add(Pallet::<T>::settle_weight()))]
+		pub fn one_step(
+			origin: OriginFor<T>,
+			dispute: DisputeId,
+			witness: OneStepWitness,
+		) -> DispatchResultWithPostInfo {
+			ensure_signed(origin)?;
+			let (mut record, info) = Self::load(dispute)?;
+			let now = Self::now();
+			let outcome = Self::with_context(&info, |ctx| {
+				record.game.one_step(ctx, now, &witness).map_err(|e| Error::<T>::from(e).into())
+			})?;
+			let work = edgeproof_canon::one_step_work(&witness).unwrap_or(u64::MAX);
+			let settled = Self::after_move(dispute, record, outcome)?;
+			let used = Self::one_step_weight(work);
+			Ok(PostDispatchInfo {
+				actual_weight: Some(used.saturating_add(settled)),
+				pays_fee: Pays::Yes,
+			})
+		}
+
+		/// Ends a dispute whose owing party ran out of time: the opponent wins (neither, if
+		/// both owed and both ran out).
+		///
+		/// - `origin`: signed, anyone.
+		///
+		/// Errors: `UnknownDispute`, `NotTimedOut`. Emits `DisputeResolved`.
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::timeout().saturating_add(Pallet::<T>::settle_weight()))]
+		pub fn timeout(origin: OriginFor<T>, dispute: DisputeId) -> DispatchResultWithPostInfo {
+			ensure_signed(origin)?;
+			let mut record = Disputes::<T>::get(dispute).ok_or(Error::<T>::UnknownDispute)?;
+			let outcome = record.game.timeout(Self::now()).map_err(|e| Error::<T>::from(e))?;
+			let settled = Self::after_move(dispute, record, outcome)?;
+			Ok(Some(T::WeightInfo::timeout().saturating_add(settled)).into())
+		}
+
+		/// Set the clock of games opened from now on.
+		///
+		/// - `origin`: [`Config::AdminOrigin`].
+		/// - `clock`: `budget` from 1 to `MaxClockBudget` blocks, `min_extension` at most
+		///   `budget`.
+		///
+		/// Errors: `InvalidClock`. Emits `ClockSet`.
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::set_clock())]
+		pub fn set_clock(origin: OriginFor<T>, clock: game::ClockParams) -> DispatchResult {
+			T::AdminOrigin::ensure_origin(origin)?;
+			ensure!(Self::valid_clock(&clock), Error::<T>::InvalidClock);
+			Clock::<T>::put(clock);
+			Self::deposit_event(Event::ClockSet { clock });
+			Ok(())
+		}
+	}
+
+	impl<T: Config> Pallet<T> {
+		/// The current block as the game counts it.
+		pub fn now() -> u32 {
+			frame_system::Pallet::<T>::block_number().saturated_into::<u32>()
+		}
+
+		/// The clock parameters of new games.
+		pub fn clock_params() -> game::ClockParams {
+			Clock::<T>::get()
+		}
+
+		/// Is this clock acceptable?
+		pub fn valid_clock(clock: &game::ClockParams) -> bool {
+			clock.budget > 0
+				&& clock.budget <= T::MaxClockBudget::get()
+				&& clock.min_extension <= clock.budget
+		}
+
+		/// The weight of a one-step of `work` operator work (`edgeproof_canon::node_work`),
+		/// without the settlement: the dearer of the two benchmarked kinds of operator per
+		/// unit of work (transcendental elementwise, matrix product with the most witness
+		/// bytes per unit), so every operator is covered.
+		pub fn one_step_weight(work: u64) -> Weight {
+			let work = work.min(T::Limits::get().max_node_work);
+			let units = u32::try_from(work.div_ceil(WORK_UNIT)).unwrap_or(u32::MAX);
+			T::WeightInfo::one_step(units).max(T::WeightInfo::one_step_matmul(units))
+		}
+
+		/// The most a settlement adds to a move: the claim invalidated and every other dispute
+		/// on it closed.
+		pub fn settle_weight() -> Weight {
+			T::WeightInfo::settle(T::MaxDisputesPerClaim::get())
+		}
+
+		/// A dispute and its claim's data, for a move.
+		fn load(dispute: DisputeId) -> Result<(DisputeOf<T>, ClaimInfoOf<T>), DispatchError> {
+			let record = Disputes::<T>::get(dispute).ok_or(Error::<T>::UnknownDispute)?;
+			let info = T::Claims::claim(record.claim).ok_or(Error::<T>::UnknownClaim)?;
+			Ok((record, info))
+		}
+
+		/// Which party `who` is.
+		fn party_of(record: &DisputeOf<T>, who: &T::AccountId) -> Result<Party, DispatchError> {
+			if *who == record.claimant {
+				Ok(Party::Claimant)
+			} else if *who == record.challenger {
+				Ok(Party::Challenger)
+			} else {
+				Err(Error::<T>::NotParty.into())
+			}
+		}
+
+		/// Runs `f` with the game context of a claim: its decoded tensors, its model's program
+		/// root, node count and tolerance, and the one-step limits.
+		fn with_context<R>(
+			info: &ClaimInfoOf<T>,
+			f: impl FnOnce(&game::ClaimContext) -> Result<R, DispatchError>,
+		) -> Result<R, DispatchError> {
+			let (Some(inputs), Some(outputs)) = (&info.inputs, &info.outputs) else {
+				return Err(Error::<T>::ClaimDecided.into());
+			};
+			let model = T::Models::summary(&info.record.model).ok_or(Error::<T>::UnknownModel)?;
+			let ctx = game::ClaimContext {
+				program_root: model.program_root.0,
+				input_count: inputs.len() as u32,
+				node_count: model.node_count,
+				inputs,
+				outputs,
+				tolerance: model.tolerance,
+				limits: T::Limits::get(),
+			};
+			f(&ctx)
+		}
+
+		/// Stores a game that goes on, or settles one that ended. Returns the settlement's
+		/// weight (zero if the game goes on).
+		fn after_move(
+			dispute: DisputeId,
+			record: DisputeOf<T>,
+			outcome: game::Outcome,
+		) -> Result<Weight, DispatchError> {
+			match outcome {
+				game::Outcome::Continues => {
+					if let Phase::AwaitingOneStep { leaf, .. } = record.game.phase() {
+						Self::deposit_event(Event::OneStepAwaited { dispute, leaf: *leaf });
+					}
+					Disputes::<T>::insert(dispute, record);
+					Ok(Weight::zero())
+				},
+				game::Outcome::Resolved(resolution) => Self::settle(dispute, record, resolution),
+			}
+		}
+
+		/// Moves the bonds of a decided dispute, tells pallet-attestations, removes the
+		/// dispute; if the claim became invalid, closes the claim's other disputes. Returns the
+		/// weight used.
+		pub(crate) fn settle(
+			dispute: DisputeId,
+			record: DisputeOf<T>,
+			resolution: Resolution,
+		) -> Result<Weight, DispatchError> {
+			use game::Winner;
+			let reason = HoldReason::ChallengerBond.into();
+			let claim = record.claim;
+			let (returned, to_claimant, burned) = match resolution.winner {
+				Winner::Challenger => {
+					let returned = T::Currency::release(
+						&reason,
+						&record.challenger,
+						record.bond,
+						Precision::BestEffort,
+					)?;
+					T::Claims::note_dispute_resolved(claim, false, Some(&record.challenger))?;
+					(returned, Zero::zero(), Zero::zero())
+				},
+				Winner::Claimant => {
+					let share = T::WinnerShare::get() * record.bond;
+					let paid = T::Currency::transfer_on_hold(
+						&reason,
+						&record.challenger,
+						&record.claimant,
+						share,
+						Precision::BestEffort,
+						Restriction::Free,
+						Fortitude::Force,
+					)
+					.unwrap_or_else(|e| {
+						log::warn!(target: LOG_TARGET, "dispute {dispute}: share not paid: {e:?}");
+						Zero::zero()
+					});
+					let burned = T::Currency::burn_held(
+						&reason,
+						&record.challenger,
+						record.bond.saturating_sub(paid),
+						Precision::BestEffort,
+						Fortitude::Force,
+					)?;
+					T::Claims::note_dispute_resolved(claim, true, None)?;
+					(Zero::zero(), paid, burned)
+				},
+				Winner::Neither => {
+					let burned = T::Currency::burn_held(
+						&reason,
+						&record.challenger,
+						record.bond,
+						Precision::BestEffort,
+						Fortitude::Force,
+					)?;
+					T::Claims::note_dispute_resolved(claim, false, None)?;
+					(Zero::zero(), Zero::zero(), burned)
+				},
+			};
+			Disputes::<T>::remove(dispute);
+			let mut others = ClaimDisputes::<T>::take(claim);
+			others.retain(|id| *id != dispute);
+			Self::deposit_event(Event::DisputeResolved {
+				dispute,
+				claim,
+				ending: Ending::Decided(resolution),
+				challenger_bond_returned: returned,
+				to_claimant,
+				burned,
+			});
+			let claim_invalid = resolution.winner != Winner::Claimant;
+			let closed = if claim_invalid {
+				for other in others.iter() {
+					Self::close(*other, claim);
+				}
+				others.len() as u32
+			} else {
+				if !others.is_empty() {
+					ClaimDisputes::<T>::insert(claim, others);
+				}
+				0
+			};
+			Ok(T::WeightInfo::settle(closed))
+		}
+
+		/// Closes a dispute whose claim another dispute proved invalid: the challenger was
+		/// right, its bond is returned.
+		fn close(dispute: DisputeId, claim: ClaimId) {
+			let Some(record) = Disputes::<T>::take(dispute) else { return };
+			let returned = T::Currency::release(
+				&HoldReason::ChallengerBond.into(),
+				&record.challenger,
+				record.bond,
+				Precision::BestEffort,
+			)
+			.unwrap_or_else(|e| {
+				frame_support::defensive!("a challenger bond could not be released", e);
+				Zero::zero()
+			});
+			// The claim is already invalid: this records the result (no funds move).
+			let _ = T::Claims::note_dispute_resolved(claim, false, None);
+			Self::deposit_event(Event::DisputeResolved {
+				dispute,
+				claim,
+				ending: Ending::ClaimInvalidated,
+				challenger_bond_returned: returned,
+				to_claimant: Zero::zero(),
+				burned: Zero::zero(),
+			});
+		}
+
+		/// A dispute as clients read it, at the current block.
+		pub fn view(
+			dispute: DisputeId,
+		) -> Option<DisputeView<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>> {
+			let record = Disputes::<T>::get(dispute)?;
+			let now = Self::now();
+			let game = &record.game;
+			let position = match *game.phase() {
+				Phase::Bisection { position, .. } => Some(position),
+				Phase::AwaitingOneStep { leaf, .. } => {
+					let info = T::Claims::claim(record.claim)?;
+					let m = info.inputs.map(|i| i.len() as u64)?;
+					let n = T::Models::summary(&info.record.model)?.node_count as u64;
+					let depth = edgeproof_canon::merkle::tree_depth(m.saturating_add(n));
+					Some(Position { depth, index: leaf })
+				},
+				_ => None,
+			};
+			Some(DisputeView {
+				round: game.round(),
+				position,
+				claimant_owes: game.owes(Party::Claimant),
+				challenger_owes: game.owes(Party::Challenger),
+				claimant_remaining: game.remaining(Party::Claimant, now),
+				challenger_remaining: game.remaining(Party::Challenger, now),
+				deadline: game.deadline(),
+				dispute: record,
+			})
+		}
+
+		/// The invariants of this pallet's storage:
+		///
+		/// 1. every challenger's `ChallengerBond` hold equals the bonds of its disputes;
+		/// 2. `ClaimDisputes` lists exactly the running disputes, each under its claim, and no
+		///    empty lists are stored;
+		/// 3. every dispute id is below `NextDisputeId`, and no stored game is resolved.
+		#[cfg(any(feature = "try-runtime", test))]
+		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+			use alloc::collections::btree_map::BTreeMap;
+			let next = NextDisputeId::<T>::get();
+			let mut held: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+			let mut listed = 0usize;
+			for (id, record) in Disputes::<T>::iter() {
+				ensure!(id < next, "a dispute id is not below NextDisputeId");
+				ensure!(record.game.resolution().is_none(), "a resolved game is stored");
+				ensure!(
+					ClaimDisputes::<T>::get(record.claim).contains(&id),
+					"a dispute is missing from its claim's list"
+				);
+				let entry = held.entry(record.challenger.clone()).or_default();
+				*entry = entry.saturating_add(record.bond);
+			}
+			for (claim, ids) in ClaimDisputes::<T>::iter() {
+				ensure!(!ids.is_empty(), "an empty dispute list is stored");
+				for id in ids.iter() {
+					let record = Disputes::<T>::get(id).ok_or("a listed dispute does not exist")?;
+					ensure!(record.claim == claim, "a dispute is listed under another claim");
+				}
+				listed = listed.saturating_add(ids.len());
+			}
+			ensure!(listed == Disputes::<T>::iter().count(), "disputes listed twice");
+			for (who, amount) in held {
+				ensure!(
+					T::Currency::balance_on_hold(&HoldReason::ChallengerBond.into(), &who)
+						== amount,
+					"a challenger bond hold does not match the disputes"
+				);
+			}
+			Ok(())
+		}
+	}
+
+	impl<T: Config>
+		pallet_attestations::WrongClaimHandler<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>
+		for Pallet<T>
+	{
+		fn wrong_claim(
+			claim: ClaimId,
+			_: &pallet_attestations::ClaimRecord<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>,
+			canonical: &edgeproof_primitives::CanonicalOutput,
+		) -> bool {
+			offchain::open_dispute::<T>(claim, canonical)
+		}
+	}
+}
+
+/// Operator work per weight unit of `WeightInfo::one_step`'s work component.
+pub const WORK_UNIT: u64 = 1_024;
+
+/// Runtime API of the disputes pallet, for clients (polkadot-js, the device CLI).
+pub mod runtime_api {
+	use super::*;
+
+	sp_api::decl_runtime_apis! {
+		/// Reads disputes.
+		pub trait DisputesApi<View> where View: codec::Codec {
+			/// A running dispute: its record, round, position, whose move, clocks, deadline.
+			fn dispute(id: DisputeId) -> Option<View>;
+			/// The running disputes of a claim.
+			fn claim_disputes(claim: ClaimId) -> Vec<DisputeId>;
+		}
+	}
+}

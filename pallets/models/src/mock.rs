@@ -110,6 +110,7 @@ parameter_types! {
 		max_dims: 6,
 		max_nodes: 1_000,
 		max_node_work: 1 << 24,
+		max_step_bytes: 1 << 20,
 	};
 }
 

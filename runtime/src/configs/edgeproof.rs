@@ -1,4 +1,5 @@
-//! Edgeproof group (indices 50–): the model registry, device identity and attested outputs.
+//! Edgeproof group (indices 50–): the model registry, device identity, attested outputs and
+//! disputes.
 
 #[cfg(feature = "runtime-benchmarks")]
 use alloc::vec::Vec;
@@ -109,6 +110,8 @@ parameter_types! {
 		max_dims: 8,
 		max_nodes: 100_000,
 		max_node_work: 1 << 30,
+		// A one-step's tensors fit in one transaction (blocks take 3.75 MiB of them).
+		max_step_bytes: 2 << 20,
 	};
 	/// Half of a lost claim's bond goes to the winning challenger, the rest is burned.
 	pub const ClaimBondRewardShare: Perbill = Perbill::from_percent(50);
@@ -138,10 +141,49 @@ impl pallet_attestations::Config for Runtime {
 	type MaxCheckers = MaxCheckers;
 	/// A third of the block time.
 	type CheckTimeBudget = ConstU64<2_000>;
-	type OnWrongClaim = ();
+	type OnWrongClaim = crate::Disputes;
 	type WeightInfo = pallet_attestations::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = pallet_attestations::benchmark_helper::RegistriesHelper<Runtime>;
+}
+
+/// The validators' checker accounts ([`pallet_attestations::Checkers`]).
+pub struct CheckerAccounts;
+
+impl frame_support::traits::Contains<AccountId> for CheckerAccounts {
+	fn contains(who: &AccountId) -> bool {
+		Attestations::is_checker(who)
+	}
+}
+
+parameter_types! {
+	/// Half of a losing challenger's bond goes to the claim's operator, the rest is burned.
+	pub const DisputeWinnerShare: Perbill = Perbill::from_percent(50);
+}
+
+impl pallet_disputes::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Claims = Attestations;
+	type Models = crate::Models;
+	type ChallengerBond = frame_support::traits::ConstU128<{ UNIT }>;
+	/// An hour per party, until genesis or root sets another clock (dev chains: 10 blocks).
+	type ClockBudget = ConstU32<{ HOURS }>;
+	/// Five minutes.
+	type MinExtension = ConstU32<{ 5 * MINUTES }>;
+	type MaxClockBudget = ConstU32<{ DAYS }>;
+	type AdminOrigin = frame_system::EnsureRoot<AccountId>;
+	type WinnerShare = DisputeWinnerShare;
+	/// 16 for anyone, 32 more kept for the validators' checker accounts.
+	type MaxDisputesPerClaim = ConstU32<48>;
+	type MaxUnreservedDisputes = ConstU32<16>;
+	type Reserved = CheckerAccounts;
+	type MaxOutputs = ConstU32<8>;
+	type Limits = DisputeLimits;
+	type CheckerCrypto = CheckerAuthId;
+	type WeightInfo = pallet_disputes::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = pallet_disputes::benchmark_helper::AttestationsClaims<Runtime>;
 }
 
 // Off-chain workers sign transactions: the checker key signs for its own account.

@@ -1,0 +1,211 @@
+//! The off-chain players: validators' workers play their side of disputes.
+//!
+//! - **Challenger.** pallet-attestations' checker hands over a claim it proved wrong
+//!   ([`open_dispute`]): the worker opens a dispute with the canonical trace root and outputs,
+//!   signed by a local checker key.
+//! - **Both sides.** Every block, [`play`] looks at the running disputes in which a local
+//!   checker account is a party and makes the moves it owes, computed by the node's canonical
+//!   executor from the claim's input (`inference::canonical_output`, `trace_children`,
+//!   `one_step`; the node caches the trace per model and input, so a whole dispute executes the
+//!   model once): the claimant's response, each bisection move, and the one-step (the
+//!   challenger posts it too: anyone may, and an honest trace always wins it). It also ends
+//!   disputes whose opponent ran out of time. A node defends the claims whose operator account
+//!   is one of its checker keys.
+//!
+//! A move sent is remembered in the node's offchain storage (per dispute, round and kind) for
+//! [`RESEND_AFTER`] blocks, so that a move waiting in the pool is not sent again.
+
+use alloc::vec::Vec;
+use codec::Encode;
+use edgeproof_canon::{LeafWitness, Position};
+use edgeproof_primitives::{inference, CanonicalOutput};
+use frame_support::BoundedVec;
+use frame_system::{
+	offchain::{AppCrypto, SendSignedTransaction, Signer},
+	pallet_prelude::BlockNumberFor,
+};
+use pallet_attestations::{ClaimId, ClaimRegistry};
+use pallet_models::ModelRegistry;
+use sp_runtime::{
+	offchain::storage::StorageValueRef,
+	traits::{IdentifyAccount, Saturating},
+	RuntimeAppPublic,
+};
+
+use crate::{
+	game::{Party, Phase},
+	Call, Config, DisputeId, DisputeOf, Disputes, Pallet, LOG_TARGET,
+};
+
+/// Blocks after which a move that has not reached the chain is sent again.
+pub const RESEND_AFTER: u32 = 5;
+
+/// The public keys of this node's checker keys.
+fn local_keys<T: Config>() -> Vec<T::Public> {
+	<<T::CheckerCrypto as AppCrypto<T::Public, T::Signature>>::RuntimeAppPublic as RuntimeAppPublic>::all()
+		.into_iter()
+		.map(|key| {
+			let generic: <T::CheckerCrypto as AppCrypto<T::Public, T::Signature>>::GenericPublic =
+				key.into();
+			generic.into()
+		})
+		.collect()
+}
+
+/// Sends `call` signed by `public`; whether the pool took it.
+fn send<T: Config>(public: T::Public, call: Call<T>) -> bool {
+	let results = Signer::<T, T::CheckerCrypto>::all_accounts()
+		.with_filter(alloc::vec![public])
+		.send_signed_transaction(|_| call.clone());
+	results.iter().any(|(_, r)| r.is_ok())
+}
+
+/// Makes sure this node disputes `claim` with its canonical result: if none of its checker
+/// keys has a dispute running on it, opens one signed by the first local checker key that is
+/// not the claim's operator (again after [`RESEND_AFTER`] blocks if it has not reached the
+/// chain). Returns whether a dispute of this node is running or on its way.
+pub fn open_dispute<T: Config>(claim: ClaimId, canonical: &CanonicalOutput) -> bool {
+	let Some(info) = T::Claims::claim(claim) else { return false };
+	let keys = local_keys::<T>();
+	let running = crate::ClaimDisputes::<T>::get(claim);
+	let mine = |id: &DisputeId| {
+		Disputes::<T>::get(id)
+			.is_some_and(|d| keys.iter().any(|k| k.clone().into_account() == d.challenger))
+	};
+	if running.iter().any(mine) {
+		return true;
+	}
+	let Some(public) = keys.into_iter().find(|p| p.clone().into_account() != info.record.operator)
+	else {
+		log::warn!(target: LOG_TARGET, "claim {claim} is wrong but this node has no checker key");
+		return false;
+	};
+	let Ok(outputs) = BoundedVec::try_from(canonical.outputs.clone()) else {
+		log::warn!(target: LOG_TARGET, "claim {claim}: more outputs than MaxOutputs");
+		return false;
+	};
+	let now = frame_system::Pallet::<T>::block_number();
+	let mut sent = false;
+	once::<T>(claim, b"open", 0, now, || {
+		sent = send::<T>(public, Call::open { claim, trace_root: canonical.trace_root, outputs });
+		log::info!(target: LOG_TARGET, "claim {claim}: opening a dispute (in the pool: {sent})");
+		sent
+	});
+	sent || was_sent::<T>(claim, b"open", 0, now)
+}
+
+/// Plays this node's moves in every running dispute (see the module docs).
+pub fn play<T: Config>(now: BlockNumberFor<T>) {
+	let keys = local_keys::<T>();
+	if keys.is_empty() {
+		return;
+	}
+	let block = Pallet::<T>::now();
+	for (id, dispute) in Disputes::<T>::iter() {
+		let me = |who: &T::AccountId| keys.iter().find(|p| (*p).clone().into_account() == *who);
+		let sides = [
+			(Party::Claimant, me(&dispute.claimant)),
+			(Party::Challenger, me(&dispute.challenger)),
+		];
+		for (party, key) in sides {
+			let Some(key) = key else { continue };
+			if let Some(winner) = dispute.game.timed_out(block) {
+				if winner != crate::game::Winner::Neither && winner == party.into() {
+					once::<T>(id, b"timeout", 0, now, || {
+						send::<T>(key.clone(), Call::timeout { dispute: id })
+					});
+				}
+				continue;
+			}
+			if let Err(e) = make_move::<T>(id, &dispute, party, key.clone(), now) {
+				log::warn!(target: LOG_TARGET, "dispute {id}: no move for {party:?}: {e:?}");
+			}
+		}
+	}
+}
+
+fn sent_key(id: u64, kind: &[u8], round: u64) -> Vec<u8> {
+	(b"edgeproof/disputes/sent/", id, kind, round).encode()
+}
+
+/// Was this move sent in the last [`RESEND_AFTER`] blocks?
+fn was_sent<T: Config>(id: u64, kind: &[u8], round: u64, now: BlockNumberFor<T>) -> bool {
+	let key = sent_key(id, kind, round);
+	matches!(
+		StorageValueRef::persistent(&key).get::<BlockNumberFor<T>>(),
+		Ok(Some(at)) if now < at.saturating_add(RESEND_AFTER.into())
+	)
+}
+
+/// Sends `f`'s move (`id` a dispute, or a claim for `open`) unless the same one was sent in the
+/// last [`RESEND_AFTER`] blocks.
+fn once<T: Config>(
+	id: u64,
+	kind: &[u8],
+	round: u64,
+	now: BlockNumberFor<T>,
+	f: impl FnOnce() -> bool,
+) {
+	if was_sent::<T>(id, kind, round, now) {
+		return;
+	}
+	if f() {
+		let key = sent_key(id, kind, round);
+		StorageValueRef::persistent(&key).set(&now);
+	}
+}
+
+/// The move `party` owes in `dispute`, computed and sent.
+fn make_move<T: Config>(
+	id: DisputeId,
+	dispute: &DisputeOf<T>,
+	party: Party,
+	key: T::Public,
+	now: BlockNumberFor<T>,
+) -> Result<(), edgeproof_primitives::InferenceError> {
+	use edgeproof_primitives::InferenceError;
+	let info = T::Claims::claim(dispute.claim).ok_or(InferenceError::BadPosition)?;
+	let input = info.inputs.ok_or(InferenceError::BadPosition)?;
+	let model = info.record.model;
+	let uri = T::Models::uri(&model).ok_or(InferenceError::ModelNotFound)?;
+	match *dispute.game.phase() {
+		Phase::AwaitingResponse if party == Party::Claimant => {
+			let canonical = inference::canonical_output(model, &uri, input)?;
+			let outputs: BoundedVec<LeafWitness, _> =
+				BoundedVec::try_from(canonical.outputs).map_err(|_| InferenceError::BadPosition)?;
+			once::<T>(id, b"respond", 0, now, || {
+				send::<T>(
+					key,
+					Call::respond { dispute: id, trace_root: canonical.trace_root, outputs },
+				)
+			});
+		},
+		Phase::Bisection { position, claimant_move, challenger_move, .. } => {
+			let moved = match party {
+				Party::Claimant => claimant_move.is_some(),
+				Party::Challenger => challenger_move.is_some(),
+			};
+			if !moved {
+				let (left, right) = inference::trace_children(model, &uri, input, position)?;
+				let round = position.depth;
+				once::<T>(id, b"bisect", round_key(position), now, || {
+					send::<T>(key, Call::bisect { dispute: id, round, left, right })
+				});
+			}
+		},
+		// Owed by the claimant, but anyone may post it: an honest trace wins it.
+		Phase::AwaitingOneStep { leaf, .. } => {
+			let witness = inference::one_step(model, &uri, input, leaf)?;
+			once::<T>(id, b"one_step", leaf, now, || {
+				send::<T>(key, Call::one_step { dispute: id, witness })
+			});
+		},
+		_ => {},
+	}
+	Ok(())
+}
+
+/// A resend key per bisection node.
+fn round_key(position: Position) -> u64 {
+	(u64::from(position.depth) << 48) | (position.index & ((1 << 48) - 1))
+}

@@ -1,0 +1,890 @@
+//! Unit tests of the dispute pallet: whole games on the fixture MLP through the calls, bonds
+//! and claim status after each ending, every refused call, all-vs-all, and the off-chain
+//! players with the real inference engine.
+
+use std::sync::Arc;
+
+use edgeproof_canon::{Tensor, Tolerance};
+use edgeproof_primitives::InferenceExt;
+use frame_support::{
+	assert_noop, assert_ok,
+	traits::fungible::{Inspect, InspectHold},
+	BoundedVec,
+};
+use pallet_attestations::{ClaimId, ClaimStatus};
+use sp_core::offchain::{testing, OffchainDbExt, OffchainWorkerExt, TransactionPoolExt};
+use sp_runtime::{testing::UintAuthorityId, DispatchError};
+
+use crate::{
+	game::{testing::Player, Party, Phase, Reason, Resolution, Winner},
+	mock::*,
+	ClaimDisputes, DisputeId, Disputes as DisputesMap, Ending, Error, Event, HoldReason,
+};
+
+fn claim_status(claim: ClaimId) -> Option<ClaimStatus> {
+	pallet_attestations::Claims::<Test>::get(claim).map(|c| c.status)
+}
+
+fn challenger_held(who: AccountId) -> Balance {
+	Balances::balance_on_hold(&HoldReason::ChallengerBond.into(), &who)
+}
+
+fn claim_held() -> Balance {
+	Balances::balance_on_hold(&pallet_attestations::HoldReason::ClaimBond.into(), &OPERATOR)
+}
+
+fn outputs(player: &Player, s: &Setup) -> BoundedVec<edgeproof_canon::LeafWitness, ConstOutputs> {
+	BoundedVec::truncate_from(player.outputs(s.model.output_leaves()))
+}
+
+type ConstOutputs = frame_support::traits::ConstU32<4>;
+
+/// A player whose final output leaf is `nudge`d by `delta` (only that leaf changes).
+fn liar(s: &Setup, delta: f32) -> Player {
+	let values = s.model.tampered(&s.honest.values, s.honest.values.len() - 1, false, |t| {
+		crate::game::testing::nudge(t, delta)
+	});
+	Player::new(values)
+}
+
+/// A liar that tampers the first node's output and recomputes everything after it.
+fn deep_liar(s: &Setup) -> Player {
+	let m = s.model.program.inputs.len();
+	Player::new(
+		s.model.tampered(&s.honest.values, m, true, |t| crate::game::testing::nudge(t, 3.0)),
+	)
+}
+
+fn open(s: &Setup, claim: ClaimId, who: AccountId, player: &Player) -> DisputeId {
+	let id = crate::NextDisputeId::<Test>::get();
+	assert_ok!(Disputes::open(
+		RuntimeOrigin::signed(who),
+		claim,
+		player.root(),
+		outputs(player, s)
+	));
+	id
+}
+
+fn next_block() {
+	run_to_block(System::block_number() + 1);
+}
+
+/// Plays the bisection through the calls, claimant first, one block per move; stops when the
+/// dispute ends or awaits its one-step.
+fn bisect_through(dispute: DisputeId, claimant: &Player, challenger: (AccountId, &Player)) {
+	while let Some(d) = DisputesMap::<Test>::get(dispute) {
+		let Phase::Bisection { position, .. } = *d.game.phase() else { return };
+		for (who, player) in [(OPERATOR, claimant), challenger] {
+			next_block();
+			let (left, right) = player.children(position);
+			assert_ok!(Disputes::bisect(
+				RuntimeOrigin::signed(who),
+				dispute,
+				position.depth,
+				left,
+				right
+			));
+			if DisputesMap::<Test>::get(dispute).is_none() {
+				return;
+			}
+		}
+	}
+}
+
+fn awaited_leaf(dispute: DisputeId) -> u64 {
+	match *DisputesMap::<Test>::get(dispute).expect("running").game.phase() {
+		Phase::AwaitingOneStep { leaf, .. } => leaf,
+		other => panic!("not awaiting a one-step: {other:?}"),
+	}
+}
+
+fn resolved_event(dispute: DisputeId) -> Event<Test> {
+	System::events()
+		.into_iter()
+		.filter_map(|r| match r.event {
+			RuntimeEvent::Disputes(e @ Event::DisputeResolved { dispute: d, .. })
+				if d == dispute =>
+			{
+				Some(e)
+			},
+			_ => None,
+		})
+		.last()
+		.expect("the dispute was resolved")
+}
+
+#[test]
+fn an_honest_challenger_beats_a_wrong_claim_at_the_one_step() {
+	ExtBuilder::build_and_execute(|| {
+		let s = setup(Tolerance::Exact);
+		let lie = deep_liar(&s);
+		let claim = submit_claim(
+			s.model_id,
+			&s.model.inputs,
+			&lie.output_tensors(s.model.output_leaves()),
+			1,
+		);
+		let stake_before = pallet_devices::Devices::<Test>::get(device_id()).unwrap().stake;
+		let free_before = Balances::balance(&CHALLENGER);
+
+		let dispute = open(&s, claim, CHALLENGER, &s.honest);
+		assert_eq!(claim_status(claim), Some(ClaimStatus::Disputed { open: 1 }));
+		assert_eq!(challenger_held(CHALLENGER), CHALLENGER_BOND);
+		assert_eq!(ClaimDisputes::<Test>::get(claim).into_inner(), vec![dispute]);
+
+		next_block();
+		assert_ok!(Disputes::respond(
+			RuntimeOrigin::signed(OPERATOR),
+			dispute,
+			lie.root(),
+			outputs(&lie, &s)
+		));
+		bisect_through(dispute, &lie, (CHALLENGER, &s.honest));
+		let leaf = awaited_leaf(dispute);
+		// The liar tampered the first node: the descent finds it.
+		assert_eq!(leaf, s.model.program.inputs.len() as u64);
+
+		// The liar cannot prove its leaf: a witness from its trace computes the honest value.
+		next_block();
+		assert_ok!(Disputes::one_step(
+			RuntimeOrigin::signed(ANYONE),
+			dispute,
+			s.honest.witness(&s.model, leaf)
+		));
+		assert_eq!(
+			resolved_event(dispute),
+			Event::DisputeResolved {
+				dispute,
+				claim,
+				ending: Ending::Decided(Resolution {
+					winner: Winner::Challenger,
+					reason: Reason::OneStep { leaf }
+				}),
+				challenger_bond_returned: CHALLENGER_BOND,
+				to_claimant: 0,
+				burned: 0,
+			}
+		);
+		assert_eq!(claim_status(claim), Some(ClaimStatus::Invalid));
+		assert!(DisputesMap::<Test>::get(dispute).is_none());
+		assert!(ClaimDisputes::<Test>::get(claim).is_empty());
+		assert_eq!(challenger_held(CHALLENGER), 0);
+		// The challenger got its bond back and half the claim bond.
+		assert_eq!(Balances::balance(&CHALLENGER), free_before + CLAIM_BOND / 2);
+		assert_eq!(claim_held(), 0);
+		let stake = pallet_devices::Devices::<Test>::get(device_id()).unwrap().stake;
+		assert_eq!(stake, stake_before - stake_before / 10);
+	});
+}
+
+#[test]
+fn an_honest_claim_survives_a_lying_challenger() {
+	ExtBuilder::build_and_execute(|| {
+		let s = setup(Tolerance::Exact);
+		let claim = submit_claim(
+			s.model_id,
+			&s.model.inputs,
+			&s.honest.output_tensors(s.model.output_leaves()),
+			1,
+		);
+		let lie = deep_liar(&s);
+		let operator_before = Balances::balance(&OPERATOR);
+		let issuance_before = Balances::total_issuance();
+
+		let dispute = open(&s, claim, CHALLENGER, &lie);
+		next_block();
+		assert_ok!(Disputes::respond(
+			RuntimeOrigin::signed(OPERATOR),
+			dispute,
+			s.honest.root(),
+			outputs(&s.honest, &s)
+		));
+		bisect_through(dispute, &s.honest, (CHALLENGER, &lie));
+		let leaf = awaited_leaf(dispute);
+		next_block();
+		assert_ok!(Disputes::one_step(
+			RuntimeOrigin::signed(OPERATOR),
+			dispute,
+			s.honest.witness(&s.model, leaf)
+		));
+		assert_eq!(
+			resolved_event(dispute),
+			Event::DisputeResolved {
+				dispute,
+				claim,
+				ending: Ending::Decided(Resolution {
+					winner: Winner::Claimant,
+					reason: Reason::OneStep { leaf }
+				}),
+				challenger_bond_returned: 0,
+				to_claimant: CHALLENGER_BOND / 2,
+				burned: CHALLENGER_BOND / 2,
+			}
+		);
+		assert_eq!(Balances::balance(&OPERATOR), operator_before + CHALLENGER_BOND / 2);
+		assert_eq!(Balances::total_issuance(), issuance_before - CHALLENGER_BOND / 2);
+		// Still in its challenge period: pending again, then final.
+		assert_eq!(claim_status(claim), Some(ClaimStatus::Pending));
+		run_to_block(1 + CHALLENGE_PERIOD);
+		assert_eq!(claim_status(claim), Some(ClaimStatus::Final));
+	});
+}
+
+#[test]
+fn a_liar_that_only_changes_the_output_is_caught_at_the_output_node() {
+	ExtBuilder::build_and_execute(|| {
+		let s = setup(Tolerance::Relative { abs: 1e-5f32.to_bits(), rel: 1e-4f32.to_bits() });
+		let lie = liar(&s, 0.25);
+		let claim = submit_claim(
+			s.model_id,
+			&s.model.inputs,
+			&lie.output_tensors(s.model.output_leaves()),
+			1,
+		);
+		let dispute = open(&s, claim, CHALLENGER, &s.honest);
+		next_block();
+		assert_ok!(Disputes::respond(
+			RuntimeOrigin::signed(OPERATOR),
+			dispute,
+			lie.root(),
+			outputs(&lie, &s)
+		));
+		bisect_through(dispute, &lie, (CHALLENGER, &s.honest));
+		let leaf = awaited_leaf(dispute);
+		assert_eq!(leaf, s.honest.values.len() as u64 - 1, "the last leaf");
+		// The claimant may post the step too; it cannot help a liar.
+		assert_ok!(Disputes::one_step(
+			RuntimeOrigin::signed(OPERATOR),
+			dispute,
+			lie.witness(&s.model, leaf)
+		));
+		assert_eq!(claim_status(claim), Some(ClaimStatus::Invalid));
+	});
+}
+
+#[test]
+fn a_silent_claimant_loses_on_time() {
+	ExtBuilder::build_and_execute(|| {
+		let s = setup(Tolerance::Exact);
+		let lie = liar(&s, 1.0);
+		let claim = submit_claim(
+			s.model_id,
+			&s.model.inputs,
+			&lie.output_tensors(s.model.output_leaves()),
+			1,
+		);
+		let dispute = open(&s, claim, CHALLENGER, &s.honest);
+		let deadline = DisputesMap::<Test>::get(dispute).unwrap().game.deadline().unwrap();
+		assert_eq!(deadline, 1 + BUDGET);
+		run_to_block(deadline as u64 - 1);
+		assert_noop!(
+			Disputes::timeout(RuntimeOrigin::signed(ANYONE), dispute),
+			Error::<Test>::NotTimedOut
+		);
+		run_to_block(deadline as u64);
+		// Too late to respond.
+		assert_noop!(
+			Disputes::respond(
+				RuntimeOrigin::signed(OPERATOR),
+				dispute,
+				lie.root(),
+				outputs(&lie, &s)
+			),
+			Error::<Test>::ClockExpired
+		);
+		assert_ok!(Disputes::timeout(RuntimeOrigin::signed(ANYONE), dispute));
+		assert!(matches!(
+			resolved_event(dispute),
+			Event::DisputeResolved {
+				ending: Ending::Decided(Resolution {
+					winner: Winner::Challenger,
+					reason: Reason::Timeout
+				}),
+				..
+			}
+		));
+		assert_eq!(claim_status(claim), Some(ClaimStatus::Invalid));
+	});
+}
+
+#[test]
+fn a_silent_challenger_loses_on_time() {
+	ExtBuilder::build_and_execute(|| {
+		let s = setup(Tolerance::Exact);
+		let claim = submit_claim(
+			s.model_id,
+			&s.model.inputs,
+			&s.honest.output_tensors(s.model.output_leaves()),
+			1,
+		);
+		let lie = liar(&s, 1.0);
+		let dispute = open(&s, claim, CHALLENGER, &lie);
+		next_block();
+		assert_ok!(Disputes::respond(
+			RuntimeOrigin::signed(OPERATOR),
+			dispute,
+			s.honest.root(),
+			outputs(&s.honest, &s)
+		));
+		// The claimant makes its first bisection move; the challenger never does.
+		let Phase::Bisection { position, .. } =
+			*DisputesMap::<Test>::get(dispute).unwrap().game.phase()
+		else {
+			panic!("bisecting")
+		};
+		let (l, r) = s.honest.children(position);
+		assert_ok!(Disputes::bisect(RuntimeOrigin::signed(OPERATOR), dispute, 0, l, r));
+		let deadline = DisputesMap::<Test>::get(dispute).unwrap().game.deadline().unwrap();
+		run_to_block(deadline as u64);
+		assert!(deadline as u64 > 1 + CHALLENGE_PERIOD);
+		assert_ok!(Disputes::timeout(RuntimeOrigin::signed(OPERATOR), dispute));
+		assert!(matches!(
+			resolved_event(dispute),
+			Event::DisputeResolved {
+				ending: Ending::Decided(Resolution { winner: Winner::Claimant, reason: Reason::Timeout }),
+				to_claimant,
+				..
+			} if to_claimant == CHALLENGER_BOND / 2
+		));
+		// Won after the challenge period, with no other dispute: final.
+		assert_eq!(claim_status(claim), Some(ClaimStatus::Final));
+	});
+}
+
+#[test]
+fn all_vs_all_the_first_proof_closes_the_other_disputes() {
+	ExtBuilder::build_and_execute(|| {
+		let s = setup(Tolerance::Exact);
+		let lie = liar(&s, 1.0);
+		let claim = submit_claim(
+			s.model_id,
+			&s.model.inputs,
+			&lie.output_tensors(s.model.output_leaves()),
+			1,
+		);
+		let first = open(&s, claim, CHALLENGER, &s.honest);
+		let second = open(&s, claim, CHALLENGER_2, &s.honest);
+		assert_eq!(claim_status(claim), Some(ClaimStatus::Disputed { open: 2 }));
+		// Two slots for anyone (MaxUnreservedDisputes), one more kept for the checkers.
+		assert_noop!(
+			Disputes::open(
+				RuntimeOrigin::signed(ANYONE),
+				claim,
+				s.honest.root(),
+				outputs(&s.honest, &s)
+			),
+			Error::<Test>::TooManyDisputes
+		);
+		let third = open(&s, claim, CHECKER, &s.honest);
+		assert_eq!(claim_status(claim), Some(ClaimStatus::Disputed { open: 3 }));
+		// The claimant stays silent in the first; it times out.
+		run_to_block(1 + BUDGET as u64);
+		assert_ok!(Disputes::timeout(RuntimeOrigin::signed(CHALLENGER), first));
+		assert_eq!(claim_status(claim), Some(ClaimStatus::Invalid));
+		// The second challenger was right too: its dispute is closed and its bond returned.
+		assert!(DisputesMap::<Test>::get(second).is_none());
+		assert_eq!(challenger_held(CHALLENGER_2), 0);
+		assert_eq!(Balances::balance(&CHALLENGER_2), INITIAL);
+		assert!(matches!(
+			resolved_event(second),
+			Event::DisputeResolved { ending: Ending::ClaimInvalidated, challenger_bond_returned, .. }
+				if challenger_bond_returned == CHALLENGER_BOND
+		));
+		assert!(DisputesMap::<Test>::get(third).is_none());
+		assert_eq!(Balances::balance(&CHECKER), INITIAL);
+		assert!(ClaimDisputes::<Test>::get(claim).is_empty());
+	});
+}
+
+#[test]
+fn a_claim_is_final_only_when_every_dispute_is_won() {
+	ExtBuilder::build_and_execute(|| {
+		let s = setup(Tolerance::Exact);
+		let claim = submit_claim(
+			s.model_id,
+			&s.model.inputs,
+			&s.honest.output_tensors(s.model.output_leaves()),
+			1,
+		);
+		let lie = liar(&s, 1.0);
+		let first = open(&s, claim, CHALLENGER, &lie);
+		let second = open(&s, claim, CHALLENGER_2, &deep_liar(&s));
+		for d in [first, second] {
+			assert_ok!(Disputes::respond(
+				RuntimeOrigin::signed(OPERATOR),
+				d,
+				s.honest.root(),
+				outputs(&s.honest, &s)
+			));
+		}
+		// In the second dispute the claimant makes its first move; the challenger never will.
+		let (l, r) = s.honest.children(edgeproof_canon::Position::ROOT);
+		assert_ok!(Disputes::bisect(RuntimeOrigin::signed(OPERATOR), second, 0, l, r));
+		// Past the challenge period, the claim still waits for its disputes.
+		run_to_block(2 + CHALLENGE_PERIOD);
+		assert_eq!(claim_status(claim), Some(ClaimStatus::Disputed { open: 2 }));
+		bisect_through(first, &s.honest, (CHALLENGER, &lie));
+		let leaf = awaited_leaf(first);
+		assert_ok!(Disputes::one_step(
+			RuntimeOrigin::signed(OPERATOR),
+			first,
+			s.honest.witness(&s.model, leaf)
+		));
+		assert_eq!(claim_status(claim), Some(ClaimStatus::Disputed { open: 1 }));
+		assert_eq!(ClaimDisputes::<Test>::get(claim).into_inner(), vec![second]);
+		let deadline = DisputesMap::<Test>::get(second).unwrap().game.deadline().unwrap();
+		run_to_block(deadline as u64);
+		assert_ok!(Disputes::timeout(RuntimeOrigin::signed(OPERATOR), second));
+		assert_eq!(claim_status(claim), Some(ClaimStatus::Final));
+	});
+}
+
+#[test]
+fn bad_opens_are_refused_and_change_nothing() {
+	ExtBuilder::build_and_execute(|| {
+		let s = setup(Tolerance::Exact);
+		let honest_out = s.honest.output_tensors(s.model.output_leaves());
+		let claim = submit_claim(s.model_id, &s.model.inputs, &honest_out, 1);
+		let lie = liar(&s, 1.0);
+		let open_as = |who, player: &Player, claim| {
+			Disputes::open(RuntimeOrigin::signed(who), claim, player.root(), outputs(player, &s))
+		};
+		assert_noop!(open_as(CHALLENGER, &lie, 99), Error::<Test>::UnknownClaim);
+		assert_noop!(open_as(OPERATOR, &lie, claim), Error::<Test>::OwnClaim);
+		// The honest trace agrees with the claim: nothing to dispute.
+		assert_noop!(
+			open_as(CHALLENGER, &s.honest, claim),
+			Error::<Test>::ChallengerOutputWithinTolerance
+		);
+		// Proofs against another root.
+		assert_noop!(
+			Disputes::open(
+				RuntimeOrigin::signed(CHALLENGER),
+				claim,
+				s.honest.root(),
+				outputs(&lie, &s)
+			),
+			Error::<Test>::BadOutputProof
+		);
+		assert_noop!(
+			Disputes::open(RuntimeOrigin::signed(CHALLENGER), claim, lie.root(), BoundedVec::new()),
+			Error::<Test>::WrongOutputCount
+		);
+		assert_noop!(open_as(POOR, &lie, claim), Error::<Test>::InsufficientBond);
+		assert_ok!(open_as(CHALLENGER, &lie, claim));
+		assert_noop!(open_as(CHALLENGER, &lie, claim), Error::<Test>::AlreadyDisputing);
+		// After the challenge period nobody may open one.
+		run_to_block(1 + CHALLENGE_PERIOD);
+		assert_noop!(
+			open_as(CHALLENGER_2, &lie, claim),
+			pallet_attestations::Error::<Test>::ChallengePeriodOver
+		);
+	});
+}
+
+#[test]
+fn bad_moves_are_refused_and_change_nothing() {
+	ExtBuilder::build_and_execute(|| {
+		let s = setup(Tolerance::Exact);
+		let lie = liar(&s, 1.0);
+		let claim = submit_claim(
+			s.model_id,
+			&s.model.inputs,
+			&lie.output_tensors(s.model.output_leaves()),
+			1,
+		);
+		let dispute = open(&s, claim, CHALLENGER, &s.honest);
+		let (l, r) = s.honest.children(edgeproof_canon::Position::ROOT);
+		assert_noop!(
+			Disputes::bisect(RuntimeOrigin::signed(CHALLENGER), dispute, 0, l, r),
+			Error::<Test>::UnexpectedMove
+		);
+		assert_noop!(
+			Disputes::respond(
+				RuntimeOrigin::signed(ANYONE),
+				dispute,
+				lie.root(),
+				outputs(&lie, &s)
+			),
+			Error::<Test>::NotParty
+		);
+		assert_noop!(
+			Disputes::respond(
+				RuntimeOrigin::signed(CHALLENGER),
+				dispute,
+				lie.root(),
+				outputs(&lie, &s)
+			),
+			Error::<Test>::WrongParty
+		);
+		assert_noop!(
+			Disputes::respond(RuntimeOrigin::signed(OPERATOR), 7, lie.root(), outputs(&lie, &s)),
+			Error::<Test>::UnknownDispute
+		);
+		// The claimant's outputs must agree with its own claim, and differ from the challenger's.
+		let other = liar(&s, 2.0);
+		assert_noop!(
+			Disputes::respond(
+				RuntimeOrigin::signed(OPERATOR),
+				dispute,
+				other.root(),
+				outputs(&other, &s)
+			),
+			Error::<Test>::ClaimantOutputNotWithinTolerance
+		);
+		assert_noop!(
+			Disputes::respond(
+				RuntimeOrigin::signed(OPERATOR),
+				dispute,
+				s.honest.root(),
+				outputs(&s.honest, &s)
+			),
+			Error::<Test>::SameTraceRoot
+		);
+		assert_ok!(Disputes::respond(
+			RuntimeOrigin::signed(OPERATOR),
+			dispute,
+			lie.root(),
+			outputs(&lie, &s)
+		));
+		let (cl, cr) = lie.children(edgeproof_canon::Position::ROOT);
+		assert_noop!(
+			Disputes::bisect(RuntimeOrigin::signed(OPERATOR), dispute, 1, cl, cr),
+			Error::<Test>::WrongRound
+		);
+		assert_noop!(
+			Disputes::bisect(RuntimeOrigin::signed(OPERATOR), dispute, 0, l, r),
+			Error::<Test>::ChildrenMismatch
+		);
+		assert_ok!(Disputes::bisect(RuntimeOrigin::signed(OPERATOR), dispute, 0, cl, cr));
+		assert_noop!(
+			Disputes::bisect(RuntimeOrigin::signed(OPERATOR), dispute, 0, cl, cr),
+			Error::<Test>::AlreadyMoved
+		);
+		assert_noop!(
+			Disputes::one_step(
+				RuntimeOrigin::signed(ANYONE),
+				dispute,
+				s.honest.witness(&s.model, 1)
+			),
+			Error::<Test>::UnexpectedMove
+		);
+		assert_noop!(
+			Disputes::timeout(RuntimeOrigin::signed(ANYONE), dispute),
+			Error::<Test>::NotTimedOut
+		);
+		assert_eq!(DisputesMap::<Test>::get(dispute).unwrap().game.round(), Some(0));
+		assert_noop!(Disputes::timeout(RuntimeOrigin::none(), dispute), DispatchError::BadOrigin);
+	});
+}
+
+#[test]
+fn a_forged_one_step_is_refused() {
+	ExtBuilder::build_and_execute(|| {
+		let s = setup(Tolerance::Exact);
+		let lie = deep_liar(&s);
+		let claim = submit_claim(
+			s.model_id,
+			&s.model.inputs,
+			&lie.output_tensors(s.model.output_leaves()),
+			1,
+		);
+		let dispute = open(&s, claim, CHALLENGER, &s.honest);
+		assert_ok!(Disputes::respond(
+			RuntimeOrigin::signed(OPERATOR),
+			dispute,
+			lie.root(),
+			outputs(&lie, &s)
+		));
+		bisect_through(dispute, &lie, (CHALLENGER, &s.honest));
+		let leaf = awaited_leaf(dispute);
+		let mut forged = s.honest.witness(&s.model, leaf);
+		forged.constants[0] = Tensor::from_f32(
+			forged.constants[0].shape.clone(),
+			&vec![0.0; forged.constants[0].f32_values().unwrap().len()],
+		);
+		assert_noop!(
+			Disputes::one_step(RuntimeOrigin::signed(OPERATOR), dispute, forged),
+			Error::<Test>::OneStepNotProven
+		);
+	});
+}
+
+/// The two validators' nodes of the off-chain test: their checker keys, pools and offchain
+/// databases, with the real inference engine.
+struct Node {
+	key: AccountId,
+	offchain: testing::TestOffchainExt,
+}
+
+impl Node {
+	fn new(key: AccountId) -> Self {
+		let (offchain, _) = testing::TestOffchainExt::new();
+		Self { key, offchain }
+	}
+
+	/// Runs `f` as this node's off-chain worker; returns the transactions it sent.
+	fn run(
+		&self,
+		ext: &mut sp_io::TestExternalities,
+		engine: &Arc<edgeproof_offchain::Engine>,
+		f: impl FnOnce(),
+	) -> Vec<(AccountId, RuntimeCall)> {
+		ext.register_extension(OffchainDbExt::new(self.offchain.clone()));
+		ext.register_extension(OffchainWorkerExt::new(self.offchain.clone()));
+		let (pool, pool_state) = testing::TestTransactionPoolExt::new();
+		ext.register_extension(TransactionPoolExt::new(pool));
+		ext.register_extension(InferenceExt::new(engine.clone()));
+		UintAuthorityId::set_all_keys(vec![self.key]);
+		ext.execute_with(f);
+		let txs = std::mem::take(&mut pool_state.write().transactions);
+		decode_pool(&txs)
+	}
+}
+
+fn dispatch(ext: &mut sp_io::TestExternalities, txs: Vec<(AccountId, RuntimeCall)>) {
+	use frame_support::traits::UnfilteredDispatchable;
+	ext.execute_with(|| {
+		next_block();
+		for (who, call) in txs {
+			call.dispatch_bypass_filter(RuntimeOrigin::signed(who))
+				.expect("the worker's move is valid");
+		}
+	});
+}
+
+#[test]
+fn validators_workers_catch_a_wrong_claim_and_win_the_dispute() {
+	let store = tempfile::tempdir().expect("tempdir");
+	let engine = Arc::new(
+		edgeproof_offchain::Engine::new(edgeproof_offchain::EngineConfig::new(None, store.path()))
+			.expect("engine"),
+	);
+	let mut ext = ExtBuilder::build();
+	// The checker's node (CHALLENGER's key) and the operator's node (a liar, played by hand).
+	let checker = Node::new(CHALLENGER);
+	let (s, claim, lie) = ext.execute_with(|| {
+		let s = setup(Tolerance::Exact);
+		let lie = deep_liar(&s);
+		let claim = submit_claim(
+			s.model_id,
+			&s.model.inputs,
+			&lie.output_tensors(s.model.output_leaves()),
+			1,
+		);
+		(s, claim, lie)
+	});
+	// The checker (no ONNX Runtime here: the canonical executor decides) opens the dispute.
+	let txs = checker
+		.run(&mut ext, &engine, || pallet_attestations::checker::check_pending_claims::<Test>(1));
+	assert!(matches!(
+		txs.as_slice(),
+		[(CHALLENGER, RuntimeCall::Disputes(crate::Call::open { .. }))]
+	));
+	dispatch(&mut ext, txs);
+	let dispute = 0;
+	ext.execute_with(|| {
+		assert_eq!(claim_status(claim), Some(ClaimStatus::Disputed { open: 1 }));
+		assert_ok!(Disputes::respond(
+			RuntimeOrigin::signed(OPERATOR),
+			dispute,
+			lie.root(),
+			outputs(&lie, &s)
+		));
+	});
+	// Round by round: the liar moves by hand, the worker answers.
+	let mut rounds = 0;
+	loop {
+		let phase = ext.execute_with(|| DisputesMap::<Test>::get(dispute).map(|d| *d.game.phase()));
+		match phase {
+			Some(Phase::Bisection { position, claimant_move: None, .. }) => {
+				ext.execute_with(|| {
+					let (l, r) = lie.children(position);
+					assert_ok!(Disputes::bisect(
+						RuntimeOrigin::signed(OPERATOR),
+						dispute,
+						position.depth,
+						l,
+						r
+					));
+				})
+			},
+			Some(_) => {
+				let now = ext.execute_with(System::block_number);
+				let txs = checker.run(&mut ext, &engine, || crate::offchain::play::<Test>(now));
+				assert_eq!(txs.len(), 1, "one move per turn: {txs:?}");
+				// Nothing is sent twice while the move waits in the pool.
+				assert!(checker
+					.run(&mut ext, &engine, || crate::offchain::play::<Test>(now))
+					.is_empty());
+				dispatch(&mut ext, txs);
+				rounds += 1;
+			},
+			None => break,
+		}
+		assert!(rounds < 20, "the game ends");
+	}
+	ext.execute_with(|| {
+		assert_eq!(claim_status(claim), Some(ClaimStatus::Invalid));
+		assert!(matches!(
+			resolved_event(dispute),
+			Event::DisputeResolved {
+				ending: Ending::Decided(Resolution {
+					winner: Winner::Challenger,
+					reason: Reason::OneStep { .. }
+				}),
+				..
+			}
+		));
+	});
+	// One move per bisection round, then the one-step.
+	let depth = edgeproof_canon::merkle::tree_depth(s.honest.values.len() as u64);
+	assert_eq!(rounds, depth + 1);
+}
+
+#[test]
+fn a_node_defends_the_claims_of_its_operator_key() {
+	let store = tempfile::tempdir().expect("tempdir");
+	let engine = Arc::new(
+		edgeproof_offchain::Engine::new(edgeproof_offchain::EngineConfig::new(None, store.path()))
+			.expect("engine"),
+	);
+	let mut ext = ExtBuilder::build();
+	// The operator's node holds OPERATOR's key; the challenger lies by hand.
+	let defender = Node::new(OPERATOR);
+	let (s, claim, lie) = ext.execute_with(|| {
+		let s = setup(Tolerance::Exact);
+		let claim = submit_claim(
+			s.model_id,
+			&s.model.inputs,
+			&s.honest.output_tensors(s.model.output_leaves()),
+			1,
+		);
+		let lie = deep_liar(&s);
+		(s, claim, lie)
+	});
+	let dispute = ext.execute_with(|| open(&s, claim, CHALLENGER, &lie));
+	let mut turns = 0;
+	loop {
+		let phase = ext.execute_with(|| DisputesMap::<Test>::get(dispute).map(|d| *d.game.phase()));
+		match phase {
+			Some(Phase::Bisection { position, challenger_move: None, .. }) => {
+				ext.execute_with(|| {
+					let (l, r) = lie.children(position);
+					assert_ok!(Disputes::bisect(
+						RuntimeOrigin::signed(CHALLENGER),
+						dispute,
+						position.depth,
+						l,
+						r
+					));
+				})
+			},
+			Some(_) => {
+				let now = ext.execute_with(System::block_number);
+				let txs = defender.run(&mut ext, &engine, || crate::offchain::play::<Test>(now));
+				assert_eq!(txs.len(), 1, "one move per turn: {txs:?}");
+				assert!(txs.iter().all(|(who, _)| *who == OPERATOR));
+				dispatch(&mut ext, txs);
+			},
+			None => break,
+		}
+		turns += 1;
+		assert!(turns < 40, "the game ends");
+	}
+	ext.execute_with(|| {
+		assert!(matches!(
+			resolved_event(dispute),
+			Event::DisputeResolved {
+				ending: Ending::Decided(Resolution { winner: Winner::Claimant, .. }),
+				..
+			}
+		));
+		assert_eq!(claim_status(claim), Some(ClaimStatus::Pending));
+	});
+}
+
+#[test]
+fn the_runtime_api_view_tells_whose_move_it_is() {
+	ExtBuilder::build_and_execute(|| {
+		let s = setup(Tolerance::Exact);
+		let lie = liar(&s, 1.0);
+		let claim = submit_claim(
+			s.model_id,
+			&s.model.inputs,
+			&lie.output_tensors(s.model.output_leaves()),
+			1,
+		);
+		let dispute = open(&s, claim, CHALLENGER, &s.honest);
+		run_to_block(5);
+		let view = Disputes::view(dispute).expect("running");
+		assert!(view.claimant_owes && !view.challenger_owes);
+		assert_eq!(view.claimant_remaining, BUDGET - 4);
+		assert_eq!(view.deadline, Some(1 + BUDGET));
+		assert_eq!(view.dispute.claim, claim);
+		assert_ok!(Disputes::respond(
+			RuntimeOrigin::signed(OPERATOR),
+			dispute,
+			lie.root(),
+			outputs(&lie, &s)
+		));
+		let view = Disputes::view(dispute).expect("running");
+		assert_eq!(view.round, Some(0));
+		assert_eq!(view.position, Some(edgeproof_canon::Position::ROOT));
+		assert!(view.claimant_owes && view.challenger_owes);
+		let _ = Party::Claimant;
+	});
+}
+
+#[test]
+fn the_admin_sets_the_clock_of_new_games() {
+	ExtBuilder::build_and_execute(|| {
+		let clock = crate::game::ClockParams { budget: 50, min_extension: 7 };
+		assert_noop!(
+			Disputes::set_clock(RuntimeOrigin::signed(OPERATOR), clock),
+			DispatchError::BadOrigin
+		);
+		for bad in [
+			crate::game::ClockParams { budget: 0, min_extension: 0 },
+			crate::game::ClockParams { budget: 1_001, min_extension: 7 },
+			crate::game::ClockParams { budget: 5, min_extension: 6 },
+		] {
+			assert_noop!(
+				Disputes::set_clock(RuntimeOrigin::root(), bad),
+				Error::<Test>::InvalidClock
+			);
+		}
+		assert_ok!(Disputes::set_clock(RuntimeOrigin::root(), clock));
+		System::assert_last_event(Event::ClockSet { clock }.into());
+		let s = setup(Tolerance::Exact);
+		let lie = liar(&s, 1.0);
+		let claim = submit_claim(
+			s.model_id,
+			&s.model.inputs,
+			&lie.output_tensors(s.model.output_leaves()),
+			1,
+		);
+		let dispute = open(&s, claim, CHALLENGER, &s.honest);
+		assert_eq!(DisputesMap::<Test>::get(dispute).unwrap().game.deadline(), Some(1 + 50));
+	});
+}
+
+#[test]
+fn genesis_sets_the_clock() {
+	use sp_runtime::BuildStorage;
+	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+	crate::GenesisConfig::<Test> {
+		clock_budget: Some(12),
+		min_extension: Some(2),
+		..Default::default()
+	}
+	.assimilate_storage(&mut storage)
+	.unwrap();
+	sp_io::TestExternalities::new(storage).execute_with(|| {
+		assert_eq!(
+			crate::Clock::<Test>::get(),
+			crate::game::ClockParams { budget: 12, min_extension: 2 }
+		);
+	});
+}

@@ -1,0 +1,141 @@
+// The challenge game on the dev chain through @polkadot/api: a wrong claim is caught by the
+// validator's checker, which opens a dispute and wins it (the silent claimant runs out of
+// time); the claim is Invalid and the device slashed. And an honest claim of an operator whose
+// key the node holds survives a lying challenger: the node defends it on its own.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import { Keyring } from '@polkadot/keyring';
+import { u8aToHex } from '@polkadot/util';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
+
+import {
+  hashPair, leafHash, mlp, registerDevice, registerMlp, serveMlp, submitClaim, tamper,
+  waitForEvent, UNIT,
+} from './lib/claims.mjs';
+import { sendAndWaitInBlock, startDevNode } from './lib/node.mjs';
+
+const ZERO = new Uint8Array(32);
+/** Blocks for a dispute to settle on the dev chain (10-block clocks), with room to spare. */
+const SETTLE_MS = 150_000;
+
+describe('disputes on edgeproof-node --dev', () => {
+  let node;
+  let api;
+  let server;
+  let bob;
+  let checker;
+  let modelId;
+
+  before(async () => {
+    await cryptoWaitReady();
+    server = await serveMlp();
+    node = await startDevNode();
+    api = node.api;
+    bob = new Keyring({ type: 'sr25519' }).addFromUri('//Bob');
+    checker = new Keyring({ type: 'ed25519' }).addFromUri('//Alice');
+    const registered = await registerMlp(api, bob, server.uri);
+    assert.equal(registered.status, 'Active');
+    modelId = registered.modelId;
+  });
+
+  after(async () => {
+    if (node) await node.stop();
+    if (server) await server.stop();
+  });
+
+  it('catches a wrong claim: dispute opened by the checker, won, device slashed', async () => {
+    const device = new Keyring({ type: 'ed25519' }).addFromUri('//edgeproof-e2e-liar');
+    const key = await registerDevice(api, bob, device, 'e2e liar');
+    const stakeBefore = (await api.query.devices.devices(key)).unwrap().stake.toBigInt();
+
+    const opened = waitForEvent(
+      api, (e) => api.events.disputes.DisputeOpened.is(e), 60_000, 'DisputeOpened',
+    );
+    const claim = await submitClaim(
+      api, bob, device, modelId, [mlp.inputTensor], [tamper(mlp.outputTensor, 0.5)], 1,
+    );
+    const open = await opened;
+    assert.equal(open.data.claim.toNumber(), claim);
+    assert.equal(open.data.challenger.toString(), checker.address, 'the checker key disputes');
+    assert.equal(open.data.claimant.toString(), bob.address);
+    const dispute = open.data.dispute.toNumber();
+
+    // Readable while it runs: the claimant owes the response.
+    const view = (await api.call.disputesApi.dispute(dispute)).unwrap();
+    assert.ok(view.claimantOwes.isTrue && view.challengerOwes.isFalse);
+    assert.ok((await api.query.attestations.claims(claim)).unwrap().status.isDisputed);
+
+    // Nobody answers for the device: its clock runs out and the checker ends the game.
+    const resolved = await waitForEvent(
+      api,
+      (e) => api.events.disputes.DisputeResolved.is(e) && e.data.dispute.toNumber() === dispute,
+      SETTLE_MS,
+      'DisputeResolved',
+    );
+    const ending = resolved.data.ending.asDecided;
+    assert.equal(ending.winner.toString(), 'Challenger');
+    assert.ok(ending.reason.isTimeout);
+    assert.equal(resolved.data.challengerBondReturned.toBigInt(), UNIT);
+
+    const record = (await api.query.attestations.claims(claim)).unwrap();
+    assert.equal(record.status.toString(), 'Invalid');
+    const device_ = (await api.query.devices.devices(key)).unwrap();
+    assert.equal(device_.stake.toBigInt(), stakeBefore - stakeBefore / 10n, '10 % of the stake burned');
+    assert.equal(device_.reputation.claimsLost.toNumber(), 1);
+    assert.equal((await api.query.disputes.claimDisputes(claim)).length, 0);
+  });
+
+  it('defends an honest claim against a lying challenger', async () => {
+    // The operator is the node's own checker account: the node defends its claims.
+    const device = new Keyring({ type: 'ed25519' }).addFromUri('//edgeproof-e2e-honest');
+    await registerDevice(api, checker, device, 'e2e honest');
+    const claim = await submitClaim(
+      api, checker, device, modelId, [mlp.inputTensor], [mlp.outputTensor], 1,
+    );
+
+    // Bob lies: a made-up trace over m + n = 5 leaves whose output leaf (4) is wrong.
+    const fakeOutput = tamper(mlp.outputTensor, 2.0);
+    const leaves = [
+      leafHash(mlp.inputTensor), new Uint8Array(32).fill(1), new Uint8Array(32).fill(2),
+      new Uint8Array(32).fill(3), leafHash(fakeOutput), ZERO, ZERO, ZERO,
+    ];
+    const level1 = [0, 2, 4, 6].map((i) => hashPair(leaves[i], leaves[i + 1]));
+    const level2 = [hashPair(level1[0], level1[1]), hashPair(level1[2], level1[3])];
+    const root = hashPair(level2[0], level2[1]);
+    const witness = {
+      tensor: { dtype: 'F32', shape: [1, 8], data: u8aToHex(fakeOutput.data) },
+      proof: { index: 4, siblings: [leaves[5], level1[3], level2[0]].map((h) => u8aToHex(h)) },
+    };
+    const bobBefore = (await api.query.system.account(bob.address)).data.free.toBigInt();
+    const { events } = await sendAndWaitInBlock(
+      api.tx.disputes.open(claim, u8aToHex(root), [witness]),
+      bob,
+    );
+    const open = events.find(({ event }) => api.events.disputes.DisputeOpened.is(event));
+    assert.ok(open, 'DisputeOpened');
+    const dispute = open.event.data.dispute.toNumber();
+
+    // The node responds and bisects; Bob stops playing and runs out of time.
+    const responded = await waitForEvent(
+      api, (e) => api.events.disputes.Responded.is(e), 60_000, 'the node to respond',
+    );
+    assert.equal(responded.data.dispute.toNumber(), dispute);
+    const resolved = await waitForEvent(
+      api,
+      (e) => api.events.disputes.DisputeResolved.is(e) && e.data.dispute.toNumber() === dispute,
+      SETTLE_MS,
+      'DisputeResolved',
+    );
+    const ending = resolved.data.ending.asDecided;
+    assert.equal(ending.winner.toString(), 'Claimant');
+    assert.ok(ending.reason.isTimeout);
+    assert.equal(resolved.data.toClaimant.toBigInt(), UNIT / 2n, "half of Bob's bond");
+    assert.equal(resolved.data.burned.toBigInt(), UNIT / 2n);
+    const bobAfter = (await api.query.system.account(bob.address)).data.free.toBigInt();
+    assert.ok(bobAfter < bobBefore - UNIT / 2n, 'Bob lost his bond (and paid fees)');
+    const status = (await api.query.attestations.claims(claim)).unwrap().status.toString();
+    assert.ok(['Pending', 'Final'].includes(status), `the claim stands (${status})`);
+  });
+});

@@ -1,0 +1,179 @@
+// Claims through @polkadot/api: the SCALE payloads and signed message of docs/claim-format.md,
+// the fixture MLP served over HTTP and activated by the validators' vote, devices, submission.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+
+import { bnToU8a, compactToU8a, stringToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
+import { blake2AsU8a } from '@polkadot/util-crypto';
+
+import { sendAndWaitInBlock, waitFor } from './node.mjs';
+
+export const UNIT = 1_000_000_000_000n;
+export const F32 = 0;
+const DATA = new URL('../../../canon/tests/data/', import.meta.url);
+const REGISTRATION = JSON.parse(
+  readFileSync(new URL('../fixtures/mlp.registration.json', import.meta.url), 'utf8'),
+);
+
+/** The SCALE encoding of one `Tensor` (docs/claim-format.md). */
+export function encodeTensor({ dtype, shape, data }) {
+  return u8aConcat(
+    new Uint8Array([dtype]),
+    compactToU8a(shape.length),
+    ...shape.map((d) => bnToU8a(d, { bitLength: 32 })),
+    compactToU8a(data.length),
+    data,
+  );
+}
+
+/** The SCALE encoding of a `Vec<Tensor>`: a claim payload. */
+export function encodeTensors(tensors) {
+  return u8aConcat(compactToU8a(tensors.length), ...tensors.map(encodeTensor));
+}
+
+/** A trace leaf hash: blake2-256 of the SCALE tensor (no NaNs here to canonicalise). */
+export function leafHash(tensor) {
+  return blake2AsU8a(encodeTensor(tensor), 256);
+}
+
+/** An inner node of a trace tree. */
+export function hashPair(left, right) {
+  return blake2AsU8a(u8aConcat(left, right), 256);
+}
+
+/** The bytes a device signs for a claim (docs/claim-format.md). */
+export function claimMessage(genesisHash, modelId, input, output, nonce) {
+  return u8aConcat(
+    stringToU8a('edgeproof/claim'),
+    genesisHash,
+    modelId,
+    blake2AsU8a(input, 256),
+    blake2AsU8a(output, 256),
+    bnToU8a(nonce, { bitLength: 64 }),
+  );
+}
+
+/** The offchain-storage key of a validator checker's verdict on a claim (pallet-attestations). */
+export function outcomeKey(claim) {
+  return u8aToHex(
+    u8aConcat(stringToU8a('edgeproof/checker/outcome/'), bnToU8a(claim, { bitLength: 64 })),
+  );
+}
+
+/** The fixture MLP's files: ONNX bytes, the seeded input and onnxruntime's output. */
+export const mlp = {
+  onnx: readFileSync(new URL('mlp.onnx', DATA)),
+  inputTensor: { dtype: F32, shape: [1, 16], data: readFileSync(new URL('mlp.input_0.bin', DATA)) },
+  outputTensor: { dtype: F32, shape: [1, 8], data: readFileSync(new URL('mlp.output_0.bin', DATA)) },
+  registration: REGISTRATION,
+};
+
+/** `tensor` with `delta` added to its first f32 element. */
+export function tamper(tensor, delta) {
+  const data = Buffer.from(tensor.data);
+  data.writeFloatLE(data.readFloatLE(0) + delta, 0);
+  return { ...tensor, data };
+}
+
+/** Serves the fixture MLP at `/mlp.onnx` on 127.0.0.1; `stop()` when done. */
+export async function serveMlp() {
+  const served = { count: 0 };
+  const server = createServer((req, res) => {
+    if (req.url === '/mlp.onnx') {
+      served.count += 1;
+      res.writeHead(200, { 'content-length': mlp.onnx.length });
+      res.end(mlp.onnx);
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  return {
+    uri: `http://127.0.0.1:${port}/mlp.onnx`,
+    served,
+    stop: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+/**
+ * Registers the fixture MLP (signed by `owner`) at `uri` and waits until the validators' vote
+ * decides it; returns its status ('Active' expected) and id.
+ */
+export async function registerMlp(api, owner, uri, { name = 'e2e-mlp', timeoutMs = 90_000 } = {}) {
+  const modelId = REGISTRATION.modelId;
+  const params = { ...REGISTRATION, name, version: 1, uri };
+  const { events } = await sendAndWaitInBlock(api.tx.models.registerModel(params), owner);
+  assert.ok(events.some(({ event }) => api.events.models.ModelRegistered.is(event)));
+  const status = await waitFor(
+    async () => {
+      const record = (await api.query.models.models(modelId)).unwrap();
+      return record.status.isPending ? null : record.status.toString();
+    },
+    timeoutMs,
+    'the off-chain vote',
+  );
+  return { modelId, status };
+}
+
+/** Registers `device` (an ed25519 keyring pair) under `operator` with 150 EDGE of stake. */
+export async function registerDevice(api, operator, device, description = 'e2e device') {
+  const key = { Ed25519: device.publicKey };
+  const bind = u8aConcat(stringToU8a('edgeproof/bind'), api.genesisHash, operator.publicKey);
+  await sendAndWaitInBlock(
+    api.tx.devices.registerDevice(
+      key,
+      { Ed25519: device.sign(bind) },
+      { hardware: 'Phone', description },
+      150n * UNIT,
+    ),
+    operator,
+  );
+  return key;
+}
+
+/** Submits a claim of `device` (operated by `operator`) and returns its id. */
+export async function submitClaim(api, operator, device, modelId, inputTensors, outputTensors, nonce) {
+  const input = encodeTensors(inputTensors);
+  const output = encodeTensors(outputTensors);
+  const signature = device.sign(claimMessage(api.genesisHash, modelId, input, output, nonce));
+  // Payloads go in as hex: polkadot-js reads a Uint8Array given for `Bytes` as already
+  // SCALE-encoded (length-prefixed).
+  const call = api.tx.attestations.submit(
+    { Ed25519: device.publicKey },
+    modelId,
+    u8aToHex(input),
+    u8aToHex(output),
+    nonce,
+    { Ed25519: signature },
+  );
+  const { events } = await sendAndWaitInBlock(call, operator);
+  const submitted = events.find(({ event }) => api.events.attestations.ClaimSubmitted.is(event));
+  assert.ok(submitted, 'ClaimSubmitted');
+  return submitted.event.data.claim.toNumber();
+}
+
+/** Waits for an event matching `filter` in a new block; resolves to the event. */
+export async function waitForEvent(api, filter, timeoutMs, what) {
+  let unsubscribe = () => {};
+  const found = new Promise((resolve) => {
+    api.query.system
+      .events((records) => {
+        const hit = records.find(({ event }) => filter(event));
+        if (hit) resolve(hit.event);
+      })
+      .then((u) => (unsubscribe = u));
+  });
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([found, timeout]);
+  } finally {
+    clearTimeout(timer);
+    unsubscribe();
+  }
+}
