@@ -20,15 +20,18 @@ cargo build --release --locked -p edgeproof-node
 
 step "cargo test (workspace, release)"
 cargo test --release --locked --workspace \
-	--exclude pallet-models --exclude pallet-devices --exclude pallet-attestations
+	--exclude pallet-models --exclude pallet-devices --exclude pallet-attestations \
+	--exclude pallet-disputes
 
 # The pallets with their benchmarks, which also run as tests in the mock runtime.
 step "cargo test (pallets with runtime-benchmarks)"
 cargo test --release --locked -p pallet-models -p pallet-devices -p pallet-attestations \
-	--features runtime-benchmarks
+	-p pallet-disputes --features runtime-benchmarks
 
 step "end-to-end tests (@polkadot/api against edgeproof-node --dev)"
 node --test --test-concurrency=1 tests/e2e/
 
-step "zombienet: 01-finality"
-zombienet/run.sh zombienet/01-finality
+# Scenarios 01 (finality) and 03 (a tampered claim settled through the whole game on three
+# validators); 02 (a claim finalised on every node) is run apart: zombienet/run.sh zombienet/02-claims.
+step "zombienet: 01-finality, 03-disputes"
+zombienet/run.sh zombienet/01-finality zombienet/03-disputes

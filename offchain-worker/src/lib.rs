@@ -35,3 +35,13 @@ pub use engine::{
 pub use error::{Error, Result};
 pub use metrics::Metrics;
 pub use store::{ModelStore, StoreConfig};
+
+/// The ONNX Runtime library as set up for this machine: `$ORT_DYLIB_PATH`, else where
+/// `scripts/setup.sh` installs it (`~/.cache/edgeproof/onnxruntime/libonnxruntime.so.1.31.1`).
+/// For tests and tools; the node takes `--onnxruntime-lib`.
+pub fn default_onnxruntime_lib() -> std::path::PathBuf {
+	std::env::var_os("ORT_DYLIB_PATH").map(std::path::PathBuf::from).unwrap_or_else(|| {
+		let home = std::env::var_os("HOME").map(std::path::PathBuf::from).unwrap_or_default();
+		home.join(".cache/edgeproof/onnxruntime/libonnxruntime.so.1.31.1")
+	})
+}

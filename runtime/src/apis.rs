@@ -259,13 +259,33 @@ impl_runtime_apis! {
 		}
 	}
 
-	impl pallet_disputes::runtime_api::DisputesApi<Block, DisputeView> for Runtime {
+	impl pallet_disputes::runtime_api::DisputesApi<Block, DisputeView, pallet_disputes::Error<Runtime>>
+		for Runtime
+	{
 		fn dispute(id: pallet_disputes::DisputeId) -> Option<DisputeView> {
 			pallet_disputes::Pallet::<Runtime>::view(id)
 		}
 
 		fn claim_disputes(claim: pallet_attestations::ClaimId) -> Vec<pallet_disputes::DisputeId> {
 			pallet_disputes::ClaimDisputes::<Runtime>::get(claim).into_inner()
+		}
+
+		fn check_one_step(
+			program_root: [u8; 32],
+			node_count: u32,
+			input_count: u32,
+			trace_root: [u8; 32],
+			leaf: u64,
+			witness: edgeproof_primitives::OneStepWitness,
+		) -> Result<[u8; 32], pallet_disputes::Error<Runtime>> {
+			pallet_disputes::Pallet::<Runtime>::check_one_step(
+				program_root,
+				node_count,
+				input_count,
+				trace_root,
+				leaf,
+				&witness,
+			)
 		}
 	}
 

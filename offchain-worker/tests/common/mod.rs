@@ -19,10 +19,7 @@ use sp_crypto_hashing::blake2_256;
 /// The ONNX Runtime library the tests load: `$ORT_DYLIB_PATH`, else where `scripts/setup.sh`
 /// puts it. Panics (failing the test) with a pointer to the set-up script if it is absent.
 pub fn ort_lib() -> PathBuf {
-	let path = std::env::var_os("ORT_DYLIB_PATH").map(PathBuf::from).unwrap_or_else(|| {
-		let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
-		home.join(".cache/edgeproof/onnxruntime/libonnxruntime.so.1.31.1")
-	});
+	let path = edgeproof_offchain::default_onnxruntime_lib();
 	assert!(
 		path.is_file(),
 		"ONNX Runtime library not found at `{}`: run scripts/setup.sh (or set ORT_DYLIB_PATH)",

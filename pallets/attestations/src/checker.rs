@@ -65,8 +65,9 @@ pub fn check_pending_claims<T: Config>(now: BlockNumberFor<T>) {
 	if !sp_io::offchain::is_validator() {
 		return;
 	}
-	let deadline =
-		sp_io::offchain::timestamp().add(Duration::from_millis(T::CheckTimeBudget::get()));
+	let started = sp_io::offchain::timestamp();
+	let deadline = started.add(Duration::from_millis(T::CheckTimeBudget::get()));
+	let mut checked = 0u32;
 	let cursor_ref = StorageValueRef::persistent(CURSOR_KEY);
 	let mut cursor = cursor_ref.get::<ClaimId>().ok().flatten().unwrap_or_default();
 	let mut advancing = true;
@@ -79,7 +80,9 @@ pub fn check_pending_claims<T: Config>(now: BlockNumberFor<T>) {
 		}
 		let done = match Claims::<T>::get(id) {
 			Some(record) if record.status.is_undecided() && now < record.challenge_ends => {
-				check_once::<T>(id, &record)
+				let (done, ran) = check_once::<T>(id, &record);
+				checked = checked.saturating_add(u32::from(ran));
+				done
 			},
 			// Decided, pruned or past its challenge period: nothing to do.
 			_ => true,
@@ -91,30 +94,35 @@ pub fn check_pending_claims<T: Config>(now: BlockNumberFor<T>) {
 		id = id.saturating_add(1);
 	}
 	cursor_ref.set(&cursor);
+	if checked > 0 {
+		let spent = sp_io::offchain::timestamp().diff(&started).millis();
+		log::info!(target: LOG_TARGET, "checker: {checked} claims checked in {spent} ms");
+	}
 }
 
 /// Checks `claim` unless this node did already or another worker holds it. Returns whether the
-/// claim is done with: an outcome is recorded and, for a wrong claim, the dispute pallet says a
-/// dispute of this node is running or on its way (it is asked again every block until then).
-fn check_once<T: Config>(claim: ClaimId, record: &ClaimRecordOf<T>) -> bool {
+/// claim is done with — an outcome is recorded and, for a wrong claim, the dispute pallet says a
+/// dispute of this node is running or on its way (it is asked again every block until then) —
+/// and whether it was checked now.
+fn check_once<T: Config>(claim: ClaimId, record: &ClaimRecordOf<T>) -> (bool, bool) {
 	let key = outcome_key(claim);
 	let stored = StorageValueRef::persistent(&key);
 	match stored.get::<CheckOutcome>() {
-		Ok(Some(CheckOutcome::Wrong { disputed: true, .. })) => return true,
+		Ok(Some(CheckOutcome::Wrong { disputed: true, .. })) => return (true, false),
 		Ok(Some(CheckOutcome::Wrong { disputed: false, .. })) => {
-			return dispute_again::<T>(claim, record, &stored)
+			return (dispute_again::<T>(claim, record, &stored), false)
 		},
-		Ok(Some(_)) => return true,
+		Ok(Some(_)) => return (true, false),
 		_ => {},
 	}
 	let lock_key = (b"edgeproof/checker/lock/", claim).encode();
 	let mut lock =
 		StorageLock::<Time>::with_deadline(&lock_key, Duration::from_millis(LOCK_MILLIS));
-	let Ok(_guard) = lock.try_lock() else { return false };
+	let Ok(_guard) = lock.try_lock() else { return (false, false) };
 	if matches!(stored.get::<CheckOutcome>(), Ok(Some(_))) {
-		return true;
+		return (true, false);
 	}
-	let Some(outcome) = check::<T>(claim, record) else { return false };
+	let Some(outcome) = check::<T>(claim, record) else { return (false, true) };
 	match &outcome {
 		CheckOutcome::Wrong { trace_root, disputed } => log::warn!(
 			target: LOG_TARGET,
@@ -135,7 +143,7 @@ fn check_once<T: Config>(claim: ClaimId, record: &ClaimRecordOf<T>) -> bool {
 	}
 	let done = !matches!(outcome, CheckOutcome::Wrong { disputed: false, .. });
 	stored.set(&outcome);
-	done
+	(done, true)
 }
 
 /// Hands a claim found wrong earlier to the dispute pallet again (its dispute did not start:

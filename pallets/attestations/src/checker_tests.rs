@@ -22,11 +22,9 @@ fn data(name: &str) -> PathBuf {
 	PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../canon/tests/data").join(name)
 }
 
+/// The ONNX Runtime library (`scripts/setup.sh` installs it; `scripts/env.sh` sets the path).
 fn ort_lib() -> PathBuf {
-	let path = std::env::var_os("ORT_DYLIB_PATH").map(PathBuf::from).unwrap_or_else(|| {
-		let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
-		home.join(".cache/edgeproof/onnxruntime/libonnxruntime.so.1.31.1")
-	});
+	let path = edgeproof_offchain::default_onnxruntime_lib();
 	assert!(path.is_file(), "no ONNX Runtime at {}: run scripts/setup.sh", path.display());
 	path
 }

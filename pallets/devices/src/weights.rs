@@ -59,13 +59,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `Devices::Devices` (r:0 w:1)
 	/// Proof: `Devices::Devices` (`max_values`: None, `max_size`: Some(939), added: 3414, mode: `MaxEncodedLen`)
 	fn register_device() -> Weight {
-		// Proof size: measured `3096`, estimated `5627`.
-		// Minimum execution time: 149_723_000 picoseconds.
-		Weight::from_parts(156_342_000, 5627)
+		// Proof size: measured `3067`, estimated `5627`.
+		// Minimum execution time: 154_129_000 picoseconds.
+		Weight::from_parts(161_560_000, 5627)
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(5))
 	}
@@ -76,45 +76,45 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	fn rotate_key() -> Weight {
-		// Proof size: measured `1415`, estimated `4404`.
-		// Minimum execution time: 121_511_000 picoseconds.
-		Weight::from_parts(129_793_000, 4404)
+		// Proof size: measured `1452`, estimated `4404`.
+		// Minimum execution time: 139_488_000 picoseconds.
+		Weight::from_parts(144_615_000, 4404)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
 	/// Storage: `Devices::Devices` (r:1 w:1)
 	/// Proof: `Devices::Devices` (`max_values`: None, `max_size`: Some(939), added: 3414, mode: `MaxEncodedLen`)
 	fn suspend() -> Weight {
-		// Proof size: measured `508`, estimated `4404`.
-		// Minimum execution time: 16_384_000 picoseconds.
-		Weight::from_parts(18_949_000, 4404)
+		// Proof size: measured `545`, estimated `4404`.
+		// Minimum execution time: 17_136_000 picoseconds.
+		Weight::from_parts(19_369_000, 4404)
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	/// Storage: `Devices::Devices` (r:1 w:1)
 	/// Proof: `Devices::Devices` (`max_values`: None, `max_size`: Some(939), added: 3414, mode: `MaxEncodedLen`)
 	fn resume() -> Weight {
-		// Proof size: measured `509`, estimated `4404`.
-		// Minimum execution time: 16_023_000 picoseconds.
-		Weight::from_parts(17_976_000, 4404)
+		// Proof size: measured `546`, estimated `4404`.
+		// Minimum execution time: 16_835_000 picoseconds.
+		Weight::from_parts(18_788_000, 4404)
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	/// Storage: `Devices::Devices` (r:1 w:1)
 	/// Proof: `Devices::Devices` (`max_values`: None, `max_size`: Some(939), added: 3414, mode: `MaxEncodedLen`)
 	fn force_resume() -> Weight {
-		// Proof size: measured `509`, estimated `4404`.
-		// Minimum execution time: 15_814_000 picoseconds.
-		Weight::from_parts(17_616_000, 4404)
+		// Proof size: measured `546`, estimated `4404`.
+		// Minimum execution time: 16_474_000 picoseconds.
+		Weight::from_parts(18_628_000, 4404)
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	/// Storage: `Devices::Devices` (r:1 w:1)
 	/// Proof: `Devices::Devices` (`max_values`: None, `max_size`: Some(939), added: 3414, mode: `MaxEncodedLen`)
 	fn deregister() -> Weight {
-		// Proof size: measured `508`, estimated `4404`.
-		// Minimum execution time: 16_946_000 picoseconds.
-		Weight::from_parts(19_168_000, 4404)
+		// Proof size: measured `545`, estimated `4404`.
+		// Minimum execution time: 17_587_000 picoseconds.
+		Weight::from_parts(20_090_000, 4404)
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -123,15 +123,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	/// Storage: `Devices::OperatorDevices` (r:1 w:1)
 	/// Proof: `Devices::OperatorDevices` (`max_values`: None, `max_size`: Some(2162), added: 4637, mode: `MaxEncodedLen`)
 	/// Storage: `Devices::KeyOwner` (r:0 w:17)
 	/// Proof: `Devices::KeyOwner` (`max_values`: None, `max_size`: Some(82), added: 2557, mode: `MaxEncodedLen`)
 	fn withdraw_stake() -> Weight {
-		// Proof size: measured `3956`, estimated `5627`.
-		// Minimum execution time: 124_124_000 picoseconds.
-		Weight::from_parts(133_298_000, 5627)
+		// Proof size: measured `3993`, estimated `5627`.
+		// Minimum execution time: 131_105_000 picoseconds.
+		Weight::from_parts(137_104_000, 5627)
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(21))
 	}
@@ -140,37 +140,37 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn register_device() -> Weight {
-		Weight::from_parts(156_342_000, 5627)
+		Weight::from_parts(161_560_000, 5627)
 			.saturating_add(ParityDbWeight::get().reads(5))
 			.saturating_add(ParityDbWeight::get().writes(5))
 	}
 	fn rotate_key() -> Weight {
-		Weight::from_parts(129_793_000, 4404)
+		Weight::from_parts(144_615_000, 4404)
 			.saturating_add(ParityDbWeight::get().reads(3))
 			.saturating_add(ParityDbWeight::get().writes(2))
 	}
 	fn suspend() -> Weight {
-		Weight::from_parts(18_949_000, 4404)
+		Weight::from_parts(19_369_000, 4404)
 			.saturating_add(ParityDbWeight::get().reads(1))
 			.saturating_add(ParityDbWeight::get().writes(1))
 	}
 	fn resume() -> Weight {
-		Weight::from_parts(17_976_000, 4404)
+		Weight::from_parts(18_788_000, 4404)
 			.saturating_add(ParityDbWeight::get().reads(1))
 			.saturating_add(ParityDbWeight::get().writes(1))
 	}
 	fn force_resume() -> Weight {
-		Weight::from_parts(17_616_000, 4404)
+		Weight::from_parts(18_628_000, 4404)
 			.saturating_add(ParityDbWeight::get().reads(1))
 			.saturating_add(ParityDbWeight::get().writes(1))
 	}
 	fn deregister() -> Weight {
-		Weight::from_parts(19_168_000, 4404)
+		Weight::from_parts(20_090_000, 4404)
 			.saturating_add(ParityDbWeight::get().reads(1))
 			.saturating_add(ParityDbWeight::get().writes(1))
 	}
 	fn withdraw_stake() -> Weight {
-		Weight::from_parts(133_298_000, 5627)
+		Weight::from_parts(137_104_000, 5627)
 			.saturating_add(ParityDbWeight::get().reads(4))
 			.saturating_add(ParityDbWeight::get().writes(21))
 	}

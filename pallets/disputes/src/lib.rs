@@ -102,6 +102,10 @@ pub type ClaimInfoOf<T> = pallet_attestations::ClaimInfo<
 pub struct Dispute<AccountId, Balance, BlockNumber> {
 	/// The disputed claim.
 	pub claim: ClaimId,
+	/// The claim's model.
+	pub model: pallet_models::ModelId,
+	/// Number of graph inputs m of the model (the first m trace leaves).
+	pub input_count: u32,
 	/// Who opened it; its bond is held.
 	pub challenger: AccountId,
 	/// The claim's operator, who defends it.
@@ -256,6 +260,11 @@ pub mod pallet {
 		/// Most output tensors of a model (witnesses in `open` and `respond`).
 		#[pallet::constant]
 		type MaxOutputs: Get<u32>;
+
+		/// Longest claim input or output payload in bytes (pallet-attestations'
+		/// `MaxPayloadLen`): what `open` and `respond` are charged for before dispatch.
+		#[pallet::constant]
+		type MaxClaimPayload: Get<u32>;
 
 		/// The limits of a one-step (the models' dispute limits): tensor sizes and one
 		/// operator's work.
@@ -461,6 +470,15 @@ pub mod pallet {
 				"claims must be disputable, with slots kept for the reserved challengers"
 			);
 			assert!(!T::ChallengerBond::get().is_zero(), "an unbonded dispute costs nothing");
+			// The heaviest one-step the limits allow must fit in a block, or an honest party
+			// could not post it and would lose on time.
+			let worst = Self::one_step_weight(T::Limits::get().max_node_work)
+				.saturating_add(Self::settle_weight());
+			let max = T::BlockWeights::get()
+				.get(frame_support::dispatch::DispatchClass::Normal)
+				.max_extrinsic
+				.unwrap_or(T::BlockWeights::get().max_block);
+			assert!(worst.all_lte(max), "the one-step limits exceed a block: {worst:?} > {max:?}");
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -485,15 +503,16 @@ pub mod pallet {
 		/// `ChallengePeriodOver` (pallet-attestations), `InsufficientBond`. Emits
 		/// `DisputeOpened` (and pallet-attestations' `ClaimDisputed`).
 		#[pallet::call_index(0)]
-		#[pallet::weight(T::WeightInfo::open(outputs.encoded_size() as u32))]
+		#[pallet::weight(Pallet::<T>::witness_weight(T::WeightInfo::open, &outputs, None))]
 		pub fn open(
 			origin: OriginFor<T>,
 			claim: ClaimId,
 			trace_root: Hash,
 			outputs: BoundedVec<LeafWitness, T::MaxOutputs>,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let challenger = ensure_signed(origin)?;
 			let info = T::Claims::claim(claim).ok_or(Error::<T>::UnknownClaim)?;
+			let weight = Self::witness_weight(T::WeightInfo::open, &outputs, Some(&info));
 			let claimant = info.record.operator.clone();
 			ensure!(challenger != claimant, Error::<T>::OwnClaim);
 			let running: Vec<DisputeOf<T>> =
@@ -529,6 +548,8 @@ pub mod pallet {
 				dispute,
 				Dispute {
 					claim,
+					model: info.record.model,
+					input_count: info.inputs.as_ref().map_or(0, |i| i.len() as u32),
 					challenger: challenger.clone(),
 					claimant: claimant.clone(),
 					bond,
@@ -545,7 +566,7 @@ pub mod pallet {
 				challenger_root: trace_root,
 				deadline,
 			});
-			Ok(())
+			Ok(Some(weight).into())
 		}
 
 		/// The claimant's answer: its trace root and outputs, within tolerance of the claim.
@@ -556,15 +577,16 @@ pub mod pallet {
 		/// `ClockExpired`, `SameTraceRoot`, `WrongOutputCount`, `WrongOutputLeaf`,
 		/// `BadOutputProof`, `ClaimantOutputNotWithinTolerance`. Emits `Responded`.
 		#[pallet::call_index(1)]
-		#[pallet::weight(T::WeightInfo::respond(outputs.encoded_size() as u32))]
+		#[pallet::weight(Pallet::<T>::witness_weight(T::WeightInfo::respond, &outputs, None))]
 		pub fn respond(
 			origin: OriginFor<T>,
 			dispute: DisputeId,
 			trace_root: Hash,
 			outputs: BoundedVec<LeafWitness, T::MaxOutputs>,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
 			let (mut record, info) = Self::load(dispute)?;
+			let weight = Self::witness_weight(T::WeightInfo::respond, &outputs, Some(&info));
 			let party = Self::party_of(&record, &who)?;
 			let now = Self::now();
 			Self::with_context(&info, |ctx| {
@@ -575,7 +597,7 @@ pub mod pallet {
 			})?;
 			Disputes::<T>::insert(dispute, record);
 			Self::deposit_event(Event::Responded { dispute, claimant_root: trace_root });
-			Ok(())
+			Ok(Some(weight).into())
 		}
 
 		/// A bisection move: the caller reveals the two children of its current node in round
@@ -632,11 +654,22 @@ pub mod pallet {
 			witness: OneStepWitness,
 		) -> DispatchResultWithPostInfo {
 			ensure_signed(origin)?;
-			let (mut record, info) = Self::load(dispute)?;
-			let now = Self::now();
-			let outcome = Self::with_context(&info, |ctx| {
-				record.game.one_step(ctx, now, &witness).map_err(|e| Error::<T>::from(e).into())
-			})?;
+			let mut record = Disputes::<T>::get(dispute).ok_or(Error::<T>::UnknownDispute)?;
+			// The one-step reads no claim tensors: the claim's payloads are not decoded.
+			let model = T::Models::summary(&record.model).ok_or(Error::<T>::UnknownModel)?;
+			let ctx = game::ClaimContext {
+				program_root: model.program_root.0,
+				input_count: record.input_count,
+				node_count: model.node_count,
+				inputs: &[],
+				outputs: &[],
+				tolerance: model.tolerance,
+				limits: T::Limits::get(),
+			};
+			let outcome = record
+				.game
+				.one_step(&ctx, Self::now(), &witness)
+				.map_err(|e| Error::<T>::from(e))?;
 			let work = edgeproof_canon::one_step_work(&witness).unwrap_or(u64::MAX);
 			let settled = Self::after_move(dispute, record, outcome)?;
 			let used = Self::one_step_weight(work);
@@ -696,6 +729,25 @@ pub mod pallet {
 			clock.budget > 0
 				&& clock.budget <= T::MaxClockBudget::get()
 				&& clock.min_extension <= clock.budget
+		}
+
+		/// The weight of `open` or `respond` (`f`): they check the output witnesses and decode the
+		/// claim's payloads, so they are weighed by the larger of the two sizes — before dispatch
+		/// by the largest payload a claim may have, after by the claim's own.
+		pub fn witness_weight(
+			f: fn(u32) -> Weight,
+			outputs: &[LeafWitness],
+			claim: Option<&ClaimInfoOf<T>>,
+		) -> Weight {
+			let payload = match claim {
+				Some(info) => {
+					let inputs = info.inputs.as_ref().map_or(0, |t| t.encoded_size());
+					let outputs = info.outputs.as_ref().map_or(0, |t| t.encoded_size());
+					inputs.max(outputs) as u32
+				},
+				None => T::MaxClaimPayload::get(),
+			};
+			f((outputs.encoded_size() as u32).max(payload))
 		}
 
 		/// The weight of a one-step of `work` operator work (`edgeproof_canon::node_work`),
@@ -884,6 +936,31 @@ pub mod pallet {
 			});
 		}
 
+		/// What the runtime computes for a one-step: checks `witness` for trace leaf `leaf` of
+		/// a program (`program_root`, `node_count` nodes, `input_count` inputs) against
+		/// `trace_root` under the one-step limits, executes the node, and returns its leaf
+		/// hash. The runtime API exposes it so that a party can try its step before posting it.
+		pub fn check_one_step(
+			program_root: Hash,
+			node_count: u32,
+			input_count: u32,
+			trace_root: Hash,
+			leaf: u64,
+			witness: &edgeproof_canon::OneStepWitness,
+		) -> Result<Hash, Error<T>> {
+			let ctx = edgeproof_canon::OneStepContext {
+				program_root,
+				node_count,
+				input_count,
+				trace_root,
+				limits: T::Limits::get(),
+			};
+			edgeproof_canon::verify_one_step(&ctx, leaf, witness).map_err(|e| match e {
+				edgeproof_canon::CanonError::Proof { .. } => Error::<T>::OneStepNotProven,
+				_ => Error::<T>::OneStepFailed,
+			})
+		}
+
 		/// A dispute as clients read it, at the current block.
 		pub fn view(
 			dispute: DisputeId,
@@ -894,9 +971,8 @@ pub mod pallet {
 			let position = match *game.phase() {
 				Phase::Bisection { position, .. } => Some(position),
 				Phase::AwaitingOneStep { leaf, .. } => {
-					let info = T::Claims::claim(record.claim)?;
-					let m = info.inputs.map(|i| i.len() as u64)?;
-					let n = T::Models::summary(&info.record.model)?.node_count as u64;
+					let n = T::Models::summary(&record.model)?.node_count as u64;
+					let m = record.input_count as u64;
 					let depth = edgeproof_canon::merkle::tree_depth(m.saturating_add(n));
 					Some(Position { depth, index: leaf })
 				},
@@ -979,11 +1055,21 @@ pub mod runtime_api {
 
 	sp_api::decl_runtime_apis! {
 		/// Reads disputes.
-		pub trait DisputesApi<View> where View: codec::Codec {
+		pub trait DisputesApi<View, Error> where View: codec::Codec, Error: codec::Codec {
 			/// A running dispute: its record, round, position, whose move, clocks, deadline.
 			fn dispute(id: DisputeId) -> Option<View>;
 			/// The running disputes of a claim.
 			fn claim_disputes(claim: ClaimId) -> Vec<DisputeId>;
+			/// Executes a one-step as `one_step` would (without a dispute): the leaf hash the
+			/// runtime computes from `witness` for leaf `leaf` of the program, or why not.
+			fn check_one_step(
+				program_root: Hash,
+				node_count: u32,
+				input_count: u32,
+				trace_root: Hash,
+				leaf: u64,
+				witness: edgeproof_canon::OneStepWitness,
+			) -> Result<Hash, Error>;
 		}
 	}
 }

@@ -182,6 +182,7 @@ impl pallet_disputes::Config for Test {
 	type MaxUnreservedDisputes = ConstU32<MAX_DISPUTES>;
 	type Reserved = frame_support::traits::IsInVec<ReservedChallengers>;
 	type MaxOutputs = ConstU32<4>;
+	type MaxClaimPayload = ConstU32<4_096>;
 	type Limits = Limits;
 	type CheckerCrypto = TestChecker;
 	type WeightInfo = ();

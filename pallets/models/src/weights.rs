@@ -53,77 +53,93 @@ pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Models::Models` (r:1 w:1)
 	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2132), added: 4607, mode: `MaxEncodedLen`)
+	/// Storage: `Models::CounterForPendingModels` (r:1 w:1)
+	/// Proof: `Models::CounterForPendingModels` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Families` (r:1 w:1)
 	/// Proof: `Models::Families` (`max_values`: None, `max_size`: Some(1235), added: 3710, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	/// Storage: `Models::PendingModels` (r:1 w:1)
+	/// Proof: `Models::PendingModels` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	fn register_model() -> Weight {
-		// Proof size: measured `1926`, estimated `5597`.
-		// Minimum execution time: 92_278_000 picoseconds.
-		Weight::from_parts(111_255_000, 5597)
-			.saturating_add(T::DbWeight::get().reads(4))
-			.saturating_add(T::DbWeight::get().writes(4))
+		// Proof size: measured `2460`, estimated `5597`.
+		// Minimum execution time: 103_444_000 picoseconds.
+		Weight::from_parts(109_543_000, 5597)
+			.saturating_add(T::DbWeight::get().reads(6))
+			.saturating_add(T::DbWeight::get().writes(6))
 	}
 	/// Storage: `Models::Models` (r:1 w:1)
 	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2132), added: 4607, mode: `MaxEncodedLen`)
+	/// Storage: `Models::PendingModels` (r:1 w:1)
+	/// Proof: `Models::PendingModels` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `Models::CounterForPendingModels` (r:1 w:1)
+	/// Proof: `Models::CounterForPendingModels` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Votes` (r:0 w:1)
 	/// Proof: `Models::Votes` (`max_values`: None, `max_size`: Some(1105), added: 3580, mode: `MaxEncodedLen`)
 	fn activate() -> Weight {
-		// Proof size: measured `2199`, estimated `5597`.
-		// Minimum execution time: 24_126_000 picoseconds.
-		Weight::from_parts(25_959_000, 5597)
-			.saturating_add(T::DbWeight::get().reads(1))
-			.saturating_add(T::DbWeight::get().writes(2))
-	}
-	/// Storage: `Models::Models` (r:1 w:1)
-	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2132), added: 4607, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:1 w:1)
-	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
-	/// Storage: `Models::Votes` (r:0 w:1)
-	/// Proof: `Models::Votes` (`max_values`: None, `max_size`: Some(1105), added: 3580, mode: `MaxEncodedLen`)
-	fn reject() -> Weight {
-		// Proof size: measured `2357`, estimated `5597`.
-		// Minimum execution time: 89_613_000 picoseconds.
-		Weight::from_parts(93_910_000, 5597)
+		// Proof size: measured `2298`, estimated `5597`.
+		// Minimum execution time: 31_637_000 picoseconds.
+		Weight::from_parts(33_840_000, 5597)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(4))
 	}
-	/// Storage: `Aura::Authorities` (r:1 w:0)
-	/// Proof: `Aura::Authorities` (`max_values`: Some(1), `max_size`: Some(1025), added: 1520, mode: `MaxEncodedLen`)
+	/// Storage: `Models::Models` (r:1 w:1)
+	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2132), added: 4607, mode: `MaxEncodedLen`)
+	/// Storage: `Models::PendingModels` (r:1 w:1)
+	/// Proof: `Models::PendingModels` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `Models::CounterForPendingModels` (r:1 w:1)
+	/// Proof: `Models::CounterForPendingModels` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	/// Storage: `Models::Votes` (r:0 w:1)
+	/// Proof: `Models::Votes` (`max_values`: None, `max_size`: Some(1105), added: 3580, mode: `MaxEncodedLen`)
+	fn reject() -> Weight {
+		// Proof size: measured `2456`, estimated `5597`.
+		// Minimum execution time: 98_306_000 picoseconds.
+		Weight::from_parts(101_521_000, 5597)
+			.saturating_add(T::DbWeight::get().reads(5))
+			.saturating_add(T::DbWeight::get().writes(6))
+	}
+	/// Storage: `Attestations::Checkers` (r:1 w:0)
+	/// Proof: `Attestations::Checkers` (`max_values`: Some(1), `max_size`: Some(1025), added: 1520, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:0)
 	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2132), added: 4607, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Votes` (r:1 w:1)
 	/// Proof: `Models::Votes` (`max_values`: None, `max_size`: Some(1105), added: 3580, mode: `MaxEncodedLen`)
 	fn vote() -> Weight {
-		// Proof size: measured `4424`, estimated `5597`.
-		// Minimum execution time: 32_889_000 picoseconds.
-		Weight::from_parts(36_505_000, 5597)
+		// Proof size: measured `4467`, estimated `5597`.
+		// Minimum execution time: 33_891_000 picoseconds.
+		Weight::from_parts(36_103_000, 5597)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
-	/// Storage: `Aura::Authorities` (r:1 w:0)
-	/// Proof: `Aura::Authorities` (`max_values`: Some(1), `max_size`: Some(1025), added: 1520, mode: `MaxEncodedLen`)
+	/// Storage: `Attestations::Checkers` (r:1 w:0)
+	/// Proof: `Attestations::Checkers` (`max_values`: Some(1), `max_size`: Some(1025), added: 1520, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Models` (r:1 w:1)
 	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2132), added: 4607, mode: `MaxEncodedLen`)
 	/// Storage: `Models::Votes` (r:1 w:1)
 	/// Proof: `Models::Votes` (`max_values`: None, `max_size`: Some(1105), added: 3580, mode: `MaxEncodedLen`)
+	/// Storage: `Models::PendingModels` (r:1 w:1)
+	/// Proof: `Models::PendingModels` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `Models::CounterForPendingModels` (r:1 w:1)
+	/// Proof: `Models::CounterForPendingModels` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn vote_and_decide() -> Weight {
-		// Proof size: measured `4094`, estimated `5597`.
-		// Minimum execution time: 48_782_000 picoseconds.
-		Weight::from_parts(52_378_000, 5597)
-			.saturating_add(T::DbWeight::get().reads(3))
-			.saturating_add(T::DbWeight::get().writes(2))
+		// Proof size: measured `4190`, estimated `5597`.
+		// Minimum execution time: 57_906_000 picoseconds.
+		Weight::from_parts(60_971_000, 5597)
+			.saturating_add(T::DbWeight::get().reads(5))
+			.saturating_add(T::DbWeight::get().writes(4))
 	}
 	/// Storage: `Models::Models` (r:1 w:1)
 	/// Proof: `Models::Models` (`max_values`: None, `max_size`: Some(2132), added: 4607, mode: `MaxEncodedLen`)
 	fn deprecate() -> Weight {
-		// Proof size: measured `2199`, estimated `5597`.
-		// Minimum execution time: 27_381_000 picoseconds.
-		Weight::from_parts(29_004_000, 5597)
+		// Proof size: measured `2211`, estimated `5597`.
+		// Minimum execution time: 27_371_000 picoseconds.
+		Weight::from_parts(28_943_000, 5597)
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -132,11 +148,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	fn retire() -> Weight {
-		// Proof size: measured `2357`, estimated `5597`.
-		// Minimum execution time: 66_349_000 picoseconds.
-		Weight::from_parts(69_073_000, 5597)
+		// Proof size: measured `2369`, estimated `5597`.
+		// Minimum execution time: 66_278_000 picoseconds.
+		Weight::from_parts(69_173_000, 5597)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(3))
 	}
@@ -145,11 +161,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
 	fn set_uri() -> Weight {
-		// Proof size: measured `2109`, estimated `5597`.
-		// Minimum execution time: 72_878_000 picoseconds.
-		Weight::from_parts(75_642_000, 5597)
+		// Proof size: measured `2154`, estimated `5597`.
+		// Minimum execution time: 72_829_000 picoseconds.
+		Weight::from_parts(75_843_000, 5597)
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(3))
 	}
@@ -158,42 +174,42 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn register_model() -> Weight {
-		Weight::from_parts(111_255_000, 5597)
-			.saturating_add(ParityDbWeight::get().reads(4))
-			.saturating_add(ParityDbWeight::get().writes(4))
+		Weight::from_parts(109_543_000, 5597)
+			.saturating_add(ParityDbWeight::get().reads(6))
+			.saturating_add(ParityDbWeight::get().writes(6))
 	}
 	fn activate() -> Weight {
-		Weight::from_parts(25_959_000, 5597)
-			.saturating_add(ParityDbWeight::get().reads(1))
-			.saturating_add(ParityDbWeight::get().writes(2))
-	}
-	fn reject() -> Weight {
-		Weight::from_parts(93_910_000, 5597)
+		Weight::from_parts(33_840_000, 5597)
 			.saturating_add(ParityDbWeight::get().reads(3))
 			.saturating_add(ParityDbWeight::get().writes(4))
 	}
+	fn reject() -> Weight {
+		Weight::from_parts(101_521_000, 5597)
+			.saturating_add(ParityDbWeight::get().reads(5))
+			.saturating_add(ParityDbWeight::get().writes(6))
+	}
 	fn vote() -> Weight {
-		Weight::from_parts(36_505_000, 5597)
+		Weight::from_parts(36_103_000, 5597)
 			.saturating_add(ParityDbWeight::get().reads(3))
 			.saturating_add(ParityDbWeight::get().writes(1))
 	}
 	fn vote_and_decide() -> Weight {
-		Weight::from_parts(52_378_000, 5597)
-			.saturating_add(ParityDbWeight::get().reads(3))
-			.saturating_add(ParityDbWeight::get().writes(2))
+		Weight::from_parts(60_971_000, 5597)
+			.saturating_add(ParityDbWeight::get().reads(5))
+			.saturating_add(ParityDbWeight::get().writes(4))
 	}
 	fn deprecate() -> Weight {
-		Weight::from_parts(29_004_000, 5597)
+		Weight::from_parts(28_943_000, 5597)
 			.saturating_add(ParityDbWeight::get().reads(1))
 			.saturating_add(ParityDbWeight::get().writes(1))
 	}
 	fn retire() -> Weight {
-		Weight::from_parts(69_073_000, 5597)
+		Weight::from_parts(69_173_000, 5597)
 			.saturating_add(ParityDbWeight::get().reads(3))
 			.saturating_add(ParityDbWeight::get().writes(3))
 	}
 	fn set_uri() -> Weight {
-		Weight::from_parts(75_642_000, 5597)
+		Weight::from_parts(75_843_000, 5597)
 			.saturating_add(ParityDbWeight::get().reads(3))
 			.saturating_add(ParityDbWeight::get().writes(3))
 	}

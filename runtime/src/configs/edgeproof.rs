@@ -109,10 +109,14 @@ parameter_types! {
 		max_elements: 1 << 22,
 		max_dims: 8,
 		max_nodes: 100_000,
-		max_node_work: 1 << 30,
+		// 16 Mi work units: the benchmarked one-step costs 48 ns per unit at worst (a
+		// transcendental in wasm), so the heaviest step is about 0.8 s of a 1.5 s block.
+		max_node_work: 1 << 24,
 		// A one-step's tensors fit in one transaction (blocks take 3.75 MiB of them).
 		max_step_bytes: 2 << 20,
 	};
+	/// 256 KiB per claim input and per claim output payload.
+	pub const ClaimPayloadLimit: u32 = 256 * 1024;
 	/// Half of a lost claim's bond goes to the winning challenger, the rest is burned.
 	pub const ClaimBondRewardShare: Perbill = Perbill::from_percent(50);
 	/// A tenth of a device's stake is burned per invalid claim.
@@ -133,7 +137,7 @@ impl pallet_attestations::Config for Runtime {
 	type BondRewardShare = ClaimBondRewardShare;
 	type StakeSlash = ClaimStakeSlash;
 	/// 256 KiB per input and per output payload.
-	type MaxPayloadLen = ConstU32<{ 256 * 1024 }>;
+	type MaxPayloadLen = ClaimPayloadLimit;
 	type MaxPendingPerDevice = ConstU32<1_024>;
 	type MaxExpiriesPerBlock = ConstU32<512>;
 	type MaxPrunesPerBlock = ConstU32<512>;
@@ -179,6 +183,7 @@ impl pallet_disputes::Config for Runtime {
 	type MaxUnreservedDisputes = ConstU32<16>;
 	type Reserved = CheckerAccounts;
 	type MaxOutputs = ConstU32<8>;
+	type MaxClaimPayload = ClaimPayloadLimit;
 	type Limits = DisputeLimits;
 	type CheckerCrypto = CheckerAuthId;
 	type WeightInfo = pallet_disputes::weights::SubstrateWeight<Runtime>;

@@ -5,4 +5,5 @@ mod edgeproof;
 mod money;
 mod system;
 
+pub use edgeproof::DisputeLimits;
 pub use system::RuntimeBlockWeights;

@@ -1,0 +1,157 @@
+// Zombienet js-script: a tampered claim on the 3-validator network, settled through the whole
+// challenge game, with the same result on every node.
+//
+// 1. Serves the fixture MLP over HTTP on 127.0.0.1; //Bob registers it; the validators' checker
+//    workers verify it and vote it active (2 of 3 votes).
+// 2. //Bob registers a device and submits a claim whose output is wrong.
+// 3. The validators' checkers catch it and open disputes. This script plays the lying claimant
+//    in the first dispute with a made-up trace (the input leaf right, the rest invented around
+//    the claimed output): it responds and answers every bisection round, so the game descends
+//    to a node leaf, where the checker's one-step convicts it.
+// 4. Every node (3 validators and the full node) must show, at one finalised block, the claim
+//    Invalid, the device slashed and no dispute left. Returns the number of nodes that agree.
+//
+// CommonJS because zombienet loads it with require(); the shared helpers are ES modules,
+// imported dynamically.
+
+const path = require('node:path');
+const { pathToFileURL } = require('node:url');
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function run(nodeName, networkInfo) {
+	const lib = (file) => import(pathToFileURL(path.join(__dirname, '../../tests/e2e/lib', file)).href);
+	const claims = await lib('claims.mjs');
+	const node = await lib('node.mjs');
+	const { Keyring } = await import('@polkadot/keyring');
+	const { u8aToHex } = await import('@polkadot/util');
+	const { cryptoWaitReady } = await import('@polkadot/util-crypto');
+	const { ApiPromise, WsProvider } = zombie;
+	await cryptoWaitReady();
+
+	const apis = {};
+	const server = await claims.serveMlp();
+	try {
+		for (const n of networkInfo.relay) {
+			apis[n.name] = await ApiPromise.create({ provider: new WsProvider(n.wsUri), noInitWarn: true });
+		}
+		const api = apis[nodeName];
+		const bob = new Keyring({ type: 'sr25519' }).addFromUri('//Bob');
+
+		const { modelId, status } = await claims.registerMlp(api, bob, server.uri, { timeoutMs: 180_000 });
+		if (status !== 'Active') throw new Error(`the model was ${status}, not activated`);
+		console.log(`\t model ${modelId} activated by the validators' vote`);
+
+		const device = new Keyring({ type: 'ed25519' }).addFromUri('//zombienet-liar');
+		const key = await claims.registerDevice(api, bob, device, 'zombienet liar');
+		const stake = (await api.query.devices.devices(key)).unwrap().stake.toBigInt();
+		const lie = claims.tamper(claims.mlp.outputTensor, 0.5);
+		const claim = await claims.submitClaim(
+			api, bob, device, modelId, [claims.mlp.inputTensor], [lie], 1,
+		);
+		console.log(`\t claim ${claim} submitted with a wrong output`);
+
+		// The lying claimant's trace: 5 leaves (input, 4 nodes), padded to 8.
+		const ZERO = new Uint8Array(32);
+		const leaves = [
+			claims.leafHash(claims.mlp.inputTensor),
+			new Uint8Array(32).fill(11), new Uint8Array(32).fill(12), new Uint8Array(32).fill(13),
+			claims.leafHash(lie), ZERO, ZERO, ZERO,
+		];
+		const levels = [leaves];
+		while (levels[levels.length - 1].length > 1) {
+			const below = levels[levels.length - 1];
+			const above = [];
+			for (let i = 0; i < below.length; i += 2) above.push(claims.hashPair(below[i], below[i + 1]));
+			levels.push(above);
+		}
+		const depth = levels.length - 1;
+		const node_ = (d, i) => levels[depth - d][i];
+		const witness = {
+			tensor: { dtype: 'F32', shape: [1, 8], data: u8aToHex(lie.data) },
+			proof: { index: 4, siblings: [leaves[5], levels[1][3], levels[2][0]].map((h) => u8aToHex(h)) },
+		};
+
+		// (An object, since the first dispute's id is 0 and waitFor waits for a truthy value.)
+		const { opened } = await node.waitFor(
+			async () => {
+				const ids = await api.query.disputes.claimDisputes(claim);
+				return ids.length ? { opened: ids[0].toNumber() } : null;
+			},
+			120_000,
+			"a validator's dispute",
+		);
+		console.log(`\t dispute ${opened} opened by a checker`);
+		await node.sendAndWaitInBlock(
+			api.tx.disputes.respond(opened, u8aToHex(node_(0, 0)), [witness]),
+			bob,
+		);
+		// Answer every round from the made-up tree until the game awaits its one-step.
+		for (;;) {
+			const d = await api.query.disputes.disputes(opened);
+			if (d.isNone) break;
+			const phase = d.unwrap().game.phase;
+			if (!phase.isBisection) {
+				await sleep(1000);
+				continue;
+			}
+			const { position, claimantMove } = phase.asBisection;
+			if (claimantMove.isSome) {
+				await sleep(1000);
+				continue;
+			}
+			const depthNow = position.depth.toNumber();
+			const index = position.index.toNumber();
+			const left = node_(depthNow + 1, 2 * index);
+			const right = node_(depthNow + 1, 2 * index + 1);
+			await node.sendAndWaitInBlock(
+				api.tx.disputes.bisect(opened, depthNow, u8aToHex(left), u8aToHex(right)),
+				bob,
+			);
+			console.log(`\t round ${depthNow} answered`);
+		}
+		const resolved = await claims.waitForEvent(
+			api,
+			(e) => api.events.disputes.DisputeResolved.is(e) && e.data.dispute.toNumber() === opened,
+			60_000,
+			'the dispute to resolve',
+		).catch(() => null);
+		if (resolved) {
+			const ending = resolved.data.ending.asDecided;
+			console.log(`\t dispute ${opened}: ${ending.winner} by ${ending.reason}`);
+		}
+
+		// Every node, at a finalised block after the settlement, sees the same outcome.
+		const settledAt = await node.waitFor(
+			async () => {
+				const hash = await api.rpc.chain.getFinalizedHead();
+				const record = await api.query.attestations.claims.at(hash, claim);
+				return record.isSome && record.unwrap().status.isInvalid ? hash : null;
+			},
+			180_000,
+			'the invalid claim to be finalised',
+		);
+		let agree = 0;
+		for (const [name, other] of Object.entries(apis)) {
+			await node.waitFor(
+				async () => (await other.rpc.chain.getHeader(settledAt).catch(() => null)) !== null,
+				60_000,
+				`${name} to import the settled block`,
+			);
+			const record = (await other.query.attestations.claims.at(settledAt, claim)).unwrap();
+			const dev = (await other.query.devices.devices.at(settledAt, key)).unwrap();
+			const open = await other.query.disputes.claimDisputes.at(settledAt, claim);
+			if (!record.status.isInvalid) throw new Error(`${name}: claim ${record.status}`);
+			if (dev.stake.toBigInt() !== stake - stake / 10n) throw new Error(`${name}: stake ${dev.stake}`);
+			if (open.length !== 0) throw new Error(`${name}: disputes still open`);
+			agree += 1;
+		}
+		console.log(`\t ${agree} nodes agree: claim ${claim} Invalid, device slashed`);
+		return agree;
+	} finally {
+		await Promise.all(Object.values(apis).map((api) => api.disconnect()));
+		await server.stop();
+	}
+}
+
+module.exports = { run };
