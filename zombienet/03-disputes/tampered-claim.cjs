@@ -81,7 +81,8 @@ async function run(nodeName, networkInfo) {
 			120_000,
 			"a validator's dispute",
 		);
-		console.log(`\t dispute ${opened} opened by a checker`);
+		const openedAt = (await api.rpc.chain.getHeader()).number.toNumber();
+		console.log(`\t dispute ${opened} opened by a checker (seen at #${openedAt})`);
 		await node.sendAndWaitInBlock(
 			api.tx.disputes.respond(opened, u8aToHex(node_(0, 0)), [witness]),
 			bob,
@@ -118,7 +119,8 @@ async function run(nodeName, networkInfo) {
 		).catch(() => null);
 		if (resolved) {
 			const ending = resolved.data.ending.asDecided;
-			console.log(`\t dispute ${opened}: ${ending.winner} by ${ending.reason}`);
+			const at = (await api.rpc.chain.getHeader()).number.toNumber();
+			console.log(`\t dispute ${opened}: ${ending.winner} by ${ending.reason} (seen at #${at})`);
 		}
 
 		// Every node, at a finalised block after the settlement, sees the same outcome.
