@@ -104,11 +104,15 @@ try {
   const checkedClaims = checked.reduce((a, [n]) => a + n, 0);
   const checkedMs = checked.reduce((a, [, ms]) => a + ms, 0);
 
-  // Weight ratio: how many claims vs transfers fit the normal class of a block.
-  const claimTx = txs[0];
-  const claimInfo = await api.call.transactionPaymentApi.queryInfo(claimTx.toHex(), claimTx.encodedLength);
-  const transfer = await api.tx.balances.transferKeepAlive(bob.address, UNIT).signAsync(alice);
-  const transferInfo = await api.call.transactionPaymentApi.queryInfo(transfer.toHex(), transfer.encodedLength);
+  // Weight ratio: how many claims vs transfers fit the normal class of a block (weights as
+  // the runtime reports them for fees, extrinsic base weight included).
+  const signature = devices[0].sign(claimMessage(api.genesisHash, modelId, input, output, 1));
+  const claimInfo = await api.tx.attestations
+    .submit({ Ed25519: devices[0].publicKey }, modelId, u8aToHex(input), u8aToHex(output), 1, {
+      Ed25519: signature,
+    })
+    .paymentInfo(operators[0]);
+  const transferInfo = await api.tx.balances.transferKeepAlive(bob.address, UNIT).paymentInfo(alice);
   const claimWeight = claimInfo.weight.refTime.toBigInt();
   const transferWeight = transferInfo.weight.refTime.toBigInt();
 
