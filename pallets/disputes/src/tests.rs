@@ -643,6 +643,55 @@ impl Node {
 	}
 }
 
+/// Plays `dispute` to its end: the liar (`who`, its party, its trace) makes its bisection moves
+/// by hand; every other move is the off-chain worker of `node`, which must send exactly one
+/// transaction per turn, signed by its key, and nothing again while it waits in the pool.
+/// Returns the number of the worker's moves.
+fn play_out(
+	ext: &mut sp_io::TestExternalities,
+	engine: &Arc<edgeproof_offchain::Engine>,
+	node: &Node,
+	dispute: DisputeId,
+	liar: (AccountId, Party, &Player),
+) -> u32 {
+	let (who, party, trace) = liar;
+	let mut moves = 0;
+	loop {
+		let phase = ext.execute_with(|| DisputesMap::<Test>::get(dispute).map(|d| *d.game.phase()));
+		let liar_owes = |claimant: &Option<_>, challenger: &Option<_>| match party {
+			Party::Claimant => claimant.is_none(),
+			Party::Challenger => challenger.is_none(),
+		};
+		match phase {
+			Some(Phase::Bisection { position, claimant_move, challenger_move, .. })
+				if liar_owes(&claimant_move, &challenger_move) =>
+			{
+				ext.execute_with(|| {
+					let (l, r) = trace.children(position);
+					assert_ok!(Disputes::bisect(
+						RuntimeOrigin::signed(who),
+						dispute,
+						position.depth,
+						l,
+						r
+					));
+				})
+			},
+			Some(_) => {
+				let now = ext.execute_with(System::block_number);
+				let txs = node.run(ext, engine, || crate::offchain::play::<Test>(now));
+				assert_eq!(txs.len(), 1, "one move per turn: {txs:?}");
+				assert!(txs.iter().all(|(signer, _)| *signer == node.key));
+				assert!(node.run(ext, engine, || crate::offchain::play::<Test>(now)).is_empty());
+				dispatch(ext, txs);
+				moves += 1;
+			},
+			None => return moves,
+		}
+		assert!(moves < 40, "the game ends");
+	}
+}
+
 fn dispatch(ext: &mut sp_io::TestExternalities, txs: Vec<(AccountId, RuntimeCall)>) {
 	use frame_support::traits::UnfilteredDispatchable;
 	ext.execute_with(|| {
@@ -694,37 +743,7 @@ fn validators_workers_catch_a_wrong_claim_and_win_the_dispute() {
 		));
 	});
 	// Round by round: the liar moves by hand, the worker answers.
-	let mut rounds = 0;
-	loop {
-		let phase = ext.execute_with(|| DisputesMap::<Test>::get(dispute).map(|d| *d.game.phase()));
-		match phase {
-			Some(Phase::Bisection { position, claimant_move: None, .. }) => {
-				ext.execute_with(|| {
-					let (l, r) = lie.children(position);
-					assert_ok!(Disputes::bisect(
-						RuntimeOrigin::signed(OPERATOR),
-						dispute,
-						position.depth,
-						l,
-						r
-					));
-				})
-			},
-			Some(_) => {
-				let now = ext.execute_with(System::block_number);
-				let txs = checker.run(&mut ext, &engine, || crate::offchain::play::<Test>(now));
-				assert_eq!(txs.len(), 1, "one move per turn: {txs:?}");
-				// Nothing is sent twice while the move waits in the pool.
-				assert!(checker
-					.run(&mut ext, &engine, || crate::offchain::play::<Test>(now))
-					.is_empty());
-				dispatch(&mut ext, txs);
-				rounds += 1;
-			},
-			None => break,
-		}
-		assert!(rounds < 20, "the game ends");
-	}
+	let rounds = play_out(&mut ext, &engine, &checker, dispute, (OPERATOR, Party::Claimant, &lie));
 	ext.execute_with(|| {
 		assert_eq!(claim_status(claim), Some(ClaimStatus::Invalid));
 		assert!(matches!(
@@ -765,34 +784,7 @@ fn a_node_defends_the_claims_of_its_operator_key() {
 		(s, claim, lie)
 	});
 	let dispute = ext.execute_with(|| open(&s, claim, CHALLENGER, &lie));
-	let mut turns = 0;
-	loop {
-		let phase = ext.execute_with(|| DisputesMap::<Test>::get(dispute).map(|d| *d.game.phase()));
-		match phase {
-			Some(Phase::Bisection { position, challenger_move: None, .. }) => {
-				ext.execute_with(|| {
-					let (l, r) = lie.children(position);
-					assert_ok!(Disputes::bisect(
-						RuntimeOrigin::signed(CHALLENGER),
-						dispute,
-						position.depth,
-						l,
-						r
-					));
-				})
-			},
-			Some(_) => {
-				let now = ext.execute_with(System::block_number);
-				let txs = defender.run(&mut ext, &engine, || crate::offchain::play::<Test>(now));
-				assert_eq!(txs.len(), 1, "one move per turn: {txs:?}");
-				assert!(txs.iter().all(|(who, _)| *who == OPERATOR));
-				dispatch(&mut ext, txs);
-			},
-			None => break,
-		}
-		turns += 1;
-		assert!(turns < 40, "the game ends");
-	}
+	play_out(&mut ext, &engine, &defender, dispute, (CHALLENGER, Party::Challenger, &lie));
 	ext.execute_with(|| {
 		assert!(matches!(
 			resolved_event(dispute),
