@@ -503,7 +503,8 @@ pub mod pallet {
 		/// `ChallengePeriodOver` (pallet-attestations), `InsufficientBond`. Emits
 		/// `DisputeOpened` (and pallet-attestations' `ClaimDisputed`).
 		#[pallet::call_index(0)]
-		#[pallet::weight(Pallet::<T>::witness_weight(T::WeightInfo::open, &outputs, None))]
+		#[pallet::weight(Pallet::<T>::witness_weight(T::WeightInfo::open, &outputs, None)
+			.saturating_add(Pallet::<T>::running_reads(T::MaxDisputesPerClaim::get())))]
 		pub fn open(
 			origin: OriginFor<T>,
 			claim: ClaimId,
@@ -517,6 +518,7 @@ pub mod pallet {
 			ensure!(challenger != claimant, Error::<T>::OwnClaim);
 			let running: Vec<DisputeOf<T>> =
 				ClaimDisputes::<T>::get(claim).iter().filter_map(Disputes::<T>::get).collect();
+			let weight = weight.saturating_add(Self::running_reads(running.len() as u32));
 			ensure!(
 				running.iter().all(|d| d.challenger != challenger),
 				Error::<T>::AlreadyDisputing
@@ -748,6 +750,14 @@ pub mod pallet {
 				None => T::MaxClaimPayload::get(),
 			};
 			f((outputs.encoded_size() as u32).max(payload))
+		}
+
+		/// Reading `n` running disputes of a claim (`open` checks who already disputes it; its
+		/// benchmark opens the first dispute).
+		pub fn running_reads(n: u32) -> Weight {
+			let per = Weight::from_parts(0, DisputeOf::<T>::max_encoded_len() as u64)
+				.saturating_add(T::DbWeight::get().reads(1));
+			per.saturating_mul(n.into())
 		}
 
 		/// The weight of a one-step of `work` operator work (`edgeproof_canon::node_work`),
