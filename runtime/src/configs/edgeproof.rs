@@ -40,8 +40,8 @@ impl pallet_models::VoterSet<AccountId> for CheckerVoters {
 }
 
 parameter_types! {
-	/// Two thirds of the validators decide a pending model.
-	pub const ModelVoteThreshold: Perbill = Perbill::from_percent(67);
+	/// Two thirds of the validators decide a pending model (rounded up: 2 of 3, 3 of 4, 7 of 10).
+	pub ModelVoteThreshold: Perbill = Perbill::from_rational(2u32, 3u32);
 	/// A tenth of a rejected model's deposit is burned.
 	pub const ModelRejectionSlash: Perbill = Perbill::from_percent(10);
 }
