@@ -305,6 +305,14 @@ pub struct Setup {
 	pub honest: Player,
 }
 
+impl Setup {
+	/// Submits a claim (nonce `nonce`) whose outputs are `player`'s output leaves.
+	pub fn claim_of(&self, player: &Player, nonce: u64) -> ClaimId {
+		let outputs = player.output_tensors(self.model.output_leaves());
+		submit_claim(self.model_id, &self.model.inputs, &outputs, nonce)
+	}
+}
+
 pub fn setup(tolerance: Tolerance) -> Setup {
 	let model = mlp();
 	let model_id = activate_mlp(&model, tolerance);

@@ -119,12 +119,7 @@ fn an_honest_challenger_beats_a_wrong_claim_at_the_one_step() {
 	ExtBuilder::build_and_execute(|| {
 		let s = setup(Tolerance::Exact);
 		let lie = deep_liar(&s);
-		let claim = submit_claim(
-			s.model_id,
-			&s.model.inputs,
-			&lie.output_tensors(s.model.output_leaves()),
-			1,
-		);
+		let claim = s.claim_of(&lie, 1);
 		let stake_before = pallet_devices::Devices::<Test>::get(device_id()).unwrap().stake;
 		let free_before = Balances::balance(&CHALLENGER);
 
@@ -182,12 +177,7 @@ fn an_honest_challenger_beats_a_wrong_claim_at_the_one_step() {
 fn an_honest_claim_survives_a_lying_challenger() {
 	ExtBuilder::build_and_execute(|| {
 		let s = setup(Tolerance::Exact);
-		let claim = submit_claim(
-			s.model_id,
-			&s.model.inputs,
-			&s.honest.output_tensors(s.model.output_leaves()),
-			1,
-		);
+		let claim = s.claim_of(&s.honest, 1);
 		let lie = deep_liar(&s);
 		let operator_before = Balances::balance(&OPERATOR);
 		let issuance_before = Balances::total_issuance();
@@ -236,12 +226,7 @@ fn a_liar_that_only_changes_the_output_is_caught_at_the_output_node() {
 	ExtBuilder::build_and_execute(|| {
 		let s = setup(Tolerance::Relative { abs: 1e-5f32.to_bits(), rel: 1e-4f32.to_bits() });
 		let lie = liar(&s, 0.25);
-		let claim = submit_claim(
-			s.model_id,
-			&s.model.inputs,
-			&lie.output_tensors(s.model.output_leaves()),
-			1,
-		);
+		let claim = s.claim_of(&lie, 1);
 		let dispute = open(&s, claim, CHALLENGER, &s.honest);
 		next_block();
 		assert_ok!(Disputes::respond(
@@ -268,12 +253,7 @@ fn a_silent_claimant_loses_on_time() {
 	ExtBuilder::build_and_execute(|| {
 		let s = setup(Tolerance::Exact);
 		let lie = liar(&s, 1.0);
-		let claim = submit_claim(
-			s.model_id,
-			&s.model.inputs,
-			&lie.output_tensors(s.model.output_leaves()),
-			1,
-		);
+		let claim = s.claim_of(&lie, 1);
 		let dispute = open(&s, claim, CHALLENGER, &s.honest);
 		let deadline = DisputesMap::<Test>::get(dispute).unwrap().game.deadline().unwrap();
 		assert_eq!(deadline, 1 + BUDGET);
@@ -312,12 +292,7 @@ fn a_silent_claimant_loses_on_time() {
 fn a_silent_challenger_loses_on_time() {
 	ExtBuilder::build_and_execute(|| {
 		let s = setup(Tolerance::Exact);
-		let claim = submit_claim(
-			s.model_id,
-			&s.model.inputs,
-			&s.honest.output_tensors(s.model.output_leaves()),
-			1,
-		);
+		let claim = s.claim_of(&s.honest, 1);
 		let lie = liar(&s, 1.0);
 		let dispute = open(&s, claim, CHALLENGER, &lie);
 		next_block();
@@ -357,12 +332,7 @@ fn all_vs_all_the_first_proof_closes_the_other_disputes() {
 	ExtBuilder::build_and_execute(|| {
 		let s = setup(Tolerance::Exact);
 		let lie = liar(&s, 1.0);
-		let claim = submit_claim(
-			s.model_id,
-			&s.model.inputs,
-			&lie.output_tensors(s.model.output_leaves()),
-			1,
-		);
+		let claim = s.claim_of(&lie, 1);
 		let first = open(&s, claim, CHALLENGER, &s.honest);
 		let second = open(&s, claim, CHALLENGER_2, &s.honest);
 		assert_eq!(claim_status(claim), Some(ClaimStatus::Disputed { open: 2 }));
@@ -401,12 +371,7 @@ fn all_vs_all_the_first_proof_closes_the_other_disputes() {
 fn a_claim_is_final_only_when_every_dispute_is_won() {
 	ExtBuilder::build_and_execute(|| {
 		let s = setup(Tolerance::Exact);
-		let claim = submit_claim(
-			s.model_id,
-			&s.model.inputs,
-			&s.honest.output_tensors(s.model.output_leaves()),
-			1,
-		);
+		let claim = s.claim_of(&s.honest, 1);
 		let lie = liar(&s, 1.0);
 		let first = open(&s, claim, CHALLENGER, &lie);
 		let second = open(&s, claim, CHALLENGER_2, &deep_liar(&s));
@@ -444,8 +409,7 @@ fn a_claim_is_final_only_when_every_dispute_is_won() {
 fn bad_opens_are_refused_and_change_nothing() {
 	ExtBuilder::build_and_execute(|| {
 		let s = setup(Tolerance::Exact);
-		let honest_out = s.honest.output_tensors(s.model.output_leaves());
-		let claim = submit_claim(s.model_id, &s.model.inputs, &honest_out, 1);
+		let claim = s.claim_of(&s.honest, 1);
 		let lie = liar(&s, 1.0);
 		let open_as = |who, player: &Player, claim| {
 			Disputes::open(RuntimeOrigin::signed(who), claim, player.root(), outputs(player, &s))
@@ -488,12 +452,7 @@ fn bad_moves_are_refused_and_change_nothing() {
 	ExtBuilder::build_and_execute(|| {
 		let s = setup(Tolerance::Exact);
 		let lie = liar(&s, 1.0);
-		let claim = submit_claim(
-			s.model_id,
-			&s.model.inputs,
-			&lie.output_tensors(s.model.output_leaves()),
-			1,
-		);
+		let claim = s.claim_of(&lie, 1);
 		let dispute = open(&s, claim, CHALLENGER, &s.honest);
 		let (l, r) = s.honest.children(edgeproof_canon::Position::ROOT);
 		assert_noop!(
@@ -584,12 +543,7 @@ fn a_forged_one_step_is_refused() {
 	ExtBuilder::build_and_execute(|| {
 		let s = setup(Tolerance::Exact);
 		let lie = deep_liar(&s);
-		let claim = submit_claim(
-			s.model_id,
-			&s.model.inputs,
-			&lie.output_tensors(s.model.output_leaves()),
-			1,
-		);
+		let claim = s.claim_of(&lie, 1);
 		let dispute = open(&s, claim, CHALLENGER, &s.honest);
 		assert_ok!(Disputes::respond(
 			RuntimeOrigin::signed(OPERATOR),
@@ -716,12 +670,7 @@ fn validators_workers_catch_a_wrong_claim_and_win_the_dispute() {
 	let (s, claim, lie) = ext.execute_with(|| {
 		let s = setup(Tolerance::Exact);
 		let lie = deep_liar(&s);
-		let claim = submit_claim(
-			s.model_id,
-			&s.model.inputs,
-			&lie.output_tensors(s.model.output_leaves()),
-			1,
-		);
+		let claim = s.claim_of(&lie, 1);
 		(s, claim, lie)
 	});
 	// The checker (no ONNX Runtime here: the canonical executor decides) opens the dispute.
@@ -774,12 +723,7 @@ fn a_node_defends_the_claims_of_its_operator_key() {
 	let defender = Node::new(OPERATOR);
 	let (s, claim, lie) = ext.execute_with(|| {
 		let s = setup(Tolerance::Exact);
-		let claim = submit_claim(
-			s.model_id,
-			&s.model.inputs,
-			&s.honest.output_tensors(s.model.output_leaves()),
-			1,
-		);
+		let claim = s.claim_of(&s.honest, 1);
 		let lie = deep_liar(&s);
 		(s, claim, lie)
 	});
@@ -802,12 +746,7 @@ fn the_runtime_api_view_tells_whose_move_it_is() {
 	ExtBuilder::build_and_execute(|| {
 		let s = setup(Tolerance::Exact);
 		let lie = liar(&s, 1.0);
-		let claim = submit_claim(
-			s.model_id,
-			&s.model.inputs,
-			&lie.output_tensors(s.model.output_leaves()),
-			1,
-		);
+		let claim = s.claim_of(&lie, 1);
 		let dispute = open(&s, claim, CHALLENGER, &s.honest);
 		run_to_block(5);
 		let view = Disputes::view(dispute).expect("running");
@@ -851,12 +790,7 @@ fn the_admin_sets_the_clock_of_new_games() {
 		System::assert_last_event(Event::ClockSet { clock }.into());
 		let s = setup(Tolerance::Exact);
 		let lie = liar(&s, 1.0);
-		let claim = submit_claim(
-			s.model_id,
-			&s.model.inputs,
-			&lie.output_tensors(s.model.output_leaves()),
-			1,
-		);
+		let claim = s.claim_of(&lie, 1);
 		let dispute = open(&s, claim, CHALLENGER, &s.honest);
 		assert_eq!(DisputesMap::<Test>::get(dispute).unwrap().game.deadline(), Some(1 + 50));
 	});
