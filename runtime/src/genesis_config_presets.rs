@@ -2,7 +2,7 @@
 //! Charlie, for zombienet). The node builds its chain specs from these.
 
 use alloc::{vec, vec::Vec};
-use frame_support::build_struct_json_patch;
+use frame_support::{build_struct_json_patch, BoundedVec};
 use serde_json::Value;
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_consensus_grandpa::AuthorityId as GrandpaId;
@@ -58,7 +58,11 @@ fn testnet_genesis(
 			authorities: validators.iter().map(|v| (v.grandpa.clone(), 1)).collect::<Vec<_>>(),
 		},
 		sudo: SudoConfig { key: Some(root) },
-		attestations: AttestationsConfig { checkers, challenge_period: Some(challenge_period) },
+		// The presets have one and three validators, far below `MaxCheckers` (32).
+		attestations: AttestationsConfig {
+			checkers: BoundedVec::truncate_from(checkers),
+			challenge_period: Some(challenge_period),
+		},
 		disputes: DisputesConfig {
 			clock_budget: Some(clock_budget),
 			min_extension: Some(clock_budget / 4),

@@ -290,8 +290,9 @@ pub mod pallet {
 	#[pallet::genesis_config]
 	#[derive(frame_support::DefaultNoBound)]
 	pub struct GenesisConfig<T: Config> {
-		/// The initial checker accounts.
-		pub checkers: Vec<T::AccountId>,
+		/// The initial checker accounts (at most `MaxCheckers`: a longer list does not
+		/// deserialise; duplicates are dropped).
+		pub checkers: BoundedVec<T::AccountId, T::MaxCheckers>,
 		/// The challenge period (default `ChallengePeriod`).
 		pub challenge_period: Option<BlockNumberFor<T>>,
 		/// The check probability (default one: check every claim).
@@ -301,12 +302,11 @@ pub mod pallet {
 	#[pallet::genesis_build]
 	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
 		fn build(&self) {
-			let mut checkers = self.checkers.clone();
+			let mut checkers = self.checkers.clone().into_inner();
 			checkers.sort();
 			checkers.dedup();
-			let checkers: BoundedVec<_, T::MaxCheckers> =
-				checkers.try_into().expect("genesis: more checkers than MaxCheckers");
-			Checkers::<T>::put(checkers);
+			// Sorting and deduplicating only shortens a list that was within the bound.
+			Checkers::<T>::put(BoundedVec::<_, T::MaxCheckers>::truncate_from(checkers));
 			let defaults = DefaultParams::<T>::get();
 			let params = Parameters {
 				challenge_period: self.challenge_period.unwrap_or(defaults.challenge_period),

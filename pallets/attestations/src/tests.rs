@@ -976,10 +976,18 @@ fn the_admin_replaces_the_checkers() {
 }
 
 #[test]
+fn a_genesis_with_more_checkers_than_max_checkers_is_refused() {
+	let within = r#"{"checkers":[1,2,3,4],"challengePeriod":null,"checkProbability":null}"#;
+	assert!(serde_json::from_str::<crate::GenesisConfig<Test>>(within).is_ok());
+	let beyond = r#"{"checkers":[1,2,3,4,5],"challengePeriod":null,"checkProbability":null}"#;
+	assert!(serde_json::from_str::<crate::GenesisConfig<Test>>(beyond).is_err());
+}
+
+#[test]
 fn genesis_sets_checkers_and_parameters() {
 	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
 	crate::GenesisConfig::<Test> {
-		checkers: vec![9, 7, 9],
+		checkers: BoundedVec::truncate_from(vec![9, 7, 9]),
 		challenge_period: Some(5),
 		check_probability: Some(sp_runtime::Perbill::from_percent(50)),
 	}
