@@ -213,6 +213,7 @@ pub mod pallet {
 		/// The limits a model must stay within to be disputable: the canonical program's size
 		/// and one operator's work, which the runtime must be able to execute in a block.
 		/// Validators reject models beyond them.
+		#[pallet::constant]
 		type DisputeLimits: Get<edgeproof_canon::Limits>;
 
 		/// The key validators' off-chain workers sign their votes with (the checker key).
