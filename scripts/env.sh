@@ -14,6 +14,7 @@ export EDGEPROOF_ONNX_NODE_TESTDATA="${EDGEPROOF_ONNX_NODE_TESTDATA:-$EDGEPROOF_
 # The wasm builder looks for Cargo.lock from the target directory; it is outside the clone.
 export WASM_BUILD_WORKSPACE_HINT="$EDGEPROOF_ROOT"
 export EDGEPROOF_NODE_BIN="${EDGEPROOF_NODE_BIN:-$CARGO_TARGET_DIR/release/edgeproof-node}"
+export EDGEPROOF_DEVICE_BIN="${EDGEPROOF_DEVICE_BIN:-$CARGO_TARGET_DIR/release/edgeproof-device}"
 if [ -f "$HOME/.cargo/env" ]; then
 	. "$HOME/.cargo/env"
 fi

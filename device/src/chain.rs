@@ -1,0 +1,282 @@
+//! The connection to an Edgeproof node: the typed interface generated from the runtime's
+//! metadata, the operator account that signs transactions, and the reads and writes the
+//! commands share.
+//!
+//! `metadata.scale` is the runtime's metadata; `tests/metadata.rs` keeps it equal to the
+//! runtime in this repository. The types the client shares with the runtime (device keys,
+//! tensors, trace witnesses, the dispute game) are the runtime crates' own types, SCALE-encoded
+//! as they are (`Static`), so the CLI and the chain cannot disagree on them.
+
+use std::time::Duration;
+
+use sp_core::{crypto::Pair as _, sr25519};
+use subxt::{
+	config::{DefaultExtrinsicParamsBuilder, PolkadotConfig, RpcConfigFor},
+	events::DecodeAsEvent,
+	rpcs::{methods::LegacyRpcMethods, RpcClient},
+	tx::{Payload, Signer, TransactionStatus},
+	utils::{AccountId32, MultiSignature, H256},
+	OnlineClient,
+};
+
+use crate::error::{Error, Result};
+
+#[subxt::subxt(
+	runtime_metadata_path = "metadata.scale",
+	substitute_type(
+		path = "pallet_devices::types::DeviceKey",
+		with = "::subxt::utils::Static<::pallet_devices::DeviceKey>"
+	),
+	substitute_type(
+		path = "pallet_devices::types::DeviceSignature",
+		with = "::subxt::utils::Static<::pallet_devices::DeviceSignature>"
+	),
+	substitute_type(
+		path = "pallet_devices::types::HardwareClass",
+		with = "::subxt::utils::Static<::pallet_devices::HardwareClass>"
+	),
+	substitute_type(
+		path = "edgeproof_canon::tensor::DType",
+		with = "::subxt::utils::Static<::edgeproof_canon::DType>"
+	),
+	substitute_type(
+		path = "edgeproof_canon::tensor::Limits",
+		with = "::subxt::utils::Static<::edgeproof_canon::Limits>"
+	),
+	substitute_type(
+		path = "edgeproof_canon::tolerance::Tolerance",
+		with = "::subxt::utils::Static<::edgeproof_canon::Tolerance>"
+	),
+	substitute_type(
+		path = "edgeproof_canon::commit::LeafWitness",
+		with = "::subxt::utils::Static<::edgeproof_canon::LeafWitness>"
+	),
+	substitute_type(
+		path = "edgeproof_canon::commit::OneStepWitness",
+		with = "::subxt::utils::Static<::edgeproof_canon::OneStepWitness>"
+	),
+	substitute_type(
+		path = "edgeproof_canon::merkle::Position",
+		with = "::subxt::utils::Static<::edgeproof_canon::Position>"
+	),
+	substitute_type(
+		path = "pallet_disputes::game::Game",
+		with = "::subxt::utils::Static<::pallet_disputes::game::Game>"
+	)
+)]
+pub mod runtime {}
+
+pub use runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec;
+
+/// A block's view of the chain.
+pub type AtBlock = subxt::client::ClientAtBlock<
+	PolkadotConfig,
+	subxt::client::OnlineClientAtBlockImpl<PolkadotConfig>,
+>;
+
+/// The account that pays for, bonds and signs the device's transactions: an sr25519 key from
+/// a secret URI (`//Alice`, a mnemonic, or a `0x` seed, each with optional `//hard/soft`
+/// derivations).
+#[derive(Clone)]
+pub struct Operator {
+	pair: sr25519::Pair,
+}
+
+impl Operator {
+	/// Parses a secret URI.
+	pub fn from_uri(uri: &str) -> Result<Self> {
+		let pair = sr25519::Pair::from_string(uri, None).map_err(|e| {
+			Error::Usage(format!("the operator seed is not a valid secret URI ({e:?})"))
+		})?;
+		Ok(Self { pair })
+	}
+
+	/// The account id.
+	pub fn account(&self) -> AccountId32 {
+		AccountId32(self.pair.public().0)
+	}
+}
+
+impl Signer<PolkadotConfig> for Operator {
+	fn account_id(&self) -> AccountId32 {
+		self.account()
+	}
+
+	fn sign(&self, payload: &[u8]) -> MultiSignature {
+		MultiSignature::Sr25519(self.pair.sign(payload).0)
+	}
+}
+
+/// A connection to a node.
+#[derive(Clone)]
+pub struct Chain {
+	pub client: OnlineClient<PolkadotConfig>,
+	rpc: LegacyRpcMethods<RpcConfigFor<PolkadotConfig>>,
+	url: String,
+	/// Held from reading the operator's next nonce to handing the transaction to the node, so
+	/// that concurrent submissions (an attestation and a dispute move) get distinct nonces.
+	nonce_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+/// What an included transaction left behind.
+pub struct Included {
+	pub block: H256,
+	pub events: subxt::extrinsics::ExtrinsicEvents<PolkadotConfig>,
+}
+
+impl Included {
+	/// The first event of type `E` emitted by the transaction.
+	pub fn event<E: DecodeAsEvent>(&self) -> Result<Option<E>> {
+		self.events
+			.find_first::<E>()
+			.transpose()
+			.map_err(|e| Error::Chain(format!("cannot decode an event: {e}")))
+	}
+}
+
+impl Chain {
+	/// Connects to the node at `url` (`ws://` or `wss://`).
+	pub async fn connect(url: &str) -> Result<Self> {
+		let unreachable = |e: &dyn std::fmt::Display| {
+			Error::Unreachable(format!("cannot connect to a node at {url}: {e}"))
+		};
+		let rpc = tokio::time::timeout(Duration::from_secs(15), RpcClient::from_insecure_url(url))
+			.await
+			.map_err(|_| unreachable(&"timed out"))?
+			.map_err(|e| unreachable(&e))?;
+		let client = OnlineClient::<PolkadotConfig>::from_rpc_client(rpc.clone())
+			.await
+			.map_err(|e| unreachable(&e))?;
+		Ok(Self {
+			client,
+			rpc: LegacyRpcMethods::new(rpc),
+			url: url.to_owned(),
+			nonce_lock: Default::default(),
+		})
+	}
+
+	/// The node's address.
+	pub fn url(&self) -> &str {
+		&self.url
+	}
+
+	/// The chain's genesis hash, as the runtime's signed messages contain it.
+	pub fn genesis_hash(&self) -> sp_core::H256 {
+		sp_core::H256(self.client.genesis_hash().0)
+	}
+
+	/// The view at the node's best block: what the next transaction will see.
+	pub async fn best(&self) -> Result<AtBlock> {
+		let hash = self
+			.rpc
+			.chain_get_block_hash(None)
+			.await
+			.map_err(|e| Error::Chain(format!("cannot read the best block: {e}")))?
+			.ok_or_else(|| Error::Chain("the node has no best block".into()))?;
+		self.client
+			.at_block(hash)
+			.await
+			.map_err(|e| Error::Chain(format!("cannot read block {hash:?}: {e}")))
+	}
+
+	/// The operator's balance that is free to bond.
+	pub async fn free_balance(&self, who: &AccountId32) -> Result<u128> {
+		let at = self.best().await?;
+		let entry = at.storage().entry(runtime::storage().system().account()).map_err(chain_err)?;
+		let info = entry.fetch((who.clone(),)).await.map_err(chain_err)?;
+		Ok(info.decode().map_err(chain_err)?.data.free)
+	}
+
+	/// Signs `call` with `operator` (its next nonce counts transactions in the pool) and
+	/// submits it; returns once it is in a best block and succeeded, or its dispatch error.
+	pub async fn submit<Call: Payload>(
+		&self,
+		call: &Call,
+		operator: &Operator,
+		what: &str,
+	) -> Result<Included> {
+		let guard = self.nonce_lock.lock().await;
+		let nonce = self
+			.rpc
+			.system_account_next_index(&operator.account())
+			.await
+			.map_err(|e| Error::Chain(format!("cannot read the operator's nonce: {e}")))?;
+		let params = DefaultExtrinsicParamsBuilder::<PolkadotConfig>::new().nonce(nonce).build();
+		let at = self.best().await?;
+		let mut progress = at
+			.transactions()
+			.sign_and_submit_then_watch(call, operator, params)
+			.await
+			.map_err(|e| Error::Rejected(format!("{what}: {e}")))?;
+		drop(guard);
+		while let Some(status) = progress.next().await {
+			let status = status.map_err(|e| Error::Chain(format!("{what}: {e}")))?;
+			let in_block = match status {
+				TransactionStatus::InBestBlock(b) | TransactionStatus::InFinalizedBlock(b) => b,
+				TransactionStatus::Error { message }
+				| TransactionStatus::Invalid { message }
+				| TransactionStatus::Dropped { message } => {
+					return Err(Error::Rejected(format!("{what}: {message}")))
+				},
+				_ => continue,
+			};
+			let events = in_block
+				.wait_for_success()
+				.await
+				.map_err(|e| Error::Rejected(format!("{what} failed: {e}")))?;
+			return Ok(Included { block: in_block.block_hash(), events });
+		}
+		Err(Error::Chain(format!("{what}: the node stopped reporting the transaction")))
+	}
+
+	/// A best-block stream of block numbers, for watchers.
+	pub async fn best_blocks(&self) -> Result<subxt::client::Blocks<PolkadotConfig>> {
+		self.client
+			.stream_best_blocks()
+			.await
+			.map_err(|e| Error::Unreachable(format!("cannot follow blocks on {}: {e}", self.url)))
+	}
+}
+
+/// Any subxt error as a chain error.
+pub fn chain_err(e: impl std::fmt::Display) -> Error {
+	Error::Chain(e.to_string())
+}
+
+/// A runtime API call at `at`, decoded.
+pub async fn call_api<P>(at: &AtBlock, payload: P) -> Result<P::ReturnType>
+where
+	P: subxt::runtime_apis::Payload,
+{
+	at.runtime_apis().call(payload).await.map_err(chain_err)
+}
+
+/// `bytes` as `0x…` hex.
+pub fn hex(bytes: &[u8]) -> String {
+	let mut out = String::with_capacity(2 + 2 * bytes.len());
+	out.push_str("0x");
+	for b in bytes {
+		out.push_str(&format!("{b:02x}"));
+	}
+	out
+}
+
+/// Parses `0x…` (or bare) hex of exactly `N` bytes.
+pub fn parse_hex<const N: usize>(text: &str, what: &str) -> Result<[u8; N]> {
+	let digits = text.strip_prefix("0x").unwrap_or(text);
+	let bad = || Error::Usage(format!("{what} must be {N} bytes of hex, got {text:?}"));
+	if digits.len() != 2 * N || !digits.is_ascii() {
+		return Err(bad());
+	}
+	let mut out = [0u8; N];
+	for (i, byte) in out.iter_mut().enumerate() {
+		*byte = u8::from_str_radix(&digits[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+	}
+	Ok(out)
+}
+
+/// The SS58 (generic prefix 42) form of an account.
+pub fn ss58(account: &AccountId32) -> String {
+	use sp_core::crypto::Ss58Codec;
+	sp_core::crypto::AccountId32::from(account.0).to_ss58check()
+}

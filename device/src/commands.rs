@@ -1,0 +1,357 @@
+//! The commands: each connects, acts, and returns its result as text and as JSON.
+
+use std::{path::PathBuf, sync::Arc};
+
+use edgeproof_offchain::{Engine, EngineConfig};
+use pallet_devices::HardwareClass;
+use serde_json::json;
+use subxt::utils::Static;
+
+use crate::{
+	attest::{self, Attester},
+	chain::{call_api, runtime, ss58, BoundedVec, Chain, Operator},
+	defend::Defender,
+	error::{Error, Result},
+	keystore::{key_hex, DeviceKeyPair},
+	models, serve, tensors, Cli, Command, Global,
+};
+
+/// A command's result.
+pub struct Output {
+	pub text: String,
+	pub json: serde_json::Value,
+}
+
+impl Output {
+	pub fn new(text: impl Into<String>, json: serde_json::Value) -> Self {
+		Self { text: text.into(), json }
+	}
+}
+
+/// Prints a result to stdout.
+pub fn print(output: &Output, json: bool) {
+	if json {
+		println!("{}", output.json);
+	} else if !output.text.is_empty() {
+		println!("{}", output.text);
+	}
+}
+
+/// Progress for the operator, on stderr.
+pub fn progress(message: impl std::fmt::Display) {
+	eprintln!("{message}");
+}
+
+/// Kinds of hardware (`HardwareClass`).
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Hardware {
+	Phone,
+	Laptop,
+	Desktop,
+	Embedded,
+	Robot,
+	Server,
+	Other,
+}
+
+impl From<Hardware> for HardwareClass {
+	fn from(h: Hardware) -> Self {
+		match h {
+			Hardware::Phone => Self::Phone,
+			Hardware::Laptop => Self::Laptop,
+			Hardware::Desktop => Self::Desktop,
+			Hardware::Embedded => Self::Embedded,
+			Hardware::Robot => Self::Robot,
+			Hardware::Server => Self::Server,
+			Hardware::Other => Self::Other,
+		}
+	}
+}
+
+/// The operator account from `--seed` / `EDGEPROOF_OPERATOR_SEED`.
+pub fn operator(global: &Global) -> Result<Operator> {
+	let seed = global.seed.as_deref().ok_or_else(|| {
+		Error::Usage("no operator account: pass --seed or set EDGEPROOF_OPERATOR_SEED".into())
+	})?;
+	Operator::from_uri(seed)
+}
+
+/// The local inference engine: ONNX Runtime from `--onnxruntime-lib` (or where
+/// `scripts/setup.sh` puts it) and the model store.
+pub fn engine(global: &Global) -> Result<Arc<Engine>> {
+	let lib =
+		global.onnxruntime_lib.clone().unwrap_or_else(edgeproof_offchain::default_onnxruntime_lib);
+	if !lib.is_file() {
+		return Err(Error::Usage(format!(
+			"the ONNX Runtime library is not at {}; run scripts/setup.sh or pass --onnxruntime-lib",
+			lib.display()
+		)));
+	}
+	let store = global.model_store.clone().unwrap_or_else(|| {
+		let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+		home.join(".cache/edgeproof/device-models")
+	});
+	Ok(Arc::new(Engine::new(EngineConfig::new(Some(lib), store))?))
+}
+
+/// Runs the command.
+pub async fn run(cli: Cli) -> Result<Output> {
+	let global = &cli.global;
+	match cli.command {
+		Command::Keygen { scheme, force } => {
+			let key = DeviceKeyPair::generate(scheme);
+			key.save(&global.keystore, force)?;
+			let id = key_hex(&key.public());
+			Ok(Output::new(
+				format!("device key {id} written to {}", global.keystore.display()),
+				json!({ "device": id, "keystore": global.keystore }),
+			))
+		},
+		Command::Register { stake, hardware, description } => {
+			register(global, stake, hardware.into(), description).await
+		},
+		Command::Status => status(global).await,
+		Command::RotateKey { scheme } => rotate_key(global, scheme).await,
+		Command::Deregister => {
+			let (chain, op, key) = device_context(global).await?;
+			let call = runtime::tx().devices().deregister(Static(key.device));
+			chain.submit(&call, &op, "deregister").await?;
+			let id = key_hex(&key.device);
+			Ok(Output::new(
+				format!("device {id} deregistered; its stake unbonds"),
+				json!({ "device": id }),
+			))
+		},
+		Command::Withdraw => {
+			let (chain, op, key) = device_context(global).await?;
+			let call = runtime::tx().devices().withdraw_stake(Static(key.device));
+			let included = chain.submit(&call, &op, "withdraw").await?;
+			let amount = included
+				.event::<runtime::devices::events::StakeWithdrawn>()?
+				.map(|e| e.amount)
+				.unwrap_or_default();
+			let id = key_hex(&key.device);
+			Ok(Output::new(
+				format!("device {id}: {amount} withdrawn"),
+				json!({ "device": id, "amount": amount.to_string() }),
+			))
+		},
+		Command::Models { command } => models::run(global, command).await,
+		Command::Attest(args) => attest_command(global, args).await,
+		Command::Claim { id } => {
+			let chain = Chain::connect(&global.url).await?;
+			let at = chain.best().await?;
+			let claim = attest::claim_json(&at, id).await?.ok_or_else(|| {
+				Error::State(format!("claim {id} is not on the chain (or pruned)"))
+			})?;
+			Ok(Output::new(
+				format!("claim {id}: {}", claim["status"].as_str().unwrap_or("?")),
+				claim,
+			))
+		},
+		Command::Serve(args) => serve::run(global, args).await,
+	}
+}
+
+/// The keystore's key, the operator and a connection; in that order, so that local mistakes
+/// are reported before the network is tried.
+async fn device_context(global: &Global) -> Result<(Chain, Operator, DeviceKeyPair)> {
+	let key = DeviceKeyPair::load(&global.keystore)?;
+	let op = operator(global)?;
+	let chain = Chain::connect(&global.url).await?;
+	Ok((chain, op, key))
+}
+
+async fn register(
+	global: &Global,
+	stake: Option<u128>,
+	hardware: HardwareClass,
+	description: String,
+) -> Result<Output> {
+	let (chain, op, key) = device_context(global).await?;
+	let at = chain.best().await?;
+	let min = at
+		.constants()
+		.entry(runtime::constants().devices().min_stake())
+		.map_err(crate::chain::chain_err)?;
+	let stake = stake.unwrap_or(min);
+	if stake < min {
+		return Err(Error::Usage(format!("the stake must be at least {min}")));
+	}
+	let account = op.account();
+	let free = chain.free_balance(&account).await?;
+	if free < stake {
+		return Err(Error::State(format!(
+			"the operator {} has {free} free, less than the stake {stake}",
+			ss58(&account)
+		)));
+	}
+	let proof = key.sign(&pallet_devices::bind_message(&chain.genesis_hash(), &account.0));
+	let metadata = runtime::runtime_types::pallet_devices::types::DeviceMetadata {
+		hardware: Static(hardware),
+		description: BoundedVec(description.into_bytes()),
+	};
+	let call = runtime::tx().devices().register_device(
+		Static(key.public()),
+		Static(proof),
+		metadata,
+		stake,
+	);
+	progress(format!("registering device {} with stake {stake}", key_hex(&key.public())));
+	chain.submit(&call, &op, "register").await?;
+	let id = key_hex(&key.device);
+	Ok(Output::new(
+		format!("device {id} registered to {} with stake {stake}", ss58(&account)),
+		json!({ "device": id, "operator": ss58(&account), "stake": stake.to_string() }),
+	))
+}
+
+async fn status(global: &Global) -> Result<Output> {
+	let key = DeviceKeyPair::load(&global.keystore)?;
+	let chain = Chain::connect(&global.url).await?;
+	let at = chain.best().await?;
+	let device = key.device;
+	let id = key_hex(&device);
+	let record = call_api(&at, runtime::runtime_apis().devices_api().device(Static(device)))
+		.await?
+		.ok_or_else(|| Error::State(format!("device {id} is not registered")))?;
+	let score =
+		call_api(&at, runtime::runtime_apis().devices_api().reputation_score(Static(device)))
+			.await?;
+	let mut claims = Vec::new();
+	let mut disputes = Vec::new();
+	let mut from = 0;
+	loop {
+		let (page, next) =
+			call_api(&at, runtime::runtime_apis().attestations_api().pending_claims(from, 256))
+				.await?;
+		for (claim, c) in page {
+			if *c.device != device {
+				continue;
+			}
+			claims.push(json!({
+				"claim": claim,
+				"status": attest::status_name(&format!("{:?}", c.status)),
+				"challengeEnds": c.challenge_ends,
+			}));
+			for dispute in
+				call_api(&at, runtime::runtime_apis().disputes_api().claim_disputes(claim)).await?
+			{
+				disputes.push(json!({ "dispute": dispute, "claim": claim }));
+			}
+		}
+		match next {
+			Some(n) => from = n,
+			None => break,
+		}
+	}
+	let status = attest::status_name(&format!("{:?}", record.status));
+	let rep = &record.reputation;
+	let json = json!({
+		"device": id,
+		"key": key_hex(&record.key),
+		"operator": ss58(&record.operator),
+		"status": status,
+		"stake": record.stake.to_string(),
+		"reputation": {
+			"score": score,
+			"claimsFinalized": rep.claims_finalized,
+			"claimsLost": rep.claims_lost,
+			"disputesWon": rep.disputes_won,
+		},
+		"registeredAt": record.registered_at,
+		"openClaims": claims,
+		"disputes": disputes,
+	});
+	let text = format!(
+		"device {id}\n  operator  {}\n  status    {status}\n  stake     {}\n  reputation {} ({} claims final, {} lost, {} disputes won)\n  open claims {}, disputes {}",
+		ss58(&record.operator),
+		record.stake,
+		score.map_or("-".into(), |s| s.to_string()),
+		rep.claims_finalized,
+		rep.claims_lost,
+		rep.disputes_won,
+		claims.len(),
+		disputes.len(),
+	);
+	Ok(Output::new(text, json))
+}
+
+async fn rotate_key(global: &Global, scheme: Option<crate::keystore::Scheme>) -> Result<Output> {
+	let (chain, op, old) = device_context(global).await?;
+	let new = DeviceKeyPair::generate(scheme.unwrap_or(old.scheme())).for_device(old.device);
+	let message = pallet_devices::rotate_message(&chain.genesis_hash(), &old.device, &new.public());
+	let call = runtime::tx().devices().rotate_key(
+		Static(old.device),
+		Static(new.public()),
+		Static(old.sign(&message)),
+		Static(new.sign(&message)),
+	);
+	chain.submit(&call, &op, "rotate-key").await?;
+	new.save(&global.keystore, true)?;
+	let (id, key) = (key_hex(&old.device), key_hex(&new.public()));
+	Ok(Output::new(
+		format!("device {id} now signs with {key} (written to {})", global.keystore.display()),
+		json!({ "device": id, "key": key, "previousKey": key_hex(&old.public()) }),
+	))
+}
+
+async fn attest_command(global: &Global, args: crate::AttestArgs) -> Result<Output> {
+	let key = DeviceKeyPair::load(&global.keystore)?;
+	let op = operator(global)?;
+	let model_id = sp_core::H256(crate::chain::parse_hex::<32>(&args.model, "--model")?);
+	let input = tensors::read_inputs(&args.input)?;
+	let engine = engine(global)?;
+	let chain = Chain::connect(&global.url).await?;
+	let at = chain.best().await?;
+	let model = attest::active_model(&at, model_id).await?;
+	tensors::check(&input, &model.inputs)?;
+	let mut attester = Attester::new(chain.clone(), op.clone(), key, engine.clone());
+	attester.tamper = args.tamper_output;
+	attester.check_device().await?;
+	progress(format!("running model {model_id:?} locally"));
+	let claim = attester.attest(&model, input).await?;
+	progress(format!(
+		"claim {} submitted (nonce {}) in block {:?}",
+		claim.id, claim.nonce, claim.block
+	));
+	let outputs: Vec<_> = claim.outputs.iter().map(tensors::to_json).collect();
+	let mut result = json!({ "claim": claim.id, "nonce": claim.nonce, "outputs": outputs });
+	if args.wait {
+		let status = wait_decided(&chain, &op, engine, claim.id).await?;
+		result["status"] = status.clone().into();
+		return Ok(Output::new(format!("claim {}: {status}", claim.id), result));
+	}
+	Ok(Output::new(format!("claim {}", claim.id), result))
+}
+
+/// Follows the chain until `claim` is Final or Invalid, defending its disputes.
+async fn wait_decided(
+	chain: &Chain,
+	op: &Operator,
+	engine: Arc<Engine>,
+	claim: u64,
+) -> Result<String> {
+	let mut defender = Defender::new(chain.clone(), op.clone(), engine);
+	let mut blocks = chain.best_blocks().await?;
+	let mut last = String::new();
+	while let Some(block) = blocks.next().await {
+		block.map_err(crate::chain::chain_err)?;
+		for m in defender.step().await? {
+			progress(format!("dispute {} on claim {}: {} sent", m.dispute, m.claim, m.what));
+		}
+		let at = chain.best().await?;
+		let status = attest::claim_json(&at, claim)
+			.await?
+			.and_then(|c| c["status"].as_str().map(str::to_owned))
+			.unwrap_or_else(|| "Pruned".into());
+		if status != last {
+			progress(format!("claim {claim}: {status}"));
+			last = status.clone();
+		}
+		if status == "Final" || status == "Invalid" {
+			return Ok(status);
+		}
+	}
+	Err(Error::Unreachable(format!("{} stopped sending blocks", chain.url())))
+}

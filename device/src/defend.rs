@@ -1,0 +1,195 @@
+//! Defending claims: at every best block, make the moves the operator owes in the disputes on
+//! its claims, computed by the canonical executor from the claim's input — the response with
+//! the canonical trace root and outputs, each bisection move, the one-step — and end disputes
+//! whose challenger ran out of time.
+//!
+//! A move sent is not sent again for [`RESEND_AFTER`] blocks, so a move waiting in the pool is
+//! not duplicated; after that it is sent again (a dropped transaction, a reconnect).
+
+use std::{collections::HashMap, sync::Arc};
+
+use edgeproof_canon::Tensor;
+use edgeproof_offchain::Engine;
+use pallet_disputes::game::{Phase, Winner};
+use subxt::utils::{AccountId32, Static};
+
+use crate::{
+	attest::model_info,
+	chain::{call_api, chain_err, runtime, AtBlock, BoundedVec, Chain, Operator},
+	error::{Error, Result},
+};
+
+/// Blocks after which a move that has not reached the chain is sent again.
+pub const RESEND_AFTER: u32 = 5;
+
+/// One move made, for the log and the caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Move {
+	pub dispute: u64,
+	pub claim: u64,
+	pub what: String,
+}
+
+/// The operator's side of every dispute on its claims.
+pub struct Defender {
+	chain: Chain,
+	operator: Operator,
+	engine: Arc<Engine>,
+	/// (dispute, move kind, round) → block it was sent at.
+	sent: HashMap<(u64, &'static str, u64), u32>,
+}
+
+impl Defender {
+	pub fn new(chain: Chain, operator: Operator, engine: Arc<Engine>) -> Self {
+		Self { chain, operator, engine, sent: HashMap::new() }
+	}
+
+	/// Uses a new connection (after a reconnect).
+	pub fn reconnect(&mut self, chain: Chain) {
+		self.chain = chain;
+	}
+
+	/// Makes every move owed at the best block; returns those sent.
+	pub async fn step(&mut self) -> Result<Vec<Move>> {
+		let at = self.chain.best().await?;
+		let now = u32::try_from(at.block_number()).unwrap_or(u32::MAX);
+		let me = self.operator.account();
+		let entry =
+			at.storage().entry(runtime::storage().disputes().disputes()).map_err(chain_err)?;
+		let mut iter = entry.iter(()).await.map_err(chain_err)?;
+		let mut owed = Vec::new();
+		while let Some(item) = iter.next().await {
+			let item = item.map_err(chain_err)?;
+			let dispute = item.value().decode().map_err(chain_err)?;
+			if dispute.claimant != me {
+				continue;
+			}
+			let (id,) = item.key().map_err(chain_err)?.decode().map_err(chain_err)?;
+			owed.push((id, dispute));
+		}
+		let mut moves = Vec::new();
+		for (id, dispute) in owed {
+			match self.defend(&at, now, id, &dispute).await {
+				Ok(Some(m)) => moves.push(m),
+				Ok(None) => {},
+				Err(e) => eprintln!("dispute {id}: no move this block: {e}"),
+			}
+		}
+		self.sent.retain(|_, at| now < at.saturating_add(10 * RESEND_AFTER));
+		Ok(moves)
+	}
+
+	async fn defend(
+		&mut self,
+		at: &AtBlock,
+		now: u32,
+		id: u64,
+		dispute: &runtime::runtime_types::pallet_disputes::Dispute<AccountId32, u128, u32>,
+	) -> Result<Option<Move>> {
+		let game = &dispute.game.0;
+		let claim = dispute.claim;
+		if let Some(winner) = game.timed_out(now) {
+			if winner == Winner::Claimant {
+				let call = runtime::tx().disputes().timeout(id);
+				return self.send(id, claim, "timeout", 0, now, &call).await;
+			}
+			return Ok(None);
+		}
+		// The claimant owes the response and its bisection moves; the one-step is owed by the
+		// claimant too, but anyone may post it (the honest trace wins it).
+		let owes = match game.phase() {
+			Phase::AwaitingResponse | Phase::AwaitingOneStep { .. } => true,
+			Phase::Bisection { claimant_move, .. } => claimant_move.is_none(),
+			Phase::Resolved(_) => false,
+		};
+		if !owes {
+			return Ok(None);
+		}
+		let (model, uri, tolerance, input, claimed) =
+			self.claim_data(at, claim, dispute.model).await?;
+		let engine = self.engine.clone();
+		match *game.phase() {
+			Phase::AwaitingResponse => {
+				let canonical =
+					blocking(move || engine.canonical_output(&model, &uri, &input)).await?;
+				let own: Vec<Tensor> = canonical.outputs.iter().map(|w| w.tensor.clone()).collect();
+				if !edgeproof_canon::within_tolerance(&claimed, &own, tolerance) {
+					// The claim is wrong (a faulty device?): no honest response exists, and a
+					// transaction would only pay fees.
+					if self.sent.insert((id, "indefensible", 0), now).is_none() {
+						eprintln!(
+							"dispute {id}: claim {claim} is not the model's output; it cannot be defended"
+						);
+					}
+					return Ok(None);
+				}
+				let outputs = BoundedVec(canonical.outputs.into_iter().map(Static).collect());
+				let call =
+					runtime::tx().disputes().respond(id, canonical.trace_root.into(), outputs);
+				self.send(id, claim, "respond", 0, now, &call).await
+			},
+			Phase::Bisection { position, .. } => {
+				let (left, right) =
+					blocking(move || engine.trace_children(&model, &uri, &input, position)).await?;
+				let round = position.depth;
+				let call = runtime::tx().disputes().bisect(id, round, left.into(), right.into());
+				let key = (u64::from(position.depth) << 48) | (position.index & ((1 << 48) - 1));
+				self.send(id, claim, "bisect", key, now, &call).await
+			},
+			Phase::AwaitingOneStep { leaf, .. } => {
+				let witness = blocking(move || engine.one_step(&model, &uri, &input, leaf)).await?;
+				let call = runtime::tx().disputes().one_step(id, Static(witness));
+				self.send(id, claim, "one-step", leaf, now, &call).await
+			},
+			_ => Ok(None),
+		}
+	}
+
+	/// The claim's model, its URI and tolerance, the claimed input and output.
+	async fn claim_data(
+		&self,
+		at: &AtBlock,
+		claim: u64,
+		model: subxt::utils::H256,
+	) -> Result<(sp_core::H256, String, edgeproof_canon::Tolerance, Vec<Tensor>, Vec<Tensor>)> {
+		let payload = call_api(at, runtime::runtime_apis().attestations_api().claim_payload(claim))
+			.await?
+			.ok_or_else(|| Error::State(format!("claim {claim} has no payload on the chain")))?;
+		let input = pallet_attestations::decode_tensors(&payload.input.0)
+			.ok_or_else(|| Error::State(format!("claim {claim}: the input does not decode")))?;
+		let output = pallet_attestations::decode_tensors(&payload.output.0)
+			.ok_or_else(|| Error::State(format!("claim {claim}: the output does not decode")))?;
+		let info = model_info(at, model)
+			.await?
+			.ok_or_else(|| Error::State(format!("claim {claim}: model {model:?} is gone")))?;
+		Ok((model, info.uri, info.tolerance, input, output))
+	}
+
+	async fn send<Call: subxt::tx::Payload>(
+		&mut self,
+		dispute: u64,
+		claim: u64,
+		kind: &'static str,
+		round: u64,
+		now: u32,
+		call: &Call,
+	) -> Result<Option<Move>> {
+		let key = (dispute, kind, round);
+		if self.sent.get(&key).is_some_and(|at| now < at.saturating_add(RESEND_AFTER)) {
+			return Ok(None);
+		}
+		self.sent.insert(key, now);
+		let what = format!("dispute {dispute} ({kind})");
+		self.chain.submit(call, &self.operator, &what).await?;
+		Ok(Some(Move { dispute, claim, what: kind.to_owned() }))
+	}
+}
+
+/// Runs engine work off the async threads.
+async fn blocking<T: Send + 'static>(
+	f: impl FnOnce() -> edgeproof_offchain::Result<T> + Send + 'static,
+) -> Result<T> {
+	Ok(tokio::task::spawn_blocking(f)
+		.await
+		.map_err(|e| Error::Engine(format!("inference task failed: {e}")))??)
+}

@@ -1,0 +1,149 @@
+//! # edgeproof-device
+//!
+//! The device operator's command line: create a device key, register the device with stake,
+//! run registered models locally and attest their outputs, and defend those claims in the
+//! challenge game (`serve`). Model owners register models with `models register`.
+//!
+//! Progress goes to stderr; the result to stdout, as text or, with `--json`, as one JSON
+//! object. Every failure is one line on stderr and a non-zero exit code (see [`error::Error`]).
+//! `docs/device-operators.md` walks through it from zero to a defended claim.
+
+mod attest;
+mod chain;
+mod commands;
+mod defend;
+mod error;
+mod keystore;
+mod models;
+mod serve;
+mod tensors;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::keystore::Scheme;
+
+#[derive(Debug, Parser)]
+#[command(name = "edgeproof-device", version, about = "Edgeproof device operator CLI and daemon")]
+pub struct Cli {
+	#[command(flatten)]
+	pub global: Global,
+	#[command(subcommand)]
+	pub command: Command,
+}
+
+/// Options of every command.
+#[derive(Debug, Args)]
+pub struct Global {
+	/// The node's WebSocket RPC endpoint.
+	#[arg(long, global = true, env = "EDGEPROOF_URL", default_value = "ws://127.0.0.1:9944")]
+	pub url: String,
+	/// The operator account's secret URI (`//Alice`, a mnemonic or a 0x seed): pays, bonds and
+	/// signs transactions. Prefer the environment variable to keep it out of shell history.
+	#[arg(long, global = true, env = "EDGEPROOF_OPERATOR_SEED", hide_env_values = true)]
+	pub seed: Option<String>,
+	/// The device key file.
+	#[arg(
+		long,
+		global = true,
+		env = "EDGEPROOF_KEYSTORE",
+		default_value = "edgeproof-device.json"
+	)]
+	pub keystore: PathBuf,
+	/// The ONNX Runtime library (libonnxruntime.so).
+	#[arg(long, global = true, env = "ORT_DYLIB_PATH")]
+	pub onnxruntime_lib: Option<PathBuf>,
+	/// Where downloaded model files are kept (content-addressed).
+	#[arg(long, global = true, env = "EDGEPROOF_DEVICE_MODELS")]
+	pub model_store: Option<PathBuf>,
+	/// Print the result as one JSON object.
+	#[arg(long, global = true)]
+	pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+	/// Create a device key in the keystore file (mode 0600).
+	Keygen {
+		#[arg(long, value_enum, default_value = "sr25519")]
+		scheme: Scheme,
+		/// Replace a key already in the file.
+		#[arg(long)]
+		force: bool,
+	},
+	/// Register the keystore's device to the operator account, holding its stake.
+	Register {
+		/// Stake to hold, in plancks (default: the chain's minimum).
+		#[arg(long)]
+		stake: Option<u128>,
+		/// Kind of hardware.
+		#[arg(long, value_enum, default_value = "other")]
+		hardware: commands::Hardware,
+		/// Free-text description (e.g. phone model and runtime).
+		#[arg(long, default_value = "")]
+		description: String,
+	},
+	/// Show the device: record, reputation, claims in their challenge period, disputes.
+	Status,
+	/// Move the device to a fresh signing key; the device keeps its id and record.
+	RotateKey {
+		#[arg(long, value_enum)]
+		scheme: Option<Scheme>,
+	},
+	/// Deregister the device; its stake unbonds.
+	Deregister,
+	/// Release the stake of a deregistered device after the unbonding period.
+	Withdraw,
+	/// The model registry.
+	Models {
+		#[command(subcommand)]
+		command: models::ModelsCommand,
+	},
+	/// Run a model locally on an input, attest the output and submit the claim.
+	Attest(AttestArgs),
+	/// Show a claim.
+	Claim {
+		/// The claim id.
+		id: u64,
+	},
+	/// Keep a model warm, attest each inference request made on a local HTTP endpoint, and
+	/// defend every dispute on the operator's claims.
+	Serve(serve::ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AttestArgs {
+	/// The model id (0x… blake2-256 of the ONNX file).
+	#[arg(long)]
+	pub model: String,
+	/// Input files: one `.npy` per graph input, or one `.json` or `.scale` file.
+	#[arg(long, required = true, num_args = 1..)]
+	pub input: Vec<PathBuf>,
+	/// Wait until the claim is decided (Final, or Invalid after a lost dispute), defending it
+	/// meanwhile.
+	#[arg(long)]
+	pub wait: bool,
+	/// Test hook: attest a perturbed output.
+	#[arg(long, hide = true)]
+	pub tamper_output: bool,
+}
+
+fn main() {
+	let cli = Cli::parse();
+	let json = cli.global.json;
+	let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+		Ok(r) => r,
+		Err(e) => {
+			eprintln!("error: cannot start the async runtime: {e}");
+			std::process::exit(1);
+		},
+	};
+	match runtime.block_on(commands::run(cli)) {
+		Ok(output) => commands::print(&output, json),
+		Err(e) => {
+			eprintln!("error: {e}");
+			std::process::exit(e.exit_code());
+		},
+	}
+}

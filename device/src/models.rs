@@ -1,0 +1,244 @@
+//! `models list|show|register`: the model registry, for device operators and model owners.
+
+use std::path::PathBuf;
+
+use edgeproof_canon::Tolerance;
+use edgeproof_primitives::{Disputability, DYNAMIC_DIM};
+use serde_json::json;
+use sp_core::H256;
+use subxt::utils::Static;
+
+use crate::{
+	attest::{model_info, status_name},
+	chain::{chain_err, hex, parse_hex, runtime, BoundedVec, Chain},
+	commands::{engine, operator, progress, Output},
+	error::{Error, Result},
+	Global,
+};
+
+type ParamsOf = runtime::runtime_types::pallet_models::types::ModelParams;
+type SpecOf = runtime::runtime_types::pallet_models::types::TensorSpec;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ModelsCommand {
+	/// List registered models.
+	List,
+	/// Show one model.
+	Show {
+		/// The model id (0x…).
+		id: String,
+	},
+	/// Register an ONNX model (as its owner): hashes and compiles the file, checks it as the
+	/// validators will, and submits it with the deposit held.
+	Register {
+		/// The ONNX file.
+		#[arg(long)]
+		file: PathBuf,
+		/// Family name.
+		#[arg(long)]
+		name: String,
+		/// Version within the family.
+		#[arg(long, default_value_t = 1)]
+		version: u32,
+		/// Where validators fetch the file (file://, http:// or https://).
+		#[arg(long)]
+		uri: String,
+		/// How close claims must be to the canonical output: `exact` or `ABS,REL`.
+		#[arg(long, default_value = "1e-5,1e-4")]
+		tolerance: String,
+		/// Wait for the validators' vote (Active or Rejected).
+		#[arg(long)]
+		wait: bool,
+	},
+}
+
+pub async fn run(global: &Global, command: ModelsCommand) -> Result<Output> {
+	match command {
+		ModelsCommand::List => list(global).await,
+		ModelsCommand::Show { id } => {
+			let id = H256(parse_hex::<32>(&id, "the model id")?);
+			let chain = Chain::connect(&global.url).await?;
+			let at = chain.best().await?;
+			let info = model_info(&at, id)
+				.await?
+				.ok_or_else(|| Error::State(format!("model {id:?} is not registered")))?;
+			let spec = |s: &crate::tensors::Spec| json!({ "name": s.name, "dtype": format!("{:?}", s.dtype), "shape": s.shape, "dynamicBatch": s.dynamic_batch });
+			let json = json!({
+				"model": format!("{id:?}"),
+				"status": info.status,
+				"uri": info.uri,
+				"inputs": info.inputs.iter().map(spec).collect::<Vec<_>>(),
+				"outputs": info.outputs.iter().map(spec).collect::<Vec<_>>(),
+			});
+			let text = format!("model {id:?}\n  status {}\n  uri    {}", info.status, info.uri);
+			Ok(Output::new(text, json))
+		},
+		ModelsCommand::Register { file, name, version, uri, tolerance, wait } => {
+			register(global, file, name, version, uri, &tolerance, wait).await
+		},
+	}
+}
+
+async fn list(global: &Global) -> Result<Output> {
+	let chain = Chain::connect(&global.url).await?;
+	let at = chain.best().await?;
+	let entry = at.storage().entry(runtime::storage().models().models()).map_err(chain_err)?;
+	let mut iter = entry.iter(()).await.map_err(chain_err)?;
+	let mut models = Vec::new();
+	while let Some(item) = iter.next().await {
+		let item = item.map_err(chain_err)?;
+		let record = item.value().decode().map_err(chain_err)?;
+		models.push(json!({
+			"model": format!("{:?}", record.params.model_id),
+			"name": String::from_utf8_lossy(&record.params.name.0),
+			"version": record.params.version,
+			"status": status_name(&format!("{:?}", record.status)),
+		}));
+	}
+	let text = models
+		.iter()
+		.map(|m| {
+			format!(
+				"{} {} v{} {}",
+				m["model"].as_str().unwrap_or(""),
+				m["name"].as_str().unwrap_or(""),
+				m["version"],
+				m["status"].as_str().unwrap_or("")
+			)
+		})
+		.collect::<Vec<_>>()
+		.join("\n");
+	Ok(Output::new(text, json!({ "models": models })))
+}
+
+/// Parses `exact` or `ABS,REL`.
+pub fn parse_tolerance(text: &str) -> Result<Tolerance> {
+	if text == "exact" {
+		return Ok(Tolerance::Exact);
+	}
+	let bad = || {
+		Error::Usage(format!(
+			"--tolerance must be `exact` or `ABS,REL` (e.g. 1e-5,1e-4), got {text:?}"
+		))
+	};
+	let (abs, rel) = text.split_once(',').ok_or_else(bad)?;
+	let parse = |x: &str| x.trim().parse::<f32>().ok().filter(|x| x.is_finite() && *x >= 0.0);
+	let (abs, rel) = (parse(abs).ok_or_else(bad)?, parse(rel).ok_or_else(bad)?);
+	Ok(Tolerance::Relative { abs: abs.to_bits(), rel: rel.to_bits() })
+}
+
+async fn register(
+	global: &Global,
+	file: PathBuf,
+	name: String,
+	version: u32,
+	uri: String,
+	tolerance: &str,
+	wait: bool,
+) -> Result<Output> {
+	let tolerance = parse_tolerance(tolerance)?;
+	let owner = operator(global)?;
+	let bytes = std::fs::read(&file)
+		.map_err(|e| Error::Usage(format!("model file {}: {e}", file.display())))?;
+	let model_id = H256(sp_crypto_hashing::blake2_256(&bytes));
+	let compiled =
+		edgeproof_canon::compiler::compile(&bytes, &edgeproof_offchain::compile_options())
+			.map_err(|e| {
+				Error::Input(format!(
+					"{} is not a model the canonical executor runs: {e}",
+					file.display()
+				))
+			})?;
+	let engine = engine(global)?;
+	let chain = Chain::connect(&global.url).await?;
+	let at = chain.best().await?;
+	let limits =
+		at.constants().entry(runtime::constants().models().dispute_limits()).map_err(chain_err)?.0;
+	let local = std::fs::canonicalize(&file)
+		.map_err(|e| Error::Usage(format!("model file {}: {e}", file.display())))?;
+	let local_uri = format!("file://{}", local.display());
+	progress(format!("checking {} ({} bytes) as validators will", file.display(), bytes.len()));
+	let facts = {
+		let engine = engine.clone();
+		tokio::task::spawn_blocking(move || {
+			engine.verify_model(&model_id, &local_uri, &limits, tolerance)
+		})
+		.await
+		.map_err(|e| Error::Engine(format!("inference task failed: {e}")))??
+	};
+	if facts.disputable != Disputability::Disputable {
+		return Err(Error::Input(format!(
+			"validators would reject this model: {:?}",
+			facts.disputable
+		)));
+	}
+	let program_root = facts
+		.program_root
+		.ok_or_else(|| Error::Input("the model does not compile to a canonical program".into()))?;
+	let specs = |found: &[edgeproof_canon::TensorSpec], names: &[String]| -> Vec<SpecOf> {
+		found
+			.iter()
+			.enumerate()
+			.map(|(i, s)| SpecOf {
+				name: BoundedVec(names.get(i).cloned().unwrap_or_default().into_bytes()),
+				dtype: Static(s.dtype),
+				shape: BoundedVec(
+					s.shape.iter().map(|&d| if d == DYNAMIC_DIM { 1 } else { d }).collect(),
+				),
+				dynamic_batch: s.shape.first() == Some(&DYNAMIC_DIM),
+			})
+			.collect()
+	};
+	let params = ParamsOf {
+		model_id,
+		name: BoundedVec(name.clone().into_bytes()),
+		version,
+		uri: BoundedVec(uri.clone().into_bytes()),
+		byte_size: facts.byte_size,
+		inputs: BoundedVec(specs(&facts.inputs, &compiled.input_names)),
+		outputs: BoundedVec(specs(&facts.outputs, &compiled.output_names)),
+		tolerance: Static(tolerance),
+		program_root: H256(program_root),
+		node_count: facts.node_count,
+	};
+	progress(format!("registering model {model_id:?} ({name} v{version})"));
+	chain.submit(&runtime::tx().models().register_model(params), &owner, "register model").await?;
+	let mut json = json!({
+		"model": format!("{model_id:?}"),
+		"programRoot": hex(&program_root),
+		"nodeCount": facts.node_count,
+		"status": "Pending",
+	});
+	if wait {
+		progress("waiting for the validators' vote");
+		let mut blocks = chain.best_blocks().await?;
+		while let Some(block) = blocks.next().await {
+			block.map_err(chain_err)?;
+			let at = chain.best().await?;
+			let status = model_info(&at, model_id).await?.map(|m| m.status).unwrap_or_default();
+			if status != "Pending" {
+				json["status"] = status.into();
+				break;
+			}
+		}
+	}
+	let text = format!("model {model_id:?}: {}", json["status"].as_str().unwrap_or(""));
+	Ok(Output::new(text, json))
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn tolerances_parse_as_documented() {
+		assert_eq!(parse_tolerance("exact").unwrap(), Tolerance::Exact);
+		assert_eq!(
+			parse_tolerance("1e-5,1e-4").unwrap(),
+			Tolerance::Relative { abs: 1e-5f32.to_bits(), rel: 1e-4f32.to_bits() }
+		);
+		for bad in ["", "1e-5", "-1,0", "nan,1", "a,b"] {
+			assert!(parse_tolerance(bad).is_err(), "{bad}");
+		}
+	}
+}
