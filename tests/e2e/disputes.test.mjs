@@ -7,16 +7,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { Keyring } from '@polkadot/keyring';
-import { u8aToHex } from '@polkadot/util';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 
 import {
-  hashPair, leafHash, mlp, registerDevice, registerMlp, serveMlp, submitClaim, tamper,
-  waitForEvent, UNIT,
+  madeUpTrace, mlp, registerDevice, registerMlp, serveMlp, submitClaim, tamper, waitForEvent, UNIT,
 } from './lib/claims.mjs';
 import { sendAndWaitInBlock, startDevNode } from './lib/node.mjs';
 
-const ZERO = new Uint8Array(32);
 /** Blocks for a dispute to settle on the dev chain (10-block clocks), with room to spare. */
 const SETTLE_MS = 150_000;
 
@@ -95,22 +92,11 @@ describe('disputes on edgeproof-node --dev', () => {
       api, checker, device, modelId, [mlp.inputTensor], [mlp.outputTensor], 1,
     );
 
-    // Bob lies: a made-up trace over m + n = 5 leaves whose output leaf (4) is wrong.
-    const fakeOutput = tamper(mlp.outputTensor, 2.0);
-    const leaves = [
-      leafHash(mlp.inputTensor), new Uint8Array(32).fill(1), new Uint8Array(32).fill(2),
-      new Uint8Array(32).fill(3), leafHash(fakeOutput), ZERO, ZERO, ZERO,
-    ];
-    const level1 = [0, 2, 4, 6].map((i) => hashPair(leaves[i], leaves[i + 1]));
-    const level2 = [hashPair(level1[0], level1[1]), hashPair(level1[2], level1[3])];
-    const root = hashPair(level2[0], level2[1]);
-    const witness = {
-      tensor: { dtype: 'F32', shape: [1, 8], data: u8aToHex(fakeOutput.data) },
-      proof: { index: 4, siblings: [leaves[5], level1[3], level2[0]].map((h) => u8aToHex(h)) },
-    };
+    // Bob lies: a made-up trace whose output leaf is wrong.
+    const { root, witness } = madeUpTrace(mlp.inputTensor, tamper(mlp.outputTensor, 2.0));
     const bobBefore = (await api.query.system.account(bob.address)).data.free.toBigInt();
     const { events } = await sendAndWaitInBlock(
-      api.tx.disputes.open(claim, u8aToHex(root), [witness]),
+      api.tx.disputes.open(claim, root, [witness]),
       bob,
     );
     const open = events.find(({ event }) => api.events.disputes.DisputeOpened.is(event));

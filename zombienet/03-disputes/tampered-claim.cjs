@@ -17,14 +17,11 @@
 const path = require('node:path');
 const { pathToFileURL } = require('node:url');
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
 async function run(nodeName, networkInfo) {
 	const lib = (file) => import(pathToFileURL(path.join(__dirname, '../../tests/e2e/lib', file)).href);
 	const claims = await lib('claims.mjs');
 	const node = await lib('node.mjs');
 	const { Keyring } = await import('@polkadot/keyring');
-	const { u8aToHex } = await import('@polkadot/util');
 	const { cryptoWaitReady } = await import('@polkadot/util-crypto');
 	const { ApiPromise, WsProvider } = zombie;
 	await cryptoWaitReady();
@@ -51,26 +48,8 @@ async function run(nodeName, networkInfo) {
 		);
 		console.log(`\t claim ${claim} submitted with a wrong output`);
 
-		// The lying claimant's trace: 5 leaves (input, 4 nodes), padded to 8.
-		const ZERO = new Uint8Array(32);
-		const leaves = [
-			claims.leafHash(claims.mlp.inputTensor),
-			new Uint8Array(32).fill(11), new Uint8Array(32).fill(12), new Uint8Array(32).fill(13),
-			claims.leafHash(lie), ZERO, ZERO, ZERO,
-		];
-		const levels = [leaves];
-		while (levels[levels.length - 1].length > 1) {
-			const below = levels[levels.length - 1];
-			const above = [];
-			for (let i = 0; i < below.length; i += 2) above.push(claims.hashPair(below[i], below[i + 1]));
-			levels.push(above);
-		}
-		const depth = levels.length - 1;
-		const node_ = (d, i) => levels[depth - d][i];
-		const witness = {
-			tensor: { dtype: 'F32', shape: [1, 8], data: u8aToHex(lie.data) },
-			proof: { index: 4, siblings: [leaves[5], levels[1][3], levels[2][0]].map((h) => u8aToHex(h)) },
-		};
+		// The lying claimant's trace: made up around the claimed output.
+		const trace = claims.madeUpTrace(claims.mlp.inputTensor, lie, 11);
 
 		// (An object, since the first dispute's id is 0 and waitFor waits for a truthy value.)
 		const { opened } = await node.waitFor(
@@ -83,34 +62,11 @@ async function run(nodeName, networkInfo) {
 		);
 		const openedAt = (await api.rpc.chain.getHeader()).number.toNumber();
 		console.log(`\t dispute ${opened} opened by a checker (seen at #${openedAt})`);
-		await node.sendAndWaitInBlock(
-			api.tx.disputes.respond(opened, u8aToHex(node_(0, 0)), [witness]),
-			bob,
-		);
+		await node.sendAndWaitInBlock(api.tx.disputes.respond(opened, trace.root, [trace.witness]), bob);
 		// Answer every round from the made-up tree until the game awaits its one-step.
-		for (;;) {
-			const d = await api.query.disputes.disputes(opened);
-			if (d.isNone) break;
-			const phase = d.unwrap().game.phase;
-			if (!phase.isBisection) {
-				await sleep(1000);
-				continue;
-			}
-			const { position, claimantMove } = phase.asBisection;
-			if (claimantMove.isSome) {
-				await sleep(1000);
-				continue;
-			}
-			const depthNow = position.depth.toNumber();
-			const index = position.index.toNumber();
-			const left = node_(depthNow + 1, 2 * index);
-			const right = node_(depthNow + 1, 2 * index + 1);
-			await node.sendAndWaitInBlock(
-				api.tx.disputes.bisect(opened, depthNow, u8aToHex(left), u8aToHex(right)),
-				bob,
-			);
-			console.log(`\t round ${depthNow} answered`);
-		}
+		await claims.answerBisections(api, bob, opened, trace, 'claimant', (round) =>
+			console.log(`\t round ${round} answered`),
+		);
 		const resolved = await claims.waitForEvent(
 			api,
 			(e) => api.events.disputes.DisputeResolved.is(e) && e.data.dispute.toNumber() === opened,

@@ -177,3 +177,58 @@ export async function waitForEvent(api, filter, timeoutMs, what) {
     unsubscribe();
   }
 }
+
+/**
+ * A liar's made-up trace of the fixture MLP: m + n = 5 leaves (padded to 8) with the input
+ * leaf right, three invented node leaves (bytes `fill`, `fill + 1`, `fill + 2`) and `output`
+ * as the last node. Returns its root, the witness of the output leaf (4) against it, and the
+ * children of any tree node, which is all a liar needs to play the bisection.
+ */
+export function madeUpTrace(input, output, fill = 1) {
+  const ZERO = new Uint8Array(32);
+  const leaves = [
+    leafHash(input),
+    new Uint8Array(32).fill(fill), new Uint8Array(32).fill(fill + 1), new Uint8Array(32).fill(fill + 2),
+    leafHash(output), ZERO, ZERO, ZERO,
+  ];
+  const levels = [leaves];
+  while (levels[levels.length - 1].length > 1) {
+    const below = levels[levels.length - 1];
+    const above = [];
+    for (let i = 0; i < below.length; i += 2) above.push(hashPair(below[i], below[i + 1]));
+    levels.push(above);
+  }
+  const depth = levels.length - 1;
+  const node = (d, i) => levels[depth - d][i];
+  return {
+    root: u8aToHex(node(0, 0)),
+    witness: {
+      tensor: { dtype: 'F32', shape: output.shape, data: u8aToHex(output.data) },
+      proof: { index: 4, siblings: [leaves[5], levels[1][3], levels[2][0]].map((h) => u8aToHex(h)) },
+    },
+    children: (d, i) => [u8aToHex(node(d + 1, 2 * i)), u8aToHex(node(d + 1, 2 * i + 1))],
+  };
+}
+
+/**
+ * Plays `side` ('claimant' or 'challenger') of `dispute` from a made-up `trace`: answers every
+ * bisection round until the game leaves the bisection (awaits its one-step, or is over).
+ */
+export async function answerBisections(api, signer, dispute, trace, side, onRound = () => {}) {
+  const moveOf = side === 'claimant' ? 'claimantMove' : 'challengerMove';
+  for (;;) {
+    const stored = await api.query.disputes.disputes(dispute);
+    if (stored.isNone) return;
+    const phase = stored.unwrap().game.phase;
+    if (phase.isAwaitingOneStep || phase.isResolved) return;
+    if (!phase.isBisection || phase.asBisection[moveOf].isSome) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      continue;
+    }
+    const { position } = phase.asBisection;
+    const round = position.depth.toNumber();
+    const [left, right] = trace.children(round, position.index.toNumber());
+    await sendAndWaitInBlock(api.tx.disputes.bisect(dispute, round, left, right), signer);
+    onRound(round);
+  }
+}
