@@ -1,0 +1,195 @@
+// edgeproof-device against a real `edgeproof-node --dev`: a model registered and activated, a
+// device registered, an honest claim attested that finalises, a tampered claim the validator
+// catches and slashes, `serve` defending an honest claim against a lying challenger, and one
+// clear line and a non-zero exit for each bad input.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+import { Keyring } from '@polkadot/keyring';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
+
+import {
+  answerBisections, madeUpTrace, mlp, serveMlp, tamper, waitForEvent, UNIT,
+} from './lib/claims.mjs';
+import { cli, deviceBinary, jsonTensor, npy } from './lib/device.mjs';
+import { sendAndWaitInBlock, startDevNode, waitFor } from './lib/node.mjs';
+
+const MLP_ONNX = new URL('../../canon/tests/data/mlp.onnx', import.meta.url).pathname;
+const SETTLE_MS = 150_000;
+
+describe('edgeproof-device against edgeproof-node --dev', () => {
+  let node;
+  let api;
+  let server;
+  let dir;
+  let base;
+  let modelId;
+  let inputNpy;
+  const operator = '//Dave';
+
+  before(async () => {
+    await cryptoWaitReady();
+    server = await serveMlp();
+    node = await startDevNode();
+    api = node.api;
+    dir = mkdtempSync(join(tmpdir(), 'edgeproof-device-'));
+    inputNpy = join(dir, 'x.npy');
+    writeFileSync(inputNpy, npy([1, 16], mlp.inputTensor.data));
+    base = (keystore, seed = operator) => [
+      '--url', node.endpoint,
+      '--keystore', join(dir, keystore),
+      '--model-store', join(dir, 'models'),
+      '--seed', seed,
+      '--json',
+    ];
+  });
+
+  after(async () => {
+    if (node) await node.stop();
+    if (server) await server.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('registers a model as its owner; the validator activates it', async () => {
+    const r = await cli([
+      ...base('owner.json'), 'models', 'register', '--file', MLP_ONNX, '--name', 'cli-mlp',
+      '--uri', server.uri, '--wait',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json.model, mlp.registration.modelId, 'the id is the blake2-256 of the file');
+    assert.equal(r.json.programRoot, mlp.registration.programRoot);
+    assert.equal(r.json.status, 'Active');
+    modelId = r.json.model;
+
+    const list = await cli([...base('owner.json'), 'models', 'list']);
+    assert.ok(list.json.models.some((m) => m.model === modelId && m.name === 'cli-mlp'));
+    const show = await cli([...base('owner.json'), 'models', 'show', modelId]);
+    assert.deepEqual(show.json.inputs, [{ name: 'x', dtype: 'F32', shape: [1, 16], dynamicBatch: false }]);
+  });
+
+  it('register → attest → Final', async () => {
+    const keygen = await cli([...base('honest.json'), 'keygen', '--scheme', 'ed25519']);
+    assert.equal(keygen.code, 0, keygen.stderr);
+    const reg = await cli([...base('honest.json'), 'register', '--hardware', 'phone', '--description', 'e2e']);
+    assert.equal(reg.code, 0, reg.stderr);
+    assert.equal(reg.json.device, keygen.json.device);
+
+    const attest = await cli([...base('honest.json'), 'attest', '--model', modelId, '--input', inputNpy, '--wait']);
+    assert.equal(attest.code, 0, attest.stderr);
+    assert.equal(attest.json.status, 'Final');
+    assert.equal(attest.json.nonce, 1);
+    const onChain = (await api.query.attestations.claims(attest.json.claim)).unwrap();
+    assert.equal(onChain.status.toString(), 'Final');
+
+    const status = await cli([...base('honest.json'), 'status']);
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal(status.json.status, 'Active');
+    assert.equal(status.json.reputation.claimsFinalized, 1);
+    assert.deepEqual(status.json.openClaims, []);
+  });
+
+  it('a tampered attest is disputed by the validator and the device slashed', async () => {
+    await cli([...base('liar.json'), 'keygen']);
+    const reg = await cli([...base('liar.json'), 'register']);
+    assert.equal(reg.code, 0, reg.stderr);
+    const stake = BigInt(reg.json.stake);
+    const attest = await cli([
+      ...base('liar.json'), 'attest', '--model', modelId, '--input', inputNpy, '--wait', '--tamper-output',
+    ]);
+    assert.equal(attest.code, 0, attest.stderr);
+    assert.equal(attest.json.status, 'Invalid');
+    const status = await cli([...base('liar.json'), 'status']);
+    assert.equal(status.json.reputation.claimsLost, 1);
+    assert.equal(BigInt(status.json.stake), stake - stake / 10n, '10 % of the stake burned');
+  });
+
+  it('serve attests requests and defends an honest claim against a lying challenger', async () => {
+    await cli([...base('served.json'), 'keygen']);
+    assert.equal((await cli([...base('served.json'), 'register'])).code, 0);
+    const daemon = spawn(
+      deviceBinary(),
+      [...base('served.json'), 'serve', '--model', modelId, '--listen', '127.0.0.1:0'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let log = '';
+    daemon.stdout.on('data', (d) => (out += d));
+    daemon.stderr.on('data', (d) => (log += d));
+    try {
+      const { listening } = await waitFor(() => {
+        const line = out.split('\n').find((l) => l.includes('listening'));
+        return line ? JSON.parse(line) : null;
+      }, 60_000, `serve to listen:\n${log}`);
+      const health = await (await fetch(`${listening}/health`)).json();
+      assert.equal(health.model, modelId);
+
+      const bad = await fetch(`${listening}/attest`, { method: 'POST', body: '{"dtype":"F32","shape":[1,2],"data":[1,2]}' });
+      assert.equal(bad.status, 400);
+      assert.match((await bad.json()).error, /input 0 \(x\)/);
+
+      const response = await fetch(`${listening}/attest`, {
+        method: 'POST',
+        body: JSON.stringify(jsonTensor(mlp.inputTensor)),
+      });
+      assert.equal(response.status, 200);
+      const { claim } = await response.json();
+
+      // Bob lies about the honest claim with a made-up trace and plays it out.
+      const bob = new Keyring({ type: 'sr25519' }).addFromUri('//Bob');
+      const trace = madeUpTrace(mlp.inputTensor, tamper(mlp.outputTensor, 2.0));
+      const { events } = await sendAndWaitInBlock(api.tx.disputes.open(claim, trace.root, [trace.witness]), bob);
+      const dispute = events
+        .find(({ event }) => api.events.disputes.DisputeOpened.is(event))
+        .event.data.dispute.toNumber();
+      const resolved = waitForEvent(
+        api,
+        (e) => api.events.disputes.DisputeResolved.is(e) && e.data.dispute.toNumber() === dispute,
+        SETTLE_MS,
+        'DisputeResolved',
+      );
+      await answerBisections(api, bob, dispute, trace, 'challenger');
+      const ending = (await resolved).data.ending.asDecided;
+      assert.equal(ending.winner.toString(), 'Claimant', log);
+      assert.ok(ending.reason.isOneStep, `won by the one-step, not ${ending.reason}`);
+      // The daemon logs a move once it is in a block, just after the test sees it.
+      await waitFor(() => /one-step sent/.test(log), 30_000, `the one-step in the log:\n${log}`);
+      assert.match(log, /respond sent/);
+      assert.match(log, /bisect sent/);
+      const status = (await api.query.attestations.claims(claim)).unwrap().status.toString();
+      assert.ok(['Pending', 'Final'].includes(status), `the claim stands (${status})`);
+    } finally {
+      daemon.kill('SIGINT');
+    }
+  });
+
+  it('refuses bad input with one clear line and a non-zero exit', async () => {
+    const fails = async (args, pattern, env) => {
+      const r = await cli(args, { env, timeoutMs: 60_000 });
+      assert.notEqual(r.code, 0, `${args.join(' ')} succeeded`);
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, `one line, got:\n${r.stderr}`);
+      assert.match(lines[0], pattern);
+    };
+    await cli([...base('fresh.json'), 'keygen']);
+    const unreachable = ['--url', 'ws://127.0.0.1:1', ...base('fresh.json').slice(2)];
+    await fails([...unreachable, 'status'], /cannot connect to a node at ws:\/\/127\.0\.0\.1:1/);
+    await fails([...base('fresh.json', 'not a seed'), 'register'], /operator seed/);
+    await fails([...base('missing.json'), 'status'], /keystore file .*missing\.json not found/);
+    await fails([...base('fresh.json'), 'attest', '--model', modelId, '--input', inputNpy], /device .* is not registered/);
+    await fails(
+      [...base('honest.json'), 'attest', '--model', `0x${'00'.repeat(32)}`, '--input', inputNpy],
+      /model 0x0+ is not registered/,
+    );
+    const wrongShape = join(dir, 'wrong.npy');
+    writeFileSync(wrongShape, npy([1, 15], mlp.inputTensor.data.subarray(0, 60)));
+    await fails([...base('honest.json'), 'attest', '--model', modelId, '--input', wrongShape], /input 0 \(x\)/);
+    await fails([...base('honest.json'), 'keygen'], /exists; pass --force/);
+    chmodSync(join(dir, 'fresh.json'), 0o644);
+    await fails([...base('fresh.json'), 'status'], /readable by other users/);
+  });
+});
