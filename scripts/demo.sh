@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# The main job: builds the node if needed and runs a development chain on 127.0.0.1:9944
-# (connect polkadot-js apps or @polkadot/api to ws://127.0.0.1:9944). Ctrl-C stops it.
-# Extra arguments are passed to the node, e.g. `scripts/demo.sh --tmp`.
+# The main job, in one command: sets up the machine (if needed), builds the node and the device
+# CLI, then runs scripts/demo.mjs on a fresh development chain — a model registered and voted
+# active, a device registered, an honest claim that finalises, and a tampered claim that the
+# validator catches, with the dispute's rounds and the slash printed as they happen.
+#
+#   scripts/demo.sh           # about three minutes; the node stops at the end
+#   scripts/demo.sh --keep    # leave the node running to explore it with polkadot-js apps
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$EDGEPROOF_ROOT"
 
 "$EDGEPROOF_ROOT/scripts/setup.sh"
-cargo build --release --locked -p edgeproof-node
-exec "$EDGEPROOF_NODE_BIN" --dev --rpc-cors all "$@"
+cargo build --release --locked -p edgeproof-node -p edgeproof-device
+exec node scripts/demo.mjs "$@"
