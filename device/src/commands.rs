@@ -264,7 +264,7 @@ async fn status(global: &Global) -> Result<Output> {
 		"disputes": disputes,
 	});
 	let text = format!(
-		"device {id}\n  operator  {}\n  status    {status}\n  stake     {}\n  reputation {} ({} claims final, {} lost, {} disputes won)\n  open claims {}, disputes {}",
+		"device {id}\n  operator  {}\n  status    {status}\n  stake     {}\n  reputation {} ppm ({} claims final, {} lost, {} disputes won)\n  open claims {}, disputes {}",
 		ss58(&record.operator),
 		record.stake,
 		score.map_or("-".into(), |s| s.to_string()),
