@@ -47,6 +47,16 @@ pub struct DeviceKeyPair {
 	pub device: DeviceKey,
 }
 
+/// Shows the public parts only: the seed never reaches a log.
+impl std::fmt::Debug for DeviceKeyPair {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		f.debug_struct("DeviceKeyPair")
+			.field("public", &key_hex(&self.public()))
+			.field("device", &key_hex(&self.device))
+			.finish_non_exhaustive()
+	}
+}
+
 #[derive(Clone)]
 enum KeyPair {
 	Sr25519(sr25519::Pair),

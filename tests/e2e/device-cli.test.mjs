@@ -167,6 +167,31 @@ describe('edgeproof-device against edgeproof-node --dev', () => {
     }
   });
 
+  it('rotates the key (claims signed by the new key), deregisters, refuses an early withdraw', async () => {
+    const keygen = await cli([...base('lifecycle.json'), 'keygen']);
+    assert.equal((await cli([...base('lifecycle.json'), 'register'])).code, 0);
+    const rotated = await cli([...base('lifecycle.json'), 'rotate-key', '--scheme', 'ed25519']);
+    assert.equal(rotated.code, 0, rotated.stderr);
+    assert.equal(rotated.json.device, keygen.json.device, 'the device keeps its id');
+    assert.equal(rotated.json.previousKey, keygen.json.device);
+    assert.match(rotated.json.key, /^ed25519:0x/);
+
+    const attest = await cli([...base('lifecycle.json'), 'attest', '--model', modelId, '--input', inputNpy]);
+    assert.equal(attest.code, 0, attest.stderr);
+    const record = (await api.query.attestations.claims(attest.json.claim)).unwrap();
+    assert.equal(record.device.toJSON().sr25519, keygen.json.device.split(':')[1], 'claimed as the device');
+
+    const status = await cli([...base('lifecycle.json'), 'status']);
+    assert.equal(status.json.key, rotated.json.key);
+    assert.deepEqual(status.json.openClaims.map((c) => c.claim), [attest.json.claim]);
+
+    assert.equal((await cli([...base('lifecycle.json'), 'deregister'])).code, 0);
+    assert.equal((await cli([...base('lifecycle.json'), 'status'])).json.status, 'Unbonding');
+    const withdraw = await cli([...base('lifecycle.json'), 'withdraw']);
+    assert.equal(withdraw.code, 4);
+    assert.match(withdraw.stderr.trim(), /^error: withdraw failed: .*Devices::StillUnbonding$/);
+  });
+
   it('refuses bad input with one clear line and a non-zero exit', async () => {
     const fails = async (args, pattern, env) => {
       const r = await cli(args, { env, timeoutMs: 60_000 });
