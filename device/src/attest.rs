@@ -62,7 +62,7 @@ pub async fn active_model(at: &AtBlock, id: H256) -> Result<ModelInfo> {
 	Ok(info)
 }
 
-/// A claim on its way: the device's attestation of one output.
+/// A claim in a block: the device's attestation of one output.
 pub struct Claim {
 	pub id: u64,
 	pub nonce: u64,
@@ -70,20 +70,56 @@ pub struct Claim {
 	pub block: subxt::utils::H256,
 }
 
-/// Runs models and attests their outputs for one device.
+/// A claim handed to the node, not yet in a block.
+pub struct SentClaim {
+	pub nonce: u64,
+	pub outputs: Vec<Tensor>,
+	sent: crate::chain::Sent,
+}
+
+impl SentClaim {
+	/// Waits until the claim is in a block.
+	pub async fn included(self) -> Result<Claim> {
+		let included = self.sent.included().await?;
+		let event = included
+			.event::<runtime::attestations::events::ClaimSubmitted>()?
+			.ok_or_else(|| Error::Chain("the claim was included without ClaimSubmitted".into()))?;
+		Ok(Claim {
+			id: event.claim,
+			nonce: self.nonce,
+			outputs: self.outputs,
+			block: included.block,
+		})
+	}
+}
+
+/// Runs `model` on `input` with ONNX Runtime, off the async threads.
+pub async fn infer(
+	engine: &Arc<Engine>,
+	model: &ModelInfo,
+	input: &[Tensor],
+) -> Result<Vec<Tensor>> {
+	tensors::check(input, &model.inputs)?;
+	let engine = engine.clone();
+	let (id, uri, input) = (model.id, model.uri.clone(), input.to_vec());
+	Ok(tokio::task::spawn_blocking(move || engine.run(&id, &uri, &input))
+		.await
+		.map_err(|e| Error::Engine(format!("inference task failed: {e}")))??)
+}
+
+/// Signs and submits one device's claims, each with a nonce above the last.
 pub struct Attester {
 	pub chain: Chain,
 	pub operator: Operator,
 	pub key: DeviceKeyPair,
-	pub engine: Arc<Engine>,
 	last_nonce: Option<u64>,
 	/// Test hook: perturb the output before signing (`--tamper-output`).
 	pub tamper: bool,
 }
 
 impl Attester {
-	pub fn new(chain: Chain, operator: Operator, key: DeviceKeyPair, engine: Arc<Engine>) -> Self {
-		Self { chain, operator, key, engine, last_nonce: None, tamper: false }
+	pub fn new(chain: Chain, operator: Operator, key: DeviceKeyPair) -> Self {
+		Self { chain, operator, key, last_nonce: None, tamper: false }
 	}
 
 	/// Checks that the device is registered to the operator and active.
@@ -135,15 +171,26 @@ impl Attester {
 		Ok(last.map_or(1, |n| n.saturating_add(1)))
 	}
 
-	/// Runs `model` on `input` locally and attests the output. Waits until the claim is in a
-	/// block and returns it.
-	pub async fn attest(&mut self, model: &ModelInfo, input: Vec<Tensor>) -> Result<Claim> {
-		tensors::check(&input, &model.inputs)?;
-		let engine = self.engine.clone();
-		let (id, uri, run_input) = (model.id, model.uri.clone(), input.clone());
-		let mut outputs = tokio::task::spawn_blocking(move || engine.run(&id, &uri, &run_input))
-			.await
-			.map_err(|e| Error::Engine(format!("inference task failed: {e}")))??;
+	/// Runs `model` on `input` locally, attests the output and waits until the claim is in a
+	/// block.
+	pub async fn attest(
+		&mut self,
+		engine: &Arc<Engine>,
+		model: &ModelInfo,
+		input: Vec<Tensor>,
+	) -> Result<Claim> {
+		let outputs = infer(engine, model, &input).await?;
+		self.send(model, input, outputs).await?.included().await
+	}
+
+	/// Signs the claim that `model` gave `outputs` on `input` with the device key and hands it
+	/// to the node with the next nonce. Claims sent one after the other may share a block.
+	pub async fn send(
+		&mut self,
+		model: &ModelInfo,
+		input: Vec<Tensor>,
+		mut outputs: Vec<Tensor>,
+	) -> Result<SentClaim> {
 		if self.tamper {
 			tamper(&mut outputs);
 		}
@@ -167,12 +214,9 @@ impl Attester {
 			nonce,
 			Static(signature),
 		);
-		let included = self.chain.submit(&call, &self.operator, "the claim").await?;
+		let sent = self.chain.send(&call, &self.operator, "the claim").await?;
 		self.last_nonce = Some(nonce);
-		let event = included
-			.event::<runtime::attestations::events::ClaimSubmitted>()?
-			.ok_or_else(|| Error::Chain("the claim was included without ClaimSubmitted".into()))?;
-		Ok(Claim { id: event.claim, nonce, outputs, block: included.block })
+		Ok(SentClaim { nonce, outputs, sent })
 	}
 }
 

@@ -110,12 +110,46 @@ impl Signer<PolkadotConfig> for Operator {
 /// A connection to a node.
 #[derive(Clone)]
 pub struct Chain {
-	pub client: OnlineClient<PolkadotConfig>,
+	client: OnlineClient<PolkadotConfig>,
 	rpc: LegacyRpcMethods<RpcConfigFor<PolkadotConfig>>,
 	url: String,
 	/// Held from reading the operator's next nonce to handing the transaction to the node, so
 	/// that concurrent submissions (an attestation and a dispute move) get distinct nonces.
 	nonce_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A transaction handed to the node.
+pub struct Sent {
+	progress: subxt::tx::TransactionProgress<
+		PolkadotConfig,
+		subxt::client::OnlineClientAtBlockImpl<PolkadotConfig>,
+	>,
+	what: String,
+}
+
+impl Sent {
+	/// Waits until the transaction is in a best block and succeeded, or for its error.
+	pub async fn included(mut self) -> Result<Included> {
+		let what = &self.what;
+		while let Some(status) = self.progress.next().await {
+			let status = status.map_err(|e| Error::Chain(format!("{what}: {e}")))?;
+			let in_block = match status {
+				TransactionStatus::InBestBlock(b) | TransactionStatus::InFinalizedBlock(b) => b,
+				TransactionStatus::Error { message }
+				| TransactionStatus::Invalid { message }
+				| TransactionStatus::Dropped { message } => {
+					return Err(Error::Rejected(format!("{what}: {message}")))
+				},
+				_ => continue,
+			};
+			let events = in_block
+				.wait_for_success()
+				.await
+				.map_err(|e| Error::Rejected(format!("{what} failed: {e}")))?;
+			return Ok(Included { block: in_block.block_hash(), events });
+		}
+		Err(Error::Chain(format!("{what}: the node stopped reporting the transaction")))
+	}
 }
 
 /// What an included transaction left behind.
@@ -144,7 +178,11 @@ impl Chain {
 			.await
 			.map_err(|_| unreachable(&"timed out"))?
 			.map_err(|e| unreachable(&e))?;
-		let client = OnlineClient::<PolkadotConfig>::from_rpc_client(rpc.clone())
+		// The legacy RPC methods: a transaction's block is then readable for as long as the
+		// node keeps it, however many are watched at once (with the chainHead methods a busy
+		// daemon's blocks could be unpinned before their events were read).
+		let backend = subxt::backend::LegacyBackend::<PolkadotConfig>::builder().build(rpc.clone());
+		let client = OnlineClient::<PolkadotConfig>::from_backend(std::sync::Arc::new(backend))
 			.await
 			.map_err(|e| unreachable(&e))?;
 		Ok(Self {
@@ -183,8 +221,9 @@ impl Chain {
 	pub async fn free_balance(&self, who: &AccountId32) -> Result<u128> {
 		let at = self.best().await?;
 		let entry = at.storage().entry(runtime::storage().system().account()).map_err(chain_err)?;
-		let info = entry.fetch((who.clone(),)).await.map_err(chain_err)?;
-		Ok(info.decode().map_err(chain_err)?.data.free)
+		// An account the chain has never seen has nothing.
+		let info = entry.try_fetch((who.clone(),)).await.map_err(chain_err)?;
+		Ok(info.map(|v| v.decode()).transpose().map_err(chain_err)?.map_or(0, |i| i.data.free))
 	}
 
 	/// Signs `call` with `operator` (its next nonce counts transactions in the pool) and
@@ -195,7 +234,18 @@ impl Chain {
 		operator: &Operator,
 		what: &str,
 	) -> Result<Included> {
-		let guard = self.nonce_lock.lock().await;
+		self.send(call, operator, what).await?.included().await
+	}
+
+	/// Signs and hands `call` to the node, without waiting for it: transactions sent one after
+	/// the other (from any task) get consecutive nonces and may share a block.
+	pub async fn send<Call: Payload>(
+		&self,
+		call: &Call,
+		operator: &Operator,
+		what: &str,
+	) -> Result<Sent> {
+		let _guard = self.nonce_lock.lock().await;
 		let nonce = self
 			.rpc
 			.system_account_next_index(&operator.account())
@@ -203,30 +253,12 @@ impl Chain {
 			.map_err(|e| Error::Chain(format!("cannot read the operator's nonce: {e}")))?;
 		let params = DefaultExtrinsicParamsBuilder::<PolkadotConfig>::new().nonce(nonce).build();
 		let at = self.best().await?;
-		let mut progress = at
+		let progress = at
 			.transactions()
 			.sign_and_submit_then_watch(call, operator, params)
 			.await
 			.map_err(|e| Error::Rejected(format!("{what}: {e}")))?;
-		drop(guard);
-		while let Some(status) = progress.next().await {
-			let status = status.map_err(|e| Error::Chain(format!("{what}: {e}")))?;
-			let in_block = match status {
-				TransactionStatus::InBestBlock(b) | TransactionStatus::InFinalizedBlock(b) => b,
-				TransactionStatus::Error { message }
-				| TransactionStatus::Invalid { message }
-				| TransactionStatus::Dropped { message } => {
-					return Err(Error::Rejected(format!("{what}: {message}")))
-				},
-				_ => continue,
-			};
-			let events = in_block
-				.wait_for_success()
-				.await
-				.map_err(|e| Error::Rejected(format!("{what} failed: {e}")))?;
-			return Ok(Included { block: in_block.block_hash(), events });
-		}
-		Err(Error::Chain(format!("{what}: the node stopped reporting the transaction")))
+		Ok(Sent { progress, what: what.to_owned() })
 	}
 
 	/// A best-block stream of block numbers, for watchers.

@@ -306,11 +306,11 @@ async fn attest_command(global: &Global, args: crate::AttestArgs) -> Result<Outp
 	let at = chain.best().await?;
 	let model = attest::active_model(&at, model_id).await?;
 	tensors::check(&input, &model.inputs)?;
-	let mut attester = Attester::new(chain.clone(), op.clone(), key, engine.clone());
+	let mut attester = Attester::new(chain.clone(), op.clone(), key);
 	attester.tamper = args.tamper_output;
 	attester.check_device().await?;
 	progress(format!("running model {model_id:?} locally"));
-	let claim = attester.attest(&model, input).await?;
+	let claim = attester.attest(&engine, &model, input).await?;
 	progress(format!(
 		"claim {} submitted (nonce {}) in block {:?}",
 		claim.id, claim.nonce, claim.block

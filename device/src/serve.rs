@@ -33,6 +33,11 @@ use crate::{
 /// Largest request body accepted (a model input as JSON).
 const MAX_BODY: usize = 16 << 20;
 
+/// Claims handed to the node and watched until their block, at most; further requests wait.
+/// Each watch is a subscription on the one connection to the node, which allows 1024 by
+/// default (`--rpc-max-subscriptions-per-connection`).
+const MAX_IN_FLIGHT: usize = 256;
+
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
 	/// The model to serve (0x… id).
@@ -44,7 +49,11 @@ pub struct ServeArgs {
 }
 
 struct State {
+	/// Held while a claim gets its nonce and is handed to the node, not while it runs or waits
+	/// for its block: concurrent requests share blocks.
 	attester: Mutex<Attester>,
+	in_flight: tokio::sync::Semaphore,
+	engine: Arc<edgeproof_offchain::Engine>,
 	model: ModelInfo,
 	health: serde_json::Value,
 }
@@ -57,7 +66,7 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<Output> {
 	let chain = Chain::connect(&global.url).await?;
 	let at = chain.best().await?;
 	let model = attest::active_model(&at, model_id).await?;
-	let attester = Attester::new(chain.clone(), op.clone(), key.clone(), engine.clone());
+	let attester = Attester::new(chain.clone(), op.clone(), key.clone());
 	attester.check_device().await?;
 	{
 		let (engine, uri) = (engine.clone(), model.uri.clone());
@@ -74,7 +83,13 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<Output> {
 		"operator": ss58(&op.account()),
 		"model": format!("{model_id:?}"),
 	});
-	let state = Arc::new(State { attester: Mutex::new(attester), model, health });
+	let state = Arc::new(State {
+		attester: Mutex::new(attester),
+		in_flight: tokio::sync::Semaphore::new(MAX_IN_FLIGHT),
+		engine: engine.clone(),
+		model,
+		health,
+	});
 	let ready = json!({ "listening": format!("http://{address}"), "device": key_hex(&key.device) });
 	if global.json {
 		println!("{ready}");
@@ -154,6 +169,21 @@ async fn accept(listener: tokio::net::TcpListener, state: Arc<State>) {
 	}
 }
 
+/// Runs the model, then sends the claim under the attester's lock, then waits for its block.
+async fn attest_request(
+	state: &State,
+	input: Vec<edgeproof_canon::Tensor>,
+) -> Result<attest::Claim> {
+	let outputs = attest::infer(&state.engine, &state.model, &input).await?;
+	let _slot = state
+		.in_flight
+		.acquire()
+		.await
+		.map_err(|_| Error::Chain("the daemon is stopping".into()))?;
+	let sent = state.attester.lock().await.send(&state.model, input, outputs).await?;
+	sent.included().await
+}
+
 async fn handle(
 	req: Request<hyper::body::Incoming>,
 	state: Arc<State>,
@@ -183,8 +213,7 @@ async fn handle(
 				Ok(input) => input,
 				Err(e) => return reply(StatusCode::BAD_REQUEST, json!({ "error": e.to_string() })),
 			};
-			let result = state.attester.lock().await.attest(&state.model, input).await;
-			match result {
+			match attest_request(&state, input).await {
 				Ok(claim) => {
 					progress(format!("claim {} attested (nonce {})", claim.id, claim.nonce));
 					let outputs: Vec<_> = claim.outputs.iter().map(tensors::to_json).collect();

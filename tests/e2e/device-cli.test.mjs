@@ -210,6 +210,17 @@ describe('edgeproof-device against edgeproof-node --dev', () => {
       [...base('honest.json'), 'attest', '--model', `0x${'00'.repeat(32)}`, '--input', inputNpy],
       /model 0x0+ is not registered/,
     );
+    // A model the validator cannot fetch stays Pending: it takes no claims.
+    const cnn = new URL('../../canon/tests/data/cnn.onnx', import.meta.url).pathname;
+    const pending = await cli([
+      ...base('owner.json'), 'models', 'register', '--file', cnn, '--name', 'unfetchable',
+      '--uri', 'http://127.0.0.1:1/cnn.onnx',
+    ]);
+    assert.equal(pending.code, 0, pending.stderr);
+    await fails(
+      [...base('honest.json'), 'attest', '--model', pending.json.model, '--input', inputNpy],
+      /is Pending, not Active/,
+    );
     const wrongShape = join(dir, 'wrong.npy');
     writeFileSync(wrongShape, npy([1, 15], mlp.inputTensor.data.subarray(0, 60)));
     await fails([...base('honest.json'), 'attest', '--model', modelId, '--input', wrongShape], /input 0 \(x\)/);
