@@ -11,26 +11,16 @@
 // 4. Every node (3 validators and the full node) must show, at one finalised block, the claim
 //    Invalid, the device slashed and no dispute left. Returns the number of nodes that agree.
 //
-// CommonJS because zombienet loads it with require(); the shared helpers are ES modules,
-// imported dynamically.
-
-const path = require('node:path');
-const { pathToFileURL } = require('node:url');
+// CommonJS because zombienet loads it with require(); helpers from ../common.cjs.
 
 async function run(nodeName, networkInfo) {
-	const lib = (file) => import(pathToFileURL(path.join(__dirname, '../../tests/e2e/lib', file)).href);
-	const claims = await lib('claims.mjs');
-	const node = await lib('node.mjs');
-	const { Keyring } = await import('@polkadot/keyring');
-	const { cryptoWaitReady } = await import('@polkadot/util-crypto');
-	const { ApiPromise, WsProvider } = zombie;
-	await cryptoWaitReady();
+	const { claims, node, Keyring, connect } = await require('../common.cjs').helpers();
 
 	const apis = {};
 	const server = await claims.serveMlp();
 	try {
 		for (const n of networkInfo.relay) {
-			apis[n.name] = await ApiPromise.create({ provider: new WsProvider(n.wsUri), noInitWarn: true });
+			apis[n.name] = await connect(n.wsUri);
 		}
 		const api = apis[nodeName];
 		const bob = new Keyring({ type: 'sr25519' }).addFromUri('//Bob');

@@ -16,7 +16,6 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { pathToFileURL } = require('node:url');
 
 /** The running node process named `name` (its argv has `--name <name>`). */
 function findNode(name) {
@@ -76,14 +75,7 @@ async function rpcUp(port) {
 }
 
 async function run(nodeName, networkInfo) {
-	const lib = (file) => import(pathToFileURL(path.join(__dirname, '../../tests/e2e/lib', file)).href);
-	const claims = await lib('claims.mjs');
-	const node = await lib('node.mjs');
-	const { Keyring } = await import('@polkadot/keyring');
-	const { cryptoWaitReady } = await import('@polkadot/util-crypto');
-	const { ApiPromise, WsProvider } = zombie;
-	await cryptoWaitReady();
-	const connect = (uri) => ApiPromise.create({ provider: new WsProvider(uri), noInitWarn: true });
+	const { claims, node, Keyring, connect } = await require('../common.cjs').helpers();
 	const wsOf = Object.fromEntries(networkInfo.relay.map((n) => [n.name, n.wsUri]));
 	const numberOf = async (api, finalized) => {
 		const header = finalized
