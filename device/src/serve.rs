@@ -160,7 +160,15 @@ async fn follow(chain: &Chain, defender: &mut Defender) -> Result<()> {
 
 async fn accept(listener: tokio::net::TcpListener, state: Arc<State>) {
 	loop {
-		let Ok((stream, _)) = listener.accept().await else { continue };
+		let stream = match listener.accept().await {
+			Ok((stream, _)) => stream,
+			Err(e) => {
+				// Out of file descriptors, or the like: wait rather than spin.
+				progress(format!("accept: {e}"));
+				tokio::time::sleep(Duration::from_millis(100)).await;
+				continue;
+			},
+		};
 		let state = state.clone();
 		tokio::spawn(async move {
 			let service = service_fn(move |req| handle(req, state.clone()));

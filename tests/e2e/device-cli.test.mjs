@@ -108,7 +108,7 @@ describe('edgeproof-device against edgeproof-node --dev', () => {
     assert.equal(BigInt(status.json.stake), stake - stake / 10n, '10 % of the stake burned');
   });
 
-  it('serve attests requests and defends an honest claim against a lying challenger', async () => {
+  it('serve attests requests, defends an honest claim against a lying challenger, survives a node restart', async () => {
     await cli([...base('served.json'), 'keygen']);
     assert.equal((await cli([...base('served.json'), 'register'])).code, 0);
     const daemon = spawn(
@@ -162,6 +162,19 @@ describe('edgeproof-device against edgeproof-node --dev', () => {
       assert.match(log, /bisect sent/);
       const status = (await api.query.attestations.claims(claim)).unwrap().status.toString();
       assert.ok(['Pending', 'Final'].includes(status), `the claim stands (${status})`);
+
+      // The node restarts (same database and ports): the daemon reconnects and goes on.
+      await node.restart();
+      await waitFor(() => /reconnected/.test(log), 60_000, `serve to reconnect:\n${log}`);
+      const again = await fetch(`${listening}/attest`, {
+        method: 'POST',
+        body: JSON.stringify(jsonTensor(mlp.inputTensor)),
+      });
+      const answer = await again.json();
+      assert.equal(again.status, 200, JSON.stringify(answer));
+      assert.ok(answer.claim > claim);
+      await waitFor(() => api.isConnected, 30_000, 'the test API to reconnect');
+      await api.rpc.chain.getHeader();
     } finally {
       daemon.kill('SIGINT');
     }

@@ -69,35 +69,52 @@ export async function startDevNode({ extraArgs = [], readyTimeoutMs = 120_000 } 
     '--no-mdns',
     ...extraArgs,
   ];
-  const child = spawn(nodeBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let child;
   let log = '';
-  const keep = (d) => {
-    log += d;
-    if (log.length > 200_000) log = log.slice(-100_000);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
   let exited = null;
-  child.on('exit', (code, signal) => (exited = { code, signal }));
-
-  const stop = async (api) => {
-    if (api) await api.disconnect().catch(() => {});
+  const launch = () => {
+    exited = null;
+    child = spawn(nodeBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (d) => {
+      log += d;
+      if (log.length > 200_000) log = log.slice(-100_000);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.on('exit', (code, signal) => (exited = { code, signal }));
+  };
+  const ready = (from) =>
+    waitFor(() => {
+      if (exited !== null) throw new Error(`node exited early (${JSON.stringify(exited)}):\n${log}`);
+      return /Running JSON-RPC server/.test(log.slice(from));
+    }, readyTimeoutMs);
+  const halt = async () => {
     if (exited === null) {
       child.kill('SIGINT');
       const gone = await waitFor(() => exited !== null, 20_000).catch(() => false);
       if (!gone) child.kill('SIGKILL');
     }
+  };
+  launch();
+
+  const stop = async (api) => {
+    if (api) await api.disconnect().catch(() => {});
+    await halt();
     rmSync(basePath, { recursive: true, force: true });
+  };
+  /** Stops the node and starts it again on the same database and ports (a restart). */
+  const restart = async () => {
+    await halt();
+    const from = log.length;
+    launch();
+    await ready(from);
   };
 
   try {
     const endpoint = `ws://127.0.0.1:${rpcPort}`;
-    await waitFor(() => {
-      if (exited !== null) throw new Error(`node exited early (${JSON.stringify(exited)}):\n${log}`);
-      return /Running JSON-RPC server/.test(log);
-    }, readyTimeoutMs);
+    await ready(0);
     const api = await ApiPromise.create({ provider: new WsProvider(endpoint), noInitWarn: true });
-    return { api, endpoint, basePath, log: () => log, stop: () => stop(api) };
+    return { api, endpoint, basePath, log: () => log, stop: () => stop(api), restart };
   } catch (error) {
     await stop();
     throw error;
