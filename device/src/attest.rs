@@ -10,21 +10,27 @@ use sp_core::H256;
 use subxt::utils::Static;
 
 use crate::{
-	chain::{call_api, chain_err, runtime, AtBlock, Chain, Operator},
+	chain::{
+		call_api, chain_err, runtime,
+		runtime::runtime_types::{
+			pallet_devices::types::DeviceStatus, pallet_models::types::ModelStatus,
+		},
+		AtBlock, Chain, Operator,
+	},
 	error::{Error, Result},
 	keystore::{key_hex, DeviceKeyPair},
 	tensors::{self, Spec},
 };
 
 /// What the device needs to know about a model: where to fetch it and what it takes.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct ModelInfo {
 	pub id: H256,
 	pub uri: String,
 	pub inputs: Vec<Spec>,
 	pub outputs: Vec<Spec>,
 	pub tolerance: edgeproof_canon::Tolerance,
-	pub status: String,
+	pub status: ModelStatus,
 }
 
 /// Reads model `id` at `at`.
@@ -43,7 +49,7 @@ pub async fn model_info(at: &AtBlock, id: H256) -> Result<Option<ModelInfo>> {
 			inputs: r.params.inputs.0.iter().map(spec).collect(),
 			outputs: r.params.outputs.0.iter().map(spec).collect(),
 			tolerance: *r.params.tolerance,
-			status: format!("{:?}", r.status),
+			status: r.status,
 		}
 	}))
 }
@@ -53,10 +59,10 @@ pub async fn active_model(at: &AtBlock, id: H256) -> Result<ModelInfo> {
 	let info = model_info(at, id)
 		.await?
 		.ok_or_else(|| Error::State(format!("model {id:?} is not registered")))?;
-	if info.status != "Active" {
+	if !matches!(info.status, ModelStatus::Active) {
 		return Err(Error::State(format!(
 			"model {id:?} is {}, not Active: it takes no claims",
-			info.status
+			status_name(&info.status)
 		)));
 	}
 	Ok(info)
@@ -147,9 +153,12 @@ impl Attester {
 				key_hex(&device)
 			)));
 		}
-		let status = format!("{:?}", record.status);
-		if status != "Active" {
-			return Err(Error::State(format!("device {} is {status}", key_hex(&device))));
+		if !matches!(record.status, DeviceStatus::Active) {
+			return Err(Error::State(format!(
+				"device {} is {}",
+				key_hex(&device),
+				status_name(&record.status)
+			)));
 		}
 		Ok(())
 	}
@@ -249,12 +258,13 @@ pub async fn claim_json(at: &AtBlock, claim: u64) -> Result<Option<serde_json::V
 			"bond": r.bond.to_string(),
 			"submittedAt": r.submitted_at,
 			"challengeEnds": r.challenge_ends,
-			"status": status_name(&format!("{:?}", r.status)),
+			"status": status_name(&r.status),
 		})
 	}))
 }
 
-/// The variant name of a status' debug form (`Disputed { open: 1 }` → `Disputed`).
-pub fn status_name(debug: &str) -> String {
-	debug.split([' ', '(', '{']).next().unwrap_or(debug).to_owned()
+/// The variant name of a status (`Disputed { open: 1 }` → `Disputed`).
+pub fn status_name(status: &impl std::fmt::Debug) -> String {
+	let debug = format!("{status:?}");
+	debug.split([' ', '(', '{']).next().unwrap_or(&debug).to_owned()
 }

@@ -285,12 +285,7 @@ where
 
 /// `bytes` as `0x…` hex.
 pub fn hex(bytes: &[u8]) -> String {
-	let mut out = String::with_capacity(2 + 2 * bytes.len());
-	out.push_str("0x");
-	for b in bytes {
-		out.push_str(&format!("{b:02x}"));
-	}
-	out
+	sp_core::bytes::to_hex(bytes, false)
 }
 
 /// Parses `0x…` (or bare) hex of exactly `N` bytes.

@@ -9,6 +9,7 @@ use subxt::utils::Static;
 
 use crate::{
 	attest::{self, Attester},
+	chain::runtime::runtime_types::pallet_attestations::types::ClaimStatus,
 	chain::{call_api, runtime, ss58, BoundedVec, Chain, Operator},
 	defend::Defender,
 	error::{Error, Result},
@@ -231,7 +232,7 @@ async fn status(global: &Global) -> Result<Output> {
 			}
 			claims.push(json!({
 				"claim": claim,
-				"status": attest::status_name(&format!("{:?}", c.status)),
+				"status": attest::status_name(&c.status),
 				"challengeEnds": c.challenge_ends,
 			}));
 			for dispute in
@@ -245,7 +246,7 @@ async fn status(global: &Global) -> Result<Output> {
 			None => break,
 		}
 	}
-	let status = attest::status_name(&format!("{:?}", record.status));
+	let status = attest::status_name(&record.status);
 	let rep = &record.reputation;
 	let json = json!({
 		"device": id,
@@ -305,6 +306,7 @@ async fn attest_command(global: &Global, args: crate::AttestArgs) -> Result<Outp
 	let chain = Chain::connect(&global.url).await?;
 	let at = chain.best().await?;
 	let model = attest::active_model(&at, model_id).await?;
+	// Checked before anything runs, so a wrong input is the one line the operator sees.
 	tensors::check(&input, &model.inputs)?;
 	let mut attester = Attester::new(chain.clone(), op.clone(), key);
 	attester.tamper = args.tamper_output;
@@ -337,20 +339,18 @@ async fn wait_decided(
 	let mut last = String::new();
 	while let Some(block) = blocks.next().await {
 		block.map_err(crate::chain::chain_err)?;
-		for m in defender.step().await? {
-			progress(format!("dispute {} on claim {}: {} sent", m.dispute, m.claim, m.what));
-		}
+		defender.step().await?;
 		let at = chain.best().await?;
-		let status = attest::claim_json(&at, claim)
+		let status = call_api(&at, runtime::runtime_apis().attestations_api().claim(claim))
 			.await?
-			.and_then(|c| c["status"].as_str().map(str::to_owned))
-			.unwrap_or_else(|| "Pruned".into());
-		if status != last {
-			progress(format!("claim {claim}: {status}"));
-			last = status.clone();
+			.map(|record| record.status);
+		let name = status.as_ref().map_or_else(|| "Pruned".to_owned(), attest::status_name);
+		if name != last {
+			progress(format!("claim {claim}: {name}"));
+			last = name.clone();
 		}
-		if status == "Final" || status == "Invalid" {
-			return Ok(status);
+		if matches!(status, Some(ClaimStatus::Final | ClaimStatus::Invalid)) {
+			return Ok(name);
 		}
 	}
 	Err(Error::Unreachable(format!("{} stopped sending blocks", chain.url())))

@@ -22,14 +22,6 @@ use crate::{
 /// Blocks after which a move that has not reached the chain is sent again.
 pub const RESEND_AFTER: u32 = 5;
 
-/// One move made, for the log and the caller.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Move {
-	pub dispute: u64,
-	pub claim: u64,
-	pub what: String,
-}
-
 /// The operator's side of every dispute on its claims.
 pub struct Defender {
 	chain: Chain,
@@ -49,8 +41,8 @@ impl Defender {
 		self.chain = chain;
 	}
 
-	/// Makes every move owed at the best block; returns those sent.
-	pub async fn step(&mut self) -> Result<Vec<Move>> {
+	/// Makes every move owed at the best block, logging each one sent.
+	pub async fn step(&mut self) -> Result<()> {
 		let at = self.chain.best().await?;
 		let now = u32::try_from(at.block_number()).unwrap_or(u32::MAX);
 		let me = self.operator.account();
@@ -67,16 +59,13 @@ impl Defender {
 			let (id,) = item.key().map_err(chain_err)?.decode().map_err(chain_err)?;
 			owed.push((id, dispute));
 		}
-		let mut moves = Vec::new();
 		for (id, dispute) in owed {
-			match self.defend(&at, now, id, &dispute).await {
-				Ok(Some(m)) => moves.push(m),
-				Ok(None) => {},
-				Err(e) => eprintln!("dispute {id}: no move this block: {e}"),
+			if let Err(e) = self.defend(&at, now, id, &dispute).await {
+				eprintln!("dispute {id}: no move this block: {e}");
 			}
 		}
 		self.sent.retain(|_, at| now < at.saturating_add(10 * RESEND_AFTER));
-		Ok(moves)
+		Ok(())
 	}
 
 	async fn defend(
@@ -85,7 +74,7 @@ impl Defender {
 		now: u32,
 		id: u64,
 		dispute: &runtime::runtime_types::pallet_disputes::Dispute<AccountId32, u128, u32>,
-	) -> Result<Option<Move>> {
+	) -> Result<()> {
 		let game = &dispute.game.0;
 		let claim = dispute.claim;
 		if let Some(winner) = game.timed_out(now) {
@@ -93,7 +82,7 @@ impl Defender {
 				let call = runtime::tx().disputes().timeout(id);
 				return self.send(id, claim, "timeout", 0, now, &call).await;
 			}
-			return Ok(None);
+			return Ok(());
 		}
 		// The claimant owes the response and its bisection moves; the one-step is owed by the
 		// claimant too, but anyone may post it (the honest trace wins it).
@@ -103,7 +92,7 @@ impl Defender {
 			Phase::Resolved(_) => false,
 		};
 		if !owes {
-			return Ok(None);
+			return Ok(());
 		}
 		let (model, uri, tolerance, input, claimed) =
 			self.claim_data(at, claim, dispute.model).await?;
@@ -121,7 +110,7 @@ impl Defender {
 							"dispute {id}: claim {claim} is not the model's output; it cannot be defended"
 						);
 					}
-					return Ok(None);
+					return Ok(());
 				}
 				let outputs = BoundedVec(canonical.outputs.into_iter().map(Static).collect());
 				let call =
@@ -141,7 +130,7 @@ impl Defender {
 				let call = runtime::tx().disputes().one_step(id, Static(witness));
 				self.send(id, claim, "one-step", leaf, now, &call).await
 			},
-			_ => Ok(None),
+			_ => Ok(()),
 		}
 	}
 
@@ -173,15 +162,16 @@ impl Defender {
 		round: u64,
 		now: u32,
 		call: &Call,
-	) -> Result<Option<Move>> {
+	) -> Result<()> {
 		let key = (dispute, kind, round);
 		if self.sent.get(&key).is_some_and(|at| now < at.saturating_add(RESEND_AFTER)) {
-			return Ok(None);
+			return Ok(());
 		}
 		self.sent.insert(key, now);
 		let what = format!("dispute {dispute} ({kind})");
 		self.chain.submit(call, &self.operator, &what).await?;
-		Ok(Some(Move { dispute, claim, what: kind.to_owned() }))
+		eprintln!("dispute {dispute} on claim {claim}: {kind} sent");
+		Ok(())
 	}
 }
 

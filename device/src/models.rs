@@ -16,6 +16,8 @@ use crate::{
 	Global,
 };
 
+use runtime::runtime_types::pallet_models::types::ModelStatus;
+
 type ParamsOf = runtime::runtime_types::pallet_models::types::ModelParams;
 type SpecOf = runtime::runtime_types::pallet_models::types::TensorSpec;
 
@@ -65,12 +67,16 @@ pub async fn run(global: &Global, command: ModelsCommand) -> Result<Output> {
 			let spec = |s: &crate::tensors::Spec| json!({ "name": s.name, "dtype": format!("{:?}", s.dtype), "shape": s.shape, "dynamicBatch": s.dynamic_batch });
 			let json = json!({
 				"model": format!("{id:?}"),
-				"status": info.status,
+				"status": status_name(&info.status),
 				"uri": info.uri,
 				"inputs": info.inputs.iter().map(spec).collect::<Vec<_>>(),
 				"outputs": info.outputs.iter().map(spec).collect::<Vec<_>>(),
 			});
-			let text = format!("model {id:?}\n  status {}\n  uri    {}", info.status, info.uri);
+			let text = format!(
+				"model {id:?}\n  status {}\n  uri    {}",
+				status_name(&info.status),
+				info.uri
+			);
 			Ok(Output::new(text, json))
 		},
 		ModelsCommand::Register { file, name, version, uri, tolerance, wait } => {
@@ -92,7 +98,7 @@ async fn list(global: &Global) -> Result<Output> {
 			"model": format!("{:?}", record.params.model_id),
 			"name": String::from_utf8_lossy(&record.params.name.0),
 			"version": record.params.version,
-			"status": status_name(&format!("{:?}", record.status)),
+			"status": status_name(&record.status),
 		}));
 	}
 	let text = models
@@ -215,9 +221,9 @@ async fn register(
 		while let Some(block) = blocks.next().await {
 			block.map_err(chain_err)?;
 			let at = chain.best().await?;
-			let status = model_info(&at, model_id).await?.map(|m| m.status).unwrap_or_default();
-			if status != "Pending" {
-				json["status"] = status.into();
+			let status = model_info(&at, model_id).await?.map(|m| m.status);
+			if let Some(decided) = status.filter(|s| !matches!(s, ModelStatus::Pending)) {
+				json["status"] = status_name(&decided).into();
 				break;
 			}
 		}

@@ -143,14 +143,7 @@ async fn follow(chain: &Chain, defender: &mut Defender) -> Result<()> {
 	while let Some(block) = blocks.next().await {
 		block.map_err(crate::chain::chain_err)?;
 		match defender.step().await {
-			Ok(moves) => {
-				for m in moves {
-					progress(format!(
-						"dispute {} on claim {}: {} sent",
-						m.dispute, m.claim, m.what
-					));
-				}
-			},
+			Ok(()) => {},
 			Err(e @ (Error::Unreachable(_) | Error::Chain(_))) => return Err(e),
 			Err(e) => progress(format!("defence: {e}")),
 		}
