@@ -6,8 +6,10 @@
 //
 // CommonJS because zombienet loads it with require(); helpers from ../common.cjs.
 
+const { helpers, activateMlp } = require('../common.cjs');
+
 async function run(nodeName, networkInfo) {
-	const { claims, node, Keyring, connect } = await require('../common.cjs').helpers();
+	const { claims, node, Keyring, connect } = await helpers();
 
 	const apis = {};
 	const server = await claims.serveMlp();
@@ -17,9 +19,7 @@ async function run(nodeName, networkInfo) {
 		}
 		const api = apis[nodeName];
 		const bob = new Keyring({ type: 'sr25519' }).addFromUri('//Bob');
-		const { modelId, status } = await claims.registerMlp(api, bob, server.uri, { timeoutMs: 180_000 });
-		if (status !== 'Active') throw new Error(`the model was ${status}, not activated`);
-		console.log(`\t model ${modelId} activated by the validators' vote`);
+		const modelId = await activateMlp(claims, api, bob, server.uri);
 
 		const device = new Keyring({ type: 'ed25519' }).addFromUri('//zombienet-honest');
 		await claims.registerDevice(api, bob, device, 'zombienet honest');

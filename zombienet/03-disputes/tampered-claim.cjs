@@ -13,8 +13,10 @@
 //
 // CommonJS because zombienet loads it with require(); helpers from ../common.cjs.
 
+const { helpers, activateMlp, agreeOnSlash } = require('../common.cjs');
+
 async function run(nodeName, networkInfo) {
-	const { claims, node, Keyring, connect } = await require('../common.cjs').helpers();
+	const { claims, node, Keyring, connect } = await helpers();
 
 	const apis = {};
 	const server = await claims.serveMlp();
@@ -25,9 +27,7 @@ async function run(nodeName, networkInfo) {
 		const api = apis[nodeName];
 		const bob = new Keyring({ type: 'sr25519' }).addFromUri('//Bob');
 
-		const { modelId, status } = await claims.registerMlp(api, bob, server.uri, { timeoutMs: 180_000 });
-		if (status !== 'Active') throw new Error(`the model was ${status}, not activated`);
-		console.log(`\t model ${modelId} activated by the validators' vote`);
+		const modelId = await activateMlp(claims, api, bob, server.uri);
 
 		const device = new Keyring({ type: 'ed25519' }).addFromUri('//zombienet-liar');
 		const key = await claims.registerDevice(api, bob, device, 'zombienet liar');
@@ -79,21 +79,7 @@ async function run(nodeName, networkInfo) {
 			180_000,
 			'the invalid claim to be finalised',
 		);
-		let agree = 0;
-		for (const [name, other] of Object.entries(apis)) {
-			await node.waitFor(
-				async () => (await other.rpc.chain.getHeader(settledAt).catch(() => null)) !== null,
-				60_000,
-				`${name} to import the settled block`,
-			);
-			const record = (await other.query.attestations.claims.at(settledAt, claim)).unwrap();
-			const dev = (await other.query.devices.devices.at(settledAt, key)).unwrap();
-			const open = await other.query.disputes.claimDisputes.at(settledAt, claim);
-			if (!record.status.isInvalid) throw new Error(`${name}: claim ${record.status}`);
-			if (dev.stake.toBigInt() !== stake - stake / 10n) throw new Error(`${name}: stake ${dev.stake}`);
-			if (open.length !== 0) throw new Error(`${name}: disputes still open`);
-			agree += 1;
-		}
+		const agree = await agreeOnSlash(node, apis, settledAt, { claim, key, stake, importMs: 60_000 });
 		console.log(`\t ${agree} nodes agree: claim ${claim} Invalid, device slashed`);
 		return agree;
 	} finally {

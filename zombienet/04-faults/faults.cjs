@@ -74,8 +74,10 @@ async function rpcUp(port) {
 	}
 }
 
+const { helpers, activateMlp, agreeOnSlash } = require('../common.cjs');
+
 async function run(nodeName, networkInfo) {
-	const { claims, node, Keyring, connect } = await require('../common.cjs').helpers();
+	const { claims, node, Keyring, connect } = await helpers();
 	const wsOf = Object.fromEntries(networkInfo.relay.map((n) => [n.name, n.wsUri]));
 	const numberOf = async (api, finalized) => {
 		const header = finalized
@@ -92,8 +94,7 @@ async function run(nodeName, networkInfo) {
 		const bob = new Keyring({ type: 'sr25519' }).addFromUri('//Bob');
 		const aliceChecker = new Keyring({ type: 'ed25519' }).addFromUri('//Alice').address;
 
-		const { modelId, status } = await claims.registerMlp(api, bob, server.uri, { timeoutMs: 180_000 });
-		if (status !== 'Active') throw new Error(`the model was ${status}, not activated`);
+		const modelId = await activateMlp(claims, api, bob, server.uri);
 		const device = new Keyring({ type: 'ed25519' }).addFromUri('//zombienet-faults');
 		const key = await claims.registerDevice(api, bob, device, 'zombienet faults');
 		const stake = (await api.query.devices.devices(key)).unwrap().stake.toBigInt();
@@ -144,17 +145,7 @@ async function run(nodeName, networkInfo) {
 		const settledAt = await api.rpc.chain.getFinalizedHead();
 		apis.bob = await connect(wsOf.bob);
 		apis.full = await connect(wsOf.full);
-		for (const [name, other] of Object.entries(apis)) {
-			await node.waitFor(
-				async () => (await other.rpc.chain.getHeader(settledAt).catch(() => null)) !== null,
-				120_000,
-				`${name} to import the settled block`,
-			);
-			const record = (await other.query.attestations.claims.at(settledAt, claim)).unwrap();
-			const dev = (await other.query.devices.devices.at(settledAt, key)).unwrap();
-			if (!record.status.isInvalid) throw new Error(`${name}: claim ${record.status}`);
-			if (dev.stake.toBigInt() !== stake - stake / 10n) throw new Error(`${name}: stake ${dev.stake}`);
-		}
+		await agreeOnSlash(node, apis, settledAt, { claim, key, stake, importMs: 120_000 });
 		console.log(`\t alice, bob, charlie and full agree at finalised ${settledAt.toHex().slice(0, 10)}…`);
 
 		// The full node, restarted from its database, keeps its state.
