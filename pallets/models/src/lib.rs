@@ -11,10 +11,11 @@
 //! A model starts `Pending`. Validators' off-chain workers fetch the file, check its hash,
 //! compile it, compare the program root and limits, and [`Pallet::vote`]; when the ayes (or the
 //! nays) of the current voters reach [`Config::VoteThreshold`], the model becomes `Active` (or
-//! `Rejected`). The [`Config::ActivationOrigin`] may decide directly, for bootstrapping. Only
-//! `Active` models take new claims ([`ModelRegistry`]). The owner may deprecate an active model,
-//! retire a deprecated one (getting the deposit back) and move its URI; the content hash never
-//! changes: a new file is a new model.
+//! `Rejected`); votes of accounts that have left the voter set do not count. The
+//! [`Config::ActivationOrigin`] may decide directly, for bootstrapping. Only `Active` models take
+//! new claims ([`ModelRegistry`]). The owner may deprecate an active model, retire a deprecated
+//! one (getting the deposit back) and move its URI; the content hash never changes: a new file
+//! is a new model.
 //!
 //! ## Interface
 //!
@@ -264,7 +265,8 @@ pub mod pallet {
 			version: u32,
 			deposit: BalanceOf<T>,
 		},
-		/// A voter gave its verdict on a pending model.
+		/// A voter gave its verdict on a pending model; `ayes` and `nays` count the votes of
+		/// the current voters.
 		VoteCast { model: ModelId, voter: T::AccountId, verdict: Verdict, ayes: u32, nays: u32 },
 		/// A model became active and takes claims.
 		ModelActivated { model: ModelId },
@@ -423,7 +425,9 @@ pub mod pallet {
 		}
 
 		/// Give a voter's verdict on a pending model. When the ayes or the nays reach the
-		/// threshold of the current voter count, the model is activated or rejected.
+		/// threshold of the current voter count, the model is activated or rejected. Only the
+		/// votes of current voters count: those of accounts that have left the voter set are
+		/// dropped.
 		///
 		/// - `origin`: signed by a voter ([`Config::Voters`]).
 		/// - `verdict`: `Approve` if the file, hash, program and limits check out.
@@ -443,6 +447,8 @@ pub mod pallet {
 			let record = Models::<T>::get(model).ok_or(Error::<T>::UnknownModel)?;
 			ensure!(record.status == ModelStatus::Pending, Error::<T>::IllegalTransition);
 			let mut votes = Votes::<T>::get(model);
+			// A voter that left the set no longer decides, nor takes room from current ones.
+			votes.retain(|(who, _)| T::Voters::is_voter(who));
 			ensure!(votes.iter().all(|(who, _)| *who != voter), Error::<T>::AlreadyVoted);
 			votes.try_push((voter.clone(), verdict)).map_err(|_| Error::<T>::TooManyVotes)?;
 

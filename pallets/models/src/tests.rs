@@ -521,3 +521,45 @@ fn registration_is_refused_beyond_max_pending_models() {
 		Models::do_try_state().expect("invariants");
 	});
 }
+
+// Issue 14, "Registry abuse": each test below replays an attack.
+
+#[test]
+fn votes_of_a_removed_voter_do_not_count() {
+	ExtBuilder::build_and_execute(|| {
+		assert_register(ALICE, 1);
+		let model = H256::repeat_byte(1);
+		assert_ok!(Models::vote(RuntimeOrigin::signed(V1), model, Verdict::Approve));
+		// V1 leaves the voter set: 66% of the 2 remaining voters, rounded up, is 2 ayes.
+		set_voters(vec![V2, V3]);
+		assert_ok!(Models::vote(RuntimeOrigin::signed(V2), model, Verdict::Approve));
+		System::assert_last_event(
+			Event::VoteCast { model, voter: V2, verdict: Verdict::Approve, ayes: 1, nays: 0 }
+				.into(),
+		);
+		assert_eq!(status(1), ModelStatus::Pending, "V1's vote no longer counts");
+		assert_eq!(Votes::<Test>::get(model).into_inner(), vec![(V2, Verdict::Approve)]);
+		assert_ok!(Models::vote(RuntimeOrigin::signed(V3), model, Verdict::Approve));
+		assert_eq!(status(1), ModelStatus::Active);
+	});
+}
+
+#[test]
+fn votes_of_removed_voters_take_no_room() {
+	ExtBuilder::build_and_execute(|| {
+		// `MaxVoters` (8) votes of a large set that reach no threshold...
+		let old: Vec<AccountId> = (100..120).collect();
+		set_voters(old.clone());
+		assert_register(ALICE, 1);
+		let model = H256::repeat_byte(1);
+		for (i, v) in old.iter().take(8).enumerate() {
+			let verdict = if i % 2 == 0 { Verdict::Approve } else { Verdict::Reject };
+			assert_ok!(Models::vote(RuntimeOrigin::signed(*v), model, verdict));
+		}
+		// ... then the whole set is replaced: the new voters still decide.
+		set_voters(vec![V1, V2, V3]);
+		assert_ok!(Models::vote(RuntimeOrigin::signed(V1), model, Verdict::Reject));
+		assert_ok!(Models::vote(RuntimeOrigin::signed(V2), model, Verdict::Reject));
+		assert_eq!(status(1), ModelStatus::Rejected);
+	});
+}
