@@ -30,6 +30,9 @@
 //! - *Family*: the versions registered under one name, listed in [`Families`].
 //! - *Deposit*: `DepositBase + DepositPerByte × encoded size of the registration`. Returned on
 //!   retirement; on rejection [`Config::RejectionSlash`] of it is burned and the rest returned.
+//! - *Tolerance*: how far a claimed output may be from the canonical one; the runtime caps it
+//!   ([`Config::MaxToleranceAbs`], [`Config::MaxToleranceRel`]) so that every model stays
+//!   disputable.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -211,6 +214,17 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxPendingModels: Get<u32>;
 
+		/// Largest `abs` a [`Tolerance::Relative`] may declare, as an IEEE-754 binary32 bit
+		/// pattern (`f32::to_bits`). A looser bound would let claims on the model stray so far
+		/// from the canonical output that they could not be disputed.
+		#[pallet::constant]
+		type MaxToleranceAbs: Get<u32>;
+
+		/// Largest `rel` a [`Tolerance::Relative`] may declare, as an IEEE-754 binary32 bit
+		/// pattern (`f32::to_bits`).
+		#[pallet::constant]
+		type MaxToleranceRel: Get<u32>;
+
 		/// The limits a model must stay within to be disputable: the canonical program's size
 		/// and one operator's work, which the runtime must be able to execute in a block.
 		/// Validators reject models beyond them.
@@ -322,6 +336,9 @@ pub mod pallet {
 		SameUri,
 		/// `MaxPendingModels` models are already pending; try again once some are decided.
 		TooManyPendingModels,
+		/// The tolerance's `abs` is above `MaxToleranceAbs` or its `rel` above
+		/// `MaxToleranceRel` (see the constants): claims on the model could not be disputed.
+		ToleranceTooLoose,
 	}
 
 	#[pallet::hooks]
@@ -333,6 +350,11 @@ pub mod pallet {
 			assert!(T::MaxVersions::get() > 0, "families need room for one version");
 			assert!(!T::VoteThreshold::get().is_zero(), "a zero threshold decides on no votes");
 			assert!(T::MaxPendingModels::get() > 0, "models must be able to pend");
+			let caps = Tolerance::Relative {
+				abs: T::MaxToleranceAbs::get(),
+				rel: T::MaxToleranceRel::get(),
+			};
+			assert!(valid_tolerance(caps), "the tolerance caps must be finite and non-negative");
 		}
 
 		/// Votes on pending models with this node's checker keys (see [`offchain`]).
@@ -357,7 +379,8 @@ pub mod pallet {
 		///
 		/// Errors: `ModelExists`, `VersionExists`, `TooManyVersions`, `EmptyName`,
 		/// `InvalidUri`, `NoTensors`, `ZeroDimension`, `TensorTooLarge`, `InvalidByteSize`,
-		/// `NoNodes`, `InvalidTolerance`, `InsufficientDeposit`.
+		/// `NoNodes`, `InvalidTolerance`, `ToleranceTooLoose`, `TooManyPendingModels`,
+		/// `InsufficientDeposit`.
 		///
 		/// Emits `ModelRegistered`.
 		#[pallet::call_index(0)]
@@ -566,6 +589,14 @@ pub mod pallet {
 			);
 			ensure!(params.node_count > 0, Error::<T>::NoNodes);
 			ensure!(valid_tolerance(params.tolerance), Error::<T>::InvalidTolerance);
+			ensure!(
+				tolerance_within_caps(
+					params.tolerance,
+					T::MaxToleranceAbs::get(),
+					T::MaxToleranceRel::get()
+				),
+				Error::<T>::ToleranceTooLoose
+			);
 			ensure!(!params.inputs.is_empty() && !params.outputs.is_empty(), Error::<T>::NoTensors);
 			for spec in params.inputs.iter().chain(params.outputs.iter()) {
 				ensure!(spec.shape.iter().all(|&d| d > 0), Error::<T>::ZeroDimension);
@@ -755,6 +786,18 @@ pub fn valid_tolerance(tolerance: Tolerance) -> bool {
 			let value = f32::from_bits(bits);
 			value.is_finite() && value >= 0.0 && bits >> 31 == 0
 		}),
+	}
+}
+
+/// Are the bounds of `tolerance` at most `max_abs` and `max_rel` (f32 bit patterns)? Meant for a
+/// [`valid_tolerance`]; `Exact` is always within.
+pub fn tolerance_within_caps(tolerance: Tolerance, max_abs: u32, max_rel: u32) -> bool {
+	match tolerance {
+		Tolerance::Exact => true,
+		Tolerance::Relative { abs, rel } => {
+			f32::from_bits(abs) <= f32::from_bits(max_abs)
+				&& f32::from_bits(rel) <= f32::from_bits(max_rel)
+		},
 	}
 }
 

@@ -19,6 +19,9 @@ pub type Balance = u64;
 pub const ALICE: AccountId = 1;
 pub const BOB: AccountId = 2;
 pub const POOR: AccountId = 3;
+/// Squatters: they register models at URIs that never answer.
+pub const MALLORY: AccountId = 4;
+pub const EVE: AccountId = 5;
 pub const V1: AccountId = 11;
 pub const V2: AccountId = 12;
 pub const V3: AccountId = 13;
@@ -74,6 +77,8 @@ parameter_types! {
 	pub const RejectionSlash: Perbill = Perbill::from_percent(10);
 	pub const MaxTensorElements: u64 = 1 << 20;
 	pub const MaxModelBytes: u64 = 64 << 20;
+	pub const MaxToleranceAbs: u32 = 1e-2f32.to_bits();
+	pub const MaxToleranceRel: u32 = 1e-2f32.to_bits();
 }
 
 pub const DEPOSIT_BASE: Balance = 100;
@@ -97,6 +102,8 @@ impl pallet_models::Config for Test {
 	type MaxVersions = ConstU32<3>;
 	type MaxVoters = ConstU32<8>;
 	type MaxPendingModels = ConstU32<MAX_PENDING_MODELS>;
+	type MaxToleranceAbs = MaxToleranceAbs;
+	type MaxToleranceRel = MaxToleranceRel;
 	type DisputeLimits = DisputeLimits;
 	type CheckerCrypto = TestChecker;
 	type WeightInfo = ();
@@ -162,6 +169,8 @@ impl ExtBuilder {
 				(ALICE, 1_000_000),
 				(BOB, 1_000_000),
 				(POOR, 250),
+				(MALLORY, 1_000_000),
+				(EVE, 1_000_000),
 				(V1, 10),
 				(V2, 10),
 				(V3, 10),

@@ -525,6 +525,32 @@ fn registration_is_refused_beyond_max_pending_models() {
 // Issue 14, "Registry abuse": each test below replays an attack.
 
 #[test]
+fn a_tolerance_that_accepts_every_output_is_refused() {
+	ExtBuilder::build_and_execute(|| {
+		let (max_abs, max_rel) = (MaxToleranceAbs::get(), MaxToleranceRel::get());
+		let loose = [
+			Tolerance::Relative { abs: f32::MAX.to_bits(), rel: 0 },
+			Tolerance::Relative { abs: 0, rel: f32::MAX.to_bits() },
+			// The next f32 above each cap.
+			Tolerance::Relative { abs: max_abs + 1, rel: 0 },
+			Tolerance::Relative { abs: 0, rel: max_rel + 1 },
+		];
+		for tolerance in loose {
+			let mut p = params(1);
+			p.tolerance = tolerance;
+			assert_noop!(
+				Models::register_model(RuntimeOrigin::signed(MALLORY), p),
+				Error::<Test>::ToleranceTooLoose
+			);
+		}
+		// The caps themselves are allowed.
+		let mut p = params(1);
+		p.tolerance = Tolerance::Relative { abs: max_abs, rel: max_rel };
+		assert_ok!(Models::register_model(RuntimeOrigin::signed(MALLORY), p));
+	});
+}
+
+#[test]
 fn votes_of_a_removed_voter_do_not_count() {
 	ExtBuilder::build_and_execute(|| {
 		assert_register(ALICE, 1);

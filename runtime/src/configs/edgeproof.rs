@@ -66,6 +66,11 @@ impl pallet_models::Config for Runtime {
 	type MaxVersions = ConstU32<32>;
 	type MaxVoters = MaxCheckers;
 	type MaxPendingModels = ConstU32<64>;
+	/// 0.01: a hundred times the fixtures' `rel` (1e-4), ten times the loosest bound the tests
+	/// use (1e-3).
+	type MaxToleranceAbs = ConstU32<{ 1e-2f32.to_bits() }>;
+	/// 0.01 (1 %).
+	type MaxToleranceRel = ConstU32<{ 1e-2f32.to_bits() }>;
 	type DisputeLimits = DisputeLimits;
 	type CheckerCrypto = CheckerAuthId;
 	type WeightInfo = pallet_models::weights::SubstrateWeight<Runtime>;
