@@ -126,6 +126,8 @@ impl pallet_models::Config for Test {
 	type MaxVersions = ConstU32<8>;
 	type MaxVoters = ConstU32<8>;
 	type MaxPendingModels = ConstU32<16>;
+	type MaxPendingPerOwner = ConstU32<16>;
+	type PendingTimeout = ConstU64<1_000>;
 	type MaxToleranceAbs = ConstU32<{ 1e-2f32.to_bits() }>;
 	type MaxToleranceRel = ConstU32<{ 1e-2f32.to_bits() }>;
 	type DisputeLimits = Limits;

@@ -1,5 +1,5 @@
 //! Benchmarks of `pallet-models`. Every call is measured at its worst case: the largest
-//! registration the bounds allow, a full family, a full vote.
+//! registration the bounds allow, a full family, a full pending queue, a full vote.
 
 use super::*;
 use crate::Pallet as Models;
@@ -11,7 +11,10 @@ use frame_support::{
 };
 use frame_system::RawOrigin;
 use sp_core::H256;
-use sp_runtime::Saturating;
+use sp_runtime::{traits::One, Saturating};
+
+/// The first seed of the models [`fill_pending`] registers (above any family version).
+const LONE: u32 = 1 << 16;
 
 /// A distinct model id per seed.
 fn model_id(seed: u32) -> ModelId {
@@ -46,8 +49,8 @@ fn max_params<T: Config>(seed: u32) -> ModelParamsOf<T> {
 	}
 }
 
-fn funded<T: Config>(name: &'static str) -> T::AccountId {
-	let who: T::AccountId = account(name, 0, 0);
+fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
+	let who: T::AccountId = account(name, index, 0);
 	let amount = Models::<T>::deposit_for(&max_params::<T>(0))
 		.saturating_mul(100u32.into())
 		.saturating_add(T::Currency::minimum_balance());
@@ -55,18 +58,31 @@ fn funded<T: Config>(name: &'static str) -> T::AccountId {
 	who
 }
 
-/// Registers models `1..versions` of the family first, then model `versions` by `owner`.
-fn register<T: Config>(owner: &T::AccountId, versions: u32) -> ModelId {
-	for seed in 1..=versions {
-		let params = max_params::<T>(seed);
-		let id = params.model_id;
-		Models::<T>::register_model(RawOrigin::Signed(owner.clone()).into(), params)
-			.expect("benchmark registration is valid");
-		if seed == versions {
-			return id;
-		}
-	}
-	H256::zero()
+/// Registers `params` by `owner`; returns the model's id.
+fn register_params<T: Config>(owner: &T::AccountId, params: ModelParamsOf<T>) -> ModelId {
+	let id = params.model_id;
+	Models::<T>::register_model(RawOrigin::Signed(owner.clone()).into(), params)
+		.expect("benchmark registration is valid");
+	id
+}
+
+/// Registers version `seed` of the benchmark family by `owner`.
+fn register<T: Config>(owner: &T::AccountId, seed: u32) -> ModelId {
+	register_params::<T>(owner, max_params::<T>(seed))
+}
+
+/// Registers `count` pending models, seeds from `first`, each in a family of its own and by
+/// an owner of its own (so that neither the family nor the per-owner bound applies).
+fn fill_pending<T: Config>(count: u32, first: u32) -> Vec<ModelId> {
+	(first..first.saturating_add(count))
+		.map(|seed| {
+			let mut params = max_params::<T>(seed);
+			let mut name = alloc::format!("{seed}").into_bytes();
+			name.resize(T::MaxNameLen::get() as usize, b'm');
+			params.name = BoundedVec::truncate_from(name);
+			register_params::<T>(&funded::<T>("pending-owner", seed), params)
+		})
+		.collect()
 }
 
 fn status_of<T: Config>(id: ModelId) -> Option<ModelStatus> {
@@ -76,7 +92,7 @@ fn status_of<T: Config>(id: ModelId) -> Option<ModelStatus> {
 /// A pending model and the origin that may decide it.
 fn pending_model_and_activation_origin<T: Config>(
 ) -> Result<(ModelId, T::RuntimeOrigin), BenchmarkError> {
-	let owner = funded::<T>("owner");
+	let owner = funded::<T>("owner", 0);
 	let id = register::<T>(&owner, 1);
 	let origin =
 		T::ActivationOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
@@ -87,14 +103,17 @@ fn pending_model_and_activation_origin<T: Config>(
 mod benchmarks {
 	use super::*;
 
+	/// The last version that fits its family, into the last free pending slot: the longest
+	/// family and pending queue to read and write.
 	#[benchmark]
 	fn register_model() {
-		let owner = funded::<T>("owner");
-		// A family one short of full, so the new version is the last that fits.
+		let owner = funded::<T>("owner", 0);
 		let before = T::MaxVersions::get().saturating_sub(1);
-		if before > 0 {
-			register::<T>(&owner, before);
+		for seed in 1..=before {
+			let id = register::<T>(&owner, seed);
+			Models::<T>::do_activate(id).expect("pending model activates");
 		}
+		fill_pending::<T>(T::MaxPendingModels::get().saturating_sub(1), LONE);
 		let params = max_params::<T>(before + 1);
 		let id = params.model_id;
 
@@ -102,6 +121,7 @@ mod benchmarks {
 		_(RawOrigin::Signed(owner), params);
 
 		assert_eq!(status_of::<T>(id), Some(ModelStatus::Pending));
+		assert_eq!(PendingModels::<T>::count(), T::MaxPendingModels::get());
 	}
 
 	#[benchmark]
@@ -130,7 +150,7 @@ mod benchmarks {
 	/// one half): the largest vote list to read and write.
 	#[benchmark]
 	fn vote() {
-		let owner = funded::<T>("owner");
+		let owner = funded::<T>("owner", 0);
 		let id = register::<T>(&owner, 1);
 		let voters = T::Voters::set_benchmark_voters(T::MaxVoters::get());
 		let alternate = |i: usize| if i % 2 == 0 { Verdict::Approve } else { Verdict::Reject };
@@ -149,7 +169,7 @@ mod benchmarks {
 	/// The vote that reaches the threshold and activates the model.
 	#[benchmark]
 	fn vote_and_decide() {
-		let owner = funded::<T>("owner");
+		let owner = funded::<T>("owner", 0);
 		let id = register::<T>(&owner, 1);
 		let voters = T::Voters::set_benchmark_voters(T::MaxVoters::get());
 		let required = T::VoteThreshold::get().mul_ceil(T::Voters::count()).max(1);
@@ -169,7 +189,7 @@ mod benchmarks {
 
 	#[benchmark]
 	fn deprecate() {
-		let owner = funded::<T>("owner");
+		let owner = funded::<T>("owner", 0);
 		let id = register::<T>(&owner, 1);
 		Models::<T>::do_activate(id).expect("pending model activates");
 
@@ -181,7 +201,7 @@ mod benchmarks {
 
 	#[benchmark]
 	fn retire() {
-		let owner = funded::<T>("owner");
+		let owner = funded::<T>("owner", 0);
 		let id = register::<T>(&owner, 1);
 		Models::<T>::do_activate(id).expect("pending model activates");
 		Models::<T>::deprecate(RawOrigin::Signed(owner.clone()).into(), id)
@@ -196,7 +216,7 @@ mod benchmarks {
 	/// Moving from the shortest URI to the longest: the deposit grows, so the hold changes.
 	#[benchmark]
 	fn set_uri() {
-		let owner = funded::<T>("owner");
+		let owner = funded::<T>("owner", 0);
 		let mut params = max_params::<T>(1);
 		params.uri = BoundedVec::truncate_from(b"file:///m".to_vec());
 		let id = params.model_id;
@@ -210,6 +230,29 @@ mod benchmarks {
 		_(RawOrigin::Signed(owner), id, uri.clone());
 
 		assert_eq!(crate::Models::<T>::get(id).map(|r| r.params.uri), Some(uri));
+	}
+
+	/// `n` pending models expire in a block; the rest of a full queue, registered a block
+	/// later, is read and left.
+	#[benchmark]
+	fn expire_pending_models(n: Linear<0, { T::MaxPendingModels::get() }>) {
+		let start = frame_system::Pallet::<T>::block_number();
+		let due = fill_pending::<T>(n, LONE);
+		frame_system::Pallet::<T>::set_block_number(start.saturating_add(One::one()));
+		fill_pending::<T>(T::MaxPendingModels::get().saturating_sub(n), LONE.saturating_add(n));
+		let now = start.saturating_add(T::PendingTimeout::get());
+		frame_system::Pallet::<T>::set_block_number(now);
+
+		#[block]
+		{
+			Models::<T>::expire_due(now);
+		}
+
+		assert!(due.iter().all(|id| status_of::<T>(*id) == Some(ModelStatus::Rejected)));
+		assert_eq!(
+			PendingQueue::<T>::get().len() as u32,
+			T::MaxPendingModels::get().saturating_sub(n)
+		);
 	}
 
 	impl_benchmark_test_suite!(Models, crate::mock::ExtBuilder::build(), crate::mock::Test);

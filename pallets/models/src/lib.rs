@@ -12,10 +12,14 @@
 //! compile it, compare the program root and limits, and [`Pallet::vote`]; when the ayes (or the
 //! nays) of the current voters reach [`Config::VoteThreshold`], the model becomes `Active` (or
 //! `Rejected`); votes of accounts that have left the voter set do not count. The
-//! [`Config::ActivationOrigin`] may decide directly, for bootstrapping. Only `Active` models take
-//! new claims ([`ModelRegistry`]). The owner may deprecate an active model, retire a deprecated
-//! one (getting the deposit back) and move its URI; the content hash never changes: a new file
-//! is a new model.
+//! [`Config::ActivationOrigin`] may decide directly, for bootstrapping. A model still pending
+//! [`Config::PendingTimeout`] blocks after its registration expires (`Rejected`, reason
+//! [`RejectionReason::Expired`]), so that registrations nobody can check do not hold the
+//! [`Config::MaxPendingModels`] slots forever; one account holds at most
+//! [`Config::MaxPendingPerOwner`] of them. Only `Active` models take new claims
+//! ([`ModelRegistry`]). The owner may deprecate an active model, retire a deprecated one
+//! (getting the deposit back) and move its URI; the content hash never changes: a new file is a
+//! new model.
 //!
 //! ## Interface
 //!
@@ -29,7 +33,8 @@
 //!
 //! - *Family*: the versions registered under one name, listed in [`Families`].
 //! - *Deposit*: `DepositBase + DepositPerByte × encoded size of the registration`. Returned on
-//!   retirement; on rejection [`Config::RejectionSlash`] of it is burned and the rest returned.
+//!   retirement; on rejection (expiry included) [`Config::RejectionSlash`] of it is burned and
+//!   the rest returned.
 //! - *Tolerance*: how far a claimed output may be from the canonical one; the runtime caps it
 //!   ([`Config::MaxToleranceAbs`], [`Config::MaxToleranceRel`]) so that every model stays
 //!   disputable.
@@ -174,7 +179,8 @@ pub mod pallet {
 		#[pallet::constant]
 		type DepositPerByte: Get<BalanceOf<Self>>;
 
-		/// Share of the deposit burned when a model is rejected.
+		/// Share of the deposit burned when a model is rejected, by vote, by the activation
+		/// origin or by expiry.
 		#[pallet::constant]
 		type RejectionSlash: Get<Perbill>;
 
@@ -213,6 +219,18 @@ pub mod pallet {
 		/// Most models pending at once (registration is refused beyond).
 		#[pallet::constant]
 		type MaxPendingModels: Get<u32>;
+
+		/// Most models one account may have pending at once (its registration is refused
+		/// beyond), so that one account cannot take all `MaxPendingModels` slots.
+		#[pallet::constant]
+		type MaxPendingPerOwner: Get<u32>;
+
+		/// Blocks after its registration at which a model still pending expires: it is
+		/// rejected ([`RejectionReason::Expired`]) and [`Config::RejectionSlash`] of its deposit
+		/// burned, so that registrations the validators cannot check (a URI that never
+		/// answers) do not hold pending slots forever.
+		#[pallet::constant]
+		type PendingTimeout: Get<BlockNumberFor<Self>>;
 
 		/// Largest `abs` a [`Tolerance::Relative`] may declare, as an IEEE-754 binary32 bit
 		/// pattern (`f32::to_bits`). A looser bound would let claims on the model stray so far
@@ -258,6 +276,17 @@ pub mod pallet {
 	pub type PendingModels<T: Config> =
 		CountedStorageMap<_, Blake2_128Concat, ModelId, BlockNumberFor<T>>;
 
+	/// The pending models in registration order, with their owner and registration block: the
+	/// expiry queue (its front expires first, see [`Config::PendingTimeout`]) and the count of
+	/// each owner's pending models ([`Config::MaxPendingPerOwner`]). The same models as
+	/// [`PendingModels`].
+	#[pallet::storage]
+	pub type PendingQueue<T: Config> = StorageValue<
+		_,
+		BoundedVec<PendingEntry<T::AccountId, BlockNumberFor<T>>, T::MaxPendingModels>,
+		ValueQuery,
+	>;
+
 	/// Votes cast on pending models. Removed when the model is decided.
 	#[pallet::storage]
 	pub type Votes<T: Config> = StorageMap<
@@ -284,7 +313,8 @@ pub mod pallet {
 		VoteCast { model: ModelId, voter: T::AccountId, verdict: Verdict, ayes: u32, nays: u32 },
 		/// A model became active and takes claims.
 		ModelActivated { model: ModelId },
-		/// A model was rejected; `slashed` of its deposit was burned, the rest returned.
+		/// A model was rejected (or expired, see `reason`); `slashed` of its deposit was
+		/// burned, the rest returned.
 		ModelRejected { model: ModelId, reason: RejectionReason, slashed: BalanceOf<T> },
 		/// A model was deprecated: it takes no new claims.
 		ModelDeprecated { model: ModelId },
@@ -339,10 +369,18 @@ pub mod pallet {
 		/// The tolerance's `abs` is above `MaxToleranceAbs` or its `rel` above
 		/// `MaxToleranceRel` (see the constants): claims on the model could not be disputed.
 		ToleranceTooLoose,
+		/// The owner already has `MaxPendingPerOwner` models pending; register this one once
+		/// one of them is decided or has expired.
+		TooManyPendingPerOwner,
 	}
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		/// Expires the pending models registered [`Config::PendingTimeout`] blocks ago.
+		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
+			T::WeightInfo::expire_pending_models(Self::expire_due(now))
+		}
+
 		fn integrity_test() {
 			assert!(T::MaxNameLen::get() > 0, "MaxNameLen must be positive");
 			assert!(T::MaxUriLen::get() >= 8, "MaxUriLen must fit a scheme and a location");
@@ -350,11 +388,18 @@ pub mod pallet {
 			assert!(T::MaxVersions::get() > 0, "families need room for one version");
 			assert!(!T::VoteThreshold::get().is_zero(), "a zero threshold decides on no votes");
 			assert!(T::MaxPendingModels::get() > 0, "models must be able to pend");
+			assert!(T::MaxPendingPerOwner::get() > 0, "owners must be able to register");
+			assert!(!T::PendingTimeout::get().is_zero(), "validators need a block to vote");
 			let caps = Tolerance::Relative {
 				abs: T::MaxToleranceAbs::get(),
 				rel: T::MaxToleranceRel::get(),
 			};
 			assert!(valid_tolerance(caps), "the tolerance caps must be finite and non-negative");
+			assert!(
+				T::WeightInfo::expire_pending_models(T::MaxPendingModels::get())
+					.all_lte(<T as frame_system::Config>::BlockWeights::get().max_block),
+				"expiring every pending model must fit a block"
+			);
 		}
 
 		/// Votes on pending models with this node's checker keys (see [`offchain`]).
@@ -380,9 +425,10 @@ pub mod pallet {
 		/// Errors: `ModelExists`, `VersionExists`, `TooManyVersions`, `EmptyName`,
 		/// `InvalidUri`, `NoTensors`, `ZeroDimension`, `TensorTooLarge`, `InvalidByteSize`,
 		/// `NoNodes`, `InvalidTolerance`, `ToleranceTooLoose`, `TooManyPendingModels`,
-		/// `InsufficientDeposit`.
+		/// `TooManyPendingPerOwner`, `InsufficientDeposit`.
 		///
-		/// Emits `ModelRegistered`.
+		/// Emits `ModelRegistered`. Unless decided first, the model expires
+		/// [`Config::PendingTimeout`] blocks later (`ModelRejected`, reason `Expired`).
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::register_model())]
 		pub fn register_model(origin: OriginFor<T>, params: ModelParamsOf<T>) -> DispatchResult {
@@ -394,6 +440,16 @@ pub mod pallet {
 				PendingModels::<T>::count() < T::MaxPendingModels::get(),
 				Error::<T>::TooManyPendingModels
 			);
+			let mut queue = PendingQueue::<T>::get();
+			let owned = queue.iter().filter(|entry| entry.owner == owner).count();
+			ensure!(
+				owned < T::MaxPendingPerOwner::get() as usize,
+				Error::<T>::TooManyPendingPerOwner
+			);
+			let now = frame_system::Pallet::<T>::block_number();
+			queue
+				.try_push(PendingEntry { model, owner: owner.clone(), registered_at: now })
+				.map_err(|_| Error::<T>::TooManyPendingModels)?;
 
 			let mut family = Families::<T>::get(&params.name);
 			ensure!(family.iter().all(|(v, _)| *v != params.version), Error::<T>::VersionExists);
@@ -405,9 +461,9 @@ pub mod pallet {
 
 			let name = params.name.clone();
 			let version = params.version;
-			let now = frame_system::Pallet::<T>::block_number();
 			Families::<T>::insert(&name, family);
 			PendingModels::<T>::insert(model, now);
+			PendingQueue::<T>::put(queue);
 			Models::<T>::insert(
 				model,
 				ModelRecord {
@@ -615,8 +671,7 @@ pub mod pallet {
 				record.status = ModelStatus::Active;
 				Ok(())
 			})?;
-			Votes::<T>::remove(model);
-			PendingModels::<T>::remove(model);
+			Self::unlist_pending(model);
 			Self::deposit_event(Event::ModelActivated { model });
 			Ok(())
 		}
@@ -628,12 +683,44 @@ pub mod pallet {
 				record.status = ModelStatus::Rejected;
 				Ok::<_, DispatchError>(record.clone())
 			})?;
-			Votes::<T>::remove(model);
-			PendingModels::<T>::remove(model);
+			Self::unlist_pending(model);
 			let returned = Self::release_deposit(&record, T::RejectionSlash::get())?;
 			let slashed = record.deposit.saturating_sub(returned);
 			Self::deposit_event(Event::ModelRejected { model, reason, slashed });
 			Ok(())
+		}
+
+		/// Drops a decided model's votes and its entries in [`PendingModels`] and
+		/// [`PendingQueue`].
+		fn unlist_pending(model: ModelId) {
+			Votes::<T>::remove(model);
+			PendingModels::<T>::remove(model);
+			PendingQueue::<T>::mutate(|queue| queue.retain(|entry| entry.model != model));
+		}
+
+		/// Rejects, oldest first, the pending models registered [`Config::PendingTimeout`] or
+		/// more blocks before `now` (reason `Expired`, [`Config::RejectionSlash`] burned);
+		/// returns how many, at most `MaxPendingModels`.
+		pub(crate) fn expire_due(now: BlockNumberFor<T>) -> u32 {
+			let timeout = T::PendingTimeout::get();
+			// The queue is in registration order, so the due models are its front.
+			let due: Vec<ModelId> = PendingQueue::<T>::get()
+				.iter()
+				.take_while(|entry| entry.registered_at.saturating_add(timeout) <= now)
+				.map(|entry| entry.model)
+				.collect();
+			for &model in &due {
+				// Hooks are not transactional: an expiry is done in full or not at all.
+				let expired = frame_support::storage::with_storage_layer(|| {
+					Self::do_reject(model, RejectionReason::Expired)
+				});
+				if let Err(e) = expired {
+					frame_support::defensive!("a queued pending model could not expire", e);
+					// Not retried in every block: it leaves the queue.
+					PendingQueue::<T>::mutate(|queue| queue.retain(|entry| entry.model != model));
+				}
+			}
+			due.len() as u32
 		}
 
 		/// Burns `slash` of the record's deposit and releases the rest; returns what was
@@ -680,7 +767,9 @@ pub mod pallet {
 		///    a model of that name and version;
 		/// 3. votes exist only for pending models, from distinct voters;
 		/// 4. [`PendingModels`] lists exactly the pending models, with their registration
-		///    block, and its counter is their number.
+		///    block, and its counter is their number;
+		/// 5. [`PendingQueue`] lists exactly the pending models too, once each, with their owner
+		///    and registration block, in registration order.
 		#[cfg(any(feature = "try-runtime", test))]
 		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 			use alloc::collections::btree_map::BTreeMap;
@@ -731,12 +820,36 @@ pub mod pallet {
 					&& PendingModels::<T>::count() as usize == pending.len(),
 				"the pending index does not count the pending models"
 			);
+			let queue = PendingQueue::<T>::get();
+			let queued: alloc::collections::btree_set::BTreeSet<_> =
+				queue.iter().map(|entry| entry.model).collect();
+			ensure!(
+				queued.len() == queue.len() && queue.len() == pending.len(),
+				"the pending queue does not list each pending model once"
+			);
 			for (id, at) in pending {
 				ensure!(
 					PendingModels::<T>::get(id) == Some(at),
 					"a pending model is missing from the pending index"
 				);
 			}
+			for entry in queue.iter() {
+				let record = Models::<T>::get(entry.model)
+					.ok_or("the pending queue lists an unknown model")?;
+				ensure!(
+					record.status == ModelStatus::Pending
+						&& record.owner == entry.owner
+						&& record.registered_at == entry.registered_at,
+					"a pending queue entry disagrees with its model"
+				);
+			}
+			ensure!(
+				queue.windows(2).all(|pair| match pair {
+					[earlier, later] => earlier.registered_at <= later.registered_at,
+					_ => true,
+				}),
+				"the pending queue is not in registration order"
+			);
 			Ok(())
 		}
 	}

@@ -102,6 +102,8 @@ impl pallet_models::Config for Test {
 	type MaxVersions = ConstU32<3>;
 	type MaxVoters = ConstU32<8>;
 	type MaxPendingModels = ConstU32<MAX_PENDING_MODELS>;
+	type MaxPendingPerOwner = ConstU32<MAX_PENDING_PER_OWNER>;
+	type PendingTimeout = frame_support::traits::ConstU64<PENDING_TIMEOUT>;
 	type MaxToleranceAbs = MaxToleranceAbs;
 	type MaxToleranceRel = MaxToleranceRel;
 	type DisputeLimits = DisputeLimits;
@@ -110,6 +112,8 @@ impl pallet_models::Config for Test {
 }
 
 pub const MAX_PENDING_MODELS: u32 = 4;
+pub const MAX_PENDING_PER_OWNER: u32 = 2;
+pub const PENDING_TIMEOUT: u64 = 10;
 
 parameter_types! {
 	pub const DisputeLimits: edgeproof_canon::Limits = edgeproof_canon::Limits {

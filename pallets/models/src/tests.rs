@@ -11,8 +11,8 @@ use sp_core::H256;
 use sp_runtime::DispatchError;
 
 use crate::{
-	mock::*, Error, Event, Families, HoldReason, ModelRegistry, ModelStatus, RejectionReason,
-	Verdict, Votes,
+	mock::*, Error, Event, Families, HoldReason, ModelRegistry, ModelStatus, PendingModels,
+	PendingQueue, RejectionReason, Verdict, Votes,
 };
 
 fn held(who: AccountId) -> Balance {
@@ -99,6 +99,7 @@ fn family_is_bounded() {
 	ExtBuilder::build_and_execute(|| {
 		for seed in 1..=3 {
 			assert_register(ALICE, seed);
+			activate(seed);
 		}
 		assert_noop!(
 			Models::register_model(RuntimeOrigin::signed(ALICE), params(4)),
@@ -505,24 +506,142 @@ fn registration_is_refused_beyond_max_pending_models() {
 			p.name = BoundedVec::truncate_from(format!("model-{seed}").into_bytes());
 			p
 		};
+		// Two owners, so that the bound per owner does not apply first.
 		for seed in 1..=MAX_PENDING_MODELS as u8 {
-			assert_ok!(Models::register_model(RuntimeOrigin::signed(ALICE), named(seed)));
+			let owner = if seed % 2 == 0 { ALICE } else { BOB };
+			assert_ok!(Models::register_model(RuntimeOrigin::signed(owner), named(seed)));
 		}
-		assert_eq!(crate::PendingModels::<Test>::count(), MAX_PENDING_MODELS);
+		assert_eq!(PendingModels::<Test>::count(), MAX_PENDING_MODELS);
 		let extra = named(MAX_PENDING_MODELS as u8 + 1);
 		assert_noop!(
-			Models::register_model(RuntimeOrigin::signed(BOB), extra.clone()),
+			Models::register_model(RuntimeOrigin::signed(MALLORY), extra.clone()),
 			Error::<Test>::TooManyPendingModels
 		);
 		// Deciding one makes room.
 		assert_ok!(Models::activate(RuntimeOrigin::root(), H256::repeat_byte(1)));
-		assert_eq!(crate::PendingModels::<Test>::count(), MAX_PENDING_MODELS - 1);
-		assert_ok!(Models::register_model(RuntimeOrigin::signed(BOB), extra));
+		assert_eq!(PendingModels::<Test>::count(), MAX_PENDING_MODELS - 1);
+		assert_ok!(Models::register_model(RuntimeOrigin::signed(MALLORY), extra));
 		Models::do_try_state().expect("invariants");
 	});
 }
 
 // Issue 14, "Registry abuse": each test below replays an attack.
+
+fn run_to_block(n: u64) {
+	System::run_to_block::<AllPalletsWithSystem>(n);
+}
+
+/// Model `seed` in a family of its own, at a URI that never answers: validators never vote.
+fn dead(seed: u8) -> crate::ModelParamsOf<Test> {
+	let mut p = params(seed);
+	p.name = BoundedVec::truncate_from(format!("squat-{seed}").into_bytes());
+	p.uri = uri(&format!("http://10.255.255.1/dead-{seed}.onnx"));
+	p
+}
+
+#[test]
+fn squatted_pending_slots_expire_and_free_room_for_honest_registrations() {
+	ExtBuilder::build_and_execute(|| {
+		// Two accounts fill every pending slot with models nobody can check.
+		let mut squats = Vec::new();
+		for seed in 1..=MAX_PENDING_MODELS as u8 {
+			let squatter = if seed % 2 == 0 { MALLORY } else { EVE };
+			let p = dead(seed);
+			squats.push((seed, Models::deposit_for(&p)));
+			assert_ok!(Models::register_model(RuntimeOrigin::signed(squatter), p));
+		}
+		assert_noop!(
+			Models::register_model(RuntimeOrigin::signed(BOB), params(9)),
+			Error::<Test>::TooManyPendingModels
+		);
+
+		// One block short of the timeout they still hold every slot.
+		run_to_block(PENDING_TIMEOUT);
+		assert_eq!(PendingModels::<Test>::count(), MAX_PENDING_MODELS);
+		assert_noop!(
+			Models::register_model(RuntimeOrigin::signed(BOB), params(9)),
+			Error::<Test>::TooManyPendingModels
+		);
+
+		// Then they expire: rejected, a share of each deposit burned, the rest returned.
+		let issuance = Balances::total_issuance();
+		run_to_block(1 + PENDING_TIMEOUT);
+		let mut burned = 0;
+		for (seed, deposit) in squats {
+			let slashed = RejectionSlash::get() * deposit;
+			burned += slashed;
+			assert_eq!(status(seed), ModelStatus::Rejected);
+			System::assert_has_event(
+				Event::ModelRejected {
+					model: H256::repeat_byte(seed),
+					reason: RejectionReason::Expired,
+					slashed,
+				}
+				.into(),
+			);
+		}
+		assert_eq!(Balances::total_issuance(), issuance - burned);
+		assert_eq!(held(MALLORY) + held(EVE), 0);
+		assert_eq!(Balances::balance(&MALLORY) + Balances::balance(&EVE), 2_000_000 - burned);
+		assert_eq!(PendingModels::<Test>::count(), 0);
+		assert!(PendingQueue::<Test>::get().is_empty());
+
+		// The honest registration finds room.
+		assert_ok!(Models::register_model(RuntimeOrigin::signed(BOB), params(9)));
+	});
+}
+
+#[test]
+fn only_models_pending_for_the_whole_timeout_expire() {
+	ExtBuilder::build_and_execute(|| {
+		let deposit = assert_register(ALICE, 1);
+		assert_register(BOB, 2);
+		assert_ok!(Models::vote(RuntimeOrigin::signed(V1), H256::repeat_byte(1), Verdict::Approve));
+		run_to_block(5);
+		assert_register(ALICE, 3);
+		// A decided model leaves the expiry queue.
+		activate(2);
+
+		run_to_block(1 + PENDING_TIMEOUT);
+		assert_eq!(status(1), ModelStatus::Rejected);
+		assert_eq!(status(2), ModelStatus::Active);
+		assert_eq!(status(3), ModelStatus::Pending);
+		System::assert_last_event(
+			Event::ModelRejected {
+				model: H256::repeat_byte(1),
+				reason: RejectionReason::Expired,
+				slashed: RejectionSlash::get() * deposit,
+			}
+			.into(),
+		);
+		assert!(Votes::<Test>::get(H256::repeat_byte(1)).is_empty());
+
+		run_to_block(4 + PENDING_TIMEOUT);
+		assert_eq!(status(3), ModelStatus::Pending);
+		run_to_block(5 + PENDING_TIMEOUT);
+		assert_eq!(status(3), ModelStatus::Rejected);
+		assert_eq!(held(ALICE), 0);
+	});
+}
+
+#[test]
+fn one_account_cannot_take_more_than_its_share_of_the_pending_slots() {
+	ExtBuilder::build_and_execute(|| {
+		for seed in 1..=MAX_PENDING_PER_OWNER as u8 {
+			assert_ok!(Models::register_model(RuntimeOrigin::signed(MALLORY), dead(seed)));
+		}
+		let next = MAX_PENDING_PER_OWNER as u8 + 1;
+		assert_noop!(
+			Models::register_model(RuntimeOrigin::signed(MALLORY), dead(next)),
+			Error::<Test>::TooManyPendingPerOwner
+		);
+		// Other accounts still find room.
+		assert_ok!(Models::register_model(RuntimeOrigin::signed(BOB), params(9)));
+		// Once one of its models is decided, the account may register again.
+		assert_ok!(Models::reject(RuntimeOrigin::root(), H256::repeat_byte(1)));
+		assert_ok!(Models::register_model(RuntimeOrigin::signed(MALLORY), dead(next)));
+	});
+}
 
 #[test]
 fn a_tolerance_that_accepts_every_output_is_refused() {

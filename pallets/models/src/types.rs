@@ -15,7 +15,7 @@ pub type ModelId = H256;
 ///
 /// ```text
 /// Pending ──activate / quorum of ayes──▶ Active ──deprecate──▶ Deprecated ──retire──▶ Retired
-///    └──────reject / quorum of nays────▶ Rejected
+///    └──reject / quorum of nays / expiry──▶ Rejected
 /// ```
 #[derive(
 	Clone,
@@ -44,7 +44,7 @@ pub enum ModelStatus {
 	/// Closed by its owner; the deposit was returned. Kept so old claims can be explained.
 	#[codec(index = 3)]
 	Retired,
-	/// Refused by the validators or the activation origin.
+	/// Refused by the validators or the activation origin, or expired while pending.
 	#[codec(index = 4)]
 	Rejected,
 }
@@ -170,6 +170,23 @@ pub enum RejectionReason {
 	/// The activation origin refused it.
 	#[codec(index = 1)]
 	Governance,
+	/// It was still pending [`crate::Config::PendingTimeout`] blocks after its registration:
+	/// no threshold of verdicts came (for example because its URI never answered).
+	#[codec(index = 2)]
+	Expired,
+}
+
+/// A pending model in the expiry queue ([`crate::PendingQueue`]).
+#[derive(
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct PendingEntry<AccountId, BlockNumber> {
+	/// The pending model.
+	pub model: ModelId,
+	/// Its owner (counted against [`crate::Config::MaxPendingPerOwner`]).
+	pub owner: AccountId,
+	/// Its registration block: it expires [`crate::Config::PendingTimeout`] blocks later.
+	pub registered_at: BlockNumber,
 }
 
 /// A validator's verdict on a pending model.

@@ -42,7 +42,8 @@ impl pallet_models::VoterSet<AccountId> for CheckerVoters {
 parameter_types! {
 	/// Two thirds of the validators decide a pending model (rounded up: 2 of 3, 3 of 4, 7 of 10).
 	pub ModelVoteThreshold: Perbill = Perbill::from_rational(2u32, 3u32);
-	/// A tenth of a rejected model's deposit is burned.
+	/// A tenth of a rejected model's deposit is burned, expired ones included: a file nobody
+	/// could fetch costs its owner what a file that fails the check does.
 	pub const ModelRejectionSlash: Perbill = Perbill::from_percent(10);
 }
 
@@ -66,6 +67,10 @@ impl pallet_models::Config for Runtime {
 	type MaxVersions = ConstU32<32>;
 	type MaxVoters = MaxCheckers;
 	type MaxPendingModels = ConstU32<64>;
+	/// Filling the 64 pending slots takes 16 accounts and deposits.
+	type MaxPendingPerOwner = ConstU32<4>;
+	/// An hour for the validators to fetch, check and vote; then the model expires.
+	type PendingTimeout = ConstU32<{ HOURS }>;
 	/// 0.01: a hundred times the fixtures' `rel` (1e-4), ten times the loosest bound the tests
 	/// use (1e-3).
 	type MaxToleranceAbs = ConstU32<{ 1e-2f32.to_bits() }>;
