@@ -187,7 +187,20 @@ async fn register(
 			ss58(&account)
 		)));
 	}
-	let proof = key.sign(&pallet_devices::bind_message(&chain.genesis_hash(), &account.0));
+	// A key that registered before signs its next registration nonce (pallet-devices).
+	let histories = at
+		.storage()
+		.entry(runtime::storage().devices().key_histories())
+		.map_err(crate::chain::chain_err)?;
+	let nonce = histories
+		.try_fetch((Static(key.public()),))
+		.await
+		.map_err(crate::chain::chain_err)?
+		.map(|v| v.decode())
+		.transpose()
+		.map_err(crate::chain::chain_err)?
+		.map_or(0, |history| history.next_nonce);
+	let proof = key.sign(&pallet_devices::bind_message(&chain.genesis_hash(), &account.0, nonce));
 	let metadata = runtime::runtime_types::pallet_devices::types::DeviceMetadata {
 		hardware: Static(hardware),
 		description: BoundedVec(description.into_bytes()),
@@ -261,6 +274,7 @@ async fn status(global: &Global) -> Result<Output> {
 			"disputesWon": rep.disputes_won,
 		},
 		"registeredAt": record.registered_at,
+		"registration": record.registration,
 		"openClaims": claims,
 		"disputes": disputes,
 	});
@@ -281,7 +295,18 @@ async fn status(global: &Global) -> Result<Output> {
 async fn rotate_key(global: &Global, scheme: Option<crate::keystore::Scheme>) -> Result<Output> {
 	let (chain, op, old) = device_context(global).await?;
 	let new = DeviceKeyPair::generate(scheme.unwrap_or(old.scheme())).for_device(old.device);
-	let message = pallet_devices::rotate_message(&chain.genesis_hash(), &old.device, &new.public());
+	let at = chain.best().await?;
+	let record = call_api(&at, runtime::runtime_apis().devices_api().device(Static(old.device)))
+		.await?
+		.ok_or_else(|| {
+			Error::State(format!("device {} is not registered", key_hex(&old.device)))
+		})?;
+	let message = pallet_devices::rotate_message(
+		&chain.genesis_hash(),
+		&old.device,
+		record.registration,
+		&new.public(),
+	);
 	let call = runtime::tx().devices().rotate_key(
 		Static(old.device),
 		Static(new.public()),

@@ -6,10 +6,11 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 
 import { Keyring } from '@polkadot/keyring';
-import { u8aConcat, u8aToHex, stringToU8a } from '@polkadot/util';
+import { u8aToHex } from '@polkadot/util';
 import { blake2AsHex, cryptoWaitReady } from '@polkadot/util-crypto';
 
 import { sendAndWaitInBlock, startDevNode } from './lib/node.mjs';
+import { bindMessage, bindNonce } from './lib/claims.mjs';
 
 const FIXTURE = new URL('../../canon/tests/data/mlp.onnx', import.meta.url);
 const UNIT = 1_000_000_000_000n;
@@ -76,10 +77,12 @@ describe('models and devices on edgeproof-node --dev', () => {
   it('registers a device with a bind proof signed by the device key', async () => {
     const device = new Keyring({ type: 'ed25519' }).addFromUri('//edgeproof-e2e-phone');
     const genesis = api.genesisHash;
-    // "edgeproof/bind" ++ genesis hash ++ operator account id (see docs/pallets/devices.md).
-    const message = u8aConcat(stringToU8a('edgeproof/bind'), genesis, bob.publicKey);
-    const proof = { Ed25519: device.sign(message) };
     const key = { Ed25519: device.publicKey };
+    // "edgeproof/bind" ++ genesis hash ++ operator account id ++ the key's registration nonce
+    // (0: it never registered; see docs/pallets/devices.md).
+    assert.equal(await bindNonce(api, key), 0);
+    const message = bindMessage(genesis, bob.publicKey, 0);
+    const proof = { Ed25519: device.sign(message) };
     const stake = 150n * UNIT;
     const metadata = { hardware: 'Phone', description: 'e2e test phone' };
 
@@ -94,11 +97,13 @@ describe('models and devices on edgeproof-node --dev', () => {
     assert.equal(record.stake.toBigInt(), stake);
     assert.equal(record.status.toString(), 'Active');
     assert.equal(u8aToHex(record.key.asEd25519), u8aToHex(device.publicKey));
+    assert.equal(record.registration.toNumber(), 0);
+    assert.equal(await bindNonce(api, key), 1, 'the proof served its one registration');
     const mine = await api.query.devices.operatorDevices(bob.address);
     assert.equal(mine.length, 1);
 
     // The same key signed for Alice cannot be registered by Bob again, nor by anyone.
-    const forged = { Ed25519: device.sign(u8aConcat(stringToU8a('edgeproof/bind'), genesis, alice.publicKey)) };
+    const forged = { Ed25519: device.sign(bindMessage(genesis, alice.publicKey, 1)) };
     await assert.rejects(
       sendAndWaitInBlock(api.tx.devices.registerDevice(key, forged, metadata, stake), alice),
       /devices\.KeyInUse|KeyInUse/,

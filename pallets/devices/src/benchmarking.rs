@@ -44,11 +44,17 @@ fn funded<T: Config>() -> T::AccountId {
 	who
 }
 
+/// The rotate message of `device` to `next` now.
+fn rotate_message_for<T: Config>(device: &DeviceId, next: sr25519::Public) -> Vec<u8> {
+	let registration = crate::Devices::<T>::get(device).map_or(0, |r| r.registration);
+	rotate_message(&Devices::<T>::genesis_hash(), device, registration, &DeviceKey::Sr25519(next))
+}
+
 /// Registers a new sr25519 device under `operator`; returns its id and current key pair.
 fn register<T: Config>(operator: &T::AccountId) -> (DeviceId, sr25519::Public) {
 	let public = new_key();
-	let proof = sign(&public, &bind_message(&Devices::<T>::genesis_hash(), operator));
 	let id = DeviceKey::Sr25519(public);
+	let proof = sign(&public, &Devices::<T>::bind_message_for(&id, operator));
 	Devices::<T>::register_device(
 		RawOrigin::Signed(operator.clone()).into(),
 		id,
@@ -69,8 +75,7 @@ fn rotate<T: Config>(
 ) -> sr25519::Public {
 	for _ in 0..times {
 		let next = new_key();
-		let message =
-			rotate_message(&Devices::<T>::genesis_hash(), &device, &DeviceKey::Sr25519(next));
+		let message = rotate_message_for::<T>(&device, next);
 		Devices::<T>::rotate_key(
 			RawOrigin::Signed(operator.clone()).into(),
 			device,
@@ -95,8 +100,8 @@ mod benchmarks {
 			register::<T>(&operator);
 		}
 		let public = new_key();
-		let proof = sign(&public, &bind_message(&Devices::<T>::genesis_hash(), &operator));
 		let id = DeviceKey::Sr25519(public);
+		let proof = sign(&public, &Devices::<T>::bind_message_for(&id, &operator));
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(operator), id, proof, max_metadata::<T>(), T::MinStake::get());
@@ -111,7 +116,7 @@ mod benchmarks {
 		let current =
 			rotate::<T>(&operator, id, first, T::MaxKeyRotations::get().saturating_sub(1));
 		let next = new_key();
-		let message = rotate_message(&Devices::<T>::genesis_hash(), &id, &DeviceKey::Sr25519(next));
+		let message = rotate_message_for::<T>(&id, next);
 		let old_signature = sign(&current, &message);
 		let new_signature = sign(&next, &message);
 

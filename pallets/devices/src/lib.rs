@@ -26,7 +26,13 @@
 //! - *Device id*: the key a device registered with. It stays the device's id after rotations;
 //!   every key a device ever used stays reserved ([`KeyOwner`]) until the device is removed.
 //! - *Unbonding*: after `deregister` the stake stays held, and slashable for disputes still
-//!   running, for [`Config::UnbondingPeriod`] blocks.
+//!   running, for [`Config::UnbondingPeriod`] blocks, which covers the longest a claim can
+//!   stay undecided ([`Config::LongestClaimDecision`]); `withdraw_stake` also waits until every
+//!   claim of the device is decided ([`DeviceClaims`]).
+//! - *Registration nonce*: how often a key registered as a device before. The bind proof signs
+//!   it, so a proof serves one registration only. When a device is removed, each of its keys
+//!   keeps the device's reputation ([`KeyHistories`]): a key that registers again starts from
+//!   that record, suspended if it had lost `MaxLostDisputes` disputes.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -69,6 +75,20 @@ pub type DeviceRecordOf<T> = DeviceRecord<
 	frame_support::BoundedVec<DeviceKey, <T as Config>::MaxKeyRotations>,
 >;
 
+/// What the device registry asks of the claims pallet: a device may leave only once every claim
+/// it made is decided, so no slash can be escaped by withdrawing the stake.
+pub trait DeviceClaims {
+	/// How many claims of `device` are undecided (in their challenge period or disputed).
+	fn undecided(device: &DeviceId) -> u32;
+}
+
+/// No claims pallet: devices never have undecided claims.
+impl DeviceClaims for () {
+	fn undecided(_: &DeviceId) -> u32 {
+		0
+	}
+}
+
 /// What other pallets (attestations, disputes) may ask and tell about devices.
 pub trait DeviceRegistry<AccountId, Balance> {
 	/// The operator of a device, if registered.
@@ -101,7 +121,7 @@ pub mod pallet {
 	use frame_system::pallet_prelude::*;
 	use sp_runtime::{
 		traits::{Saturating, Zero},
-		Perbill,
+		ArithmeticError, Perbill,
 	};
 
 	/// The in-code storage version.
@@ -136,9 +156,17 @@ pub mod pallet {
 		#[pallet::constant]
 		type MinStake: Get<BalanceOf<Self>>;
 
-		/// Blocks between `deregister` and `withdraw_stake`.
+		/// Blocks between `deregister` and `withdraw_stake`; at least `LongestClaimDecision`.
 		#[pallet::constant]
 		type UnbondingPeriod: Get<BlockNumberFor<Self>>;
+
+		/// The longest a claim can stay undecided: the longest challenge period plus the
+		/// longest dispute game the parameters allow.
+		#[pallet::constant]
+		type LongestClaimDecision: Get<BlockNumberFor<Self>>;
+
+		/// The devices' claims, which must all be decided before a stake is withdrawn.
+		type Claims: DeviceClaims;
 
 		/// Lost disputes after which a device is suspended.
 		#[pallet::constant]
@@ -167,6 +195,12 @@ pub mod pallet {
 	/// The device each key (current or rotated away from) belongs to.
 	#[pallet::storage]
 	pub type KeyOwner<T: Config> = StorageMap<_, Blake2_128Concat, DeviceKey, DeviceId>;
+
+	/// What each key that was ever registered, or used by a removed device, brings to its next
+	/// registration: the bind nonce and the reputation it left with.
+	#[pallet::storage]
+	pub type KeyHistories<T: Config> =
+		StorageMap<_, Blake2_128Concat, DeviceKey, KeyHistory, ValueQuery>;
 
 	/// The devices of each operator.
 	#[pallet::storage]
@@ -230,6 +264,8 @@ pub mod pallet {
 		StillUnbonding,
 		/// The device has rotated keys `MaxKeyRotations` times.
 		TooManyRotations,
+		/// Some claims of the device are still undecided; withdraw once they are.
+		ClaimsUndecided,
 	}
 
 	#[pallet::hooks]
@@ -238,6 +274,10 @@ pub mod pallet {
 			assert!(!T::MinStake::get().is_zero(), "a device must stake something");
 			assert!(T::MaxLostDisputes::get() > 0, "suspending before any loss makes no sense");
 			assert!(T::MaxDevicesPerOperator::get() > 0, "operators need room for a device");
+			assert!(
+				T::UnbondingPeriod::get() >= T::LongestClaimDecision::get(),
+				"the unbonding period must outlast every claim of the device"
+			);
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -252,12 +292,17 @@ pub mod pallet {
 		///
 		/// - `origin`: signed; becomes the operator.
 		/// - `key`: the device's public key (its id).
-		/// - `proof`: the key's signature over [`bind_message`]`(genesis_hash, operator)`.
+		/// - `proof`: the key's signature over [`bind_message`]`(genesis_hash, operator,
+		///   nonce)`, `nonce` being the key's [`KeyHistory::next_nonce`] (0 for a new key).
 		/// - `metadata`: hardware class and description.
 		/// - `stake`: held from the operator; at least `MinStake`.
 		///
+		/// A key that was registered before starts with the reputation it left with, and
+		/// suspended (`LostDisputes`) if it had lost `MaxLostDisputes` disputes.
+		///
 		/// Errors: `KeyInUse`, `BadProof`, `StakeTooLow`, `TooManyDevices`,
-		/// `InsufficientBalance`. Emits `DeviceRegistered`.
+		/// `InsufficientBalance`. Emits `DeviceRegistered`, and `DeviceSuspended` for a key
+		/// that comes back suspended.
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::register_device())]
 		pub fn register_device(
@@ -269,18 +314,28 @@ pub mod pallet {
 		) -> DispatchResult {
 			let operator = ensure_signed(origin)?;
 			ensure!(!KeyOwner::<T>::contains_key(key), Error::<T>::KeyInUse);
+			let mut history = KeyHistories::<T>::get(key);
+			let registration = history.next_nonce;
 			ensure!(
-				key.verify(&bind_message(&Self::genesis_hash(), &operator), &proof),
+				key.verify(&bind_message(&Self::genesis_hash(), &operator, registration), &proof),
 				Error::<T>::BadProof
 			);
 			ensure!(stake >= T::MinStake::get(), Error::<T>::StakeTooLow);
+			history.next_nonce = registration.checked_add(1).ok_or(ArithmeticError::Overflow)?;
 			let mut devices = OperatorDevices::<T>::get(&operator);
 			devices.try_push(key).map_err(|_| Error::<T>::TooManyDevices)?;
 			T::Currency::hold(&HoldReason::DeviceStake.into(), &operator, stake)
 				.map_err(|_| Error::<T>::InsufficientBalance)?;
 
+			let suspended = history.reputation.claims_lost >= T::MaxLostDisputes::get();
+			let status = if suspended {
+				DeviceStatus::Suspended(SuspensionReason::LostDisputes)
+			} else {
+				DeviceStatus::Active
+			};
 			OperatorDevices::<T>::insert(&operator, devices);
 			KeyOwner::<T>::insert(key, key);
+			KeyHistories::<T>::insert(key, history);
 			Devices::<T>::insert(
 				key,
 				DeviceRecord {
@@ -288,13 +343,20 @@ pub mod pallet {
 					key,
 					past_keys: BoundedVec::new(),
 					stake,
-					status: DeviceStatus::Active,
+					status,
 					metadata,
-					reputation: Reputation::default(),
+					reputation: history.reputation,
 					registered_at: frame_system::Pallet::<T>::block_number(),
+					registration,
 				},
 			);
 			Self::deposit_event(Event::DeviceRegistered { device: key, operator, stake });
+			if suspended {
+				Self::deposit_event(Event::DeviceSuspended {
+					device: key,
+					reason: SuspensionReason::LostDisputes,
+				});
+			}
 			Ok(())
 		}
 
@@ -303,7 +365,8 @@ pub mod pallet {
 		/// - `origin`: signed by the operator.
 		/// - `new_key`: the key to sign with from now on; never used by any device.
 		/// - `old_signature`, `new_signature`: the current and the new key's signatures over
-		///   [`rotate_message`]`(genesis_hash, device, new_key)`.
+		///   [`rotate_message`]`(genesis_hash, device, registration, new_key)`, `registration`
+		///   being the device record's registration nonce.
 		///
 		/// Errors: `UnknownDevice`, `NotOperator`, `KeyInUse`, `BadProof`,
 		/// `TooManyRotations`. Emits `KeyRotated`.
@@ -319,7 +382,8 @@ pub mod pallet {
 			let who = ensure_signed(origin)?;
 			let mut record = Self::operated_by(&device, &who)?;
 			ensure!(!KeyOwner::<T>::contains_key(new_key), Error::<T>::KeyInUse);
-			let message = rotate_message(&Self::genesis_hash(), &device, &new_key);
+			let message =
+				rotate_message(&Self::genesis_hash(), &device, record.registration, &new_key);
 			ensure!(
 				record.key.verify(&message, &old_signature)
 					&& new_key.verify(&message, &new_signature),
@@ -418,13 +482,14 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// After the unbonding period, release what is left of the stake and remove the
-		/// device and its keys.
+		/// After the unbonding period, once every claim of the device is decided, release what
+		/// is left of the stake and remove the device. Its keys are free again; each keeps the
+		/// device's reputation in [`KeyHistories`] for its next registration.
 		///
 		/// - `origin`: signed by the operator.
 		///
-		/// Errors: `UnknownDevice`, `NotOperator`, `NotUnbonding`, `StillUnbonding`.
-		/// Emits `StakeWithdrawn`.
+		/// Errors: `UnknownDevice`, `NotOperator`, `NotUnbonding`, `StillUnbonding`,
+		/// `ClaimsUndecided`. Emits `StakeWithdrawn`.
 		#[pallet::call_index(6)]
 		#[pallet::weight(T::WeightInfo::withdraw_stake())]
 		pub fn withdraw_stake(origin: OriginFor<T>, device: DeviceId) -> DispatchResult {
@@ -434,6 +499,7 @@ pub mod pallet {
 				return Err(Error::<T>::NotUnbonding.into());
 			};
 			ensure!(frame_system::Pallet::<T>::block_number() >= until, Error::<T>::StillUnbonding);
+			ensure!(T::Claims::undecided(&device).is_zero(), Error::<T>::ClaimsUndecided);
 
 			let amount = T::Currency::release(
 				&HoldReason::DeviceStake.into(),
@@ -441,10 +507,11 @@ pub mod pallet {
 				record.stake,
 				Precision::BestEffort,
 			)?;
-			for key in record.past_keys.iter().chain(core::iter::once(&record.key)) {
+			let keys = record.past_keys.iter().chain([&record.key, &device]);
+			for key in keys {
 				KeyOwner::<T>::remove(key);
+				KeyHistories::<T>::mutate(key, |history| history.reputation = record.reputation);
 			}
-			KeyOwner::<T>::remove(device);
 			OperatorDevices::<T>::mutate(&who, |devices| devices.retain(|d| *d != device));
 			Devices::<T>::remove(device);
 			Self::deposit_event(Event::StakeWithdrawn { device, operator: who, amount });
@@ -456,6 +523,12 @@ pub mod pallet {
 		/// The hash of block 0, which every signed device message names.
 		pub fn genesis_hash() -> T::Hash {
 			frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero())
+		}
+
+		/// The message `key` signs now to register as a device of `operator`: the
+		/// [`bind_message`] with the key's next registration nonce.
+		pub fn bind_message_for(key: &DeviceKey, operator: &T::AccountId) -> Vec<u8> {
+			bind_message(&Self::genesis_hash(), operator, KeyHistories::<T>::get(key).next_nonce)
 		}
 
 		fn operated_by(
@@ -492,8 +565,10 @@ pub mod pallet {
 		/// 2. every device is in its operator's list, every listed device exists and is that
 		///    operator's;
 		/// 3. `KeyOwner` maps exactly the current and past keys of every device, and the id,
-		///    to that device.
-		#[cfg(any(feature = "try-runtime", test))]
+		///    to that device;
+		/// 4. every device's id has a key history whose next nonce is past the device's
+		///    registration nonce.
+		#[cfg(any(feature = "try-runtime", feature = "std"))]
 		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 			use alloc::collections::btree_map::BTreeMap;
 			let mut stakes: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
@@ -514,6 +589,10 @@ pub mod pallet {
 					ensure!(KeyOwner::<T>::get(key) == Some(id), "a device key is not reserved");
 				}
 				keys += own.len();
+				ensure!(
+					KeyHistories::<T>::get(id).next_nonce > record.registration,
+					"a device's bind nonce can be replayed"
+				);
 			}
 			ensure!(KeyOwner::<T>::iter().count() == keys, "KeyOwner has keys of no device");
 			for (operator, amount) in stakes {

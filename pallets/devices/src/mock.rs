@@ -5,7 +5,7 @@ use sp_core::{ed25519, sr25519, Pair};
 use sp_runtime::BuildStorage;
 
 use crate::{
-	self as pallet_devices, bind_message, DeviceKey, DeviceMetadataOf, DeviceSignature,
+	self as pallet_devices, DeviceClaims, DeviceId, DeviceKey, DeviceMetadataOf, DeviceSignature,
 	HardwareClass,
 };
 
@@ -52,11 +52,33 @@ impl pallet_devices::Config for Test {
 	type AdminOrigin = frame_system::EnsureRoot<AccountId>;
 	type MinStake = MinStake;
 	type UnbondingPeriod = UnbondingPeriod;
+	type LongestClaimDecision = UnbondingPeriod;
+	type Claims = MockClaims;
 	type MaxLostDisputes = ConstU32<2>;
 	type MaxDevicesPerOperator = ConstU32<3>;
 	type MaxKeyRotations = ConstU32<2>;
 	type MaxDescriptionLen = ConstU32<64>;
 	type WeightInfo = ();
+}
+
+std::thread_local! {
+	static UNDECIDED: core::cell::RefCell<std::collections::BTreeMap<DeviceId, u32>> =
+		Default::default();
+}
+
+/// The claims pallet as the registry sees it: tests set how many claims a device has undecided.
+pub struct MockClaims;
+
+impl MockClaims {
+	pub fn set_undecided(device: DeviceId, count: u32) {
+		UNDECIDED.with(|u| u.borrow_mut().insert(device, count));
+	}
+}
+
+impl DeviceClaims for MockClaims {
+	fn undecided(device: &DeviceId) -> u32 {
+		UNDECIDED.with(|u| u.borrow().get(device).copied().unwrap_or(0))
+	}
 }
 
 /// A device key pair of either scheme, from a seed phrase.
@@ -85,9 +107,9 @@ impl TestDevice {
 			Self::Ed(p) => DeviceSignature::Ed25519(p.sign(message)),
 		}
 	}
-	/// The bind proof for `operator` on the test chain.
+	/// The bind proof for `operator` on the test chain, with the key's next nonce.
 	pub fn bind_proof(&self, operator: AccountId) -> DeviceSignature {
-		self.sign(&bind_message(&crate::Pallet::<Test>::genesis_hash(), &operator))
+		self.sign(&crate::Pallet::<Test>::bind_message_for(&self.key(), &operator))
 	}
 }
 

@@ -8,8 +8,8 @@ use frame_support::{
 use sp_runtime::DispatchError;
 
 use crate::{
-	bind_message, mock::*, rotate_message, DeviceRegistry, DeviceStatus, Error, Event, HoldReason,
-	KeyOwner, OperatorDevices, Reputation, SuspensionReason,
+	bind_message, mock::*, rotate_message, DeviceId, DeviceRegistry, DeviceStatus, Error, Event,
+	HoldReason, KeyHistories, KeyOwner, OperatorDevices, Reputation, SuspensionReason,
 };
 
 fn held(who: AccountId) -> Balance {
@@ -93,7 +93,7 @@ fn proof_for_another_chain_is_rejected() {
 	ExtBuilder::build_and_execute(|| {
 		let device = TestDevice::ed("phone");
 		let other_chain = sp_core::H256::repeat_byte(7);
-		let proof = device.sign(&bind_message(&other_chain, &ALICE));
+		let proof = device.sign(&bind_message(&other_chain, &ALICE, 0));
 		assert_noop!(
 			Devices::register_device(
 				RuntimeOrigin::signed(ALICE),
@@ -197,7 +197,7 @@ fn rotation_needs_both_keys_and_keeps_the_id() {
 		let next = TestDevice::ed("phone-v2");
 		assert_register(ALICE, &device, MIN_STAKE);
 		let id = device.key();
-		let message = rotate_message(&Devices::genesis_hash(), &id, &next.key());
+		let message = rotate_message(&Devices::genesis_hash(), &id, 0, &next.key());
 
 		assert_noop!(
 			Devices::rotate_key(
@@ -252,7 +252,7 @@ fn rotating_to_an_existing_key_is_rejected() {
 		let b = TestDevice::sr("b");
 		assert_register(ALICE, &a, MIN_STAKE);
 		assert_register(BOB, &b, MIN_STAKE);
-		let message = rotate_message(&Devices::genesis_hash(), &a.key(), &b.key());
+		let message = rotate_message(&Devices::genesis_hash(), &a.key(), 0, &b.key());
 		assert_noop!(
 			Devices::rotate_key(
 				RuntimeOrigin::signed(ALICE),
@@ -265,7 +265,7 @@ fn rotating_to_an_existing_key_is_rejected() {
 		);
 		// Its own id is reserved too: rotating back to it is refused.
 		let c = TestDevice::sr("c");
-		let m1 = rotate_message(&Devices::genesis_hash(), &a.key(), &c.key());
+		let m1 = rotate_message(&Devices::genesis_hash(), &a.key(), 0, &c.key());
 		assert_ok!(Devices::rotate_key(
 			RuntimeOrigin::signed(ALICE),
 			a.key(),
@@ -273,7 +273,7 @@ fn rotating_to_an_existing_key_is_rejected() {
 			a.sign(&m1),
 			c.sign(&m1)
 		));
-		let m2 = rotate_message(&Devices::genesis_hash(), &a.key(), &a.key());
+		let m2 = rotate_message(&Devices::genesis_hash(), &a.key(), 0, &a.key());
 		assert_noop!(
 			Devices::rotate_key(
 				RuntimeOrigin::signed(ALICE),
@@ -299,7 +299,7 @@ fn rotations_are_bounded() {
 		assert_register(ALICE, &keys[0], MIN_STAKE);
 		let id = keys[0].key();
 		for i in 1..=2 {
-			let m = rotate_message(&Devices::genesis_hash(), &id, &keys[i].key());
+			let m = rotate_message(&Devices::genesis_hash(), &id, 0, &keys[i].key());
 			assert_ok!(Devices::rotate_key(
 				RuntimeOrigin::signed(ALICE),
 				id,
@@ -308,7 +308,7 @@ fn rotations_are_bounded() {
 				keys[i].sign(&m)
 			));
 		}
-		let m = rotate_message(&Devices::genesis_hash(), &id, &keys[3].key());
+		let m = rotate_message(&Devices::genesis_hash(), &id, 0, &keys[3].key());
 		assert_noop!(
 			Devices::rotate_key(
 				RuntimeOrigin::signed(ALICE),
@@ -448,7 +448,7 @@ fn deregister_unbonds_then_withdraw_returns_stake_and_frees_keys() {
 		let next = TestDevice::sr("phone-v2");
 		assert_register(ALICE, &device, 2 * MIN_STAKE);
 		let id = device.key();
-		let m = rotate_message(&Devices::genesis_hash(), &id, &next.key());
+		let m = rotate_message(&Devices::genesis_hash(), &id, 0, &next.key());
 		assert_ok!(Devices::rotate_key(
 			RuntimeOrigin::signed(ALICE),
 			id,
@@ -506,5 +506,138 @@ fn deregister_unbonds_then_withdraw_returns_stake_and_frees_keys() {
 
 		// The key is free again: it can be registered anew.
 		assert_register(BOB, &device, MIN_STAKE);
+	});
+}
+
+/// Deregisters `device` of `operator` and withdraws its stake once the unbonding period is over.
+fn leave(operator: AccountId, device: DeviceId) {
+	assert_ok!(Devices::deregister(RuntimeOrigin::signed(operator), device));
+	System::set_block_number(System::block_number() + UNBONDING);
+	assert_ok!(Devices::withdraw_stake(RuntimeOrigin::signed(operator), device));
+}
+
+#[test]
+fn withdraw_waits_until_every_claim_of_the_device_is_decided() {
+	ExtBuilder::build_and_execute(|| {
+		let device = TestDevice::sr("phone");
+		assert_register(ALICE, &device, MIN_STAKE);
+		let id = device.key();
+		MockClaims::set_undecided(id, 1);
+		assert_ok!(Devices::deregister(RuntimeOrigin::signed(ALICE), id));
+		System::set_block_number(1 + UNBONDING);
+		assert_noop!(
+			Devices::withdraw_stake(RuntimeOrigin::signed(ALICE), id),
+			Error::<Test>::ClaimsUndecided
+		);
+		// The stake stays held, and slashable, until the claim is decided.
+		assert_eq!(Devices::slash(&id, MIN_STAKE / 2), MIN_STAKE / 2);
+		MockClaims::set_undecided(id, 0);
+		assert_ok!(Devices::withdraw_stake(RuntimeOrigin::signed(ALICE), id));
+		System::assert_last_event(
+			Event::StakeWithdrawn { device: id, operator: ALICE, amount: MIN_STAKE / 2 }.into(),
+		);
+	});
+}
+
+#[test]
+fn a_bind_proof_cannot_be_replayed_after_the_device_left() {
+	ExtBuilder::build_and_execute(|| {
+		let device = TestDevice::sr("phone");
+		let first_proof = device.bind_proof(ALICE);
+		assert_register(ALICE, &device, MIN_STAKE);
+		leave(ALICE, device.key());
+
+		assert_noop!(
+			Devices::register_device(
+				RuntimeOrigin::signed(ALICE),
+				device.key(),
+				first_proof,
+				metadata(""),
+				MIN_STAKE
+			),
+			Error::<Test>::BadProof
+		);
+		// The key's holder signs the next nonce: it may come back.
+		assert_eq!(KeyHistories::<Test>::get(device.key()).next_nonce, 1);
+		assert_register(ALICE, &device, MIN_STAKE);
+		assert_eq!(crate::Devices::<Test>::get(device.key()).unwrap().registration, 1);
+	});
+}
+
+#[test]
+fn a_device_suspended_for_losses_comes_back_suspended_with_its_record() {
+	ExtBuilder::build_and_execute(|| {
+		let device = TestDevice::sr("phone");
+		let next = TestDevice::sr("phone-v2");
+		assert_register(ALICE, &device, MIN_STAKE);
+		let id = device.key();
+		let m = rotate_message(&Devices::genesis_hash(), &id, 0, &next.key());
+		assert_ok!(Devices::rotate_key(
+			RuntimeOrigin::signed(ALICE),
+			id,
+			next.key(),
+			device.sign(&m),
+			next.sign(&m)
+		));
+		Devices::note_claim_finalized(&id);
+		Devices::note_dispute_lost(&id);
+		Devices::note_dispute_lost(&id);
+		assert!(!Devices::is_active(&id));
+		let record = crate::Devices::<Test>::get(id).unwrap().reputation;
+		leave(ALICE, id);
+
+		// Neither the id nor the key it rotated to comes back clean, under any operator.
+		for (key, operator) in [(&device, BOB), (&next, ALICE)] {
+			assert_ok!(Devices::register_device(
+				RuntimeOrigin::signed(operator),
+				key.key(),
+				key.bind_proof(operator),
+				metadata(""),
+				MIN_STAKE
+			));
+			System::assert_last_event(
+				Event::DeviceSuspended {
+					device: key.key(),
+					reason: SuspensionReason::LostDisputes,
+				}
+				.into(),
+			);
+			let back = crate::Devices::<Test>::get(key.key()).unwrap();
+			assert_eq!(back.status, DeviceStatus::Suspended(SuspensionReason::LostDisputes));
+			assert_eq!(back.reputation, record);
+			assert!(!Devices::is_active(&key.key()));
+		}
+	});
+}
+
+#[test]
+fn rotation_signatures_cannot_be_replayed_in_a_later_registration() {
+	ExtBuilder::build_and_execute(|| {
+		let device = TestDevice::sr("phone");
+		let stolen = TestDevice::sr("stolen");
+		assert_register(ALICE, &device, MIN_STAKE);
+		let id = device.key();
+		let m = rotate_message(&Devices::genesis_hash(), &id, 0, &stolen.key());
+		let (old_signature, new_signature) = (device.sign(&m), stolen.sign(&m));
+		assert_ok!(Devices::rotate_key(
+			RuntimeOrigin::signed(ALICE),
+			id,
+			stolen.key(),
+			old_signature.clone(),
+			new_signature.clone()
+		));
+		leave(ALICE, id);
+		assert_register(ALICE, &device, MIN_STAKE);
+
+		assert_noop!(
+			Devices::rotate_key(
+				RuntimeOrigin::signed(ALICE),
+				id,
+				stolen.key(),
+				old_signature,
+				new_signature
+			),
+			Error::<Test>::BadProof
+		);
 	});
 }

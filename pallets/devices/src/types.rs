@@ -69,23 +69,31 @@ impl DeviceKey {
 }
 
 /// The message a device key signs to bind itself to `operator` on the chain with
-/// `genesis_hash`: `BIND_DOMAIN ++ genesis_hash ++ SCALE(operator)` (14 + 32 + 32 bytes for
-/// 32-byte hashes and accounts).
+/// `genesis_hash`: `BIND_DOMAIN ++ genesis_hash ++ SCALE(operator) ++ nonce as u32 LE`
+/// (14 + 32 + 32 + 4 bytes for 32-byte hashes and accounts).
+///
+/// `nonce` is the key's registration nonce ([`KeyHistory::next_nonce`]: 0 for a key that never
+/// registered), so a bind proof is good for one registration only and cannot be replayed after
+/// the device left.
 pub fn bind_message<Hash: Encode, AccountId: Encode>(
 	genesis_hash: &Hash,
 	operator: &AccountId,
+	nonce: u32,
 ) -> Vec<u8> {
-	(BIND_DOMAIN, genesis_hash, operator).encode()
+	(BIND_DOMAIN, genesis_hash, operator, nonce).encode()
 }
 
 /// The message the old and the new key both sign to rotate `device` to `new_key`:
-/// `ROTATE_DOMAIN ++ genesis_hash ++ SCALE(device) ++ SCALE(new_key)`.
+/// `ROTATE_DOMAIN ++ genesis_hash ++ SCALE(device) ++ registration as u32 LE ++
+/// SCALE(new_key)`, where `registration` is the device's registration nonce
+/// ([`DeviceRecord::registration`]): the signatures are good for this registration only.
 pub fn rotate_message<Hash: Encode>(
 	genesis_hash: &Hash,
 	device: &DeviceKey,
+	registration: u32,
 	new_key: &DeviceKey,
 ) -> Vec<u8> {
-	(ROTATE_DOMAIN, genesis_hash, device, new_key).encode()
+	(ROTATE_DOMAIN, genesis_hash, device, registration, new_key).encode()
 }
 
 /// What kind of hardware a device is (informational).
@@ -251,4 +259,28 @@ pub struct DeviceRecord<AccountId, Balance, BlockNumber, Metadata, PastKeys> {
 	pub reputation: Reputation,
 	/// Block of registration.
 	pub registered_at: BlockNumber,
+	/// The registration nonce the bind proof signed (how often the id registered before).
+	pub registration: u32,
+}
+
+/// What a key brings to its next registration. Written when a device is removed, for each of
+/// its keys, and kept: a device that leaves does not come back with a clean record.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	Default,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub struct KeyHistory {
+	/// The nonce the next bind proof of this key must sign.
+	pub next_nonce: u32,
+	/// The record of the last device that used this key, when it was removed.
+	pub reputation: Reputation,
 }

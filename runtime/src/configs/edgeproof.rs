@@ -86,12 +86,41 @@ parameter_types! {
 	pub const DeviceMinStake: Balance = 100 * UNIT;
 }
 
+/// Most dispute clock budget (and so most minimum extension) root may set.
+const MAX_CLOCK_BUDGET: u32 = 6 * HOURS;
+/// Most claim challenge period root may set.
+const MAX_CHALLENGE_PERIOD: u32 = DAYS;
+
+/// The longest a claim can stay undecided: its longest challenge period, then the longest
+/// dispute game opened at its end. In a game each party's clock runs only while it owes a move
+/// and starts at most at `MAX_CLOCK_BUDGET`; each move (open, respond, two per bisection round,
+/// the one-step) can raise the opponent's clock to the minimum extension, itself at most
+/// `MAX_CLOCK_BUDGET`. A trace has at most `max_nodes` node leaves and `MaxTensors` input
+/// leaves, so at most `depth` bisection rounds.
+pub struct LongestClaimDecision;
+
+impl frame_support::traits::Get<crate::BlockNumber> for LongestClaimDecision {
+	fn get() -> crate::BlockNumber {
+		use frame_support::traits::Get;
+		let inputs = <Runtime as pallet_models::Config>::MaxTensors::get();
+		let leaves = DisputeLimits::get().max_nodes.saturating_add(inputs);
+		let depth = u32::BITS - leaves.saturating_sub(1).leading_zeros();
+		let moves = depth.saturating_mul(2).saturating_add(3);
+		let longest_game = MAX_CLOCK_BUDGET.saturating_mul(moves.saturating_add(2));
+		MAX_CHALLENGE_PERIOD.saturating_add(longest_game)
+	}
+}
+
 impl pallet_devices::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type AdminOrigin = frame_system::EnsureRoot<AccountId>;
 	type MinStake = DeviceMinStake;
-	type UnbondingPeriod = ConstU32<{ 2 * HOURS }>;
+	/// Two weeks: longer than any claim can stay undecided (`LongestClaimDecision`, about
+	/// 10.8 days), and `withdraw_stake` waits for the device's claims in any case.
+	type UnbondingPeriod = ConstU32<{ 14 * DAYS }>;
+	type LongestClaimDecision = LongestClaimDecision;
+	type Claims = Attestations;
 	type MaxLostDisputes = ConstU32<3>;
 	type MaxDevicesPerOperator = ConstU32<64>;
 	type MaxKeyRotations = ConstU32<16>;
@@ -141,7 +170,7 @@ impl pallet_attestations::Config for Runtime {
 	type ClaimBond = frame_support::traits::ConstU128<{ UNIT }>;
 	/// Ten minutes, until genesis or root sets another (dev chains: 5 blocks).
 	type ChallengePeriod = ConstU32<{ 10 * MINUTES }>;
-	type MaxChallengePeriod = ConstU32<{ DAYS }>;
+	type MaxChallengePeriod = ConstU32<MAX_CHALLENGE_PERIOD>;
 	/// Longer than any dispute (their clocks are bounded well below a day).
 	type RetentionPeriod = ConstU32<{ 7 * DAYS }>;
 	type BondRewardShare = ClaimBondRewardShare;
@@ -185,7 +214,7 @@ impl pallet_disputes::Config for Runtime {
 	type ClockBudget = ConstU32<{ HOURS }>;
 	/// Five minutes.
 	type MinExtension = ConstU32<{ 5 * MINUTES }>;
-	type MaxClockBudget = ConstU32<{ DAYS }>;
+	type MaxClockBudget = ConstU32<MAX_CLOCK_BUDGET>;
 	type AdminOrigin = frame_system::EnsureRoot<AccountId>;
 	type WinnerShare = DisputeWinnerShare;
 	/// 16 for anyone, 32 more kept for the validators' checker accounts.
