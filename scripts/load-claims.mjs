@@ -55,7 +55,9 @@ try {
   for (let i = 0; i < OPERATORS; i += 1) {
     let accountNonce = (await api.rpc.system.accountNextIndex(operators[i].address)).toNumber();
     for (let c = 1; c <= PER_OPERATOR; c += 1) {
-      const signature = devices[i].sign(claimMessage(api.genesisHash, modelId, input, output, c));
+      const signature = devices[i].sign(
+        claimMessage(api.genesisHash, { Ed25519: devices[i].publicKey }, modelId, input, output, c),
+      );
       const tx = api.tx.attestations.submit(
         { Ed25519: devices[i].publicKey }, modelId, u8aToHex(input), u8aToHex(output), c,
         { Ed25519: signature },
@@ -106,7 +108,9 @@ try {
 
   // Weight ratio: how many claims vs transfers fit the normal class of a block (weights as
   // the runtime reports them for fees, extrinsic base weight included).
-  const signature = devices[0].sign(claimMessage(api.genesisHash, modelId, input, output, 1));
+  const signature = devices[0].sign(
+    claimMessage(api.genesisHash, { Ed25519: devices[0].publicKey }, modelId, input, output, 1),
+  );
   const claimInfo = await api.tx.attestations
     .submit({ Ed25519: devices[0].publicKey }, modelId, u8aToHex(input), u8aToHex(output), 1, {
       Ed25519: signature,

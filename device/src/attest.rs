@@ -209,6 +209,7 @@ impl Attester {
 		let output_bytes = outputs.encode();
 		let message = pallet_attestations::claim_message(
 			&self.chain.genesis_hash(),
+			&self.key.device,
 			&model.id,
 			&H256(sp_crypto_hashing::blake2_256(&input_bytes)),
 			&H256(sp_crypto_hashing::blake2_256(&output_bytes)),

@@ -9,7 +9,7 @@ use frame_support::{
 	BoundedVec,
 };
 use frame_system::RawOrigin;
-use pallet_devices::{bind_message, DeviceKey, DeviceMetadata, DeviceSignature, HardwareClass};
+use pallet_devices::{DeviceKey, DeviceMetadata, DeviceSignature, HardwareClass};
 use pallet_models::{ModelId, ModelParams, TensorSpec};
 use sp_core::{crypto::KeyTypeId, sr25519, H256};
 use sp_runtime::Saturating;
@@ -107,7 +107,8 @@ impl<T: pallet_models::Config + pallet_devices::Config> BenchmarkHelper<T::Accou
 		key_type: KeyTypeId,
 		key: sr25519::Public,
 	) -> Result<DeviceId, BenchmarkError> {
-		let message = bind_message(&pallet_devices::Pallet::<T>::genesis_hash(), operator);
+		let message =
+			pallet_devices::Pallet::<T>::bind_message_for(&DeviceKey::Sr25519(key), operator);
 		let proof = DeviceSignature::Sr25519(
 			sp_io::crypto::sr25519_sign(key_type, &key, &message)
 				.ok_or(BenchmarkError::Stop("the device key is not in the keystore"))?,
@@ -165,6 +166,7 @@ pub fn submit_claim<T: Config>(
 		.map_err(|_| BenchmarkError::Stop("the benchmark output exceeds MaxPayloadLen"))?;
 	let message = claim_message(
 		&Pallet::<T>::genesis_hash(),
+		&device,
 		&model,
 		&H256(sp_io::hashing::blake2_256(&input)),
 		&H256(sp_io::hashing::blake2_256(&output)),

@@ -60,6 +60,7 @@ fn sign<T: Config>(
 ) -> DeviceSignature {
 	let message = claim_message(
 		&Attestations::<T>::genesis_hash(),
+		&DeviceId::Sr25519(*key),
 		model,
 		&H256(sp_io::hashing::blake2_256(input)),
 		&H256(sp_io::hashing::blake2_256(output)),

@@ -97,10 +97,20 @@ impl<T: pallet_devices::Config> DeviceStake<pallet_devices::BalanceOf<T>>
 	}
 }
 
+/// A device may leave only once this pallet has decided each of its claims: its undecided
+/// claims are the ones still counted in [`PendingCount`] (in the challenge period or disputed).
+impl<T: Config> pallet_devices::DeviceClaims for Pallet<T> {
+	fn undecided(device: &DeviceId) -> u32 {
+		PendingCount::<T>::get(device)
+	}
+}
+
 /// What the checker does with a claim it proved wrong: the dispute pallet opens a dispute.
 ///
 /// Called in the off-chain worker (not in block execution), with the canonical output and its
-/// proofs; returns whether a dispute was started (a transaction submitted to the pool).
+/// proofs; sends what is needed to start a dispute and returns whether one of this node's is
+/// running on chain. The checker calls it again every block until it returns `true` or the
+/// claim's challenge period is over: a transaction the pool took is not yet a dispute.
 pub trait WrongClaimHandler<AccountId, Balance, BlockNumber> {
 	fn wrong_claim(
 		claim: ClaimId,
@@ -490,7 +500,7 @@ pub mod pallet {
 		///   most `MaxPayloadLen` bytes, matching the model's input and output specs.
 		/// - `nonce`: greater than the device's previous claim's.
 		/// - `device_signature`: the device's current key's signature over [`claim_message`]
-		///   `(genesis_hash, model, blake2_256(input), blake2_256(output), nonce)`.
+		///   `(genesis_hash, device, model, blake2_256(input), blake2_256(output), nonce)`.
 		///
 		/// Errors: `UnknownModel`, `ModelNotActive`, `UnknownDevice`, `NotOperator`,
 		/// `DeviceNotActive`, `StaleNonce`, `TooManyPending`, `BadSignature`,
@@ -528,8 +538,14 @@ pub mod pallet {
 			let key = T::Devices::signing_key(&device).ok_or(Error::<T>::UnknownDevice)?;
 			let input_hash = H256(sp_io::hashing::blake2_256(&input));
 			let output_hash = H256(sp_io::hashing::blake2_256(&output));
-			let message =
-				claim_message(&Self::genesis_hash(), &model, &input_hash, &output_hash, nonce);
+			let message = claim_message(
+				&Self::genesis_hash(),
+				&device,
+				&model,
+				&input_hash,
+				&output_hash,
+				nonce,
+			);
 			ensure!(key.verify(&message, &device_signature), Error::<T>::BadSignature);
 			let inputs = decode_tensors(&input).ok_or(Error::<T>::MalformedInput)?;
 			let outputs = decode_tensors(&output).ok_or(Error::<T>::MalformedOutput)?;
@@ -822,7 +838,7 @@ pub mod pallet {
 		///    every device's `LastNonce` is at least the nonce of each of its claims;
 		/// 5. the prune queue holds exactly the positions `PruneHead..PruneTail`, with due blocks
 		///    in order, each naming a decided claim, and every decided claim is queued once.
-		#[cfg(any(feature = "try-runtime", test))]
+		#[cfg(any(feature = "try-runtime", feature = "std"))]
 		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 			use alloc::collections::{btree_map::BTreeMap, btree_set::BTreeSet};
 			let next = NextClaimId::<T>::get();

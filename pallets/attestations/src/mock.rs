@@ -8,7 +8,7 @@ use frame_support::{
 	traits::{ConstU32, ConstU64, Hooks},
 	BoundedVec,
 };
-use pallet_devices::{bind_message, DeviceKey, DeviceMetadata, DeviceSignature, HardwareClass};
+use pallet_devices::{DeviceKey, DeviceMetadata, DeviceSignature, HardwareClass};
 use pallet_models::{ModelId, ModelParamsOf, TensorSpec, VoterSet};
 use sp_core::{ed25519, sr25519, Pair, H256};
 use sp_runtime::{
@@ -139,6 +139,10 @@ impl pallet_devices::Config for Test {
 	type AdminOrigin = frame_system::EnsureRoot<AccountId>;
 	type MinStake = ConstU64<MIN_STAKE>;
 	type UnbondingPeriod = ConstU64<5>;
+	// Shorter than a claim can stay undecided here, so that the tests show `withdraw_stake`
+	// waiting for the device's claims on its own.
+	type LongestClaimDecision = ConstU64<5>;
+	type Claims = Attestations;
 	type MaxLostDisputes = ConstU32<2>;
 	type MaxDevicesPerOperator = ConstU32<16>;
 	type MaxKeyRotations = ConstU32<2>;
@@ -227,7 +231,7 @@ impl TestDevice {
 	}
 	/// Registers the device under `operator` with the minimum stake.
 	pub fn register(&self, operator: AccountId) {
-		let proof = self.sign(&bind_message(&Devices::genesis_hash(), &operator));
+		let proof = self.sign(&Devices::bind_message_for(&self.key(), &operator));
 		Devices::register_device(
 			RuntimeOrigin::signed(operator),
 			self.key(),
@@ -237,7 +241,7 @@ impl TestDevice {
 		)
 		.expect("test device registers");
 	}
-	/// Signs a claim on this chain.
+	/// Signs a claim on this chain, for the device whose id is this key.
 	pub fn sign_claim(
 		&self,
 		model: ModelId,
@@ -245,8 +249,20 @@ impl TestDevice {
 		output: &[u8],
 		nonce: u64,
 	) -> DeviceSignature {
+		self.sign_claim_as(self.key(), model, input, output, nonce)
+	}
+	/// Signs a claim on this chain for `device` (a device this key serves after a rotation).
+	pub fn sign_claim_as(
+		&self,
+		device: DeviceKey,
+		model: ModelId,
+		input: &[u8],
+		output: &[u8],
+		nonce: u64,
+	) -> DeviceSignature {
 		self.sign(&claim_message(
 			&Attestations::genesis_hash(),
+			&device,
 			&model,
 			&H256(sp_io::hashing::blake2_256(input)),
 			&H256(sp_io::hashing::blake2_256(output)),
@@ -340,11 +356,14 @@ impl ExtBuilder {
 		ext
 	}
 
-	/// Runs `test`, then checks the pallet's invariants.
+	/// Runs `test`, then checks the invariants of this pallet and of the registries it moves
+	/// stakes and deposits in.
 	pub fn build_and_execute(test: impl FnOnce()) {
 		Self::build().execute_with(|| {
 			test();
 			crate::Pallet::<Test>::do_try_state().expect("invariants hold after the test");
+			pallet_devices::Pallet::<Test>::do_try_state().expect("device invariants");
+			pallet_models::Pallet::<Test>::do_try_state().expect("model invariants");
 		});
 	}
 }

@@ -139,14 +139,16 @@ fn claim_message_matches_the_documented_example() {
 	assert_eq!(hex(input_hash.as_bytes()), INPUT_HASH);
 	assert_eq!(hex(output_hash.as_bytes()), OUTPUT_HASH);
 
-	let message = claim_message(&genesis, &model, &input_hash, &output_hash, 7);
+	// The device is the example's signing key, as an ed25519 device id.
+	let key = sp_core::ed25519::Pair::from_string("//device", None).expect("valid seed");
+	assert_eq!(hex(key.public().as_ref()), PUBLIC);
+	let device = pallet_devices::DeviceKey::Ed25519(key.public());
+	let message = claim_message(&genesis, &device, &model, &input_hash, &output_hash, 7);
 	assert_eq!(message.len(), CLAIM_MESSAGE_LEN);
 	assert_eq!(&message[..15], b"edgeproof/claim");
 	assert_eq!(hex(&message), MESSAGE);
 
 	// ed25519 signatures are deterministic, so the example can show one.
-	let key = sp_core::ed25519::Pair::from_string("//device", None).expect("valid seed");
-	assert_eq!(hex(key.public().as_ref()), PUBLIC);
 	let signature = key.sign(&message);
 	assert_eq!(hex(signature.as_ref()), SIGNATURE);
 }
@@ -156,6 +158,8 @@ const OUTPUT_HASH: &str = "24be0fc8c4cea7789f0b814d7716e7110e84a2c813863aee0c4b8
 const MESSAGE: &str = concat!(
 	"6564676570726f6f662f636c61696d", // "edgeproof/claim"
 	"1111111111111111111111111111111111111111111111111111111111111111", // genesis hash
+	"00",                             // device id: DeviceKey::Ed25519 ...
+	"b8f933fef446ba3ac06ae88058614b8a13d95241b546d90c1787e197d2fb4962", // ... its public key
 	"2222222222222222222222222222222222222222222222222222222222222222", // model id
 	"ed75316e024e5c995286212bd974d86b86fb360c25f0bc52c5cc9a7d8e091dc5", // input hash
 	"24be0fc8c4cea7789f0b814d7716e7110e84a2c813863aee0c4b891678b70a45", // output hash
@@ -163,8 +167,8 @@ const MESSAGE: &str = concat!(
 );
 const PUBLIC: &str = "b8f933fef446ba3ac06ae88058614b8a13d95241b546d90c1787e197d2fb4962";
 const SIGNATURE: &str = concat!(
-	"6be643afaf4297acfbe63208ec8d1c58b3249743efa47f7fecf55f4853968502",
-	"1498b8c1fd41c75add70da91fb25240ff63f5c811052474a23bd571335b0610f",
+	"322992228e778c74227c966ef3650cb5779c01fc59f050a80892a390f92d32d5",
+	"9b87cbd1f33ed6048ad4ce37e23334fee93837d88b5e8b5b0f0324b06e53af08",
 );
 
 fn hex(bytes: &[u8]) -> String {
@@ -333,24 +337,28 @@ fn submit_signed_over(
 }
 
 #[test]
-fn signature_for_another_chain_model_input_output_or_nonce_is_rejected() {
+fn signature_for_another_chain_device_model_input_output_or_nonce_is_rejected() {
 	ExtBuilder::build_and_execute(|| {
 		let (model, device) = setup();
 		let genesis = Attestations::genesis_hash();
 		let hash = |bytes: &[u8]| H256(sp_io::hashing::blake2_256(bytes));
 		let (i, o) = (hash(&input()), hash(&output()));
 		let other = payload(&[f32_tensor(&[1, 4], 1.0)]);
+		let id = device.key();
+		let another = TestDevice::sr("another").key();
 		for message in [
-			claim_message(&H256::repeat_byte(7), &model, &i, &o, 0),
-			claim_message(&genesis, &H256::repeat_byte(2), &i, &o, 0),
-			claim_message(&genesis, &model, &hash(&other), &o, 0),
-			claim_message(&genesis, &model, &i, &hash(&other), 0),
-			claim_message(&genesis, &model, &o, &i, 0),
-			claim_message(&genesis, &model, &i, &o, 1),
+			claim_message(&H256::repeat_byte(7), &id, &model, &i, &o, 0),
+			claim_message(&genesis, &another, &model, &i, &o, 0),
+			claim_message(&genesis, &id, &H256::repeat_byte(2), &i, &o, 0),
+			claim_message(&genesis, &id, &model, &hash(&other), &o, 0),
+			claim_message(&genesis, &id, &model, &i, &hash(&other), 0),
+			claim_message(&genesis, &id, &model, &o, &i, 0),
+			claim_message(&genesis, &id, &model, &i, &o, 1),
 		] {
 			assert_noop!(submit_signed_over(&device, model, message), Error::<Test>::BadSignature);
 		}
-		assert_ok!(submit_signed_over(&device, model, claim_message(&genesis, &model, &i, &o, 0)));
+		let message = claim_message(&genesis, &id, &model, &i, &o, 0);
+		assert_ok!(submit_signed_over(&device, model, message));
 	});
 }
 
@@ -360,7 +368,7 @@ fn signature_by_a_rotated_away_key_is_rejected() {
 		let (model, device) = setup();
 		let new = TestDevice::sr("new-key");
 		let message =
-			pallet_devices::rotate_message(&Devices::genesis_hash(), &device.key(), &new.key());
+			pallet_devices::rotate_message(&Devices::genesis_hash(), &device.key(), 0, &new.key());
 		assert_ok!(Devices::rotate_key(
 			RuntimeOrigin::signed(ALICE),
 			device.key(),
@@ -372,7 +380,7 @@ fn signature_by_a_rotated_away_key_is_rejected() {
 			submit_with(ALICE, &device, model, input(), output(), 0),
 			Error::<Test>::BadSignature
 		);
-		let signature = new.sign_claim(model, &input(), &output(), 0);
+		let signature = new.sign_claim_as(device.key(), model, &input(), &output(), 0);
 		assert_ok!(Attestations::submit(
 			RuntimeOrigin::signed(ALICE),
 			device.key(),
@@ -1001,6 +1009,91 @@ fn genesis_sets_checkers_and_parameters() {
 				challenge_period: 5,
 				check_probability: sp_runtime::Perbill::from_percent(50)
 			}
+		);
+	});
+}
+
+// ---- no escape from a slash ----
+
+#[test]
+fn a_device_cannot_withdraw_its_stake_while_a_claim_is_disputed() {
+	ExtBuilder::build_and_execute(|| {
+		let (model, device) = setup();
+		let id = device.key();
+		let claim = assert_submit(ALICE, &device, model, 0);
+		assert_ok!(Attestations::note_dispute_opened(claim));
+		assert_ok!(Devices::deregister(RuntimeOrigin::signed(ALICE), id));
+		// The unbonding period (5 blocks) ends long before the dispute.
+		run_to_block(1 + CHALLENGE_PERIOD);
+		assert_noop!(
+			Devices::withdraw_stake(RuntimeOrigin::signed(ALICE), id),
+			pallet_devices::Error::<Test>::ClaimsUndecided
+		);
+
+		// The claim loses: the stake is slashed, then the rest may leave.
+		let stake_before = stake(&device);
+		assert_ok!(Attestations::note_dispute_resolved(claim, false, Some(&CHALLENGER)));
+		assert_eq!(status(claim), Some(ClaimStatus::Invalid));
+		let slashed = StakeSlash::get() * stake_before;
+		assert!(slashed > 0);
+		assert_eq!(stake(&device), stake_before - slashed);
+		assert_ok!(Devices::withdraw_stake(RuntimeOrigin::signed(ALICE), id));
+	});
+}
+
+#[test]
+fn a_device_cannot_withdraw_its_stake_while_a_claim_is_in_its_challenge_period() {
+	ExtBuilder::build_and_execute(|| {
+		let (model, device) = setup();
+		let id = device.key();
+		assert_submit(ALICE, &device, model, 0);
+		assert_ok!(Devices::deregister(RuntimeOrigin::signed(ALICE), id));
+		run_to_block(CHALLENGE_PERIOD);
+		assert_noop!(
+			Devices::withdraw_stake(RuntimeOrigin::signed(ALICE), id),
+			pallet_devices::Error::<Test>::ClaimsUndecided
+		);
+		run_to_block(1 + CHALLENGE_PERIOD);
+		assert_ok!(Devices::withdraw_stake(RuntimeOrigin::signed(ALICE), id));
+	});
+}
+
+#[test]
+fn a_claim_signed_for_one_device_cannot_be_replayed_for_another_that_uses_the_key() {
+	ExtBuilder::build_and_execute(|| {
+		let (model, device) = setup();
+		let id = device.key();
+		let key = TestDevice::sr("rotated-to");
+		let message = pallet_devices::rotate_message(&Devices::genesis_hash(), &id, 0, &key.key());
+		assert_ok!(Devices::rotate_key(
+			RuntimeOrigin::signed(ALICE),
+			id,
+			key.key(),
+			device.sign(&message),
+			key.sign(&message)
+		));
+		// The key signs a claim for the device it serves now; the claim is never submitted.
+		let genesis = Attestations::genesis_hash();
+		let hash = |bytes: &[u8]| H256(sp_io::hashing::blake2_256(bytes));
+		let signed_for_id =
+			key.sign(&claim_message(&genesis, &id, &model, &hash(&input()), &hash(&output()), 5));
+		assert_ok!(Devices::deregister(RuntimeOrigin::signed(ALICE), id));
+		run_to_block(10);
+		assert_ok!(Devices::withdraw_stake(RuntimeOrigin::signed(ALICE), id));
+
+		// The freed key becomes another operator's device: the old signature is not its claim.
+		key.register(BOB);
+		assert_noop!(
+			Attestations::submit(
+				RuntimeOrigin::signed(BOB),
+				key.key(),
+				model,
+				input(),
+				output(),
+				5,
+				signed_for_id
+			),
+			Error::<Test>::BadSignature
 		);
 	});
 }

@@ -18,23 +18,28 @@ pub type ClaimId = u64;
 /// Domain tag of a claim: the first 15 bytes a device key signs for a claim.
 pub const CLAIM_DOMAIN: [u8; 15] = *b"edgeproof/claim";
 
-/// Length of a [`claim_message`] for a 32-byte genesis hash: 15 + 32 + 32 + 32 + 32 + 8.
-pub const CLAIM_MESSAGE_LEN: usize = 151;
+/// Length of a [`claim_message`] for a 32-byte genesis hash and a 32-byte device key:
+/// 15 + 32 + 33 + 32 + 32 + 32 + 8.
+pub const CLAIM_MESSAGE_LEN: usize = 184;
 
-/// The message a device key signs to claim that `model` gave the output with `output_hash` on
-/// the input with `input_hash`, on the chain with `genesis_hash`:
-/// `CLAIM_DOMAIN ++ genesis_hash ++ model ++ input_hash ++ output_hash ++ nonce (u64 LE)`.
+/// The message a device key signs to claim that `device` ran `model` and got the output with
+/// `output_hash` on the input with `input_hash`, on the chain with `genesis_hash`:
+/// `CLAIM_DOMAIN ++ genesis_hash ++ SCALE(device) ++ model ++ input_hash ++ output_hash ++
+/// nonce (u64 LE)`.
 ///
+/// The device id is signed so that a key's signatures are good for one device only: a key
+/// rotated away from one device and later used by another cannot replay its old claims there.
 /// The hashes are blake2-256 of the payload bytes exactly as submitted (the SCALE encoding of
 /// the `Vec<Tensor>`); see `docs/claim-format.md`.
 pub fn claim_message<Hash: Encode>(
 	genesis_hash: &Hash,
+	device: &DeviceId,
 	model: &ModelId,
 	input_hash: &H256,
 	output_hash: &H256,
 	nonce: u64,
 ) -> Vec<u8> {
-	(CLAIM_DOMAIN, genesis_hash, model, input_hash, output_hash, nonce).encode()
+	(CLAIM_DOMAIN, genesis_hash, device, model, input_hash, output_hash, nonce).encode()
 }
 
 /// Decodes a payload: the SCALE encoding of a `Vec<Tensor>` with nothing after it. The memory
@@ -196,7 +201,8 @@ pub enum CheckOutcome {
 	#[codec(index = 2)]
 	CanonicalAgrees,
 	/// The canonical output is not within the tolerance of the claim: the claim is wrong.
-	/// `disputed` tells whether a dispute was started ([`crate::WrongClaimHandler`]).
+	/// `disputed` tells whether a dispute of this node was seen running on chain
+	/// ([`crate::WrongClaimHandler`]); until it is, the checker asks for one every block.
 	#[codec(index = 3)]
 	Wrong { trace_root: [u8; 32], disputed: bool },
 	/// The claim could not be checked (the payload does not decode, the model is not

@@ -43,11 +43,38 @@ export function hashPair(left, right) {
   return blake2AsU8a(u8aConcat(left, right), 256);
 }
 
-/** The bytes a device signs for a claim (docs/claim-format.md). */
-export function claimMessage(genesisHash, modelId, input, output, nonce) {
+/** The SCALE encoding of a `DeviceKey` given as `{ Ed25519: publicKey }` or `{ Sr25519: … }`. */
+export function encodeDeviceKey(key) {
+  if (key.Ed25519) return u8aConcat(new Uint8Array([0]), key.Ed25519);
+  if (key.Sr25519) return u8aConcat(new Uint8Array([1]), key.Sr25519);
+  throw new Error(`not a device key: ${JSON.stringify(key)}`);
+}
+
+/**
+ * The bytes a device key signs to bind itself to `operatorPublicKey`: "edgeproof/bind" ++
+ * genesis hash ++ operator account id ++ the key's registration nonce, u32 LE
+ * (docs/pallets/devices.md).
+ */
+export function bindMessage(genesisHash, operatorPublicKey, nonce) {
+  return u8aConcat(
+    stringToU8a('edgeproof/bind'),
+    genesisHash,
+    operatorPublicKey,
+    bnToU8a(nonce, { bitLength: 32 }),
+  );
+}
+
+/** The registration nonce the next bind proof of `key` must sign (0 for a new key). */
+export async function bindNonce(api, key) {
+  return (await api.query.devices.keyHistories(key)).nextNonce.toNumber();
+}
+
+/** The bytes device `deviceKey` signs for a claim (docs/claim-format.md). */
+export function claimMessage(genesisHash, deviceKey, modelId, input, output, nonce) {
   return u8aConcat(
     stringToU8a('edgeproof/claim'),
     genesisHash,
+    encodeDeviceKey(deviceKey),
     modelId,
     blake2AsU8a(input, 256),
     blake2AsU8a(output, 256),
@@ -121,7 +148,7 @@ export async function registerMlp(api, owner, uri, { name = 'e2e-mlp', timeoutMs
 /** Registers `device` (an ed25519 keyring pair) under `operator` with 150 EDGE of stake. */
 export async function registerDevice(api, operator, device, description = 'e2e device') {
   const key = { Ed25519: device.publicKey };
-  const bind = u8aConcat(stringToU8a('edgeproof/bind'), api.genesisHash, operator.publicKey);
+  const bind = bindMessage(api.genesisHash, operator.publicKey, await bindNonce(api, key));
   await sendAndWaitInBlock(
     api.tx.devices.registerDevice(
       key,
@@ -138,11 +165,12 @@ export async function registerDevice(api, operator, device, description = 'e2e d
 export async function submitClaim(api, operator, device, modelId, inputTensors, outputTensors, nonce) {
   const input = encodeTensors(inputTensors);
   const output = encodeTensors(outputTensors);
-  const signature = device.sign(claimMessage(api.genesisHash, modelId, input, output, nonce));
+  const key = { Ed25519: device.publicKey };
+  const signature = device.sign(claimMessage(api.genesisHash, key, modelId, input, output, nonce));
   // Payloads go in as hex: polkadot-js reads a Uint8Array given for `Bytes` as already
   // SCALE-encoded (length-prefixed).
   const call = api.tx.attestations.submit(
-    { Ed25519: device.publicKey },
+    key,
     modelId,
     u8aToHex(input),
     u8aToHex(output),
