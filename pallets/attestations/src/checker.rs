@@ -127,7 +127,7 @@ fn check_once<T: Config>(claim: ClaimId, record: &ClaimRecordOf<T>) -> (bool, bo
 		CheckOutcome::Wrong { trace_root, disputed } => log::warn!(
 			target: LOG_TARGET,
 			"checker: claim {claim} of device {:?} is WRONG (canonical trace root 0x{}); \
-			 dispute opened: {disputed}",
+			 dispute running: {disputed}",
 			record.device,
 			hex(trace_root),
 		),

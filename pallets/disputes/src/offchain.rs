@@ -19,11 +19,15 @@ use alloc::vec::Vec;
 use codec::Encode;
 use edgeproof_canon::{LeafWitness, Position};
 use edgeproof_primitives::{inference, CanonicalOutput};
-use frame_support::BoundedVec;
-use frame_system::{
-	offchain::{AppCrypto, SendSignedTransaction, Signer},
-	pallet_prelude::BlockNumberFor,
+use frame_support::{
+	traits::{
+		fungible::Inspect,
+		tokens::{Fortitude, Preservation},
+		Get,
+	},
+	BoundedVec,
 };
+use frame_system::{offchain::AppCrypto, pallet_prelude::BlockNumberFor};
 use pallet_attestations::{ClaimId, ClaimRegistry};
 use pallet_models::ModelRegistry;
 use sp_runtime::{
@@ -52,18 +56,18 @@ fn local_keys<T: Config>() -> Vec<T::Public> {
 		.collect()
 }
 
-/// Sends `call` signed by `public`; whether the pool took it.
+/// Sends `call` signed by `public`, with the account's pool-aware nonce (so that moves sent in
+/// consecutive blocks do not replace each other in the pool); whether the pool took it.
 fn send<T: Config>(public: T::Public, call: Call<T>) -> bool {
-	let results = Signer::<T, T::CheckerCrypto>::all_accounts()
-		.with_filter(alloc::vec![public])
-		.send_signed_transaction(|_| call.clone());
-	results.iter().any(|(_, r)| r.is_ok())
+	pallet_models::checker_tx::send_signed::<T, T::CheckerCrypto, _>(public, call)
 }
 
 /// Makes sure this node disputes `claim` with its canonical result: if none of its checker
 /// keys has a dispute running on it, opens one signed by the first local checker key that is
-/// not the claim's operator (again after [`RESEND_AFTER`] blocks if it has not reached the
-/// chain). Returns whether a dispute of this node is running or on its way.
+/// not the claim's operator (again after [`RESEND_AFTER`] blocks while it has not reached the
+/// chain). Returns whether a dispute of this node is running *on chain*: an `open` the pool
+/// took may still fail in its block (e.g. `InsufficientBond`), be evicted or be replaced, so the
+/// checker keeps asking until this is true or the claim's challenge period is over.
 pub fn open_dispute<T: Config>(claim: ClaimId, canonical: &CanonicalOutput) -> bool {
 	let Some(info) = T::Claims::claim(claim) else { return false };
 	let keys = local_keys::<T>();
@@ -84,14 +88,28 @@ pub fn open_dispute<T: Config>(claim: ClaimId, canonical: &CanonicalOutput) -> b
 		log::warn!(target: LOG_TARGET, "claim {claim}: more outputs than MaxOutputs");
 		return false;
 	};
+	let checker = public.clone().into_account();
+	let bond = T::ChallengerBond::get();
+	let free = T::Currency::reducible_balance(&checker, Preservation::Preserve, Fortitude::Polite);
+	if free < bond {
+		// The node's operator must top the account up: until then this validator leaves wrong
+		// claims unchallenged (the opening would fail on chain and cost its fee). Asked again
+		// every block.
+		log::error!(
+			target: LOG_TARGET,
+			"claim {claim} is wrong but checker {checker:?} has {free:?} free, less than the \
+			 challenger bond {bond:?}: fund it to dispute"
+		);
+		return false;
+	}
 	let now = frame_system::Pallet::<T>::block_number();
-	let mut sent = false;
 	once::<T>(claim, b"open", 0, now, || {
-		sent = send::<T>(public, Call::open { claim, trace_root: canonical.trace_root, outputs });
+		let sent =
+			send::<T>(public, Call::open { claim, trace_root: canonical.trace_root, outputs });
 		log::info!(target: LOG_TARGET, "claim {claim}: opening a dispute (in the pool: {sent})");
 		sent
 	});
-	sent || was_sent::<T>(claim, b"open", 0, now)
+	false
 }
 
 /// Plays this node's moves in every running dispute (see the module docs).

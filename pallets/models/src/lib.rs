@@ -47,6 +47,7 @@ extern crate alloc;
 mod benchmarking;
 #[cfg(test)]
 mod mock;
+pub mod checker_tx;
 pub mod offchain;
 #[cfg(test)]
 mod offchain_tests;
@@ -770,7 +771,7 @@ pub mod pallet {
 		///    block, and its counter is their number;
 		/// 5. [`PendingQueue`] lists exactly the pending models too, once each, with their owner
 		///    and registration block, in registration order.
-		#[cfg(any(feature = "try-runtime", test))]
+		#[cfg(any(feature = "try-runtime", feature = "std"))]
 		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 			use alloc::collections::btree_map::BTreeMap;
 			let mut held: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();

@@ -17,7 +17,7 @@ use codec::Encode;
 use edgeproof_primitives::{inference, Disputability, InferenceError, ModelFacts, DYNAMIC_DIM};
 use frame_support::traits::Get;
 use frame_system::{
-	offchain::{AppCrypto, SendSignedTransaction, Signer},
+	offchain::AppCrypto,
 	pallet_prelude::BlockNumberFor,
 };
 use sp_runtime::{
@@ -104,20 +104,23 @@ pub fn vote_on_pending_models<T: Config>(now: BlockNumberFor<T>) {
 			continue;
 		};
 		log::info!(target: LOG_TARGET, "model {model:?}: voting {verdict:?} ({facts:?})");
-		let results = Signer::<T, T::CheckerCrypto>::all_accounts()
-			.with_filter(missing)
-			.send_signed_transaction(|_| Call::vote { model, verdict });
-		if results.iter().any(|(_, result)| result.is_ok()) {
-			sent.set(&now);
-		}
-		for (account, result) in results {
-			if result.is_err() {
+		let mut any = false;
+		for public in missing {
+			let who = public.clone().into_account();
+			if crate::checker_tx::send_signed::<T, T::CheckerCrypto, _>(
+				public,
+				Call::vote { model, verdict },
+			) {
+				any = true;
+			} else {
 				log::warn!(
 					target: LOG_TARGET,
-					"model {model:?}: the vote of {:?} was not accepted by the pool",
-					account.id
+					"model {model:?}: the vote of {who:?} was not accepted by the pool",
 				);
 			}
+		}
+		if any {
+			sent.set(&now);
 		}
 	}
 }
