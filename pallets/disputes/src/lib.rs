@@ -167,6 +167,7 @@ pub mod pallet {
 	use super::*;
 	use edgeproof_canon::{LeafWitness, OneStepWitness};
 	use frame_support::{
+		defensive,
 		dispatch::{DispatchResultWithPostInfo, PostDispatchInfo},
 		pallet_prelude::*,
 		traits::{
@@ -538,12 +539,21 @@ pub mod pallet {
 			})?;
 			let dispute = NextDisputeId::<T>::get();
 			let next = dispute.checked_add(1).ok_or(ArithmeticError::Overflow)?;
+			let mut ids = ClaimDisputes::<T>::get(claim);
+			ids.try_push(dispute).map_err(|_| Error::<T>::TooManyDisputes)?;
 			let bond = T::ChallengerBond::get();
-			T::Claims::note_dispute_opened(claim)?;
-			T::Currency::hold(&HoldReason::ChallengerBond.into(), &challenger, bond)
+			let reason = HoldReason::ChallengerBond.into();
+			T::Currency::ensure_can_hold(&reason, &challenger, bond)
 				.map_err(|_| Error::<T>::InsufficientBond)?;
-			ClaimDisputes::<T>::try_mutate(claim, |ids| ids.try_push(dispute))
-				.map_err(|_| Error::<T>::TooManyDisputes)?;
+			// Checked; now the writes. The claim registry's is the only one that may still be
+			// refused (it checks the claim's own state: decided, challenge period over), and it
+			// comes first, so a refusal leaves nothing behind; the hold cannot fail after
+			// `ensure_can_hold` (if it did, the call's storage layer would undo the registry's
+			// count with the error).
+			T::Claims::note_dispute_opened(claim)?;
+			T::Currency::hold(&reason, &challenger, bond)
+				.map_err(|_| Error::<T>::InsufficientBond)?;
+			ClaimDisputes::<T>::insert(claim, ids);
 			NextDisputeId::<T>::put(next);
 			let deadline = game.deadline().unwrap_or(now);
 			Disputes::<T>::insert(
@@ -591,15 +601,17 @@ pub mod pallet {
 			let weight = Self::witness_weight(T::WeightInfo::respond, &outputs, Some(&info));
 			let party = Self::party_of(&record, &who)?;
 			let now = Self::now();
-			Self::with_context(&info, |ctx| {
+			let outcome = Self::with_context(&info, |ctx| {
 				record
 					.game
 					.respond(ctx, now, party, trace_root, &outputs)
 					.map_err(|e| Error::<T>::from(e).into())
 			})?;
-			Disputes::<T>::insert(dispute, record);
 			Self::deposit_event(Event::Responded { dispute, claimant_root: trace_root });
-			Ok(Some(weight).into())
+			// Only a one-leaf trace is decided by the response, and `open` refuses those (the
+			// outputs are node leaves); were one decided, it is settled, never stored.
+			let settled = Self::after_move(dispute, record, outcome);
+			Ok(Some(weight.saturating_add(settled)).into())
 		}
 
 		/// A bisection move: the caller reveals the two children of its current node in round
@@ -631,7 +643,7 @@ pub mod pallet {
 					.map_err(|e| Error::<T>::from(e).into())
 			})?;
 			Self::deposit_event(Event::Bisected { dispute, party, round });
-			let settled = Self::after_move(dispute, record, outcome)?;
+			let settled = Self::after_move(dispute, record, outcome);
 			Ok(Some(T::WeightInfo::bisect().saturating_add(settled)).into())
 		}
 
@@ -673,7 +685,7 @@ pub mod pallet {
 				.one_step(&ctx, Self::now(), &witness)
 				.map_err(|e| Error::<T>::from(e))?;
 			let work = edgeproof_canon::one_step_work(&witness).unwrap_or(u64::MAX);
-			let settled = Self::after_move(dispute, record, outcome)?;
+			let settled = Self::after_move(dispute, record, outcome);
 			let used = Self::one_step_weight(work);
 			Ok(PostDispatchInfo {
 				actual_weight: Some(used.saturating_add(settled)),
@@ -693,7 +705,7 @@ pub mod pallet {
 			ensure_signed(origin)?;
 			let mut record = Disputes::<T>::get(dispute).ok_or(Error::<T>::UnknownDispute)?;
 			let outcome = record.game.timeout(Self::now()).map_err(|e| Error::<T>::from(e))?;
-			let settled = Self::after_move(dispute, record, outcome)?;
+			let settled = Self::after_move(dispute, record, outcome);
 			Ok(Some(T::WeightInfo::timeout().saturating_add(settled)).into())
 		}
 
@@ -818,85 +830,60 @@ pub mod pallet {
 
 		/// Stores a game that goes on, or settles one that ended. Returns the settlement's
 		/// weight (zero if the game goes on).
-		fn after_move(
-			dispute: DisputeId,
-			record: DisputeOf<T>,
-			outcome: game::Outcome,
-		) -> Result<Weight, DispatchError> {
+		fn after_move(dispute: DisputeId, record: DisputeOf<T>, outcome: game::Outcome) -> Weight {
 			match outcome {
 				game::Outcome::Continues => {
 					if let Phase::AwaitingOneStep { leaf, .. } = record.game.phase() {
 						Self::deposit_event(Event::OneStepAwaited { dispute, leaf: *leaf });
 					}
 					Disputes::<T>::insert(dispute, record);
-					Ok(Weight::zero())
+					Weight::zero()
 				},
-				game::Outcome::Resolved(resolution) => Self::settle(dispute, record, resolution),
+				game::Outcome::Resolved(resolution) => {
+					let Ok(weight) = Self::settle(dispute, record, resolution);
+					weight
+				},
 			}
 		}
 
-		/// Moves the bonds of a decided dispute, tells pallet-attestations, removes the
-		/// dispute; if the claim became invalid, closes the claim's other disputes. Returns the
-		/// weight used.
+		/// Ends a decided dispute: removes it, moves the challenger's bond, tells the claim
+		/// registry and, if the claim became invalid, closes the claim's other disputes.
+		/// Returns the weight used; the error type says that it cannot fail.
+		///
+		/// The game is decided: this is past the point of no return and cannot fail, or the
+		/// dispute would stay and every later move and timeout on it would revert. The
+		/// dispute's storage goes first (as pallet-multisig clears a call before dispatching
+		/// it), the bond moves best-effort and by force, and a currency or claim registry that
+		/// refuses its part (both would be breaking a promise: the hold is this pallet's own,
+		/// and the registry counts every running dispute) is logged with `defensive!` while
+		/// the rest goes on.
 		pub(crate) fn settle(
 			dispute: DisputeId,
 			record: DisputeOf<T>,
 			resolution: Resolution,
-		) -> Result<Weight, DispatchError> {
+		) -> Result<Weight, core::convert::Infallible> {
 			use game::Winner;
-			let reason = HoldReason::ChallengerBond.into();
 			let claim = record.claim;
-			let (returned, to_claimant, burned) = match resolution.winner {
-				Winner::Challenger => {
-					let returned = T::Currency::release(
-						&reason,
-						&record.challenger,
-						record.bond,
-						Precision::BestEffort,
-					)?;
-					T::Claims::note_dispute_resolved(claim, false, Some(&record.challenger))?;
-					(returned, Zero::zero(), Zero::zero())
-				},
-				Winner::Claimant => {
-					let share = T::WinnerShare::get() * record.bond;
-					let paid = T::Currency::transfer_on_hold(
-						&reason,
-						&record.challenger,
-						&record.claimant,
-						share,
-						Precision::BestEffort,
-						Restriction::Free,
-						Fortitude::Force,
-					)
-					.unwrap_or_else(|e| {
-						log::warn!(target: LOG_TARGET, "dispute {dispute}: share not paid: {e:?}");
-						Zero::zero()
-					});
-					let burned = T::Currency::burn_held(
-						&reason,
-						&record.challenger,
-						record.bond.saturating_sub(paid),
-						Precision::BestEffort,
-						Fortitude::Force,
-					)?;
-					T::Claims::note_dispute_resolved(claim, true, None)?;
-					(Zero::zero(), paid, burned)
-				},
-				Winner::Neither => {
-					let burned = T::Currency::burn_held(
-						&reason,
-						&record.challenger,
-						record.bond,
-						Precision::BestEffort,
-						Fortitude::Force,
-					)?;
-					T::Claims::note_dispute_resolved(claim, false, None)?;
-					(Zero::zero(), Zero::zero(), burned)
-				},
-			};
 			Disputes::<T>::remove(dispute);
 			let mut others = ClaimDisputes::<T>::take(claim);
 			others.retain(|id| *id != dispute);
+			let (returned, to_claimant, burned) = match resolution.winner {
+				Winner::Challenger => {
+					(Self::release_bond(dispute, &record), Zero::zero(), Zero::zero())
+				},
+				Winner::Claimant => {
+					let paid = Self::pay_share(dispute, &record);
+					let burned =
+						Self::burn_bond(dispute, &record, record.bond.saturating_sub(paid));
+					(Zero::zero(), paid, burned)
+				},
+				Winner::Neither => {
+					(Zero::zero(), Zero::zero(), Self::burn_bond(dispute, &record, record.bond))
+				},
+			};
+			let beneficiary =
+				(resolution.winner == Winner::Challenger).then_some(&record.challenger);
+			Self::note_resolved(dispute, claim, resolution.winner == Winner::Claimant, beneficiary);
 			Self::deposit_event(Event::DisputeResolved {
 				dispute,
 				claim,
@@ -905,37 +892,30 @@ pub mod pallet {
 				to_claimant,
 				burned,
 			});
-			let claim_invalid = resolution.winner != Winner::Claimant;
-			let closed = if claim_invalid {
-				for other in others.iter() {
-					Self::close(*other, claim);
-				}
-				others.len() as u32
-			} else {
+			let closed = if resolution.winner == Winner::Claimant {
 				if !others.is_empty() {
 					ClaimDisputes::<T>::insert(claim, others);
 				}
 				0
+			} else {
+				for other in others.iter() {
+					Self::close(*other, claim);
+				}
+				others.len() as u32
 			};
 			Ok(T::WeightInfo::settle(closed))
 		}
 
 		/// Closes a dispute whose claim another dispute proved invalid: the challenger was
-		/// right, its bond is returned.
+		/// right, its bond is returned. Cannot fail, like [`Self::settle`].
 		fn close(dispute: DisputeId, claim: ClaimId) {
-			let Some(record) = Disputes::<T>::take(dispute) else { return };
-			let returned = T::Currency::release(
-				&HoldReason::ChallengerBond.into(),
-				&record.challenger,
-				record.bond,
-				Precision::BestEffort,
-			)
-			.unwrap_or_else(|e| {
-				frame_support::defensive!("a challenger bond could not be released", e);
-				Zero::zero()
-			});
+			let Some(record) = Disputes::<T>::take(dispute) else {
+				defensive!("a claim lists a dispute that is not running", dispute);
+				return;
+			};
+			let returned = Self::release_bond(dispute, &record);
 			// The claim is already invalid: this records the result (no funds move).
-			let _ = T::Claims::note_dispute_resolved(claim, false, None);
+			Self::note_resolved(dispute, claim, false, None);
 			Self::deposit_event(Event::DisputeResolved {
 				dispute,
 				claim,
@@ -944,6 +924,74 @@ pub mod pallet {
 				to_claimant: Zero::zero(),
 				burned: Zero::zero(),
 			});
+		}
+
+		/// Returns a settled dispute's bond to the challenger: what is held of it, or nothing
+		/// (`defensive!`) if the currency refuses.
+		fn release_bond(dispute: DisputeId, record: &DisputeOf<T>) -> BalanceOf<T> {
+			T::Currency::release(
+				&HoldReason::ChallengerBond.into(),
+				&record.challenger,
+				record.bond,
+				Precision::BestEffort,
+			)
+			.unwrap_or_else(|e| {
+				defensive!("a challenger bond could not be released", (dispute, e));
+				Zero::zero()
+			})
+		}
+
+		/// Pays [`Config::WinnerShare`] of a losing challenger's bond to the claimant; returns
+		/// what was paid. Refused (e.g. a share below the existential deposit to an account
+		/// that does not exist), nothing is paid and the whole bond is burned.
+		fn pay_share(dispute: DisputeId, record: &DisputeOf<T>) -> BalanceOf<T> {
+			T::Currency::transfer_on_hold(
+				&HoldReason::ChallengerBond.into(),
+				&record.challenger,
+				&record.claimant,
+				T::WinnerShare::get() * record.bond,
+				Precision::BestEffort,
+				Restriction::Free,
+				Fortitude::Force,
+			)
+			.unwrap_or_else(|e| {
+				log::warn!(target: LOG_TARGET, "dispute {dispute}: share not paid: {e:?}");
+				Zero::zero()
+			})
+		}
+
+		/// Burns up to `amount` of a settled dispute's bond; returns what was burned (nothing,
+		/// `defensive!`, if the currency refuses).
+		fn burn_bond(
+			dispute: DisputeId,
+			record: &DisputeOf<T>,
+			amount: BalanceOf<T>,
+		) -> BalanceOf<T> {
+			T::Currency::burn_held(
+				&HoldReason::ChallengerBond.into(),
+				&record.challenger,
+				amount,
+				Precision::BestEffort,
+				Fortitude::Force,
+			)
+			.unwrap_or_else(|e| {
+				defensive!("a challenger bond could not be burned", (dispute, e));
+				Zero::zero()
+			})
+		}
+
+		/// Tells the claim registry a dispute about `claim` ended. A refusal means the registry
+		/// no longer counts the dispute (the claim unknown, or not disputed): logged with
+		/// `defensive!`, the dispute ends all the same.
+		fn note_resolved(
+			dispute: DisputeId,
+			claim: ClaimId,
+			claimant_won: bool,
+			beneficiary: Option<&T::AccountId>,
+		) {
+			if let Err(e) = T::Claims::note_dispute_resolved(claim, claimant_won, beneficiary) {
+				defensive!("the claim registry refused a dispute's result", (dispute, claim, e));
+			}
 		}
 
 		/// What the runtime computes for a one-step: checks `witness` for trace leaf `leaf` of

@@ -8,7 +8,7 @@ use edgeproof_canon::{Tensor, Tolerance};
 use edgeproof_primitives::InferenceExt;
 use frame_support::{
 	assert_noop, assert_ok,
-	traits::fungible::{Inspect, InspectHold},
+	traits::fungible::{Inspect, InspectHold, MutateHold},
 	BoundedVec,
 };
 use pallet_attestations::{ClaimId, ClaimStatus};
@@ -812,5 +812,169 @@ fn genesis_sets_the_clock() {
 			crate::Clock::<Test>::get(),
 			crate::game::ClockParams { budget: 12, min_extension: 2 }
 		);
+	});
+}
+
+// Settlement cannot stick: once a game is decided, the dispute ends whatever the bond or the
+// claim registry say. These tests break a promise another pallet makes (behind the dispute
+// pallet's back) and check that the dispute still ends, its event is emitted and its storage is
+// cleaned. Each such branch is `defensive!`: a debug build stops at it.
+
+/// The claim registry forgets `claim` as if it had been pruned: from now on it answers
+/// `UnknownClaim` (pallet-attestations never prunes a disputed claim).
+fn forget_claim(claim: ClaimId) {
+	pallet_attestations::Claims::<Test>::remove(claim);
+	pallet_attestations::Payloads::<Test>::remove(claim);
+}
+
+/// The claim registry loses count of `claim`'s disputes: it holds the claim as `Pending`, so
+/// it answers `NoOpenDispute` when told that one ended.
+fn lose_dispute_count(claim: ClaimId) {
+	pallet_attestations::Claims::<Test>::mutate(claim, |record| {
+		record.as_mut().expect("a stored claim").status = ClaimStatus::Pending
+	});
+}
+
+#[test]
+#[cfg_attr(debug_assertions, should_panic(expected = "Defensive failure has been triggered!"))]
+fn disputes_on_a_claim_the_registry_forgot_still_end_on_time() {
+	// The claim registry's own invariants are broken on purpose: only this pallet's are checked.
+	ExtBuilder::build().execute_with(|| {
+		let s = setup(Tolerance::Exact);
+		let lie = liar(&s, 1.0);
+		let claim = s.claim_of(&lie, 1);
+		let first = open(&s, claim, CHALLENGER, &s.honest);
+		let second = open(&s, claim, CHALLENGER_2, &s.honest);
+		forget_claim(claim);
+		// The claim's tensors are gone: the claimant can no longer respond, its clock runs out.
+		assert_noop!(
+			Disputes::respond(
+				RuntimeOrigin::signed(OPERATOR),
+				first,
+				lie.root(),
+				outputs(&lie, &s)
+			),
+			Error::<Test>::UnknownClaim
+		);
+		run_to_block(1 + BUDGET as u64);
+		assert_ok!(Disputes::timeout(RuntimeOrigin::signed(ANYONE), first));
+		assert!(matches!(
+			resolved_event(first),
+			Event::DisputeResolved {
+				ending: Ending::Decided(Resolution {
+					winner: Winner::Challenger,
+					reason: Reason::Timeout
+				}),
+				challenger_bond_returned,
+				..
+			} if challenger_bond_returned == CHALLENGER_BOND
+		));
+		// The challenger won, so the other dispute on the claim is closed with its bond back.
+		assert!(matches!(
+			resolved_event(second),
+			Event::DisputeResolved { ending: Ending::ClaimInvalidated, challenger_bond_returned, .. }
+				if challenger_bond_returned == CHALLENGER_BOND
+		));
+		for dispute in [first, second] {
+			assert!(DisputesMap::<Test>::get(dispute).is_none());
+		}
+		assert!(ClaimDisputes::<Test>::get(claim).is_empty());
+		for challenger in [CHALLENGER, CHALLENGER_2] {
+			assert_eq!(challenger_held(challenger), 0);
+			assert_eq!(Balances::balance(&challenger), INITIAL);
+		}
+		assert_noop!(
+			Disputes::timeout(RuntimeOrigin::signed(ANYONE), first),
+			Error::<Test>::UnknownDispute
+		);
+		crate::Pallet::<Test>::do_try_state().expect("dispute invariants");
+	});
+}
+
+#[test]
+#[cfg_attr(debug_assertions, should_panic(expected = "Defensive failure has been triggered!"))]
+fn a_dispute_the_registry_lost_count_of_still_ends_on_time() {
+	ExtBuilder::build_and_execute(|| {
+		let s = setup(Tolerance::Exact);
+		let claim = s.claim_of(&s.honest, 1);
+		let lie = liar(&s, 1.0);
+		let dispute = open(&s, claim, CHALLENGER, &lie);
+		assert_ok!(Disputes::respond(
+			RuntimeOrigin::signed(OPERATOR),
+			dispute,
+			s.honest.root(),
+			outputs(&s.honest, &s)
+		));
+		let (l, r) = s.honest.children(edgeproof_canon::Position::ROOT);
+		assert_ok!(Disputes::bisect(RuntimeOrigin::signed(OPERATOR), dispute, 0, l, r));
+		lose_dispute_count(claim);
+		// The challenger never moves.
+		let deadline = DisputesMap::<Test>::get(dispute).unwrap().game.deadline().unwrap();
+		run_to_block(deadline as u64);
+		let operator_before = Balances::balance(&OPERATOR);
+		let issuance_before = Balances::total_issuance();
+		assert_ok!(Disputes::timeout(RuntimeOrigin::signed(OPERATOR), dispute));
+		assert_eq!(
+			resolved_event(dispute),
+			Event::DisputeResolved {
+				dispute,
+				claim,
+				ending: Ending::Decided(Resolution {
+					winner: Winner::Claimant,
+					reason: Reason::Timeout
+				}),
+				challenger_bond_returned: 0,
+				to_claimant: CHALLENGER_BOND / 2,
+				burned: CHALLENGER_BOND / 2,
+			}
+		);
+		assert!(DisputesMap::<Test>::get(dispute).is_none());
+		assert!(ClaimDisputes::<Test>::get(claim).is_empty());
+		assert_eq!(challenger_held(CHALLENGER), 0);
+		assert_eq!(Balances::balance(&OPERATOR), operator_before + CHALLENGER_BOND / 2);
+		assert_eq!(Balances::total_issuance(), issuance_before - CHALLENGER_BOND / 2);
+	});
+}
+
+#[test]
+#[cfg_attr(debug_assertions, should_panic(expected = "Defensive failure has been triggered!"))]
+fn a_decided_dispute_ends_even_if_its_bond_cannot_be_released() {
+	ExtBuilder::build_and_execute(|| {
+		let s = setup(Tolerance::Exact);
+		let lie = liar(&s, 1.0);
+		let claim = s.claim_of(&lie, 1);
+		let dispute = open(&s, claim, CHALLENGER, &s.honest);
+		// pallet-balances refuses to release the bond: the challenger's account could not take
+		// it back (free plus held would overflow, so `can_deposit` fails).
+		frame_system::Account::<Test>::mutate(CHALLENGER, |account| {
+			account.data.free = Balance::MAX - CHALLENGER_BOND - 100
+		});
+		assert_noop!(
+			<Balances as MutateHold<_>>::release(
+				&HoldReason::ChallengerBond.into(),
+				&CHALLENGER,
+				CHALLENGER_BOND,
+				frame_support::traits::tokens::Precision::BestEffort
+			),
+			sp_runtime::TokenError::CannotCreate
+		);
+		run_to_block(1 + BUDGET as u64);
+		assert_ok!(Disputes::timeout(RuntimeOrigin::signed(ANYONE), dispute));
+		assert!(matches!(
+			resolved_event(dispute),
+			Event::DisputeResolved {
+				ending: Ending::Decided(Resolution {
+					winner: Winner::Challenger,
+					reason: Reason::Timeout
+				}),
+				challenger_bond_returned: 0,
+				..
+			}
+		));
+		assert_eq!(claim_status(claim), Some(ClaimStatus::Invalid));
+		assert!(DisputesMap::<Test>::get(dispute).is_none());
+		assert!(ClaimDisputes::<Test>::get(claim).is_empty());
+		// What could not be released stays on hold, no longer a running dispute's bond.
+		assert_eq!(challenger_held(CHALLENGER), CHALLENGER_BOND);
 	});
 }
