@@ -1054,7 +1054,7 @@ pub mod pallet {
 		/// 2. `ClaimDisputes` lists exactly the running disputes, each under its claim, and no
 		///    empty lists are stored;
 		/// 3. every dispute id is below `NextDisputeId`, and no stored game is resolved.
-		#[cfg(any(feature = "try-runtime", test))]
+		#[cfg(any(feature = "try-runtime", feature = "std"))]
 		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 			use alloc::collections::btree_map::BTreeMap;
 			let next = NextDisputeId::<T>::get();

@@ -11,7 +11,7 @@ use frame_support::{
 	BoundedVec,
 };
 use pallet_attestations::{claim_message, ClaimId};
-use pallet_devices::{bind_message, DeviceKey, DeviceMetadata, DeviceSignature, HardwareClass};
+use pallet_devices::{DeviceKey, DeviceMetadata, DeviceSignature, HardwareClass};
 use pallet_models::{ModelId, ModelParamsOf, TensorSpec};
 use sp_core::{ed25519, Pair, H256};
 use sp_runtime::{
@@ -141,6 +141,10 @@ impl pallet_devices::Config for Test {
 	type AdminOrigin = frame_system::EnsureRoot<AccountId>;
 	type MinStake = ConstU64<MIN_STAKE>;
 	type UnbondingPeriod = ConstU64<5>;
+	// Shorter than a claim can stay undecided here, so that the tests show `withdraw_stake`
+	// waiting for the device's claims on its own.
+	type LongestClaimDecision = ConstU64<5>;
+	type Claims = Attestations;
 	type MaxLostDisputes = ConstU32<3>;
 	type MaxDevicesPerOperator = ConstU32<16>;
 	type MaxKeyRotations = ConstU32<2>;
@@ -266,7 +270,7 @@ pub fn device_id() -> DeviceKey {
 /// Registers the test device under OPERATOR.
 pub fn register_device() {
 	let proof =
-		DeviceSignature::Ed25519(device().sign(&bind_message(&Devices::genesis_hash(), &OPERATOR)));
+		DeviceSignature::Ed25519(device().sign(&Devices::bind_message_for(&device_id(), &OPERATOR)));
 	Devices::register_device(
 		RuntimeOrigin::signed(OPERATOR),
 		device_id(),
@@ -283,6 +287,7 @@ pub fn submit_claim(model: ModelId, inputs: &[Tensor], outputs: &[Tensor], nonce
 	let output: BoundedVec<u8, _> = BoundedVec::truncate_from(outputs.to_vec().encode());
 	let message = claim_message(
 		&Attestations::genesis_hash(),
+		&device_id(),
 		&model,
 		&H256(sp_io::hashing::blake2_256(&input)),
 		&H256(sp_io::hashing::blake2_256(&output)),
@@ -377,11 +382,16 @@ impl ExtBuilder {
 		ext
 	}
 
-	/// Runs `test`, then checks the pallet's invariants.
+	/// Runs `test`, then checks the invariants of this pallet and of the claims, devices and
+	/// models it settles with: every bond, stake and deposit still matches its record after
+	/// complete games.
 	pub fn build_and_execute(test: impl FnOnce()) {
 		Self::build().execute_with(|| {
 			test();
 			crate::Pallet::<Test>::do_try_state().expect("dispute invariants");
+			pallet_attestations::Pallet::<Test>::do_try_state().expect("claim invariants");
+			pallet_devices::Pallet::<Test>::do_try_state().expect("device invariants");
+			pallet_models::Pallet::<Test>::do_try_state().expect("model invariants");
 		});
 	}
 }
