@@ -112,9 +112,10 @@ fn main() {
 	];
 
 	let work = tempfile::tempdir().expect("temp dir");
-	let engine = Arc::new(
-		Engine::new(EngineConfig::new(Some(lib), work.path().join("models"))).expect("engine"),
-	);
+	// The models are local files.
+	let mut config = EngineConfig::new(Some(lib), work.path().join("models"));
+	config.store.allow_local_sources = true;
+	let engine = Arc::new(Engine::new(config).expect("engine"));
 	let ort_rt = engine.ort().expect("ONNX Runtime loaded").clone();
 
 	println!(

@@ -29,6 +29,10 @@ pub enum Error {
 	/// Nothing at the URI.
 	#[error("model not found at `{0}`")]
 	NotFound(String),
+	/// The node's fetch policy refuses the URI: a `file://` URI or a host with a non-public
+	/// address while local sources are off, or a local path that is not a regular file.
+	#[error("refused to fetch `{uri}`: {reason}")]
+	Refused { uri: String, reason: String },
 	/// The URI could not be reached or read.
 	#[error("cannot fetch `{uri}`: {reason}")]
 	Unreachable { uri: String, reason: String },
@@ -82,7 +86,10 @@ impl From<&Error> for InferenceError {
 			Error::LibraryNotFound(_) | Error::LibraryLoad { .. } | Error::LibraryMissing => {
 				Self::LibraryMissing
 			},
-			Error::UnsupportedUri(_) => Self::UnsupportedUri,
+			// A refusal is this node's standing policy, not a passing failure: retrying cannot
+			// change it, so it is final like an unsupported scheme (never `Unreachable`, which
+			// the runtime retries).
+			Error::UnsupportedUri(_) | Error::Refused { .. } => Self::UnsupportedUri,
 			Error::NotFound(_) => Self::ModelNotFound,
 			Error::Unreachable { .. } => Self::Unreachable,
 			Error::TooLarge { limit, .. } => Self::TooLarge { limit: *limit },

@@ -34,8 +34,13 @@ pub struct StoreConfig {
 	pub dir: PathBuf,
 	/// Largest model file accepted, in bytes.
 	pub max_model_bytes: u64,
-	/// Time limit of one HTTP fetch (connect to last byte).
+	/// Time limit of one fetch (name lookup and connect to last byte; or a local file read).
 	pub fetch_timeout: Duration,
+	/// Also fetch local sources: `file://` URIs (regular files only) and `http(s)://` hosts
+	/// with loopback, private or other non-public addresses. Off by default: a validator
+	/// fetches whatever URI a registration names, so only `http(s)://` to public addresses is
+	/// safe. For dev chains, tests and a device operator's own machine.
+	pub allow_local_sources: bool,
 }
 
 impl StoreConfig {
@@ -44,12 +49,13 @@ impl StoreConfig {
 	/// Default fetch time limit: 120 s.
 	pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(120);
 
-	/// A store in `dir` with the default limits.
+	/// A store in `dir` with the default limits, local sources off.
 	pub fn new(dir: impl Into<PathBuf>) -> Self {
 		Self {
 			dir: dir.into(),
 			max_model_bytes: Self::DEFAULT_MAX_MODEL_BYTES,
 			fetch_timeout: Self::DEFAULT_FETCH_TIMEOUT,
+			allow_local_sources: false,
 		}
 	}
 }
@@ -139,23 +145,21 @@ impl ModelStore {
 
 	fn fetch(&self, uri: &str) -> Result<Vec<u8>> {
 		let limit = self.config.max_model_bytes;
+		let allow_local = self.config.allow_local_sources;
 		if let Some(path) = uri.strip_prefix("file://") {
 			if !path.starts_with('/') {
 				return Err(Error::UnsupportedUri(uri.into()));
 			}
-			return match read_limited(Path::new(path), limit) {
-				Ok(bytes) => Ok(bytes),
-				Err(ReadError::TooLarge) => Err(Error::TooLarge { uri: uri.into(), limit }),
-				Err(ReadError::Io(e)) if e.kind() == ErrorKind::NotFound => {
-					Err(Error::NotFound(uri.into()))
-				},
-				Err(ReadError::Io(e)) => {
-					Err(Error::Unreachable { uri: uri.into(), reason: e.to_string() })
-				},
-			};
+			if !allow_local {
+				return Err(Error::Refused {
+					uri: uri.into(),
+					reason: "`file://` is a local source (see --allow-local-model-sources)".into(),
+				});
+			}
+			return read_source_file(uri, PathBuf::from(path), limit, self.config.fetch_timeout);
 		}
 		if uri.starts_with("http://") || uri.starts_with("https://") {
-			return http::get(uri, limit, self.config.fetch_timeout);
+			return http::get(uri, limit, self.config.fetch_timeout, allow_local);
 		}
 		Err(Error::UnsupportedUri(uri.into()))
 	}
@@ -181,9 +185,70 @@ enum ReadError {
 	TooLarge,
 }
 
+/// Reads the regular file at `path` (a `file://` source) of at most `limit` bytes, within
+/// `timeout`.
+///
+/// Only a regular file has an end: a FIFO, a device such as `/dev/zero` or a directory would
+/// stall the worker or never finish, so it is refused before it is opened, and again after
+/// (the path may have been replaced in between). The read runs on its own thread so that even
+/// a hung file system or a swapped-in FIFO costs that thread, never the worker.
+fn read_source_file(uri: &str, path: PathBuf, limit: u64, timeout: Duration) -> Result<Vec<u8>> {
+	let check = move |uri: &str, path: &Path, metadata: &fs::Metadata| -> Result<()> {
+		let file_type = metadata.file_type();
+		let what = if file_type.is_file() {
+			return if metadata.len() > limit {
+				Err(Error::TooLarge { uri: uri.into(), limit })
+			} else {
+				Ok(())
+			};
+		} else if file_type.is_dir() {
+			"a directory"
+		} else {
+			"a FIFO, socket or device"
+		};
+		Err(Error::Refused {
+			uri: uri.into(),
+			reason: format!("`{}` is {what}, not a regular file", path.display()),
+		})
+	};
+	let io_error = |uri: &str, e: std::io::Error| match e.kind() {
+		ErrorKind::NotFound => Error::NotFound(uri.into()),
+		_ => Error::Unreachable { uri: uri.into(), reason: e.to_string() },
+	};
+
+	check(uri, &path, &fs::metadata(&path).map_err(|e| io_error(uri, e))?)?;
+	let (tx, rx) = std::sync::mpsc::channel();
+	let (reader_uri, reader_path) = (uri.to_owned(), path.clone());
+	std::thread::spawn(move || {
+		let read = || -> Result<Vec<u8>> {
+			let file = fs::File::open(&reader_path).map_err(|e| io_error(&reader_uri, e))?;
+			check(
+				&reader_uri,
+				&reader_path,
+				&file.metadata().map_err(|e| io_error(&reader_uri, e))?,
+			)?;
+			match read_to_limit(file, limit) {
+				Ok(bytes) => Ok(bytes),
+				Err(ReadError::TooLarge) => Err(Error::TooLarge { uri: reader_uri.clone(), limit }),
+				Err(ReadError::Io(e)) => Err(io_error(&reader_uri, e)),
+			}
+		};
+		let _ = tx.send(read());
+	});
+	rx.recv_timeout(timeout).unwrap_or_else(|_| {
+		Err(Error::Unreachable {
+			uri: uri.into(),
+			reason: format!("reading `{}` took longer than {timeout:?}", path.display()),
+		})
+	})
+}
+
 /// Reads a file of at most `limit` bytes.
 fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
-	let file = fs::File::open(path).map_err(ReadError::Io)?;
+	read_to_limit(fs::File::open(path).map_err(ReadError::Io)?, limit)
+}
+
+fn read_to_limit(file: fs::File, limit: u64) -> Result<Vec<u8>, ReadError> {
 	let mut bytes = Vec::new();
 	file.take(limit.saturating_add(1)).read_to_end(&mut bytes).map_err(ReadError::Io)?;
 	if bytes.len() as u64 > limit {

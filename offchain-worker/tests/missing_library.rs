@@ -30,7 +30,9 @@ fn missing_or_broken_library_is_a_clear_error() {
 #[test]
 fn engine_without_library_still_serves_canonical_calls() {
 	let dir = tempfile::tempdir().unwrap();
-	let engine = Engine::new(EngineConfig::new(None, dir.path().join("m"))).unwrap();
+	let mut config = EngineConfig::new(None, dir.path().join("m"));
+	config.store.allow_local_sources = true;
+	let engine = Engine::new(config).unwrap();
 	let f = fixture("mlp");
 	let err = engine.run(&f.id, &f.uri(), &f.input).unwrap_err();
 	assert!(matches!(err, Error::LibraryMissing), "{err}");

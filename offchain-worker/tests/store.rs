@@ -6,14 +6,49 @@ use std::{sync::Arc, time::Duration};
 
 use common::{file_uri, id_of, Route, TestServer};
 use edgeproof_offchain::{Error, ModelStore, StoreConfig};
+use edgeproof_primitives::InferenceError;
 
+/// A store with local sources on, as on a dev chain: the sources below are local files and a
+/// server on 127.0.0.1.
 fn store(dir: &tempfile::TempDir, max_model_bytes: u64) -> ModelStore {
 	ModelStore::open(StoreConfig {
 		dir: dir.path().join("models"),
 		max_model_bytes,
 		fetch_timeout: Duration::from_secs(10),
+		allow_local_sources: true,
 	})
 	.expect("open store")
+}
+
+/// A store with the production defaults (local sources off) and a short time limit.
+fn default_store(dir: &tempfile::TempDir) -> ModelStore {
+	let mut config = StoreConfig::new(dir.path().join("models"));
+	assert!(!config.allow_local_sources, "local sources are off by default");
+	config.fetch_timeout = Duration::from_secs(3);
+	ModelStore::open(config).expect("open store")
+}
+
+/// `load` on another thread, failing the test if it stalls instead of answering.
+fn load_within(
+	store: ModelStore,
+	id: edgeproof_primitives::ModelId,
+	uri: String,
+) -> Result<Vec<u8>, Error> {
+	let (tx, rx) = std::sync::mpsc::channel();
+	std::thread::spawn(move || {
+		let _ = tx.send(store.load(&id, &uri));
+	});
+	rx.recv_timeout(Duration::from_secs(20)).expect("the fetch stalled the worker")
+}
+
+fn assert_refused(result: Result<Vec<u8>, Error>) {
+	match result {
+		Err(err @ Error::Refused { .. }) => {
+			// Final for the runtime: not `Unreachable`, which it would retry forever.
+			assert_eq!(InferenceError::from(&err), InferenceError::UnsupportedUri, "{err}");
+		},
+		other => panic!("expected a refusal, got {:?}", other.map(|b| b.len())),
+	}
 }
 
 #[test]
@@ -150,4 +185,67 @@ fn concurrent_first_use_fetches_once() {
 	}
 	assert_eq!(server.hits(), 1, "eight concurrent loads, one download");
 	assert_eq!(std::fs::read(store.path_of(&id)).unwrap(), body);
+}
+
+#[test]
+fn file_uri_is_refused_by_default() {
+	let dir = tempfile::tempdir().unwrap();
+	let src = dir.path().join("model.onnx");
+	std::fs::write(&src, b"model bytes").unwrap();
+	let store = default_store(&dir);
+	let result = store.load(&id_of(b"model bytes"), &file_uri(&src));
+	if let Err(err) = &result {
+		assert!(err.to_string().contains("--allow-local-model-sources"), "{err}");
+	}
+	assert_refused(result);
+	assert_refused(store.load(&id_of(b"x"), "file:///etc/passwd"));
+}
+
+#[test]
+fn loopback_and_private_http_hosts_are_refused_by_default() {
+	let body = b"served on loopback".to_vec();
+	let server = TestServer::start(vec![("/m.onnx", Route::Body(body.clone(), Duration::ZERO))]);
+	let dir = tempfile::tempdir().unwrap();
+	let store = default_store(&dir);
+	let id = id_of(&body);
+	let port = server.port;
+
+	assert_refused(store.load(&id, &server.uri("/m.onnx")));
+	assert_refused(store.load(&id, &format!("http://localhost:{port}/m.onnx")));
+	assert_refused(store.load(&id, &format!("http://[::1]:{port}/m.onnx")));
+	assert_refused(store.load(&id, &format!("http://[::ffff:127.0.0.1]:{port}/m.onnx")));
+	assert_refused(store.load(&id, "http://10.0.0.1/m.onnx"));
+	assert_refused(store.load(&id, "https://192.168.1.1/m.onnx"));
+	assert_refused(store.load(&id, "http://169.254.169.254/latest/meta-data/"));
+	assert_refused(store.load(&id, "http://0.0.0.0:9/m.onnx"));
+	assert_eq!(server.hits(), 0, "nothing reached the local server");
+	assert!(!store.path_of(&id).exists());
+}
+
+#[test]
+fn fifo_is_refused_even_with_local_sources() {
+	let dir = tempfile::tempdir().unwrap();
+	let fifo = dir.path().join("model.onnx");
+	let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("run mkfifo");
+	assert!(made.success(), "mkfifo failed");
+	let store = store(&dir, 1 << 20);
+	assert_refused(load_within(store, id_of(b"x"), file_uri(&fifo)));
+}
+
+#[test]
+fn devices_and_directories_are_refused_even_with_local_sources() {
+	let dir = tempfile::tempdir().unwrap();
+	assert_refused(load_within(store(&dir, 1 << 20), id_of(b"x"), "file:///dev/zero".into()));
+	assert_refused(load_within(store(&dir, 1 << 20), id_of(b"x"), file_uri(dir.path())));
+}
+
+#[test]
+fn local_http_server_is_fetched_with_local_sources() {
+	let body = b"served on loopback".to_vec();
+	let server = TestServer::start(vec![("/m.onnx", Route::Body(body.clone(), Duration::ZERO))]);
+	let dir = tempfile::tempdir().unwrap();
+	let store = store(&dir, 1 << 20);
+	let id = id_of(&body);
+	assert_eq!(store.load(&id, &format!("http://localhost:{}/m.onnx", server.port)).unwrap(), body);
+	assert_eq!(server.hits(), 1);
 }

@@ -185,11 +185,11 @@ pub fn test_tolerance() -> edgeproof_canon::Tolerance {
 	edgeproof_canon::Tolerance::Relative { abs: 1e-5f32.to_bits(), rel: 1e-4f32.to_bits() }
 }
 
-/// An engine with the test library and a fresh store in `dir`.
+/// An engine with the test library and a fresh store in `dir`, local sources on (the fixtures
+/// are `file://` URIs).
 pub fn engine(dir: &tempfile::TempDir) -> edgeproof_offchain::Engine {
-	edgeproof_offchain::Engine::new(edgeproof_offchain::EngineConfig::new(
-		Some(ort_lib()),
-		dir.path().join("models"),
-	))
-	.expect("engine")
+	let mut config =
+		edgeproof_offchain::EngineConfig::new(Some(ort_lib()), dir.path().join("models"));
+	config.store.allow_local_sources = true;
+	edgeproof_offchain::Engine::new(config).expect("engine")
 }
