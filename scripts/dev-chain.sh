@@ -9,4 +9,5 @@ cd "$EDGEPROOF_ROOT"
 "$EDGEPROOF_ROOT/scripts/setup.sh"
 # Built with the device CLI, as every script does, so they share one feature set in the cache.
 cargo build --release --locked -p edgeproof-node -p edgeproof-device
-exec "$EDGEPROOF_NODE_BIN" --dev --rpc-cors all "$@"
+# The dev chain's models are served from this machine (file:// or http://127.0.0.1).
+exec "$EDGEPROOF_NODE_BIN" --dev --rpc-cors all --allow-local-model-sources "$@"

@@ -92,7 +92,10 @@ pub fn engine(global: &Global) -> Result<Arc<Engine>> {
 		let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
 		home.join(".cache/edgeproof/device-models")
 	});
-	Ok(Arc::new(Engine::new(EngineConfig::new(Some(lib), store))?))
+	let mut config = EngineConfig::new(Some(lib), store);
+	// The operator's own machine and files: local model sources are what it runs.
+	config.store.allow_local_sources = true;
+	Ok(Arc::new(Engine::new(config)?))
 }
 
 /// Runs the command.

@@ -25,6 +25,15 @@ pub struct InferenceParams {
 	/// `Unavailable`.
 	#[arg(long)]
 	pub no_inference: bool,
+
+	/// Let the model store fetch local sources: `file://` URIs (regular files only) and
+	/// `http(s)://` hosts with loopback, private, link-local or other non-public addresses.
+	/// Without it only `http(s)://` hosts that resolve to public addresses are fetched, and any
+	/// other registered model is voted down. For dev chains and tests, which serve models from
+	/// 127.0.0.1: a validator with it fetches whatever local file or private service a
+	/// registration names. Not implied by `--dev`.
+	#[arg(long)]
+	pub allow_local_model_sources: bool,
 }
 
 /// The engine for off-chain workers, or `None` with `--no-inference` (or if even the model
@@ -40,6 +49,14 @@ pub fn provider(
 	let store =
 		params.model_store.clone().unwrap_or_else(|| config.base_path.path().join("models"));
 	let mut engine_config = EngineConfig::new(params.onnxruntime_lib.clone(), store);
+	engine_config.store.allow_local_sources = params.allow_local_model_sources;
+	if params.allow_local_model_sources {
+		log::warn!(
+			target: LOG_TARGET,
+			"Local model sources allowed (--allow-local-model-sources): registered models may \
+			 name files on this machine and hosts on its private network"
+		);
+	}
 	if engine_config.onnxruntime_lib.is_none() {
 		log::warn!(
 			target: LOG_TARGET,

@@ -67,6 +67,8 @@ export async function startDevNode({ extraArgs = [], readyTimeoutMs = 120_000 } 
     '--no-prometheus',
     '--no-telemetry',
     '--no-mdns',
+    // The tests and the demo serve models from this machine (file:// and http://127.0.0.1).
+    '--allow-local-model-sources',
     ...extraArgs,
   ];
   let child;
