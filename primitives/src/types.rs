@@ -28,7 +28,9 @@ pub enum InferenceError {
 	/// `--onnxruntime-lib`). The canonical functions still work.
 	#[codec(index = 1)]
 	LibraryMissing,
-	/// The URI is not UTF-8 or its scheme is not `file`, `http` or `https`.
+	/// The URI is not UTF-8, its scheme is not `file`, `http` or `https`, or the node's fetch
+	/// policy refuses it (a private or loopback host, or a local file, without
+	/// `--allow-local-model-sources`).
 	#[codec(index = 2)]
 	UnsupportedUri,
 	/// Nothing at the URI: no such file, or HTTP 404/410.

@@ -101,7 +101,6 @@ pub struct LongestClaimDecision;
 
 impl frame_support::traits::Get<crate::BlockNumber> for LongestClaimDecision {
 	fn get() -> crate::BlockNumber {
-		use frame_support::traits::Get;
 		let inputs = <Runtime as pallet_models::Config>::MaxTensors::get();
 		let leaves = DisputeLimits::get().max_nodes.saturating_add(inputs);
 		let depth = u32::BITS - leaves.saturating_sub(1).leading_zeros();
