@@ -19,7 +19,9 @@
 //!   their current tree node; the game goes left if the left children differ, else right.
 //! - **One step** ([`Pallet::one_step`], anyone). At the disputed leaf the runtime re-executes
 //!   that one node from a witness proved against the program and trace roots.
-//! - **Timeout** ([`Pallet::timeout`], anyone). A party whose chess clock ran out loses.
+//! - **Timeout** ([`Pallet::timeout`], anyone). A party whose chess clock ran out loses. The
+//!   clocks skip blocks too full for the heaviest move ([`SkippedBlocks`]), so an opponent
+//!   cannot win by filling blocks.
 //! - **Settlement.** Challenger wins: its bond is returned and the claim is `Invalid` (the claim
 //!   bond and part of the device stake are slashed by pallet-attestations; the other disputes on
 //!   the claim are closed and their bonds returned). Claimant wins: [`Config::WinnerShare`] of
@@ -316,6 +318,12 @@ pub mod pallet {
 		}
 	}
 
+	/// Blocks the game clocks skipped: blocks whose normal class was left too little room for
+	/// the heaviest move, counted at their end. The games' time is the block number minus
+	/// this ([`Pallet::now`]), so stuffing blocks pauses the clocks instead of running them out.
+	#[pallet::storage]
+	pub type SkippedBlocks<T: Config> = StorageValue<_, u32, ValueQuery>;
+
 	/// The id the next dispute gets.
 	#[pallet::storage]
 	pub type NextDisputeId<T: Config> = StorageValue<_, DisputeId, ValueQuery>;
@@ -458,6 +466,20 @@ pub mod pallet {
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		/// Books `on_finalize`'s weight.
+		fn on_initialize(_: BlockNumberFor<T>) -> Weight {
+			// The block's weight and length are whitelisted frame-system values.
+			T::DbWeight::get().reads_writes(1, 1)
+		}
+
+		/// Counts the block in [`SkippedBlocks`] if it was too full for the heaviest move.
+		fn on_finalize(_: BlockNumberFor<T>) {
+			let used = frame_system::Pallet::<T>::block_weight();
+			if Self::no_room_for_a_move(&used, frame_system::Pallet::<T>::block_size()) {
+				SkippedBlocks::<T>::mutate(|n| *n = n.saturating_add(1));
+			}
+		}
+
 		/// Plays this node's side of running disputes (see [`offchain`]).
 		fn offchain_worker(now: BlockNumberFor<T>) {
 			offchain::play::<T>(now);
@@ -480,6 +502,11 @@ pub mod pallet {
 				.max_extrinsic
 				.unwrap_or(T::BlockWeights::get().max_block);
 			assert!(worst.all_lte(max), "the one-step limits exceed a block: {worst:?} > {max:?}");
+			// An empty block must have room for every move, or the clocks would never run.
+			assert!(
+				!Self::no_room_for_a_move(&Default::default(), 0),
+				"an empty block has no room for the heaviest move: the game clocks would stop"
+			);
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -555,7 +582,7 @@ pub mod pallet {
 				.map_err(|_| Error::<T>::InsufficientBond)?;
 			ClaimDisputes::<T>::insert(claim, ids);
 			NextDisputeId::<T>::put(next);
-			let deadline = game.deadline().unwrap_or(now);
+			let deadline = Self::block_of(game.deadline().unwrap_or(now));
 			Disputes::<T>::insert(
 				dispute,
 				Dispute {
@@ -728,9 +755,52 @@ pub mod pallet {
 	}
 
 	impl<T: Config> Pallet<T> {
-		/// The current block as the game counts it.
+		/// The current block as the games count it: the block number less the blocks the
+		/// clocks skipped ([`SkippedBlocks`]).
 		pub fn now() -> u32 {
-			frame_system::Pallet::<T>::block_number().saturated_into::<u32>()
+			frame_system::Pallet::<T>::block_number()
+				.saturated_into::<u32>()
+				.saturating_sub(SkippedBlocks::<T>::get())
+		}
+
+		/// The block number at which the games' clocks read `time` ([`Self::now`]), if no more
+		/// blocks are skipped until then.
+		pub fn block_of(time: u32) -> u32 {
+			time.saturating_add(SkippedBlocks::<T>::get())
+		}
+
+		/// The most a move of the game (`respond`, `bisect`, `one_step`, `timeout`) is charged
+		/// before dispatch: a one-step at the limits with the largest settlement.
+		pub fn heaviest_move() -> Weight {
+			Self::one_step_weight(T::Limits::get().max_node_work)
+				.max(T::WeightInfo::bisect())
+				.max(T::WeightInfo::timeout())
+				.saturating_add(Self::settle_weight())
+				.max(Self::witness_weight(T::WeightInfo::respond, &[], None))
+		}
+
+		/// Is a block that used `used` weight and `used_length` bytes too full for the
+		/// heaviest move? Its normal class (with what the other classes took of the whole
+		/// block) has less weight left than [`Self::heaviest_move`] and two base extrinsics
+		/// (one for the extrinsic, one as a margin for its transaction extensions), or fewer
+		/// bytes left than the largest one-step (`max_step_bytes` of tensors and
+		/// [`STEP_ENVELOPE`]). An owing party could then not have made its move in the block,
+		/// so the block does not count on the clocks.
+		pub fn no_room_for_a_move(used: &frame_system::ConsumedWeight, used_length: u32) -> bool {
+			use frame_support::dispatch::DispatchClass;
+			let limits = T::BlockWeights::get();
+			let normal = limits.get(DispatchClass::Normal);
+			let room = normal
+				.max_total
+				.unwrap_or(limits.max_block)
+				.saturating_sub(*used.get(DispatchClass::Normal))
+				.min(limits.max_block.saturating_sub(used.total()));
+			let needed =
+				Self::heaviest_move().saturating_add(normal.base_extrinsic.saturating_mul(2));
+			let length =
+				T::BlockLength::get().max.get(DispatchClass::Normal).saturating_sub(used_length);
+			let needed_length = T::Limits::get().max_step_bytes.saturating_add(STEP_ENVELOPE);
+			room.any_lt(needed) || u64::from(length) < needed_length
 		}
 
 		/// The clock parameters of new games.
@@ -1043,7 +1113,7 @@ pub mod pallet {
 				challenger_owes: game.owes(Party::Challenger),
 				claimant_remaining: game.remaining(Party::Claimant, now),
 				challenger_remaining: game.remaining(Party::Challenger, now),
-				deadline: game.deadline(),
+				deadline: game.deadline().map(Self::block_of),
 				dispute: record,
 			})
 		}
@@ -1053,10 +1123,16 @@ pub mod pallet {
 		/// 1. every challenger's `ChallengerBond` hold equals the bonds of its disputes;
 		/// 2. `ClaimDisputes` lists exactly the running disputes, each under its claim, and no
 		///    empty lists are stored;
-		/// 3. every dispute id is below `NextDisputeId`, and no stored game is resolved.
+		/// 3. every dispute id is below `NextDisputeId`, and no stored game is resolved;
+		/// 4. the clocks skipped no more blocks than there were ([`SkippedBlocks`]).
 		#[cfg(any(feature = "try-runtime", feature = "std"))]
 		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 			use alloc::collections::btree_map::BTreeMap;
+			ensure!(
+				BlockNumberFor::<T>::from(SkippedBlocks::<T>::get())
+					<= frame_system::Pallet::<T>::block_number(),
+				"more blocks skipped than there were"
+			);
 			let next = NextDisputeId::<T>::get();
 			let mut held: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 			let mut listed = 0usize;
@@ -1106,6 +1182,11 @@ pub mod pallet {
 
 /// Operator work per weight unit of `WeightInfo::one_step`'s work component.
 pub const WORK_UNIT: u64 = 1_024;
+
+/// Bytes of a one-step transaction beyond its witness's tensor data (at most
+/// `max_step_bytes`): the node's definition, the Merkle proofs (32 bytes a tree level), the
+/// tensor headers and the extrinsic's envelope. A generous bound.
+pub const STEP_ENVELOPE: u64 = 64 * 1024;
 
 /// Runtime API of the disputes pallet, for clients (polkadot-js, the device CLI).
 pub mod runtime_api {

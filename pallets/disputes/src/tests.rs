@@ -4,16 +4,23 @@
 
 use std::sync::Arc;
 
+use codec::Encode;
 use edgeproof_canon::{Tensor, Tolerance};
 use edgeproof_primitives::InferenceExt;
 use frame_support::{
 	assert_noop, assert_ok,
-	traits::fungible::{Inspect, InspectHold, MutateHold},
+	dispatch::{DispatchClass, GetDispatchInfo},
+	traits::{
+		fungible::{Inspect, InspectHold, MutateHold},
+		Get, Hooks,
+	},
 	BoundedVec,
 };
 use pallet_attestations::{ClaimId, ClaimStatus};
 use sp_core::offchain::{testing, OffchainDbExt, OffchainWorkerExt, TransactionPoolExt};
-use sp_runtime::{testing::UintAuthorityId, DispatchError};
+use sp_runtime::{
+	testing::UintAuthorityId, transaction_validity::InvalidTransaction, DispatchError,
+};
 
 use crate::{
 	game::{testing::Player, Party, Phase, Reason, Resolution, Winner},
@@ -976,5 +983,120 @@ fn a_decided_dispute_ends_even_if_its_bond_cannot_be_released() {
 		assert!(ClaimDisputes::<Test>::get(claim).is_empty());
 		// What could not be released stays on hold, no longer a running dispute's bond.
 		assert_eq!(challenger_held(CHALLENGER), CHALLENGER_BOND);
+	});
+}
+
+// Block stuffing: a rich opponent fills the blocks so that the owed move, charged its worst
+// case before dispatch, does not fit; the clocks pause on such blocks instead of running out.
+
+/// The normal class's share of a mock block.
+fn normal_limit() -> frame_support::weights::Weight {
+	let weights: frame_system::limits::BlockWeights =
+		<Test as frame_system::Config>::BlockWeights::get();
+	weights.get(DispatchClass::Normal).max_total.expect("a normal class limit")
+}
+
+/// Ends the current block as one whose normal class used `normal` weight and `length` bytes,
+/// and starts the next.
+fn end_block_with(normal: frame_support::weights::Weight, length: u32) {
+	frame_system::BlockWeight::<Test>::kill();
+	System::register_extra_weight_unchecked(normal, DispatchClass::Normal);
+	frame_system::BlockSize::<Test>::put(length);
+	<Disputes as Hooks<u64>>::on_finalize(System::block_number());
+	frame_system::BlockWeight::<Test>::kill();
+	frame_system::BlockSize::<Test>::kill();
+	next_block();
+}
+
+#[test]
+fn a_rich_opponent_filling_blocks_cannot_run_out_the_claimants_clock() {
+	ExtBuilder::build_and_execute(|| {
+		let s = setup(Tolerance::Exact);
+		let claim = s.claim_of(&s.honest, 1);
+		let lie = deep_liar(&s);
+		let dispute = open(&s, claim, CHALLENGER, &lie);
+		assert_ok!(Disputes::respond(
+			RuntimeOrigin::signed(OPERATOR),
+			dispute,
+			s.honest.root(),
+			outputs(&s.honest, &s)
+		));
+		bisect_through(dispute, &s.honest, (CHALLENGER, &lie));
+		let leaf = awaited_leaf(dispute);
+		// The claimant owes the step it would win. From now on the lying challenger fills the
+		// normal class of every block: the step is charged its worst case before dispatch,
+		// and frame-system's CheckWeight keeps it out of every one of those blocks.
+		let witness = s.honest.witness(&s.model, leaf);
+		let step =
+			RuntimeCall::Disputes(crate::Call::one_step { dispute, witness: witness.clone() });
+		let (info, len) = (step.get_dispatch_info(), step.encoded_size());
+		let left = Disputes::view(dispute).expect("running").claimant_remaining;
+		for _ in 0..BUDGET + 5 {
+			frame_system::BlockWeight::<Test>::kill();
+			System::register_extra_weight_unchecked(normal_limit(), DispatchClass::Normal);
+			assert_eq!(
+				frame_system::CheckWeight::<Test>::do_prepare(&info, len, 0),
+				Err(InvalidTransaction::ExhaustsResources.into())
+			);
+			<Disputes as Hooks<u64>>::on_finalize(System::block_number());
+			frame_system::BlockWeight::<Test>::kill();
+			next_block();
+		}
+		// The claimant's clock did not run on those blocks: the game cannot be ended on time.
+		assert_eq!(Disputes::view(dispute).expect("running").claimant_remaining, left);
+		assert_noop!(
+			Disputes::timeout(RuntimeOrigin::signed(CHALLENGER), dispute),
+			Error::<Test>::NotTimedOut
+		);
+		// The challenger stops paying for full blocks; the step gets in and wins.
+		assert_ok!(frame_system::CheckWeight::<Test>::do_prepare(&info, len, 0));
+		frame_system::BlockWeight::<Test>::kill();
+		assert_ok!(Disputes::one_step(RuntimeOrigin::signed(OPERATOR), dispute, witness));
+		assert!(matches!(
+			resolved_event(dispute),
+			Event::DisputeResolved {
+				ending: Ending::Decided(Resolution { winner: Winner::Claimant, .. }),
+				..
+			}
+		));
+	});
+}
+
+#[test]
+fn the_clocks_skip_only_blocks_without_room_for_the_heaviest_move() {
+	ExtBuilder::build_and_execute(|| {
+		let s = setup(Tolerance::Exact);
+		let lie = liar(&s, 1.0);
+		let claim = s.claim_of(&lie, 1);
+		let dispute = open(&s, claim, CHALLENGER, &s.honest);
+		let deadline = 1 + BUDGET;
+		assert_eq!(Disputes::view(dispute).expect("running").deadline, Some(deadline));
+		let weights: frame_system::limits::BlockWeights =
+			<Test as frame_system::Config>::BlockWeights::get();
+		let base = weights.get(DispatchClass::Normal).base_extrinsic;
+		let needed = Disputes::heaviest_move().saturating_add(base.saturating_mul(2));
+		let lengths: frame_system::limits::BlockLength =
+			<Test as frame_system::Config>::BlockLength::get();
+		let length = *lengths.max.get(DispatchClass::Normal);
+		let needed_length = (Limits::get().max_step_bytes + crate::STEP_ENVELOPE) as u32;
+		// Room for the heaviest move, by weight and by length: the block counts.
+		end_block_with(normal_limit().saturating_sub(needed), length - needed_length);
+		assert_eq!(crate::SkippedBlocks::<Test>::get(), 0);
+		// A little less room, by weight or by length: the clocks skip the block.
+		let less = frame_support::weights::Weight::from_parts(1, 0);
+		end_block_with(normal_limit().saturating_sub(needed).saturating_add(less), 0);
+		end_block_with(frame_support::weights::Weight::zero(), length - needed_length + 1);
+		assert_eq!(crate::SkippedBlocks::<Test>::get(), 2);
+		// The silent claimant's deadline, a block number, moved by the two skipped blocks.
+		let deadline = deadline + 2;
+		assert_eq!(Disputes::view(dispute).expect("running").deadline, Some(deadline));
+		run_to_block(deadline as u64 - 1);
+		assert_noop!(
+			Disputes::timeout(RuntimeOrigin::signed(ANYONE), dispute),
+			Error::<Test>::NotTimedOut
+		);
+		run_to_block(deadline as u64);
+		assert_ok!(Disputes::timeout(RuntimeOrigin::signed(ANYONE), dispute));
+		assert_eq!(claim_status(claim), Some(ClaimStatus::Invalid));
 	});
 }
