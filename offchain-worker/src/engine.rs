@@ -79,6 +79,14 @@ impl EngineConfig {
 			probes: 3,
 		}
 	}
+
+	/// This configuration with local model sources allowed (`file://` and private or loopback
+	/// hosts, [`StoreConfig::allow_local_sources`]): for an operator's own machine, tests and
+	/// development chains.
+	pub fn allowing_local_sources(mut self) -> Self {
+		self.store.allow_local_sources = true;
+		self
+	}
 }
 
 /// The options every validator compiles with, so `program_root` is a function of the file:

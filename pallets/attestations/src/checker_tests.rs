@@ -79,10 +79,11 @@ fn checker_ext(
 	ext.register_extension(OffchainDbExt::new(offchain.clone()));
 	ext.register_extension(OffchainWorkerExt::new(offchain));
 	let engine = Arc::new(
-		edgeproof_offchain::Engine::new(edgeproof_offchain::EngineConfig::new(
-			Some(ort_lib()),
-			store.path(),
-		))
+		// The fixture is a local file.
+		edgeproof_offchain::Engine::new(
+			edgeproof_offchain::EngineConfig::new(Some(ort_lib()), store.path())
+				.allowing_local_sources(),
+		)
 		.expect("engine"),
 	);
 	ext.register_extension(InferenceExt::new(engine.clone()));

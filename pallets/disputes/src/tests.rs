@@ -668,8 +668,10 @@ fn dispatch(ext: &mut sp_io::TestExternalities, txs: Vec<(AccountId, RuntimeCall
 fn validators_workers_catch_a_wrong_claim_and_win_the_dispute() {
 	let store = tempfile::tempdir().expect("tempdir");
 	let engine = Arc::new(
-		edgeproof_offchain::Engine::new(edgeproof_offchain::EngineConfig::new(None, store.path()))
-			.expect("engine"),
+		edgeproof_offchain::Engine::new(
+			edgeproof_offchain::EngineConfig::new(None, store.path()).allowing_local_sources(),
+		)
+		.expect("engine"),
 	);
 	let mut ext = ExtBuilder::build();
 	// The checker's node (CHALLENGER's key) and the operator's node (a liar, played by hand).
@@ -722,8 +724,10 @@ fn validators_workers_catch_a_wrong_claim_and_win_the_dispute() {
 fn a_node_defends_the_claims_of_its_operator_key() {
 	let store = tempfile::tempdir().expect("tempdir");
 	let engine = Arc::new(
-		edgeproof_offchain::Engine::new(edgeproof_offchain::EngineConfig::new(None, store.path()))
-			.expect("engine"),
+		edgeproof_offchain::Engine::new(
+			edgeproof_offchain::EngineConfig::new(None, store.path()).allowing_local_sources(),
+		)
+		.expect("engine"),
 	);
 	let mut ext = ExtBuilder::build();
 	// The operator's node holds OPERATOR's key; the challenger lies by hand.
@@ -984,6 +988,70 @@ fn a_decided_dispute_ends_even_if_its_bond_cannot_be_released() {
 		// What could not be released stays on hold, no longer a running dispute's bond.
 		assert_eq!(challenger_held(CHALLENGER), CHALLENGER_BOND);
 	});
+}
+
+#[test]
+fn an_open_that_never_reaches_the_chain_is_sent_again_until_the_dispute_runs() {
+	let store = tempfile::tempdir().expect("tempdir");
+	let engine = Arc::new(
+		edgeproof_offchain::Engine::new(
+			edgeproof_offchain::EngineConfig::new(None, store.path()).allowing_local_sources(),
+		)
+		.expect("engine"),
+	);
+	let mut ext = ExtBuilder::build();
+	let checker = Node::new(CHALLENGER);
+	let claim = ext.execute_with(|| {
+		let s = setup(Tolerance::Exact);
+		let lie = deep_liar(&s);
+		s.claim_of(&lie, 1)
+	});
+	let check = |ext: &mut sp_io::TestExternalities| {
+		let now = ext.execute_with(System::block_number);
+		checker
+			.run(ext, &engine, || pallet_attestations::checker::check_pending_claims::<Test>(now))
+	};
+	let is_open = |txs: &[(AccountId, RuntimeCall)]| {
+		matches!(txs, [(CHALLENGER, RuntimeCall::Disputes(crate::Call::open { .. }))])
+	};
+	let first = ext.execute_with(System::block_number);
+	assert!(is_open(&check(&mut ext)));
+	// The pool took it, but it never makes it into a block (evicted, replaced by another
+	// transaction with its nonce, or failed on chain): the checker must not forget the claim.
+	let verdict = || pallet_attestations::checker::outcome(claim);
+	ext.execute_with(|| {
+		assert!(matches!(
+			verdict(),
+			Some(pallet_attestations::CheckOutcome::Wrong { disputed: false, .. })
+		))
+	});
+	let mut resent = None;
+	while resent.is_none() {
+		ext.execute_with(next_block);
+		let now = ext.execute_with(System::block_number);
+		assert!(now < first + CHALLENGE_PERIOD, "sent again within the challenge period");
+		let txs = check(&mut ext);
+		if !txs.is_empty() {
+			assert!(is_open(&txs));
+			assert!(
+				now >= first + u64::from(crate::offchain::RESEND_AFTER),
+				"not while it may wait in the pool"
+			);
+			resent = Some(txs);
+		}
+	}
+	dispatch(&mut ext, resent.expect("sent again"));
+	ext.execute_with(|| assert_eq!(claim_status(claim), Some(ClaimStatus::Disputed { open: 1 })));
+	// Now that the dispute runs, the checker is done with the claim.
+	assert!(check(&mut ext).is_empty());
+	ext.execute_with(|| {
+		assert!(matches!(
+			verdict(),
+			Some(pallet_attestations::CheckOutcome::Wrong { disputed: true, .. })
+		))
+	});
+	ext.execute_with(|| next_block());
+	assert!(check(&mut ext).is_empty());
 }
 
 // Block stuffing: a rich opponent fills the blocks so that the owed move, charged its worst

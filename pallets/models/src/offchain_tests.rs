@@ -69,10 +69,11 @@ fn offchain_ext(
 	ext.register_extension(OffchainDbExt::new(offchain.clone()));
 	ext.register_extension(OffchainWorkerExt::new(offchain));
 	ext.register_extension(TransactionPoolExt::new(pool));
-	let engine = edgeproof_offchain::Engine::new(edgeproof_offchain::EngineConfig::new(
-		Some(ort_lib()),
-		store.path(),
-	))
+	// The fixtures are local files and a server on 127.0.0.1.
+	let engine = edgeproof_offchain::Engine::new(
+		edgeproof_offchain::EngineConfig::new(Some(ort_lib()), store.path())
+			.allowing_local_sources(),
+	)
 	.expect("engine");
 	ext.register_extension(InferenceExt::new(Arc::new(engine)));
 	UintAuthorityId::set_all_keys(keys);
