@@ -448,14 +448,7 @@ fn deregister_unbonds_then_withdraw_returns_stake_and_frees_keys() {
 		let next = TestDevice::sr("phone-v2");
 		assert_register(ALICE, &device, 2 * MIN_STAKE);
 		let id = device.key();
-		let m = rotate_message(&Devices::genesis_hash(), &id, 0, &next.key());
-		assert_ok!(Devices::rotate_key(
-			RuntimeOrigin::signed(ALICE),
-			id,
-			next.key(),
-			device.sign(&m),
-			next.sign(&m)
-		));
+		rotate_first_key(ALICE, &device, &next);
 
 		assert_noop!(
 			Devices::withdraw_stake(RuntimeOrigin::signed(ALICE), id),
@@ -507,6 +500,18 @@ fn deregister_unbonds_then_withdraw_returns_stake_and_frees_keys() {
 		// The key is free again: it can be registered anew.
 		assert_register(BOB, &device, MIN_STAKE);
 	});
+}
+
+/// Rotates the device whose id and current key is `device` (never rotated) to `next`.
+fn rotate_first_key(operator: AccountId, device: &TestDevice, next: &TestDevice) {
+	let message = rotate_message(&Devices::genesis_hash(), &device.key(), 0, &next.key());
+	assert_ok!(Devices::rotate_key(
+		RuntimeOrigin::signed(operator),
+		device.key(),
+		next.key(),
+		device.sign(&message),
+		next.sign(&message)
+	));
 }
 
 /// Deregisters `device` of `operator` and withdraws its stake once the unbonding period is over.
@@ -571,14 +576,7 @@ fn a_device_suspended_for_losses_comes_back_suspended_with_its_record() {
 		let next = TestDevice::sr("phone-v2");
 		assert_register(ALICE, &device, MIN_STAKE);
 		let id = device.key();
-		let m = rotate_message(&Devices::genesis_hash(), &id, 0, &next.key());
-		assert_ok!(Devices::rotate_key(
-			RuntimeOrigin::signed(ALICE),
-			id,
-			next.key(),
-			device.sign(&m),
-			next.sign(&m)
-		));
+		rotate_first_key(ALICE, &device, &next);
 		Devices::note_claim_finalized(&id);
 		Devices::note_dispute_lost(&id);
 		Devices::note_dispute_lost(&id);

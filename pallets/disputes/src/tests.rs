@@ -572,6 +572,17 @@ fn a_forged_one_step_is_refused() {
 	});
 }
 
+/// The real inference engine with its store in `store`, without ONNX Runtime (the canonical
+/// executor decides); the fixture models are local files.
+fn local_engine(store: &tempfile::TempDir) -> Arc<edgeproof_offchain::Engine> {
+	Arc::new(
+		edgeproof_offchain::Engine::new(
+			edgeproof_offchain::EngineConfig::new(None, store.path()).allowing_local_sources(),
+		)
+		.expect("engine"),
+	)
+}
+
 /// The two validators' nodes of the off-chain test: their checker keys, pools and offchain
 /// databases, with the real inference engine.
 struct Node {
@@ -667,12 +678,7 @@ fn dispatch(ext: &mut sp_io::TestExternalities, txs: Vec<(AccountId, RuntimeCall
 #[test]
 fn validators_workers_catch_a_wrong_claim_and_win_the_dispute() {
 	let store = tempfile::tempdir().expect("tempdir");
-	let engine = Arc::new(
-		edgeproof_offchain::Engine::new(
-			edgeproof_offchain::EngineConfig::new(None, store.path()).allowing_local_sources(),
-		)
-		.expect("engine"),
-	);
+	let engine = local_engine(&store);
 	let mut ext = ExtBuilder::build();
 	// The checker's node (CHALLENGER's key) and the operator's node (a liar, played by hand).
 	let checker = Node::new(CHALLENGER);
@@ -723,12 +729,7 @@ fn validators_workers_catch_a_wrong_claim_and_win_the_dispute() {
 #[test]
 fn a_node_defends_the_claims_of_its_operator_key() {
 	let store = tempfile::tempdir().expect("tempdir");
-	let engine = Arc::new(
-		edgeproof_offchain::Engine::new(
-			edgeproof_offchain::EngineConfig::new(None, store.path()).allowing_local_sources(),
-		)
-		.expect("engine"),
-	);
+	let engine = local_engine(&store);
 	let mut ext = ExtBuilder::build();
 	// The operator's node holds OPERATOR's key; the challenger lies by hand.
 	let defender = Node::new(OPERATOR);
@@ -993,12 +994,7 @@ fn a_decided_dispute_ends_even_if_its_bond_cannot_be_released() {
 #[test]
 fn an_open_that_never_reaches_the_chain_is_sent_again_until_the_dispute_runs() {
 	let store = tempfile::tempdir().expect("tempdir");
-	let engine = Arc::new(
-		edgeproof_offchain::Engine::new(
-			edgeproof_offchain::EngineConfig::new(None, store.path()).allowing_local_sources(),
-		)
-		.expect("engine"),
-	);
+	let engine = local_engine(&store);
 	let mut ext = ExtBuilder::build();
 	let checker = Node::new(CHALLENGER);
 	let claim = ext.execute_with(|| {
