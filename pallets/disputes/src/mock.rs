@@ -269,8 +269,9 @@ pub fn device_id() -> DeviceKey {
 
 /// Registers the test device under OPERATOR.
 pub fn register_device() {
-	let proof =
-		DeviceSignature::Ed25519(device().sign(&Devices::bind_message_for(&device_id(), &OPERATOR)));
+	let proof = DeviceSignature::Ed25519(
+		device().sign(&Devices::bind_message_for(&device_id(), &OPERATOR)),
+	);
 	Devices::register_device(
 		RuntimeOrigin::signed(OPERATOR),
 		device_id(),

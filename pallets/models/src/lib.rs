@@ -45,9 +45,9 @@ extern crate alloc;
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+pub mod checker_tx;
 #[cfg(test)]
 mod mock;
-pub mod checker_tx;
 pub mod offchain;
 #[cfg(test)]
 mod offchain_tests;

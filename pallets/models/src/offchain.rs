@@ -16,10 +16,7 @@ use alloc::vec::Vec;
 use codec::Encode;
 use edgeproof_primitives::{inference, Disputability, InferenceError, ModelFacts, DYNAMIC_DIM};
 use frame_support::traits::Get;
-use frame_system::{
-	offchain::AppCrypto,
-	pallet_prelude::BlockNumberFor,
-};
+use frame_system::{offchain::AppCrypto, pallet_prelude::BlockNumberFor};
 use sp_runtime::{
 	offchain::{
 		storage::StorageValueRef,
