@@ -4,7 +4,10 @@
 use std::{path::PathBuf, sync::Arc};
 
 use edgeproof_canon::{DType, Tensor, Tolerance};
-use edgeproof_primitives::{InferenceExt, InferenceProvider};
+use edgeproof_canon::{Hash, Limits, OneStepWitness, Position};
+use edgeproof_primitives::{
+	CanonicalOutput, InferenceError, InferenceExt, InferenceProvider, InferenceResult, ModelFacts,
+};
 use frame_support::{assert_ok, BoundedVec};
 use pallet_models::{ModelParamsOf, TensorSpec};
 use sp_core::{
@@ -73,6 +76,14 @@ fn mlp_tolerance() -> Tolerance {
 fn checker_ext(
 	store: &tempfile::TempDir,
 ) -> (sp_io::TestExternalities, Arc<edgeproof_offchain::Engine>) {
+	checker_ext_with(store, |engine| engine)
+}
+
+/// [`checker_ext`] with the provider the workers see made by `provider` from the real engine.
+fn checker_ext_with(
+	store: &tempfile::TempDir,
+	provider: impl FnOnce(Arc<edgeproof_offchain::Engine>) -> Arc<dyn InferenceProvider>,
+) -> (sp_io::TestExternalities, Arc<edgeproof_offchain::Engine>) {
 	let mut ext = ExtBuilder::build();
 	// The test offchain externality says this node is a validator.
 	let (offchain, _state) = testing::TestOffchainExt::new();
@@ -86,7 +97,7 @@ fn checker_ext(
 		)
 		.expect("engine"),
 	);
-	ext.register_extension(InferenceExt::new(engine.clone()));
+	ext.register_extension(InferenceExt::new(provider(engine.clone())));
 	WRONG_CLAIMS.with(|w| w.borrow_mut().clear());
 	DISPUTE_STARTS.with(|d| d.set(true));
 	(ext, engine)
@@ -264,5 +275,89 @@ fn a_dispute_that_did_not_start_is_tried_again_each_block() {
 		assert!(matches!(outcome(wrong), Some(CheckOutcome::Wrong { disputed: true, .. })));
 		checker::check_pending_claims::<Test>(4);
 		assert_eq!(WRONG_CLAIMS.with(|w| w.borrow().len()), 3, "not asked once it started");
+	});
+}
+
+/// The real engine, except that ONNX Runtime fails on every input, as it does on an input it
+/// refuses (e.g. an integer `Gather` index out of range). The canonical functions are the
+/// engine's.
+struct OrtFails(Arc<edgeproof_offchain::Engine>);
+
+impl InferenceProvider for OrtFails {
+	fn run(&self, _: H256, _: &[u8], _: Vec<Tensor>) -> InferenceResult<Vec<Tensor>> {
+		Err(InferenceError::EngineFailed)
+	}
+
+	fn verify_model(
+		&self,
+		model: H256,
+		uri: &[u8],
+		limits: Limits,
+		tolerance: Tolerance,
+	) -> InferenceResult<ModelFacts> {
+		InferenceProvider::verify_model(&*self.0, model, uri, limits, tolerance)
+	}
+
+	fn canonical_output(
+		&self,
+		model: H256,
+		uri: &[u8],
+		input: Vec<Tensor>,
+	) -> InferenceResult<CanonicalOutput> {
+		InferenceProvider::canonical_output(&*self.0, model, uri, input)
+	}
+
+	fn trace_children(
+		&self,
+		model: H256,
+		uri: &[u8],
+		input: Vec<Tensor>,
+		position: Position,
+	) -> InferenceResult<(Hash, Hash)> {
+		InferenceProvider::trace_children(&*self.0, model, uri, input, position)
+	}
+
+	fn one_step(
+		&self,
+		model: H256,
+		uri: &[u8],
+		input: Vec<Tensor>,
+		leaf: u64,
+	) -> InferenceResult<OneStepWitness> {
+		InferenceProvider::one_step(&*self.0, model, uri, input, leaf)
+	}
+}
+
+/// Attack (issue 14, item 1): a claim whose input makes ONNX Runtime fail used to be recorded
+/// `Failed` and finalise with any output. The canonical executor now decides it: the wrong
+/// claim is disputed, the honest one stands.
+#[test]
+fn a_claim_onnx_runtime_fails_on_is_decided_by_the_canonical_executor() {
+	let store = tempfile::tempdir().expect("tempdir");
+	let (mut ext, engine) =
+		checker_ext_with(&store, |engine| Arc::new(OrtFails(engine)) as Arc<dyn InferenceProvider>);
+	ext.execute_with(|| {
+		let model = activate_mlp(&mlp_uri(), mlp_tolerance());
+		let device = TestDevice::ed("phone");
+		device.register(ALICE);
+		let (input, output) = mlp_io();
+		let honest = submit(&device, model, &input, &output, 1);
+		let wrong = submit(&device, model, &input, &tampered(&output, 0.5), 2);
+
+		checker::check_pending_claims::<Test>(1);
+
+		assert_eq!(outcome(honest), Some(CheckOutcome::CanonicalAgrees));
+		let canonical = InferenceProvider::canonical_output(
+			&*engine,
+			model,
+			mlp_uri().as_bytes(),
+			vec![input.clone()],
+		)
+		.expect("canonical");
+		assert_eq!(
+			outcome(wrong),
+			Some(CheckOutcome::Wrong { trace_root: canonical.trace_root, disputed: true })
+		);
+		assert_eq!(WRONG_CLAIMS.with(|w| w.borrow().clone()), vec![(wrong, canonical.trace_root)]);
 	});
 }
