@@ -47,8 +47,8 @@ use scale_info::TypeInfo;
 
 #[cfg(test)]
 mod properties;
-#[cfg(test)]
-pub(crate) mod testing;
+#[cfg(feature = "std")]
+pub mod testing;
 #[cfg(test)]
 mod tests;
 

@@ -1,4 +1,5 @@
-//! Test helpers: players holding a trace, tampering, and a driver for the bisection.
+//! Test helpers (std only): players holding a trace, tampering, and a driver for the
+//! bisection. Used by this pallet's tests and by the runtime's fuzzer.
 
 use alloc::{vec, vec::Vec};
 use core::ops::Range;
