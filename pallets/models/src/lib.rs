@@ -16,7 +16,9 @@
 //! [`Config::PendingTimeout`] blocks after its registration expires (`Rejected`, reason
 //! [`RejectionReason::Expired`]), so that registrations nobody can check do not hold the
 //! [`Config::MaxPendingModels`] slots forever; one account holds at most
-//! [`Config::MaxPendingPerOwner`] of them. Only `Active` models take new claims
+//! [`Config::MaxPendingPerOwner`] of them. A rejected registration blocks nobody: it leaves
+//! its family (name and version are free again) and a new registration of the same file
+//! replaces it. Only `Active` models take new claims
 //! ([`ModelRegistry`]). The owner may deprecate an active model, retire a deprecated one
 //! (getting the deposit back) and move its URI; the content hash never changes: a new file is a
 //! new model.
@@ -423,7 +425,12 @@ pub mod pallet {
 		/// - `params`: the file hash (model id), name, version, URI, byte size, tensor specs,
 		///   tolerance, program root and node count.
 		///
-		/// Errors: `ModelExists`, `VersionExists`, `TooManyVersions`, `EmptyName`,
+		/// A file whose earlier registration was rejected (by vote, by the activation origin or
+		/// on expiry) may be registered again, by anyone: the new registration replaces the
+		/// rejected record. A rejected model's name and version are free again.
+		///
+		/// Errors: `ModelExists` (registered and not rejected), `VersionExists`,
+		/// `TooManyVersions`, `EmptyName`,
 		/// `InvalidUri`, `NoTensors`, `ZeroDimension`, `TensorTooLarge`, `InvalidByteSize`,
 		/// `NoNodes`, `InvalidTolerance`, `ToleranceTooLoose`, `TooManyPendingModels`,
 		/// `TooManyPendingPerOwner`, `InsufficientDeposit`.
@@ -435,7 +442,12 @@ pub mod pallet {
 		pub fn register_model(origin: OriginFor<T>, params: ModelParamsOf<T>) -> DispatchResult {
 			let owner = ensure_signed(origin)?;
 			let model = params.model_id;
-			ensure!(!Models::<T>::contains_key(model), Error::<T>::ModelExists);
+			// A rejected registration holds nothing (its deposit was settled, it left its
+			// family): a new registration of the file replaces it.
+			ensure!(
+				Models::<T>::get(model).is_none_or(|r| r.status == ModelStatus::Rejected),
+				Error::<T>::ModelExists
+			);
 			Self::validate_params(&params)?;
 			ensure!(
 				PendingModels::<T>::count() < T::MaxPendingModels::get(),
@@ -685,6 +697,15 @@ pub mod pallet {
 				Ok::<_, DispatchError>(record.clone())
 			})?;
 			Self::unlist_pending(model);
+			// The name and version are free again.
+			Families::<T>::mutate_exists(&record.params.name, |family| {
+				if let Some(versions) = family {
+					versions.retain(|(_, id)| *id != model);
+					if versions.is_empty() {
+						*family = None;
+					}
+				}
+			});
 			let returned = Self::release_deposit(&record, T::RejectionSlash::get())?;
 			let slashed = record.deposit.saturating_sub(returned);
 			Self::deposit_event(Event::ModelRejected { model, reason, slashed });
@@ -783,9 +804,11 @@ pub mod pallet {
 					let entry = held.entry(record.owner.clone()).or_default();
 					*entry = entry.saturating_add(record.deposit);
 				}
+				let listed =
+					Families::<T>::get(&record.params.name).contains(&(record.params.version, id));
 				ensure!(
-					Families::<T>::get(&record.params.name).contains(&(record.params.version, id)),
-					"a model is missing from its family"
+					listed == (record.status != ModelStatus::Rejected),
+					"a model is missing from its family, or a rejected one is still in it"
 				);
 			}
 			for (owner, amount) in held {

@@ -708,3 +708,34 @@ fn votes_of_removed_voters_take_no_room() {
 		assert_eq!(status(1), ModelStatus::Rejected);
 	});
 }
+
+/// Attack (issue 14, item 8): a squatter registers a public file first, under the name and
+/// version its real owner will use, with specs that fail the validators' check. The record was
+/// `Rejected` for ever and blocked both the file and the family slot; now the rejection frees
+/// the name and version, and the owner's registration of the same file replaces the record.
+#[test]
+fn a_rejected_squatter_blocks_neither_the_file_nor_its_family_slot() {
+	ExtBuilder::build_and_execute(|| {
+		let mut squat = params(1);
+		squat.program_root = H256::repeat_byte(0x66);
+		assert_ok!(Models::register_model(RuntimeOrigin::signed(BOB), squat));
+		assert_ok!(Models::reject(RuntimeOrigin::root(), H256::repeat_byte(1)));
+		assert_eq!(status(1), ModelStatus::Rejected);
+		assert!(Families::<Test>::get(&params(1).name).is_empty(), "the family slot is free");
+
+		// The real owner registers the file, under the same name and version.
+		let deposit = assert_register(ALICE, 1);
+		let record = crate::Models::<Test>::get(H256::repeat_byte(1)).expect("replaced");
+		assert_eq!(record.params.program_root, params(1).program_root);
+		assert_eq!(held(ALICE), deposit);
+		assert_eq!(held(BOB), 0, "the squatter's deposit was settled at its rejection");
+		activate(1);
+		assert!(Models::accepts_claims(&H256::repeat_byte(1)));
+
+		// A registered file that is not rejected still cannot be taken over.
+		assert_noop!(
+			Models::register_model(RuntimeOrigin::signed(BOB), params(1)),
+			Error::<Test>::ModelExists
+		);
+	});
+}
