@@ -1,7 +1,9 @@
 //! The checker: validators' off-chain workers re-run pending claims.
 //!
-//! Every block, on a validator, [`check_pending_claims`] walks the undecided claims still in
-//! their challenge period that this node has not checked, in id order, and for each:
+//! Every block, on a validator, [`check_pending_claims`] takes the undecided claims still in
+//! their challenge period that this node has not checked (a window of at most
+//! [`MAX_EXAMINED_PER_RUN`] ids from the first one it is not done with), nearest the end of
+//! their challenge period first, and for each:
 //!
 //! 1. draws it with probability `check_probability` ([`Params`]);
 //! 2. runs the model on the claim's input through the `inference::run` host function (ONNX
@@ -67,33 +69,40 @@ pub fn check_pending_claims<T: Config>(now: BlockNumberFor<T>) {
 	}
 	let started = sp_io::offchain::timestamp();
 	let deadline = started.add(Duration::from_millis(T::CheckTimeBudget::get()));
-	let mut checked = 0u32;
 	let cursor_ref = StorageValueRef::persistent(CURSOR_KEY);
-	let mut cursor = cursor_ref.get::<ClaimId>().ok().flatten().unwrap_or_default();
-	let mut advancing = true;
+	let cursor = cursor_ref.get::<ClaimId>().ok().flatten().unwrap_or_default();
 	let end = NextClaimId::<T>::get().min(cursor.saturating_add(MAX_EXAMINED_PER_RUN));
-	let mut id = cursor;
-	while id < end {
-		if sp_io::offchain::timestamp() >= deadline {
-			log::debug!(target: LOG_TARGET, "checker: time budget spent at claim {id}");
-			break;
-		}
-		let done = match Claims::<T>::get(id) {
+	// The window's claims still in their challenge period, nearest its end first: when more
+	// claims wait than the time budget allows (a flood), the ones about to finalise are checked
+	// before the ones that still have time.
+	let mut done = Vec::with_capacity(end.saturating_sub(cursor) as usize);
+	let mut due = Vec::new();
+	for id in cursor..end {
+		match Claims::<T>::get(id) {
 			Some(record) if record.status.is_undecided() && now < record.challenge_ends => {
-				let (done, ran) = check_once::<T>(id, &record);
-				checked = checked.saturating_add(u32::from(ran));
-				done
+				due.push((record.challenge_ends, id, record));
+				done.push(false);
 			},
 			// Decided, pruned or past its challenge period: nothing to do.
-			_ => true,
-		};
-		advancing &= done;
-		if advancing {
-			cursor = id.saturating_add(1);
+			_ => done.push(true),
 		}
-		id = id.saturating_add(1);
 	}
-	cursor_ref.set(&cursor);
+	due.sort_by_key(|(ends, id, _)| (*ends, *id));
+	let mut checked = 0u32;
+	for (_, id, record) in due {
+		if sp_io::offchain::timestamp() >= deadline {
+			log::debug!(target: LOG_TARGET, "checker: time budget spent before claim {id}");
+			break;
+		}
+		let (finished, ran) = check_once::<T>(id, &record);
+		checked = checked.saturating_add(u32::from(ran));
+		if let Some(slot) = done.get_mut(id.saturating_sub(cursor) as usize) {
+			*slot = finished;
+		}
+	}
+	// The cursor passes the claims done with, up to the first one that is not.
+	let passed = done.iter().take_while(|finished| **finished).count() as u64;
+	cursor_ref.set(&cursor.saturating_add(passed));
 	if checked > 0 {
 		let spent = sp_io::offchain::timestamp().diff(&started).millis();
 		log::info!(target: LOG_TARGET, "checker: {checked} claims checked in {spent} ms");

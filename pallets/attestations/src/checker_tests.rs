@@ -361,3 +361,37 @@ fn a_claim_onnx_runtime_fails_on_is_decided_by_the_canonical_executor() {
 		assert_eq!(WRONG_CLAIMS.with(|w| w.borrow().clone()), vec![(wrong, canonical.trace_root)]);
 	});
 }
+
+/// Flooding (issue 14, item 3): the checker used to walk claims in id order, so claims with a
+/// long challenge period ahead of them could use up its time budget while a later claim with a
+/// shorter one finalised unchecked. It now checks the claims nearest the end of their
+/// challenge period first.
+#[test]
+fn claims_nearest_the_end_of_their_challenge_period_are_checked_first() {
+	let store = tempfile::tempdir().expect("tempdir");
+	let (mut ext, _) = checker_ext(&store);
+	ext.execute_with(|| {
+		let model = activate_mlp(&mlp_uri(), mlp_tolerance());
+		let device = TestDevice::ed("phone");
+		device.register(ALICE);
+		let (input, output) = mlp_io();
+		let early_id = submit(&device, model, &input, &tampered(&output, 0.5), 1);
+		// Root shortens the challenge period: the next claim finalises first.
+		assert_ok!(Attestations::set_parameters(
+			RuntimeOrigin::root(),
+			Parameters {
+				challenge_period: CHALLENGE_PERIOD / 2,
+				check_probability: sp_runtime::Perbill::one()
+			}
+		));
+		let urgent = submit(&device, model, &input, &tampered(&output, 0.7), 2);
+		let ends = |id| crate::Claims::<Test>::get(id).expect("claim").challenge_ends;
+		assert!(ends(urgent) < ends(early_id));
+
+		checker::check_pending_claims::<Test>(1);
+
+		let order: Vec<ClaimId> =
+			WRONG_CLAIMS.with(|w| w.borrow().iter().map(|(c, _)| *c).collect());
+		assert_eq!(order, vec![urgent, early_id], "the claim due first is disputed first");
+	});
+}
