@@ -126,6 +126,38 @@ fn submit(
 	id
 }
 
+/// `claim` (on the fixture MLP with `input`) is the only one found wrong, with the canonical
+/// trace root, and its dispute runs.
+fn assert_only_disputed(
+	engine: &edgeproof_offchain::Engine,
+	model: H256,
+	input: &Tensor,
+	claim: ClaimId,
+) {
+	let canonical = InferenceProvider::canonical_output(
+		engine,
+		model,
+		mlp_uri().as_bytes(),
+		vec![input.clone()],
+	)
+	.expect("canonical");
+	assert_eq!(
+		outcome(claim),
+		Some(CheckOutcome::Wrong { trace_root: canonical.trace_root, disputed: true })
+	);
+	assert_eq!(WRONG_CLAIMS.with(|w| w.borrow().clone()), vec![(claim, canonical.trace_root)]);
+}
+
+/// The fixture MLP active with its usual tolerance, a phone registered under ALICE, and the
+/// MLP's input with its ONNX Runtime output.
+fn mlp_and_phone() -> (H256, TestDevice, Tensor, Tensor) {
+	let model = activate_mlp(&mlp_uri(), mlp_tolerance());
+	let device = TestDevice::ed("phone");
+	device.register(ALICE);
+	let (input, output) = mlp_io();
+	(model, device, input, output)
+}
+
 fn mlp_uri() -> String {
 	format!("file://{}", data("mlp.onnx").display())
 }
@@ -143,10 +175,7 @@ fn an_honest_claim_agrees_and_a_wrong_one_is_caught() {
 	let store = tempfile::tempdir().expect("tempdir");
 	let (mut ext, engine) = checker_ext(&store);
 	ext.execute_with(|| {
-		let model = activate_mlp(&mlp_uri(), mlp_tolerance());
-		let device = TestDevice::ed("phone");
-		device.register(ALICE);
-		let (input, output) = mlp_io();
+		let (model, device, input, output) = mlp_and_phone();
 		let honest = submit(&device, model, &input, &output, 1);
 		let wrong = submit(&device, model, &input, &tampered(&output, 0.5), 2);
 		// Within the tolerance (1e-5 absolute): still honest.
@@ -156,18 +185,7 @@ fn an_honest_claim_agrees_and_a_wrong_one_is_caught() {
 
 		assert_eq!(outcome(honest), Some(CheckOutcome::Agrees));
 		assert_eq!(outcome(close), Some(CheckOutcome::Agrees));
-		let canonical = InferenceProvider::canonical_output(
-			&*engine,
-			model,
-			mlp_uri().as_bytes(),
-			vec![input.clone()],
-		)
-		.expect("canonical");
-		assert_eq!(
-			outcome(wrong),
-			Some(CheckOutcome::Wrong { trace_root: canonical.trace_root, disputed: true })
-		);
-		assert_eq!(WRONG_CLAIMS.with(|w| w.borrow().clone()), vec![(wrong, canonical.trace_root)]);
+		assert_only_disputed(&engine, model, &input, wrong);
 
 		// Checked once: the next block hands nothing over again.
 		checker::check_pending_claims::<Test>(2);
@@ -223,10 +241,7 @@ fn claims_not_drawn_are_recorded_as_not_sampled() {
 				check_probability: sp_runtime::Perbill::zero()
 			}
 		));
-		let model = activate_mlp(&mlp_uri(), mlp_tolerance());
-		let device = TestDevice::ed("phone");
-		device.register(ALICE);
-		let (input, output) = mlp_io();
+		let (model, device, input, output) = mlp_and_phone();
 		let claim = submit(&device, model, &input, &tampered(&output, 1.0), 1);
 		checker::check_pending_claims::<Test>(1);
 		assert_eq!(outcome(claim), Some(CheckOutcome::NotSampled));
@@ -259,10 +274,7 @@ fn a_dispute_that_did_not_start_is_tried_again_each_block() {
 	let store = tempfile::tempdir().expect("tempdir");
 	let (mut ext, _) = checker_ext(&store);
 	ext.execute_with(|| {
-		let model = activate_mlp(&mlp_uri(), mlp_tolerance());
-		let device = TestDevice::ed("phone");
-		device.register(ALICE);
-		let (input, output) = mlp_io();
+		let (model, device, input, output) = mlp_and_phone();
 		let wrong = submit(&device, model, &input, &tampered(&output, 0.5), 1);
 		// The dispute pallet cannot start one (e.g. its `open` was refused).
 		DISPUTE_STARTS.with(|d| d.set(false));
@@ -337,28 +349,14 @@ fn a_claim_onnx_runtime_fails_on_is_decided_by_the_canonical_executor() {
 	let (mut ext, engine) =
 		checker_ext_with(&store, |engine| Arc::new(OrtFails(engine)) as Arc<dyn InferenceProvider>);
 	ext.execute_with(|| {
-		let model = activate_mlp(&mlp_uri(), mlp_tolerance());
-		let device = TestDevice::ed("phone");
-		device.register(ALICE);
-		let (input, output) = mlp_io();
+		let (model, device, input, output) = mlp_and_phone();
 		let honest = submit(&device, model, &input, &output, 1);
 		let wrong = submit(&device, model, &input, &tampered(&output, 0.5), 2);
 
 		checker::check_pending_claims::<Test>(1);
 
 		assert_eq!(outcome(honest), Some(CheckOutcome::CanonicalAgrees));
-		let canonical = InferenceProvider::canonical_output(
-			&*engine,
-			model,
-			mlp_uri().as_bytes(),
-			vec![input.clone()],
-		)
-		.expect("canonical");
-		assert_eq!(
-			outcome(wrong),
-			Some(CheckOutcome::Wrong { trace_root: canonical.trace_root, disputed: true })
-		);
-		assert_eq!(WRONG_CLAIMS.with(|w| w.borrow().clone()), vec![(wrong, canonical.trace_root)]);
+		assert_only_disputed(&engine, model, &input, wrong);
 	});
 }
 
@@ -371,10 +369,7 @@ fn claims_nearest_the_end_of_their_challenge_period_are_checked_first() {
 	let store = tempfile::tempdir().expect("tempdir");
 	let (mut ext, _) = checker_ext(&store);
 	ext.execute_with(|| {
-		let model = activate_mlp(&mlp_uri(), mlp_tolerance());
-		let device = TestDevice::ed("phone");
-		device.register(ALICE);
-		let (input, output) = mlp_io();
+		let (model, device, input, output) = mlp_and_phone();
 		let early_id = submit(&device, model, &input, &tampered(&output, 0.5), 1);
 		// Root shortens the challenge period: the next claim finalises first.
 		assert_ok!(Attestations::set_parameters(
