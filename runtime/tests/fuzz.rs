@@ -34,9 +34,9 @@ use std::{
 use codec::{Decode, Encode};
 use edgeproof_canon::{compiler::compile, execute, DType, Tensor, Tolerance};
 use edgeproof_runtime::{
-	genesis_config_presets::development_config_genesis, Attestations, Balance, BuildStorage,
-	Executive, Header, Runtime, RuntimeCall, RuntimeEvent, RuntimeGenesisConfig, SignedPayload,
-	System, TxExtension, UncheckedExtrinsic, SLOT_DURATION, UNIT,
+	genesis_config_presets::development_config_genesis, tx_extension, Attestations, Balance,
+	BuildStorage, Executive, Header, Runtime, RuntimeCall, RuntimeEvent, RuntimeGenesisConfig,
+	SignedPayload, System, UncheckedExtrinsic, SLOT_DURATION, UNIT,
 };
 use frame_support::{
 	traits::{fungible::Inspect, Get, GetCallMetadata},
@@ -598,18 +598,7 @@ impl Case {
 		let key = &WORLD.accounts[who % WORLD.accounts.len()];
 		let signer = key.account();
 		let nonce = System::account_nonce(&signer);
-		let extension: TxExtension = (
-			frame_system::CheckNonZeroSender::<Runtime>::new(),
-			frame_system::CheckSpecVersion::<Runtime>::new(),
-			frame_system::CheckTxVersion::<Runtime>::new(),
-			frame_system::CheckGenesis::<Runtime>::new(),
-			frame_system::CheckEra::<Runtime>::from(Era::Immortal),
-			frame_system::CheckNonce::<Runtime>::from(nonce),
-			frame_system::CheckWeight::<Runtime>::new(),
-			pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::from(0),
-			frame_metadata_hash_extension::CheckMetadataHash::<Runtime>::new(false),
-			frame_system::WeightReclaim::<Runtime>::new(),
-		);
+		let extension = tx_extension(Era::Immortal, nonce);
 		let metadata = call.get_call_metadata();
 		let kind = (metadata.pallet_name.to_string(), metadata.function_name.to_string());
 		let payload = SignedPayload::new(call, extension).expect("the extension's implicit data");
