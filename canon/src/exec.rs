@@ -63,6 +63,37 @@ pub fn execute_node_with(node: &Node, inputs: &[&Tensor], limits: &Limits) -> Re
 	execute_op(&node.op, inputs, limits)
 }
 
+/// The value a challenger commits to for a node the canonical executor cannot run on the
+/// claim's input (an integer index out of range, a limit exceeded): an F32 tensor of shape
+/// `[0]`. No one-step can prove any value for such a node, so a claimant whose trace must
+/// pass through it cannot defend its claim (see [`execute_substituting`]).
+pub fn unrunnable_value() -> Tensor {
+	Tensor { dtype: crate::tensor::DType::F32, shape: alloc::vec![0], data: Vec::new() }
+}
+
+/// A trace in which the nodes that failed hold [`unrunnable_value`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubstitutedTrace {
+	pub trace: Trace,
+	/// The nodes (program indices, ascending) that could not be executed.
+	pub unrunnable: Vec<u32>,
+}
+
+/// Runs a whole program like [`execute_with`], except that a node whose execution fails takes
+/// [`unrunnable_value`] as its output and the run goes on (later nodes read it like any
+/// value). The program and the inputs are still validated first: a malformed program or an
+/// input that does not match its spec is an error. A challenger opens a dispute with this
+/// trace on a claim whose input makes the canonical executor fail: the descent reaches a node
+/// that cannot be executed (where no one-step exists, so the claimant runs out of time) or
+/// one that ran on agreed values (where the one-step proves the challenger right).
+pub fn execute_substituting(
+	program: &Program,
+	inputs: &[Tensor],
+	limits: &Limits,
+) -> Result<SubstitutedTrace> {
+	run(program, inputs, limits, true)
+}
+
 /// Runs a whole program under [`Limits::NATIVE`].
 pub fn execute(program: &Program, inputs: &[Tensor]) -> Result<Trace> {
 	execute_with(program, inputs, &Limits::NATIVE)
@@ -70,6 +101,15 @@ pub fn execute(program: &Program, inputs: &[Tensor]) -> Result<Trace> {
 
 /// Runs a whole program: validates it and the inputs, then executes the nodes in order.
 pub fn execute_with(program: &Program, inputs: &[Tensor], limits: &Limits) -> Result<Trace> {
+	run(program, inputs, limits, false).map(|t| t.trace)
+}
+
+fn run(
+	program: &Program,
+	inputs: &[Tensor],
+	limits: &Limits,
+	substitute: bool,
+) -> Result<SubstitutedTrace> {
 	program.validate(limits)?;
 	if inputs.len() != program.inputs.len() {
 		return Err(CanonError::InputMismatch {
@@ -92,6 +132,7 @@ pub fn execute_with(program: &Program, inputs: &[Tensor], limits: &Limits) -> Re
 	let mut values: Vec<Tensor> = Vec::with_capacity(program.trace_len());
 	values.extend(inputs.iter().cloned());
 	let m = inputs.len();
+	let mut unrunnable = Vec::new();
 	for (j, node) in program.nodes.iter().enumerate() {
 		let args = node
 			.inputs
@@ -105,8 +146,15 @@ pub fn execute_with(program: &Program, inputs: &[Tensor], limits: &Limits) -> Re
 				v.ok_or(CanonError::BadRef { node: j as u32, detail: format!("{r:?}") })
 			})
 			.collect::<Result<Vec<&Tensor>>>()?;
-		let out = execute_op(&node.op, &args, limits)?;
+		let out = match execute_op(&node.op, &args, limits) {
+			Ok(out) => out,
+			Err(_) if substitute => {
+				unrunnable.push(j as u32);
+				unrunnable_value()
+			},
+			Err(e) => return Err(e),
+		};
 		values.push(out);
 	}
-	Ok(Trace { values })
+	Ok(SubstitutedTrace { trace: Trace { values }, unrunnable })
 }

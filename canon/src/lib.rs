@@ -46,7 +46,10 @@ pub use commit::{
 	CommittedNode, CommittedRef, LeafWitness, OneStepContext, OneStepWitness,
 };
 pub use error::{CanonError, Result};
-pub use exec::{execute, execute_node, execute_node_with, execute_with, Trace};
+pub use exec::{
+	execute, execute_node, execute_node_with, execute_substituting, execute_with, unrunnable_value,
+	SubstitutedTrace, Trace,
+};
 pub use merkle::{leaf_hash, merkle_root, Hash, MerkleProof, MerkleTree, Position, ZERO_HASH};
 pub use ops::node_work;
 pub use program::{leaf_of, output_leaf_range, AutoPad, Node, Op, Program, Ref, Window};

@@ -8,9 +8,9 @@ use std::{
 use codec::Encode;
 use edgeproof_canon::{
 	compiler::{compile, CompileOptions},
-	execute, execute_with, one_step_witness, program_tree, within_tolerance, CanonError, DType,
-	Hash, LeafWitness, Limits, MerkleTree, OneStepWitness, Position, Program, Tensor, Tolerance,
-	Trace,
+	execute_substituting, execute_with, one_step_witness, program_tree, within_tolerance,
+	CanonError, DType, Hash, LeafWitness, Limits, MerkleTree, OneStepWitness, Position, Program,
+	SubstitutedTrace, Tensor, Tolerance, Trace,
 };
 use edgeproof_primitives::{CanonicalOutput, Disputability, ModelFacts, ModelId, NotDisputable};
 use ort::{
@@ -219,6 +219,9 @@ struct CanonicalModel {
 struct CachedTrace {
 	trace: Trace,
 	tree: MerkleTree,
+	/// Nodes the canonical executor could not run on this input: they hold
+	/// `edgeproof_canon::unrunnable_value()` and have no one-step.
+	unrunnable: Vec<u32>,
 }
 
 /// The engine. Thread-safe; share it behind an `Arc`.
@@ -326,10 +329,23 @@ impl Engine {
 		let specs: Vec<IoSpec> =
 			canonical.program.inputs.iter().map(IoSpec::from_tensor_spec).collect();
 		check_inputs(&specs, input)?;
-		let trace = execute(&canonical.program, input).map_err(Error::Canonical)?;
+		// A node that cannot run on this input takes the unrunnable value: the claim is then
+		// disputed with this trace, and its claimant can defend no output (no one-step exists
+		// for that node).
+		let SubstitutedTrace { trace, unrunnable } =
+			execute_substituting(&canonical.program, input, &Limits::NATIVE)
+				.map_err(Error::Canonical)?;
+		if let Some(first) = unrunnable.first() {
+			log::warn!(
+				target: LOG_TARGET,
+				"Model {model:?}: the canonical executor cannot run node {first} on this input \
+				 ({} nodes in all); its trace commits to the unrunnable value there",
+				unrunnable.len()
+			);
+		}
 		let tree = trace.tree();
 		let bytes = trace.values.iter().map(|t| t.data.len()).sum();
-		let cached = Arc::new(CachedTrace { trace, tree });
+		let cached = Arc::new(CachedTrace { trace, tree, unrunnable });
 		lock(&self.traces).insert(key, cached.clone(), bytes);
 		Ok((canonical, cached))
 	}
@@ -384,6 +400,15 @@ impl Engine {
 		leaf: u64,
 	) -> Result<OneStepWitness> {
 		let (canonical, t) = self.trace(model, uri, input)?;
+		let m = canonical.program.inputs.len() as u64;
+		if leaf >= m && t.unrunnable.binary_search(&((leaf - m) as u32)).is_ok() {
+			return Err(Error::Canonical(CanonError::Graph {
+				detail: format!(
+					"node {} cannot be executed on this input: it has no one-step",
+					leaf - m
+				),
+			}));
+		}
 		one_step_witness(&canonical.program, &canonical.tree, &t.trace, &t.tree, leaf).map_err(
 			|e| match e {
 				CanonError::Proof { detail } => Error::BadPosition(detail),

@@ -171,3 +171,92 @@ fn verify_model_refuses_models_beyond_the_runtime_limits_or_tolerance() {
 		Disputability::NotDisputable(NotDisputable::ToleranceNotMet { probe: 0 })
 	);
 }
+
+/// An opset-13 model `rows = Relu(Gather(table, idx, axis 0))`: `idx: i64[2]` picks two of the
+/// four rows of an f32[4, 3] initializer. ONNX Runtime and the canonical executor both refuse
+/// an index outside [-4, 4).
+fn gather_model() -> Vec<u8> {
+	use edgeproof_canon::compiler::onnx::*;
+	use prost::Message;
+	let info = |name: &str, elem_type: i32, dims: &[i64]| ValueInfoProto {
+		name: name.into(),
+		r#type: Some(TypeProto {
+			value: Some(type_proto::Value::TensorType(TensorTypeProto {
+				elem_type,
+				shape: Some(TensorShapeProto {
+					dim: dims
+						.iter()
+						.map(|&d| Dimension { value: Some(dimension::Value::DimValue(d)) })
+						.collect(),
+				}),
+			})),
+		}),
+	};
+	let node = |op_type: &str, input: &[&str], output: &str, attribute| NodeProto {
+		op_type: op_type.into(),
+		input: input.iter().map(|s| s.to_string()).collect(),
+		output: vec![output.into()],
+		attribute,
+		..Default::default()
+	};
+	let axis = AttributeProto { name: "axis".into(), i: 0, r#type: 2, ..Default::default() };
+	ModelProto {
+		ir_version: 8,
+		opset_import: vec![OperatorSetIdProto { domain: String::new(), version: 13 }],
+		graph: Some(GraphProto {
+			node: vec![
+				node("Gather", &["table", "idx"], "picked", vec![axis]),
+				node("Relu", &["picked"], "rows", vec![]),
+			],
+			initializer: vec![TensorProto {
+				name: "table".into(),
+				dims: vec![4, 3],
+				data_type: 1,
+				float_data: (0..12).map(|i| i as f32 - 5.0).collect(),
+				..Default::default()
+			}],
+			input: vec![info("idx", 7, &[2])],
+			output: vec![info("rows", 1, &[2, 3])],
+			..Default::default()
+		}),
+		..Default::default()
+	}
+	.encode_to_vec()
+}
+
+/// Issue 14, item 1: on an input the canonical executor cannot run (an index out of range),
+/// the canonical trace commits to the unrunnable value at the failing node and after it, so
+/// the checker disputes any claim on that input; the one-step of that node cannot be made,
+/// while every node before it keeps its ordinary witness.
+#[test]
+fn an_input_the_canonical_executor_cannot_run_gives_a_trace_no_claim_can_match() {
+	let dir = tempfile::tempdir().unwrap();
+	let engine = engine(&dir);
+	let bytes = gather_model();
+	let path = dir.path().join("gather.onnx");
+	std::fs::write(&path, &bytes).unwrap();
+	let (id, uri) = (id_of(&bytes), common::file_uri(&path));
+
+	let fine = vec![Tensor::from_i64(vec![2], &[3, -4])];
+	let out = engine.canonical_output(&id, &uri, &fine).unwrap();
+	assert_eq!(out.outputs[0].tensor, Tensor::from_f32(vec![2, 3], &[4., 5., 6., 0., 0., 0.]));
+	assert!(engine.run(&id, &uri, &fine).is_ok());
+
+	let out_of_range = vec![Tensor::from_i64(vec![2], &[1, 4])];
+	assert!(engine.run(&id, &uri, &out_of_range).is_err(), "ONNX Runtime refuses it too");
+	let c = engine.canonical_output(&id, &uri, &out_of_range).unwrap();
+	assert_eq!(c.outputs.len(), 1);
+	assert_eq!(c.outputs[0].tensor, edgeproof_canon::unrunnable_value());
+	// A claimant's output of the declared shape is never within tolerance of it.
+	let any_claim = vec![Tensor::from_f32(vec![2, 3], &[0.0; 6])];
+	let canonical = vec![c.outputs[0].tensor.clone()];
+	assert!(!within_tolerance(&any_claim, &canonical, test_tolerance()));
+
+	// Leaves: the input (0), Gather (1), Relu (2). Neither node can be executed.
+	let err = engine.one_step(&id, &uri, &out_of_range, 1).unwrap_err();
+	assert!(matches!(err, Error::Canonical(_)), "{err}");
+	let (l, r) = engine.trace_children(&id, &uri, &out_of_range, Position::ROOT).unwrap();
+	assert_eq!(hash_pair(&l, &r), c.trace_root);
+	// On the good input the same leaf has its witness.
+	engine.one_step(&id, &uri, &fine, 1).unwrap();
+}

@@ -88,7 +88,9 @@ pub trait Inference {
 	}
 
 	/// Runs the canonical executor on `input`: the canonical outputs with their proofs against
-	/// the trace root, for opening or answering a dispute.
+	/// the trace root, for opening or answering a dispute. A node the executor cannot run on
+	/// this input holds `edgeproof_canon::unrunnable_value()` in the trace (docs/protocol.md);
+	/// an input that does not match the model's inputs is an error.
 	fn canonical_output(
 		model: PassPointerAndReadCopy<ModelId, 32>,
 		uri: PassFatPointerAndRead<&[u8]>,
@@ -110,6 +112,8 @@ pub trait Inference {
 
 	/// The one-step witness for trace leaf `leaf` (a node leaf) of the canonical trace of
 	/// `input`: the node, its program proof, its constants and its input tensors with proofs.
+	/// `CanonicalFailed` for a node the executor cannot run on this input: no witness of it
+	/// can verify.
 	fn one_step(
 		model: PassPointerAndReadCopy<ModelId, 32>,
 		uri: PassFatPointerAndRead<&[u8]>,

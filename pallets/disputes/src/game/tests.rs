@@ -811,3 +811,77 @@ fn the_stored_game_is_small_and_round_trips() {
 	assert!(bytes.len() <= Game::max_encoded_len());
 	assert_eq!(Game::decode(&mut &bytes[..]), Ok(game));
 }
+
+// ----- a claim whose input the canonical executor cannot run -----
+
+/// m = 1 input idx: i64[2]; constant table: f32[4, 3]; n0 = Gather(table, idx, axis 0),
+/// n1 = Relu(n0), the output. Trace leaves 0..3, one padding leaf, depth 2.
+fn gather_model(idx: &[i64]) -> Model {
+	let node = |op: Op, inputs: &[Ref]| Node { op, inputs: inputs.to_vec() };
+	let table: Vec<f32> = (0..12).map(|i| i as f32 - 5.0).collect();
+	let program = Program {
+		inputs: vec![TensorSpec { dtype: DType::I64, shape: vec![2] }],
+		constants: vec![Tensor::from_f32(vec![4, 3], &table)],
+		nodes: vec![
+			node(Op::Gather { axis: 0 }, &[Ref::Const(0), Ref::Input(0)]),
+			node(Op::Relu, &[Ref::Node(0)]),
+		],
+		outputs: vec![Ref::Node(1)],
+	};
+	Model::new(program, vec![Tensor::from_i64(vec![2], idx)])
+}
+
+/// The challenger's trace of a claim whose input makes node `n0` fail (issue 14, item 1): the
+/// canonical executor's, with the unrunnable value at the nodes it cannot run.
+fn unrunnable_trace(m: &Model) -> Player {
+	let t = edgeproof_canon::execute_substituting(&m.program, &m.inputs, &Limits::NATIVE).unwrap();
+	assert_eq!(t.unrunnable, vec![0], "the Gather fails, the Relu runs on its placeholder");
+	Player::new(t.trace.values)
+}
+
+/// A claimant whose trace holds some values where the Gather fails cannot prove them: the
+/// one-step of that node cannot be made by anyone, and the claimant runs out of time.
+#[test]
+fn a_claim_on_an_input_canon_cannot_run_is_lost_at_the_failing_node() {
+	let m = gather_model(&[1, 4]);
+	let challenger = unrunnable_trace(&m);
+	let picked = Tensor::from_f32(vec![2, 3], &[-2., -1., 0., 1., 2., 3.]);
+	let relu = Tensor::from_f32(vec![2, 3], &[0., 0., 0., 1., 2., 3.]);
+	let claimant = Player::new(vec![m.inputs[0].clone(), picked, relu]);
+	let claim = claim_of(&m, &claimant);
+	let ctx = m.context(&claim, EXACT);
+	let (mut game, outcome, now) = to_the_leaf(&m, &ctx, &claimant, &challenger);
+	assert_eq!(outcome, Outcome::Continues);
+	assert!(matches!(*game.phase(), Phase::AwaitingOneStep { leaf: 1, .. }));
+	for player in [&claimant, &challenger] {
+		let before = game.clone();
+		assert_eq!(
+			game.one_step(&ctx, now + 1, &player.witness(&m, 1)),
+			Err(GameError::OneStepFailed)
+		);
+		assert_eq!(game, before);
+	}
+	let deadline = game.deadline().expect("the claimant owes the one-step");
+	assert_eq!(game.timeout(deadline), Ok(resolved(Winner::Challenger, Reason::Timeout)));
+}
+
+/// A claimant that copies the placeholder to get past the failing node must still output a
+/// tensor of the claim's shape, so the descent stops at a later node that runs on agreed
+/// values, and its one-step proves the challenger right.
+#[test]
+fn copying_the_unrunnable_value_moves_the_loss_to_the_next_node() {
+	let m = gather_model(&[1, 4]);
+	let challenger = unrunnable_trace(&m);
+	let relu = Tensor::from_f32(vec![2, 3], &[0., 0., 0., 1., 2., 3.]);
+	let copied = edgeproof_canon::unrunnable_value();
+	let claimant = Player::new(vec![m.inputs[0].clone(), copied, relu]);
+	let claim = claim_of(&m, &claimant);
+	let ctx = m.context(&claim, EXACT);
+	let (mut game, outcome, now) = to_the_leaf(&m, &ctx, &claimant, &challenger);
+	assert_eq!(outcome, Outcome::Continues);
+	assert!(matches!(*game.phase(), Phase::AwaitingOneStep { leaf: 2, .. }));
+	assert_eq!(
+		game.one_step(&ctx, now + 1, &challenger.witness(&m, 2)),
+		Ok(resolved(Winner::Challenger, Reason::OneStep { leaf: 2 }))
+	);
+}
