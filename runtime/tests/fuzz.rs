@@ -646,15 +646,16 @@ impl Case {
 		self.models[pick as usize % self.models.len()]
 	}
 
-	/// Registered devices in storage order, `pick`ed modulo their number (or a device key
-	/// nobody registered when there are none).
-	fn device(&self, pick: u8) -> (DeviceKey, Option<AccountId>) {
+	/// Registered devices in storage order, `pick`ed modulo their number, with the index of
+	/// their operator's account (or a device key nobody registered, and Alice, when there are
+	/// none).
+	fn device(&self, pick: u8) -> (DeviceKey, usize) {
 		let devices: Vec<_> = pallet_devices::Devices::<Runtime>::iter().collect();
 		if devices.is_empty() {
-			return (device_key(pick as usize), None);
+			return (device_key(pick as usize), ALICE);
 		}
 		let (id, record) = &devices[pick as usize % devices.len()];
-		(id.clone(), Some(record.operator.clone()))
+		(id.clone(), Self::account_index(&record.operator))
 	}
 
 	fn account_index(who: &AccountId) -> usize {
@@ -777,11 +778,7 @@ impl Case {
 			Op::RotateKey { who, pick, new_key, flip } => {
 				let (device, operator) = self.device(pick);
 				let Some(record) = pallet_devices::Devices::<Runtime>::get(&device) else { return };
-				let current = WORLD
-					.devices
-					.iter()
-					.position(|p| DeviceKey::Ed25519(p.public()) == record.key)
-					.unwrap_or(0);
+				let current = device_pair(&record.key).unwrap_or(0);
 				let new = new_key as usize % DEVICES;
 				let message = pallet_devices::rotate_message(
 					&Attestations::genesis_hash(),
@@ -798,8 +795,7 @@ impl Case {
 					)),
 					new_signature: DeviceSignature::Ed25519(WORLD.devices[new].sign(&message)),
 				};
-				let right = operator.map(|o| Self::account_index(&o)).unwrap_or(0);
-				self.apply(self.who(who, right), call.into());
+				self.apply(self.who(who, operator), call.into());
 			},
 			Op::Suspend { who, pick } => {
 				self.device_call(who, pick, |device| D::suspend { device })
@@ -817,11 +813,8 @@ impl Case {
 			},
 			Op::Submit { who, device, seed, claimed, nonce, flip } => {
 				let (device, operator) = self.device(device);
-				let Some(pair) = WORLD
-					.devices
-					.iter()
-					.find(|p| Some(DeviceKey::Ed25519(p.public())) == key_of(&device))
-				else {
+				let Some(record) = pallet_devices::Devices::<Runtime>::get(&device) else { return };
+				let Some(pair) = device_pair(&record.key).map(|i| &WORLD.devices[i]) else {
 					return;
 				};
 				let input = self.input(seed);
@@ -846,18 +839,17 @@ impl Case {
 				let message = claim_message(
 					&Attestations::genesis_hash(),
 					&device,
-					&self.model(0),
+					&WORLD.model_id,
 					&H256(sp_io::hashing::blake2_256(&input_payload)),
 					&H256(sp_io::hashing::blake2_256(&output_payload)),
 					nonce,
 				);
 				let device_signature = DeviceSignature::Ed25519(flipped(pair.sign(&message), flip));
-				let right = operator.map(|o| Self::account_index(&o)).unwrap_or(0);
-				let signer = self.who(who, right);
+				let signer = self.who(who, operator);
 				let id = pallet_attestations::NextClaimId::<Runtime>::get();
 				let call = pallet_attestations::Call::submit {
 					device,
-					model: self.model(0),
+					model: WORLD.model_id,
 					input: input_payload,
 					output: output_payload,
 					nonce,
@@ -1020,8 +1012,7 @@ impl Case {
 		call: impl FnOnce(DeviceKey) -> pallet_devices::Call<Runtime>,
 	) {
 		let (device, operator) = self.device(pick);
-		let right = operator.map(|o| Self::account_index(&o)).unwrap_or(0);
-		self.apply(self.who(who, right), call(device).into());
+		self.apply(self.who(who, operator), call(device).into());
 	}
 
 	/// Blocks with nothing but validators' `timeout`s for every running dispute, until the
@@ -1104,8 +1095,9 @@ fn derive(honest: &Player, claimed: &Player, trace: Trace) -> Player {
 	}
 }
 
-fn key_of(device: &DeviceKey) -> Option<DeviceKey> {
-	pallet_devices::Devices::<Runtime>::get(device).map(|r| r.key)
+/// The index in [`World::devices`] of the pair of device key `key`.
+fn device_pair(key: &DeviceKey) -> Option<usize> {
+	WORLD.devices.iter().position(|p| DeviceKey::Ed25519(p.public()) == *key)
 }
 
 fn flipped(signature: ed25519::Signature, flip: u16) -> ed25519::Signature {
