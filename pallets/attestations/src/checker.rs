@@ -80,16 +80,16 @@ pub fn check_pending_claims<T: Config>(now: BlockNumberFor<T>) {
 	for id in cursor..end {
 		match Claims::<T>::get(id) {
 			Some(record) if record.status.is_undecided() && now < record.challenge_ends => {
-				due.push((record.challenge_ends, id, record));
+				due.push((id, record));
 				done.push(false);
 			},
 			// Decided, pruned or past its challenge period: nothing to do.
 			_ => done.push(true),
 		}
 	}
-	due.sort_by_key(|(ends, id, _)| (*ends, *id));
+	due.sort_by_key(|(id, record)| (record.challenge_ends, *id));
 	let mut checked = 0u32;
-	for (_, id, record) in due {
+	for (id, record) in due {
 		if sp_io::offchain::timestamp() >= deadline {
 			log::debug!(target: LOG_TARGET, "checker: time budget spent before claim {id}");
 			break;
