@@ -99,7 +99,8 @@ pub fn execute(program: &Program, inputs: &[Tensor]) -> Result<Trace> {
 	execute_with(program, inputs, &Limits::NATIVE)
 }
 
-/// Runs a whole program: validates it and the inputs, then executes the nodes in order.
+/// Runs a whole program: validates it, its [`Program::cost`] and the inputs against `limits`,
+/// then executes the nodes in order.
 pub fn execute_with(program: &Program, inputs: &[Tensor], limits: &Limits) -> Result<Trace> {
 	run(program, inputs, limits, false).map(|t| t.trace)
 }
@@ -111,6 +112,7 @@ fn run(
 	substitute: bool,
 ) -> Result<SubstitutedTrace> {
 	program.validate(limits)?;
+	limits.check_cost(&program.cost()?)?;
 	if inputs.len() != program.inputs.len() {
 		return Err(CanonError::InputMismatch {
 			index: inputs.len() as u32,

@@ -11,7 +11,7 @@
 //!
 //! ## Interface
 //! - [`Tensor`], [`DType`], [`Limits`], [`TensorSpec`]: data and bounds.
-//! - [`Program`], [`Node`], [`Op`], [`Ref`]: a compiled model; [`output_leaf_range`]: where its
+//! - [`Program`], [`Node`], [`Op`], [`Ref`]: a compiled model; [`Cost`]: what one run of it costs; [`output_leaf_range`]: where its
 //!   outputs are in the trace.
 //! - [`execute`], [`execute_with`], [`execute_node`], [`execute_node_with`]: running, giving a
 //!   [`Trace`].
@@ -52,6 +52,6 @@ pub use exec::{
 };
 pub use merkle::{leaf_hash, merkle_root, Hash, MerkleProof, MerkleTree, Position, ZERO_HASH};
 pub use ops::node_work;
-pub use program::{leaf_of, output_leaf_range, AutoPad, Node, Op, Program, Ref, Window};
+pub use program::{leaf_of, output_leaf_range, AutoPad, Cost, Node, Op, Program, Ref, Window};
 pub use tensor::{numel, DType, Limits, Tensor, TensorSpec, CANONICAL_NAN};
 pub use tolerance::{within_tolerance, Tolerance};

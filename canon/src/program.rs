@@ -7,7 +7,8 @@ use scale_info::TypeInfo;
 
 use crate::{
 	error::{CanonError, Result},
-	tensor::{Limits, Tensor, TensorSpec},
+	ops::{infer, node_work, Meta},
+	tensor::{numel, DType, Limits, Tensor, TensorSpec},
 };
 
 /// Where a node input comes from.
@@ -248,6 +249,15 @@ impl Op {
 	}
 }
 
+/// What one run of a program costs ([`Program::cost`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Encode, Decode, TypeInfo)]
+pub struct Cost {
+	/// The [`node_work`] of all nodes: about one unit per multiply-add or element.
+	pub work: u64,
+	/// Data bytes of the whole trace (the graph inputs and every node output).
+	pub trace_bytes: u64,
+}
+
 /// One operator application with one output.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
 pub struct Node {
@@ -295,6 +305,53 @@ impl Program {
 				})
 			})
 			.collect()
+	}
+
+	/// What one run costs, from the shapes alone. A compiled program's shapes are static (the
+	/// compiler infers every node's output shape from the input specs and the constants, and
+	/// refuses a shape that would depend on a graph input's values), so every run of it does
+	/// this work and holds a trace of this size; the probes at activation check it against
+	/// [`Limits::check_cost`] and the chain prices claims by it.
+	pub fn cost(&self) -> Result<Cost> {
+		let bytes = |dtype: DType, shape: &[u32]| {
+			numel(shape).map(|n| (n as u64).saturating_mul(dtype.size() as u64))
+		};
+		let mut cost = Cost::default();
+		for spec in &self.inputs {
+			cost.trace_bytes = cost.trace_bytes.saturating_add(bytes(spec.dtype, &spec.shape)?);
+		}
+		let mut shapes: Vec<(DType, Vec<u32>)> = Vec::with_capacity(self.nodes.len());
+		for (j, node) in self.nodes.iter().enumerate() {
+			let metas = node
+				.inputs
+				.iter()
+				.map(|&r| {
+					let meta = match r {
+						Ref::Input(i) => self.inputs.get(i as usize).map(|s| Meta {
+							dtype: s.dtype,
+							shape: &s.shape,
+							value: None,
+						}),
+						Ref::Const(i) => self.constants.get(i as usize).map(Meta::of),
+						Ref::Node(i) => shapes.get(i as usize).map(|(dtype, shape)| Meta {
+							dtype: *dtype,
+							shape,
+							value: None,
+						}),
+					};
+					meta.ok_or_else(|| CanonError::BadRef {
+						node: j as u32,
+						detail: format!("{r:?} is out of range or not earlier"),
+					})
+				})
+				.collect::<Result<Vec<_>>>()?;
+			let (dtype, shape) = infer(&node.op, &metas)?;
+			cost.work = cost.work.saturating_add(node_work(&node.op, &metas, &shape)?);
+			cost.trace_bytes = cost.trace_bytes.saturating_add(bytes(dtype, &shape)?);
+			drop(metas);
+			shapes.push((dtype, shape));
+		}
+		Ok(cost)
 	}
 
 	/// Do the outputs follow the tail rule (`outputs[i] == Ref::Node(n - k + i)`)?

@@ -80,6 +80,11 @@ pub struct Limits {
 	/// Maximum data bytes of one node's inputs (constants included): what a one-step of the
 	/// dispute game must carry in one transaction.
 	pub max_step_bytes: u64,
+	/// Maximum [`crate::Cost::work`] of a whole program: what one check of a claim costs.
+	pub max_program_work: u64,
+	/// Maximum [`crate::Cost::trace_bytes`] of a whole program: what a checker holds in memory
+	/// to play a dispute.
+	pub max_trace_bytes: u64,
 }
 
 impl Limits {
@@ -90,6 +95,8 @@ impl Limits {
 		max_nodes: 100_000,
 		max_node_work: 1 << 40,
 		max_step_bytes: 1 << 40,
+		max_program_work: 1 << 48,
+		max_trace_bytes: 1 << 40,
 	};
 
 	/// Checks a shape against `max_dims`/`max_elements`, returning its element count.
@@ -110,6 +117,19 @@ impl Limits {
 			});
 		}
 		Ok(n)
+	}
+
+	/// Checks a program's cost against `max_program_work` and `max_trace_bytes`.
+	pub fn check_cost(&self, cost: &crate::Cost) -> Result<()> {
+		let bound = |what, value, limit| {
+			if value > limit {
+				Err(CanonError::LimitExceeded { what, value, limit })
+			} else {
+				Ok(())
+			}
+		};
+		bound("program work", cost.work, self.max_program_work)?;
+		bound("trace bytes", cost.trace_bytes, self.max_trace_bytes)
 	}
 
 	/// Checks a tensor's shape against the limits and its data against its shape.

@@ -6,7 +6,9 @@ mod common;
 use edgeproof_canon::{
 	commit::{one_step_witness, program_tree, verify_one_step, OneStepContext},
 	compiler::{compile, CompileOptions, Compiled},
-	execute, leaf_hash, program_root, within_tolerance, Limits, Tensor, Tolerance,
+	execute, execute_with, leaf_hash, node_work,
+	ops::Meta,
+	program_root, within_tolerance, CanonError, Cost, Limits, Ref, Tensor, Tolerance,
 };
 
 fn load(name: &str) -> (Compiled, Vec<Tensor>, Vec<Tensor>) {
@@ -156,5 +158,46 @@ fn fixture_program_roots_are_stable() {
 		let hex = root.iter().map(|b| format!("{b:02x}")).collect::<String>();
 		println!("{name} program_root 0x{hex}");
 		assert_eq!(hex, expected, "{name}");
+	}
+}
+
+#[test]
+fn the_static_cost_is_what_a_run_does_and_the_limits_bound_it() {
+	for name in ["mlp", "cnn"] {
+		let (compiled, inputs, _) = load(name);
+		let program = &compiled.program;
+		let cost = program.cost().unwrap();
+		// Measured on the run: every node's work from the values it read and wrote.
+		let trace = execute(program, &inputs).unwrap();
+		let m = program.inputs.len();
+		let value = |r: Ref| match r {
+			Ref::Input(i) => &trace.values[i as usize],
+			Ref::Node(j) => &trace.values[m + j as usize],
+			Ref::Const(c) => &program.constants[c as usize],
+		};
+		let work: u64 = program
+			.nodes
+			.iter()
+			.enumerate()
+			.map(|(j, node)| {
+				let metas: Vec<Meta> = node.inputs.iter().map(|&r| Meta::of(value(r))).collect();
+				node_work(&node.op, &metas, &trace.values[m + j].shape).unwrap()
+			})
+			.sum();
+		let trace_bytes: u64 = trace.values.iter().map(|t| t.data.len() as u64).sum();
+		println!("{name}: {cost:?}");
+		assert_eq!(cost, Cost { work, trace_bytes }, "{name}");
+
+		let run = |limits: Limits| execute_with(program, &inputs, &limits);
+		assert!(run(Limits { max_program_work: cost.work, ..Limits::NATIVE }).is_ok());
+		assert!(matches!(
+			run(Limits { max_program_work: cost.work - 1, ..Limits::NATIVE }),
+			Err(CanonError::LimitExceeded { what: "program work", .. })
+		));
+		assert!(run(Limits { max_trace_bytes: cost.trace_bytes, ..Limits::NATIVE }).is_ok());
+		assert!(matches!(
+			run(Limits { max_trace_bytes: cost.trace_bytes - 1, ..Limits::NATIVE }),
+			Err(CanonError::LimitExceeded { what: "trace bytes", .. })
+		));
 	}
 }

@@ -206,6 +206,7 @@ async fn register(
 		tolerance: Static(tolerance),
 		program_root: H256(program_root),
 		node_count: facts.node_count,
+		program_work: facts.program_work,
 	};
 	progress(format!("registering model {model_id:?} ({name} v{version})"));
 	chain.submit(&runtime::tx().models().register_model(params), &owner, "register model").await?;
@@ -213,6 +214,7 @@ async fn register(
 		"model": format!("{model_id:?}"),
 		"programRoot": hex(&program_root),
 		"nodeCount": facts.node_count,
+		"programWork": facts.program_work,
 		"status": "Pending",
 	});
 	if wait {

@@ -117,6 +117,9 @@ fn main() {
 	config.store.allow_local_sources = true;
 	let engine = Arc::new(Engine::new(config).expect("engine"));
 	let ort_rt = engine.ort().expect("ONNX Runtime loaded").clone();
+	if std::env::args().nth(1).as_deref() == Some("check-cost") {
+		return check_cost(&models, &ort_rt, budget);
+	}
 
 	println!(
 		"| model | host fn (µs) | direct ort (µs) | (a) host/direct | python ort (µs) | (b) python/rust |"
@@ -185,6 +188,54 @@ fn main() {
 			us(h) / us(d),
 			py.map_or("-".into(), |p| format!("{p:.1}")),
 			py.map_or("-".into(), |p| format!("{:.3}", p / us(d))),
+		);
+	}
+}
+
+/// `bench check-cost`: what checking one claim costs a validator, per model: the canonical
+/// program's static [`edgeproof_canon::Cost`] (the `program_work` a registration states and
+/// claim bonds grow with), the median time of one ONNX Runtime run (the checker's usual path,
+/// pinned settings) and of one canonical run (its fallback, and what a dispute needs), and both
+/// per unit of work.
+fn check_cost(models: &[Model], ort_rt: &edgeproof_offchain::OrtRuntime, budget: Duration) {
+	println!("| model | work (units) | trace (MiB) | ort (ms) | ort (ns/unit) | canon (ms) | canon (ns/unit) |");
+	println!("|---|---:|---:|---:|---:|---:|---:|");
+	for m in models {
+		let bytes = std::fs::read(&m.path).unwrap_or_else(|e| panic!("{}: {e}", m.path.display()));
+		let program =
+			edgeproof_canon::compiler::compile(&bytes, &edgeproof_offchain::compile_options())
+				.expect("compiles")
+				.program;
+		let cost = program.cost().expect("static shapes");
+		let mut session = ort_rt
+			.session_builder()
+			.and_then(|mut b| b.commit_from_memory(&bytes).map_err(Into::into))
+			.expect("direct session");
+		let values: Vec<DynValue> = m.input.iter().map(to_value).collect();
+		let mut ort_run = || {
+			let inputs: Vec<SessionInputValue> =
+				values.iter().map(SessionInputValue::from).collect();
+			std::hint::black_box(session.run(inputs.as_slice()).expect("ort run"));
+		};
+		let mut canon_run = || {
+			std::hint::black_box(edgeproof_canon::execute(&program, &m.input).expect("canon run"));
+		};
+		let (mut o, mut c) = (Vec::new(), Vec::new());
+		ort_run();
+		time_batch(&mut ort_run, budget, &mut o);
+		time_batch(&mut canon_run, budget, &mut c);
+		let (o, c) = (median(o), median(c));
+		let ms = |t: Duration| t.as_secs_f64() * 1e3;
+		let per_unit = |t: Duration| t.as_secs_f64() * 1e9 / cost.work.max(1) as f64;
+		println!(
+			"| {} | {} | {:.2} | {:.3} | {:.4} | {:.3} | {:.4} |",
+			m.name,
+			cost.work,
+			cost.trace_bytes as f64 / (1 << 20) as f64,
+			ms(o),
+			per_unit(o),
+			ms(c),
+			per_unit(c),
 		);
 	}
 }

@@ -436,6 +436,7 @@ impl Engine {
 			outputs: session.outputs().iter().filter_map(IoSpec::to_tensor_spec).collect(),
 			program_root: None,
 			node_count: 0,
+			program_work: 0,
 			disputable: Disputability::Disputable,
 		};
 		let canonical = match self.canonical_model(model, uri) {
@@ -449,6 +450,8 @@ impl Engine {
 		};
 		facts.program_root = Some(canonical.tree.root());
 		facts.node_count = canonical.program.nodes.len() as u32;
+		// The compiler inferred every shape, so the cost is known; the probes check it.
+		facts.program_work = canonical.program.cost().map_or(u64::MAX, |cost| cost.work);
 		facts.disputable = self.probe(model, &canonical.program, &session, limits, tolerance);
 		Ok(facts)
 	}

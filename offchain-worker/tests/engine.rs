@@ -163,6 +163,28 @@ fn verify_model_refuses_models_beyond_the_runtime_limits_or_tolerance() {
 	assert_eq!(facts.disputable, Disputability::NotDisputable(NotDisputable::LimitExceeded));
 	assert!(facts.program_root.is_some(), "the program root is reported all the same");
 
+	// The whole program's work and trace bytes are bounded too (issue 14, item 3): the facts
+	// state the work, and one unit less (or one trace byte less) than the program needs fails.
+	let facts = engine.verify_model(&f.id, &f.uri(), &Limits::NATIVE, test_tolerance()).unwrap();
+	let program =
+		edgeproof_canon::compiler::compile(&f.bytes, &edgeproof_offchain::compile_options())
+			.unwrap()
+			.program;
+	let cost = program.cost().unwrap();
+	assert_eq!(facts.program_work, cost.work);
+	assert_eq!(facts.disputable, Disputability::Disputable);
+	for limits in [
+		Limits { max_program_work: cost.work - 1, ..Limits::NATIVE },
+		Limits { max_trace_bytes: cost.trace_bytes - 1, ..Limits::NATIVE },
+	] {
+		let facts = engine.verify_model(&f.id, &f.uri(), &limits, test_tolerance()).unwrap();
+		assert_eq!(facts.disputable, Disputability::NotDisputable(NotDisputable::LimitExceeded));
+	}
+	let exact =
+		Limits { max_program_work: cost.work, max_trace_bytes: cost.trace_bytes, ..Limits::NATIVE };
+	let facts = engine.verify_model(&f.id, &f.uri(), &exact, test_tolerance()).unwrap();
+	assert_eq!(facts.disputable, Disputability::Disputable);
+
 	// A tolerance no float computation can promise: ONNX Runtime's fused kernels are not
 	// bit-exact with the canonical executor on a CNN.
 	let facts = engine.verify_model(&f.id, &f.uri(), &Limits::NATIVE, Tolerance::Exact).unwrap();

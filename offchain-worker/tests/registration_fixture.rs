@@ -29,6 +29,7 @@ fn expected() -> serde_json::Value {
 		"tolerance": { "Relative": { "abs": 1e-5f32.to_bits(), "rel": 1e-4f32.to_bits() } },
 		"programRoot": hex(&root),
 		"nodeCount": compiled.program.nodes.len(),
+		"programWork": compiled.program.cost().expect("static shapes").work,
 	})
 }
 

@@ -133,6 +133,9 @@ pub struct ModelFacts {
 	pub program_root: Option<Hash>,
 	/// Number of nodes of the canonical program (0 if it does not compile).
 	pub node_count: u32,
+	/// [`edgeproof_canon::Cost::work`] of the canonical program (0 if it does not compile):
+	/// what one check of a claim costs.
+	pub program_work: u64,
 	/// Whether disputes on this model can be settled, or why not.
 	pub disputable: Disputability,
 }

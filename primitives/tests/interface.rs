@@ -35,6 +35,7 @@ impl InferenceProvider for Echo {
 			outputs: vec![],
 			program_root: None,
 			node_count: 0,
+			program_work: 0,
 			disputable: Disputability::Disputable,
 		})
 	}

@@ -192,6 +192,7 @@ fn mlp_params(version: u32, tolerance: Tolerance) -> ModelParamsOf<Runtime> {
 		tolerance,
 		program_root: H256(WORLD.model.program_tree.root()),
 		node_count: WORLD.model.program.nodes.len() as u32,
+		program_work: WORLD.model.program.cost().expect("static shapes").work,
 	}
 }
 

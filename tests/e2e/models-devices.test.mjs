@@ -50,6 +50,7 @@ describe('models and devices on edgeproof-node --dev', () => {
       tolerance: { Relative: { abs: 0x3727c5ac, rel: 0x38d1b717 } },
       programRoot: `0x${'ab'.repeat(32)}`,
       nodeCount: 5,
+      programWork: 1200,
     };
     const { events } = await sendAndWaitInBlock(api.tx.models.registerModel(params), bob);
     const registered = events.find(({ event }) => api.events.models.ModelRegistered.is(event));

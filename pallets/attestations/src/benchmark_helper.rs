@@ -87,6 +87,9 @@ impl<T: pallet_models::Config + pallet_devices::Config> BenchmarkHelper<T::Accou
 			tolerance,
 			program_root,
 			node_count,
+			// One unit of work per node: the bond is the base bond (its size does not change
+			// what `submit` weighs).
+			program_work: u64::from(node_count),
 		};
 		let owner: T::AccountId = frame_benchmarking::account("model-owner", 0, 0);
 		let deposit = pallet_models::Pallet::<T>::deposit_for(&params)

@@ -62,6 +62,7 @@ fn activate_mlp(uri: &str, tolerance: Tolerance) -> H256 {
 		tolerance,
 		program_root: H256::repeat_byte(1),
 		node_count: 1,
+		program_work: 1,
 	};
 	assert_ok!(Models::register_model(RuntimeOrigin::signed(OWNER), params));
 	assert_ok!(Models::activate(RuntimeOrigin::root(), id));

@@ -4,7 +4,8 @@
 //!
 //! A device ran a registered model on an input and got an output; its operator posts that as a
 //! *claim*: the input and output tensors, a per-device nonce, and the device key's signature over
-//! [`claim_message`]. The claim is bonded ([`Config::ClaimBond`], held from the operator) and
+//! [`claim_message`]. The claim is bonded ([`Pallet::claim_bond`]: a base plus a part that grows
+//! with what checking the model costs, held from the operator) and
 //! stays `Pending` for [`Config::ChallengePeriod`] blocks, during which anyone may dispute it
 //! (the dispute pallet tells this one through [`ClaimRegistry`]). Undisputed, it becomes
 //! `Final` and the bond is returned; a lost dispute makes it `Invalid` and slashes the bond and
@@ -158,6 +159,10 @@ pub trait ClaimRegistry<AccountId, Balance, BlockNumber> {
 	) -> Result<Settlement<Balance>, DispatchError>;
 }
 
+/// Units of canonical work (`ModelParams::program_work`) per step of
+/// [`Config::ClaimBondPerWork`]: 2^30.
+pub const WORK_PER_BOND_STEP: u64 = 1 << 30;
+
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
@@ -172,10 +177,10 @@ pub mod pallet {
 	};
 	use frame_system::pallet_prelude::*;
 	use pallet_devices::{DeviceRegistry, DeviceSignature};
-	use pallet_models::{ModelId, ModelRegistry};
+	use pallet_models::{ModelId, ModelRegistry, ModelStatus};
 	use sp_core::H256;
 	use sp_runtime::{
-		traits::{Saturating, Zero},
+		traits::{SaturatedConversion, Saturating, Zero},
 		ArithmeticError, Perbill,
 	};
 
@@ -211,9 +216,16 @@ pub mod pallet {
 		type Devices: DeviceRegistry<Self::AccountId, BalanceOf<Self>>
 			+ DeviceStake<BalanceOf<Self>>;
 
-		/// Bond held from the operator per claim until it is decided.
+		/// Bond held from the operator per claim until it is decided, on a model that costs less
+		/// than [`WORK_PER_BOND_STEP`] to check (see [`Pallet::claim_bond`]).
 		#[pallet::constant]
 		type ClaimBond: Get<BalanceOf<Self>>;
+
+		/// Bond added per whole [`WORK_PER_BOND_STEP`] units of the model's `program_work`, so
+		/// that claims lock in proportion to what checking them costs the validators: flooding
+		/// the checkers with claims on the dearest model locks the most.
+		#[pallet::constant]
+		type ClaimBondPerWork: Get<BalanceOf<Self>>;
 
 		/// The challenge period until genesis or [`Pallet::set_parameters`] sets one (see
 		/// [`Params`]).
@@ -518,14 +530,8 @@ pub mod pallet {
 			device_signature: DeviceSignature,
 		) -> DispatchResult {
 			let operator = ensure_signed(origin)?;
-			if !T::Models::accepts_claims(&model) {
-				return Err(if T::Models::summary(&model).is_some() {
-					Error::<T>::ModelNotActive
-				} else {
-					Error::<T>::UnknownModel
-				}
-				.into());
-			}
+			let summary = T::Models::summary(&model).ok_or(Error::<T>::UnknownModel)?;
+			ensure!(summary.status == ModelStatus::Active, Error::<T>::ModelNotActive);
 			let registered = T::Devices::operator(&device).ok_or(Error::<T>::UnknownDevice)?;
 			ensure!(registered == operator, Error::<T>::NotOperator);
 			ensure!(T::Devices::is_active(&device), Error::<T>::DeviceNotActive);
@@ -552,7 +558,7 @@ pub mod pallet {
 			ensure!(T::Models::matches_specs(&model, &inputs, &outputs), Error::<T>::SpecMismatch);
 			let claim = NextClaimId::<T>::get();
 			let next = claim.checked_add(1).ok_or(ArithmeticError::Overflow)?;
-			let bond = T::ClaimBond::get();
+			let bond = Self::claim_bond(summary.program_work);
 			T::Currency::hold(&HoldReason::ClaimBond.into(), &operator, bond)
 				.map_err(|_| Error::<T>::InsufficientBond)?;
 
@@ -635,6 +641,14 @@ pub mod pallet {
 	}
 
 	impl<T: Config> Pallet<T> {
+		/// The bond of a claim on a model whose canonical program does `program_work` units of
+		/// work: [`Config::ClaimBond`] plus [`Config::ClaimBondPerWork`] per whole
+		/// [`WORK_PER_BOND_STEP`] units.
+		pub fn claim_bond(program_work: u64) -> BalanceOf<T> {
+			let steps: BalanceOf<T> = (program_work / WORK_PER_BOND_STEP).saturated_into();
+			T::ClaimBond::get().saturating_add(T::ClaimBondPerWork::get().saturating_mul(steps))
+		}
+
 		/// Are these parameters acceptable?
 		pub fn valid_parameters(parameters: &Parameters<BlockNumberFor<T>>) -> bool {
 			!parameters.challenge_period.is_zero()

@@ -34,6 +34,8 @@ pub const OWNER: AccountId = 4;
 pub const CHALLENGER: AccountId = 5;
 
 pub const CLAIM_BOND: Balance = 100;
+/// Added to [`CLAIM_BOND`] per 2^30 units of the model's work.
+pub const CLAIM_BOND_PER_WORK: Balance = 10;
 pub const CHALLENGE_PERIOD: u64 = 10;
 pub const RETENTION_PERIOD: u64 = 20;
 pub const MIN_STAKE: Balance = 1_000;
@@ -120,6 +122,8 @@ parameter_types! {
 		max_nodes: 1_000,
 		max_node_work: 1 << 24,
 		max_step_bytes: 1 << 20,
+		max_program_work: 1 << 30,
+		max_trace_bytes: 1 << 28,
 	};
 }
 
@@ -161,6 +165,7 @@ impl pallet_attestations::Config for Test {
 	type Models = Models;
 	type Devices = Devices;
 	type ClaimBond = ConstU64<CLAIM_BOND>;
+	type ClaimBondPerWork = ConstU64<CLAIM_BOND_PER_WORK>;
 	type ChallengePeriod = ConstU64<CHALLENGE_PERIOD>;
 	type MaxChallengePeriod = ConstU64<MAX_CHALLENGE_PERIOD>;
 	type AdminOrigin = frame_system::EnsureRoot<AccountId>;
@@ -293,9 +298,14 @@ pub fn output() -> BoundedVec<u8, ConstU32<4_096>> {
 	payload(&[f32_tensor(&[1, 2], 0.5)])
 }
 
-/// Registers model `seed` (input F32 `[≤2, 4]`, output F32 `[≤2, 2]`, dynamic batch) and, if
-/// `activate`, activates it.
+/// Registers model `seed` (input F32 `[≤2, 4]`, output F32 `[≤2, 2]`, dynamic batch, 100 units
+/// of work) and, if `activate`, activates it.
 pub fn register_model(seed: u8, activate: bool) -> ModelId {
+	register_model_with_work(seed, activate, 100)
+}
+
+/// [`register_model`] with `program_work` units of work.
+pub fn register_model_with_work(seed: u8, activate: bool, program_work: u64) -> ModelId {
 	let spec = |name: &str, shape: &[u32]| TensorSpec {
 		name: BoundedVec::truncate_from(name.as_bytes().to_vec()),
 		dtype: DType::F32,
@@ -313,6 +323,7 @@ pub fn register_model(seed: u8, activate: bool) -> ModelId {
 		tolerance: Tolerance::Exact,
 		program_root: H256::repeat_byte(0xaa),
 		node_count: 3,
+		program_work,
 	};
 	Models::register_model(RuntimeOrigin::signed(OWNER), params).expect("test model registers");
 	if activate {

@@ -455,6 +455,66 @@ fn operator_without_funds_for_the_bond_is_rejected() {
 }
 
 #[test]
+fn claims_on_a_model_dearer_to_check_lock_a_proportionally_larger_bond() {
+	// Issue 14, item 3: flooding the checkers with claims must cost in proportion to what
+	// checking them costs. With one bond for every model, the funds for three claims on a
+	// cheap model also buy three on a model four times 2^30 units of work dearer.
+	ExtBuilder::build_and_execute(|| {
+		let cheap = register_model(1, true);
+		let dear = register_model_with_work(2, true, 4 * crate::WORK_PER_BOND_STEP + 7);
+		let dear_bond = CLAIM_BOND + 4 * CLAIM_BOND_PER_WORK;
+		assert_eq!(Attestations::claim_bond(4 * crate::WORK_PER_BOND_STEP + 7), dear_bond);
+		assert_eq!(Attestations::claim_bond(crate::WORK_PER_BOND_STEP - 1), CLAIM_BOND);
+		assert_eq!(
+			Attestations::claim_bond(u64::MAX),
+			CLAIM_BOND + CLAIM_BOND_PER_WORK * (u64::MAX >> 30)
+		);
+		// Two devices, as `MaxPendingPerDevice` is 4 here.
+		<Balances as frame_support::traits::fungible::Mutate<_>>::set_balance(&POOR, 3 * MIN_STAKE);
+		let (device, other) = (TestDevice::sr("flood"), TestDevice::sr("flood-2"));
+		device.register(POOR);
+		other.register(POOR);
+		// Enough for three claims on the cheap model, not for three on the dear one.
+		let budget = 3 * CLAIM_BOND + 10;
+		<Balances as frame_support::traits::fungible::Mutate<_>>::set_balance(&POOR, budget);
+		for nonce in 0..2 {
+			assert_ok!(submit_with(POOR, &device, dear, input(), output(), nonce));
+			let claim = crate::NextClaimId::<Test>::get() - 1;
+			assert_eq!(Claims::<Test>::get(claim).expect("stored").bond, dear_bond);
+			System::assert_has_event(
+				Event::ClaimSubmitted {
+					claim,
+					device: device.key(),
+					operator: POOR,
+					model: dear,
+					input_hash: H256(sp_io::hashing::blake2_256(&input())),
+					output_hash: H256(sp_io::hashing::blake2_256(&output())),
+					nonce,
+					bond: dear_bond,
+					challenge_ends: Claims::<Test>::get(claim).expect("stored").challenge_ends,
+				}
+				.into(),
+			);
+		}
+		assert_eq!(held(POOR), 2 * dear_bond);
+		assert_noop!(
+			submit_with(POOR, &device, dear, input(), output(), 2),
+			Error::<Test>::InsufficientBond
+		);
+		// The same funds cover a third claim on the cheap model.
+		<Balances as frame_support::traits::fungible::Mutate<_>>::set_balance(&POOR, budget);
+		for nonce in 0..3 {
+			assert_ok!(submit_with(POOR, &other, cheap, input(), output(), nonce));
+		}
+		assert_eq!(held(POOR), 2 * dear_bond + 3 * CLAIM_BOND);
+		// Undisputed, every claim gets its own bond back.
+		run_to_block(System::block_number() + crate::Params::<Test>::get().challenge_period + 1);
+		assert_eq!(held(POOR), 0);
+		assert_eq!(Balances::balance(&POOR), budget + 2 * dear_bond);
+	});
+}
+
+#[test]
 fn device_with_too_many_pending_claims_is_rejected() {
 	ExtBuilder::build_and_execute(|| {
 		let (model, device) = setup();

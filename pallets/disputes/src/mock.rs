@@ -102,6 +102,8 @@ parameter_types! {
 		// The mock's blocks are 1 s: its heaviest one-step must fit (integrity test).
 		max_node_work: 1 << 20,
 		max_step_bytes: 1 << 20,
+		max_program_work: 1 << 30,
+		max_trace_bytes: 1 << 28,
 	};
 	pub const HalfShare: Perbill = Perbill::from_percent(50);
 	pub ReservedChallengers: Vec<AccountId> = vec![CHECKER];
@@ -158,6 +160,7 @@ impl pallet_attestations::Config for Test {
 	type Models = Models;
 	type Devices = Devices;
 	type ClaimBond = ConstU64<CLAIM_BOND>;
+	type ClaimBondPerWork = ConstU64<1>;
 	type ChallengePeriod = ConstU64<CHALLENGE_PERIOD>;
 	type MaxChallengePeriod = ConstU64<100>;
 	type AdminOrigin = frame_system::EnsureRoot<AccountId>;
@@ -252,6 +255,7 @@ pub fn activate_mlp(model: &Model, tolerance: Tolerance) -> ModelId {
 		tolerance,
 		program_root: H256(model.program_tree.root()),
 		node_count: model.program.nodes.len() as u32,
+		program_work: model.program.cost().expect("static shapes").work,
 	};
 	Models::register_model(RuntimeOrigin::signed(OWNER), params).expect("registers");
 	Models::activate(RuntimeOrigin::root(), id).expect("activates");

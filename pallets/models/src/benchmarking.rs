@@ -46,6 +46,7 @@ fn max_params<T: Config>(seed: u32) -> ModelParamsOf<T> {
 		tolerance: Tolerance::Relative { abs: 0, rel: 0 },
 		program_root: H256::repeat_byte(1),
 		node_count: 1,
+		program_work: 1,
 	}
 }
 

@@ -247,7 +247,8 @@ pub mod pallet {
 		type MaxToleranceRel: Get<u32>;
 
 		/// The limits a model must stay within to be disputable: the canonical program's size
-		/// and one operator's work, which the runtime must be able to execute in a block.
+		/// and one operator's work, which the runtime must be able to execute in a block, and
+		/// the whole program's work and trace bytes, which every checker spends on a claim.
 		/// Validators reject models beyond them.
 		#[pallet::constant]
 		type DisputeLimits: Get<edgeproof_canon::Limits>;
@@ -885,6 +886,7 @@ pub mod pallet {
 				tolerance: r.params.tolerance,
 				program_root: r.params.program_root,
 				node_count: r.params.node_count,
+				program_work: r.params.program_work,
 			})
 		}
 

@@ -122,6 +122,8 @@ parameter_types! {
 		max_nodes: 1_000,
 		max_node_work: 1 << 24,
 		max_step_bytes: 1 << 20,
+		max_program_work: 1 << 30,
+		max_trace_bytes: 1 << 28,
 	};
 }
 
@@ -160,6 +162,7 @@ pub fn params(seed: u8) -> ModelParamsOf<Test> {
 		tolerance: Tolerance::Relative { abs: 1e-5f32.to_bits(), rel: 1e-4f32.to_bits() },
 		program_root: H256::repeat_byte(0xaa),
 		node_count: 5,
+		program_work: 2_000,
 	}
 }
 

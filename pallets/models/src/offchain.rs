@@ -128,7 +128,7 @@ pub fn vote_on_pending_models<T: Config>(now: BlockNumberFor<T>) {
 ///
 /// Approve only if everything the registration claims holds: the file (its hash is checked by
 /// the node) has `byte_size` bytes; ONNX Runtime's tensor specs match the declared ones; the
-/// canonical program has `program_root` and `node_count`; the model is disputable under the
+/// canonical program has `program_root`, `node_count` and `program_work`; the model is disputable under the
 /// runtime's limits (which includes ONNX Runtime meeting the tolerance on the probes). A
 /// dynamic dimension in the file matches a declared 1 only: canonical programs pin dynamic
 /// dimensions to 1 (`edgeproof_offchain::compile_options`), so a declared dynamic batch above
@@ -165,6 +165,7 @@ pub fn verdict<T: Config>(
 		&& facts.byte_size == params.byte_size
 		&& facts.program_root == Some(params.program_root.0)
 		&& facts.node_count == params.node_count
+		&& facts.program_work == params.program_work
 		&& facts.disputable == Disputability::Disputable
 		&& specs_match(&params.inputs, &facts.inputs)
 		&& specs_match(&params.outputs, &facts.outputs);

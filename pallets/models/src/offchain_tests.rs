@@ -50,6 +50,7 @@ fn mlp_params(uri: &str) -> ModelParamsOf<Test> {
 		tolerance: Tolerance::Relative { abs: 1e-5f32.to_bits(), rel: 1e-4f32.to_bits() },
 		program_root: H256(root),
 		node_count: compiled.program.nodes.len() as u32,
+		program_work: compiled.program.cost().expect("static shapes").work,
 	}
 }
 
@@ -149,6 +150,22 @@ fn a_registration_that_lies_is_voted_down() {
 }
 
 #[test]
+fn a_registration_that_understates_its_work_is_voted_down() {
+	// Issue 14, item 3: claim bonds grow with the declared work, so an owner who understates it
+	// would let claims on its model flood the checkers at a discount.
+	let store = tempfile::tempdir().expect("tempdir");
+	let (mut ext, pool) = offchain_ext(vec![V1], &store);
+	ext.execute_with(|| {
+		let mut cheap = mlp_params(&file_uri("mlp.onnx"));
+		assert!(cheap.program_work > 0);
+		cheap.program_work -= 1;
+		assert_ok!(Models::register_model(RuntimeOrigin::signed(ALICE), cheap.clone()));
+		offchain::vote_on_pending_models::<Test>(1);
+		assert_eq!(pooled_votes(&pool), vec![(V1, cheap.model_id, Verdict::Reject)]);
+	});
+}
+
+#[test]
 fn a_file_with_another_hash_is_voted_down() {
 	let store = tempfile::tempdir().expect("tempdir");
 	let (mut ext, pool) = offchain_ext(vec![V1], &store);
@@ -202,6 +219,7 @@ fn facts_of(p: &ModelParamsOf<Test>) -> ModelFacts {
 		outputs: p.outputs.iter().map(spec).collect(),
 		program_root: Some(p.program_root.0),
 		node_count: p.node_count,
+		program_work: p.program_work,
 		disputable: Disputability::Disputable,
 	}
 }
@@ -224,6 +242,9 @@ fn the_verdict_rule() {
 		assert_eq!(verdict(&p, f), Some(Verdict::Reject));
 		let mut f = facts_of(&p);
 		f.node_count -= 1;
+		assert_eq!(verdict(&p, f), Some(Verdict::Reject));
+		let mut f = facts_of(&p);
+		f.program_work += 1;
 		assert_eq!(verdict(&p, f), Some(Verdict::Reject));
 		let mut f = facts_of(&p);
 		f.disputable = Disputability::NotDisputable(NotDisputable::ToleranceNotMet { probe: 0 });

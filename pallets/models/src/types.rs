@@ -130,6 +130,11 @@ pub struct ModelParams<MaxName: Get<u32>, MaxUri: Get<u32>, MaxTensors: Get<u32>
 	pub program_root: H256,
 	/// Number of nodes of the canonical program.
 	pub node_count: u32,
+	/// Work of one run of the canonical program (`edgeproof-canon`'s `Program::cost`, about
+	/// one unit per multiply-add or element): what checking a claim costs a validator. Claim
+	/// bonds grow with it; the validators reject a registration that states it wrongly or
+	/// exceeds the runtime's `max_program_work`.
+	pub program_work: u64,
 }
 
 /// A registered model. `Params` is the runtime's [`ModelParams`].
@@ -223,4 +228,6 @@ pub struct ModelSummary {
 	pub program_root: H256,
 	/// Number of program nodes.
 	pub node_count: u32,
+	/// Work of one run of the program ([`ModelParams::program_work`]).
+	pub program_work: u64,
 }

@@ -152,6 +152,12 @@ parameter_types! {
 		max_node_work: 1 << 24,
 		// A one-step's tensors fit in one transaction (blocks take 3.75 MiB of them).
 		max_step_bytes: 2 << 20,
+		// 16 Gi work units for one run of the whole program (a ResNet-50 is about 4 Gi): what
+		// one check costs a validator; claims lock a bond that grows with it
+		// (`ClaimBondPerWork`).
+		max_program_work: 1 << 34,
+		// 1 GiB of trace (inputs and every node output) held by a checker playing a dispute.
+		max_trace_bytes: 1 << 30,
 	};
 	/// 256 KiB per claim input and per claim output payload.
 	pub const ClaimPayloadLimit: u32 = 256 * 1024;
@@ -167,6 +173,9 @@ impl pallet_attestations::Config for Runtime {
 	type Models = crate::Models;
 	type Devices = crate::Devices;
 	type ClaimBond = frame_support::traits::ConstU128<{ UNIT }>;
+	/// One more unit per 2^30 units of the model's canonical work: a claim on the dearest
+	/// admissible model (`max_program_work` = 2^34) locks 17 units.
+	type ClaimBondPerWork = frame_support::traits::ConstU128<{ UNIT }>;
 	/// Ten minutes, until genesis or root sets another (dev chains: 5 blocks).
 	type ChallengePeriod = ConstU32<{ 10 * MINUTES }>;
 	type MaxChallengePeriod = ConstU32<MAX_CHALLENGE_PERIOD>;
