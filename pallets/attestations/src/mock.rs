@@ -81,50 +81,12 @@ impl VoterSet<AccountId> for NoVoters {
 	}
 }
 
-parameter_types! {
-	pub const VoteThreshold: Perbill = Perbill::from_percent(66);
-	pub const RejectionSlash: Perbill = Perbill::from_percent(10);
-	pub const MaxTensorElements: u64 = 1 << 20;
-	pub const MaxModelBytes: u64 = 64 << 20;
-}
-
+#[derive_impl(pallet_models::config_preludes::TestDefaultConfig)]
 impl pallet_models::Config for Test {
 	type Currency = Balances;
-	type RuntimeHoldReason = RuntimeHoldReason;
 	type ActivationOrigin = frame_system::EnsureRoot<AccountId>;
 	type Voters = NoVoters;
-	type VoteThreshold = VoteThreshold;
-	type DepositBase = ConstU64<10>;
-	type DepositPerByte = ConstU64<1>;
-	type RejectionSlash = RejectionSlash;
-	type MaxNameLen = ConstU32<32>;
-	type MaxUriLen = ConstU32<128>;
-	type MaxTensors = ConstU32<4>;
-	type MaxDims = ConstU32<6>;
-	type MaxTensorElements = MaxTensorElements;
-	type MaxModelBytes = MaxModelBytes;
-	type MaxVersions = ConstU32<8>;
-	type MaxVoters = ConstU32<8>;
-	type MaxPendingModels = ConstU32<16>;
-	type MaxPendingPerOwner = ConstU32<16>;
-	type PendingTimeout = ConstU64<1_000>;
-	type MaxToleranceAbs = ConstU32<{ 1e-2f32.to_bits() }>;
-	type MaxToleranceRel = ConstU32<{ 1e-2f32.to_bits() }>;
-	type DisputeLimits = DisputeLimits;
 	type CheckerCrypto = TestChecker;
-	type WeightInfo = ();
-}
-
-parameter_types! {
-	pub const DisputeLimits: edgeproof_canon::Limits = edgeproof_canon::Limits {
-		max_elements: 1 << 20,
-		max_dims: 6,
-		max_nodes: 1_000,
-		max_node_work: 1 << 24,
-		max_step_bytes: 1 << 20,
-		max_program_work: 1 << 30,
-		max_trace_bytes: 1 << 28,
-	};
 }
 
 pallet_models::impl_test_signing!(Test, RuntimeCall);
@@ -137,21 +99,14 @@ impl frame_system::offchain::AppCrypto<UintAuthorityId, TestSignature> for TestC
 	type GenericSignature = TestSignature;
 }
 
+/// The shared defaults: a 5-block unbonding period, shorter than a claim can stay undecided
+/// here, so that the tests show `withdraw_stake` waiting for the device's claims on its own.
+#[derive_impl(pallet_devices::config_preludes::TestDefaultConfig)]
 impl pallet_devices::Config for Test {
 	type Currency = Balances;
-	type RuntimeHoldReason = RuntimeHoldReason;
 	type AdminOrigin = frame_system::EnsureRoot<AccountId>;
 	type MinStake = ConstU64<MIN_STAKE>;
-	type UnbondingPeriod = ConstU64<5>;
-	// Shorter than a claim can stay undecided here, so that the tests show `withdraw_stake`
-	// waiting for the device's claims on its own.
-	type LongestClaimDecision = ConstU64<5>;
 	type Claims = Attestations;
-	type MaxLostDisputes = ConstU32<2>;
-	type MaxDevicesPerOperator = ConstU32<16>;
-	type MaxKeyRotations = ConstU32<2>;
-	type MaxDescriptionLen = ConstU32<64>;
-	type WeightInfo = ();
 }
 
 parameter_types! {

@@ -139,33 +139,71 @@ pub mod pallet {
 		DeviceStake,
 	}
 
-	#[pallet::config]
+	/// Defaults for the configurations of mock runtimes (`#[derive_impl]`).
+	pub mod config_preludes {
+		use super::*;
+		use frame_support::{
+			derive_impl,
+			traits::{ConstU32, ConstU64},
+		};
+
+		/// The values the test runtimes of this and the dependent pallets share; each mock
+		/// sets the types only a runtime can give (currency, origin, claims) and overrides
+		/// what its tests need.
+		pub struct TestDefaultConfig;
+
+		#[derive_impl(frame_system::config_preludes::TestDefaultConfig, no_aggregated_types)]
+		impl frame_system::DefaultConfig for TestDefaultConfig {}
+
+		#[frame_support::register_default_impl(TestDefaultConfig)]
+		impl DefaultConfig for TestDefaultConfig {
+			#[inject_runtime_type]
+			type RuntimeHoldReason = ();
+			type MinStake = ConstU64<1_000>;
+			type UnbondingPeriod = ConstU64<5>;
+			type LongestClaimDecision = ConstU64<5>;
+			type MaxLostDisputes = ConstU32<2>;
+			type MaxDevicesPerOperator = ConstU32<16>;
+			type MaxKeyRotations = ConstU32<2>;
+			type MaxDescriptionLen = ConstU32<64>;
+			type WeightInfo = ();
+		}
+	}
+
+	#[pallet::config(with_default)]
 	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
 		/// The currency stakes are held in.
+		#[pallet::no_default]
 		type Currency: Mutate<Self::AccountId>
 			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
 			+ InspectHold<Self::AccountId>;
 
 		/// The overarching hold reason.
+		#[pallet::no_default_bounds]
 		type RuntimeHoldReason: From<HoldReason>;
 
 		/// May lift a suspension for lost disputes.
+		#[pallet::no_default]
 		type AdminOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 
 		/// The least stake a device needs.
 		#[pallet::constant]
+		#[pallet::no_default_bounds]
 		type MinStake: Get<BalanceOf<Self>>;
 
 		/// Blocks between `deregister` and `withdraw_stake`; at least `LongestClaimDecision`.
 		#[pallet::constant]
+		#[pallet::no_default_bounds]
 		type UnbondingPeriod: Get<BlockNumberFor<Self>>;
 
 		/// The longest a claim can stay undecided: the longest challenge period plus the
 		/// longest dispute game the parameters allow.
 		#[pallet::constant]
+		#[pallet::no_default_bounds]
 		type LongestClaimDecision: Get<BlockNumberFor<Self>>;
 
 		/// The devices' claims, which must all be decided before a stake is withdrawn.
+		#[pallet::no_default]
 		type Claims: DeviceClaims;
 
 		/// Lost disputes after which a device is suspended.

@@ -46,19 +46,16 @@ parameter_types! {
 	pub const UnbondingPeriod: u64 = UNBONDING;
 }
 
+/// The shared defaults, with three devices per operator so the tests reach the bound.
+#[derive_impl(pallet_devices::config_preludes::TestDefaultConfig)]
 impl pallet_devices::Config for Test {
 	type Currency = Balances;
-	type RuntimeHoldReason = RuntimeHoldReason;
 	type AdminOrigin = frame_system::EnsureRoot<AccountId>;
 	type MinStake = MinStake;
 	type UnbondingPeriod = UnbondingPeriod;
 	type LongestClaimDecision = UnbondingPeriod;
 	type Claims = MockClaims;
-	type MaxLostDisputes = ConstU32<2>;
 	type MaxDevicesPerOperator = ConstU32<3>;
-	type MaxKeyRotations = ConstU32<2>;
-	type MaxDescriptionLen = ConstU32<64>;
-	type WeightInfo = ();
 }
 
 std::thread_local! {

@@ -91,67 +91,27 @@ impl pallet_models::VoterSet<AccountId> for NoVoters {
 }
 
 parameter_types! {
-	pub const VoteThreshold: Perbill = Perbill::from_percent(66);
-	pub const RejectionSlash: Perbill = Perbill::from_percent(10);
-	pub const MaxTensorElements: u64 = 1 << 20;
-	pub const MaxModelBytes: u64 = 64 << 20;
-	pub const Limits: edgeproof_canon::Limits = edgeproof_canon::Limits {
-		max_elements: 1 << 20,
-		max_dims: 6,
-		max_nodes: 1_000,
-		// The mock's blocks are 1 s: its heaviest one-step must fit (integrity test).
-		max_node_work: 1 << 20,
-		max_step_bytes: 1 << 20,
-		max_program_work: 1 << 30,
-		max_trace_bytes: 1 << 28,
-	};
 	pub const HalfShare: Perbill = Perbill::from_percent(50);
 	pub ReservedChallengers: Vec<AccountId> = vec![CHECKER];
 	pub const StakeSlash: Perbill = Perbill::from_percent(10);
 }
 
+#[derive_impl(pallet_models::config_preludes::TestDefaultConfig)]
 impl pallet_models::Config for Test {
 	type Currency = Balances;
-	type RuntimeHoldReason = RuntimeHoldReason;
 	type ActivationOrigin = frame_system::EnsureRoot<AccountId>;
 	type Voters = NoVoters;
-	type VoteThreshold = VoteThreshold;
-	type DepositBase = ConstU64<10>;
-	type DepositPerByte = ConstU64<1>;
-	type RejectionSlash = RejectionSlash;
-	type MaxNameLen = ConstU32<32>;
-	type MaxUriLen = ConstU32<256>;
-	type MaxTensors = ConstU32<4>;
-	type MaxDims = ConstU32<6>;
-	type MaxTensorElements = MaxTensorElements;
-	type MaxModelBytes = MaxModelBytes;
-	type MaxVersions = ConstU32<8>;
-	type MaxVoters = ConstU32<8>;
-	type MaxPendingModels = ConstU32<16>;
-	type MaxPendingPerOwner = ConstU32<16>;
-	type PendingTimeout = ConstU64<1_000>;
-	type MaxToleranceAbs = ConstU32<{ 1e-2f32.to_bits() }>;
-	type MaxToleranceRel = ConstU32<{ 1e-2f32.to_bits() }>;
-	type DisputeLimits = Limits;
 	type CheckerCrypto = TestChecker;
-	type WeightInfo = ();
 }
 
+/// The shared defaults (see pallet-attestations' mock), suspension at the third loss.
+#[derive_impl(pallet_devices::config_preludes::TestDefaultConfig)]
 impl pallet_devices::Config for Test {
 	type Currency = Balances;
-	type RuntimeHoldReason = RuntimeHoldReason;
 	type AdminOrigin = frame_system::EnsureRoot<AccountId>;
 	type MinStake = ConstU64<MIN_STAKE>;
-	type UnbondingPeriod = ConstU64<5>;
-	// Shorter than a claim can stay undecided here, so that the tests show `withdraw_stake`
-	// waiting for the device's claims on its own.
-	type LongestClaimDecision = ConstU64<5>;
 	type Claims = Attestations;
 	type MaxLostDisputes = ConstU32<3>;
-	type MaxDevicesPerOperator = ConstU32<16>;
-	type MaxKeyRotations = ConstU32<2>;
-	type MaxDescriptionLen = ConstU32<64>;
-	type WeightInfo = ();
 }
 
 impl pallet_attestations::Config for Test {
@@ -195,7 +155,7 @@ impl pallet_disputes::Config for Test {
 	type Reserved = frame_support::traits::IsInVec<ReservedChallengers>;
 	type MaxOutputs = ConstU32<4>;
 	type MaxClaimPayload = ConstU32<4_096>;
-	type Limits = Limits;
+	type Limits = <Test as pallet_models::Config>::DisputeLimits;
 	type CheckerCrypto = TestChecker;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]

@@ -1142,7 +1142,8 @@ fn the_clocks_skip_only_blocks_without_room_for_the_heaviest_move() {
 		let lengths: frame_system::limits::BlockLength =
 			<Test as frame_system::Config>::BlockLength::get();
 		let length = *lengths.max.get(DispatchClass::Normal);
-		let needed_length = (Limits::get().max_step_bytes + crate::STEP_ENVELOPE) as u32;
+		let needed_length =
+			(<Test as crate::Config>::Limits::get().max_step_bytes + crate::STEP_ENVELOPE) as u32;
 		// Room for the heaviest move, by weight and by length: the block counts.
 		end_block_with(normal_limit().saturating_sub(needed), length - needed_length);
 		assert_eq!(crate::SkippedBlocks::<Test>::get(), 0);

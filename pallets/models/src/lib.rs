@@ -150,23 +150,84 @@ pub mod pallet {
 		ModelDeposit,
 	}
 
-	#[pallet::config]
+	/// Defaults for the configurations of mock runtimes (`#[derive_impl]`).
+	pub mod config_preludes {
+		use super::*;
+		use frame_support::{
+			derive_impl,
+			traits::{ConstU32, ConstU64},
+		};
+
+		/// The values the test runtimes of this and the dependent pallets share; each mock
+		/// sets the types only a runtime can give (currency, origins, voters, signing) and
+		/// overrides what its tests need.
+		pub struct TestDefaultConfig;
+
+		#[derive_impl(frame_system::config_preludes::TestDefaultConfig, no_aggregated_types)]
+		impl frame_system::DefaultConfig for TestDefaultConfig {}
+
+		frame_support::parameter_types! {
+			pub const TestVoteThreshold: Perbill = Perbill::from_percent(66);
+			pub const TestRejectionSlash: Perbill = Perbill::from_percent(10);
+			/// Small enough that the mocks' one-steps fit their 1 s blocks.
+			pub const TestDisputeLimits: edgeproof_canon::Limits = edgeproof_canon::Limits {
+				max_elements: 1 << 20,
+				max_dims: 6,
+				max_nodes: 1_000,
+				max_node_work: 1 << 20,
+				max_step_bytes: 1 << 20,
+				max_program_work: 1 << 30,
+				max_trace_bytes: 1 << 28,
+			};
+		}
+
+		#[frame_support::register_default_impl(TestDefaultConfig)]
+		impl DefaultConfig for TestDefaultConfig {
+			#[inject_runtime_type]
+			type RuntimeHoldReason = ();
+			type VoteThreshold = TestVoteThreshold;
+			type DepositBase = ConstU64<10>;
+			type DepositPerByte = ConstU64<1>;
+			type RejectionSlash = TestRejectionSlash;
+			type MaxNameLen = ConstU32<32>;
+			type MaxUriLen = ConstU32<256>;
+			type MaxTensors = ConstU32<4>;
+			type MaxDims = ConstU32<6>;
+			type MaxTensorElements = ConstU64<{ 1 << 20 }>;
+			type MaxModelBytes = ConstU64<{ 64 << 20 }>;
+			type MaxVersions = ConstU32<8>;
+			type MaxVoters = ConstU32<8>;
+			type MaxPendingModels = ConstU32<16>;
+			type MaxPendingPerOwner = ConstU32<16>;
+			type PendingTimeout = ConstU64<1_000>;
+			type MaxToleranceAbs = ConstU32<{ 1e-2f32.to_bits() }>;
+			type MaxToleranceRel = ConstU32<{ 1e-2f32.to_bits() }>;
+			type DisputeLimits = TestDisputeLimits;
+			type WeightInfo = ();
+		}
+	}
+
+	#[pallet::config(with_default)]
 	pub trait Config:
 		frame_system::Config<RuntimeEvent: From<Event<Self>>>
 		+ frame_system::offchain::CreateSignedTransaction<Call<Self>>
 	{
 		/// The currency deposits are held in.
+		#[pallet::no_default]
 		type Currency: Mutate<Self::AccountId>
 			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
 			+ InspectHold<Self::AccountId>;
 
 		/// The overarching hold reason.
+		#[pallet::no_default_bounds]
 		type RuntimeHoldReason: From<HoldReason>;
 
 		/// May activate or reject pending models without a vote (root on dev chains).
+		#[pallet::no_default]
 		type ActivationOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 
 		/// The validators whose off-chain workers vote on pending models.
+		#[pallet::no_default]
 		type Voters: VoterSet<Self::AccountId>;
 
 		/// Share of the voters whose ayes (or nays) decide a pending model (rounded up, at
@@ -176,10 +237,12 @@ pub mod pallet {
 
 		/// Fixed part of the deposit.
 		#[pallet::constant]
+		#[pallet::no_default_bounds]
 		type DepositBase: Get<BalanceOf<Self>>;
 
 		/// Deposit per byte of the encoded registration.
 		#[pallet::constant]
+		#[pallet::no_default_bounds]
 		type DepositPerByte: Get<BalanceOf<Self>>;
 
 		/// Share of the deposit burned when a model is rejected, by vote, by the activation
@@ -233,6 +296,7 @@ pub mod pallet {
 		/// burned, so that registrations the validators cannot check (a URI that never
 		/// answers) do not hold pending slots forever.
 		#[pallet::constant]
+		#[pallet::no_default_bounds]
 		type PendingTimeout: Get<BlockNumberFor<Self>>;
 
 		/// Largest `abs` a [`Tolerance::Relative`] may declare, as an IEEE-754 binary32 bit
@@ -254,6 +318,7 @@ pub mod pallet {
 		type DisputeLimits: Get<edgeproof_canon::Limits>;
 
 		/// The key validators' off-chain workers sign their votes with (the checker key).
+		#[pallet::no_default]
 		type CheckerCrypto: frame_system::offchain::AppCrypto<Self::Public, Self::Signature>;
 
 		/// Weights of this pallet's calls.

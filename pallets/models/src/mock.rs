@@ -3,11 +3,15 @@
 use core::cell::RefCell;
 
 use edgeproof_canon::{DType, Tolerance};
-use frame_support::{derive_impl, parameter_types, traits::ConstU32, BoundedVec};
+use frame_support::{
+	derive_impl,
+	traits::{ConstU32, ConstU64},
+	BoundedVec,
+};
 use sp_core::H256;
 use sp_runtime::{
 	testing::{TestSignature, UintAuthorityId},
-	BuildStorage, Perbill,
+	BuildStorage,
 };
 
 use crate::{self as pallet_models, ModelParamsOf, TensorSpecOf, VoterSet};
@@ -72,59 +76,32 @@ pub fn set_voters(voters: Vec<AccountId>) {
 	VOTERS.with(|v| *v.borrow_mut() = voters);
 }
 
-parameter_types! {
-	pub const VoteThreshold: Perbill = Perbill::from_percent(66);
-	pub const RejectionSlash: Perbill = Perbill::from_percent(10);
-	pub const MaxTensorElements: u64 = 1 << 20;
-	pub const MaxModelBytes: u64 = 64 << 20;
-	pub const MaxToleranceAbs: u32 = 1e-2f32.to_bits();
-	pub const MaxToleranceRel: u32 = 1e-2f32.to_bits();
-}
+pub type RejectionSlash = <Test as crate::Config>::RejectionSlash;
+pub type MaxModelBytes = <Test as crate::Config>::MaxModelBytes;
+pub type MaxToleranceAbs = <Test as crate::Config>::MaxToleranceAbs;
+pub type MaxToleranceRel = <Test as crate::Config>::MaxToleranceRel;
 
 pub const DEPOSIT_BASE: Balance = 100;
 pub const DEPOSIT_PER_BYTE: Balance = 1;
-
-impl pallet_models::Config for Test {
-	type Currency = Balances;
-	type RuntimeHoldReason = RuntimeHoldReason;
-	type ActivationOrigin = frame_system::EnsureRoot<AccountId>;
-	type Voters = TestVoters;
-	type VoteThreshold = VoteThreshold;
-	type DepositBase = frame_support::traits::ConstU64<DEPOSIT_BASE>;
-	type DepositPerByte = frame_support::traits::ConstU64<DEPOSIT_PER_BYTE>;
-	type RejectionSlash = RejectionSlash;
-	type MaxNameLen = ConstU32<32>;
-	type MaxUriLen = ConstU32<128>;
-	type MaxTensors = ConstU32<4>;
-	type MaxDims = ConstU32<6>;
-	type MaxTensorElements = MaxTensorElements;
-	type MaxModelBytes = MaxModelBytes;
-	type MaxVersions = ConstU32<3>;
-	type MaxVoters = ConstU32<8>;
-	type MaxPendingModels = ConstU32<MAX_PENDING_MODELS>;
-	type MaxPendingPerOwner = ConstU32<MAX_PENDING_PER_OWNER>;
-	type PendingTimeout = frame_support::traits::ConstU64<PENDING_TIMEOUT>;
-	type MaxToleranceAbs = MaxToleranceAbs;
-	type MaxToleranceRel = MaxToleranceRel;
-	type DisputeLimits = DisputeLimits;
-	type CheckerCrypto = TestChecker;
-	type WeightInfo = ();
-}
-
 pub const MAX_PENDING_MODELS: u32 = 4;
 pub const MAX_PENDING_PER_OWNER: u32 = 2;
 pub const PENDING_TIMEOUT: u64 = 10;
 
-parameter_types! {
-	pub const DisputeLimits: edgeproof_canon::Limits = edgeproof_canon::Limits {
-		max_elements: 1 << 20,
-		max_dims: 6,
-		max_nodes: 1_000,
-		max_node_work: 1 << 24,
-		max_step_bytes: 1 << 20,
-		max_program_work: 1 << 30,
-		max_trace_bytes: 1 << 28,
-	};
+/// The shared test defaults, with a small registry (three versions per family, four pending
+/// models, two per owner, ten blocks to vote) so the tests reach every bound.
+#[derive_impl(pallet_models::config_preludes::TestDefaultConfig)]
+impl pallet_models::Config for Test {
+	type Currency = Balances;
+	type ActivationOrigin = frame_system::EnsureRoot<AccountId>;
+	type Voters = TestVoters;
+	type DepositBase = ConstU64<DEPOSIT_BASE>;
+	type DepositPerByte = ConstU64<DEPOSIT_PER_BYTE>;
+	type MaxUriLen = ConstU32<128>;
+	type MaxVersions = ConstU32<3>;
+	type MaxPendingModels = ConstU32<MAX_PENDING_MODELS>;
+	type MaxPendingPerOwner = ConstU32<MAX_PENDING_PER_OWNER>;
+	type PendingTimeout = ConstU64<PENDING_TIMEOUT>;
+	type CheckerCrypto = TestChecker;
 }
 
 crate::impl_test_signing!(Test, RuntimeCall);

@@ -4,7 +4,10 @@ use codec::{Decode, Encode};
 use edgeproof_canon::{DType, Tensor, Tolerance};
 use frame_support::{
 	assert_noop, assert_ok,
-	traits::fungible::{Inspect, InspectHold},
+	traits::{
+		fungible::{Inspect, InspectHold},
+		Get,
+	},
 	BoundedVec,
 };
 use sp_core::H256;
@@ -117,7 +120,10 @@ fn malformed_registrations_are_rejected_with_their_error() {
 			(Box::new(|p| p.uri = uri("http://")), Error::<Test>::InvalidUri),
 			(Box::new(|p| p.uri = uri("http://host/with space")), Error::<Test>::InvalidUri),
 			(Box::new(|p| p.byte_size = 0), Error::<Test>::InvalidByteSize),
-			(Box::new(|p| p.byte_size = MaxModelBytes::get() + 1), Error::<Test>::InvalidByteSize),
+			(
+				Box::new(|p| p.byte_size = <MaxModelBytes as Get<u64>>::get() + 1),
+				Error::<Test>::InvalidByteSize,
+			),
 			(Box::new(|p| p.node_count = 0), Error::<Test>::NoNodes),
 			(Box::new(|p| p.inputs = BoundedVec::new()), Error::<Test>::NoTensors),
 			(Box::new(|p| p.outputs = BoundedVec::new()), Error::<Test>::NoTensors),
@@ -646,7 +652,8 @@ fn one_account_cannot_take_more_than_its_share_of_the_pending_slots() {
 #[test]
 fn a_tolerance_that_accepts_every_output_is_refused() {
 	ExtBuilder::build_and_execute(|| {
-		let (max_abs, max_rel) = (MaxToleranceAbs::get(), MaxToleranceRel::get());
+		let (max_abs, max_rel) =
+			(<MaxToleranceAbs as Get<u32>>::get(), <MaxToleranceRel as Get<u32>>::get());
 		let loose = [
 			Tolerance::Relative { abs: f32::MAX.to_bits(), rel: 0 },
 			Tolerance::Relative { abs: 0, rel: f32::MAX.to_bits() },
