@@ -2,8 +2,8 @@
 
 use edgeproof_primitives::InferenceError;
 use substrate_prometheus_endpoint::{
-	exponential_buckets, register, CounterVec, HistogramOpts, HistogramVec, Opts, PrometheusError,
-	Registry, U64,
+	exponential_buckets, register, Counter, CounterVec, HistogramOpts, HistogramVec, Opts,
+	PrometheusError, Registry, U64,
 };
 
 /// Which cache answered (or missed).
@@ -21,6 +21,7 @@ pub struct Metrics {
 	failures: CounterVec<U64>,
 	latency: HistogramVec,
 	cache: CounterVec<U64>,
+	unfunded: Counter<U64>,
 }
 
 impl Metrics {
@@ -30,7 +31,10 @@ impl Metrics {
 	///   variant),
 	/// - `edgeproof_inference_call_seconds{call}` (histogram),
 	/// - `edgeproof_inference_cache_total{cache, result}` (`session`/`program`/`trace`,
-	///   `hit`/`miss`).
+	///   `hit`/`miss`),
+	/// - `edgeproof_checker_unfunded_disputes_total`: each block's count of wrong claims the
+	///   checker could not dispute because its account cannot pay the challenger bond (alert on
+	///   any increase: the validator is not challenging).
 	pub fn register(registry: &Registry) -> Result<Self, PrometheusError> {
 		Ok(Self {
 			calls: register(
@@ -71,6 +75,13 @@ impl Metrics {
 				)?,
 				registry,
 			)?,
+			unfunded: register(
+				Counter::new(
+					"edgeproof_checker_unfunded_disputes_total",
+					"Wrong claims the checker could not dispute: its account cannot pay the bond",
+				)?,
+				registry,
+			)?,
 		})
 	}
 
@@ -82,6 +93,15 @@ impl Metrics {
 			let variant = debug.split([' ', '(', '{']).next().unwrap_or_default();
 			self.failures.with_label_values(&[call, variant]).inc();
 		}
+	}
+
+	pub(crate) fn unfunded_dispute(&self) {
+		self.unfunded.inc();
+	}
+
+	/// How many times the checker could not open a dispute for want of funds.
+	pub fn unfunded_disputes(&self) -> u64 {
+		self.unfunded.get()
 	}
 
 	pub(crate) fn cache(&self, cache: Cache, hit: bool) {

@@ -38,6 +38,12 @@ impl Engine {
 }
 
 impl InferenceProvider for Engine {
+	fn note_unfunded_dispute(&self) {
+		if let Some(m) = self.metrics() {
+			m.unfunded_dispute();
+		}
+	}
+
 	fn run(&self, model: ModelId, uri: &[u8], input: Vec<Tensor>) -> InferenceResult<Vec<Tensor>> {
 		self.report("run", &model, || {
 			uri_str(uri).and_then(|uri| Engine::run(self, &model, uri, &input))

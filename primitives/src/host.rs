@@ -48,6 +48,9 @@ pub trait InferenceProvider: Send + Sync {
 		input: Vec<Tensor>,
 		leaf: u64,
 	) -> InferenceResult<OneStepWitness>;
+
+	/// See [`crate::inference::note_unfunded_dispute`]. Nothing by default.
+	fn note_unfunded_dispute(&self) {}
 }
 
 sp_externalities::decl_extension! {

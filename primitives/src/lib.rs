@@ -122,4 +122,15 @@ pub trait Inference {
 	) -> AllocateAndReturnByCodec<InferenceResult<OneStepWitness>> {
 		host::with_provider(|p| p.one_step(model, uri, input, leaf))
 	}
+
+	/// Tells the node that its checker found a wrong claim it cannot dispute: the checker key's
+	/// account cannot pay the challenger bond. The node counts it in its metrics
+	/// (`edgeproof_checker_unfunded_disputes_total`), for an alert to the operator, who must
+	/// fund the account. Does nothing without an engine.
+	fn note_unfunded_dispute() {
+		let _ = host::with_provider(|p| {
+			p.note_unfunded_dispute();
+			Ok(())
+		});
+	}
 }

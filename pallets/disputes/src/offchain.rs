@@ -100,6 +100,7 @@ pub fn open_dispute<T: Config>(claim: ClaimId, canonical: &CanonicalOutput) -> b
 			"claim {claim} is wrong but checker {checker:?} has {free:?} free, less than the \
 			 challenger bond {bond:?}: fund it to dispute"
 		);
+		edgeproof_primitives::inference::note_unfunded_dispute();
 		return false;
 	}
 	let now = frame_system::Pallet::<T>::block_number();

@@ -1050,6 +1050,59 @@ fn an_open_that_never_reaches_the_chain_is_sent_again_until_the_dispute_runs() {
 	assert!(check(&mut ext).is_empty());
 }
 
+#[test]
+fn a_checker_that_cannot_pay_the_bond_opens_nothing_and_the_node_counts_it() {
+	// Issue 14, item 2: a validator whose checker account ran dry leaves wrong claims
+	// unchallenged; its operator must learn it from the node's metrics, not only a log line.
+	let store = tempfile::tempdir().expect("tempdir");
+	let registry = substrate_prometheus_endpoint::Registry::new();
+	let metrics = edgeproof_offchain::Metrics::register(&registry).expect("metrics");
+	let engine = Arc::new(
+		edgeproof_offchain::Engine::new(
+			edgeproof_offchain::EngineConfig::new(None, store.path()).allowing_local_sources(),
+		)
+		.expect("engine")
+		.with_metrics(metrics.clone()),
+	);
+	let mut ext = ExtBuilder::build();
+	let checker = Node::new(CHALLENGER);
+	let claim = ext.execute_with(|| {
+		let s = setup(Tolerance::Exact);
+		let lie = deep_liar(&s);
+		<Balances as frame_support::traits::fungible::Mutate<_>>::set_balance(
+			&CHALLENGER,
+			CHALLENGER_BOND / 2,
+		);
+		s.claim_of(&lie, 1)
+	});
+	let check = |ext: &mut sp_io::TestExternalities| {
+		let now = ext.execute_with(System::block_number);
+		checker
+			.run(ext, &engine, || pallet_attestations::checker::check_pending_claims::<Test>(now))
+	};
+	for blocks in 1..=2 {
+		assert!(check(&mut ext).is_empty(), "an open that would fail on chain is not sent");
+		assert_eq!(metrics.unfunded_disputes(), blocks, "counted every block it lasts");
+		ext.execute_with(|| {
+			assert!(matches!(
+				pallet_attestations::checker::outcome(claim),
+				Some(pallet_attestations::CheckOutcome::Wrong { disputed: false, .. })
+			));
+			next_block();
+		});
+	}
+	// Funded again, the checker opens the dispute.
+	ext.execute_with(|| {
+		<Balances as frame_support::traits::fungible::Mutate<_>>::set_balance(&CHALLENGER, INITIAL)
+	});
+	let txs = check(&mut ext);
+	assert!(matches!(
+		txs.as_slice(),
+		[(CHALLENGER, RuntimeCall::Disputes(crate::Call::open { .. }))]
+	));
+	assert_eq!(metrics.unfunded_disputes(), 2);
+}
+
 // Block stuffing: a rich opponent fills the blocks so that the owed move, charged its worst
 // case before dispatch, does not fit; the clocks pause on such blocks instead of running out.
 
