@@ -11,8 +11,8 @@
 //!
 //! ## Interface
 //! - [`Tensor`], [`DType`], [`Limits`], [`TensorSpec`]: data and bounds.
-//! - [`Program`], [`Node`], [`Op`], [`Ref`]: a compiled model; [`Cost`]: what one run of it costs; [`output_leaf_range`]: where its
-//!   outputs are in the trace.
+//! - [`Program`], [`Node`], [`Op`], [`Ref`]: a compiled model; [`Cost`]: what one run of it
+//!   costs; [`output_leaf_range`]: where its outputs are in the trace.
 //! - [`execute`], [`execute_with`], [`execute_node`], [`execute_node_with`]: running, giving a
 //!   [`Trace`].
 //! - [`merkle`]: leaf hashes, trees, proofs, the descent rule; [`commit`]: `program_root` and the

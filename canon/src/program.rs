@@ -250,7 +250,7 @@ impl Op {
 }
 
 /// What one run of a program costs ([`Program::cost`]).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Encode, Decode, TypeInfo)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Cost {
 	/// The [`node_work`] of all nodes: about one unit per multiply-add or element.
 	pub work: u64,

@@ -128,8 +128,9 @@ pub fn vote_on_pending_models<T: Config>(now: BlockNumberFor<T>) {
 ///
 /// Approve only if everything the registration claims holds: the file (its hash is checked by
 /// the node) has `byte_size` bytes; ONNX Runtime's tensor specs match the declared ones; the
-/// canonical program has `program_root`, `node_count` and `program_work`; the model is disputable under the
-/// runtime's limits (which includes ONNX Runtime meeting the tolerance on the probes). A
+/// canonical program has `program_root`, `node_count` and `program_work`; the model is
+/// disputable under the runtime's limits (which includes ONNX Runtime meeting the tolerance on
+/// the probes). A
 /// dynamic dimension in the file matches a declared 1 only: canonical programs pin dynamic
 /// dimensions to 1 (`edgeproof_offchain::compile_options`), so a declared dynamic batch above
 /// 1 could not be disputed.
