@@ -14,7 +14,7 @@ use std::{
 };
 
 use edgeproof_canon::{DType, Tensor};
-use edgeproof_offchain::{Engine, EngineConfig};
+use edgeproof_offchain::{Engine, EngineConfig, OrtRuntime};
 use edgeproof_primitives::{inference, InferenceExt, ModelId};
 use ort::{session::SessionInputValue, value::DynValue};
 use sp_crypto_hashing::blake2_256;
@@ -130,19 +130,7 @@ fn main() {
 		let id = ModelId::from(blake2_256(&bytes));
 		let uri = format!("file://{}", m.path.display());
 
-		// Direct: a session with the same pinned settings, input values built once.
-		let mut session = ort_rt
-			.session_builder()
-			.and_then(|mut b| b.commit_from_memory(&bytes).map_err(Into::into))
-			.expect("direct session");
-		let values: Vec<DynValue> = m.input.iter().map(to_value).collect();
-		let mut direct = || {
-			let inputs: Vec<SessionInputValue> =
-				values.iter().map(SessionInputValue::from).collect();
-			let out = session.run(inputs.as_slice()).expect("direct run");
-			let (_, data) = out[0].try_extract_tensor::<f32>().expect("f32 output");
-			std::hint::black_box(data.to_vec());
-		};
+		let mut direct = direct_run(&ort_rt, &bytes, &m.input);
 
 		// Host function: through the runtime interface with the engine as the extension (one
 		// externalities scope per batch, as an off-chain worker run makes many calls in one).
@@ -197,7 +185,7 @@ fn main() {
 /// claim bonds grow with), the median time of one ONNX Runtime run (the checker's usual path,
 /// pinned settings) and of one canonical run (its fallback, and what a dispute needs), and both
 /// per unit of work.
-fn check_cost(models: &[Model], ort_rt: &edgeproof_offchain::OrtRuntime, budget: Duration) {
+fn check_cost(models: &[Model], ort_rt: &OrtRuntime, budget: Duration) {
 	println!("| model | work (units) | trace (MiB) | ort (ms) | ort (ns/unit) | canon (ms) | canon (ns/unit) |");
 	println!("|---|---:|---:|---:|---:|---:|---:|");
 	for m in models {
@@ -207,16 +195,7 @@ fn check_cost(models: &[Model], ort_rt: &edgeproof_offchain::OrtRuntime, budget:
 				.expect("compiles")
 				.program;
 		let cost = program.cost().expect("static shapes");
-		let mut session = ort_rt
-			.session_builder()
-			.and_then(|mut b| b.commit_from_memory(&bytes).map_err(Into::into))
-			.expect("direct session");
-		let values: Vec<DynValue> = m.input.iter().map(to_value).collect();
-		let mut ort_run = || {
-			let inputs: Vec<SessionInputValue> =
-				values.iter().map(SessionInputValue::from).collect();
-			std::hint::black_box(session.run(inputs.as_slice()).expect("ort run"));
-		};
+		let mut ort_run = direct_run(ort_rt, &bytes, &m.input);
 		let mut canon_run = || {
 			std::hint::black_box(edgeproof_canon::execute(&program, &m.input).expect("canon run"));
 		};
@@ -237,6 +216,22 @@ fn check_cost(models: &[Model], ort_rt: &edgeproof_offchain::OrtRuntime, budget:
 			ms(c),
 			per_unit(c),
 		);
+	}
+}
+
+/// Direct: an `ort` session on `bytes` with the engine's pinned settings and the input values
+/// built once; each call runs it and copies the first output out.
+fn direct_run(ort_rt: &OrtRuntime, bytes: &[u8], input: &[Tensor]) -> impl FnMut() {
+	let mut session = ort_rt
+		.session_builder()
+		.and_then(|mut b| b.commit_from_memory(bytes).map_err(Into::into))
+		.expect("direct session");
+	let values: Vec<DynValue> = input.iter().map(to_value).collect();
+	move || {
+		let inputs: Vec<SessionInputValue> = values.iter().map(SessionInputValue::from).collect();
+		let out = session.run(inputs.as_slice()).expect("direct run");
+		let (_, data) = out[0].try_extract_tensor::<f32>().expect("f32 output");
+		std::hint::black_box(data.to_vec());
 	}
 }
 
