@@ -8,9 +8,9 @@ use frame_support::{
 	traits::{ConstU32, ConstU64, Hooks},
 	BoundedVec,
 };
-use pallet_devices::{DeviceKey, DeviceMetadata, DeviceSignature, HardwareClass};
+use pallet_devices::{DeviceKey, DeviceSignature};
 use pallet_models::{ModelId, ModelParamsOf, TensorSpec, VoterSet};
-use sp_core::{ed25519, sr25519, Pair, H256};
+use sp_core::H256;
 use sp_runtime::{
 	testing::{TestSignature, UintAuthorityId},
 	BuildStorage, Perbill,
@@ -163,46 +163,37 @@ impl crate::WrongClaimHandler<AccountId, Balance, u64> for RecordWrongClaims {
 	}
 }
 
-/// A device key pair of either scheme, from a seed phrase.
-#[derive(Clone)]
-pub enum TestDevice {
-	Sr(sr25519::Pair),
-	Ed(ed25519::Pair),
+/// A device key pair of either scheme on the test chain.
+pub type TestDevice = pallet_devices::testing::TestDevice<Test>;
+
+/// What the tests do with a device here: register it, sign claims on this chain.
+pub trait DeviceActions {
+	/// Registers the device under `operator` with the minimum stake.
+	fn register(&self, operator: AccountId);
+	/// Signs a claim on this chain, for the device whose id is this key.
+	fn sign_claim(
+		&self,
+		model: ModelId,
+		input: &[u8],
+		output: &[u8],
+		nonce: u64,
+	) -> DeviceSignature;
+	/// Signs a claim on this chain for `device` (a device this key serves after a rotation).
+	fn sign_claim_as(
+		&self,
+		device: DeviceKey,
+		model: ModelId,
+		input: &[u8],
+		output: &[u8],
+		nonce: u64,
+	) -> DeviceSignature;
 }
 
-impl TestDevice {
-	pub fn sr(seed: &str) -> Self {
-		Self::Sr(sr25519::Pair::from_string(&format!("//{seed}"), None).expect("valid seed"))
+impl DeviceActions for TestDevice {
+	fn register(&self, operator: AccountId) {
+		self.register_with_stake(operator, MIN_STAKE);
 	}
-	pub fn ed(seed: &str) -> Self {
-		Self::Ed(ed25519::Pair::from_string(&format!("//{seed}"), None).expect("valid seed"))
-	}
-	pub fn key(&self) -> DeviceKey {
-		match self {
-			Self::Sr(p) => DeviceKey::Sr25519(p.public()),
-			Self::Ed(p) => DeviceKey::Ed25519(p.public()),
-		}
-	}
-	pub fn sign(&self, message: &[u8]) -> DeviceSignature {
-		match self {
-			Self::Sr(p) => DeviceSignature::Sr25519(p.sign(message)),
-			Self::Ed(p) => DeviceSignature::Ed25519(p.sign(message)),
-		}
-	}
-	/// Registers the device under `operator` with the minimum stake.
-	pub fn register(&self, operator: AccountId) {
-		let proof = self.sign(&Devices::bind_message_for(&self.key(), &operator));
-		Devices::register_device(
-			RuntimeOrigin::signed(operator),
-			self.key(),
-			proof,
-			DeviceMetadata { hardware: HardwareClass::Phone, description: BoundedVec::new() },
-			MIN_STAKE,
-		)
-		.expect("test device registers");
-	}
-	/// Signs a claim on this chain, for the device whose id is this key.
-	pub fn sign_claim(
+	fn sign_claim(
 		&self,
 		model: ModelId,
 		input: &[u8],
@@ -211,8 +202,7 @@ impl TestDevice {
 	) -> DeviceSignature {
 		self.sign_claim_as(self.key(), model, input, output, nonce)
 	}
-	/// Signs a claim on this chain for `device` (a device this key serves after a rotation).
-	pub fn sign_claim_as(
+	fn sign_claim_as(
 		&self,
 		device: DeviceKey,
 		model: ModelId,

@@ -42,6 +42,8 @@ extern crate alloc;
 mod benchmarking;
 #[cfg(test)]
 mod mock;
+#[cfg(feature = "std")]
+pub mod testing;
 #[cfg(test)]
 mod tests;
 pub mod types;

@@ -1,13 +1,9 @@
 //! A mock runtime: frame-system, balances and the device registry.
 
 use frame_support::{derive_impl, parameter_types, traits::ConstU32, BoundedVec};
-use sp_core::{ed25519, sr25519, Pair};
 use sp_runtime::BuildStorage;
 
-use crate::{
-	self as pallet_devices, DeviceClaims, DeviceId, DeviceKey, DeviceMetadataOf, DeviceSignature,
-	HardwareClass,
-};
+use crate::{self as pallet_devices, DeviceClaims, DeviceId, DeviceMetadataOf, HardwareClass};
 
 type Block = frame_system::mocking::MockBlock<Test>;
 pub type AccountId = u64;
@@ -78,37 +74,8 @@ impl DeviceClaims for MockClaims {
 	}
 }
 
-/// A device key pair of either scheme, from a seed phrase.
-#[derive(Clone)]
-pub enum TestDevice {
-	Sr(sr25519::Pair),
-	Ed(ed25519::Pair),
-}
-
-impl TestDevice {
-	pub fn sr(seed: &str) -> Self {
-		Self::Sr(sr25519::Pair::from_string(&format!("//{seed}"), None).expect("valid seed"))
-	}
-	pub fn ed(seed: &str) -> Self {
-		Self::Ed(ed25519::Pair::from_string(&format!("//{seed}"), None).expect("valid seed"))
-	}
-	pub fn key(&self) -> DeviceKey {
-		match self {
-			Self::Sr(p) => DeviceKey::Sr25519(p.public()),
-			Self::Ed(p) => DeviceKey::Ed25519(p.public()),
-		}
-	}
-	pub fn sign(&self, message: &[u8]) -> DeviceSignature {
-		match self {
-			Self::Sr(p) => DeviceSignature::Sr25519(p.sign(message)),
-			Self::Ed(p) => DeviceSignature::Ed25519(p.sign(message)),
-		}
-	}
-	/// The bind proof for `operator` on the test chain, with the key's next nonce.
-	pub fn bind_proof(&self, operator: AccountId) -> DeviceSignature {
-		self.sign(&crate::Pallet::<Test>::bind_message_for(&self.key(), &operator))
-	}
-}
+/// A device key pair of either scheme on the test chain.
+pub type TestDevice = crate::testing::TestDevice<Test>;
 
 pub fn metadata(text: &str) -> DeviceMetadataOf<Test> {
 	DeviceMetadataOf::<Test> {
