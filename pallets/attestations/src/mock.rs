@@ -86,6 +86,7 @@ impl pallet_models::Config for Test {
 	type Currency = Balances;
 	type ActivationOrigin = frame_system::EnsureRoot<AccountId>;
 	type Voters = NoVoters;
+	type MaxUriLen = ConstU32<128>;
 	type CheckerCrypto = TestChecker;
 }
 
