@@ -26,6 +26,8 @@ use crate::{
 #[derive(Debug)]
 pub struct ModelInfo {
 	pub id: H256,
+	/// blake2-256 of the ONNX file: how the engine finds and checks it.
+	pub file_hash: H256,
 	pub uri: String,
 	pub inputs: Vec<Spec>,
 	pub outputs: Vec<Spec>,
@@ -45,6 +47,7 @@ pub async fn model_info(at: &AtBlock, id: H256) -> Result<Option<ModelInfo>> {
 		};
 		ModelInfo {
 			id,
+			file_hash: r.params.file_hash,
 			uri: String::from_utf8_lossy(&r.params.uri.0).into_owned(),
 			inputs: r.params.inputs.0.iter().map(spec).collect(),
 			outputs: r.params.outputs.0.iter().map(spec).collect(),
@@ -107,8 +110,8 @@ pub async fn infer(
 ) -> Result<Vec<Tensor>> {
 	tensors::check(input, &model.inputs)?;
 	let engine = engine.clone();
-	let (id, uri, input) = (model.id, model.uri.clone(), input.to_vec());
-	Ok(tokio::task::spawn_blocking(move || engine.run(&id, &uri, &input))
+	let (file, uri, input) = (model.file_hash, model.uri.clone(), input.to_vec());
+	Ok(tokio::task::spawn_blocking(move || engine.run(&file, &uri, &input))
 		.await
 		.map_err(|e| Error::Engine(format!("inference task failed: {e}")))??)
 }

@@ -94,13 +94,13 @@ impl Defender {
 		if !owes {
 			return Ok(());
 		}
-		let (model, uri, tolerance, input, claimed) =
+		let (file, uri, tolerance, input, claimed) =
 			self.claim_data(at, claim, dispute.model).await?;
 		let engine = self.engine.clone();
 		match *game.phase() {
 			Phase::AwaitingResponse => {
 				let canonical =
-					blocking(move || engine.canonical_output(&model, &uri, &input)).await?;
+					blocking(move || engine.canonical_output(&file, &uri, &input)).await?;
 				let own: Vec<Tensor> = canonical.outputs.iter().map(|w| w.tensor.clone()).collect();
 				if !edgeproof_canon::within_tolerance(&claimed, &own, tolerance) {
 					// The claim is wrong (a faulty device?): no honest response exists, and a
@@ -119,14 +119,14 @@ impl Defender {
 			},
 			Phase::Bisection { position, .. } => {
 				let (left, right) =
-					blocking(move || engine.trace_children(&model, &uri, &input, position)).await?;
+					blocking(move || engine.trace_children(&file, &uri, &input, position)).await?;
 				let round = position.depth;
 				let call = runtime::tx().disputes().bisect(id, round, left.into(), right.into());
 				let key = (u64::from(position.depth) << 48) | (position.index & ((1 << 48) - 1));
 				self.send(id, claim, "bisect", key, now, &call).await
 			},
 			Phase::AwaitingOneStep { leaf, .. } => {
-				let witness = blocking(move || engine.one_step(&model, &uri, &input, leaf)).await?;
+				let witness = blocking(move || engine.one_step(&file, &uri, &input, leaf)).await?;
 				let call = runtime::tx().disputes().one_step(id, Static(witness));
 				self.send(id, claim, "one-step", leaf, now, &call).await
 			},
@@ -151,7 +151,7 @@ impl Defender {
 		let info = model_info(at, model)
 			.await?
 			.ok_or_else(|| Error::State(format!("claim {claim}: model {model:?} is gone")))?;
-		Ok((model, info.uri, info.tolerance, input, output))
+		Ok((info.file_hash, info.uri, info.tolerance, input, output))
 	}
 
 	async fn send<Call: subxt::tx::Payload>(

@@ -114,7 +114,7 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct AttestArgs {
-	/// The model id (0x… blake2-256 of the ONNX file).
+	/// The model id (0x…, as `models register` and `models list` print it).
 	#[arg(long)]
 	pub model: String,
 	/// Input files: one `.npy` per graph input, or one `.json` or `.scale` file.

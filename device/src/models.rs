@@ -67,14 +67,16 @@ pub async fn run(global: &Global, command: ModelsCommand) -> Result<Output> {
 			let spec = |s: &crate::tensors::Spec| json!({ "name": s.name, "dtype": format!("{:?}", s.dtype), "shape": s.shape, "dynamicBatch": s.dynamic_batch });
 			let json = json!({
 				"model": format!("{id:?}"),
+				"fileHash": format!("{:?}", info.file_hash),
 				"status": status_name(&info.status),
 				"uri": info.uri,
 				"inputs": info.inputs.iter().map(spec).collect::<Vec<_>>(),
 				"outputs": info.outputs.iter().map(spec).collect::<Vec<_>>(),
 			});
 			let text = format!(
-				"model {id:?}\n  status {}\n  uri    {}",
+				"model {id:?}\n  status {}\n  file   {:?}\n  uri    {}",
 				status_name(&info.status),
+				info.file_hash,
 				info.uri
 			);
 			Ok(Output::new(text, json))
@@ -94,8 +96,10 @@ async fn list(global: &Global) -> Result<Output> {
 	while let Some(item) = iter.next().await {
 		let item = item.map_err(chain_err)?;
 		let record = item.value().decode().map_err(chain_err)?;
+		let (id,) = item.key().map_err(chain_err)?.decode().map_err(chain_err)?;
 		models.push(json!({
-			"model": format!("{:?}", record.params.model_id),
+			"model": format!("{id:?}"),
+			"fileHash": format!("{:?}", record.params.file_hash),
 			"name": String::from_utf8_lossy(&record.params.name.0),
 			"version": record.params.version,
 			"status": status_name(&record.status),
@@ -146,7 +150,7 @@ async fn register(
 	let owner = operator(global)?;
 	let bytes = std::fs::read(&file)
 		.map_err(|e| Error::Usage(format!("model file {}: {e}", file.display())))?;
-	let model_id = H256(sp_crypto_hashing::blake2_256(&bytes));
+	let file_hash = H256(sp_crypto_hashing::blake2_256(&bytes));
 	let compiled =
 		edgeproof_canon::compiler::compile(&bytes, &edgeproof_offchain::compile_options())
 			.map_err(|e| {
@@ -167,7 +171,7 @@ async fn register(
 	let facts = {
 		let engine = engine.clone();
 		tokio::task::spawn_blocking(move || {
-			engine.verify_model(&model_id, &local_uri, &limits, tolerance)
+			engine.verify_model(&file_hash, &local_uri, &limits, tolerance)
 		})
 		.await
 		.map_err(|e| Error::Engine(format!("inference task failed: {e}")))??
@@ -196,7 +200,7 @@ async fn register(
 			.collect()
 	};
 	let params = ParamsOf {
-		model_id,
+		file_hash,
 		name: BoundedVec(name.clone().into_bytes()),
 		version,
 		uri: BoundedVec(uri.clone().into_bytes()),
@@ -208,10 +212,17 @@ async fn register(
 		node_count: facts.node_count,
 		program_work: facts.program_work,
 	};
-	progress(format!("registering model {model_id:?} ({name} v{version})"));
-	chain.submit(&runtime::tx().models().register_model(params), &owner, "register model").await?;
+	progress(format!("registering {} ({name} v{version})", file.display()));
+	let included = chain
+		.submit(&runtime::tx().models().register_model(params), &owner, "register model")
+		.await?;
+	let registered = included
+		.event::<runtime::models::events::ModelRegistered>()?
+		.ok_or_else(|| Error::Chain("the registration emitted no ModelRegistered event".into()))?;
+	let model_id = registered.model;
 	let mut json = json!({
 		"model": format!("{model_id:?}"),
+		"fileHash": format!("{file_hash:?}"),
 		"programRoot": hex(&program_root),
 		"nodeCount": facts.node_count,
 		"programWork": facts.program_work,

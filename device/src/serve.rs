@@ -69,8 +69,8 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<Output> {
 	let attester = Attester::new(chain.clone(), op.clone(), key.clone());
 	attester.check_device().await?;
 	{
-		let (engine, uri) = (engine.clone(), model.uri.clone());
-		tokio::task::spawn_blocking(move || engine.session(&model_id, &uri).map(|_| ()))
+		let (engine, file, uri) = (engine.clone(), model.file_hash, model.uri.clone());
+		tokio::task::spawn_blocking(move || engine.session(&file, &uri).map(|_| ()))
 			.await
 			.map_err(|e| Error::Engine(format!("inference task failed: {e}")))??;
 	}

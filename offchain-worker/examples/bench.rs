@@ -15,7 +15,7 @@ use std::{
 
 use edgeproof_canon::{DType, Tensor};
 use edgeproof_offchain::{Engine, EngineConfig, OrtRuntime};
-use edgeproof_primitives::{inference, InferenceExt, ModelId};
+use edgeproof_primitives::{inference, FileHash, InferenceExt};
 use ort::{session::SessionInputValue, value::DynValue};
 use sp_crypto_hashing::blake2_256;
 
@@ -127,7 +127,7 @@ fn main() {
 	println!("|---|---:|---:|---:|---:|---:|");
 	for m in models {
 		let bytes = std::fs::read(&m.path).unwrap_or_else(|e| panic!("{}: {e}", m.path.display()));
-		let id = ModelId::from(blake2_256(&bytes));
+		let id = FileHash::from(blake2_256(&bytes));
 		let uri = format!("file://{}", m.path.display());
 
 		let mut direct = direct_run(&ort_rt, &bytes, &m.input);

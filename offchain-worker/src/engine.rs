@@ -12,7 +12,7 @@ use edgeproof_canon::{
 	CanonError, DType, Hash, LeafWitness, Limits, MerkleTree, OneStepWitness, Position, Program,
 	SubstitutedTrace, Tensor, Tolerance, Trace,
 };
-use edgeproof_primitives::{CanonicalOutput, Disputability, ModelFacts, ModelId, NotDisputable};
+use edgeproof_primitives::{CanonicalOutput, Disputability, FileHash, ModelFacts, NotDisputable};
 use ort::{
 	environment::Environment,
 	session::{
@@ -164,7 +164,7 @@ impl OrtRuntime {
 	}
 
 	/// A session with the pinned settings.
-	fn session(&self, model: &ModelId, bytes: &[u8]) -> Result<Session> {
+	fn session(&self, model: &FileHash, bytes: &[u8]) -> Result<Session> {
 		self.session_builder()?
 			.commit_from_memory(bytes)
 			.map_err(|source| Error::MalformedModel { model: *model, source })
@@ -229,9 +229,9 @@ pub struct Engine {
 	ort: Option<OrtRuntime>,
 	store: ModelStore,
 	probes: u32,
-	sessions: Mutex<Lru<ModelId, Arc<OrtModel>>>,
-	programs: Mutex<Lru<ModelId, Arc<CanonicalModel>>>,
-	traces: Mutex<Lru<(ModelId, Hash), Arc<CachedTrace>>>,
+	sessions: Mutex<Lru<FileHash, Arc<OrtModel>>>,
+	programs: Mutex<Lru<FileHash, Arc<CanonicalModel>>>,
+	traces: Mutex<Lru<(FileHash, Hash), Arc<CachedTrace>>>,
 	metrics: Option<Metrics>,
 }
 
@@ -281,7 +281,7 @@ impl Engine {
 
 	/// The ONNX Runtime session of `model` (cached), fetching the model if needed. The second
 	/// value says whether it came from the cache.
-	pub fn session(&self, model: &ModelId, uri: &str) -> Result<(Arc<OrtModel>, bool)> {
+	pub fn session(&self, model: &FileHash, uri: &str) -> Result<(Arc<OrtModel>, bool)> {
 		let ort = self.ort.as_ref().ok_or(Error::LibraryMissing)?;
 		let cached = lock(&self.sessions).get(model);
 		if let Some(s) = self.cache_lookup(Cache::Session, cached) {
@@ -294,11 +294,11 @@ impl Engine {
 	}
 
 	/// Runs `model` on `input` with ONNX Runtime.
-	pub fn run(&self, model: &ModelId, uri: &str, input: &[Tensor]) -> Result<Vec<Tensor>> {
+	pub fn run(&self, model: &FileHash, uri: &str, input: &[Tensor]) -> Result<Vec<Tensor>> {
 		self.session(model, uri)?.0.run(input)
 	}
 
-	fn canonical_model(&self, model: &ModelId, uri: &str) -> Result<Arc<CanonicalModel>> {
+	fn canonical_model(&self, model: &FileHash, uri: &str) -> Result<Arc<CanonicalModel>> {
 		let cached = lock(&self.programs).get(model);
 		if let Some(p) = self.cache_lookup(Cache::Program, cached) {
 			return Ok(p);
@@ -316,7 +316,7 @@ impl Engine {
 	/// The canonical trace of `model` on `input` (cached per model and input).
 	fn trace(
 		&self,
-		model: &ModelId,
+		model: &FileHash,
 		uri: &str,
 		input: &[Tensor],
 	) -> Result<(Arc<CanonicalModel>, Arc<CachedTrace>)> {
@@ -353,7 +353,7 @@ impl Engine {
 	/// The canonical outputs of `model` on `input`, with proofs against the trace root.
 	pub fn canonical_output(
 		&self,
-		model: &ModelId,
+		model: &FileHash,
 		uri: &str,
 		input: &[Tensor],
 	) -> Result<CanonicalOutput> {
@@ -377,7 +377,7 @@ impl Engine {
 	/// The two child hashes at `position` of the canonical trace tree.
 	pub fn trace_children(
 		&self,
-		model: &ModelId,
+		model: &FileHash,
 		uri: &str,
 		input: &[Tensor],
 		position: Position,
@@ -394,7 +394,7 @@ impl Engine {
 	/// The one-step witness of trace leaf `leaf`.
 	pub fn one_step(
 		&self,
-		model: &ModelId,
+		model: &FileHash,
 		uri: &str,
 		input: &[Tensor],
 		leaf: u64,
@@ -420,7 +420,7 @@ impl Engine {
 	/// Checks a model for registration (see `edgeproof_primitives::inference::verify_model`).
 	pub fn verify_model(
 		&self,
-		model: &ModelId,
+		model: &FileHash,
 		uri: &str,
 		limits: &Limits,
 		tolerance: Tolerance,
@@ -430,7 +430,7 @@ impl Engine {
 		let byte_size = self.store.load(model, uri)?.len() as u64;
 		let (session, _) = self.session(model, uri)?;
 		let mut facts = ModelFacts {
-			model: *model,
+			file: *model,
 			byte_size,
 			inputs: session.inputs().iter().filter_map(IoSpec::to_tensor_spec).collect(),
 			outputs: session.outputs().iter().filter_map(IoSpec::to_tensor_spec).collect(),
@@ -459,7 +459,7 @@ impl Engine {
 	/// Runs the seeded probe inputs through both executors under the runtime's limits.
 	fn probe(
 		&self,
-		model: &ModelId,
+		model: &FileHash,
 		program: &Program,
 		session: &OrtModel,
 		limits: &Limits,
@@ -503,7 +503,7 @@ impl Engine {
 /// bytes, and all-zero I64/I32/Bool tensors (integer inputs are usually indices, where zero is
 /// the one value always in range). The bytes come from blake2-256 of
 /// `("edgeproof/probe", model, probe, input index, block counter)`.
-pub fn probe_input(model: &ModelId, probe: u32, program: &Program) -> Vec<Tensor> {
+pub fn probe_input(model: &FileHash, probe: u32, program: &Program) -> Vec<Tensor> {
 	program
 		.inputs
 		.iter()

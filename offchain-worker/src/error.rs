@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use edgeproof_canon::CanonError;
-use edgeproof_primitives::{InferenceError, ModelId};
+use edgeproof_primitives::{FileHash, InferenceError};
 
 /// Everything that can go wrong in the engine and the model store.
 ///
@@ -41,13 +41,13 @@ pub enum Error {
 	TooLarge { uri: String, limit: u64 },
 	/// The file does not have the model's hash.
 	#[error("model at `{uri}` has blake2-256 {found:?}, expected {expected:?}")]
-	HashMismatch { uri: String, expected: ModelId, found: ModelId },
+	HashMismatch { uri: String, expected: FileHash, found: FileHash },
 	/// Local disk trouble in the model store.
 	#[error("model store: {context}: {source}")]
 	Store { context: String, source: std::io::Error },
 	/// ONNX Runtime could not load the model.
 	#[error("ONNX Runtime cannot load model {model:?}: {source}")]
-	MalformedModel { model: ModelId, source: ort::Error },
+	MalformedModel { model: FileHash, source: ort::Error },
 	/// Wrong number of input tensors.
 	#[error("the model takes {expected} inputs, got {found}")]
 	InputCount { expected: usize, found: usize },
@@ -65,7 +65,7 @@ pub enum Error {
 	UnsupportedOutput { index: usize, detail: String },
 	/// The canonical executor cannot compile the model.
 	#[error("the canonical executor cannot compile model {model:?}: {source}")]
-	NotCompilable { model: ModelId, source: CanonError },
+	NotCompilable { model: FileHash, source: CanonError },
 	/// The canonical executor failed on an input.
 	#[error("canonical execution failed: {0}")]
 	Canonical(CanonError),

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use edgeproof_canon::{Hash, Limits, OneStepWitness, Position, Tensor, Tolerance};
 use edgeproof_primitives::{
-	CanonicalOutput, InferenceError, InferenceProvider, InferenceResult, ModelFacts, ModelId,
+	CanonicalOutput, FileHash, InferenceError, InferenceProvider, InferenceResult, ModelFacts,
 };
 
 use crate::{engine::Engine, error::Error};
@@ -22,7 +22,7 @@ impl Engine {
 	fn report<T>(
 		&self,
 		call: &str,
-		model: &ModelId,
+		model: &FileHash,
 		f: impl FnOnce() -> Result<T, Error>,
 	) -> InferenceResult<T> {
 		let start = Instant::now();
@@ -44,7 +44,7 @@ impl InferenceProvider for Engine {
 		}
 	}
 
-	fn run(&self, model: ModelId, uri: &[u8], input: Vec<Tensor>) -> InferenceResult<Vec<Tensor>> {
+	fn run(&self, model: FileHash, uri: &[u8], input: Vec<Tensor>) -> InferenceResult<Vec<Tensor>> {
 		self.report("run", &model, || {
 			uri_str(uri).and_then(|uri| Engine::run(self, &model, uri, &input))
 		})
@@ -52,7 +52,7 @@ impl InferenceProvider for Engine {
 
 	fn verify_model(
 		&self,
-		model: ModelId,
+		model: FileHash,
 		uri: &[u8],
 		limits: Limits,
 		tolerance: Tolerance,
@@ -64,7 +64,7 @@ impl InferenceProvider for Engine {
 
 	fn canonical_output(
 		&self,
-		model: ModelId,
+		model: FileHash,
 		uri: &[u8],
 		input: Vec<Tensor>,
 	) -> InferenceResult<CanonicalOutput> {
@@ -75,7 +75,7 @@ impl InferenceProvider for Engine {
 
 	fn trace_children(
 		&self,
-		model: ModelId,
+		model: FileHash,
 		uri: &[u8],
 		input: Vec<Tensor>,
 		position: Position,
@@ -87,7 +87,7 @@ impl InferenceProvider for Engine {
 
 	fn one_step(
 		&self,
-		model: ModelId,
+		model: FileHash,
 		uri: &[u8],
 		input: Vec<Tensor>,
 		leaf: u64,

@@ -17,7 +17,7 @@ use std::{
 	time::Duration,
 };
 
-use edgeproof_primitives::ModelId;
+use edgeproof_primitives::FileHash;
 use sp_crypto_hashing::blake2_256;
 
 use crate::{
@@ -64,7 +64,7 @@ impl StoreConfig {
 pub struct ModelStore {
 	config: StoreConfig,
 	/// One lock per model, so that concurrent first uses fetch once.
-	fetching: Mutex<HashMap<ModelId, Arc<Mutex<()>>>>,
+	fetching: Mutex<HashMap<FileHash, Arc<Mutex<()>>>>,
 	/// Distinguishes temporary files of concurrent writers in this process.
 	temp_counter: AtomicU64,
 }
@@ -85,13 +85,13 @@ impl ModelStore {
 	}
 
 	/// Where the file of `model` lives (it may not be there yet).
-	pub fn path_of(&self, model: &ModelId) -> PathBuf {
+	pub fn path_of(&self, model: &FileHash) -> PathBuf {
 		self.config.dir.join(format!("{model:x}.onnx"))
 	}
 
 	/// The bytes of `model`, verified against its hash: from disk, or fetched from `uri` and
 	/// stored first.
-	pub fn load(&self, model: &ModelId, uri: &str) -> Result<Vec<u8>> {
+	pub fn load(&self, model: &FileHash, uri: &str) -> Result<Vec<u8>> {
 		let lock = {
 			let mut fetching = self.fetching.lock().unwrap_or_else(|e| e.into_inner());
 			fetching.entry(*model).or_default().clone()
@@ -103,7 +103,7 @@ impl ModelStore {
 			return Ok(bytes);
 		}
 		let bytes = self.fetch(uri)?;
-		let found = ModelId::from(blake2_256(&bytes));
+		let found = FileHash::from(blake2_256(&bytes));
 		if found != *model {
 			return Err(Error::HashMismatch { uri: uri.into(), expected: *model, found });
 		}
@@ -113,7 +113,7 @@ impl ModelStore {
 	}
 
 	/// The stored file if present and matching its hash; a mismatching file is deleted.
-	fn read_verified(&self, model: &ModelId, path: &Path) -> Result<Option<Vec<u8>>> {
+	fn read_verified(&self, model: &FileHash, path: &Path) -> Result<Option<Vec<u8>>> {
 		let bytes = match read_limited(path, self.config.max_model_bytes) {
 			Ok(bytes) => bytes,
 			Err(ReadError::Io(e)) if e.kind() == ErrorKind::NotFound => return Ok(None),
@@ -128,7 +128,7 @@ impl ModelStore {
 				return Ok(None);
 			},
 		};
-		if ModelId::from(blake2_256(&bytes)) == *model {
+		if FileHash::from(blake2_256(&bytes)) == *model {
 			Ok(Some(bytes))
 		} else {
 			self.discard(path, "its hash does not match its name");

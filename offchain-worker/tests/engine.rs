@@ -138,7 +138,7 @@ fn verify_model_reports_the_facts_of_a_disputable_model() {
 	let engine = engine(&dir);
 	let f = fixture("mlp");
 	let facts = engine.verify_model(&f.id, &f.uri(), &Limits::NATIVE, test_tolerance()).unwrap();
-	assert_eq!(facts.model, f.id);
+	assert_eq!(facts.file, f.id);
 	assert_eq!(facts.byte_size, f.bytes.len() as u64);
 	assert_eq!(
 		facts.inputs,

@@ -22,7 +22,7 @@ fn expected() -> serde_json::Value {
 	let compiled = compile(&bytes, &edgeproof_offchain::compile_options()).expect("compiles");
 	let root = program_root(&compiled.program).expect("program root");
 	serde_json::json!({
-		"modelId": hex(&blake2_256(&bytes)),
+		"fileHash": hex(&blake2_256(&bytes)),
 		"byteSize": bytes.len(),
 		"inputs": [{ "name": "x", "dtype": "F32", "shape": [1, 16], "dynamicBatch": false }],
 		"outputs": [{ "name": "probs", "dtype": "F32", "shape": [1, 8], "dynamicBatch": false }],

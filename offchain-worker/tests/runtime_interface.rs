@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use common::{engine, fixture, test_tolerance};
 use edgeproof_canon::{within_tolerance, Limits, Position, Tensor};
-use edgeproof_primitives::{inference, Disputability, InferenceError, InferenceExt, ModelId};
+use edgeproof_primitives::{inference, Disputability, FileHash, InferenceError, InferenceExt};
 use sp_io::TestExternalities;
 
 fn ext_with_engine(dir: &tempfile::TempDir) -> TestExternalities {
@@ -58,7 +58,7 @@ fn host_functions_map_engine_errors_to_inference_errors() {
 			Err(InferenceError::ModelNotFound)
 		);
 		assert_eq!(
-			inference::run(ModelId::repeat_byte(1), uri.as_bytes(), f.input.clone()),
+			inference::run(FileHash::repeat_byte(1), uri.as_bytes(), f.input.clone()),
 			Err(InferenceError::HashMismatch { found: f.id })
 		);
 		assert_eq!(

@@ -31,7 +31,7 @@ fn default_store(dir: &tempfile::TempDir) -> ModelStore {
 /// `load` on another thread, failing the test if it stalls instead of answering.
 fn load_within(
 	store: ModelStore,
-	id: edgeproof_primitives::ModelId,
+	id: edgeproof_primitives::FileHash,
 	uri: String,
 ) -> Result<Vec<u8>, Error> {
 	let (tx, rx) = std::sync::mpsc::channel();

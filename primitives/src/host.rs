@@ -4,7 +4,7 @@ use alloc::{sync::Arc, vec::Vec};
 use sp_externalities::ExternalitiesExt;
 
 use crate::{
-	CanonicalOutput, Hash, InferenceError, InferenceResult, Limits, ModelFacts, ModelId,
+	CanonicalOutput, FileHash, Hash, InferenceError, InferenceResult, Limits, ModelFacts,
 	OneStepWitness, Position, Tensor, Tolerance,
 };
 
@@ -12,12 +12,12 @@ use crate::{
 /// engine). See [`crate::inference`] for the meaning of each call.
 pub trait InferenceProvider: Send + Sync {
 	/// See [`crate::inference::run`].
-	fn run(&self, model: ModelId, uri: &[u8], input: Vec<Tensor>) -> InferenceResult<Vec<Tensor>>;
+	fn run(&self, model: FileHash, uri: &[u8], input: Vec<Tensor>) -> InferenceResult<Vec<Tensor>>;
 
 	/// See [`crate::inference::verify_model`].
 	fn verify_model(
 		&self,
-		model: ModelId,
+		model: FileHash,
 		uri: &[u8],
 		limits: Limits,
 		tolerance: Tolerance,
@@ -26,7 +26,7 @@ pub trait InferenceProvider: Send + Sync {
 	/// See [`crate::inference::canonical_output`].
 	fn canonical_output(
 		&self,
-		model: ModelId,
+		model: FileHash,
 		uri: &[u8],
 		input: Vec<Tensor>,
 	) -> InferenceResult<CanonicalOutput>;
@@ -34,7 +34,7 @@ pub trait InferenceProvider: Send + Sync {
 	/// See [`crate::inference::trace_children`].
 	fn trace_children(
 		&self,
-		model: ModelId,
+		model: FileHash,
 		uri: &[u8],
 		input: Vec<Tensor>,
 		position: Position,
@@ -43,7 +43,7 @@ pub trait InferenceProvider: Send + Sync {
 	/// See [`crate::inference::one_step`].
 	fn one_step(
 		&self,
-		model: ModelId,
+		model: FileHash,
 		uri: &[u8],
 		input: Vec<Tensor>,
 		leaf: u64,

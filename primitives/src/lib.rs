@@ -10,7 +10,7 @@
 //! workers as the [`InferenceExt`] externalities extension.
 //!
 //! ## Interface
-//! - [`ModelId`]: a model's content address.
+//! - [`FileHash`]: a model file's content address.
 //! - [`checker`]: the key type validators' off-chain workers sign with.
 //! - [`inference`]: `run`, `verify_model`, `canonical_output`, `trace_children`, `one_step`.
 //! - [`InferenceError`], [`ModelFacts`], [`Disputability`], [`CanonicalOutput`]: what they
@@ -34,7 +34,7 @@ pub use edgeproof_canon::{
 	Tolerance,
 };
 pub use types::{
-	CanonicalOutput, Disputability, InferenceError, InferenceResult, ModelFacts, ModelId,
+	CanonicalOutput, Disputability, FileHash, InferenceError, InferenceResult, ModelFacts,
 	NotDisputable, DYNAMIC_DIM,
 };
 
@@ -58,7 +58,8 @@ use sp_runtime_interface::{
 /// registered in the calling context: block import and execution, RPC calls, a node started
 /// with `--no-inference`. Only off-chain workers of a node with the engine get answers. `uri` is
 /// the model's registered fetch URI (UTF-8, `file://`, `http://` or `https://`); the node fetches
-/// the file on first use and checks its blake2-256 against `model` before every use.
+/// the file on first use and checks its blake2-256 against `model` (the registration's file
+/// hash, not its id) before every use.
 ///
 /// The canonical functions take the model input each time; the node caches the canonical trace
 /// per `(model, input)`, so a whole dispute executes the model once.
@@ -67,7 +68,7 @@ pub trait Inference {
 	/// Runs `model` on `input` (graph order) with ONNX Runtime and returns its outputs (graph
 	/// order). Fast, not bit-exact: compare with the claimed output under the model's tolerance.
 	fn run(
-		model: PassPointerAndReadCopy<ModelId, 32>,
+		model: PassPointerAndReadCopy<FileHash, 32>,
 		uri: PassFatPointerAndRead<&[u8]>,
 		input: PassFatPointerAndDecode<Vec<Tensor>>,
 	) -> AllocateAndReturnByCodec<InferenceResult<Vec<Tensor>>> {
@@ -79,7 +80,7 @@ pub trait Inference {
 	/// to a canonical program within `limits`, and on seeded probe inputs ONNX Runtime meets
 	/// `tolerance` against the canonical executor.
 	fn verify_model(
-		model: PassPointerAndReadCopy<ModelId, 32>,
+		model: PassPointerAndReadCopy<FileHash, 32>,
 		uri: PassFatPointerAndRead<&[u8]>,
 		limits: PassFatPointerAndDecode<Limits>,
 		tolerance: PassFatPointerAndDecode<Tolerance>,
@@ -92,7 +93,7 @@ pub trait Inference {
 	/// this input holds `edgeproof_canon::unrunnable_value()` in the trace (docs/protocol.md);
 	/// an input that does not match the model's inputs is an error.
 	fn canonical_output(
-		model: PassPointerAndReadCopy<ModelId, 32>,
+		model: PassPointerAndReadCopy<FileHash, 32>,
 		uri: PassFatPointerAndRead<&[u8]>,
 		input: PassFatPointerAndDecode<Vec<Tensor>>,
 	) -> AllocateAndReturnByCodec<InferenceResult<CanonicalOutput>> {
@@ -102,7 +103,7 @@ pub trait Inference {
 	/// The two child hashes at `position` of the canonical trace tree of `input` (a bisection
 	/// move).
 	fn trace_children(
-		model: PassPointerAndReadCopy<ModelId, 32>,
+		model: PassPointerAndReadCopy<FileHash, 32>,
 		uri: PassFatPointerAndRead<&[u8]>,
 		input: PassFatPointerAndDecode<Vec<Tensor>>,
 		position: PassFatPointerAndDecode<Position>,
@@ -115,7 +116,7 @@ pub trait Inference {
 	/// `CanonicalFailed` for a node the executor cannot run on this input: no witness of it
 	/// can verify.
 	fn one_step(
-		model: PassPointerAndReadCopy<ModelId, 32>,
+		model: PassPointerAndReadCopy<FileHash, 32>,
 		uri: PassFatPointerAndRead<&[u8]>,
 		input: PassFatPointerAndDecode<Vec<Tensor>>,
 		leaf: u64,

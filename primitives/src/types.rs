@@ -6,8 +6,10 @@ use edgeproof_canon::{Hash, LeafWitness, TensorSpec};
 use scale_info::TypeInfo;
 use sp_core::H256;
 
-/// A model's content address: blake2-256 of its ONNX file bytes.
-pub type ModelId = H256;
+/// A model file's content address: blake2-256 of its ONNX bytes. The node fetches, caches and
+/// verifies files by it. (A registration on chain has its own id, derived from this hash, its
+/// owner and its specs: `pallet_models::model_id`.)
+pub type FileHash = H256;
 
 /// What an `inference` host function returns.
 pub type InferenceResult<T> = Result<T, InferenceError>;
@@ -43,7 +45,7 @@ pub enum InferenceError {
 	/// The file is larger than the node's model size limit (bytes).
 	#[codec(index = 5)]
 	TooLarge { limit: u64 },
-	/// The file's blake2-256 is not the model id. The file is never used.
+	/// The file's blake2-256 is not the registered file hash. The file is never used.
 	#[codec(index = 6)]
 	HashMismatch { found: H256 },
 	/// The file has the right hash but is not an ONNX model ONNX Runtime can load.
@@ -121,8 +123,8 @@ pub enum Disputability {
 /// Present only when the file at the URI has the model's hash and ONNX Runtime loads it.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
 pub struct ModelFacts {
-	/// The model id (equal to the blake2-256 of the file).
-	pub model: ModelId,
+	/// The file's hash (equal to the blake2-256 of the bytes at the URI).
+	pub file: FileHash,
 	/// File size in bytes.
 	pub byte_size: u64,
 	/// Graph inputs as ONNX Runtime sees them (a dynamic dimension is `u32::MAX`).

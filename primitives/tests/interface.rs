@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use codec::{Decode, Encode};
 use edgeproof_primitives::{
-	inference, CanonicalOutput, Disputability, Hash, InferenceError, InferenceExt,
-	InferenceProvider, InferenceResult, Limits, ModelFacts, ModelId, OneStepWitness, Position,
-	Tensor, Tolerance,
+	inference, CanonicalOutput, Disputability, FileHash, Hash, InferenceError, InferenceExt,
+	InferenceProvider, InferenceResult, Limits, ModelFacts, OneStepWitness, Position, Tensor,
+	Tolerance,
 };
 use sp_io::TestExternalities;
 
@@ -15,7 +15,7 @@ use sp_io::TestExternalities;
 struct Echo;
 
 impl InferenceProvider for Echo {
-	fn run(&self, _: ModelId, uri: &[u8], input: Vec<Tensor>) -> InferenceResult<Vec<Tensor>> {
+	fn run(&self, _: FileHash, uri: &[u8], input: Vec<Tensor>) -> InferenceResult<Vec<Tensor>> {
 		if uri.is_empty() {
 			return Err(InferenceError::UnsupportedUri);
 		}
@@ -23,7 +23,7 @@ impl InferenceProvider for Echo {
 	}
 	fn verify_model(
 		&self,
-		model: ModelId,
+		model: FileHash,
 		_: &[u8],
 		_: Limits,
 		_: Tolerance,
@@ -41,7 +41,7 @@ impl InferenceProvider for Echo {
 	}
 	fn canonical_output(
 		&self,
-		_: ModelId,
+		_: FileHash,
 		_: &[u8],
 		_: Vec<Tensor>,
 	) -> InferenceResult<CanonicalOutput> {
@@ -49,7 +49,7 @@ impl InferenceProvider for Echo {
 	}
 	fn trace_children(
 		&self,
-		_: ModelId,
+		_: FileHash,
 		_: &[u8],
 		_: Vec<Tensor>,
 		_: Position,
@@ -58,7 +58,7 @@ impl InferenceProvider for Echo {
 	}
 	fn one_step(
 		&self,
-		_: ModelId,
+		_: FileHash,
 		_: &[u8],
 		_: Vec<Tensor>,
 		_: u64,
@@ -72,7 +72,7 @@ fn calls_reach_the_registered_provider() {
 	let mut ext = TestExternalities::default();
 	ext.register_extension(InferenceExt::new(Arc::new(Echo)));
 	let input = vec![Tensor::from_f32(vec![2], &[1.0, 2.0])];
-	let model = ModelId::repeat_byte(7);
+	let model = FileHash::repeat_byte(7);
 	ext.execute_with(|| {
 		assert_eq!(inference::run(model, b"file:///m.onnx", input.clone()), Ok(input.clone()));
 		assert_eq!(inference::run(model, b"", input.clone()), Err(InferenceError::UnsupportedUri));
@@ -90,7 +90,7 @@ fn calls_reach_the_registered_provider() {
 #[test]
 fn without_a_provider_calls_are_unavailable() {
 	let input = vec![Tensor::from_f32(vec![1], &[1.0])];
-	let model = ModelId::zero();
+	let model = FileHash::zero();
 	TestExternalities::default().execute_with(|| {
 		assert_eq!(inference::run(model, b"x", input.clone()), Err(InferenceError::Unavailable));
 		assert_eq!(

@@ -107,7 +107,7 @@ struct World {
 	devices: Vec<ed25519::Pair>,
 	model: Model,
 	model_bytes: Vec<u8>,
-	model_id: ModelId,
+	file_hash: pallet_models::FileHash,
 	storage: sp_runtime::Storage,
 }
 
@@ -141,13 +141,13 @@ static WORLD: LazyLock<World> = LazyLock::new(|| {
 	)
 	.expect("a tensor");
 	let model = Model::new(program, vec![input]);
-	let model_id = H256(sp_io::hashing::blake2_256(&model_bytes));
+	let file_hash = H256(sp_io::hashing::blake2_256(&model_bytes));
 
 	let mut genesis = serde_json::to_value(RuntimeGenesisConfig::default()).expect("json");
 	merge(&mut genesis, development_config_genesis());
 	let config: RuntimeGenesisConfig = serde_json::from_value(genesis).expect("the dev preset");
 	let storage = config.build_storage().expect("genesis storage");
-	World { accounts, devices, model, model_bytes, model_id, storage }
+	World { accounts, devices, model, model_bytes, file_hash, storage }
 });
 
 /// Applies a JSON patch the way chain specs do: objects merge key by key, the rest replaces.
@@ -179,10 +179,20 @@ fn tensor_spec(name: &str, shape: &[u32]) -> pallet_models::TensorSpecOf<Runtime
 	}
 }
 
+/// The registration of the fixture MLP that every case starts with.
+fn setup_params() -> ModelParamsOf<Runtime> {
+	mlp_params(1, Tolerance::Relative { abs: 0, rel: 1e-4f32.to_bits() })
+}
+
+/// The id of [`setup_params`], registered by `OWNER`.
+fn setup_model() -> ModelId {
+	pallet_models::model_id(&account(OWNER), &setup_params())
+}
+
 /// The fixture MLP's registration, as a model owner sends it.
 fn mlp_params(version: u32, tolerance: Tolerance) -> ModelParamsOf<Runtime> {
 	ModelParamsOf::<Runtime> {
-		model_id: WORLD.model_id,
+		file_hash: WORLD.file_hash,
 		name: BoundedVec::truncate_from(b"mlp".to_vec()),
 		version,
 		uri: BoundedVec::truncate_from(b"https://models.example/mlp.onnx".to_vec()),
@@ -245,7 +255,7 @@ enum Op {
 		version: u32,
 		abs: u32,
 		rel: u32,
-		random_id: bool,
+		random_file: bool,
 	},
 	Vote {
 		who: Who,
@@ -405,8 +415,8 @@ fn op() -> impl Strategy<Value = Op> {
 			prop_oneof![Just(1e-4f32.to_bits()), any::<u32>()],
 			any::<bool>(),
 		)
-			.prop_map(|(who, version, abs, rel, random_id)| {
-				Op::RegisterModel { who, version, abs, rel, random_id }
+			.prop_map(|(who, version, abs, rel, random_file)| {
+				Op::RegisterModel { who, version, abs, rel, random_file }
 			}),
 		2 => (who(), pick(), any::<bool>())
 			.prop_map(|(who, pick, approve)| Op::Vote { who, pick, approve }),
@@ -521,7 +531,7 @@ impl Case {
 			parent: H256::zero(),
 			claims: Vec::new(),
 			disputes: Vec::new(),
-			models: vec![WORLD.model_id],
+			models: vec![setup_model()],
 			issuance: 0,
 			stats: Stats::default(),
 		}
@@ -718,19 +728,20 @@ impl Case {
 				let value = Balance::from(amount) * 1_000;
 				self.sudo(B::force_transfer { source, dest, value }.into());
 			},
-			Op::RegisterModel { who, version, abs, rel, random_id } => {
+			Op::RegisterModel { who, version, abs, rel, random_file } => {
 				let tolerance = if abs == 0 && rel == 0 {
 					Tolerance::Exact
 				} else {
 					Tolerance::Relative { abs, rel }
 				};
 				let mut params = mlp_params(version, tolerance);
-				if random_id {
-					params.model_id = H256(sp_io::hashing::blake2_256(&version.encode()));
+				if random_file {
+					params.file_hash = H256(sp_io::hashing::blake2_256(&version.encode()));
 					params.name = BoundedVec::truncate_from(format!("m{version}").into_bytes());
 				}
-				let id = params.model_id;
-				self.apply(self.who(who, OWNER), M::register_model { params }.into());
+				let owner = self.who(who, OWNER);
+				let id = pallet_models::model_id(&account(owner), &params);
+				self.apply(owner, M::register_model { params }.into());
 				if !self.models.contains(&id) {
 					self.models.push(id);
 				}
@@ -840,7 +851,7 @@ impl Case {
 				let message = claim_message(
 					&Attestations::genesis_hash(),
 					&device,
-					&WORLD.model_id,
+					&setup_model(),
 					&H256(sp_io::hashing::blake2_256(&input_payload)),
 					&H256(sp_io::hashing::blake2_256(&output_payload)),
 					nonce,
@@ -850,7 +861,7 @@ impl Case {
 				let id = pallet_attestations::NextClaimId::<Runtime>::get();
 				let call = pallet_attestations::Call::submit {
 					device,
-					model: WORLD.model_id,
+					model: setup_model(),
 					input: input_payload,
 					output: output_payload,
 					nonce,
@@ -1059,9 +1070,9 @@ impl Case {
 	fn setup(&mut self) {
 		self.issuance = pallet_balances::TotalIssuance::<Runtime>::get();
 		self.open_block();
-		let params = mlp_params(1, Tolerance::Relative { abs: 0, rel: 1e-4f32.to_bits() });
+		let params = setup_params();
 		self.apply(OWNER, pallet_models::Call::register_model { params }.into());
-		self.sudo(pallet_models::Call::activate { model: WORLD.model_id }.into());
+		self.sudo(pallet_models::Call::activate { model: setup_model() }.into());
 		for (device, operator) in OPERATORS.into_iter().enumerate() {
 			self.run(&Op::RegisterDevice {
 				who: Who::Right,
@@ -1072,7 +1083,7 @@ impl Case {
 			});
 		}
 		self.next_blocks(1);
-		assert!(pallet_models::Models::<Runtime>::get(WORLD.model_id).is_some());
+		assert!(pallet_models::Models::<Runtime>::get(setup_model()).is_some());
 		assert_eq!(pallet_devices::Devices::<Runtime>::iter().count(), 2, "set-up devices");
 	}
 }

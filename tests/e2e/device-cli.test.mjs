@@ -14,7 +14,7 @@ import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 
 import {
-  answerBisections, madeUpTrace, mlp, serveMlp, tamper, waitForEvent, UNIT,
+  answerBisections, madeUpTrace, mlp, modelIdOf, serveMlp, tamper, waitForEvent, UNIT,
 } from './lib/claims.mjs';
 import { cli, deviceBinary, jsonTensor, npy } from './lib/device.mjs';
 import { sendAndWaitInBlock, startDevNode, waitFor } from './lib/node.mjs';
@@ -61,7 +61,10 @@ describe('edgeproof-device against edgeproof-node --dev', () => {
       '--uri', server.uri, '--wait',
     ]);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.json.model, mlp.registration.modelId, 'the id is the blake2-256 of the file');
+    assert.equal(r.json.fileHash, mlp.registration.fileHash, 'the blake2-256 of the file');
+    const owner = new Keyring({ type: 'sr25519' }).addFromUri(operator).address;
+    const params = { ...mlp.registration, name: 'cli-mlp', version: 1, uri: server.uri };
+    assert.equal(r.json.model, modelIdOf(api, owner, params), 'the id of the owner\'s registration');
     assert.equal(r.json.programRoot, mlp.registration.programRoot);
     assert.equal(r.json.status, 'Active');
     modelId = r.json.model;

@@ -10,7 +10,7 @@ import { u8aToHex } from '@polkadot/util';
 import { blake2AsHex, cryptoWaitReady } from '@polkadot/util-crypto';
 
 import { sendAndWaitInBlock, startDevNode } from './lib/node.mjs';
-import { bindMessage, bindNonce } from './lib/claims.mjs';
+import { bindMessage, bindNonce, modelIdOf } from './lib/claims.mjs';
 
 const FIXTURE = new URL('../../canon/tests/data/mlp.onnx', import.meta.url);
 const UNIT = 1_000_000_000_000n;
@@ -36,9 +36,8 @@ describe('models and devices on edgeproof-node --dev', () => {
 
   it('registers a model, activates it with sudo and reads it back', async () => {
     const bytes = readFileSync(FIXTURE);
-    const modelId = blake2AsHex(bytes, 256);
     const params = {
-      modelId,
+      fileHash: blake2AsHex(bytes, 256),
       name: 'edgeproof-mlp',
       version: 1,
       // Nothing listens on port 9: the validator's off-chain worker cannot fetch the file and
@@ -55,7 +54,9 @@ describe('models and devices on edgeproof-node --dev', () => {
     const { events } = await sendAndWaitInBlock(api.tx.models.registerModel(params), bob);
     const registered = events.find(({ event }) => api.events.models.ModelRegistered.is(event));
     assert.ok(registered, 'ModelRegistered');
-    assert.equal(registered.event.data.model.toHex(), modelId);
+    const modelId = modelIdOf(api, bob.address, params);
+    assert.equal(registered.event.data.model.toHex(), modelId, 'the id of Bob\'s registration');
+    assert.equal(registered.event.data.fileHash.toHex(), params.fileHash);
     const deposit = registered.event.data.deposit.toBigInt();
     assert.ok(deposit >= UNIT, `deposit ${deposit} covers the base`);
     const holds = await api.query.balances.holds(bob.address);

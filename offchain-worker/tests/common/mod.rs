@@ -13,7 +13,7 @@ use std::{
 	time::Duration,
 };
 
-use edgeproof_primitives::ModelId;
+use edgeproof_primitives::FileHash;
 use sp_crypto_hashing::blake2_256;
 
 /// The ONNX Runtime library the tests load: `$ORT_DYLIB_PATH`, else where `scripts/setup.sh`
@@ -29,8 +29,8 @@ pub fn ort_lib() -> PathBuf {
 }
 
 /// The id of some bytes.
-pub fn id_of(bytes: &[u8]) -> ModelId {
-	ModelId::from(blake2_256(bytes))
+pub fn id_of(bytes: &[u8]) -> FileHash {
+	FileHash::from(blake2_256(bytes))
 }
 
 /// A `file://` URI for a path.
@@ -140,7 +140,7 @@ fn serve(mut stream: TcpStream, routes: &[(&'static str, Route)], hits: &AtomicU
 pub struct Fixture {
 	pub path: PathBuf,
 	pub bytes: Vec<u8>,
-	pub id: ModelId,
+	pub id: FileHash,
 	pub input: Vec<edgeproof_canon::Tensor>,
 	pub expected: Vec<edgeproof_canon::Tensor>,
 }

@@ -74,12 +74,12 @@ impl<T: pallet_models::Config + pallet_devices::Config> BenchmarkHelper<T::Accou
 			)
 		};
 		let (inputs, outputs) = (specs(inputs), specs(outputs));
-		let model_id =
+		let file_hash =
 			H256(sp_io::hashing::blake2_256(&(&inputs, &outputs, program_root).encode()));
 		let params = ModelParams {
-			model_id,
+			file_hash,
 			name: BoundedVec::truncate_from(b"bench".to_vec()),
-			version: u32::from_le_bytes([model_id[0], model_id[1], model_id[2], model_id[3]]),
+			version: u32::from_le_bytes([file_hash[0], file_hash[1], file_hash[2], file_hash[3]]),
 			uri: BoundedVec::truncate_from(b"https://bench.invalid/model.onnx".to_vec()),
 			byte_size: 1,
 			inputs,
@@ -92,6 +92,7 @@ impl<T: pallet_models::Config + pallet_devices::Config> BenchmarkHelper<T::Accou
 			program_work: u64::from(node_count),
 		};
 		let owner: T::AccountId = frame_benchmarking::account("model-owner", 0, 0);
+		let model_id = pallet_models::model_id(&owner, &params);
 		let deposit = pallet_models::Pallet::<T>::deposit_for(&params)
 			.saturating_add(<T as pallet_models::Config>::Currency::minimum_balance());
 		<T as pallet_models::Config>::Currency::mint_into(&owner, deposit)

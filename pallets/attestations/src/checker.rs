@@ -162,12 +162,12 @@ fn dispute_again<T: Config>(
 	record: &ClaimRecordOf<T>,
 	stored: &StorageValueRef,
 ) -> bool {
-	let (Some(uri), Some(payload)) = (T::Models::uri(&record.model), Payloads::<T>::get(claim))
+	let (Some(file), Some(payload)) = (T::Models::file(&record.model), Payloads::<T>::get(claim))
 	else {
 		return true;
 	};
 	let Some(input) = decode_tensors(&payload.input) else { return true };
-	let Ok(canonical) = inference::canonical_output(record.model, &uri, input) else {
+	let Ok(canonical) = inference::canonical_output(file.hash, &file.uri, input) else {
 		return false;
 	};
 	let disputed = T::OnWrongClaim::wrong_claim(claim, record, &canonical);
@@ -183,7 +183,7 @@ fn check<T: Config>(claim: ClaimId, record: &ClaimRecordOf<T>) -> Option<CheckOu
 		return Some(CheckOutcome::NotSampled);
 	}
 	let summary = T::Models::summary(&record.model)?;
-	let uri = T::Models::uri(&record.model)?;
+	let file = T::Models::file(&record.model)?;
 	let payload = Payloads::<T>::get(claim)?;
 	let (Some(input), Some(claimed)) =
 		(decode_tensors(&payload.input), decode_tensors(&payload.output))
@@ -191,7 +191,7 @@ fn check<T: Config>(claim: ClaimId, record: &ClaimRecordOf<T>) -> Option<CheckOu
 		// `submit` decodes both; this cannot happen for a stored claim.
 		return Some(CheckOutcome::Failed(InferenceError::MalformedTensor { index: 0 }));
 	};
-	match inference::run(record.model, &uri, input.clone()) {
+	match inference::run(file.hash, &file.uri, input.clone()) {
 		Ok(outputs) if within_tolerance(&claimed, &outputs, summary.tolerance) => {
 			return Some(CheckOutcome::Agrees)
 		},
@@ -201,7 +201,7 @@ fn check<T: Config>(claim: ClaimId, record: &ClaimRecordOf<T>) -> Option<CheckOu
 		// pass: the claimant must defend its output against the canonical trace.
 		Ok(_) | Err(_) => {},
 	}
-	let canonical = match inference::canonical_output(record.model, &uri, input) {
+	let canonical = match inference::canonical_output(file.hash, &file.uri, input) {
 		Ok(canonical) => canonical,
 		Err(e) if retry_later(&e) => return None,
 		Err(e) => return Some(CheckOutcome::Failed(e)),

@@ -44,7 +44,6 @@ fn mlp_io() -> (Tensor, Tensor) {
 /// Registers and activates the fixture MLP at `uri` with `tolerance`; returns its id.
 fn activate_mlp(uri: &str, tolerance: Tolerance) -> H256 {
 	let bytes = std::fs::read(data("mlp.onnx")).expect("fixture");
-	let id = H256(sp_io::hashing::blake2_256(&bytes));
 	let spec = |name: &str, shape: &[u32]| TensorSpec {
 		name: BoundedVec::truncate_from(name.as_bytes().to_vec()),
 		dtype: DType::F32,
@@ -52,7 +51,7 @@ fn activate_mlp(uri: &str, tolerance: Tolerance) -> H256 {
 		dynamic_batch: false,
 	};
 	let params = ModelParamsOf::<Test> {
-		model_id: id,
+		file_hash: H256(sp_io::hashing::blake2_256(&bytes)),
 		name: BoundedVec::truncate_from(b"fixture-mlp".to_vec()),
 		version: 1,
 		uri: BoundedVec::truncate_from(uri.as_bytes().to_vec()),
@@ -64,9 +63,15 @@ fn activate_mlp(uri: &str, tolerance: Tolerance) -> H256 {
 		node_count: 1,
 		program_work: 1,
 	};
+	let id = pallet_models::model_id(&OWNER, &params);
 	assert_ok!(Models::register_model(RuntimeOrigin::signed(OWNER), params));
 	assert_ok!(Models::activate(RuntimeOrigin::root(), id));
 	id
+}
+
+/// The file hash of registered model `model`: what the engine takes.
+fn file_of(model: H256) -> H256 {
+	<Models as pallet_models::ModelRegistry>::file(&model).expect("registered").hash
 }
 
 fn mlp_tolerance() -> Tolerance {
@@ -137,7 +142,7 @@ fn assert_only_disputed(
 ) {
 	let canonical = InferenceProvider::canonical_output(
 		engine,
-		model,
+		file_of(model),
 		mlp_uri().as_bytes(),
 		vec![input.clone()],
 	)
@@ -206,7 +211,7 @@ fn the_canonical_executor_decides_when_onnx_runtime_disagrees() {
 		let (input, _) = mlp_io();
 		let canonical = InferenceProvider::canonical_output(
 			&*engine,
-			model,
+			file_of(model),
 			mlp_uri().as_bytes(),
 			vec![input.clone()],
 		)
@@ -214,9 +219,13 @@ fn the_canonical_executor_decides_when_onnx_runtime_disagrees() {
 		.outputs
 		.remove(0)
 		.tensor;
-		let ort =
-			InferenceProvider::run(&*engine, model, mlp_uri().as_bytes(), vec![input.clone()])
-				.expect("ort");
+		let ort = InferenceProvider::run(
+			&*engine,
+			file_of(model),
+			mlp_uri().as_bytes(),
+			vec![input.clone()],
+		)
+		.expect("ort");
 		let claim = submit(&device, model, &input, &canonical, 1);
 
 		checker::check_pending_claims::<Test>(1);

@@ -259,7 +259,7 @@ pub fn register_model_with_work(seed: u8, activate: bool, program_work: u64) -> 
 		dynamic_batch: true,
 	};
 	let params = ModelParamsOf::<Test> {
-		model_id: H256::repeat_byte(seed),
+		file_hash: H256::repeat_byte(seed),
 		name: BoundedVec::truncate_from(b"mlp".to_vec()),
 		version: seed as u32,
 		uri: BoundedVec::truncate_from(format!("http://127.0.0.1/mlp-{seed}.onnx").into_bytes()),
@@ -271,11 +271,12 @@ pub fn register_model_with_work(seed: u8, activate: bool, program_work: u64) -> 
 		node_count: 3,
 		program_work,
 	};
+	let id = pallet_models::model_id(&OWNER, &params);
 	Models::register_model(RuntimeOrigin::signed(OWNER), params).expect("test model registers");
 	if activate {
-		Models::activate(RuntimeOrigin::root(), H256::repeat_byte(seed)).expect("activates");
+		Models::activate(RuntimeOrigin::root(), id).expect("activates");
 	}
-	H256::repeat_byte(seed)
+	id
 }
 
 /// Runs blocks until `n` is the current block, with the pallet's `on_initialize` at each.

@@ -197,7 +197,6 @@ pub fn mlp() -> Model {
 /// Registers and activates the fixture MLP with `tolerance`; returns its id.
 pub fn activate_mlp(model: &Model, tolerance: Tolerance) -> ModelId {
 	let bytes = std::fs::read(data("mlp.onnx")).expect("fixture");
-	let id = H256(sp_io::hashing::blake2_256(&bytes));
 	let spec = |name: &str, shape: &[u32]| TensorSpec {
 		name: BoundedVec::truncate_from(name.as_bytes().to_vec()),
 		dtype: DType::F32,
@@ -205,7 +204,7 @@ pub fn activate_mlp(model: &Model, tolerance: Tolerance) -> ModelId {
 		dynamic_batch: false,
 	};
 	let params = ModelParamsOf::<Test> {
-		model_id: id,
+		file_hash: H256(sp_io::hashing::blake2_256(&bytes)),
 		name: BoundedVec::truncate_from(b"mlp".to_vec()),
 		version: 1,
 		uri: BoundedVec::truncate_from(mlp_uri().into_bytes()),
@@ -217,6 +216,7 @@ pub fn activate_mlp(model: &Model, tolerance: Tolerance) -> ModelId {
 		node_count: model.program.nodes.len() as u32,
 		program_work: model.program.cost().expect("static shapes").work,
 	};
+	let id = pallet_models::model_id(&OWNER, &params);
 	Models::register_model(RuntimeOrigin::signed(OWNER), params).expect("registers");
 	Models::activate(RuntimeOrigin::root(), id).expect("activates");
 	id

@@ -185,11 +185,10 @@ fn make_move<T: Config>(
 	use edgeproof_primitives::InferenceError;
 	let info = T::Claims::claim(dispute.claim).ok_or(InferenceError::BadPosition)?;
 	let input = info.inputs.ok_or(InferenceError::BadPosition)?;
-	let model = info.record.model;
-	let uri = T::Models::uri(&model).ok_or(InferenceError::ModelNotFound)?;
+	let file = T::Models::file(&info.record.model).ok_or(InferenceError::ModelNotFound)?;
 	match *dispute.game.phase() {
 		Phase::AwaitingResponse if party == Party::Claimant => {
-			let canonical = inference::canonical_output(model, &uri, input)?;
+			let canonical = inference::canonical_output(file.hash, &file.uri, input)?;
 			let outputs: BoundedVec<LeafWitness, _> =
 				BoundedVec::try_from(canonical.outputs).map_err(|_| InferenceError::BadPosition)?;
 			once::<T>(id, b"respond", 0, now, || {
@@ -205,7 +204,8 @@ fn make_move<T: Config>(
 				Party::Challenger => challenger_move.is_some(),
 			};
 			if !moved {
-				let (left, right) = inference::trace_children(model, &uri, input, position)?;
+				let (left, right) =
+					inference::trace_children(file.hash, &file.uri, input, position)?;
 				let round = position.depth;
 				once::<T>(id, b"bisect", round_key(position), now, || {
 					send::<T>(key, Call::bisect { dispute: id, round, left, right })
@@ -214,7 +214,7 @@ fn make_move<T: Config>(
 		},
 		// Owed by the claimant, but anyone may post it: an honest trace wins it.
 		Phase::AwaitingOneStep { leaf, .. } => {
-			let witness = inference::one_step(model, &uri, input, leaf)?;
+			let witness = inference::one_step(file.hash, &file.uri, input, leaf)?;
 			once::<T>(id, b"one_step", leaf, now, || {
 				send::<T>(key, Call::one_step { dispute: id, witness })
 			});

@@ -16,8 +16,8 @@ use sp_runtime::{traits::One, Saturating};
 /// The first seed of the models [`fill_pending`] registers (above any family version).
 const LONE: u32 = 1 << 16;
 
-/// A distinct model id per seed.
-fn model_id(seed: u32) -> ModelId {
+/// A distinct file hash per seed.
+fn file_hash(seed: u32) -> FileHash {
 	let mut bytes = [0u8; 32];
 	bytes[28..].copy_from_slice(&seed.to_be_bytes());
 	H256(bytes)
@@ -36,7 +36,7 @@ fn max_params<T: Config>(seed: u32) -> ModelParamsOf<T> {
 	let mut uri = b"https://".to_vec();
 	uri.resize(T::MaxUriLen::get() as usize, b'u');
 	ModelParams {
-		model_id: model_id(seed),
+		file_hash: file_hash(seed),
 		name: BoundedVec::truncate_from(alloc::vec![b'm'; name_len]),
 		version: seed,
 		uri: BoundedVec::truncate_from(uri),
@@ -61,7 +61,7 @@ fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
 
 /// Registers `params` by `owner`; returns the model's id.
 fn register_params<T: Config>(owner: &T::AccountId, params: ModelParamsOf<T>) -> ModelId {
-	let id = params.model_id;
+	let id = model_id(owner, &params);
 	Models::<T>::register_model(RawOrigin::Signed(owner.clone()).into(), params)
 		.expect("benchmark registration is valid");
 	id
@@ -116,7 +116,7 @@ mod benchmarks {
 		}
 		fill_pending::<T>(T::MaxPendingModels::get().saturating_sub(1), LONE);
 		let params = max_params::<T>(before + 1);
-		let id = params.model_id;
+		let id = model_id(&owner, &params);
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(owner), params);
@@ -220,7 +220,7 @@ mod benchmarks {
 		let owner = funded::<T>("owner", 0);
 		let mut params = max_params::<T>(1);
 		params.uri = BoundedVec::truncate_from(b"file:///m".to_vec());
-		let id = params.model_id;
+		let id = model_id(&owner, &params);
 		Models::<T>::register_model(RawOrigin::Signed(owner.clone()).into(), params)
 			.expect("benchmark registration is valid");
 		let mut uri = b"https://".to_vec();

@@ -3,10 +3,13 @@
 //! ## Overview
 //!
 //! Registers ONNX models by content hash so that devices can make claims about them and
-//! validators can re-run them. A model record holds the file's hash (its [`ModelId`]), a family
-//! name and version, where to fetch the file, its input and output tensor specs, the tolerance
-//! claims are judged by, and the root and size of its canonical program (`edgeproof-canon`).
-//! Registering holds a deposit from the owner, sized by the bytes stored.
+//! validators can re-run them. A model record holds the file's hash, a family name and version,
+//! where to fetch the file, its input and output tensor specs, the tolerance claims are judged
+//! by, and the root and size of its canonical program (`edgeproof-canon`). Its id
+//! ([`ModelId`], [`model_id`]) is the hash of the file hash, the owner, the specs and the
+//! tolerance: anyone may register a public file, but only under an id of their own, so nobody
+//! can squat a file and lock its real owner out. Registering holds a deposit from the owner,
+//! sized by the bytes stored.
 //!
 //! A model starts `Pending`. Validators' off-chain workers fetch the file, check its hash,
 //! compile it, compare the program root and limits, and [`Pallet::vote`]; when the ayes (or the
@@ -17,8 +20,8 @@
 //! [`RejectionReason::Expired`]), so that registrations nobody can check do not hold the
 //! [`Config::MaxPendingModels`] slots forever; one account holds at most
 //! [`Config::MaxPendingPerOwner`] of them. A rejected registration blocks nobody: it leaves
-//! its family (name and version are free again) and a new registration of the same file
-//! replaces it. Only `Active` models take new claims
+//! its family (name and version are free again) and its owner may register the same file and
+//! specs again, replacing it. Only `Active` models take new claims
 //! ([`ModelRegistry`]). The owner may deprecate an active model, retire a deprecated one
 //! (getting the deposit back) and move its URI; the content hash never changes: a new file is a
 //! new model.
@@ -118,8 +121,8 @@ pub trait ModelRegistry {
 	/// Do `inputs` and `outputs` match the model's declared specs, in number, dtype and shape?
 	fn matches_specs(model: &ModelId, inputs: &[Tensor], outputs: &[Tensor]) -> bool;
 
-	/// The registered fetch URI.
-	fn uri(model: &ModelId) -> Option<Vec<u8>>;
+	/// The model's file: its hash and fetch URI, as the `inference` host functions take them.
+	fn file(model: &ModelId) -> Option<ModelFile>;
 }
 
 #[frame_support::pallet]
@@ -372,6 +375,7 @@ pub mod pallet {
 		/// A model was registered and is pending validation.
 		ModelRegistered {
 			model: ModelId,
+			file_hash: FileHash,
 			owner: T::AccountId,
 			name: BoundedVec<u8, T::MaxNameLen>,
 			version: u32,
@@ -395,7 +399,8 @@ pub mod pallet {
 
 	#[pallet::error]
 	pub enum Error<T> {
-		/// A model with this id (file hash) is already registered.
+		/// The owner has registered this file with these specs and tolerance already (the
+		/// same [`model_id`]), and that registration was not rejected.
 		ModelExists,
 		/// No model with this id is registered.
 		UnknownModel,
@@ -488,14 +493,17 @@ pub mod pallet {
 		/// origin) check it.
 		///
 		/// - `origin`: signed; becomes the owner and pays the deposit.
-		/// - `params`: the file hash (model id), name, version, URI, byte size, tensor specs,
-		///   tolerance, program root and node count.
+		/// - `params`: the file hash, name, version, URI, byte size, tensor specs, tolerance,
+		///   program root, node count and program work.
 		///
-		/// A file whose earlier registration was rejected (by vote, by the activation origin or
-		/// on expiry) may be registered again, by anyone: the new registration replaces the
-		/// rejected record. A rejected model's name and version are free again.
+		/// The model's id is [`model_id`] of the owner and `params`: registrations of one file
+		/// by different owners, or with different specs or tolerances, are different models. A
+		/// registration that was rejected (by vote, by the activation origin or on expiry) may
+		/// be made again: the new one replaces the rejected record. A rejected model's name and
+		/// version are free again.
 		///
-		/// Errors: `ModelExists` (registered and not rejected), `VersionExists`,
+		/// Errors: `ModelExists` (this owner's same registration exists and was not rejected),
+		/// `VersionExists`,
 		/// `TooManyVersions`, `EmptyName`,
 		/// `InvalidUri`, `NoTensors`, `ZeroDimension`, `TensorTooLarge`, `InvalidByteSize`,
 		/// `NoNodes`, `InvalidTolerance`, `ToleranceTooLoose`, `TooManyPendingModels`,
@@ -507,9 +515,9 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::register_model())]
 		pub fn register_model(origin: OriginFor<T>, params: ModelParamsOf<T>) -> DispatchResult {
 			let owner = ensure_signed(origin)?;
-			let model = params.model_id;
+			let model = model_id(&owner, &params);
 			// A rejected registration holds nothing (its deposit was settled, it left its
-			// family): a new registration of the file replaces it.
+			// family): registering it again replaces it.
 			ensure!(
 				Models::<T>::get(model).is_none_or(|r| r.status == ModelStatus::Rejected),
 				Error::<T>::ModelExists
@@ -539,7 +547,7 @@ pub mod pallet {
 				.map_err(|_| Error::<T>::InsufficientDeposit)?;
 
 			let name = params.name.clone();
-			let version = params.version;
+			let (version, file_hash) = (params.version, params.file_hash);
 			Families::<T>::insert(&name, family);
 			PendingModels::<T>::insert(model, now);
 			PendingQueue::<T>::put(queue);
@@ -553,7 +561,14 @@ pub mod pallet {
 					registered_at: now,
 				},
 			);
-			Self::deposit_event(Event::ModelRegistered { model, owner, name, version, deposit });
+			Self::deposit_event(Event::ModelRegistered {
+				model,
+				file_hash,
+				owner,
+				name,
+				version,
+				deposit,
+			});
 			Ok(())
 		}
 
@@ -659,7 +674,7 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Move a model's fetch URI (the file, and so the id, stay the same). The deposit
+		/// Move a model's fetch URI (the file and the id stay the same). The deposit
 		/// grows or shrinks with the URI's length.
 		///
 		/// - `origin`: signed by the owner.
@@ -967,8 +982,9 @@ pub mod pallet {
 			fits(&record.params.inputs, inputs) && fits(&record.params.outputs, outputs)
 		}
 
-		fn uri(model: &ModelId) -> Option<Vec<u8>> {
-			Models::<T>::get(model).map(|r| r.params.uri.into_inner())
+		fn file(model: &ModelId) -> Option<ModelFile> {
+			Models::<T>::get(model)
+				.map(|r| ModelFile { hash: r.params.file_hash, uri: r.params.uri.into_inner() })
 		}
 	}
 }

@@ -127,7 +127,7 @@ pub fn spec(name: &str, dtype: DType, shape: &[u32], dynamic_batch: bool) -> Ten
 /// Valid registration parameters of model `seed` (name "mlp", version `seed`).
 pub fn params(seed: u8) -> ModelParamsOf<Test> {
 	ModelParamsOf::<Test> {
-		model_id: H256::repeat_byte(seed),
+		file_hash: H256::repeat_byte(seed),
 		name: BoundedVec::truncate_from(b"mlp".to_vec()),
 		version: seed as u32,
 		uri: BoundedVec::truncate_from(
@@ -141,6 +141,16 @@ pub fn params(seed: u8) -> ModelParamsOf<Test> {
 		node_count: 5,
 		program_work: 2_000,
 	}
+}
+
+/// The id of `owner`'s registration of [`params`]`(seed)`.
+pub fn id_of(owner: AccountId, seed: u8) -> crate::ModelId {
+	crate::model_id(&owner, &params(seed))
+}
+
+/// The id of ALICE's registration of [`params`]`(seed)`, the one most tests make.
+pub fn id(seed: u8) -> crate::ModelId {
+	id_of(ALICE, seed)
 }
 
 pub struct ExtBuilder;

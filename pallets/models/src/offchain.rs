@@ -94,8 +94,12 @@ pub fn vote_on_pending_models<T: Config>(now: BlockNumberFor<T>) {
 		let Ok(_guard) = lock.try_lock() else { continue };
 
 		let limits = T::DisputeLimits::get();
-		let facts =
-			inference::verify_model(model, &record.params.uri, limits, record.params.tolerance);
+		let facts = inference::verify_model(
+			record.params.file_hash,
+			&record.params.uri,
+			limits,
+			record.params.tolerance,
+		);
 		let Some(verdict) = verdict::<T>(&record.params, &facts) else {
 			log::debug!(target: LOG_TARGET, "model {model:?}: no verdict yet ({facts:?})");
 			continue;
@@ -162,7 +166,7 @@ pub fn verdict<T: Config>(
 						.all(|(&d, &f)| d == f || (f == DYNAMIC_DIM && d == 1))
 			})
 	};
-	let approve = facts.model == params.model_id
+	let approve = facts.file == params.file_hash
 		&& facts.byte_size == params.byte_size
 		&& facts.program_root == Some(params.program_root.0)
 		&& facts.node_count == params.node_count

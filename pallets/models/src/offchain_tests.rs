@@ -40,7 +40,7 @@ fn mlp_params(uri: &str) -> ModelParamsOf<Test> {
 			.expect("the fixture compiles");
 	let root = edgeproof_canon::commit::program_root(&compiled.program).expect("root");
 	ModelParamsOf::<Test> {
-		model_id: H256(sp_io::hashing::blake2_256(&bytes)),
+		file_hash: H256(sp_io::hashing::blake2_256(&bytes)),
 		name: BoundedVec::truncate_from(b"mlp".to_vec()),
 		version: 1,
 		uri: BoundedVec::truncate_from(uri.as_bytes().to_vec()),
@@ -109,9 +109,10 @@ fn a_voter_checks_a_pending_model_and_votes_approve() {
 	ext.execute_with(|| {
 		let p = mlp_params(&file_uri("mlp.onnx"));
 		assert_ok!(Models::register_model(RuntimeOrigin::signed(ALICE), p.clone()));
+		let model = crate::model_id(&ALICE, &p);
 		offchain::vote_on_pending_models::<Test>(1);
 		// Key 77 is not a voter: only V1 votes.
-		assert_eq!(pooled_votes(&pool), vec![(V1, p.model_id, Verdict::Approve)]);
+		assert_eq!(pooled_votes(&pool), vec![(V1, model, Verdict::Approve)]);
 
 		// The vote waits in the pool: the next blocks do not send it again...
 		offchain::vote_on_pending_models::<Test>(2);
@@ -121,15 +122,12 @@ fn a_voter_checks_a_pending_model_and_votes_approve() {
 		assert_eq!(pooled_votes(&pool).len(), 2);
 
 		// Once the vote is on chain, nothing is sent; the model decides with the threshold.
-		assert_ok!(Models::vote(RuntimeOrigin::signed(V1), p.model_id, Verdict::Approve));
+		assert_ok!(Models::vote(RuntimeOrigin::signed(V1), model, Verdict::Approve));
 		offchain::vote_on_pending_models::<Test>(100);
 		assert_eq!(pooled_votes(&pool).len(), 2);
-		assert_ok!(Models::vote(RuntimeOrigin::signed(V2), p.model_id, Verdict::Approve));
-		assert_eq!(
-			crate::Models::<Test>::get(p.model_id).map(|r| r.status),
-			Some(ModelStatus::Active)
-		);
-		assert!(!PendingModels::<Test>::contains_key(p.model_id));
+		assert_ok!(Models::vote(RuntimeOrigin::signed(V2), model, Verdict::Approve));
+		assert_eq!(crate::Models::<Test>::get(model).map(|r| r.status), Some(ModelStatus::Active));
+		assert!(!PendingModels::<Test>::contains_key(model));
 		crate::Pallet::<Test>::do_try_state().expect("invariants");
 	});
 }
@@ -145,7 +143,10 @@ fn a_registration_that_lies_is_voted_down() {
 		wrong_root.version = 2;
 		assert_ok!(Models::register_model(RuntimeOrigin::signed(ALICE), wrong_root.clone()));
 		offchain::vote_on_pending_models::<Test>(1);
-		assert_eq!(pooled_votes(&pool), vec![(V1, honest.model_id, Verdict::Reject)]);
+		assert_eq!(
+			pooled_votes(&pool),
+			vec![(V1, crate::model_id(&ALICE, &honest), Verdict::Reject)]
+		);
 	});
 }
 
@@ -161,7 +162,10 @@ fn a_registration_that_understates_its_work_is_voted_down() {
 		cheap.program_work -= 1;
 		assert_ok!(Models::register_model(RuntimeOrigin::signed(ALICE), cheap.clone()));
 		offchain::vote_on_pending_models::<Test>(1);
-		assert_eq!(pooled_votes(&pool), vec![(V1, cheap.model_id, Verdict::Reject)]);
+		assert_eq!(
+			pooled_votes(&pool),
+			vec![(V1, crate::model_id(&ALICE, &cheap), Verdict::Reject)]
+		);
 	});
 }
 
@@ -174,7 +178,7 @@ fn a_file_with_another_hash_is_voted_down() {
 		let p = mlp_params(&file_uri("cnn.onnx"));
 		assert_ok!(Models::register_model(RuntimeOrigin::signed(ALICE), p.clone()));
 		offchain::vote_on_pending_models::<Test>(1);
-		assert_eq!(pooled_votes(&pool), vec![(V1, p.model_id, Verdict::Reject)]);
+		assert_eq!(pooled_votes(&pool), vec![(V1, crate::model_id(&ALICE, &p), Verdict::Reject)]);
 	});
 }
 
@@ -213,7 +217,7 @@ fn facts_of(p: &ModelParamsOf<Test>) -> ModelFacts {
 		shape: s.shape.to_vec(),
 	};
 	ModelFacts {
-		model: p.model_id,
+		file: p.file_hash,
 		byte_size: p.byte_size,
 		inputs: p.inputs.iter().map(spec).collect(),
 		outputs: p.outputs.iter().map(spec).collect(),

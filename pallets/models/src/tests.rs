@@ -14,16 +14,16 @@ use sp_core::H256;
 use sp_runtime::DispatchError;
 
 use crate::{
-	mock::*, Error, Event, Families, HoldReason, ModelRegistry, ModelStatus, PendingModels,
-	PendingQueue, RejectionReason, Verdict, Votes,
+	mock::*, Error, Event, Families, HoldReason, ModelId, ModelRegistry, ModelStatus,
+	PendingModels, PendingQueue, RejectionReason, Verdict, Votes,
 };
 
 fn held(who: AccountId) -> Balance {
 	Balances::balance_on_hold(&HoldReason::ModelDeposit.into(), &who)
 }
 
-fn status(seed: u8) -> ModelStatus {
-	crate::Models::<Test>::get(H256::repeat_byte(seed)).expect("registered").status
+fn status(model: ModelId) -> ModelStatus {
+	crate::Models::<Test>::get(model).expect("registered").status
 }
 
 /// Registers `params(seed)` as `owner` and checks every effect.
@@ -33,17 +33,19 @@ fn assert_register(owner: AccountId, seed: u8) -> Balance {
 	let free_before = Balances::balance(&owner);
 	let held_before = held(owner);
 	assert_ok!(Models::register_model(RuntimeOrigin::signed(owner), p.clone()));
-	let record = crate::Models::<Test>::get(p.model_id).expect("stored");
+	let model = id_of(owner, seed);
+	let record = crate::Models::<Test>::get(model).expect("stored");
 	assert_eq!(record.owner, owner);
 	assert_eq!(record.deposit, deposit);
 	assert_eq!(record.status, ModelStatus::Pending);
 	assert_eq!(record.params, p);
 	assert_eq!(Balances::balance(&owner), free_before - deposit);
 	assert_eq!(held(owner), held_before + deposit);
-	assert!(Families::<Test>::get(&p.name).contains(&(p.version, p.model_id)));
+	assert!(Families::<Test>::get(&p.name).contains(&(p.version, model)));
 	System::assert_last_event(
 		Event::ModelRegistered {
-			model: p.model_id,
+			model,
+			file_hash: p.file_hash,
 			owner,
 			name: p.name,
 			version: p.version,
@@ -55,7 +57,7 @@ fn assert_register(owner: AccountId, seed: u8) -> Balance {
 }
 
 fn activate(seed: u8) {
-	assert_ok!(Models::activate(RuntimeOrigin::root(), H256::repeat_byte(seed)));
+	assert_ok!(Models::activate(RuntimeOrigin::root(), id(seed)));
 }
 
 fn uri(s: &str) -> BoundedVec<u8, <Test as crate::Config>::MaxUriLen> {
@@ -72,13 +74,14 @@ fn register_model_holds_deposit_and_lists_family() {
 }
 
 #[test]
-fn duplicate_model_hash_is_rejected() {
+fn registering_the_same_model_twice_is_rejected() {
 	ExtBuilder::build_and_execute(|| {
 		assert_register(ALICE, 1);
+		// Name and version are not part of the id: this is the same registration.
 		let mut p = params(1);
 		p.version = 99;
 		assert_noop!(
-			Models::register_model(RuntimeOrigin::signed(BOB), p),
+			Models::register_model(RuntimeOrigin::signed(ALICE), p),
 			Error::<Test>::ModelExists
 		);
 	});
@@ -209,30 +212,26 @@ fn activation_origin_activates_and_rejects() {
 		let deposit = assert_register(ALICE, 1);
 		assert_register(ALICE, 2);
 		assert_noop!(
-			Models::activate(RuntimeOrigin::signed(ALICE), H256::repeat_byte(1)),
+			Models::activate(RuntimeOrigin::signed(ALICE), id(1)),
 			DispatchError::BadOrigin
 		);
 		activate(1);
-		System::assert_last_event(Event::ModelActivated { model: H256::repeat_byte(1) }.into());
-		assert_eq!(status(1), ModelStatus::Active);
-		assert!(Models::accepts_claims(&H256::repeat_byte(1)));
+		System::assert_last_event(Event::ModelActivated { model: id(1) }.into());
+		assert_eq!(status(id(1)), ModelStatus::Active);
+		assert!(Models::accepts_claims(&id(1)));
 
 		let free = Balances::balance(&ALICE);
-		let deposit2 = crate::Models::<Test>::get(H256::repeat_byte(2)).unwrap().deposit;
-		assert_ok!(Models::reject(RuntimeOrigin::root(), H256::repeat_byte(2)));
+		let deposit2 = crate::Models::<Test>::get(id(2)).unwrap().deposit;
+		assert_ok!(Models::reject(RuntimeOrigin::root(), id(2)));
 		let slashed = RejectionSlash::get() * deposit2;
 		System::assert_last_event(
-			Event::ModelRejected {
-				model: H256::repeat_byte(2),
-				reason: RejectionReason::Governance,
-				slashed,
-			}
-			.into(),
+			Event::ModelRejected { model: id(2), reason: RejectionReason::Governance, slashed }
+				.into(),
 		);
-		assert_eq!(status(2), ModelStatus::Rejected);
+		assert_eq!(status(id(2)), ModelStatus::Rejected);
 		assert_eq!(Balances::balance(&ALICE), free + deposit2 - slashed);
 		assert_eq!(held(ALICE), deposit);
-		assert!(!Models::accepts_claims(&H256::repeat_byte(2)));
+		assert!(!Models::accepts_claims(&id(2)));
 	});
 }
 
@@ -242,19 +241,16 @@ fn only_pending_models_can_be_decided() {
 		assert_register(ALICE, 1);
 		activate(1);
 		assert_noop!(
-			Models::activate(RuntimeOrigin::root(), H256::repeat_byte(1)),
+			Models::activate(RuntimeOrigin::root(), id(1)),
 			Error::<Test>::IllegalTransition
 		);
 		assert_noop!(
-			Models::reject(RuntimeOrigin::root(), H256::repeat_byte(1)),
+			Models::reject(RuntimeOrigin::root(), id(1)),
 			Error::<Test>::IllegalTransition
 		);
+		assert_noop!(Models::activate(RuntimeOrigin::root(), id(7)), Error::<Test>::UnknownModel);
 		assert_noop!(
-			Models::activate(RuntimeOrigin::root(), H256::repeat_byte(7)),
-			Error::<Test>::UnknownModel
-		);
-		assert_noop!(
-			Models::vote(RuntimeOrigin::signed(V1), H256::repeat_byte(1), Verdict::Approve),
+			Models::vote(RuntimeOrigin::signed(V1), id(1), Verdict::Approve),
 			Error::<Test>::IllegalTransition
 		);
 	});
@@ -264,19 +260,19 @@ fn only_pending_models_can_be_decided() {
 fn a_quorum_of_ayes_activates() {
 	ExtBuilder::build_and_execute(|| {
 		assert_register(ALICE, 1);
-		let model = H256::repeat_byte(1);
+		let model = id(1);
 		assert_ok!(Models::vote(RuntimeOrigin::signed(V1), model, Verdict::Approve));
 		System::assert_last_event(
 			Event::VoteCast { model, voter: V1, verdict: Verdict::Approve, ayes: 1, nays: 0 }
 				.into(),
 		);
-		assert_eq!(status(1), ModelStatus::Pending);
+		assert_eq!(status(id(1)), ModelStatus::Pending);
 		assert_ok!(Models::vote(RuntimeOrigin::signed(V2), model, Verdict::Reject));
-		assert_eq!(status(1), ModelStatus::Pending);
+		assert_eq!(status(id(1)), ModelStatus::Pending);
 		// 66% of 3 voters, rounded up, is 2 ayes.
 		assert_ok!(Models::vote(RuntimeOrigin::signed(V3), model, Verdict::Approve));
 		System::assert_last_event(Event::ModelActivated { model }.into());
-		assert_eq!(status(1), ModelStatus::Active);
+		assert_eq!(status(id(1)), ModelStatus::Active);
 		assert!(Votes::<Test>::get(model).is_empty());
 	});
 }
@@ -285,7 +281,7 @@ fn a_quorum_of_ayes_activates() {
 fn a_quorum_of_nays_rejects_and_slashes() {
 	ExtBuilder::build_and_execute(|| {
 		let deposit = assert_register(ALICE, 1);
-		let model = H256::repeat_byte(1);
+		let model = id(1);
 		let issuance = Balances::total_issuance();
 		assert_ok!(Models::vote(RuntimeOrigin::signed(V1), model, Verdict::Reject));
 		assert_ok!(Models::vote(RuntimeOrigin::signed(V2), model, Verdict::Reject));
@@ -293,7 +289,7 @@ fn a_quorum_of_nays_rejects_and_slashes() {
 		System::assert_last_event(
 			Event::ModelRejected { model, reason: RejectionReason::Voted, slashed }.into(),
 		);
-		assert_eq!(status(1), ModelStatus::Rejected);
+		assert_eq!(status(id(1)), ModelStatus::Rejected);
 		assert_eq!(held(ALICE), 0);
 		assert_eq!(Balances::total_issuance(), issuance - slashed);
 	});
@@ -304,8 +300,8 @@ fn a_single_voter_decides_alone() {
 	ExtBuilder::build_and_execute(|| {
 		set_voters(vec![V1]);
 		assert_register(ALICE, 1);
-		assert_ok!(Models::vote(RuntimeOrigin::signed(V1), H256::repeat_byte(1), Verdict::Approve));
-		assert_eq!(status(1), ModelStatus::Active);
+		assert_ok!(Models::vote(RuntimeOrigin::signed(V1), id(1), Verdict::Approve));
+		assert_eq!(status(id(1)), ModelStatus::Active);
 	});
 }
 
@@ -313,13 +309,13 @@ fn a_single_voter_decides_alone() {
 fn bad_votes_are_rejected() {
 	ExtBuilder::build_and_execute(|| {
 		assert_register(ALICE, 1);
-		let model = H256::repeat_byte(1);
+		let model = id(1);
 		assert_noop!(
 			Models::vote(RuntimeOrigin::signed(ALICE), model, Verdict::Approve),
 			Error::<Test>::NotVoter
 		);
 		assert_noop!(
-			Models::vote(RuntimeOrigin::signed(V1), H256::repeat_byte(9), Verdict::Approve),
+			Models::vote(RuntimeOrigin::signed(V1), id(9), Verdict::Approve),
 			Error::<Test>::UnknownModel
 		);
 		assert_ok!(Models::vote(RuntimeOrigin::signed(V1), model, Verdict::Approve));
@@ -337,7 +333,7 @@ fn votes_are_bounded() {
 		let voters: Vec<AccountId> = (100..120).collect();
 		set_voters(voters.clone());
 		assert_register(ALICE, 1);
-		let model = H256::repeat_byte(1);
+		let model = id(1);
 		for (i, v) in voters.iter().take(8).enumerate() {
 			let verdict = if i % 2 == 0 { Verdict::Approve } else { Verdict::Reject };
 			assert_ok!(Models::vote(RuntimeOrigin::signed(*v), model, verdict));
@@ -353,7 +349,7 @@ fn votes_are_bounded() {
 fn owner_deprecates_then_retires_and_gets_deposit_back() {
 	ExtBuilder::build_and_execute(|| {
 		let deposit = assert_register(ALICE, 1);
-		let model = H256::repeat_byte(1);
+		let model = id(1);
 		assert_noop!(
 			Models::deprecate(RuntimeOrigin::signed(ALICE), model),
 			Error::<Test>::IllegalTransition
@@ -373,7 +369,7 @@ fn owner_deprecates_then_retires_and_gets_deposit_back() {
 		assert_noop!(Models::retire(RuntimeOrigin::signed(BOB), model), Error::<Test>::NotOwner);
 		assert_ok!(Models::retire(RuntimeOrigin::signed(ALICE), model));
 		System::assert_last_event(Event::ModelRetired { model, deposit_returned: deposit }.into());
-		assert_eq!(status(1), ModelStatus::Retired);
+		assert_eq!(status(id(1)), ModelStatus::Retired);
 		assert_eq!(Balances::balance(&ALICE), free + deposit);
 		assert_eq!(held(ALICE), 0);
 		assert_noop!(
@@ -381,7 +377,7 @@ fn owner_deprecates_then_retires_and_gets_deposit_back() {
 			Error::<Test>::IllegalTransition
 		);
 		assert_noop!(
-			Models::deprecate(RuntimeOrigin::signed(ALICE), H256::repeat_byte(5)),
+			Models::deprecate(RuntimeOrigin::signed(ALICE), id(5)),
 			Error::<Test>::UnknownModel
 		);
 	});
@@ -391,7 +387,7 @@ fn owner_deprecates_then_retires_and_gets_deposit_back() {
 fn owner_moves_uri_and_deposit_follows_its_length() {
 	ExtBuilder::build_and_execute(|| {
 		let deposit = assert_register(ALICE, 1);
-		let model = H256::repeat_byte(1);
+		let model = id(1);
 		let longer = uri("https://models.example.org/a/much/longer/path/mlp.onnx");
 		let grow = longer.len() as Balance - params(1).uri.len() as Balance;
 		assert_ok!(Models::set_uri(RuntimeOrigin::signed(ALICE), model, longer.clone()));
@@ -399,7 +395,8 @@ fn owner_moves_uri_and_deposit_follows_its_length() {
 			Event::UriUpdated { model, uri: longer.clone(), deposit: deposit + grow }.into(),
 		);
 		assert_eq!(held(ALICE), deposit + grow);
-		assert_eq!(Models::uri(&model), Some(longer.to_vec()));
+		let file = Models::file(&model).expect("registered");
+		assert_eq!((file.hash, file.uri), (params(1).file_hash, longer.to_vec()));
 
 		assert_ok!(Models::set_uri(RuntimeOrigin::signed(ALICE), model, uri("file:///m.onnx")));
 		let shorter = params(1).uri.len() as Balance - "file:///m.onnx".len() as Balance;
@@ -418,7 +415,7 @@ fn owner_moves_uri_and_deposit_follows_its_length() {
 			Error::<Test>::InvalidUri
 		);
 		assert_noop!(
-			Models::set_uri(RuntimeOrigin::signed(ALICE), H256::repeat_byte(3), uri("file:///x")),
+			Models::set_uri(RuntimeOrigin::signed(ALICE), id(3), uri("file:///x")),
 			Error::<Test>::UnknownModel
 		);
 	});
@@ -428,9 +425,9 @@ fn owner_moves_uri_and_deposit_follows_its_length() {
 fn uri_of_a_rejected_model_cannot_move_and_growth_needs_funds() {
 	ExtBuilder::build_and_execute(|| {
 		assert_register(ALICE, 1);
-		assert_ok!(Models::reject(RuntimeOrigin::root(), H256::repeat_byte(1)));
+		assert_ok!(Models::reject(RuntimeOrigin::root(), id(1)));
 		assert_noop!(
-			Models::set_uri(RuntimeOrigin::signed(ALICE), H256::repeat_byte(1), uri("file:///y")),
+			Models::set_uri(RuntimeOrigin::signed(ALICE), id(1), uri("file:///y")),
 			Error::<Test>::IllegalTransition
 		);
 
@@ -444,7 +441,7 @@ fn uri_of_a_rejected_model_cannot_move_and_growth_needs_funds() {
 		assert_noop!(
 			Models::set_uri(
 				RuntimeOrigin::signed(POOR),
-				p.model_id,
+				crate::model_id(&POOR, &p),
 				uri(&format!("file:///{}", "a".repeat(112)))
 			),
 			Error::<Test>::InsufficientDeposit
@@ -456,7 +453,7 @@ fn uri_of_a_rejected_model_cannot_move_and_growth_needs_funds() {
 fn specs_accept_matching_tensors_and_batches() {
 	ExtBuilder::build_and_execute(|| {
 		assert_register(ALICE, 1);
-		let model = H256::repeat_byte(1);
+		let model = id(1);
 		let input = |batch: u32| Tensor::from_f32(vec![batch, 16], &vec![0.5; batch as usize * 16]);
 		let output = |batch: u32| Tensor::from_f32(vec![batch, 8], &vec![0.25; batch as usize * 8]);
 		assert!(Models::matches_specs(&model, &[input(1)], &[output(1)]));
@@ -484,10 +481,7 @@ fn specs_accept_matching_tensors_and_batches() {
 		);
 		let truncated = Tensor { dtype: DType::F32, shape: vec![1, 16], data: vec![0; 7] };
 		assert!(!Models::matches_specs(&model, &[truncated], &[output(1)]), "data length");
-		assert!(
-			!Models::matches_specs(&H256::repeat_byte(8), &[input(1)], &[output(1)]),
-			"unknown model"
-		);
+		assert!(!Models::matches_specs(&id(8), &[input(1)], &[output(1)]), "unknown model");
 	});
 }
 
@@ -495,11 +489,11 @@ fn specs_accept_matching_tensors_and_batches() {
 fn summary_reports_program_and_tolerance() {
 	ExtBuilder::build_and_execute(|| {
 		assert_register(ALICE, 1);
-		let summary = Models::summary(&H256::repeat_byte(1)).unwrap();
+		let summary = Models::summary(&id(1)).unwrap();
 		assert_eq!(summary.program_root, H256::repeat_byte(0xaa));
 		assert_eq!(summary.node_count, 5);
 		assert_eq!(summary.tolerance, params(1).tolerance);
-		assert_eq!(Models::summary(&H256::repeat_byte(2)), None);
+		assert_eq!(Models::summary(&id(2)), None);
 	});
 }
 
@@ -524,7 +518,7 @@ fn registration_is_refused_beyond_max_pending_models() {
 			Error::<Test>::TooManyPendingModels
 		);
 		// Deciding one makes room.
-		assert_ok!(Models::activate(RuntimeOrigin::root(), H256::repeat_byte(1)));
+		assert_ok!(Models::activate(RuntimeOrigin::root(), id_of(BOB, 1)));
 		assert_eq!(PendingModels::<Test>::count(), MAX_PENDING_MODELS - 1);
 		assert_ok!(Models::register_model(RuntimeOrigin::signed(MALLORY), extra));
 		Models::do_try_state().expect("invariants");
@@ -576,10 +570,11 @@ fn squatted_pending_slots_expire_and_free_room_for_honest_registrations() {
 		for (seed, deposit) in squats {
 			let slashed = RejectionSlash::get() * deposit;
 			burned += slashed;
-			assert_eq!(status(seed), ModelStatus::Rejected);
+			let squatter = if seed % 2 == 0 { MALLORY } else { EVE };
+			assert_eq!(status(id_of(squatter, seed)), ModelStatus::Rejected);
 			System::assert_has_event(
 				Event::ModelRejected {
-					model: H256::repeat_byte(seed),
+					model: id_of(squatter, seed),
 					reason: RejectionReason::Expired,
 					slashed,
 				}
@@ -602,30 +597,30 @@ fn only_models_pending_for_the_whole_timeout_expire() {
 	ExtBuilder::build_and_execute(|| {
 		let deposit = assert_register(ALICE, 1);
 		assert_register(BOB, 2);
-		assert_ok!(Models::vote(RuntimeOrigin::signed(V1), H256::repeat_byte(1), Verdict::Approve));
+		assert_ok!(Models::vote(RuntimeOrigin::signed(V1), id(1), Verdict::Approve));
 		run_to_block(5);
 		assert_register(ALICE, 3);
 		// A decided model leaves the expiry queue.
-		activate(2);
+		assert_ok!(Models::activate(RuntimeOrigin::root(), id_of(BOB, 2)));
 
 		run_to_block(1 + PENDING_TIMEOUT);
-		assert_eq!(status(1), ModelStatus::Rejected);
-		assert_eq!(status(2), ModelStatus::Active);
-		assert_eq!(status(3), ModelStatus::Pending);
+		assert_eq!(status(id(1)), ModelStatus::Rejected);
+		assert_eq!(status(id_of(BOB, 2)), ModelStatus::Active);
+		assert_eq!(status(id(3)), ModelStatus::Pending);
 		System::assert_last_event(
 			Event::ModelRejected {
-				model: H256::repeat_byte(1),
+				model: id(1),
 				reason: RejectionReason::Expired,
 				slashed: RejectionSlash::get() * deposit,
 			}
 			.into(),
 		);
-		assert!(Votes::<Test>::get(H256::repeat_byte(1)).is_empty());
+		assert!(Votes::<Test>::get(id(1)).is_empty());
 
 		run_to_block(4 + PENDING_TIMEOUT);
-		assert_eq!(status(3), ModelStatus::Pending);
+		assert_eq!(status(id(3)), ModelStatus::Pending);
 		run_to_block(5 + PENDING_TIMEOUT);
-		assert_eq!(status(3), ModelStatus::Rejected);
+		assert_eq!(status(id(3)), ModelStatus::Rejected);
 		assert_eq!(held(ALICE), 0);
 	});
 }
@@ -644,7 +639,7 @@ fn one_account_cannot_take_more_than_its_share_of_the_pending_slots() {
 		// Other accounts still find room.
 		assert_ok!(Models::register_model(RuntimeOrigin::signed(BOB), params(9)));
 		// Once one of its models is decided, the account may register again.
-		assert_ok!(Models::reject(RuntimeOrigin::root(), H256::repeat_byte(1)));
+		assert_ok!(Models::reject(RuntimeOrigin::root(), id_of(MALLORY, 1)));
 		assert_ok!(Models::register_model(RuntimeOrigin::signed(MALLORY), dead(next)));
 	});
 }
@@ -680,7 +675,7 @@ fn a_tolerance_that_accepts_every_output_is_refused() {
 fn votes_of_a_removed_voter_do_not_count() {
 	ExtBuilder::build_and_execute(|| {
 		assert_register(ALICE, 1);
-		let model = H256::repeat_byte(1);
+		let model = id(1);
 		assert_ok!(Models::vote(RuntimeOrigin::signed(V1), model, Verdict::Approve));
 		// V1 leaves the voter set: 66% of the 2 remaining voters, rounded up, is 2 ayes.
 		set_voters(vec![V2, V3]);
@@ -689,10 +684,10 @@ fn votes_of_a_removed_voter_do_not_count() {
 			Event::VoteCast { model, voter: V2, verdict: Verdict::Approve, ayes: 1, nays: 0 }
 				.into(),
 		);
-		assert_eq!(status(1), ModelStatus::Pending, "V1's vote no longer counts");
+		assert_eq!(status(id(1)), ModelStatus::Pending, "V1's vote no longer counts");
 		assert_eq!(Votes::<Test>::get(model).into_inner(), vec![(V2, Verdict::Approve)]);
 		assert_ok!(Models::vote(RuntimeOrigin::signed(V3), model, Verdict::Approve));
-		assert_eq!(status(1), ModelStatus::Active);
+		assert_eq!(status(id(1)), ModelStatus::Active);
 	});
 }
 
@@ -703,7 +698,7 @@ fn votes_of_removed_voters_take_no_room() {
 		let old: Vec<AccountId> = (100..120).collect();
 		set_voters(old.clone());
 		assert_register(ALICE, 1);
-		let model = H256::repeat_byte(1);
+		let model = id(1);
 		for (i, v) in old.iter().take(8).enumerate() {
 			let verdict = if i % 2 == 0 { Verdict::Approve } else { Verdict::Reject };
 			assert_ok!(Models::vote(RuntimeOrigin::signed(*v), model, verdict));
@@ -712,36 +707,96 @@ fn votes_of_removed_voters_take_no_room() {
 		set_voters(vec![V1, V2, V3]);
 		assert_ok!(Models::vote(RuntimeOrigin::signed(V1), model, Verdict::Reject));
 		assert_ok!(Models::vote(RuntimeOrigin::signed(V2), model, Verdict::Reject));
-		assert_eq!(status(1), ModelStatus::Rejected);
+		assert_eq!(status(id(1)), ModelStatus::Rejected);
 	});
 }
 
-/// Attack (issue 14, item 8): a squatter registers a public file first, under the name and
-/// version its real owner will use, with specs that fail the validators' check. The record was
-/// `Rejected` for ever and blocked both the file and the family slot; now the rejection frees
-/// the name and version, and the owner's registration of the same file replaces the record.
+/// Attack (issue 14, item 8): a squatter registers a public file first, with a tolerance of
+/// its own, and gets it activated. When a model's id was its file hash, the squatter owned the
+/// file: its real owner got `ModelExists` for as long as the record lived (retired records
+/// included). Now the id is the owner's own: both registrations live side by side, each with
+/// its owner's specs and tolerance, and neither can touch the other.
 #[test]
-fn a_rejected_squatter_blocks_neither_the_file_nor_its_family_slot() {
+fn a_squatter_cannot_take_a_public_file_from_its_owner() {
 	ExtBuilder::build_and_execute(|| {
 		let mut squat = params(1);
-		squat.program_root = H256::repeat_byte(0x66);
-		assert_ok!(Models::register_model(RuntimeOrigin::signed(BOB), squat));
-		assert_ok!(Models::reject(RuntimeOrigin::root(), H256::repeat_byte(1)));
-		assert_eq!(status(1), ModelStatus::Rejected);
+		squat.name = BoundedVec::truncate_from(b"squat".to_vec());
+		squat.tolerance = Tolerance::Relative { abs: 1e-2f32.to_bits(), rel: 1e-2f32.to_bits() };
+		let squatted = crate::model_id(&MALLORY, &squat);
+		assert_ok!(Models::register_model(RuntimeOrigin::signed(MALLORY), squat.clone()));
+		assert_ok!(Models::activate(RuntimeOrigin::root(), squatted));
+
+		// The real owner registers the same file, with its own tolerance, under its own id.
+		assert_eq!(params(1).file_hash, squat.file_hash);
+		assert_register(ALICE, 1);
+		activate(1);
+		assert_ne!(id(1), squatted);
+		assert_eq!(Models::summary(&id(1)).expect("registered").tolerance, params(1).tolerance);
+		assert_eq!(Models::summary(&squatted).expect("registered").tolerance, squat.tolerance);
+		assert_eq!(Models::file(&id(1)).map(|f| f.hash), Some(squat.file_hash));
+		assert_noop!(
+			Models::deprecate(RuntimeOrigin::signed(MALLORY), id(1)),
+			Error::<Test>::NotOwner
+		);
+
+		// Retiring a registration blocks nobody else either.
+		assert_ok!(Models::deprecate(RuntimeOrigin::signed(ALICE), id(1)));
+		assert_ok!(Models::retire(RuntimeOrigin::signed(ALICE), id(1)));
+		let mut again = params(1);
+		again.version = 2;
+		assert_ok!(Models::register_model(RuntimeOrigin::signed(BOB), again));
+		assert_eq!(status(id_of(BOB, 1)), ModelStatus::Pending);
+	});
+}
+
+/// The id covers the specs and the tolerance: one owner may register one file under several
+/// tolerances or specs (each its own model), but not the same registration twice.
+#[test]
+fn one_file_may_be_registered_with_other_specs_or_tolerances() {
+	ExtBuilder::build_and_execute(|| {
+		assert_register(ALICE, 1);
+		let mut exact = params(1);
+		exact.version = 2;
+		exact.tolerance = Tolerance::Exact;
+		assert_ok!(Models::register_model(RuntimeOrigin::signed(ALICE), exact.clone()));
+		// Within ALICE's share of the pending slots.
+		activate(1);
+		let mut unbatched = params(1);
+		unbatched.version = 3;
+		unbatched.inputs[0].dynamic_batch = false;
+		assert_ok!(Models::register_model(RuntimeOrigin::signed(ALICE), unbatched.clone()));
+		let ids = [id(1), crate::model_id(&ALICE, &exact), crate::model_id(&ALICE, &unbatched)];
+		assert_eq!(
+			ids.map(status),
+			[ModelStatus::Active, ModelStatus::Pending, ModelStatus::Pending]
+		);
+		assert_eq!(ids.iter().collect::<std::collections::BTreeSet<_>>().len(), 3);
+	});
+}
+
+/// A rejected registration blocks neither its family slot nor its owner: the rejection frees
+/// the name and version, and registering the same model again replaces the record.
+#[test]
+fn a_rejected_registration_blocks_neither_its_id_nor_its_family_slot() {
+	ExtBuilder::build_and_execute(|| {
+		let mut wrong = params(1);
+		wrong.program_root = H256::repeat_byte(0x66);
+		assert_ok!(Models::register_model(RuntimeOrigin::signed(ALICE), wrong));
+		assert_ok!(Models::reject(RuntimeOrigin::root(), id(1)));
+		assert_eq!(status(id(1)), ModelStatus::Rejected);
 		assert!(Families::<Test>::get(&params(1).name).is_empty(), "the family slot is free");
 
-		// The real owner registers the file, under the same name and version.
+		// The owner registers it again, fixed, under the same name and version.
 		let deposit = assert_register(ALICE, 1);
-		let record = crate::Models::<Test>::get(H256::repeat_byte(1)).expect("replaced");
+		let record = crate::Models::<Test>::get(id(1)).expect("replaced");
 		assert_eq!(record.params.program_root, params(1).program_root);
-		assert_eq!(held(ALICE), deposit);
-		assert_eq!(held(BOB), 0, "the squatter's deposit was settled at its rejection");
+		assert_eq!(held(ALICE), deposit, "the rejected deposit was settled at its rejection");
 		activate(1);
-		assert!(Models::accepts_claims(&H256::repeat_byte(1)));
+		assert!(Models::accepts_claims(&id(1)));
 
-		// A registered file that is not rejected still cannot be taken over.
+		// A registration that is not rejected cannot be made again.
 		assert_noop!(
-			Models::register_model(RuntimeOrigin::signed(BOB), params(1)),
+			Models::register_model(RuntimeOrigin::signed(ALICE), params(1)),
 			Error::<Test>::ModelExists
 		);
 	});

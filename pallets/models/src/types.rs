@@ -8,8 +8,43 @@ use frame_support::{
 use scale_info::TypeInfo;
 use sp_core::H256;
 
-/// A model's identity: blake2-256 of its ONNX file bytes.
+/// A registration's identity: [`model_id`] of its owner and parameters.
 pub type ModelId = H256;
+
+/// A model file's content address: blake2-256 of its ONNX bytes.
+pub use edgeproof_primitives::FileHash;
+
+/// The domain separator of [`model_id`].
+pub const MODEL_ID_DOMAIN: [u8; 15] = *b"edgeproof/model";
+
+/// The id of `owner`'s registration of `params`: blake2-256 of the SCALE encoding of
+/// `(MODEL_ID_DOMAIN, file_hash, owner, inputs, outputs, tolerance)`.
+///
+/// Anyone may register any file, but only under an id of their own: the same file registered by
+/// someone else, or with other tensor specs or another tolerance, is another model. So nobody
+/// can take a public file's id first and lock its real owner out. The URI, name and version are
+/// not part of it (the URI may move; name and version are labels, unique per family).
+pub fn model_id<AccountId, MaxName, MaxUri, MaxTensors, MaxDims>(
+	owner: &AccountId,
+	params: &ModelParams<MaxName, MaxUri, MaxTensors, MaxDims>,
+) -> ModelId
+where
+	AccountId: Encode,
+	MaxName: Get<u32>,
+	MaxUri: Get<u32>,
+	MaxTensors: Get<u32>,
+	MaxDims: Get<u32>,
+{
+	let preimage = (
+		MODEL_ID_DOMAIN,
+		params.file_hash,
+		owner,
+		&params.inputs,
+		&params.outputs,
+		params.tolerance,
+	);
+	<sp_runtime::traits::BlakeTwo256 as sp_runtime::traits::Hash>::hash_of(&preimage)
+}
 
 /// Where a model is in its life.
 ///
@@ -110,8 +145,9 @@ impl<MaxName: Get<u32>, MaxDims: Get<u32>> TensorSpec<MaxName, MaxDims> {
 #[scale_info(skip_type_params(MaxName, MaxUri, MaxTensors, MaxDims))]
 pub struct ModelParams<MaxName: Get<u32>, MaxUri: Get<u32>, MaxTensors: Get<u32>, MaxDims: Get<u32>>
 {
-	/// blake2-256 of the ONNX file: the model's id.
-	pub model_id: ModelId,
+	/// blake2-256 of the ONNX file: validators fetch the file from `uri` and check it has this
+	/// hash. Part of the registration's id ([`model_id`]), not the id itself.
+	pub file_hash: FileHash,
 	/// Family name (UTF-8); versions of one name form a family.
 	pub name: BoundedVec<u8, MaxName>,
 	/// Version within the family; unique per name.
@@ -208,13 +244,23 @@ pub struct PendingEntry<AccountId, BlockNumber> {
 	MaxEncodedLen,
 )]
 pub enum Verdict {
-	/// The file at the URI has the id as hash, compiles to `program_root` with `node_count`
+	/// The file at the URI has the registered hash, compiles to `program_root` with `node_count`
 	/// nodes, is disputable and ort meets the tolerance.
 	#[codec(index = 0)]
 	Approve,
 	/// Any of the above failed.
 	#[codec(index = 1)]
 	Reject,
+}
+
+/// Where validators fetch a model's file, and the hash it must have (see
+/// [`crate::ModelRegistry::file`]): what the node's `inference` host functions take.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelFile {
+	/// blake2-256 of the ONNX file ([`ModelParams::file_hash`]).
+	pub hash: FileHash,
+	/// The registered fetch URI.
+	pub uri: alloc::vec::Vec<u8>,
 }
 
 /// What other pallets may know about a model (see [`crate::ModelRegistry`]).

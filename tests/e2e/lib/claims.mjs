@@ -17,6 +17,23 @@ const REGISTRATION = JSON.parse(
   readFileSync(new URL('../fixtures/mlp.registration.json', import.meta.url), 'utf8'),
 );
 
+/**
+ * The id of `owner`'s registration of `params` (docs/pallets/models.md, "Model ids"):
+ * blake2-256 of the SCALE tuple ("edgeproof/model" as 15 bytes, file hash, owner account,
+ * inputs, outputs, tolerance).
+ */
+export function modelIdOf(api, owner, params) {
+  const encoded = api.createType(api.tx.models.registerModel.meta.args[0].type.toString(), params);
+  return u8aToHex(blake2AsU8a(u8aConcat(
+    stringToU8a('edgeproof/model'),
+    encoded.fileHash.toU8a(),
+    api.createType('AccountId32', owner).toU8a(),
+    encoded.inputs.toU8a(),
+    encoded.outputs.toU8a(),
+    encoded.tolerance.toU8a(),
+  ), 256));
+}
+
 /** The SCALE encoding of one `Tensor` (docs/claim-format.md). */
 export function encodeTensor({ dtype, shape, data }) {
   return u8aConcat(
@@ -130,10 +147,12 @@ export async function serveMlp() {
  * decides it; returns its status ('Active' expected) and id.
  */
 export async function registerMlp(api, owner, uri, { name = 'e2e-mlp', timeoutMs = 90_000 } = {}) {
-  const modelId = REGISTRATION.modelId;
   const params = { ...REGISTRATION, name, version: 1, uri };
   const { events } = await sendAndWaitInBlock(api.tx.models.registerModel(params), owner);
-  assert.ok(events.some(({ event }) => api.events.models.ModelRegistered.is(event)));
+  const registered = events.find(({ event }) => api.events.models.ModelRegistered.is(event));
+  assert.ok(registered, 'ModelRegistered');
+  const modelId = registered.event.data.model.toHex();
+  assert.equal(modelId, modelIdOf(api, owner.address, params), 'the documented model id');
   const status = await waitFor(
     async () => {
       const record = (await api.query.models.models(modelId)).unwrap();
