@@ -29,7 +29,7 @@ impl InferenceProvider for Echo {
 		_: Tolerance,
 	) -> InferenceResult<ModelFacts> {
 		Ok(ModelFacts {
-			model,
+			file: model,
 			byte_size: 1,
 			inputs: vec![],
 			outputs: vec![],
@@ -77,7 +77,7 @@ fn calls_reach_the_registered_provider() {
 		assert_eq!(inference::run(model, b"file:///m.onnx", input.clone()), Ok(input.clone()));
 		assert_eq!(inference::run(model, b"", input.clone()), Err(InferenceError::UnsupportedUri));
 		assert_eq!(
-			inference::verify_model(model, b"x", Limits::NATIVE, Tolerance::Exact).map(|f| f.model),
+			inference::verify_model(model, b"x", Limits::NATIVE, Tolerance::Exact).map(|f| f.file),
 			Ok(model)
 		);
 		assert_eq!(
