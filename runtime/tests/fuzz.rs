@@ -184,9 +184,13 @@ fn setup_params() -> ModelParamsOf<Runtime> {
 	mlp_params(1, Tolerance::Relative { abs: 0, rel: 1e-4f32.to_bits() })
 }
 
-/// The id of [`setup_params`], registered by `OWNER`.
+/// The id of [`setup_params`], registered by `OWNER` (computed once: claims name it in every
+/// case).
+static SETUP_MODEL: LazyLock<ModelId> =
+	LazyLock::new(|| pallet_models::model_id(&account(OWNER), &setup_params()));
+
 fn setup_model() -> ModelId {
-	pallet_models::model_id(&account(OWNER), &setup_params())
+	*SETUP_MODEL
 }
 
 /// The fixture MLP's registration, as a model owner sends it.
