@@ -52,6 +52,9 @@ pub use exec::{
 };
 pub use merkle::{leaf_hash, merkle_root, Hash, MerkleProof, MerkleTree, Position, ZERO_HASH};
 pub use ops::node_work;
-pub use program::{leaf_of, output_leaf_range, AutoPad, Cost, Node, Op, Program, Ref, Window};
+pub use program::{
+	leaf_of, output_leaf_range, AutoPad, CoordinateTransform, Cost, NearestMode, Node, Op, Program,
+	Ref, ResizeMode, Window,
+};
 pub use tensor::{numel, DType, Limits, Tensor, TensorSpec, CANONICAL_NAN};
 pub use tolerance::{within_tolerance, Tolerance};

@@ -118,6 +118,12 @@ pub enum Op {
 	/// Elementwise conversion.
 	#[codec(index = 25)]
 	Cast { to: crate::tensor::DType },
+	/// `max(0, min(1, alpha * x + beta))` (bit patterns).
+	#[codec(index = 26)]
+	HardSigmoid { alpha: u32, beta: u32 },
+	/// `x * max(0, min(1, x / 6 + 0.5))`, with `1 / 6` rounded to f32 once.
+	#[codec(index = 27)]
+	HardSwish,
 	// Linear algebra.
 	/// `alpha * A' * B' + beta * C`.
 	#[codec(index = 30)]
@@ -189,6 +195,68 @@ pub enum Op {
 	/// Inputs data and an I64 shape, bidirectional broadcasting.
 	#[codec(index = 61)]
 	Expand,
+	/// Resizes an F32 tensor to `sizes` (one entry per axis). `scales` (bit patterns, one per
+	/// axis) are the scales of the coordinate transformation: the ONNX `scales` input, or
+	/// `sizes[i] / input[i]` in f32 when the model gave sizes.
+	#[codec(index = 62)]
+	Resize {
+		mode: ResizeMode,
+		coordinates: CoordinateTransform,
+		nearest: NearestMode,
+		scales: Vec<u32>,
+		sizes: Vec<u32>,
+	},
+	/// Inputs X, W (C x M/group x kernel), optional B. `window.pads` are explicit (the compiler
+	/// resolves `auto_pad` and `output_shape`); `output_padding` has one entry per spatial axis
+	/// (empty = zeros).
+	#[codec(index = 63)]
+	ConvTranspose { window: Window, group: u32, output_padding: Vec<u32> },
+}
+
+/// ONNX Resize `mode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub enum ResizeMode {
+	#[codec(index = 0)]
+	Nearest,
+	/// Linear along every resized axis (bilinear for two).
+	#[codec(index = 1)]
+	Linear,
+}
+
+/// ONNX Resize `coordinate_transformation_mode`: how an output coordinate `x` maps back to the
+/// input, with `scale` from [`Op::Resize`] and the axis lengths `len_in`, `len_out`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub enum CoordinateTransform {
+	/// `(x + 0.5) / scale - 0.5`.
+	#[codec(index = 0)]
+	HalfPixel,
+	/// As `HalfPixel`, but `0` when `len_out == 1`.
+	#[codec(index = 1)]
+	PytorchHalfPixel,
+	/// `x * (len_in - 1) / (len_out - 1)`, `0` when `len_out == 1`.
+	#[codec(index = 2)]
+	AlignCorners,
+	/// `x / scale`.
+	#[codec(index = 3)]
+	Asymmetric,
+	/// `(x + 0.5) / scale`.
+	#[codec(index = 4)]
+	TfHalfPixelForNn,
+}
+
+/// ONNX Resize `nearest_mode`: how a mapped coordinate picks its input element.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub enum NearestMode {
+	/// Round half down.
+	#[codec(index = 0)]
+	RoundPreferFloor,
+	/// Round half up.
+	#[codec(index = 1)]
+	RoundPreferCeil,
+	#[codec(index = 2)]
+	Floor,
+	#[codec(index = 3)]
+	Ceil,
 }
 
 impl Op {
@@ -219,6 +287,8 @@ impl Op {
 			Op::Clip { .. } => "Clip",
 			Op::Identity => "Identity",
 			Op::Cast { .. } => "Cast",
+			Op::HardSigmoid { .. } => "HardSigmoid",
+			Op::HardSwish => "HardSwish",
 			Op::Gemm { .. } => "Gemm",
 			Op::MatMul => "MatMul",
 			Op::Conv { .. } => "Conv",
@@ -245,6 +315,8 @@ impl Op {
 			Op::Slice { .. } => "Slice",
 			Op::Pad { .. } => "Pad",
 			Op::Expand => "Expand",
+			Op::Resize { .. } => "Resize",
+			Op::ConvTranspose { .. } => "ConvTranspose",
 		}
 	}
 }

@@ -6,10 +6,13 @@
 
 mod common;
 
-use std::{collections::BTreeMap, path::Path};
+use std::{
+	collections::{BTreeMap, HashMap},
+	path::Path,
+};
 
 use edgeproof_canon::{
-	compiler::{compile, CompileOptions},
+	compiler::{compile, CompileOptions, Compiled},
 	execute, within_tolerance, CanonError, Tolerance,
 };
 
@@ -29,10 +32,78 @@ fn tolerance_for(case: &str) -> (f32, f32) {
 	(ABS, REL)
 }
 
+/// Cases where ONNX Runtime 1.31.1 (the checkers' fast path, which canon must agree with) and
+/// the ONNX reference outputs disagree, with the reason; canon follows ONNX Runtime and is
+/// compared with it there (listed in docs/canonical-executor.md).
+const ORT_SEMANTICS: &[(&str, &str)] = &[(
+	"test_resize_downsample_scales_linear_align_corners",
+	"align_corners divides by the integer output length - 1 (ORT), not scale * length - 1",
+)];
+
+/// ONNX Runtime's outputs for a case's data set (F32 inputs).
+fn ort_outputs(model: &[u8], set: &Path) -> Vec<edgeproof_canon::Tensor> {
+	let names = graph_inputs(model);
+	let inputs: Vec<_> = (0..names.len())
+		.map(|i| common::read_pb(&set.join(format!("input_{i}.pb"))).unwrap())
+		.collect();
+	let named: Vec<_> = names.iter().cloned().zip(inputs.iter()).collect();
+	common::reference::run(&mut common::reference::session(model, false), &named)
+}
+
 enum Outcome {
 	Pass,
 	Unsupported(String),
 	Fail(String),
+}
+
+/// The graph input names of a case, in order (initializers excluded).
+fn graph_inputs(model: &[u8]) -> Vec<String> {
+	use prost::Message;
+	let Ok(m) = edgeproof_canon::compiler::onnx::ModelProto::decode(model) else { return vec![] };
+	let g = m.graph.unwrap_or_default();
+	let inits: std::collections::HashSet<_> =
+		g.initializer.iter().map(|t| t.name.clone()).collect();
+	g.input.into_iter().map(|vi| vi.name).filter(|n| !inits.contains(n)).collect()
+}
+
+/// Compiles a case. A registered model is compiled for fixed shapes, so the values that decide
+/// shapes (a Resize's `scales`, a Reshape's target...) are constants of the file; many node
+/// cases feed them as graph inputs instead. When the compiler asks for such a constant, the
+/// case is compiled again with its inputs after the first (then all of them) bound to the
+/// test data set's values, as a registration of that graph would have them.
+fn compile_case(set: &Path, model: &[u8]) -> Result<Compiled, CanonError> {
+	let names = graph_inputs(model);
+	// The set's input shapes bind the graph's symbolic dims, as a registration's specs do.
+	let input_shapes = names
+		.iter()
+		.enumerate()
+		.filter_map(|(i, name)| {
+			let t = common::read_pb(&set.join(format!("input_{i}.pb"))).ok()?;
+			Some((name.clone(), t.shape))
+		})
+		.collect();
+	let options = CompileOptions { symbolic_dim: Some(1), input_shapes, ..Default::default() };
+	let first = compile(model, &options);
+	let needs_constant = |r: &Result<Compiled, CanonError>| matches!(r, Err(CanonError::Unsupported { detail, .. }) if detail.contains("must be a constant"));
+	if !needs_constant(&first) {
+		return first;
+	}
+	let mut last = first;
+	for skip in [1, 0] {
+		let mut frozen = HashMap::new();
+		for (i, name) in names.iter().enumerate().skip(skip) {
+			match common::read_pb(&set.join(format!("input_{i}.pb"))) {
+				Ok(t) => frozen.insert(name.clone(), t),
+				Err(_) => return last,
+			};
+		}
+		let options = CompileOptions { frozen_inputs: frozen, ..options.clone() };
+		last = compile(model, &options);
+		if !needs_constant(&last) {
+			return last;
+		}
+	}
+	last
 }
 
 fn run_case(dir: &Path) -> Outcome {
@@ -40,14 +111,6 @@ fn run_case(dir: &Path) -> Outcome {
 	let model = match std::fs::read(dir.join("model.onnx")) {
 		Ok(b) => b,
 		Err(e) => return Outcome::Fail(format!("read model: {e}")),
-	};
-	let options = CompileOptions { symbolic_dim: Some(1), ..Default::default() };
-	let compiled = match compile(&model, &options) {
-		Ok(c) => c,
-		Err(CanonError::Unsupported { node, op, detail }) => {
-			return Outcome::Unsupported(format!("{op}: {detail} [{node}]"))
-		},
-		Err(e) => return Outcome::Fail(format!("compile: {e}")),
 	};
 	let mut sets: Vec<_> = std::fs::read_dir(dir)
 		.unwrap()
@@ -58,6 +121,14 @@ fn run_case(dir: &Path) -> Outcome {
 	let (abs, rel) = tolerance_for(&name);
 	let tol = Tolerance::Relative { abs: abs.to_bits(), rel: rel.to_bits() };
 	for set in sets {
+		// Compiled per data set: the bound inputs (if any) are that set's.
+		let compiled = match compile_case(&set, &model) {
+			Ok(c) => c,
+			Err(CanonError::Unsupported { node, op, detail }) => {
+				return Outcome::Unsupported(format!("{op}: {detail} [{node}]"))
+			},
+			Err(e) => return Outcome::Fail(format!("compile: {e}")),
+		};
 		let read_all = |prefix: &str, n: usize| -> Result<Vec<_>, String> {
 			(0..n).map(|i| common::read_pb(&set.join(format!("{prefix}_{i}.pb")))).collect()
 		};
@@ -69,6 +140,7 @@ fn run_case(dir: &Path) -> Outcome {
 			Err(e) => return Outcome::Fail(format!("inputs: {e}")),
 		};
 		let expected = match read_all("output", compiled.program.outputs.len()) {
+			Ok(_) if ORT_SEMANTICS.iter().any(|(c, _)| *c == name) => ort_outputs(&model, &set),
 			Ok(v) => v,
 			Err(e) if e.contains("not supported") => {
 				return Outcome::Unsupported(format!("test data: {e}"))
@@ -155,15 +227,15 @@ fn check(folder: &str, root: &Path, min_pass: usize) {
 
 #[test]
 fn pytorch_converted_cases_pass_or_are_rejected_as_unsupported() {
-	check("pytorch-converted", &common::onnx_testdata(), 1);
+	check("pytorch-converted", &common::onnx_testdata(), 58);
 }
 
 #[test]
 fn pytorch_operator_cases_pass_or_are_rejected_as_unsupported() {
-	check("pytorch-operator", &common::onnx_testdata(), 1);
+	check("pytorch-operator", &common::onnx_testdata(), 25);
 }
 
 #[test]
 fn node_cases_pass_or_are_rejected_as_unsupported() {
-	check("node", &common::onnx_node_testdata(), 1);
+	check("node", &common::onnx_node_testdata(), 398);
 }

@@ -8,7 +8,8 @@ use edgeproof_canon::{
 	compiler::{compile, CompileOptions},
 	execute_node,
 	merkle::{descend, first_difference, verify_proof, MerkleTree},
-	within_tolerance, DType, Hash, Limits, Node, Op, Ref, Tensor, Tolerance, ZERO_HASH,
+	within_tolerance, CoordinateTransform, DType, Hash, Limits, NearestMode, Node, Op, Ref,
+	ResizeMode, Tensor, Tolerance, ZERO_HASH,
 };
 use proptest::prelude::*;
 
@@ -117,7 +118,7 @@ proptest! {
 
 	#[test]
 	fn hostile_nodes_are_errors_not_panics(
-		op_pick in 0usize..24,
+		op_pick in 0usize..29,
 		shapes in proptest::collection::vec(proptest::collection::vec(0u32..5, 0..5), 1..4),
 		axis in -6i32..6,
 		k in 0u32..4,
@@ -138,6 +139,24 @@ proptest! {
 			Op::ConstantOfShape { value: Tensor { dtype: DType::F32, shape: vec![1], data: raw.clone() } },
 			Op::Slice { starts: vec![axis as i64], ends: vec![-1], axes: vec![axis], steps: vec![-(k as i64)] },
 			Op::Pad { pads: vec![axis as i64; 4], value: 0 }, Op::Lrn { size: k, alpha: 0, beta: 0, bias: 0 },
+			Op::HardSigmoid { alpha: u32::from_le_bytes([raw.first().copied().unwrap_or(0); 4]), beta: 0 },
+			Op::HardSwish,
+			Op::Resize {
+				mode: if k % 2 == 0 { ResizeMode::Linear } else { ResizeMode::Nearest },
+				coordinates: CoordinateTransform::AlignCorners, nearest: NearestMode::Ceil,
+				scales: raw.chunks_exact(4).take(k as usize).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+				sizes: vec![k; k as usize],
+			},
+			Op::Resize {
+				mode: ResizeMode::Linear, coordinates: CoordinateTransform::HalfPixel,
+				nearest: NearestMode::RoundPreferFloor,
+				scales: vec![0.5f32.to_bits(); (axis.unsigned_abs() % 5) as usize],
+				sizes: vec![k; (axis.unsigned_abs() % 5) as usize],
+			},
+			Op::ConvTranspose { window: edgeproof_canon::Window {
+				kernel: vec![], strides: vec![k; 2], dilations: vec![k % 2 + 1; 2], pads: vec![k; 4],
+				auto_pad: edgeproof_canon::AutoPad::NotSet, ceil_mode: false,
+			}, group: k, output_padding: vec![k / 2; 2] },
 		];
 		let op = ops[op_pick].clone();
 		let dtypes = [DType::F32, DType::I64, DType::I32, DType::Bool];

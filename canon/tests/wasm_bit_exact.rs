@@ -1,8 +1,8 @@
 //! Native vs wasm bit-exactness: the `no_std` build of this crate, compiled to
 //! wasm32-unknown-unknown (canon/wasm-check) and run in wasmtime 36 (the engine of the node's
 //! executor), gives the same trace roots as the native build, on the fixtures, several light
-//! models and a program of every transcendental operator over inputs that produce NaNs and
-//! infinities.
+//! models, the real models of canon/tests/real_models.rs and a program of every
+//! transcendental operator over inputs that produce NaNs and infinities.
 
 mod common;
 
@@ -11,7 +11,8 @@ use std::{path::PathBuf, process::Command};
 use codec::Encode;
 use edgeproof_canon::{
 	compiler::{compile, CompileOptions},
-	execute, DType, Node, Op, Program, Ref, Tensor, TensorSpec,
+	execute, CoordinateTransform, DType, NearestMode, Node, Op, Program, Ref, ResizeMode, Tensor,
+	TensorSpec,
 };
 
 fn build_wasm() -> PathBuf {
@@ -66,7 +67,8 @@ impl Wasm {
 
 /// x: [2, 4, 8, 8] spanning [-8, 8) plus 0, -0, inf, -inf and NaN; every unary transcendental,
 /// Pow with a fractional exponent (NaN for negative bases), Div by x (0/0), Softmax both ways,
-/// LRN, BatchNormalization, ReduceMean, a padded strided Conv and AveragePool.
+/// LRN, BatchNormalization, ReduceMean, a padded strided Conv and AveragePool, HardSigmoid,
+/// HardSwish, linear and nearest Resize and a padded strided ConvTranspose.
 fn transcendental_program() -> (Program, Vec<Tensor>) {
 	let shape = vec![2, 4, 8, 8];
 	let mut v: Vec<f32> = common::seeded_f32(99, 512).iter().map(|x| x * 8.0).collect();
@@ -78,6 +80,7 @@ fn transcendental_program() -> (Program, Vec<Tensor>) {
 		c(Tensor::from_f32(vec![4], &[1.0, 0.5, 2.0, 0.25])),
 		c(Tensor::from_f32(vec![4], &[0.1, -0.2, 0.3, 0.0])),
 		c(Tensor::from_f32(vec![3, 4, 3, 3], &common::seeded_f32(5, 108))),
+		c(Tensor::from_f32(vec![4, 3, 3, 3], &common::seeded_f32(6, 108))),
 	];
 	let unary = |op: Op| Node { op, inputs: vec![Ref::Input(0)] };
 	let window = edgeproof_canon::Window {
@@ -121,8 +124,39 @@ fn transcendental_program() -> (Program, Vec<Tensor>) {
 			inputs: vec![Ref::Node(2)],
 		},
 		Node { op: Op::Sum, inputs: vec![Ref::Node(0), Ref::Node(1), Ref::Node(3)] },
+		unary(Op::HardSigmoid { alpha: 0.2f32.to_bits(), beta: 0.5f32.to_bits() }),
+		unary(Op::HardSwish),
+		unary(Op::Resize {
+			mode: ResizeMode::Linear,
+			coordinates: CoordinateTransform::HalfPixel,
+			nearest: NearestMode::RoundPreferFloor,
+			scales: [1.0f32, 1.0, 1.75, 0.6].map(f32::to_bits).to_vec(),
+			sizes: vec![2, 4, 14, 4],
+		}),
+		unary(Op::Resize {
+			mode: ResizeMode::Nearest,
+			coordinates: CoordinateTransform::Asymmetric,
+			nearest: NearestMode::Floor,
+			scales: [1.0f32, 1.0, 2.0, 2.0].map(f32::to_bits).to_vec(),
+			sizes: vec![2, 4, 16, 16],
+		}),
+		Node {
+			op: Op::ConvTranspose {
+				window: edgeproof_canon::Window {
+					kernel: vec![3, 3],
+					strides: vec![2, 2],
+					dilations: vec![],
+					pads: vec![1, 0, 1, 1],
+					auto_pad: edgeproof_canon::AutoPad::NotSet,
+					ceil_mode: false,
+				},
+				group: 1,
+				output_padding: vec![1, 0],
+			},
+			inputs: vec![Ref::Node(1), Ref::Const(4)],
+		},
 	];
-	let outputs = vec![Ref::Node(17)];
+	let outputs = vec![Ref::Node(22)];
 	(
 		Program {
 			inputs: vec![TensorSpec { dtype: DType::F32, shape }],
@@ -151,6 +185,19 @@ fn wasm_trace_roots_equal_native_trace_roots() {
 		let c = compile(&std::fs::read(path).unwrap(), &CompileOptions::default()).unwrap();
 		let inputs = vec![common::seeded_tensor(1000, &c.program.inputs[0].shape)];
 		cases.push((format!("light_{name}"), c.program, inputs));
+	}
+	for (file, shape) in [
+		("ppocr-mobile-v2-cls.onnx", [1, 3, 48, 192]),
+		("ppocr-v4-rec.onnx", [1, 3, 48, 320]),
+		("ppocr-v4-det.onnx", [1, 3, 320, 320]),
+	] {
+		let bytes = std::fs::read(common::real_models().join(file)).unwrap();
+		let options = CompileOptions {
+			input_shapes: [("x".to_string(), shape.to_vec())].into(),
+			..Default::default()
+		};
+		let c = compile(&bytes, &options).unwrap();
+		cases.push((file.into(), c.program, vec![common::seeded_tensor(7, &shape)]));
 	}
 	for (name, program, inputs) in &cases {
 		let native = execute(program, inputs).unwrap().root();

@@ -3,9 +3,9 @@
 
 use crate::{
 	error::Result,
-	ops::Meta,
-	program::{AutoPad, Op, Window},
-	tensor::{DType, Tensor},
+	ops::{shape_tensor, Meta},
+	program::{AutoPad, CoordinateTransform, NearestMode, Op, ResizeMode, Window},
+	tensor::{numel, DType, Tensor},
 };
 
 use super::{
@@ -113,6 +113,26 @@ fn const_ints(
 			.int_values()
 			.map(Some)
 			.map_err(|_| unsupported(node, format!("input `{what}` must be an integer tensor"))),
+		Some(_) => Err(unsupported(
+			node,
+			format!("input `{what}` must be a constant (it is computed at run time)"),
+		)),
+	}
+}
+
+/// The constant value of optional input `i` as f32s (`Ok(None)` if absent; error if dynamic).
+fn const_floats(
+	node: &NodeProto,
+	metas: &[Option<Meta>],
+	i: usize,
+	what: &str,
+) -> Result<Option<Vec<f32>>> {
+	match metas.get(i).copied().flatten() {
+		None => Ok(None),
+		Some(Meta { value: Some(t), .. }) => t
+			.f32_values()
+			.map(Some)
+			.map_err(|_| unsupported(node, format!("input `{what}` must be an F32 tensor"))),
 		Some(_) => Err(unsupported(
 			node,
 			format!("input `{what}` must be a constant (it is computed at run time)"),
@@ -343,14 +363,29 @@ pub fn lower(
 			Ok(vec![(0, Lowered::Op(op, first()))])
 		},
 		"Gather" => op_only(Op::Gather { axis: a.axis("axis", 0)? }),
+		// Shapes are static, so Shape and Size are constants whatever their input.
 		"Shape" => {
 			let start = a.axis("start", 0)?;
 			let end = match a.get("end") {
 				Some(_) => Some(a.axis("end", 0)?),
 				None => None,
 			};
-			op_only(Op::Shape { start, end })
+			let x =
+				metas.first().copied().flatten().ok_or_else(|| unsupported(node, "no input"))?;
+			Ok(vec![(0, Lowered::Const(shape_tensor(x.shape, start, end)))])
 		},
+		"Size" => {
+			let x =
+				metas.first().copied().flatten().ok_or_else(|| unsupported(node, "no input"))?;
+			Ok(vec![(0, Lowered::Const(Tensor::from_i64(vec![], &[numel(x.shape)? as i64])))])
+		},
+		"HardSigmoid" => op_only(Op::HardSigmoid {
+			alpha: f32_bits("alpha", 0.2)?,
+			beta: f32_bits("beta", 0.5)?,
+		}),
+		"HardSwish" => op_only(Op::HardSwish),
+		"Resize" => lower_resize(node, &a, opset, metas),
+		"ConvTranspose" => lower_conv_transpose(node, &a, metas),
 		"ConstantOfShape" => {
 			let value = match a.get("value").and_then(|x| x.t.as_ref()) {
 				Some(t) => tensor_from_proto(t)?,
@@ -501,4 +536,179 @@ pub fn lower(
 		"Expand" => op_only(Op::Expand),
 		other => Err(unsupported(node, format!("operator `{other}` is not supported"))),
 	}
+}
+
+fn lower_resize(
+	node: &NodeProto,
+	a: &Attrs,
+	opset: i64,
+	metas: &[Option<Meta>],
+) -> Result<Vec<(usize, Lowered)>> {
+	if opset < 11 {
+		return Err(unsupported(
+			node,
+			format!("Resize-{opset} (opset 11 and later are supported)"),
+		));
+	}
+	let mode = match a.string("mode")?.as_deref().unwrap_or("nearest") {
+		"nearest" => ResizeMode::Nearest,
+		"linear" => ResizeMode::Linear,
+		other => return Err(unsupported(node, format!("attribute `mode` = {other}"))),
+	};
+	let coordinates =
+		match a.string("coordinate_transformation_mode")?.as_deref().unwrap_or("half_pixel") {
+			"half_pixel" => CoordinateTransform::HalfPixel,
+			"pytorch_half_pixel" => CoordinateTransform::PytorchHalfPixel,
+			"align_corners" => CoordinateTransform::AlignCorners,
+			"asymmetric" => CoordinateTransform::Asymmetric,
+			"tf_half_pixel_for_nn" => CoordinateTransform::TfHalfPixelForNn,
+			other => {
+				return Err(unsupported(
+					node,
+					format!("attribute `coordinate_transformation_mode` = {other}"),
+				))
+			},
+		};
+	let nearest = match a.string("nearest_mode")?.as_deref().unwrap_or("round_prefer_floor") {
+		"round_prefer_floor" => NearestMode::RoundPreferFloor,
+		"round_prefer_ceil" => NearestMode::RoundPreferCeil,
+		"floor" => NearestMode::Floor,
+		"ceil" => NearestMode::Ceil,
+		other => return Err(unsupported(node, format!("attribute `nearest_mode` = {other}"))),
+	};
+	if a.int("antialias", 0)? != 0 {
+		return Err(unsupported(node, "attribute `antialias` = 1"));
+	}
+	let x = metas.first().copied().flatten().ok_or_else(|| unsupported(node, "no input"))?;
+	let rank = x.shape.len();
+	// Opset 18: `axes` names the axes `scales`/`sizes` cover; the others keep their size.
+	let axes: Vec<usize> = match a.ints("axes")? {
+		None => (0..rank).collect(),
+		Some(v) => v
+			.iter()
+			.map(|&ax| {
+				let r = rank as i64;
+				let n = if ax < 0 { ax + r } else { ax };
+				usize::try_from(n)
+					.ok()
+					.filter(|&n| n < rank)
+					.ok_or_else(|| unsupported(node, format!("axis {ax} for rank {rank}")))
+			})
+			.collect::<Result<_>>()?,
+	};
+	let scales = const_floats(node, metas, 2, "scales")?.filter(|s| !s.is_empty());
+	let sizes = const_ints(node, metas, 3, "sizes")?.filter(|s| !s.is_empty());
+	if sizes.is_some() {
+		match a.string("keep_aspect_ratio_policy")?.as_deref() {
+			None | Some("stretch") => {},
+			Some(other) => {
+				return Err(unsupported(node, format!("keep_aspect_ratio_policy `{other}`")))
+			},
+		}
+	}
+	let mut out_scales = vec![1f32; rank];
+	let mut out_sizes = x.shape.to_vec();
+	match (scales, sizes) {
+		(Some(s), None) if s.len() == axes.len() => {
+			for (&ax, &sc) in axes.iter().zip(&s) {
+				let len = x.shape.get(ax).copied().unwrap_or(0);
+				// As ONNX Runtime: the f32 product, truncated.
+				let out = sc * len as f32;
+				if !(sc.is_finite() && sc > 0.0 && out >= 1.0 && out < u32::MAX as f32) {
+					return Err(unsupported(node, format!("scale {sc} for an axis of {len}")));
+				}
+				out_scales[ax] = sc;
+				out_sizes[ax] = out as u32;
+			}
+		},
+		(None, Some(z)) if z.len() == axes.len() => {
+			for (&ax, &sz) in axes.iter().zip(&z) {
+				let len = x.shape.get(ax).copied().unwrap_or(0);
+				let size = u32::try_from(sz)
+					.ok()
+					.filter(|&v| v > 0)
+					.ok_or_else(|| unsupported(node, format!("size {sz}")))?;
+				out_scales[ax] = size as f32 / len as f32;
+				out_sizes[ax] = size;
+			}
+		},
+		_ => {
+			return Err(unsupported(
+				node,
+				format!("exactly one of `scales` and `sizes` with {} entries", axes.len()),
+			))
+		},
+	}
+	let op = Op::Resize {
+		mode,
+		coordinates,
+		nearest,
+		scales: out_scales.into_iter().map(f32::to_bits).collect(),
+		sizes: out_sizes,
+	};
+	Ok(vec![(0, Lowered::Op(op, vec![0]))])
+}
+
+/// ConvTranspose with `auto_pad` and `output_shape` resolved to explicit pads (ONNX's rule:
+/// `total = stride * (in - 1) + output_padding + (kernel - 1) * dilation + 1 - out`, split
+/// with the odd unit at the end for SAME_UPPER and at the beginning otherwise).
+fn lower_conv_transpose(
+	node: &NodeProto,
+	a: &Attrs,
+	metas: &[Option<Meta>],
+) -> Result<Vec<(usize, Lowered)>> {
+	let group = a.int("group", 1)?;
+	let group = u32::try_from(group)
+		.map_err(|_| unsupported(node, format!("attribute `group` = {group}")))?;
+	let mut win = window(a, false)?;
+	let output_padding = a.u32s("output_padding")?;
+	let output_shape = a.u32s("output_shape")?;
+	let (Some(x), Some(w)) = (metas.first().copied().flatten(), metas.get(1).copied().flatten())
+	else {
+		return Err(unsupported(node, "inputs X and W are required"));
+	};
+	let spatial = x.shape.get(2..).unwrap_or(&[]);
+	let kernel = w.shape.get(2..).unwrap_or(&[]);
+	let r = spatial.len();
+	let target: Option<Vec<u32>> = if !output_shape.is_empty() {
+		// `output_shape` may list all dims or only the spatial ones.
+		Some(output_shape.get(output_shape.len().saturating_sub(r)..).unwrap_or(&[]).to_vec())
+	} else if matches!(win.auto_pad, AutoPad::SameUpper | AutoPad::SameLower) {
+		Some(
+			spatial
+				.iter()
+				.enumerate()
+				.map(|(i, &d)| d.saturating_mul(win.strides.get(i).copied().unwrap_or(1)))
+				.collect(),
+		)
+	} else {
+		None
+	};
+	if let Some(target) = target {
+		if target.len() != r || kernel.len() != r {
+			return Err(unsupported(node, format!("output_shape {output_shape:?} for rank {r}")));
+		}
+		let mut pads = vec![0u32; 2 * r];
+		for i in 0..r {
+			let get = |v: &[u32], d: u32| v.get(i).copied().unwrap_or(d) as i64;
+			let total = get(&win.strides, 1) * (spatial[i] as i64 - 1)
+				+ get(&output_padding, 0)
+				+ (kernel[i] as i64 - 1) * get(&win.dilations, 1)
+				+ 1 - target[i] as i64;
+			let total = u32::try_from(total).map_err(|_| {
+				unsupported(node, format!("output_shape {output_shape:?} is larger than possible"))
+			})?;
+			let (small, big) = (total / 2, total - total / 2);
+			let (begin, end) =
+				if win.auto_pad == AutoPad::SameUpper { (small, big) } else { (big, small) };
+			pads[i] = begin;
+			pads[i + r] = end;
+		}
+		win.pads = pads;
+		win.auto_pad = AutoPad::NotSet;
+	}
+	Ok(vec![(
+		0,
+		Lowered::Op(Op::ConvTranspose { window: win, group, output_padding }, present(metas)),
+	)])
 }

@@ -4,8 +4,9 @@
 //! also initializers are constants); give every graph input a concrete shape (symbolic dims from
 //! [`CompileOptions`]); drop nodes no output depends on; order the rest topologically (a cycle is
 //! an error); lower each node ([`lower`]) into an alias, a constant or one canonical operator
-//! per used output; fold every operator whose inputs are all constant by running the executor at
-//! compile time (this evaluates shape arithmetic such as Shape/Gather/Concat/Unsqueeze); infer
+//! per used output (`Shape` and `Size` become constants: shapes are static); fold every operator
+//! whose inputs are all constant by running the executor at compile time (this evaluates shape
+//! subgraphs such as Shape/Gather/Concat/Reshape); infer
 //! every output's dtype and shape with [`crate::ops::infer`]; make the outputs the last nodes
 //! (the tail rule, [`Program::move_outputs_to_tail`]); check the limits.
 
@@ -34,6 +35,10 @@ pub struct CompileOptions {
 	pub symbolic_dim: Option<u32>,
 	/// Bounds checked on the program and on every folded constant.
 	pub limits: Limits,
+	/// Graph inputs bound to a value at compile time: they become constants, as if the file
+	/// had them as initializers. For inputs that decide shapes (a Resize's `sizes`, a
+	/// Reshape's target) when a graph takes them as inputs.
+	pub frozen_inputs: HashMap<String, Tensor>,
 }
 
 /// A compiled model with its ONNX value names.
@@ -190,6 +195,15 @@ pub fn compile_model(model: &ModelProto, options: &CompileOptions) -> Result<Com
 	}
 	let mut program = Program { inputs: vec![], constants: vec![], nodes: vec![], outputs: vec![] };
 	let mut input_names = vec![];
+	for (name, t) in &options.frozen_inputs {
+		if !graph.input.iter().any(|vi| &vi.name == name) {
+			return Err(CanonError::Graph {
+				detail: format!("frozen input `{name}` is not a graph input"),
+			});
+		}
+		limits.check_tensor(t)?;
+		vals.insert(name.clone(), Val::Const(std::rc::Rc::new(t.clone())));
+	}
 	for vi in &graph.input {
 		if vals.contains_key(&vi.name) {
 			continue;

@@ -131,6 +131,8 @@ fn unary_fn(op: &Op) -> Option<impl Fn(f32) -> f32> {
 			min.map_or(f32::NEG_INFINITY, f32::from_bits),
 			max.map_or(f32::INFINITY, f32::from_bits),
 		),
+		Op::HardSigmoid { alpha, beta } => (14, f32::from_bits(alpha), f32::from_bits(beta)),
+		Op::HardSwish => (15, 1.0 / 6.0, 0.5),
 		_ => return None,
 	};
 	Some(move |x: f32| -> f32 {
@@ -161,19 +163,34 @@ fn unary_fn(op: &Op) -> Option<impl Fn(f32) -> f32> {
 			10 => 1.0 / x,
 			11 => libm::floorf(x),
 			12 => libm::ceilf(x),
+			14 => unit_clamp(a * x + b),
+			15 => x * unit_clamp(a * x + b),
+			// Clip: `min(max(x, lo), hi)`, so `hi` wins when `lo > hi` (as ONNX says).
 			_ => {
 				if x.is_nan() {
 					x
-				} else if x < a {
-					a
-				} else if x > b {
-					b
 				} else {
-					x
+					let v = if x < a { a } else { x };
+					if v > b {
+						b
+					} else {
+						v
+					}
 				}
 			},
 		}
 	})
+}
+
+/// `max(0, min(1, v))`, NaN propagating.
+fn unit_clamp(v: f32) -> f32 {
+	if v < 0.0 {
+		0.0
+	} else if v > 1.0 {
+		1.0
+	} else {
+		v
+	}
 }
 
 pub fn is_unary(op: &Op) -> bool {

@@ -270,8 +270,14 @@ pub fn infer_shape_op(ins: &[Meta], start: i32, end: Option<i32>) -> Result<(DTy
 }
 
 pub fn run_shape_op(x: &Tensor, start: i32, end: Option<i32>) -> Tensor {
-	let (s, e) = clamp_range(x.shape.len(), start, end);
-	let v: Vec<i64> = x.shape.get(s..e).unwrap_or(&[]).iter().map(|&d| d as i64).collect();
+	shape_tensor(&x.shape, start, end)
+}
+
+/// The I64 tensor `Shape` gives for a tensor of `shape`; the compiler folds every `Shape` node
+/// to it, as a compiled program's shapes are static.
+pub fn shape_tensor(shape: &[u32], start: i32, end: Option<i32>) -> Tensor {
+	let (s, e) = clamp_range(shape.len(), start, end);
+	let v: Vec<i64> = shape.get(s..e).unwrap_or(&[]).iter().map(|&d| d as i64).collect();
 	Tensor::from_i64(vec![v.len() as u32], &v)
 }
 

@@ -8,11 +8,14 @@ mod elementwise;
 mod layout;
 mod linalg;
 mod norm;
+mod resize;
 mod window;
 
 use alloc::{format, vec::Vec};
 
 pub use common::Meta;
+#[cfg(feature = "std")]
+pub(crate) use layout::shape_tensor;
 use norm::Reduce;
 
 use crate::{
@@ -33,7 +36,7 @@ fn arity(op: &Op, n: usize) -> Result<()> {
 		| Op::Reshape { .. }
 		| Op::Gather { .. }
 		| Op::Expand => (2, 2, "2"),
-		Op::Gemm { .. } | Op::Conv { .. } => (2, 3, "2 or 3"),
+		Op::Gemm { .. } | Op::Conv { .. } | Op::ConvTranspose { .. } => (2, 3, "2 or 3"),
 		Op::BatchNormalization { .. } => (5, 5, "5"),
 		_ => (1, 1, "1"),
 	};
@@ -90,14 +93,18 @@ pub fn infer(op: &Op, ins: &[Meta]) -> Result<(DType, Vec<u32>)> {
 		},
 		Op::Pad { pads, value } => layout::infer_pad(ins, pads, *value),
 		Op::Expand => layout::infer_expand(ins),
+		Op::Resize { mode, scales, sizes, .. } => resize::infer_resize(ins, *mode, scales, sizes),
+		Op::ConvTranspose { window, group, output_padding } => {
+			window::infer_conv_transpose(ins, window, *group, output_padding)
+		},
 		// Unary ops are matched by the guard above.
 		_ => Err(CanonError::Value { op: op.name(), detail: "no shape rule".into() }),
 	}
 }
 
-/// Approximate work of one node: multiply-adds for Gemm/MatMul/Conv, taps for pooling and LRN,
-/// otherwise the number of input plus output elements. The runtime bounds and weighs a one-step
-/// with it.
+/// Approximate work of one node: multiply-adds for Gemm/MatMul/Conv/ConvTranspose, taps for
+/// pooling, LRN and Resize, otherwise the number of input plus output elements. The runtime
+/// bounds and weighs a one-step with it.
 pub fn node_work(op: &Op, ins: &[Meta], out_shape: &[u32]) -> Result<u64> {
 	let out = numel(out_shape)? as u64;
 	let elems =
@@ -122,6 +129,17 @@ pub fn node_work(op: &Op, ins: &[Meta], out_shape: &[u32]) -> Result<u64> {
 			out.saturating_mul(per)
 		},
 		Op::Lrn { size, .. } => out.saturating_mul(*size as u64),
+		Op::ConvTranspose { .. } => {
+			// Every input element meets every weight of its group's output channels once.
+			let x = ins.first().map(|m| m.shape).unwrap_or(&[]);
+			let wt = ins.get(1).map(|m| m.shape).unwrap_or(&[]);
+			let per: u64 = wt.iter().skip(1).map(|&d| d as u64).product();
+			(numel(x)? as u64).saturating_mul(per)
+		},
+		Op::Resize { mode, scales, sizes, .. } => {
+			let x = ins.first().map(|m| m.shape).unwrap_or(&[]);
+			out.saturating_mul(resize::taps(x, *mode, scales, sizes))
+		},
 		_ => 0,
 	};
 	Ok(w.max(elems))
@@ -221,6 +239,12 @@ pub fn execute_op(op: &Op, ins: &[&Tensor], limits: &Limits) -> Result<Tensor> {
 		},
 		Op::Pad { pads, value } => layout::run_pad(x, pads, *value, &out_shape)?,
 		Op::Expand => layout::run_expand(x, &out_shape)?,
+		Op::Resize { mode, coordinates, nearest, scales, sizes } => {
+			resize::run_resize(x, *mode, *coordinates, *nearest, scales, sizes)?
+		},
+		Op::ConvTranspose { window, group, output_padding } => {
+			window::run_conv_transpose(ins, window, *group, output_padding, &out_shape)?
+		},
 		_ => return Err(CanonError::Value { op: op.name(), detail: "no kernel".into() }),
 	};
 	if out.dtype != dtype || out.shape != out_shape {

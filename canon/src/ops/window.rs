@@ -457,3 +457,200 @@ pub fn run_global(x: &Tensor, average: bool, out_shape: &[u32]) -> Result<Tensor
 	}
 	Ok(f32_tensor(out_shape.to_vec(), out))
 }
+
+/// Geometry of one spatial axis of a ConvTranspose.
+#[derive(Clone, Copy, Debug)]
+struct TAxis {
+	input: usize,
+	output: usize,
+	kernel: usize,
+	stride: usize,
+	dilation: usize,
+	pad_begin: usize,
+}
+
+fn resolve_transpose(
+	w: &Window,
+	output_padding: &[u32],
+	spatial: &[u32],
+	kernel: &[u32],
+) -> Result<Vec<TAxis>> {
+	const OP: &str = "ConvTranspose";
+	let r = spatial.len();
+	if !w.kernel.is_empty() && w.kernel != kernel {
+		return Err(attr_err(OP, "kernel_shape", format!("{:?} != weight {kernel:?}", w.kernel)));
+	}
+	for (attr, v, n) in [
+		("strides", &w.strides, r),
+		("dilations", &w.dilations, r),
+		("pads", &w.pads, 2 * r),
+		("output_padding", &output_padding.to_vec(), r),
+	] {
+		if !(v.is_empty() || v.len() == n) {
+			return Err(attr_err(OP, attr, format!("{} entries for {r} spatial axes", v.len())));
+		}
+	}
+	let explicit = match w.auto_pad {
+		AutoPad::NotSet => true,
+		AutoPad::Valid => false,
+		AutoPad::SameUpper | AutoPad::SameLower => {
+			return Err(attr_err(OP, "auto_pad", "SAME_* must be resolved to explicit pads"))
+		},
+	};
+	let mut axes = Vec::with_capacity(r);
+	for (i, (&input, &k)) in spatial.iter().zip(kernel).enumerate() {
+		let (input, k) = (input as u64, k as u64);
+		let stride = get_or(&w.strides, i, 1) as u64;
+		let dilation = get_or(&w.dilations, i, 1) as u64;
+		let extra = get_or(output_padding, i, 0) as u64;
+		if k == 0 || stride == 0 || dilation == 0 || input == 0 {
+			return Err(attr_err(
+				OP,
+				"kernel_shape",
+				"kernel, stride, dilation, input must be >= 1",
+			));
+		}
+		if extra >= stride.max(dilation) {
+			return Err(attr_err(
+				OP,
+				"output_padding",
+				format!("{extra} must be smaller than the stride or the dilation"),
+			));
+		}
+		let (pb, pe) = if explicit {
+			(get_or(&w.pads, i, 0) as u64, get_or(&w.pads, i + r, 0) as u64)
+		} else {
+			(0, 0)
+		};
+		let full = stride * (input - 1) + extra + (k - 1) * dilation + 1;
+		let Some(output) = full.checked_sub(pb + pe).filter(|&o| o > 0) else {
+			return Err(shape_err(OP, format!("pads {pb} + {pe} leave no output of {full}")));
+		};
+		axes.push(TAxis {
+			input: input as usize,
+			output: output as usize,
+			kernel: k as usize,
+			stride: stride as usize,
+			dilation: dilation as usize,
+			pad_begin: pb as usize,
+		});
+	}
+	Ok(axes)
+}
+
+pub fn infer_conv_transpose(
+	ins: &[Meta],
+	w: &Window,
+	group: u32,
+	output_padding: &[u32],
+) -> Result<(DType, Vec<u32>)> {
+	const OP: &str = "ConvTranspose";
+	check_f32(OP, ins, 3)?;
+	let (x, wt) = match ins {
+		[x, wt, ..] => (x.shape, wt.shape),
+		_ => return Err(CanonError::Arity { op: OP, expected: "2 or 3", found: ins.len() }),
+	};
+	let sp = spatial(OP, x)?;
+	if wt.len() != x.len() {
+		return Err(shape_err(OP, format!("weight rank {} != input rank {}", wt.len(), x.len())));
+	}
+	let c = x[1];
+	if group == 0 || wt[0] != c || c % group != 0 {
+		return Err(shape_err(
+			OP,
+			format!("channels {c}, weight {wt:?}, group {group} do not fit"),
+		));
+	}
+	let m =
+		wt[1].checked_mul(group).ok_or(CanonError::Overflow { what: "ConvTranspose channels" })?;
+	let axes = resolve_transpose(w, output_padding, sp, &wt[2..])?;
+	if let Some(b) = ins.get(2) {
+		if b.shape != [m] {
+			return Err(shape_err(OP, format!("bias {:?} != [{m}]", b.shape)));
+		}
+	}
+	let mut out = vec![x[0], m];
+	out.extend(axes.iter().map(|a| a.output as u32));
+	Ok((DType::F32, out))
+}
+
+/// For each output coordinate of an axis, the `(kernel index, input index)` pairs that reach
+/// it, kernel index ascending: `o + pad_begin = i * stride + k * dilation`.
+fn transpose_taps(a: &TAxis) -> Vec<Vec<(usize, usize)>> {
+	(0..a.output)
+		.map(|o| {
+			(0..a.kernel)
+				.filter_map(|k| {
+					let t = (o + a.pad_begin).checked_sub(k * a.dilation)?;
+					(t % a.stride == 0 && t / a.stride < a.input).then_some((k, t / a.stride))
+				})
+				.collect()
+		})
+		.collect()
+}
+
+/// ConvTranspose. Reduction order: for each output element, `acc = 0.0`, then for input
+/// channel `ic` of the group ascending, kernel row `kh` ascending, kernel column `kw`
+/// ascending, over the taps that reach the element (`oh + pad_begin = ih * stride + kh *
+/// dilation`, likewise for columns): `acc = acc + x * w`; finally `y = acc + bias`.
+pub fn run_conv_transpose(
+	ins: &[&Tensor],
+	w: &Window,
+	group: u32,
+	output_padding: &[u32],
+	out_shape: &[u32],
+) -> Result<Tensor> {
+	const OP: &str = "ConvTranspose";
+	let (x, wt) = match ins {
+		[x, wt, ..] => (*x, *wt),
+		_ => return Err(CanonError::Arity { op: OP, expected: "2 or 3", found: ins.len() }),
+	};
+	let rank = x.shape.len();
+	let axes = resolve_transpose(w, output_padding, &x.shape[2..], &wt.shape[2..])?;
+	let unit = TAxis { input: 1, output: 1, kernel: 1, stride: 1, dilation: 1, pad_begin: 0 };
+	let (ah, aw) = match axes.as_slice() {
+		[h, w] => (*h, *w),
+		[w] => (unit, *w),
+		_ => return Err(shape_err(OP, format!("input rank {rank}"))),
+	};
+	let (rows, cols) = (transpose_taps(&ah), transpose_taps(&aw));
+	let (n, c) = (x.shape[0] as usize, x.shape[1] as usize);
+	let g = (group as usize).max(1);
+	let (cg, mg) = (c / g, wt.shape[1] as usize);
+	let m = mg * g;
+	let (ih, iw, oh, ow) = (ah.input, aw.input, ah.output, aw.output);
+	let (kh, kw) = (ah.kernel, aw.kernel);
+	let xv = x.f32_values()?;
+	let wv = wt.f32_values()?;
+	let bias = match ins.get(2) {
+		Some(b) => b.f32_values()?,
+		None => vec![0f32; m],
+	};
+	let mut out = Vec::with_capacity(n * m * oh * ow);
+	let overflow = CanonError::Overflow { what: "ConvTranspose offsets" };
+	for b in 0..n {
+		for oc in 0..m {
+			let (grp, o) = (oc / mg, oc % mg);
+			let bv = bias.get(oc).copied().unwrap_or(0.0);
+			for row in &rows {
+				for col in &cols {
+					let mut acc = 0f32;
+					for icg in 0..cg {
+						let ic = grp * cg + icg;
+						let x_plane = (b * c + ic) * ih * iw;
+						let w_plane = (ic * mg + o) * kh * kw;
+						for &(ki, y) in row {
+							for &(kj, xc) in col {
+								let xv = xv.get(x_plane + y * iw + xc).ok_or(overflow.clone())?;
+								let wv = wv.get(w_plane + ki * kw + kj).ok_or(overflow.clone())?;
+								acc += xv * wv;
+							}
+						}
+					}
+					out.push(acc + bv);
+				}
+			}
+		}
+	}
+	Ok(f32_tensor(out_shape.to_vec(), out))
+}

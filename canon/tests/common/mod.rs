@@ -8,7 +8,8 @@ use edgeproof_canon::{compiler::onnx::TensorProto, DType, Tensor};
 use prost::Message;
 
 const SETUP_HINT: &str = "run scripts/setup.sh (it creates the venv with onnx==1.23.2 and \
-	onnxruntime==1.31.1, the onnx-testdata link, the node test cases and the ONNX Runtime library)";
+	onnxruntime==1.31.1, the onnx-testdata link, the node test cases, the real models and the ONNX \
+	Runtime library)";
 
 fn cache_dir() -> PathBuf {
 	if let Some(c) = std::env::var_os("EDGEPROOF_CACHE") {
@@ -35,6 +36,11 @@ pub fn onnx_node_testdata() -> PathBuf {
 	let p = locate("EDGEPROOF_ONNX_NODE_TESTDATA", "onnx-node-testdata", "ONNX node test cases");
 	assert!(p.join("node").exists(), "{}/node is missing: {SETUP_HINT}", p.display());
 	p
+}
+
+/// The real on-device models unpacked from their wheels (`$EDGEPROOF_MODELS`).
+pub fn real_models() -> PathBuf {
+	locate("EDGEPROOF_MODELS", "models", "real on-device models")
 }
 
 /// `libonnxruntime.so.1.31.1`.

@@ -1,0 +1,239 @@
+//! Resize (nearest and linear) of F32 tensors of any rank to a static output shape.
+//!
+//! Each axis is planned once ([`plan_axis`]): every output coordinate `x` maps back to the input
+//! with the operator's coordinate transformation, computed in f32 as ONNX Runtime does
+//! (`x_in = (x + 0.5) / scale - 0.5` for half-pixel...). An axis whose length and scale are
+//! unchanged (`len_out == len_in`, `scale == 1`) is copied, whatever the mode.
+//! - Nearest: the mapped coordinate is rounded by the nearest mode and clamped to
+//!   `[0, len_in - 1]`; the output element is that input element.
+//! - Linear: the mapped coordinate is clamped to `[0, len_in - 1]`; `lo = floor(x_in)`,
+//!   `hi = min(lo + 1, len_in - 1)`, `w_hi = x_in - lo`, `w_lo = 1 - w_hi`.
+//!
+//! Reduction order (linear): the resized axes `a_1 < a_2 < ... < a_k` give `2^k` corners,
+//! enumerated in binary order with `a_1` the most significant bit (0 = lo, 1 = hi). For each
+//! corner its weight is `w = w_{a_1}`, then `w = w * w_{a_j}` for `j` ascending; then
+//! `acc = 0.0; for each corner in order: acc = acc + w * x_corner`. One tap per corner, none
+//! skipped, so a zero weight on an infinite input gives NaN as the formula says.
+
+use alloc::{format, vec, vec::Vec};
+
+use super::common::{f32_tensor, strides, Meta};
+use crate::{
+	error::{attr_err, shape_err, CanonError, Result},
+	program::{CoordinateTransform, NearestMode, ResizeMode},
+	tensor::{DType, Tensor},
+};
+
+const OP: &str = "Resize";
+
+/// The most axes a linear resize may interpolate along (its taps are `2^axes`).
+pub const MAX_LINEAR_AXES: usize = 4;
+
+pub fn infer_resize(
+	ins: &[Meta],
+	mode: ResizeMode,
+	scales: &[u32],
+	sizes: &[u32],
+) -> Result<(DType, Vec<u32>)> {
+	let x = ins.first().ok_or(CanonError::Arity { op: OP, expected: "1", found: 0 })?;
+	if x.dtype != DType::F32 {
+		return Err(CanonError::DType { op: OP, input: 0, found: x.dtype });
+	}
+	let r = x.shape.len();
+	if scales.len() != r || sizes.len() != r {
+		return Err(attr_err(
+			OP,
+			"scales",
+			format!("{} scales and {} sizes for rank {r}", scales.len(), sizes.len()),
+		));
+	}
+	let mut resized = 0;
+	for ((&d, &s), &o) in x.shape.iter().zip(scales).zip(sizes) {
+		let s = f32::from_bits(s);
+		if !(s.is_finite() && s > 0.0) {
+			return Err(attr_err(OP, "scales", format!("scale {s} (must be finite and > 0)")));
+		}
+		if d == 0 || o == 0 {
+			return Err(shape_err(OP, format!("empty axis ({d} -> {o})")));
+		}
+		resized += usize::from(!is_copy(d, s, o));
+	}
+	if mode == ResizeMode::Linear && resized > MAX_LINEAR_AXES {
+		return Err(attr_err(
+			OP,
+			"scales",
+			format!("linear resize along {resized} axes (at most {MAX_LINEAR_AXES})"),
+		));
+	}
+	Ok((DType::F32, sizes.to_vec()))
+}
+
+/// Taps per output element (1 for nearest, `2^k` for linear along k axes): for `node_work`.
+pub fn taps(shape: &[u32], mode: ResizeMode, scales: &[u32], sizes: &[u32]) -> u64 {
+	if mode == ResizeMode::Nearest {
+		return 1;
+	}
+	let k = shape
+		.iter()
+		.zip(scales)
+		.zip(sizes)
+		.filter(|((&d, &s), &o)| !is_copy(d, f32::from_bits(s), o))
+		.count();
+	1u64 << k.min(MAX_LINEAR_AXES)
+}
+
+fn is_copy(len_in: u32, scale: f32, len_out: u32) -> bool {
+	len_in == len_out && scale == 1.0
+}
+
+/// Maps output coordinate `x` of an axis back to the input (f32, as ONNX Runtime).
+fn source(coord: CoordinateTransform, x: usize, scale: f32, len_in: u32, len_out: u32) -> f32 {
+	let xf = x as f32;
+	match coord {
+		CoordinateTransform::HalfPixel => (xf + 0.5) / scale - 0.5,
+		CoordinateTransform::PytorchHalfPixel => {
+			if len_out > 1 {
+				(xf + 0.5) / scale - 0.5
+			} else {
+				0.0
+			}
+		},
+		CoordinateTransform::AlignCorners => {
+			if len_out == 1 {
+				0.0
+			} else {
+				xf * (len_in - 1) as f32 / (len_out - 1) as f32
+			}
+		},
+		CoordinateTransform::Asymmetric => xf / scale,
+		CoordinateTransform::TfHalfPixelForNn => (xf + 0.5) / scale,
+	}
+}
+
+fn round_nearest(mode: NearestMode, v: f32) -> f32 {
+	match mode {
+		NearestMode::RoundPreferFloor => {
+			if v == libm::floorf(v) + 0.5 {
+				libm::floorf(v)
+			} else {
+				libm::roundf(v)
+			}
+		},
+		NearestMode::RoundPreferCeil => libm::roundf(v),
+		NearestMode::Floor => libm::floorf(v),
+		NearestMode::Ceil => libm::ceilf(v),
+	}
+}
+
+/// One output coordinate of one axis: input indices and weights (`hi == lo`, `w_hi == 0.0` for
+/// a single tap).
+#[derive(Clone, Copy, Debug)]
+struct Tap {
+	lo: usize,
+	hi: usize,
+	w_lo: f32,
+	w_hi: f32,
+}
+
+/// The taps of every output coordinate of one axis, and whether the axis is resized.
+fn plan_axis(
+	mode: ResizeMode,
+	coord: CoordinateTransform,
+	nearest: NearestMode,
+	len_in: u32,
+	scale: f32,
+	len_out: u32,
+) -> (Vec<Tap>, bool) {
+	if is_copy(len_in, scale, len_out) {
+		let taps = (0..len_out as usize).map(|i| Tap { lo: i, hi: i, w_lo: 1.0, w_hi: 0.0 });
+		return (taps.collect(), false);
+	}
+	let last = (len_in - 1) as f32;
+	let taps = (0..len_out as usize)
+		.map(|x| {
+			let v = source(coord, x, scale, len_in, len_out);
+			match mode {
+				ResizeMode::Nearest => {
+					let i = round_nearest(nearest, v).clamp(0.0, last) as usize;
+					Tap { lo: i, hi: i, w_lo: 1.0, w_hi: 0.0 }
+				},
+				ResizeMode::Linear => {
+					let v = v.clamp(0.0, last);
+					let lo = libm::floorf(v);
+					let w_hi = v - lo;
+					let lo = lo as usize;
+					Tap { lo, hi: (lo + 1).min(len_in as usize - 1), w_lo: 1.0 - w_hi, w_hi }
+				},
+			}
+		})
+		.collect();
+	(taps, true)
+}
+
+pub fn run_resize(
+	x: &Tensor,
+	mode: ResizeMode,
+	coord: CoordinateTransform,
+	nearest: NearestMode,
+	scales: &[u32],
+	sizes: &[u32],
+) -> Result<Tensor> {
+	infer_resize(&[Meta::of(x)], mode, scales, sizes)?;
+	let xv = x.f32_values()?;
+	let is = strides(&x.shape);
+	let mut plans = Vec::with_capacity(x.shape.len());
+	let mut resized = Vec::new();
+	for (ax, ((&d, &s), &o)) in x.shape.iter().zip(scales).zip(sizes).enumerate() {
+		let (taps, moved) = plan_axis(mode, coord, nearest, d, f32::from_bits(s), o);
+		if moved && mode == ResizeMode::Linear {
+			resized.push(ax);
+		}
+		plans.push(taps);
+	}
+	let total = sizes.iter().map(|&d| d as usize).product::<usize>();
+	let mut out = Vec::with_capacity(total);
+	let mut idx = vec![0usize; sizes.len()];
+	let corners = 1usize << resized.len();
+	let overflow = CanonError::Overflow { what: "Resize offsets" };
+	for _ in 0..total {
+		// Offset of the all-`lo` corner.
+		let mut base = 0usize;
+		for (ax, &i) in idx.iter().enumerate() {
+			let tap = plans.get(ax).and_then(|p| p.get(i)).ok_or(overflow.clone())?;
+			base += tap.lo * is.get(ax).copied().unwrap_or(0);
+		}
+		if resized.is_empty() {
+			out.push(xv.get(base).copied().ok_or(overflow.clone())?);
+		} else {
+			let mut acc = 0f32;
+			for corner in 0..corners {
+				let (mut off, mut w) = (base, 1f32);
+				for (bit, &ax) in resized.iter().enumerate() {
+					let i = idx.get(ax).copied().unwrap_or(0);
+					let tap = plans.get(ax).and_then(|p| p.get(i)).ok_or(overflow.clone())?;
+					let high = (corner >> (resized.len() - 1 - bit)) & 1 == 1;
+					let wa = if high {
+						let st = is.get(ax).copied().unwrap_or(0);
+						off = off - tap.lo * st + tap.hi * st;
+						tap.w_hi
+					} else {
+						tap.w_lo
+					};
+					w = if bit == 0 { wa } else { w * wa };
+				}
+				acc += w * xv.get(off).copied().ok_or(overflow.clone())?;
+			}
+			out.push(acc);
+		}
+		for ax in (0..idx.len()).rev() {
+			let d = sizes.get(ax).copied().unwrap_or(1) as usize;
+			let Some(i) = idx.get_mut(ax) else { break };
+			*i += 1;
+			if *i < d {
+				break;
+			}
+			*i = 0;
+		}
+	}
+	Ok(f32_tensor(sizes.to_vec(), out))
+}
