@@ -211,6 +211,35 @@ pub enum Op {
 	/// (empty = zeros).
 	#[codec(index = 63)]
 	ConvTranspose { window: Window, group: u32, output_padding: Vec<u32> },
+	// Comparisons and logic (Bool outputs, broadcasting).
+	#[codec(index = 64)]
+	Equal,
+	#[codec(index = 65)]
+	Less,
+	#[codec(index = 66)]
+	Greater,
+	#[codec(index = 67)]
+	LessOrEqual,
+	#[codec(index = 68)]
+	GreaterOrEqual,
+	#[codec(index = 69)]
+	Not,
+	#[codec(index = 70)]
+	And,
+	#[codec(index = 71)]
+	Or,
+	#[codec(index = 72)]
+	Xor,
+	/// Inputs condition (Bool), X, Y: `condition ? X : Y` with three-way broadcasting.
+	#[codec(index = 73)]
+	Where,
+	/// Edge-mode padding (the nearest element); `pads` as in [`Op::Pad`].
+	#[codec(index = 74)]
+	PadEdge { pads: Vec<i64> },
+	/// Reflect-mode padding (mirrored about the first and last element, which are not
+	/// repeated); `pads` as in [`Op::Pad`].
+	#[codec(index = 75)]
+	PadReflect { pads: Vec<i64> },
 }
 
 /// ONNX Resize `mode`.
@@ -317,6 +346,17 @@ impl Op {
 			Op::Expand => "Expand",
 			Op::Resize { .. } => "Resize",
 			Op::ConvTranspose { .. } => "ConvTranspose",
+			Op::Equal => "Equal",
+			Op::Less => "Less",
+			Op::Greater => "Greater",
+			Op::LessOrEqual => "LessOrEqual",
+			Op::GreaterOrEqual => "GreaterOrEqual",
+			Op::Not => "Not",
+			Op::And => "And",
+			Op::Or => "Or",
+			Op::Xor => "Xor",
+			Op::Where => "Where",
+			Op::PadEdge { .. } | Op::PadReflect { .. } => "Pad",
 		}
 	}
 }

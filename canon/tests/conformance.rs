@@ -227,15 +227,15 @@ fn check(folder: &str, root: &Path, min_pass: usize) {
 
 #[test]
 fn pytorch_converted_cases_pass_or_are_rejected_as_unsupported() {
-	check("pytorch-converted", &common::onnx_testdata(), 58);
+	check("pytorch-converted", &common::onnx_testdata(), 60);
 }
 
 #[test]
 fn pytorch_operator_cases_pass_or_are_rejected_as_unsupported() {
-	check("pytorch-operator", &common::onnx_testdata(), 25);
+	check("pytorch-operator", &common::onnx_testdata(), 26);
 }
 
 #[test]
 fn node_cases_pass_or_are_rejected_as_unsupported() {
-	check("node", &common::onnx_node_testdata(), 398);
+	check("node", &common::onnx_node_testdata(), 467);
 }

@@ -118,7 +118,7 @@ proptest! {
 
 	#[test]
 	fn hostile_nodes_are_errors_not_panics(
-		op_pick in 0usize..29,
+		op_pick in 0usize..34,
 		shapes in proptest::collection::vec(proptest::collection::vec(0u32..5, 0..5), 1..4),
 		axis in -6i32..6,
 		k in 0u32..4,
@@ -157,6 +157,8 @@ proptest! {
 				kernel: vec![], strides: vec![k; 2], dilations: vec![k % 2 + 1; 2], pads: vec![k; 4],
 				auto_pad: edgeproof_canon::AutoPad::NotSet, ceil_mode: false,
 			}, group: k, output_padding: vec![k / 2; 2] },
+			Op::Less, Op::Equal, Op::Xor, Op::Where,
+			if k % 2 == 0 { Op::PadReflect { pads: vec![axis as i64; 4] } } else { Op::PadEdge { pads: vec![-(k as i64); 4] } },
 		];
 		let op = ops[op_pick].clone();
 		let dtypes = [DType::F32, DType::I64, DType::I32, DType::Bool];

@@ -68,7 +68,8 @@ impl Wasm {
 /// x: [2, 4, 8, 8] spanning [-8, 8) plus 0, -0, inf, -inf and NaN; every unary transcendental,
 /// Pow with a fractional exponent (NaN for negative bases), Div by x (0/0), Softmax both ways,
 /// LRN, BatchNormalization, ReduceMean, a padded strided Conv and AveragePool, HardSigmoid,
-/// HardSwish, linear and nearest Resize and a padded strided ConvTranspose.
+/// HardSwish, linear and nearest Resize, a padded strided ConvTranspose, Less on NaNs, Where and
+/// reflect padding.
 fn transcendental_program() -> (Program, Vec<Tensor>) {
 	let shape = vec![2, 4, 8, 8];
 	let mut v: Vec<f32> = common::seeded_f32(99, 512).iter().map(|x| x * 8.0).collect();
@@ -155,8 +156,14 @@ fn transcendental_program() -> (Program, Vec<Tensor>) {
 			},
 			inputs: vec![Ref::Node(1), Ref::Const(4)],
 		},
+		Node { op: Op::Less, inputs: vec![Ref::Input(0), Ref::Node(1)] },
+		Node { op: Op::Where, inputs: vec![Ref::Node(23), Ref::Node(0), Ref::Node(2)] },
+		Node {
+			op: Op::PadReflect { pads: vec![0, 0, 3, 2, 0, 0, 1, 5] },
+			inputs: vec![Ref::Node(24)],
+		},
 	];
-	let outputs = vec![Ref::Node(22)];
+	let outputs = vec![Ref::Node(25)];
 	(
 		Program {
 			inputs: vec![TensorSpec { dtype: DType::F32, shape }],

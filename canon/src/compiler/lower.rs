@@ -384,6 +384,16 @@ pub fn lower(
 			beta: f32_bits("beta", 0.5)?,
 		}),
 		"HardSwish" => op_only(Op::HardSwish),
+		"Equal" => op_only(Op::Equal),
+		"Less" => op_only(Op::Less),
+		"Greater" => op_only(Op::Greater),
+		"LessOrEqual" => op_only(Op::LessOrEqual),
+		"GreaterOrEqual" => op_only(Op::GreaterOrEqual),
+		"Not" => op_only(Op::Not),
+		"And" => op_only(Op::And),
+		"Or" => op_only(Op::Or),
+		"Xor" => op_only(Op::Xor),
+		"Where" => op_only(Op::Where),
 		"Resize" => lower_resize(node, &a, opset, metas),
 		"ConvTranspose" => lower_conv_transpose(node, &a, metas),
 		"ConstantOfShape" => {
@@ -513,10 +523,10 @@ pub fn lower(
 		},
 		"Pad" => {
 			let mode = a.string("mode")?.unwrap_or_else(|| "constant".into());
-			if mode != "constant" {
+			if !matches!(mode.as_str(), "constant" | "edge" | "reflect") {
 				return Err(unsupported(
 					node,
-					format!("attribute `mode` = {mode} (only constant)"),
+					format!("attribute `mode` = {mode} (constant, edge and reflect are supported)"),
 				));
 			}
 			let (pads, value) = if opset < 11 {
@@ -531,7 +541,12 @@ pub fn lower(
 				)
 			};
 			let pads = pads.ok_or_else(|| unsupported(node, "`pads` is required"))?;
-			Ok(vec![(0, Lowered::Op(Op::Pad { pads, value: value.to_bits() }, first()))])
+			let op = match mode.as_str() {
+				"edge" => Op::PadEdge { pads },
+				"reflect" => Op::PadReflect { pads },
+				_ => Op::Pad { pads, value: value.to_bits() },
+			};
+			Ok(vec![(0, Lowered::Op(op, first()))])
 		},
 		"Expand" => op_only(Op::Expand),
 		other => Err(unsupported(node, format!("operator `{other}` is not supported"))),

@@ -1,5 +1,6 @@
 //! Data-movement operators (no arithmetic, any dtype): Identity, Flatten, Reshape, Transpose,
-//! Concat, Squeeze, Unsqueeze, Gather, Shape, ConstantOfShape, Slice, Pad, Expand.
+//! Concat, Squeeze, Unsqueeze, Gather, Shape, ConstantOfShape, Slice, Pad (constant, edge,
+//! reflect), Expand.
 
 use alloc::{format, vec, vec::Vec};
 
@@ -438,11 +439,55 @@ pub fn infer_pad(ins: &[Meta], pads: &[i64], value: u32) -> Result<(DType, Vec<u
 	Ok((x.dtype, out))
 }
 
-pub fn run_pad(x: &Tensor, pads: &[i64], value: u32, out_shape: &[u32]) -> Result<Tensor> {
+/// What fills the padding of a Pad.
+#[derive(Clone, Copy, Debug)]
+pub enum PadFill {
+	/// The F32 bit pattern (0 for other dtypes).
+	Constant(u32),
+	/// The nearest element of the axis.
+	Edge,
+	/// The axis mirrored about its first and last element (which are not repeated).
+	Reflect,
+}
+
+/// The source index along an axis of length `d` for output index `i` with `begin` padding
+/// (`None`: padding filled with the constant).
+fn pad_source(fill: PadFill, i: i64, begin: i64, d: i64) -> Option<i64> {
+	let j = i - begin;
+	if (0..d).contains(&j) {
+		return Some(j);
+	}
+	match fill {
+		PadFill::Constant(_) => None,
+		_ if d <= 0 => None,
+		PadFill::Edge => Some(j.clamp(0, d - 1)),
+		PadFill::Reflect if d == 1 => Some(0),
+		PadFill::Reflect => {
+			let period = 2 * (d - 1);
+			let m = j.rem_euclid(period);
+			Some(if m < d { m } else { period - m })
+		},
+	}
+}
+
+pub fn infer_pad_border(ins: &[Meta], pads: &[i64], op: &'static str) -> Result<(DType, Vec<u32>)> {
+	let (dtype, out) = infer_pad(ins, pads, 0)?;
+	let x = first(op, ins)?;
+	for (ax, &d) in x.shape.iter().enumerate() {
+		if d == 0 && out.get(ax).is_some_and(|&o| o > 0) {
+			return Err(shape_err(op, format!("axis {ax} is empty: nothing to pad from")));
+		}
+	}
+	Ok((dtype, out))
+}
+
+pub fn run_pad(x: &Tensor, pads: &[i64], fill: PadFill, out_shape: &[u32]) -> Result<Tensor> {
 	let r = out_shape.len();
 	let es = x.dtype.size();
-	let fill: Vec<u8> =
-		if x.dtype == DType::F32 { value.to_le_bytes().to_vec() } else { vec![0u8; es] };
+	let constant: Vec<u8> = match fill {
+		PadFill::Constant(value) if x.dtype == DType::F32 => value.to_le_bytes().to_vec(),
+		_ => vec![0u8; es],
+	};
 	let is = strides(&x.shape);
 	let total = numel(out_shape)?;
 	let mut data = Vec::with_capacity(total * es);
@@ -451,19 +496,18 @@ pub fn run_pad(x: &Tensor, pads: &[i64], value: u32, out_shape: &[u32]) -> Resul
 		let mut src = Some(0usize);
 		for (ax, &i) in idx.iter().enumerate() {
 			let p = pads.get(ax).copied().unwrap_or(0);
-			let s = i as i64 - p;
 			let d = x.shape.get(ax).copied().unwrap_or(0) as i64;
-			if s < 0 || s >= d {
+			let Some(s) = pad_source(fill, i as i64, p, d) else {
 				src = None;
 				break;
-			}
+			};
 			src = src.map(|o| o + s as usize * is.get(ax).copied().unwrap_or(0));
 		}
 		match src {
 			Some(o) => data.extend_from_slice(
 				x.data.get(o * es..o * es + es).ok_or(CanonError::Overflow { what: "Pad" })?,
 			),
-			None => data.extend_from_slice(&fill),
+			None => data.extend_from_slice(&constant),
 		}
 		for ax in (0..r).rev() {
 			let d = out_shape.get(ax).copied().unwrap_or(1) as usize;

@@ -7,6 +7,7 @@ pub(crate) mod common;
 mod elementwise;
 mod layout;
 mod linalg;
+mod logic;
 mod norm;
 mod resize;
 mod window;
@@ -35,7 +36,16 @@ fn arity(op: &Op, n: usize) -> Result<()> {
 		| Op::MatMul
 		| Op::Reshape { .. }
 		| Op::Gather { .. }
-		| Op::Expand => (2, 2, "2"),
+		| Op::Expand
+		| Op::Equal
+		| Op::Less
+		| Op::Greater
+		| Op::LessOrEqual
+		| Op::GreaterOrEqual
+		| Op::And
+		| Op::Or
+		| Op::Xor => (2, 2, "2"),
+		Op::Where => (3, 3, "3"),
 		Op::Gemm { .. } | Op::Conv { .. } | Op::ConvTranspose { .. } => (2, 3, "2 or 3"),
 		Op::BatchNormalization { .. } => (5, 5, "5"),
 		_ => (1, 1, "1"),
@@ -92,11 +102,19 @@ pub fn infer(op: &Op, ins: &[Meta]) -> Result<(DType, Vec<u32>)> {
 			layout::infer_slice(ins, starts, ends, axes, steps)
 		},
 		Op::Pad { pads, value } => layout::infer_pad(ins, pads, *value),
+		Op::PadEdge { pads } | Op::PadReflect { pads } => {
+			layout::infer_pad_border(ins, pads, op.name())
+		},
 		Op::Expand => layout::infer_expand(ins),
 		Op::Resize { mode, scales, sizes, .. } => resize::infer_resize(ins, *mode, scales, sizes),
 		Op::ConvTranspose { window, group, output_padding } => {
 			window::infer_conv_transpose(ins, window, *group, output_padding)
 		},
+		Op::Equal | Op::Less | Op::Greater | Op::LessOrEqual | Op::GreaterOrEqual => {
+			logic::infer_compare(op, ins)
+		},
+		Op::Not | Op::And | Op::Or | Op::Xor => logic::infer_logic(op, ins),
+		Op::Where => logic::infer_where(ins),
 		// Unary ops are matched by the guard above.
 		_ => Err(CanonError::Value { op: op.name(), detail: "no shape rule".into() }),
 	}
@@ -237,7 +255,11 @@ pub fn execute_op(op: &Op, ins: &[&Tensor], limits: &Limits) -> Result<Tensor> {
 		Op::Slice { starts, ends, axes, steps } => {
 			layout::run_slice(x, starts, ends, axes, steps, &out_shape)?
 		},
-		Op::Pad { pads, value } => layout::run_pad(x, pads, *value, &out_shape)?,
+		Op::Pad { pads, value } => {
+			layout::run_pad(x, pads, layout::PadFill::Constant(*value), &out_shape)?
+		},
+		Op::PadEdge { pads } => layout::run_pad(x, pads, layout::PadFill::Edge, &out_shape)?,
+		Op::PadReflect { pads } => layout::run_pad(x, pads, layout::PadFill::Reflect, &out_shape)?,
 		Op::Expand => layout::run_expand(x, &out_shape)?,
 		Op::Resize { mode, coordinates, nearest, scales, sizes } => {
 			resize::run_resize(x, *mode, *coordinates, *nearest, scales, sizes)?
@@ -245,6 +267,16 @@ pub fn execute_op(op: &Op, ins: &[&Tensor], limits: &Limits) -> Result<Tensor> {
 		Op::ConvTranspose { window, group, output_padding } => {
 			window::run_conv_transpose(ins, window, *group, output_padding, &out_shape)?
 		},
+		Op::Equal | Op::Less | Op::Greater | Op::LessOrEqual | Op::GreaterOrEqual => {
+			let y = ins.get(1).copied().ok_or(CanonError::Arity {
+				op: op.name(),
+				expected: "2",
+				found: 1,
+			})?;
+			logic::run_compare(op, x, y, &out_shape)?
+		},
+		Op::Not | Op::And | Op::Or | Op::Xor => logic::run_logic(op, ins, &out_shape)?,
+		Op::Where => logic::run_where(ins, &out_shape)?,
 		_ => return Err(CanonError::Value { op: op.name(), detail: "no kernel".into() }),
 	};
 	if out.dtype != dtype || out.shape != out_shape {
