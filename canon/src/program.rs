@@ -83,6 +83,10 @@ pub enum Op {
 	/// Variadic elementwise minimum, folded left to right (NaN propagates).
 	#[codec(index = 7)]
 	Min,
+	/// Remainder. `fmod`: the sign of the dividend (C `fmod`, required for F32); otherwise the
+	/// sign of the divisor (integers only).
+	#[codec(index = 8)]
+	Mod { fmod: bool },
 	// Unary.
 	#[codec(index = 10)]
 	Relu,
@@ -124,6 +128,10 @@ pub enum Op {
 	/// `x * max(0, min(1, x / 6 + 0.5))`, with `1 / 6` rounded to f32 once.
 	#[codec(index = 27)]
 	HardSwish,
+	/// `(0.5 * x) * (1 + erff(x * (1 / sqrt 2)))`, or with `tanh` the approximation
+	/// `(0.5 * x) * (1 + tanhf(sqrt(2 / pi) * (x + 0.044715 * (x * x * x))))`.
+	#[codec(index = 28)]
+	Gelu { tanh: bool },
 	// Linear algebra.
 	/// `alpha * A' * B' + beta * C`.
 	#[codec(index = 30)]
@@ -161,6 +169,20 @@ pub enum Op {
 	ReduceSum { axes: Vec<i32>, keepdims: bool },
 	#[codec(index = 44)]
 	ReduceMax { axes: Vec<i32>, keepdims: bool },
+	/// Inputs X, Scale, optional B; normalises over the axes from `axis` on. `output` picks
+	/// ONNX's output: 0 = Y, 1 = Mean, 2 = InvStdDev (the last two shaped as X with the
+	/// normalised axes of size 1).
+	#[codec(index = 45)]
+	LayerNormalization { axis: i32, epsilon: u32, output: u8 },
+	/// I64 index of the largest element along `axis` (NaN counts as largest).
+	#[codec(index = 46)]
+	ArgMax { axis: i32, keepdims: bool, select_last: bool },
+	#[codec(index = 47)]
+	ArgMin { axis: i32, keepdims: bool, select_last: bool },
+	/// The `k` largest (or smallest) elements along `axis`, sorted, ties by ascending index:
+	/// their values, or with `indices` their I64 indices (ONNX's two outputs, one node each).
+	#[codec(index = 48)]
+	TopK { axis: i32, k: u32, largest: bool, indices: bool },
 	// Shape manipulation.
 	#[codec(index = 50)]
 	Flatten { axis: i32 },
@@ -240,6 +262,26 @@ pub enum Op {
 	/// repeated); `pads` as in [`Op::Pad`].
 	#[codec(index = 75)]
 	PadReflect { pads: Vec<i64> },
+	/// Inputs data and integer indices of the same rank: `out[i] = data[i with axis -> idx[i]]`.
+	#[codec(index = 76)]
+	GatherElements { axis: i32 },
+	/// Keeps the upper (`j - i >= k`) or lower (`j - i <= k`) triangle of the last two axes,
+	/// zeros elsewhere.
+	#[codec(index = 77)]
+	Trilu { upper: bool, k: i64 },
+	// More reductions, as ReduceSum (see `ops::norm` for their orders).
+	#[codec(index = 78)]
+	ReduceMin { axes: Vec<i32>, keepdims: bool },
+	#[codec(index = 79)]
+	ReduceProd { axes: Vec<i32>, keepdims: bool },
+	#[codec(index = 80)]
+	ReduceSumSquare { axes: Vec<i32>, keepdims: bool },
+	#[codec(index = 81)]
+	ReduceL1 { axes: Vec<i32>, keepdims: bool },
+	#[codec(index = 82)]
+	ReduceL2 { axes: Vec<i32>, keepdims: bool },
+	#[codec(index = 83)]
+	ReduceLogSum { axes: Vec<i32>, keepdims: bool },
 }
 
 /// ONNX Resize `mode`.
@@ -300,6 +342,7 @@ impl Op {
 			Op::Sum => "Sum",
 			Op::Max => "Max",
 			Op::Min => "Min",
+			Op::Mod { .. } => "Mod",
 			Op::Relu => "Relu",
 			Op::LeakyRelu { .. } => "LeakyRelu",
 			Op::Sigmoid => "Sigmoid",
@@ -318,6 +361,7 @@ impl Op {
 			Op::Cast { .. } => "Cast",
 			Op::HardSigmoid { .. } => "HardSigmoid",
 			Op::HardSwish => "HardSwish",
+			Op::Gelu { .. } => "Gelu",
 			Op::Gemm { .. } => "Gemm",
 			Op::MatMul => "MatMul",
 			Op::Conv { .. } => "Conv",
@@ -332,6 +376,16 @@ impl Op {
 			Op::ReduceMean { .. } => "ReduceMean",
 			Op::ReduceSum { .. } => "ReduceSum",
 			Op::ReduceMax { .. } => "ReduceMax",
+			Op::LayerNormalization { .. } => "LayerNormalization",
+			Op::ArgMax { .. } => "ArgMax",
+			Op::ArgMin { .. } => "ArgMin",
+			Op::TopK { .. } => "TopK",
+			Op::ReduceMin { .. } => "ReduceMin",
+			Op::ReduceProd { .. } => "ReduceProd",
+			Op::ReduceSumSquare { .. } => "ReduceSumSquare",
+			Op::ReduceL1 { .. } => "ReduceL1",
+			Op::ReduceL2 { .. } => "ReduceL2",
+			Op::ReduceLogSum { .. } => "ReduceLogSum",
 			Op::Flatten { .. } => "Flatten",
 			Op::Reshape { .. } => "Reshape",
 			Op::Transpose { .. } => "Transpose",
@@ -357,6 +411,8 @@ impl Op {
 			Op::Xor => "Xor",
 			Op::Where => "Where",
 			Op::PadEdge { .. } | Op::PadReflect { .. } => "Pad",
+			Op::GatherElements { .. } => "GatherElements",
+			Op::Trilu { .. } => "Trilu",
 		}
 	}
 }

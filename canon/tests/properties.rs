@@ -118,7 +118,7 @@ proptest! {
 
 	#[test]
 	fn hostile_nodes_are_errors_not_panics(
-		op_pick in 0usize..34,
+		op_pick in 0usize..43,
 		shapes in proptest::collection::vec(proptest::collection::vec(0u32..5, 0..5), 1..4),
 		axis in -6i32..6,
 		k in 0u32..4,
@@ -158,6 +158,10 @@ proptest! {
 				auto_pad: edgeproof_canon::AutoPad::NotSet, ceil_mode: false,
 			}, group: k, output_padding: vec![k / 2; 2] },
 			Op::Less, Op::Equal, Op::Xor, Op::Where,
+			Op::Mod { fmod: k % 2 == 0 }, Op::GatherElements { axis }, Op::Trilu { upper: k % 2 == 1, k: axis as i64 },
+			Op::ReduceL2 { axes: vec![axis], keepdims: k % 2 == 0 }, Op::ReduceMin { axes: vec![], keepdims: true },
+			Op::LayerNormalization { axis, epsilon: 0, output: k as u8 }, Op::ArgMax { axis, keepdims: k == 1, select_last: k == 2 },
+			Op::TopK { axis, k, largest: k % 2 == 0, indices: k == 1 }, Op::Gelu { tanh: k == 0 },
 			if k % 2 == 0 { Op::PadReflect { pads: vec![axis as i64; 4] } } else { Op::PadEdge { pads: vec![-(k as i64); 4] } },
 		];
 		let op = ops[op_pick].clone();

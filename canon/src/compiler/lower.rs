@@ -218,6 +218,7 @@ pub fn lower(
 		"Sum" => op_only(Op::Sum),
 		"Max" => op_only(Op::Max),
 		"Min" => op_only(Op::Min),
+		"Mod" => op_only(Op::Mod { fmod: a.bool("fmod", false)? }),
 		"Relu" => op_only(Op::Relu),
 		"LeakyRelu" => op_only(Op::LeakyRelu { alpha: f32_bits("alpha", 0.01)? }),
 		"Sigmoid" => op_only(Op::Sigmoid),
@@ -315,7 +316,8 @@ pub fn lower(
 			};
 			op_only(op)
 		},
-		"ReduceMean" | "ReduceSum" | "ReduceMax" => {
+		"ReduceMean" | "ReduceSum" | "ReduceMax" | "ReduceMin" | "ReduceProd"
+		| "ReduceSumSquare" | "ReduceL1" | "ReduceL2" | "ReduceLogSum" => {
 			let axes_from_input = match node.op_type.as_str() {
 				"ReduceSum" => opset >= 13,
 				_ => opset >= 18,
@@ -330,6 +332,12 @@ pub fn lower(
 			let op = match node.op_type.as_str() {
 				"ReduceMean" => Op::ReduceMean { axes, keepdims },
 				"ReduceSum" => Op::ReduceSum { axes, keepdims },
+				"ReduceMin" => Op::ReduceMin { axes, keepdims },
+				"ReduceProd" => Op::ReduceProd { axes, keepdims },
+				"ReduceSumSquare" => Op::ReduceSumSquare { axes, keepdims },
+				"ReduceL1" => Op::ReduceL1 { axes, keepdims },
+				"ReduceL2" => Op::ReduceL2 { axes, keepdims },
+				"ReduceLogSum" => Op::ReduceLogSum { axes, keepdims },
 				_ => Op::ReduceMax { axes, keepdims },
 			};
 			Ok(vec![(0, Lowered::Op(op, first()))])
@@ -363,6 +371,17 @@ pub fn lower(
 			Ok(vec![(0, Lowered::Op(op, first()))])
 		},
 		"Gather" => op_only(Op::Gather { axis: a.axis("axis", 0)? }),
+		"GatherElements" => op_only(Op::GatherElements { axis: a.axis("axis", 0)? }),
+		"Trilu" => {
+			let k = match const_ints(node, metas, 1, "k")?.as_deref() {
+				None => 0,
+				Some(&[k]) => k,
+				Some(_) => return Err(unsupported(node, "input `k` must be one integer")),
+			};
+			Ok(vec![(0, Lowered::Op(Op::Trilu { upper: a.bool("upper", true)?, k }, first()))])
+		},
+		// Its output's shape depends on its inputs' values, so it is always folded.
+		"Range" => lower_range(node, metas),
 		// Shapes are static, so Shape and Size are constants whatever their input.
 		"Shape" => {
 			let start = a.axis("start", 0)?;
@@ -384,6 +403,66 @@ pub fn lower(
 			beta: f32_bits("beta", 0.5)?,
 		}),
 		"HardSwish" => op_only(Op::HardSwish),
+		"Gelu" => match a.string("approximate")?.as_deref().unwrap_or("none") {
+			"none" => op_only(Op::Gelu { tanh: false }),
+			"tanh" => op_only(Op::Gelu { tanh: true }),
+			other => Err(unsupported(node, format!("attribute `approximate` = {other}"))),
+		},
+		"LayerNormalization" => {
+			if a.int("stash_type", 1)? != 1 {
+				return Err(unsupported(node, "attribute `stash_type` other than float"));
+			}
+			let (axis, epsilon) = (a.axis("axis", -1)?, f32_bits("epsilon", 1e-5)?);
+			let outs = (0..3u8).filter(|&i| used(i as usize));
+			Ok(outs
+				.map(|output| {
+					let op = Op::LayerNormalization { axis, epsilon, output };
+					(output as usize, Lowered::Op(op, all.clone()))
+				})
+				.collect())
+		},
+		"CastLike" => {
+			let to = metas
+				.get(1)
+				.copied()
+				.flatten()
+				.ok_or_else(|| unsupported(node, "input `target_type` is required"))?
+				.dtype;
+			Ok(vec![(0, Lowered::Op(Op::Cast { to }, first()))])
+		},
+		"ArgMax" | "ArgMin" => {
+			let (axis, keepdims) = (a.axis("axis", 0)?, a.bool("keepdims", true)?);
+			let select_last = a.bool("select_last_index", false)?;
+			op_only(if node.op_type == "ArgMax" {
+				Op::ArgMax { axis, keepdims, select_last }
+			} else {
+				Op::ArgMin { axis, keepdims, select_last }
+			})
+		},
+		"TopK" => {
+			if !a.bool("sorted", true)? {
+				return Err(unsupported(node, "attribute `sorted` = 0 (the order is unspecified)"));
+			}
+			let k = if opset < 10 {
+				Some(vec![a.int("k", 0)?])
+			} else {
+				const_ints(node, metas, 1, "K")?
+			};
+			let k = match k.as_deref() {
+				Some(&[k]) => {
+					u32::try_from(k).map_err(|_| unsupported(node, format!("K = {k}")))?
+				},
+				_ => return Err(unsupported(node, "`K` must be one integer")),
+			};
+			let (axis, largest) = (a.axis("axis", -1)?, a.bool("largest", true)?);
+			let mut out = vec![];
+			for (i, indices) in [(0, false), (1, true)] {
+				if used(i) {
+					out.push((i, Lowered::Op(Op::TopK { axis, k, largest, indices }, first())));
+				}
+			}
+			Ok(out)
+		},
 		"Equal" => op_only(Op::Equal),
 		"Less" => op_only(Op::Less),
 		"Greater" => op_only(Op::Greater),
@@ -726,4 +805,46 @@ fn lower_conv_transpose(
 		0,
 		Lowered::Op(Op::ConvTranspose { window: win, group, output_padding }, present(metas)),
 	)])
+}
+
+/// Range with constant start, limit and delta, folded: `start + i * delta` for
+/// `i < max(ceil((limit - start) / delta), 0)` (in the inputs' dtype; f32 for F32).
+fn lower_range(node: &NodeProto, metas: &[Option<Meta>]) -> Result<Vec<(usize, Lowered)>> {
+	let value = |i: usize, what: &str| match metas.get(i).copied().flatten() {
+		Some(Meta { value: Some(t), .. }) if t.shape.is_empty() || t.shape == [1] => Ok(t),
+		Some(Meta { value: Some(_), .. }) => {
+			Err(unsupported(node, format!("input `{what}` must be a scalar")))
+		},
+		_ => Err(unsupported(
+			node,
+			format!("input `{what}` must be a constant (the output shape depends on it)"),
+		)),
+	};
+	let (start, limit, delta) = (value(0, "start")?, value(1, "limit")?, value(2, "delta")?);
+	let too_long = || unsupported(node, "more than 2^24 elements");
+	if start.dtype == DType::F32 {
+		let f = |t: &Tensor| t.f32_values().map(|v| v.first().copied().unwrap_or(0.0));
+		let (s, l, d) = (f(start)?, f(limit)?, f(delta)?);
+		let n = libm::ceilf((l - s) / d).max(0.0);
+		if !(n <= (1 << 24) as f32) {
+			return Err(too_long());
+		}
+		let v: Vec<f32> = (0..n as usize).map(|i| s + i as f32 * d).collect();
+		return Ok(vec![(0, Lowered::Const(Tensor::from_f32(vec![v.len() as u32], &v)))]);
+	}
+	let f = |t: &Tensor| t.int_values().map(|v| v.first().copied().unwrap_or(0));
+	let (s, l, d) = (f(start)?, f(limit)?, f(delta)?);
+	if d == 0 {
+		return Err(unsupported(node, "`delta` = 0"));
+	}
+	// ceil((limit - start) / delta), at least 0.
+	let (num, den) = (l as i128 - s as i128, d as i128);
+	let q = num / den;
+	let n = (if num % den != 0 && (num > 0) == (den > 0) { q + 1 } else { q }).max(0);
+	if n > 1 << 24 {
+		return Err(too_long());
+	}
+	let v: Vec<i64> = (0..n as i64).map(|i| s.wrapping_add(i.wrapping_mul(d))).collect();
+	let t = crate::ops::int_tensor(start.dtype, vec![v.len() as u32], &v)?;
+	Ok(vec![(0, Lowered::Const(t))])
 }

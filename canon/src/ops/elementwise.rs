@@ -21,8 +21,14 @@ pub fn infer_binary(op: &Op, ins: &[Meta]) -> Result<(DType, Vec<u32>)> {
 		}
 		shape = broadcast_shapes(name, &shape, m.shape)?;
 	}
-	let int_ok = matches!(op, Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Sum | Op::Max | Op::Min);
+	let int_ok = matches!(
+		op,
+		Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Sum | Op::Max | Op::Min | Op::Mod { .. }
+	);
 	match first.dtype {
+		DType::F32 if *op == (Op::Mod { fmod: false }) => {
+			return Err(crate::error::attr_err(name, "fmod", "F32 Mod needs fmod = 1"))
+		},
 		DType::F32 => {},
 		DType::I64 | DType::I32 if int_ok => {},
 		d => return Err(CanonError::DType { op: name, input: 0, found: d }),
@@ -36,6 +42,7 @@ fn f32_fn(op: &Op) -> fn(f32, f32) -> f32 {
 		Op::Mul => |x, y| x * y,
 		Op::Div => |x, y| x / y,
 		Op::Pow => libm::powf,
+		Op::Mod { .. } => libm::fmodf,
 		Op::Max => |x, y| {
 			if x.is_nan() || y.is_nan() {
 				f32::NAN
@@ -96,6 +103,18 @@ pub fn run_binary(op: &Op, ins: &[&Tensor], out_shape: &[u32]) -> Result<Tensor>
 				}),
 				Op::Max => x.max(y),
 				Op::Min => x.min(y),
+				Op::Mod { fmod } => {
+					if y == 0 {
+						div_by_zero = true;
+						return 0;
+					}
+					let r = x.wrapping_rem(y);
+					if !fmod && r != 0 && ((r < 0) != (y < 0)) {
+						r + y
+					} else {
+						r
+					}
+				},
 				_ => x.wrapping_add(y),
 			},
 		)?;
@@ -133,6 +152,9 @@ fn unary_fn(op: &Op) -> Option<impl Fn(f32) -> f32> {
 		),
 		Op::HardSigmoid { alpha, beta } => (14, f32::from_bits(alpha), f32::from_bits(beta)),
 		Op::HardSwish => (15, 1.0 / 6.0, 0.5),
+		Op::Gelu { tanh: false } => (16, core::f32::consts::FRAC_1_SQRT_2, 0.0),
+		// sqrt(2 / pi), rounded to f32.
+		Op::Gelu { tanh: true } => (17, 0.797_884_6, 0.044_715),
 		_ => return None,
 	};
 	Some(move |x: f32| -> f32 {
@@ -165,6 +187,8 @@ fn unary_fn(op: &Op) -> Option<impl Fn(f32) -> f32> {
 			12 => libm::ceilf(x),
 			14 => unit_clamp(a * x + b),
 			15 => x * unit_clamp(a * x + b),
+			16 => (0.5 * x) * (1.0 + libm::erff(x * a)),
+			17 => (0.5 * x) * (1.0 + libm::tanhf(a * (x + b * (x * x * x)))),
 			// Clip: `min(max(x, lo), hi)`, so `hi` wins when `lo > hi` (as ONNX says).
 			_ => {
 				if x.is_nan() {
@@ -195,6 +219,23 @@ fn unit_clamp(v: f32) -> f32 {
 
 pub fn is_unary(op: &Op) -> bool {
 	unary_fn(op).is_some()
+}
+
+/// Neg and Abs on I64/I32 (wrapping: the minimum value maps to itself).
+pub fn run_int_sign(op: &Op, x: &Tensor) -> Result<Tensor> {
+	let v: Vec<i64> = x
+		.int_values()?
+		.into_iter()
+		.map(|v| {
+			let y = if *op == Op::Neg || v < 0 { v.wrapping_neg() } else { v };
+			if x.dtype == DType::I32 {
+				(y as i32) as i64
+			} else {
+				y
+			}
+		})
+		.collect();
+	int_tensor(x.dtype, x.shape.clone(), &v)
 }
 
 pub fn run_unary(op: &Op, x: &Tensor) -> Result<Tensor> {

@@ -536,3 +536,81 @@ pub fn run_expand(x: &Tensor, out_shape: &[u32]) -> Result<Tensor> {
 	let data = broadcast_bytes(&x.data, &x.shape, x.dtype.size(), out_shape)?;
 	Ok(Tensor { dtype: x.dtype, shape: out_shape.to_vec(), data })
 }
+
+pub fn infer_gather_elements(ins: &[Meta], axis: i32) -> Result<(DType, Vec<u32>)> {
+	const OP: &str = "GatherElements";
+	let (x, idx) = match ins {
+		[x, i] => (x, i),
+		_ => return Err(CanonError::Arity { op: OP, expected: "2", found: ins.len() }),
+	};
+	if !matches!(idx.dtype, DType::I64 | DType::I32) {
+		return Err(CanonError::DType { op: OP, input: 1, found: idx.dtype });
+	}
+	let a = norm_axis(OP, axis as i64, x.shape.len())?;
+	if idx.shape.len() != x.shape.len()
+		|| idx.shape.iter().zip(x.shape.iter()).enumerate().any(|(i, (&n, &d))| i != a && n > d)
+	{
+		return Err(shape_err(OP, format!("indices {:?} for data {:?}", idx.shape, x.shape)));
+	}
+	Ok((x.dtype, idx.shape.to_vec()))
+}
+
+pub fn run_gather_elements(
+	x: &Tensor,
+	idx: &Tensor,
+	axis: i32,
+	out_shape: &[u32],
+) -> Result<Tensor> {
+	const OP: &str = "GatherElements";
+	let a = norm_axis(OP, axis as i64, x.shape.len())?;
+	let es = x.dtype.size();
+	let xs = strides(&x.shape);
+	let is = strides(&idx.shape);
+	let dim = x.shape.get(a).copied().unwrap_or(0) as i64;
+	let iv = idx.int_values()?;
+	let mut data = Vec::with_capacity(iv.len() * es);
+	for (flat, &v) in iv.iter().enumerate() {
+		let j = if v < 0 { v + dim } else { v };
+		if !(0..dim).contains(&j) {
+			return Err(value_err(OP, format!("index {v} out of range for axis of {dim}")));
+		}
+		let mut off = 0usize;
+		let mut rest = flat;
+		for (ax, (&st, &xst)) in is.iter().zip(&xs).enumerate() {
+			let c = rest / st.max(1);
+			rest %= st.max(1);
+			off += if ax == a { j as usize } else { c } * xst;
+		}
+		data.extend_from_slice(
+			x.data.get(off * es..off * es + es).ok_or(CanonError::Overflow { what: OP })?,
+		);
+	}
+	Ok(Tensor { dtype: x.dtype, shape: out_shape.to_vec(), data })
+}
+
+pub fn infer_trilu(ins: &[Meta]) -> Result<(DType, Vec<u32>)> {
+	let x = first("Trilu", ins)?;
+	if x.shape.len() < 2 {
+		return Err(shape_err("Trilu", format!("rank {} < 2", x.shape.len())));
+	}
+	Ok((x.dtype, x.shape.to_vec()))
+}
+
+pub fn run_trilu(x: &Tensor, upper: bool, k: i64) -> Result<Tensor> {
+	let r = x.shape.len();
+	let (rows, cols) = match x.shape.get(r.saturating_sub(2)..) {
+		Some(&[h, w]) => (h as usize, w as usize),
+		_ => return Err(shape_err("Trilu", "rank < 2")),
+	};
+	let es = x.dtype.size();
+	let mut data = x.data.clone();
+	for (e, chunk) in data.chunks_exact_mut(es).enumerate() {
+		let plane = e % (rows * cols).max(1);
+		let (i, j) = ((plane / cols.max(1)) as i64, (plane % cols.max(1)) as i64);
+		let keep = if upper { j - i >= k } else { j - i <= k };
+		if !keep {
+			chunk.fill(0);
+		}
+	}
+	Ok(Tensor { dtype: x.dtype, shape: x.shape.clone(), data })
+}

@@ -10,10 +10,13 @@ mod linalg;
 mod logic;
 mod norm;
 mod resize;
+mod select;
 mod window;
 
 use alloc::{format, vec::Vec};
 
+#[cfg(feature = "std")]
+pub(crate) use common::int_tensor;
 pub use common::Meta;
 #[cfg(feature = "std")]
 pub(crate) use layout::shape_tensor;
@@ -33,6 +36,8 @@ fn arity(op: &Op, n: usize) -> Result<()> {
 		| Op::Mul
 		| Op::Div
 		| Op::Pow
+		| Op::Mod { .. }
+		| Op::GatherElements { .. }
 		| Op::MatMul
 		| Op::Reshape { .. }
 		| Op::Gather { .. }
@@ -46,7 +51,11 @@ fn arity(op: &Op, n: usize) -> Result<()> {
 		| Op::Or
 		| Op::Xor => (2, 2, "2"),
 		Op::Where => (3, 3, "3"),
-		Op::Gemm { .. } | Op::Conv { .. } | Op::ConvTranspose { .. } => (2, 3, "2 or 3"),
+		Op::Trilu { .. } => (1, 1, "1"),
+		Op::Gemm { .. }
+		| Op::Conv { .. }
+		| Op::ConvTranspose { .. }
+		| Op::LayerNormalization { .. } => (2, 3, "2 or 3"),
 		Op::BatchNormalization { .. } => (5, 5, "5"),
 		_ => (1, 1, "1"),
 	};
@@ -64,11 +73,20 @@ pub fn infer(op: &Op, ins: &[Meta]) -> Result<(DType, Vec<u32>)> {
 	arity(op, ins.len())?;
 	let x = ins.first().ok_or(CanonError::Arity { op: op.name(), expected: ">= 1", found: 0 })?;
 	match op {
-		Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Pow | Op::Sum | Op::Max | Op::Min => {
-			elementwise::infer_binary(op, ins)
-		},
+		Op::Add
+		| Op::Sub
+		| Op::Mul
+		| Op::Div
+		| Op::Pow
+		| Op::Sum
+		| Op::Max
+		| Op::Min
+		| Op::Mod { .. } => elementwise::infer_binary(op, ins),
 		Op::Identity => Ok((x.dtype, x.shape.to_vec())),
 		Op::Cast { to } => Ok((*to, x.shape.to_vec())),
+		Op::Neg | Op::Abs if matches!(x.dtype, DType::I64 | DType::I32) => {
+			Ok((x.dtype, x.shape.to_vec()))
+		},
 		op if elementwise::is_unary(op) => {
 			if x.dtype != DType::F32 {
 				return Err(CanonError::DType { op: op.name(), input: 0, found: x.dtype });
@@ -89,6 +107,14 @@ pub fn infer(op: &Op, ins: &[Meta]) -> Result<(DType, Vec<u32>)> {
 		Op::ReduceMean { axes, keepdims } => norm::infer_reduce("ReduceMean", ins, axes, *keepdims),
 		Op::ReduceSum { axes, keepdims } => norm::infer_reduce("ReduceSum", ins, axes, *keepdims),
 		Op::ReduceMax { axes, keepdims } => norm::infer_reduce("ReduceMax", ins, axes, *keepdims),
+		Op::ReduceMin { axes, keepdims }
+		| Op::ReduceProd { axes, keepdims }
+		| Op::ReduceSumSquare { axes, keepdims }
+		| Op::ReduceL1 { axes, keepdims }
+		| Op::ReduceL2 { axes, keepdims }
+		| Op::ReduceLogSum { axes, keepdims } => norm::infer_reduce(op.name(), ins, axes, *keepdims),
+		Op::GatherElements { axis } => layout::infer_gather_elements(ins, *axis),
+		Op::Trilu { .. } => layout::infer_trilu(ins),
 		Op::Flatten { axis } => layout::infer_flatten(ins, *axis),
 		Op::Reshape { allowzero } => layout::infer_reshape(ins, *allowzero),
 		Op::Transpose { perm } => layout::infer_transpose(ins, perm),
@@ -115,6 +141,10 @@ pub fn infer(op: &Op, ins: &[Meta]) -> Result<(DType, Vec<u32>)> {
 		},
 		Op::Not | Op::And | Op::Or | Op::Xor => logic::infer_logic(op, ins),
 		Op::Where => logic::infer_where(ins),
+		Op::LayerNormalization { axis, output, .. } => norm::infer_layernorm(ins, *axis, *output),
+		Op::ArgMax { axis, keepdims, .. } => select::infer_arg("ArgMax", ins, *axis, *keepdims),
+		Op::ArgMin { axis, keepdims, .. } => select::infer_arg("ArgMin", ins, *axis, *keepdims),
+		Op::TopK { axis, k, indices, .. } => select::infer_topk(ins, *axis, *k, *indices),
 		// Unary ops are matched by the guard above.
 		_ => Err(CanonError::Value { op: op.name(), detail: "no shape rule".into() }),
 	}
@@ -195,11 +225,18 @@ pub fn execute_op(op: &Op, ins: &[&Tensor], limits: &Limits) -> Result<Tensor> {
 		found: 0,
 	})?;
 	let out = match op {
-		Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Pow | Op::Sum | Op::Max | Op::Min => {
-			elementwise::run_binary(op, ins, &out_shape)?
-		},
+		Op::Add
+		| Op::Sub
+		| Op::Mul
+		| Op::Div
+		| Op::Pow
+		| Op::Sum
+		| Op::Max
+		| Op::Min
+		| Op::Mod { .. } => elementwise::run_binary(op, ins, &out_shape)?,
 		Op::Identity => x.clone(),
 		Op::Cast { to } => elementwise::run_cast(*to, x)?,
+		Op::Neg | Op::Abs if x.dtype != DType::F32 => elementwise::run_int_sign(op, x)?,
 		op if elementwise::is_unary(op) => elementwise::run_unary(op, x)?,
 		Op::Gemm { alpha, beta, trans_a, trans_b } => linalg::run_gemm(
 			ins,
@@ -237,6 +274,23 @@ pub fn execute_op(op: &Op, ins: &[&Tensor], limits: &Limits) -> Result<Tensor> {
 		Op::ReduceMean { axes, .. } => norm::run_reduce(x, axes, Reduce::Mean, &out_shape)?,
 		Op::ReduceSum { axes, .. } => norm::run_reduce(x, axes, Reduce::Sum, &out_shape)?,
 		Op::ReduceMax { axes, .. } => norm::run_reduce(x, axes, Reduce::Max, &out_shape)?,
+		Op::ReduceMin { axes, .. } => norm::run_reduce(x, axes, Reduce::Min, &out_shape)?,
+		Op::ReduceProd { axes, .. } => norm::run_reduce(x, axes, Reduce::Prod, &out_shape)?,
+		Op::ReduceSumSquare { axes, .. } => {
+			norm::run_reduce(x, axes, Reduce::SumSquare, &out_shape)?
+		},
+		Op::ReduceL1 { axes, .. } => norm::run_reduce(x, axes, Reduce::L1, &out_shape)?,
+		Op::ReduceL2 { axes, .. } => norm::run_reduce(x, axes, Reduce::L2, &out_shape)?,
+		Op::ReduceLogSum { axes, .. } => norm::run_reduce(x, axes, Reduce::LogSum, &out_shape)?,
+		Op::GatherElements { axis } => {
+			let idx = ins.get(1).copied().ok_or(CanonError::Arity {
+				op: "GatherElements",
+				expected: "2",
+				found: 1,
+			})?;
+			layout::run_gather_elements(x, idx, *axis, &out_shape)?
+		},
+		Op::Trilu { upper, k } => layout::run_trilu(x, *upper, *k)?,
 		Op::Flatten { .. } | Op::Reshape { .. } | Op::Squeeze { .. } | Op::Unsqueeze { .. } => {
 			Tensor { dtype: x.dtype, shape: out_shape.clone(), data: x.data.clone() }
 		},
@@ -277,6 +331,18 @@ pub fn execute_op(op: &Op, ins: &[&Tensor], limits: &Limits) -> Result<Tensor> {
 		},
 		Op::Not | Op::And | Op::Or | Op::Xor => logic::run_logic(op, ins, &out_shape)?,
 		Op::Where => logic::run_where(ins, &out_shape)?,
+		Op::LayerNormalization { axis, epsilon, output } => {
+			norm::run_layernorm(ins, *axis, f32::from_bits(*epsilon), *output)?
+		},
+		Op::ArgMax { axis, select_last, .. } => {
+			select::run_arg(x, *axis, true, *select_last, &out_shape)?
+		},
+		Op::ArgMin { axis, select_last, .. } => {
+			select::run_arg(x, *axis, false, *select_last, &out_shape)?
+		},
+		Op::TopK { axis, k, largest, indices } => {
+			select::run_topk(x, *axis, *k, *largest, *indices, &out_shape)?
+		},
 		_ => return Err(CanonError::Value { op: op.name(), detail: "no kernel".into() }),
 	};
 	if out.dtype != dtype || out.shape != out_shape {

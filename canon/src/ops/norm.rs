@@ -7,9 +7,15 @@
 //! - BatchNormalization: per channel `a = scale / sqrtf(var + eps)`; `y = (x - mean) * a + b`.
 //! - LRN: `ss = 0.0; for i ascending over the window: ss = ss + x_i * x_i`;
 //!   `y = x / powf(bias + (alpha / size) * ss, beta)`.
+//! - LayerNormalization over a row `x_0..x_{L-1}` (the flattened axes from `axis` on), as
+//!   ONNX's function body: `s = 0.0; for j ascending: s = s + x_j`; `mean = s / L`;
+//!   `v = 0.0; for j ascending: v = v + (x_j - mean) * (x_j - mean)`; `var = v / L`;
+//!   `inv = 1 / sqrtf(var + eps)`; `y_j = ((x_j - mean) * inv) * scale_j (+ b_j)`.
 //! - Reduce*: the input is walked once in row-major order; each element is folded into its output
-//!   slot (`acc = acc + x`, or max with NaN propagating), so every output accumulates its inputs in
-//!   increasing row-major order; Mean divides the sum by the count as f32.
+//!   slot (`acc = acc + x`; `acc + x * x` for SumSquare and L2; `acc + |x|` for L1; `acc * x`
+//!   from 1 for Prod; max or min with NaN propagating), so every output accumulates its inputs
+//!   in increasing row-major order; Mean divides the sum by the count as f32, L2 takes `sqrtf`,
+//!   LogSum `logf`.
 
 use alloc::{format, vec, vec::Vec};
 
@@ -176,6 +182,12 @@ pub enum Reduce {
 	Mean,
 	Sum,
 	Max,
+	Min,
+	Prod,
+	SumSquare,
+	L1,
+	L2,
+	LogSum,
 }
 
 fn reduced_axes(op: &'static str, axes: &[i32], rank: usize) -> Result<Vec<bool>> {
@@ -208,7 +220,7 @@ pub fn infer_reduce(
 		} else if keepdims {
 			out.push(1);
 		}
-		if m && d == 0 && op == "ReduceMax" {
+		if m && d == 0 && matches!(op, "ReduceMax" | "ReduceMin") {
 			return Err(shape_err(op, "reducing an empty axis"));
 		}
 	}
@@ -220,6 +232,12 @@ pub fn run_reduce(x: &Tensor, axes: &[i32], kind: Reduce, out_shape: &[u32]) -> 
 		Reduce::Mean => "ReduceMean",
 		Reduce::Sum => "ReduceSum",
 		Reduce::Max => "ReduceMax",
+		Reduce::Min => "ReduceMin",
+		Reduce::Prod => "ReduceProd",
+		Reduce::SumSquare => "ReduceSumSquare",
+		Reduce::L1 => "ReduceL1",
+		Reduce::L2 => "ReduceL2",
+		Reduce::LogSum => "ReduceLogSum",
 	};
 	let mask = reduced_axes(op, axes, x.shape.len())?;
 	// Output strides laid over the input axes (0 on reduced axes).
@@ -229,7 +247,13 @@ pub fn run_reduce(x: &Tensor, axes: &[i32], kind: Reduce, out_shape: &[u32]) -> 
 	let xv = x.f32_values()?;
 	let n_out: usize = kept.iter().map(|&d| d as usize).product();
 	let count = xv.len().checked_div(n_out).unwrap_or(0);
-	let mut acc = vec![if kind == Reduce::Max { f32::NEG_INFINITY } else { 0.0 }; n_out];
+	let init = match kind {
+		Reduce::Max => f32::NEG_INFINITY,
+		Reduce::Min => f32::INFINITY,
+		Reduce::Prod => 1.0,
+		_ => 0.0,
+	};
+	let mut acc = vec![init; n_out];
 	let zero = vec![0usize; x.shape.len()];
 	let mut bad = false;
 	super::common::for_each_broadcast2(&x.shape, &os, &zero, |i, o, _| {
@@ -240,7 +264,15 @@ pub fn run_reduce(x: &Tensor, axes: &[i32], kind: Reduce, out_shape: &[u32]) -> 
 						*a = v
 					}
 				},
-				_ => *a += v,
+				Reduce::Min => {
+					if !a.is_nan() && (v.is_nan() || v < *a) {
+						*a = v
+					}
+				},
+				Reduce::Prod => *a *= v,
+				Reduce::SumSquare | Reduce::L2 => *a += v * v,
+				Reduce::L1 => *a += libm::fabsf(v),
+				Reduce::Mean | Reduce::Sum | Reduce::LogSum => *a += v,
 			},
 			_ => bad = true,
 		}
@@ -248,11 +280,90 @@ pub fn run_reduce(x: &Tensor, axes: &[i32], kind: Reduce, out_shape: &[u32]) -> 
 	if bad {
 		return Err(CanonError::Overflow { what: "reduce offsets" });
 	}
-	if kind == Reduce::Mean {
-		let c = count as f32;
-		for a in acc.iter_mut() {
-			*a /= c;
+	let c = count as f32;
+	for a in acc.iter_mut() {
+		match kind {
+			Reduce::Mean => *a /= c,
+			Reduce::L2 => *a = libm::sqrtf(*a),
+			Reduce::LogSum => *a = libm::logf(*a),
+			_ => {},
 		}
 	}
 	Ok(f32_tensor(out_shape.to_vec(), acc))
+}
+
+pub fn infer_layernorm(ins: &[Meta], axis: i32, output: u8) -> Result<(DType, Vec<u32>)> {
+	const OP: &str = "LayerNormalization";
+	f32_only(OP, ins, ins.len())?;
+	let x = ins.first().ok_or(CanonError::Arity { op: OP, expected: "2 or 3", found: 0 })?;
+	if !(2..=3).contains(&ins.len()) {
+		return Err(CanonError::Arity { op: OP, expected: "2 or 3", found: ins.len() });
+	}
+	let a = norm_axis(OP, axis as i64, x.shape.len())?;
+	let row = x.shape.get(a..).unwrap_or(&[]);
+	for (i, m) in ins.iter().enumerate().skip(1) {
+		if super::common::broadcast_shapes(OP, row, m.shape)? != row {
+			return Err(shape_err(
+				OP,
+				format!("input {i} of shape {:?} does not broadcast to {row:?}", m.shape),
+			));
+		}
+	}
+	Ok((DType::F32, layernorm_shape(x.shape, a, output)?))
+}
+
+fn layernorm_shape(x: &[u32], axis: usize, output: u8) -> Result<Vec<u32>> {
+	match output {
+		0 => Ok(x.to_vec()),
+		1 | 2 => Ok(x.iter().enumerate().map(|(i, &d)| if i < axis { d } else { 1 }).collect()),
+		o => Err(attr_err("LayerNormalization", "output", format!("output {o} (0, 1 or 2)"))),
+	}
+}
+
+pub fn run_layernorm(ins: &[&Tensor], axis: i32, eps: f32, output: u8) -> Result<Tensor> {
+	const OP: &str = "LayerNormalization";
+	let x = ins.first().ok_or(CanonError::Arity { op: OP, expected: "2 or 3", found: 0 })?;
+	let a = norm_axis(OP, axis as i64, x.shape.len())?;
+	let row = x.shape.get(a..).unwrap_or(&[]);
+	let len: usize = row.iter().map(|&d| d as usize).product();
+	let full = |t: &Tensor| -> Result<Vec<f32>> {
+		let bytes = super::common::broadcast_bytes(&t.data, &t.shape, 4, row)?;
+		Ok(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+	};
+	let scale = full(ins.get(1).copied().ok_or(CanonError::Arity {
+		op: OP,
+		expected: "2 or 3",
+		found: 1,
+	})?)?;
+	let bias = ins.get(2).map(|b| full(b)).transpose()?;
+	let xv = x.f32_values()?;
+	let mut out = Vec::with_capacity(xv.len());
+	let mut stats = Vec::with_capacity(xv.len() / len.max(1));
+	for r in xv.chunks_exact(len.max(1)) {
+		let n = len as f32;
+		let mut s = 0f32;
+		for &v in r {
+			s += v;
+		}
+		let mean = s / n;
+		let mut var = 0f32;
+		for &v in r {
+			let d = v - mean;
+			var += d * d;
+		}
+		let inv = 1.0 / libm::sqrtf(var / n + eps);
+		stats.push(if output == 1 { mean } else { inv });
+		if output != 0 {
+			continue;
+		}
+		for (j, &v) in r.iter().enumerate() {
+			let y = ((v - mean) * inv) * scale.get(j).copied().unwrap_or(0.0);
+			out.push(match &bias {
+				Some(b) => y + b.get(j).copied().unwrap_or(0.0),
+				None => y,
+			});
+		}
+	}
+	let shape = layernorm_shape(&x.shape, a, output)?;
+	Ok(f32_tensor(shape, if output == 0 { out } else { stats }))
 }
