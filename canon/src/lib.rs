@@ -54,7 +54,7 @@ pub use merkle::{leaf_hash, merkle_root, Hash, MerkleProof, MerkleTree, Position
 pub use ops::node_work;
 pub use program::{
 	leaf_of, output_leaf_range, AutoPad, CoordinateTransform, Cost, NearestMode, Node, Op, Program,
-	Ref, ResizeMode, Window,
+	Ref, ResizeMode, RnnDirection, Window,
 };
 pub use tensor::{numel, DType, Limits, Tensor, TensorSpec, CANONICAL_NAN};
 pub use tolerance::{within_tolerance, Tolerance};

@@ -282,6 +282,21 @@ pub enum Op {
 	ReduceL2 { axes: Vec<i32>, keepdims: bool },
 	#[codec(index = 83)]
 	ReduceLogSum { axes: Vec<i32>, keepdims: bool },
+	/// LSTM with ONNX's default activations. Inputs X, W, R, B, initial_h, initial_c (all six;
+	/// the compiler supplies zeros). `output`: 0 = Y, 1 = Y_h, 2 = Y_c.
+	#[codec(index = 84)]
+	Lstm { hidden: u32, direction: RnnDirection, output: u8 },
+}
+
+/// Direction of a recurrent operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub enum RnnDirection {
+	#[codec(index = 0)]
+	Forward,
+	#[codec(index = 1)]
+	Reverse,
+	#[codec(index = 2)]
+	Bidirectional,
 }
 
 /// ONNX Resize `mode`.
@@ -386,6 +401,7 @@ impl Op {
 			Op::ReduceL1 { .. } => "ReduceL1",
 			Op::ReduceL2 { .. } => "ReduceL2",
 			Op::ReduceLogSum { .. } => "ReduceLogSum",
+			Op::Lstm { .. } => "LSTM",
 			Op::Flatten { .. } => "Flatten",
 			Op::Reshape { .. } => "Reshape",
 			Op::Transpose { .. } => "Transpose",

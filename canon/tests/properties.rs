@@ -9,7 +9,7 @@ use edgeproof_canon::{
 	execute_node,
 	merkle::{descend, first_difference, verify_proof, MerkleTree},
 	within_tolerance, CoordinateTransform, DType, Hash, Limits, NearestMode, Node, Op, Ref,
-	ResizeMode, Tensor, Tolerance, ZERO_HASH,
+	ResizeMode, RnnDirection, Tensor, Tolerance, ZERO_HASH,
 };
 use proptest::prelude::*;
 
@@ -118,7 +118,7 @@ proptest! {
 
 	#[test]
 	fn hostile_nodes_are_errors_not_panics(
-		op_pick in 0usize..43,
+		op_pick in 0usize..44,
 		shapes in proptest::collection::vec(proptest::collection::vec(0u32..5, 0..5), 1..4),
 		axis in -6i32..6,
 		k in 0u32..4,
@@ -162,6 +162,7 @@ proptest! {
 			Op::ReduceL2 { axes: vec![axis], keepdims: k % 2 == 0 }, Op::ReduceMin { axes: vec![], keepdims: true },
 			Op::LayerNormalization { axis, epsilon: 0, output: k as u8 }, Op::ArgMax { axis, keepdims: k == 1, select_last: k == 2 },
 			Op::TopK { axis, k, largest: k % 2 == 0, indices: k == 1 }, Op::Gelu { tanh: k == 0 },
+			Op::Lstm { hidden: k, direction: if k == 2 { RnnDirection::Bidirectional } else { RnnDirection::Reverse }, output: k as u8 },
 			if k % 2 == 0 { Op::PadReflect { pads: vec![axis as i64; 4] } } else { Op::PadEdge { pads: vec![-(k as i64); 4] } },
 		];
 		let op = ops[op_pick].clone();
@@ -299,4 +300,49 @@ fn slicing_an_empty_axis_backwards_is_empty_not_a_panic() {
 	let op = Op::Slice { starts: vec![-1], ends: vec![i64::MIN], axes: vec![0], steps: vec![-1] };
 	let y = execute_node(&Node { op, inputs: vec![Ref::Input(0)] }, &[&x]).unwrap();
 	assert_eq!(y.shape, vec![0, 3]);
+}
+
+proptest! {
+	// Each case compiles a real model (tens of milliseconds), so fewer cases.
+	#![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+	/// The real models of tests/real_models.rs with byte flips, a truncation, or other input
+	/// shapes than they are registered with: an error value or a program, never a panic; what
+	/// compiles runs (or fails cleanly) when it is cheap enough to run here.
+	#[test]
+	fn mutated_real_models_are_errors_not_panics(
+		pick in 0usize..4,
+		cut in any::<usize>(),
+		truncate in any::<bool>(),
+		flips in proptest::collection::vec(any::<(usize, u8)>(), 0..6),
+		edit_shape in any::<bool>(),
+		dims in proptest::collection::vec(0u32..80, 1..6),
+	) {
+		let (file, input, registered) = [
+			("ppocr-mobile-v2-cls.onnx", "x", &[1u32, 3, 48, 192][..]),
+			("ppocr-v4-rec.onnx", "x", &[1, 3, 48, 320][..]),
+			("ppocr-v4-det.onnx", "x", &[1, 3, 64, 64][..]),
+			("silero-vad-v6.onnx", "input", &[1, 512][..]),
+		][pick];
+		let dims = if edit_shape { dims } else { registered.to_vec() };
+		let mut bytes = std::fs::read(common::real_models().join(file)).unwrap();
+		for &(i, x) in &flips {
+			let n = bytes.len();
+			bytes[i % n] ^= x;
+		}
+		let end = if truncate { cut % (bytes.len() + 1) } else { bytes.len() };
+		let options = CompileOptions {
+			input_shapes: [(input.to_string(), dims.clone())].into(),
+			symbolic_dim: Some(1),
+			limits: Limits { max_elements: 1 << 22, ..Limits::NATIVE },
+			..Default::default()
+		};
+		if let Ok(c) = compile(&bytes[..end], &options) {
+			let cheap = c.program.cost().is_ok_and(|cost| cost.work < 50_000_000);
+			if cheap {
+				let inputs: Vec<Tensor> = c.program.inputs.iter().map(|s| Tensor::zeros(s.dtype, s.shape.clone()).unwrap()).collect();
+				let _ = edgeproof_canon::execute_with(&c.program, &inputs, &options.limits);
+			}
+		}
+	}
 }

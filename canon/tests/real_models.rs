@@ -10,29 +10,47 @@ use std::{collections::HashMap, time::Instant};
 
 use edgeproof_canon::{
 	compiler::{compile, CompileOptions},
-	execute, within_tolerance, Limits, Program, Tolerance,
+	execute, within_tolerance, Limits, Program, Tensor, Tolerance,
 };
 
-/// One real model: its file under `$EDGEPROOF_MODELS`, its input and the shape it is
-/// registered with.
+/// One real model: its file under `$EDGEPROOF_MODELS` and its inputs.
 struct RealModel {
 	file: &'static str,
-	input: &'static str,
-	shape: &'static [u32],
+	inputs: &'static [Input],
+}
+
+/// A model input: seeded F32 values in [-1, 1) of a registered shape, or an I64 scalar bound
+/// at compile time (`frozen_inputs`: it decides which network runs, so a registration fixes
+/// it; ort still gets it as an input).
+enum Input {
+	Seeded(&'static str, &'static [u32]),
+	Frozen(&'static str, i64),
 }
 
 /// PP-OCRv4 text detector (rapidocr_onnxruntime 1.4.4): DBNet with a MobileNetV3-style
 /// backbone, nearest-neighbour Resize in its FPN and ConvTranspose in its head.
 const PPOCR_DET: RealModel =
-	RealModel { file: "ppocr-v4-det.onnx", input: "x", shape: &[1, 3, 320, 320] };
+	RealModel { file: "ppocr-v4-det.onnx", inputs: &[Input::Seeded("x", &[1, 3, 320, 320])] };
 /// PP-OCRv4 text recogniser (rapidocr_onnxruntime 1.4.4): PP-LCNet backbone and an SVTR
 /// attention neck (MatMul, Softmax, LayerNorm as ReduceMean/Pow/Sqrt), with a shape subgraph.
 const PPOCR_REC: RealModel =
-	RealModel { file: "ppocr-v4-rec.onnx", input: "x", shape: &[1, 3, 48, 320] };
+	RealModel { file: "ppocr-v4-rec.onnx", inputs: &[Input::Seeded("x", &[1, 3, 48, 320])] };
 /// PP-OCR mobile v2.0 text-direction classifier (rapidocr_onnxruntime 1.4.4): MobileNetV3 with
 /// HardSigmoid squeeze-excitation and a `Shape -> Cast -> Slice -> Concat -> Reshape` flatten.
 const PPOCR_CLS: RealModel =
-	RealModel { file: "ppocr-mobile-v2-cls.onnx", input: "x", shape: &[1, 3, 48, 192] };
+	RealModel { file: "ppocr-mobile-v2-cls.onnx", inputs: &[Input::Seeded("x", &[1, 3, 48, 192])] };
+/// Silero VAD v6 (silero_vad 6.2.3): an STFT as Conv, an encoder, LSTM, the 16 kHz and 8 kHz
+/// networks behind an `If` on the sample rate `sr` and shape subgraphs behind nested `If`s.
+/// Registered for 16 kHz frames of 512 samples: `sr` is bound, so every `If` folds and its
+/// taken branch is inlined (the 8 kHz branch cannot run on a 512-sample frame at all).
+const SILERO_VAD: RealModel = RealModel {
+	file: "silero-vad-v6.onnx",
+	inputs: &[
+		Input::Seeded("input", &[1, 512]),
+		Input::Seeded("state", &[2, 1, 128]),
+		Input::Frozen("sr", 16000),
+	],
+};
 
 /// The tolerance the docs' examples register float models with (`--tolerance 1e-5,1e-4`).
 fn tolerance() -> Tolerance {
@@ -45,8 +63,17 @@ fn model_bytes(m: &RealModel) -> Vec<u8> {
 }
 
 fn compile_real(m: &RealModel) -> (Program, Vec<String>) {
+	let shapes = m.inputs.iter().filter_map(|i| match i {
+		Input::Seeded(name, shape) => Some((name.to_string(), shape.to_vec())),
+		Input::Frozen(..) => None,
+	});
+	let frozen = m.inputs.iter().filter_map(|i| match i {
+		Input::Frozen(name, v) => Some((name.to_string(), Tensor::from_i64(vec![], &[*v]))),
+		Input::Seeded(..) => None,
+	});
 	let options = CompileOptions {
-		input_shapes: HashMap::from([(m.input.to_string(), m.shape.to_vec())]),
+		input_shapes: HashMap::from_iter(shapes),
+		frozen_inputs: HashMap::from_iter(frozen),
 		limits: Limits::NATIVE,
 		..Default::default()
 	};
@@ -59,13 +86,29 @@ fn check(m: &RealModel, seed: u64) {
 	let t0 = Instant::now();
 	let (program, names) = compile_real(m);
 	let compile_time = t0.elapsed();
-	let input = common::seeded_tensor(seed, m.shape);
+	let named: Vec<(String, Tensor)> = m
+		.inputs
+		.iter()
+		.enumerate()
+		.map(|(i, input)| match input {
+			Input::Seeded(name, shape) => {
+				(name.to_string(), common::seeded_tensor(seed + i as u64, shape))
+			},
+			Input::Frozen(name, v) => (name.to_string(), Tensor::from_i64(vec![], &[*v])),
+		})
+		.collect();
+	// The program's inputs (the frozen ones are constants of it), in its order.
+	let inputs: Vec<Tensor> = names
+		.iter()
+		.map(|n| named.iter().find(|(m, _)| m == n).expect("an input of the model").1.clone())
+		.collect();
 	let t1 = Instant::now();
-	let trace = execute(&program, std::slice::from_ref(&input)).expect("canon executes it");
+	let trace = execute(&program, &inputs).expect("canon executes it");
 	let canon_time = t1.elapsed();
 	let outputs = trace.outputs(&program).unwrap();
 	let mut session = common::reference::session(&model_bytes(m), true);
-	let reference = common::reference::run(&mut session, &[(names[0].clone(), &input)]);
+	let named: Vec<_> = named.iter().map(|(n, t)| (n.clone(), t)).collect();
+	let reference = common::reference::run(&mut session, &named);
 	assert_eq!(outputs.len(), reference.len(), "{}: output count", m.file);
 	let cost = program.cost().unwrap();
 	for (i, (ours, theirs)) in outputs.iter().zip(&reference).enumerate() {
@@ -100,4 +143,9 @@ fn ppocr_v4_text_recogniser_matches_onnxruntime() {
 #[test]
 fn ppocr_v4_text_detector_matches_onnxruntime() {
 	check(&PPOCR_DET, 3);
+}
+
+#[test]
+fn silero_vad_v6_matches_onnxruntime() {
+	check(&SILERO_VAD, 4);
 }

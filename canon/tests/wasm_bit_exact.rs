@@ -206,6 +206,17 @@ fn wasm_trace_roots_equal_native_trace_roots() {
 		let c = compile(&bytes, &options).unwrap();
 		cases.push((file.into(), c.program, vec![common::seeded_tensor(7, &shape)]));
 	}
+	// Silero VAD for 16 kHz frames (`sr` bound, as canon/tests/real_models.rs registers it).
+	let bytes = std::fs::read(common::real_models().join("silero-vad-v6.onnx")).unwrap();
+	let options = CompileOptions {
+		input_shapes: [("input".to_string(), vec![1, 512]), ("state".to_string(), vec![2, 1, 128])]
+			.into(),
+		frozen_inputs: [("sr".to_string(), Tensor::from_i64(vec![], &[16000]))].into(),
+		..Default::default()
+	};
+	let c = compile(&bytes, &options).unwrap();
+	let inputs = vec![common::seeded_tensor(8, &[1, 512]), common::seeded_tensor(9, &[2, 1, 128])];
+	cases.push(("silero-vad-v6.onnx".into(), c.program, inputs));
 	for (name, program, inputs) in &cases {
 		let native = execute(program, inputs).unwrap().root();
 		let in_wasm = wasm.trace_root(program, inputs);

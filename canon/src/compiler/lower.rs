@@ -4,7 +4,7 @@
 use crate::{
 	error::Result,
 	ops::{shape_tensor, Meta},
-	program::{AutoPad, CoordinateTransform, NearestMode, Op, ResizeMode, Window},
+	program::{AutoPad, CoordinateTransform, NearestMode, Op, ResizeMode, RnnDirection, Window},
 	tensor::{numel, DType, Tensor},
 };
 
@@ -21,6 +21,16 @@ pub enum Lowered {
 	Const(Tensor),
 	/// One canonical operator applied to the listed node inputs (indices into `node.input`).
 	Op(Op, Vec<usize>),
+	/// One canonical operator applied to node inputs and constants the lowering supplies.
+	OpArgs(Op, Vec<Arg>),
+}
+
+/// An argument of [`Lowered::OpArgs`].
+pub enum Arg {
+	/// Node input `i`.
+	Input(usize),
+	/// A constant (e.g. the zeros an absent optional input stands for).
+	Const(Tensor),
 }
 
 struct Attrs<'a> {
@@ -382,6 +392,7 @@ pub fn lower(
 		},
 		// Its output's shape depends on its inputs' values, so it is always folded.
 		"Range" => lower_range(node, metas),
+		"LSTM" => lower_lstm(node, &a, metas, used),
 		// Shapes are static, so Shape and Size are constants whatever their input.
 		"Shape" => {
 			let start = a.axis("start", 0)?;
@@ -847,4 +858,78 @@ fn lower_range(node: &NodeProto, metas: &[Option<Meta>]) -> Result<Vec<(usize, L
 	let v: Vec<i64> = (0..n as i64).map(|i| s.wrapping_add(i.wrapping_mul(d))).collect();
 	let t = crate::ops::int_tensor(start.dtype, vec![v.len() as u32], &v)?;
 	Ok(vec![(0, Lowered::Const(t))])
+}
+
+/// LSTM with the ONNX defaults only; absent B, initial_h, initial_c become zeros, and
+/// `sequence_lens` must be absent or a constant equal to the sequence length everywhere.
+fn lower_lstm(
+	node: &NodeProto,
+	a: &Attrs,
+	metas: &[Option<Meta>],
+	used: &dyn Fn(usize) -> bool,
+) -> Result<Vec<(usize, Lowered)>> {
+	let hidden = a.int("hidden_size", 0)?;
+	let hidden = u32::try_from(hidden)
+		.ok()
+		.filter(|&h| h > 0)
+		.ok_or_else(|| unsupported(node, format!("attribute `hidden_size` = {hidden}")))?;
+	let direction = match a.string("direction")?.as_deref().unwrap_or("forward") {
+		"forward" => RnnDirection::Forward,
+		"reverse" => RnnDirection::Reverse,
+		"bidirectional" => RnnDirection::Bidirectional,
+		other => return Err(unsupported(node, format!("attribute `direction` = {other}"))),
+	};
+	let d: u32 = if direction == RnnDirection::Bidirectional { 2 } else { 1 };
+	if let Some(acts) = a.get("activations") {
+		let names: Vec<String> =
+			acts.strings.iter().map(|s| String::from_utf8_lossy(s).to_lowercase()).collect();
+		let default = ["sigmoid", "tanh", "tanh"];
+		if names.len() != 3 * d as usize
+			|| names.iter().zip(default.iter().cycle()).any(|(n, e)| n != e)
+		{
+			return Err(unsupported(node, format!("activations {names:?} (only the defaults)")));
+		}
+	}
+	if a.get("clip").is_some() || a.int("input_forget", 0)? != 0 || a.int("layout", 0)? != 0 {
+		return Err(unsupported(node, "attributes clip, input_forget or layout = 1"));
+	}
+	if metas.get(7).copied().flatten().is_some() {
+		return Err(unsupported(node, "peephole weights (input P)"));
+	}
+	let x = metas.first().copied().flatten().ok_or_else(|| unsupported(node, "no input X"))?;
+	let &[seq, batch, _] = x.shape else {
+		return Err(unsupported(node, format!("X of shape {:?} (expected rank 3)", x.shape)));
+	};
+	if let Some(lens) = const_ints(node, metas, 4, "sequence_lens")? {
+		if lens.iter().any(|&l| l != seq as i64) {
+			return Err(unsupported(node, "sequence_lens shorter than the sequence"));
+		}
+	}
+	let zeros =
+		|shape: Vec<u32>| Tensor::from_f32(shape.clone(), &vec![0.0; numel(&shape).unwrap_or(0)]);
+	let arg = |i: usize, shape: Vec<u32>| {
+		if metas.get(i).copied().flatten().is_some() {
+			Arg::Input(i)
+		} else {
+			Arg::Const(zeros(shape))
+		}
+	};
+	let mut out = vec![];
+	for output in 0..3u8 {
+		if used(output as usize) {
+			let args = vec![
+				Arg::Input(0),
+				Arg::Input(1),
+				Arg::Input(2),
+				arg(3, vec![d, 8 * hidden]),
+				arg(5, vec![d, batch, hidden]),
+				arg(6, vec![d, batch, hidden]),
+			];
+			out.push((
+				output as usize,
+				Lowered::OpArgs(Op::Lstm { hidden, direction, output }, args),
+			));
+		}
+	}
+	Ok(out)
 }

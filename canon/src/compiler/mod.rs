@@ -214,112 +214,17 @@ pub fn compile_model(model: &ModelProto, options: &CompileOptions) -> Result<Com
 		program.inputs.push(spec);
 		input_names.push(vi.name.clone());
 	}
-	let specs = program.inputs.clone();
-	let order = live_topological_order(graph)?;
-	let mut const_index: HashMap<*const Tensor, u32> = HashMap::new();
-	let mut const_keep: Vec<std::rc::Rc<Tensor>> = vec![];
-	for &ni in &order {
-		let node = &graph.node[ni];
-		if !(node.domain.is_empty() || node.domain == "ai.onnx") {
-			return Err(unsupported(node, format!("operator domain `{}`", node.domain)));
-		}
-		let inputs: Vec<Option<&Val>> = node
-			.input
-			.iter()
-			.map(|name| {
-				if name.is_empty() {
-					Ok(None)
-				} else {
-					vals.get(name).map(Some).ok_or_else(|| CanonError::Graph {
-						detail: format!(
-							"node `{}` reads undefined value `{name}`",
-							node_label(node)
-						),
-					})
-				}
-			})
-			.collect::<Result<_>>()?;
-		let metas: Vec<Option<Meta>> = inputs
-			.iter()
-			.map(|v| {
-				v.map(|v| match v {
-					Val::Input(i) => {
-						let s = &specs[*i as usize];
-						Meta { dtype: s.dtype, shape: &s.shape, value: None }
-					},
-					Val::Node(_, d, s) => Meta { dtype: *d, shape: s, value: None },
-					Val::Const(t) => Meta::of(t),
-				})
-			})
-			.collect();
-		let used = |i: usize| node.output.get(i).is_some_and(|n| !n.is_empty());
-		let lowered = lower::lower(node, opset, &metas, &used)?;
-		let mut results: Vec<(String, Val)> = vec![];
-		for (out_i, l) in lowered {
-			let Some(out_name) = node.output.get(out_i).filter(|n| !n.is_empty()) else { continue };
-			let val = match l {
-				lower::Lowered::Alias(i) => inputs
-					.get(i)
-					.copied()
-					.flatten()
-					.cloned()
-					.ok_or_else(|| unsupported(node, "missing input"))?,
-				lower::Lowered::Const(t) => {
-					limits.check_tensor(&t)?;
-					Val::Const(std::rc::Rc::new(t))
-				},
-				lower::Lowered::Op(op, args) => {
-					let arg_vals: Vec<&Val> = args
-						.iter()
-						.map(|&i| {
-							inputs
-								.get(i)
-								.copied()
-								.flatten()
-								.ok_or_else(|| unsupported(node, format!("input {i} missing")))
-						})
-						.collect::<Result<_>>()?;
-					let arg_metas: Vec<Meta> =
-						args.iter().filter_map(|&i| metas.get(i).copied().flatten()).collect();
-					let all_const = arg_vals.iter().all(|v| matches!(v, Val::Const(_)));
-					if all_const {
-						let ts: Vec<&Tensor> = arg_vals
-							.iter()
-							.filter_map(|v| if let Val::Const(t) = v { Some(&**t) } else { None })
-							.collect();
-						let t = execute_op(&op, &ts, &limits).map_err(|e| node_error(node, e))?;
-						Val::Const(std::rc::Rc::new(t))
-					} else {
-						let (dtype, shape) =
-							infer(&op, &arg_metas).map_err(|e| node_error(node, e))?;
-						limits.check_shape(&shape)?;
-						let refs = arg_vals
-							.iter()
-							.map(|v| match v {
-								Val::Input(i) => Ref::Input(*i),
-								Val::Node(j, ..) => Ref::Node(*j),
-								Val::Const(t) => {
-									let key = std::rc::Rc::as_ptr(t);
-									let idx = *const_index.entry(key).or_insert_with(|| {
-										const_keep.push(t.clone());
-										program.constants.push((**t).clone());
-										(program.constants.len() - 1) as u32
-									});
-									Ref::Const(idx)
-								},
-							})
-							.collect();
-						program.nodes.push(Node { op, inputs: refs });
-						Val::Node((program.nodes.len() - 1) as u32, dtype, shape)
-					}
-				},
-			};
-			results.push((out_name.clone(), val));
-		}
-		for (name, v) in results {
-			vals.insert(name, v);
-		}
-	}
+	let mut builder = Builder {
+		specs: program.inputs.clone(),
+		program,
+		const_index: HashMap::new(),
+		const_keep: vec![],
+		limits,
+		opset,
+		depth: 0,
+	};
+	builder.lower_graph(graph, &mut vals)?;
+	let mut program = builder.program;
 	let mut output_names = vec![];
 	for vi in &graph.output {
 		let v = vals.get(&vi.name).ok_or_else(|| CanonError::Graph {
@@ -350,6 +255,276 @@ fn node_error(node: &NodeProto, e: CanonError) -> CanonError {
 	}
 }
 
+/// How deep `If` branches may nest.
+const MAX_SUBGRAPH_DEPTH: usize = 16;
+
+/// The program being built while lowering a graph and its subgraphs.
+struct Builder {
+	program: Program,
+	specs: Vec<TensorSpec>,
+	/// Constants already in the program, by the address of their shared value.
+	const_index: HashMap<*const Tensor, u32>,
+	/// Keeps those values alive (so their addresses stay unique).
+	const_keep: Vec<std::rc::Rc<Tensor>>,
+	limits: Limits,
+	opset: i64,
+	depth: usize,
+}
+
+impl Builder {
+	fn meta<'v>(&'v self, v: &'v Val) -> Meta<'v> {
+		match v {
+			Val::Input(i) => {
+				let s = &self.specs[*i as usize];
+				Meta { dtype: s.dtype, shape: &s.shape, value: None }
+			},
+			Val::Node(_, d, s) => Meta { dtype: *d, shape: s, value: None },
+			Val::Const(t) => Meta::of(t),
+		}
+	}
+
+	/// Lowers the live nodes of `graph` in topological order, adding their outputs to `vals`
+	/// (which holds the graph's inputs and initializers and, for a subgraph, the outer scope).
+	fn lower_graph(
+		&mut self,
+		graph: &onnx::GraphProto,
+		vals: &mut HashMap<String, Val>,
+	) -> Result<()> {
+		for &ni in &live_topological_order(graph)? {
+			self.lower_node(&graph.node[ni], vals)?;
+		}
+		Ok(())
+	}
+
+	fn lower_node(&mut self, node: &NodeProto, vals: &mut HashMap<String, Val>) -> Result<()> {
+		if !(node.domain.is_empty() || node.domain == "ai.onnx") {
+			return Err(unsupported(node, format!("operator domain `{}`", node.domain)));
+		}
+		let inputs: Vec<Option<Val>> = node
+			.input
+			.iter()
+			.map(|name| {
+				if name.is_empty() {
+					Ok(None)
+				} else {
+					vals.get(name).cloned().map(Some).ok_or_else(|| CanonError::Graph {
+						detail: format!(
+							"node `{}` reads undefined value `{name}`",
+							node_label(node)
+						),
+					})
+				}
+			})
+			.collect::<Result<_>>()?;
+		if node.op_type == "If" {
+			let results = self.lower_if(node, &inputs, vals)?;
+			for (name, v) in node.output.iter().zip(results) {
+				if !name.is_empty() {
+					vals.insert(name.clone(), v);
+				}
+			}
+			return Ok(());
+		}
+		let metas: Vec<Option<Meta>> =
+			inputs.iter().map(|v| v.as_ref().map(|v| self.meta(v))).collect();
+		let used = |i: usize| node.output.get(i).is_some_and(|n| !n.is_empty());
+		let lowered = lower::lower(node, self.opset, &metas, &used)?;
+		drop(metas);
+		let mut results: Vec<(String, Val)> = vec![];
+		for (out_i, l) in lowered {
+			let Some(out_name) = node.output.get(out_i).filter(|n| !n.is_empty()) else { continue };
+			let val = match l {
+				lower::Lowered::Alias(i) => inputs
+					.get(i)
+					.cloned()
+					.flatten()
+					.ok_or_else(|| unsupported(node, "missing input"))?,
+				lower::Lowered::Const(t) => {
+					self.limits.check_tensor(&t)?;
+					Val::Const(std::rc::Rc::new(t))
+				},
+				lower::Lowered::Op(op, args) => {
+					let args = args.into_iter().map(lower::Arg::Input).collect();
+					self.apply(node, op, args, &inputs)?
+				},
+				lower::Lowered::OpArgs(op, args) => self.apply(node, op, args, &inputs)?,
+			};
+			results.push((out_name.clone(), val));
+		}
+		for (name, v) in results {
+			vals.insert(name, v);
+		}
+		Ok(())
+	}
+
+	/// `op` applied to lowered arguments (node inputs and supplied constants).
+	fn apply(
+		&mut self,
+		node: &NodeProto,
+		op: Op,
+		args: Vec<lower::Arg>,
+		inputs: &[Option<Val>],
+	) -> Result<Val> {
+		let vals = args
+			.into_iter()
+			.map(|arg| match arg {
+				lower::Arg::Input(i) => inputs
+					.get(i)
+					.cloned()
+					.flatten()
+					.ok_or_else(|| unsupported(node, format!("input {i} missing"))),
+				lower::Arg::Const(t) => {
+					self.limits.check_tensor(&t)?;
+					Ok(Val::Const(std::rc::Rc::new(t)))
+				},
+			})
+			.collect::<Result<Vec<_>>>()?;
+		self.push_op(node, op, &vals)
+	}
+
+	/// `op` applied to `args`: folded to a constant when every argument is constant, else a
+	/// new node whose output shape is inferred.
+	fn push_op(&mut self, node: &NodeProto, op: Op, args: &[Val]) -> Result<Val> {
+		if args.iter().all(|v| matches!(v, Val::Const(_))) {
+			let ts: Vec<&Tensor> = args
+				.iter()
+				.filter_map(|v| if let Val::Const(t) = v { Some(&**t) } else { None })
+				.collect();
+			let t = execute_op(&op, &ts, &self.limits).map_err(|e| node_error(node, e))?;
+			return Ok(Val::Const(std::rc::Rc::new(t)));
+		}
+		let metas: Vec<Meta> = args.iter().map(|v| self.meta(v)).collect();
+		let (dtype, shape) = infer(&op, &metas).map_err(|e| node_error(node, e))?;
+		drop(metas);
+		self.limits.check_shape(&shape)?;
+		let refs = args
+			.iter()
+			.map(|v| match v {
+				Val::Input(i) => Ref::Input(*i),
+				Val::Node(j, ..) => Ref::Node(*j),
+				Val::Const(t) => {
+					let key = std::rc::Rc::as_ptr(t);
+					let program = &mut self.program;
+					let keep = &mut self.const_keep;
+					let idx = *self.const_index.entry(key).or_insert_with(|| {
+						keep.push(t.clone());
+						program.constants.push((**t).clone());
+						(program.constants.len() - 1) as u32
+					});
+					Ref::Const(idx)
+				},
+			})
+			.collect();
+		self.program.nodes.push(Node { op, inputs: refs });
+		Ok(Val::Node((self.program.nodes.len() - 1) as u32, dtype, shape))
+	}
+
+	/// `If`: a condition that folds to a constant inlines the taken branch; a condition that
+	/// depends on the input values runs both branches and selects each output with `Where`
+	/// (so both branches must be runnable and their outputs must broadcast together).
+	fn lower_if(
+		&mut self,
+		node: &NodeProto,
+		inputs: &[Option<Val>],
+		vals: &HashMap<String, Val>,
+	) -> Result<Vec<Val>> {
+		if self.depth >= MAX_SUBGRAPH_DEPTH {
+			return Err(unsupported(node, format!("If nested deeper than {MAX_SUBGRAPH_DEPTH}")));
+		}
+		let cond = inputs
+			.first()
+			.cloned()
+			.flatten()
+			.ok_or_else(|| unsupported(node, "input `cond` is required"))?;
+		let branch = |name: &str| {
+			node.attribute.iter().find(|a| a.name == name).and_then(|a| a.g.as_deref()).ok_or_else(
+				|| unsupported(node, format!("attribute `{name}` (a graph) is required")),
+			)
+		};
+		let (then_g, else_g) = (branch("then_branch")?, branch("else_branch")?);
+		if then_g.output.len() != node.output.len() || else_g.output.len() != node.output.len() {
+			return Err(CanonError::Graph {
+				detail: format!(
+					"If `{}`: branch outputs do not match its outputs",
+					node_label(node)
+				),
+			});
+		}
+		let taken = match &cond {
+			Val::Const(t) => {
+				let v = t.int_values().map_err(|_| unsupported(node, "`cond` must be Bool"))?;
+				match v.as_slice() {
+					[c] => Some(*c != 0),
+					_ => return Err(unsupported(node, "`cond` must have one element")),
+				}
+			},
+			_ => None,
+		};
+		self.depth += 1;
+		let result = match taken {
+			Some(c) => self.lower_branch(if c { then_g } else { else_g }, vals),
+			None => {
+				let then_out = self.lower_branch(then_g, vals);
+				let else_out = self.lower_branch(else_g, vals);
+				match (then_out, else_out) {
+					(Ok(t), Ok(e)) => t
+						.into_iter()
+						.zip(e)
+						.map(|(t, e)| self.push_op(node, Op::Where, &[cond.clone(), t, e]))
+						.collect(),
+					(Err(e), _) | (_, Err(e)) => Err(e),
+				}
+			},
+		};
+		self.depth -= 1;
+		result
+	}
+
+	/// Lowers a branch in a copy of the enclosing scope; returns its outputs.
+	fn lower_branch(
+		&mut self,
+		g: &onnx::GraphProto,
+		outer: &HashMap<String, Val>,
+	) -> Result<Vec<Val>> {
+		let mut scope = outer.clone();
+		for init in &g.initializer {
+			let t = tensor_from_proto(init)?;
+			self.limits.check_tensor(&t)?;
+			scope.insert(init.name.clone(), Val::Const(std::rc::Rc::new(t)));
+		}
+		self.lower_graph(g, &mut scope)?;
+		g.output
+			.iter()
+			.map(|o| {
+				scope.get(&o.name).cloned().ok_or_else(|| CanonError::Graph {
+					detail: format!("branch output `{}` is never produced", o.name),
+				})
+			})
+			.collect()
+	}
+}
+
+/// Names a node reads from an enclosing scope through its subgraphs (If's branches): the
+/// values its branches use but neither produce nor declare.
+fn implicit_inputs(node: &NodeProto) -> Vec<String> {
+	let mut out = vec![];
+	for g in node.attribute.iter().filter_map(|a| a.g.as_deref()) {
+		let mut local: HashSet<&str> = HashSet::new();
+		local.extend(g.initializer.iter().map(|t| t.name.as_str()));
+		local.extend(g.input.iter().map(|v| v.name.as_str()));
+		local.extend(g.node.iter().flat_map(|n| n.output.iter().map(String::as_str)));
+		for n in &g.node {
+			let reads = n.input.iter().cloned().chain(implicit_inputs(n));
+			for name in reads {
+				if !name.is_empty() && !local.contains(name.as_str()) {
+					out.push(name);
+				}
+			}
+		}
+	}
+	out
+}
+
 /// Indices of the nodes some graph output depends on, in a topological order that keeps the
 /// file's order where it can. A cycle or two producers of one name is an error.
 fn live_topological_order(graph: &onnx::GraphProto) -> Result<Vec<usize>> {
@@ -361,6 +536,12 @@ fn live_topological_order(graph: &onnx::GraphProto) -> Result<Vec<usize>> {
 			}
 		}
 	}
+	// What each node reads: its inputs and what its subgraphs read from this scope.
+	let reads: Vec<Vec<String>> = graph
+		.node
+		.iter()
+		.map(|n| n.input.iter().cloned().chain(implicit_inputs(n)).collect())
+		.collect();
 	// Live set: walk back from the outputs.
 	let mut live = vec![false; graph.node.len()];
 	let mut stack: Vec<&str> = graph.output.iter().map(|o| o.name.as_str()).collect();
@@ -371,14 +552,14 @@ fn live_topological_order(graph: &onnx::GraphProto) -> Result<Vec<usize>> {
 		}
 		if let Some(&p) = producer.get(name) {
 			live[p] = true;
-			stack.extend(graph.node[p].input.iter().filter(|s| !s.is_empty()).map(String::as_str));
+			stack.extend(reads[p].iter().filter(|s| !s.is_empty()).map(String::as_str));
 		}
 	}
 	// Kahn's algorithm over live nodes, lowest index first.
 	let mut indeg = vec![0usize; graph.node.len()];
 	let mut users: Vec<Vec<usize>> = vec![vec![]; graph.node.len()];
-	for (i, n) in graph.node.iter().enumerate().filter(|(i, _)| live[*i]) {
-		for inp in n.input.iter().filter(|s| !s.is_empty()) {
+	for i in (0..graph.node.len()).filter(|&i| live[i]) {
+		for inp in reads[i].iter().filter(|s| !s.is_empty()) {
 			if let Some(&p) = producer.get(inp.as_str()) {
 				indeg[i] += 1;
 				users[p].push(i);

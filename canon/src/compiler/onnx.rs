@@ -1,7 +1,7 @@
 //! The part of `onnx.proto` (proto2) the compiler reads, as hand-written prost messages.
 //!
 //! Field numbers follow onnx/onnx.proto. Fields not listed (doc strings, functions, training
-//! info, subgraph attributes...) are skipped by the decoder as unknown fields.
+//! info, lists of subgraphs...) are skipped by the decoder as unknown fields.
 
 use prost::Message;
 
@@ -66,6 +66,7 @@ pub mod attribute_type {
 	pub const INT: i32 = 2;
 	pub const STRING: i32 = 3;
 	pub const TENSOR: i32 = 4;
+	pub const GRAPH: i32 = 5;
 	pub const FLOATS: i32 = 6;
 	pub const INTS: i32 = 7;
 }
@@ -82,10 +83,15 @@ pub struct AttributeProto {
 	pub s: Vec<u8>,
 	#[prost(message, optional, tag = "5")]
 	pub t: Option<TensorProto>,
+	/// A subgraph (If's branches).
+	#[prost(message, optional, boxed, tag = "6")]
+	pub g: Option<Box<GraphProto>>,
 	#[prost(float, repeated, tag = "7")]
 	pub floats: Vec<f32>,
 	#[prost(int64, repeated, tag = "8")]
 	pub ints: Vec<i64>,
+	#[prost(bytes = "vec", repeated, tag = "9")]
+	pub strings: Vec<Vec<u8>>,
 	#[prost(int32, tag = "20")]
 	pub r#type: i32,
 	/// Set inside function bodies only; rejected.

@@ -10,6 +10,7 @@ mod linalg;
 mod logic;
 mod norm;
 mod resize;
+mod rnn;
 mod select;
 mod window;
 
@@ -51,6 +52,7 @@ fn arity(op: &Op, n: usize) -> Result<()> {
 		| Op::Or
 		| Op::Xor => (2, 2, "2"),
 		Op::Where => (3, 3, "3"),
+		Op::Lstm { .. } => (6, 6, "6"),
 		Op::Trilu { .. } => (1, 1, "1"),
 		Op::Gemm { .. }
 		| Op::Conv { .. }
@@ -115,6 +117,9 @@ pub fn infer(op: &Op, ins: &[Meta]) -> Result<(DType, Vec<u32>)> {
 		| Op::ReduceLogSum { axes, keepdims } => norm::infer_reduce(op.name(), ins, axes, *keepdims),
 		Op::GatherElements { axis } => layout::infer_gather_elements(ins, *axis),
 		Op::Trilu { .. } => layout::infer_trilu(ins),
+		Op::Lstm { hidden, direction, output } => {
+			rnn::infer_lstm(ins, *hidden, *direction, *output)
+		},
 		Op::Flatten { axis } => layout::infer_flatten(ins, *axis),
 		Op::Reshape { allowzero } => layout::infer_reshape(ins, *allowzero),
 		Op::Transpose { perm } => layout::infer_transpose(ins, perm),
@@ -183,6 +188,15 @@ pub fn node_work(op: &Op, ins: &[Meta], out_shape: &[u32]) -> Result<u64> {
 			let wt = ins.get(1).map(|m| m.shape).unwrap_or(&[]);
 			let per: u64 = wt.iter().skip(1).map(|&d| d as u64).product();
 			(numel(x)? as u64).saturating_mul(per)
+		},
+		Op::Lstm { .. } => {
+			// Steps x directions x batch x gate rows x (input + hidden) multiply-adds.
+			let x = ins.first().map(|m| m.shape).unwrap_or(&[]);
+			let w = ins.get(1).map(|m| m.shape).unwrap_or(&[]);
+			let r = ins.get(2).map(|m| m.shape).unwrap_or(&[]);
+			let dims = |s: &[u32]| s.iter().map(|&d| d as u64).fold(1u64, u64::saturating_mul);
+			let seq_batch = dims(x.get(..2).unwrap_or(&[]));
+			seq_batch.saturating_mul(dims(w).saturating_add(dims(r)))
 		},
 		Op::Resize { mode, scales, sizes, .. } => {
 			let x = ins.first().map(|m| m.shape).unwrap_or(&[]);
@@ -291,6 +305,9 @@ pub fn execute_op(op: &Op, ins: &[&Tensor], limits: &Limits) -> Result<Tensor> {
 			layout::run_gather_elements(x, idx, *axis, &out_shape)?
 		},
 		Op::Trilu { upper, k } => layout::run_trilu(x, *upper, *k)?,
+		Op::Lstm { hidden, direction, output } => {
+			rnn::run_lstm(ins, *hidden, *direction, *output, &out_shape)?
+		},
 		Op::Flatten { .. } | Op::Reshape { .. } | Op::Squeeze { .. } | Op::Unsqueeze { .. } => {
 			Tensor { dtype: x.dtype, shape: out_shape.clone(), data: x.data.clone() }
 		},

@@ -133,15 +133,21 @@ pub mod reference {
 			.expect("ORT loads the model")
 	}
 
-	/// Runs F32 inputs (by name) and returns the F32 outputs in graph order.
+	/// Runs F32 and I64 inputs (by name) and returns the F32 outputs in graph order.
 	pub fn run(session: &mut Session, inputs: &[(String, &Tensor)]) -> Vec<Tensor> {
 		let values: Vec<(String, ort::value::DynValue)> = inputs
 			.iter()
 			.map(|(name, t)| {
 				let shape: Vec<i64> = t.shape.iter().map(|&d| d as i64).collect();
-				let v =
-					OrtTensor::from_array((shape, t.f32_values().unwrap())).expect("ort tensor");
-				(name.clone(), v.into_dyn())
+				let v = match t.dtype {
+					edgeproof_canon::DType::I64 => {
+						OrtTensor::from_array((shape, t.int_values().unwrap()))
+							.map(|v| v.into_dyn())
+					},
+					_ => OrtTensor::from_array((shape, t.f32_values().unwrap()))
+						.map(|v| v.into_dyn()),
+				};
+				(name.clone(), v.expect("ort tensor"))
 			})
 			.collect();
 		let outputs = session.run(values).expect("ORT run");
