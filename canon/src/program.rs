@@ -504,38 +504,51 @@ impl Program {
 		for spec in &self.inputs {
 			cost.trace_bytes = cost.trace_bytes.saturating_add(bytes(spec.dtype, &spec.shape)?);
 		}
-		let mut shapes: Vec<(DType, Vec<u32>)> = Vec::with_capacity(self.nodes.len());
-		for (j, node) in self.nodes.iter().enumerate() {
-			let metas = node
-				.inputs
-				.iter()
-				.map(|&r| {
-					let meta = match r {
-						Ref::Input(i) => self.inputs.get(i as usize).map(|s| Meta {
-							dtype: s.dtype,
-							shape: &s.shape,
-							value: None,
-						}),
-						Ref::Const(i) => self.constants.get(i as usize).map(Meta::of),
-						Ref::Node(i) => shapes.get(i as usize).map(|(dtype, shape)| Meta {
-							dtype: *dtype,
-							shape,
-							value: None,
-						}),
-					};
-					meta.ok_or_else(|| CanonError::BadRef {
-						node: j as u32,
-						detail: format!("{r:?} is out of range or not earlier"),
-					})
-				})
-				.collect::<Result<Vec<_>>>()?;
-			let (dtype, shape) = infer(&node.op, &metas)?;
-			cost.work = cost.work.saturating_add(node_work(&node.op, &metas, &shape)?);
+		for (dtype, shape, work) in self.node_outputs()? {
+			cost.work = cost.work.saturating_add(work);
 			cost.trace_bytes = cost.trace_bytes.saturating_add(bytes(dtype, &shape)?);
-			drop(metas);
-			shapes.push((dtype, shape));
 		}
 		Ok(cost)
+	}
+
+	/// The [`node_work`] of each node, in node order (what the runtime bounds a one-step by).
+	pub fn node_works(&self) -> Result<Vec<u64>> {
+		Ok(self.node_outputs()?.into_iter().map(|(_, _, work)| work).collect())
+	}
+
+	/// Every node's output dtype and shape, inferred from the input specs and the constants,
+	/// with its work.
+	fn node_outputs(&self) -> Result<Vec<(DType, Vec<u32>, u64)>> {
+		let mut outs: Vec<(DType, Vec<u32>, u64)> = Vec::with_capacity(self.nodes.len());
+		for (j, node) in self.nodes.iter().enumerate() {
+			let metas =
+				node.inputs
+					.iter()
+					.map(|&r| {
+						let meta =
+							match r {
+								Ref::Input(i) => self.inputs.get(i as usize).map(|s| Meta {
+									dtype: s.dtype,
+									shape: &s.shape,
+									value: None,
+								}),
+								Ref::Const(i) => self.constants.get(i as usize).map(Meta::of),
+								Ref::Node(i) => outs.get(i as usize).map(|(dtype, shape, _)| {
+									Meta { dtype: *dtype, shape, value: None }
+								}),
+							};
+						meta.ok_or_else(|| CanonError::BadRef {
+							node: j as u32,
+							detail: format!("{r:?} is out of range or not earlier"),
+						})
+					})
+					.collect::<Result<Vec<_>>>()?;
+			let (dtype, shape) = infer(&node.op, &metas)?;
+			let work = node_work(&node.op, &metas, &shape)?;
+			drop(metas);
+			outs.push((dtype, shape, work));
+		}
+		Ok(outs)
 	}
 
 	/// Do the outputs follow the tail rule (`outputs[i] == Ref::Node(n - k + i)`)?

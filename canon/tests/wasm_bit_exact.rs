@@ -217,6 +217,20 @@ fn wasm_trace_roots_equal_native_trace_roots() {
 	let c = compile(&bytes, &options).unwrap();
 	let inputs = vec![common::seeded_tensor(8, &[1, 512]), common::seeded_tensor(9, &[2, 1, 128])];
 	cases.push(("silero-vad-v6.onnx".into(), c.program, inputs));
+	// Its If-less export with `sr` an input: both networks and Where, at 8 kHz.
+	let bytes = std::fs::read(common::real_models().join("silero-vad-v6-ifless.onnx")).unwrap();
+	let options = CompileOptions {
+		input_shapes: [("input".to_string(), vec![1, 512]), ("state".to_string(), vec![2, 1, 128])]
+			.into(),
+		..Default::default()
+	};
+	let c = compile(&bytes, &options).unwrap();
+	let inputs = vec![
+		common::seeded_tensor(10, &[1, 512]),
+		Tensor::from_i64(vec![], &[8000]),
+		common::seeded_tensor(11, &[2, 1, 128]),
+	];
+	cases.push(("silero-vad-v6-ifless.onnx".into(), c.program, inputs));
 	for (name, program, inputs) in &cases {
 		let native = execute(program, inputs).unwrap().root();
 		let in_wasm = wasm.trace_root(program, inputs);

@@ -12,6 +12,7 @@
 
 mod lower;
 pub mod onnx;
+pub mod pin;
 
 use std::collections::{HashMap, HashSet};
 
