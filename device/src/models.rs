@@ -1,4 +1,4 @@
-//! `models list|show|register`: the model registry, for device operators and model owners.
+//! `models list|show|register|pin`: the model registry, for device operators and model owners.
 
 use std::path::PathBuf;
 
@@ -52,6 +52,21 @@ pub enum ModelsCommand {
 		#[arg(long)]
 		wait: bool,
 	},
+	/// Write a copy of an ONNX file with static input shapes (the shapes claims will use):
+	/// the chain compiles a model for the shapes its file declares, so a file with symbolic
+	/// height, width or length is pinned before it is registered. Weights and nodes are kept
+	/// byte for byte.
+	Pin {
+		/// The ONNX file.
+		#[arg(long)]
+		file: PathBuf,
+		/// Where to write the pinned copy.
+		#[arg(long)]
+		out: PathBuf,
+		/// `NAME=D0,D1,...`: the shape of one graph input (repeat for each input to pin).
+		#[arg(long = "input", required = true, num_args = 1..)]
+		inputs: Vec<String>,
+	},
 }
 
 pub async fn run(global: &Global, command: ModelsCommand) -> Result<Output> {
@@ -84,6 +99,86 @@ pub async fn run(global: &Global, command: ModelsCommand) -> Result<Output> {
 		ModelsCommand::Register { file, name, version, uri, tolerance, wait } => {
 			register(global, file, name, version, uri, &tolerance, wait).await
 		},
+		ModelsCommand::Pin { file, out, inputs } => pin(&file, &out, &inputs),
+	}
+}
+
+/// Parses `NAME=D0,D1,...`.
+pub fn parse_input_shape(text: &str) -> Result<(String, Vec<u32>)> {
+	let bad = || {
+		Error::Usage(format!("--input must be NAME=D0,D1,... (e.g. x=1,3,320,320), got {text:?}"))
+	};
+	let (name, dims) = text.split_once('=').ok_or_else(bad)?;
+	let dims = dims
+		.split(',')
+		.map(|d| d.trim().parse::<u32>().ok().filter(|&d| d > 0))
+		.collect::<Option<Vec<u32>>>()
+		.ok_or_else(bad)?;
+	if name.is_empty() {
+		return Err(bad());
+	}
+	Ok((name.to_string(), dims))
+}
+
+fn pin(file: &PathBuf, out: &PathBuf, inputs: &[String]) -> Result<Output> {
+	let bytes = std::fs::read(file)
+		.map_err(|e| Error::Usage(format!("model file {}: {e}", file.display())))?;
+	let shapes = inputs.iter().map(|t| parse_input_shape(t)).collect::<Result<_>>()?;
+	let pinned = edgeproof_canon::compiler::pin::pin_inputs(&bytes, &shapes)
+		.map_err(|e| Error::Input(format!("{}: {e}", file.display())))?;
+	let still = symbolic_inputs(&pinned)?;
+	if !still.is_empty() {
+		return Err(Error::Input(format!("still symbolic after pinning: {}", still.join("; "))));
+	}
+	std::fs::write(out, &pinned)
+		.map_err(|e| Error::Usage(format!("cannot write {}: {e}", out.display())))?;
+	let file_hash = H256(sp_crypto_hashing::blake2_256(&pinned));
+	let json = json!({
+		"out": out.display().to_string(),
+		"fileHash": format!("{file_hash:?}"),
+		"bytes": pinned.len(),
+	});
+	Ok(Output::new(format!("wrote {} (file hash {file_hash:?})", out.display()), json))
+}
+
+/// The graph inputs of `bytes` with a symbolic dimension other than a leading batch, as
+/// `name [dims]` (`?` for a symbolic one).
+fn symbolic_inputs(bytes: &[u8]) -> Result<Vec<String>> {
+	let declared = edgeproof_canon::compiler::pin::declared_inputs(bytes)
+		.map_err(|e| Error::Input(format!("not an ONNX model: {e}")))?;
+	Ok(declared
+		.into_iter()
+		.filter(|(_, dims)| dims.iter().skip(1).any(Option::is_none))
+		.map(|(name, dims)| {
+			let dims: Vec<String> =
+				dims.iter().map(|d| d.map_or("?".to_string(), |d| d.to_string())).collect();
+			format!("{name} [{}]", dims.join(", "))
+		})
+		.collect())
+}
+
+/// Why validators would not accept a model, with the node and the limit when one node is too
+/// heavy for a one-step.
+fn rejection(
+	program: &edgeproof_canon::Program,
+	limits: &edgeproof_primitives::Limits,
+	why: &Disputability,
+) -> String {
+	let heaviest = program
+		.node_works()
+		.ok()
+		.and_then(|works| works.into_iter().enumerate().max_by_key(|&(_, w)| w));
+	match heaviest {
+		Some((node, work)) if work > limits.max_node_work => {
+			let op = program.nodes.get(node).map_or("?", |n| n.op.name());
+			format!(
+				"validators would reject this model: node {node} ({op}) needs {work} work units \
+				 in one step of the dispute game, the chain's limit is {} (max_node_work); \
+				 operators this large need the second bisection level",
+				limits.max_node_work
+			)
+		},
+		_ => format!("validators would reject this model: {why:?}"),
 	}
 }
 
@@ -147,10 +242,20 @@ async fn register(
 	wait: bool,
 ) -> Result<Output> {
 	let tolerance = parse_tolerance(tolerance)?;
-	let owner = operator(global)?;
 	let bytes = std::fs::read(&file)
 		.map_err(|e| Error::Usage(format!("model file {}: {e}", file.display())))?;
 	let file_hash = H256(sp_crypto_hashing::blake2_256(&bytes));
+	let symbolic = symbolic_inputs(&bytes)?;
+	if !symbolic.is_empty() {
+		return Err(Error::Input(format!(
+			"{} has symbolic input dimensions ({}); the chain compiles a model for the shapes its \
+			 file declares: write a copy with the shapes claims will use with `edgeproof-device \
+			 models pin --file {} --out PINNED.onnx --input NAME=D0,D1,...` and register that",
+			file.display(),
+			symbolic.join("; "),
+			file.display()
+		)));
+	}
 	let compiled =
 		edgeproof_canon::compiler::compile(&bytes, &edgeproof_offchain::compile_options())
 			.map_err(|e| {
@@ -159,6 +264,7 @@ async fn register(
 					file.display()
 				))
 			})?;
+	let owner = operator(global)?;
 	let engine = engine(global)?;
 	let chain = Chain::connect(&global.url).await?;
 	let at = chain.best().await?;
@@ -177,10 +283,7 @@ async fn register(
 		.map_err(|e| Error::Engine(format!("inference task failed: {e}")))??
 	};
 	if facts.disputable != Disputability::Disputable {
-		return Err(Error::Input(format!(
-			"validators would reject this model: {:?}",
-			facts.disputable
-		)));
+		return Err(Error::Input(rejection(&compiled.program, &limits, &facts.disputable)));
 	}
 	let program_root = facts
 		.program_root
@@ -248,6 +351,14 @@ async fn register(
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn input_shapes_parse_as_documented() {
+		assert_eq!(parse_input_shape("x=1,3,320,320").unwrap(), ("x".into(), vec![1, 3, 320, 320]));
+		for bad in ["", "x", "x=", "=1,2", "x=1,,2", "x=0,3", "x=-1", "x=a"] {
+			assert!(parse_input_shape(bad).is_err(), "{bad}");
+		}
+	}
 
 	#[test]
 	fn tolerances_parse_as_documented() {

@@ -1,12 +1,13 @@
 // edgeproof-device against a real `edgeproof-node --dev`: a model registered and activated, a
 // device registered, an honest claim attested that finalises, a tampered claim the validator
-// catches and slashes, `serve` defending an honest claim against a lying challenger, and one
-// clear line and a non-zero exit for each bad input.
+// catches and slashes, `serve` defending an honest claim against a lying challenger, real models
+// (from their PyPI wheels, unpacked by scripts/setup.sh) pinned and registered or refused, and
+// one clear line and a non-zero exit for each bad input.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
@@ -20,6 +21,7 @@ import { cli, deviceBinary, jsonTensor, npy } from './lib/device.mjs';
 import { sendAndWaitInBlock, startDevNode, waitFor } from './lib/node.mjs';
 
 const MLP_ONNX = new URL('../../canon/tests/data/mlp.onnx', import.meta.url).pathname;
+const REAL_MODELS = process.env.EDGEPROOF_MODELS ?? join(homedir(), '.cache/edgeproof/models');
 const SETTLE_MS = 150_000;
 
 describe('edgeproof-device against edgeproof-node --dev', () => {
@@ -73,6 +75,60 @@ describe('edgeproof-device against edgeproof-node --dev', () => {
     assert.ok(list.json.models.some((m) => m.model === modelId && m.name === 'cli-mlp'));
     const show = await cli([...base('owner.json'), 'models', 'show', modelId]);
     assert.deepEqual(show.json.inputs, [{ name: 'x', dtype: 'F32', shape: [1, 16], dynamicBatch: false }]);
+  });
+
+  it('pins real models: Silero VAD and PP-OCR cls activate, PP-OCR det is refused by name', async () => {
+    const vad = join(REAL_MODELS, 'silero-vad-v6-ifless.onnx');
+    const unpinned = await cli([
+      ...base('owner.json'), 'models', 'register', '--file', vad, '--name', 'vad', '--uri', `file://${vad}`,
+    ]);
+    assert.notEqual(unpinned.code, 0);
+    assert.match(unpinned.stderr, /symbolic input dimensions \(input \[\?, \?\]; state \[2, \?, 128\]\).*models pin/);
+
+    const pinned = join(dir, 'silero-vad-512.onnx');
+    const pin = await cli([
+      ...base('owner.json'), 'models', 'pin', '--file', vad, '--out', pinned,
+      '--input', 'input=1,512', 'state=2,1,128',
+    ]);
+    assert.equal(pin.code, 0, pin.stderr);
+    const reg = await cli([
+      ...base('owner.json'), 'models', 'register', '--file', pinned, '--name', 'silero-vad',
+      '--uri', `file://${pinned}`, '--wait',
+    ]);
+    assert.equal(reg.code, 0, reg.stderr);
+    assert.equal(reg.json.fileHash, pin.json.fileHash);
+    assert.equal(reg.json.status, 'Active');
+    const show = await cli([...base('owner.json'), 'models', 'show', reg.json.model]);
+    assert.deepEqual(show.json.inputs.map((i) => [i.name, i.dtype, i.shape]), [
+      ['input', 'F32', [1, 512]], ['sr', 'I64', []], ['state', 'F32', [2, 1, 128]],
+    ]);
+
+    // PP-OCR's text-direction classifier: its heaviest node (a Conv) is 1.2e6 work units.
+    const cls = join(dir, 'ppocr-cls-48x192.onnx');
+    const pinCls = await cli([
+      ...base('owner.json'), 'models', 'pin', '--file', join(REAL_MODELS, 'ppocr-mobile-v2-cls.onnx'),
+      '--out', cls, '--input', 'x=1,3,48,192',
+    ]);
+    assert.equal(pinCls.code, 0, pinCls.stderr);
+    const regCls = await cli([
+      ...base('owner.json'), 'models', 'register', '--file', cls, '--name', 'ppocr-cls',
+      '--uri', `file://${cls}`, '--wait',
+    ]);
+    assert.equal(regCls.code, 0, regCls.stderr);
+    assert.equal(regCls.json.status, 'Active');
+
+    // PP-OCRv4's detector compiles, but its largest convolutions do not fit one dispute step.
+    const det = join(dir, 'ppocr-det-320.onnx');
+    const pinDet = await cli([
+      ...base('owner.json'), 'models', 'pin', '--file', join(REAL_MODELS, 'ppocr-v4-det.onnx'),
+      '--out', det, '--input', 'x=1,3,320,320',
+    ]);
+    assert.equal(pinDet.code, 0, pinDet.stderr);
+    const refused = await cli([
+      ...base('owner.json'), 'models', 'register', '--file', det, '--name', 'ppocr-det', '--uri', `file://${det}`,
+    ]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /node \d+ \((Conv|ConvTranspose)\) needs \d+ work units .* limit is 16777216 \(max_node_work\)/);
   });
 
   it('register → attest → Final', async () => {
