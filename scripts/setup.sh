@@ -120,6 +120,18 @@ with zipfile.ZipFile(sys.argv[1]) as z, open(sys.argv[3], "wb") as out:
 	mv "$dest.tmp" "$dest"
 done
 
+# int8 variants of the PP-OCR classifier (QDQ and QOperator), made from the file above with
+# onnxruntime.quantization on seeded calibration inputs (deterministic: no download).
+if [ ! -f "$EDGEPROOF_MODELS/ppocr-mobile-v2-cls-int8-qop.onnx" ] ||
+	[ ! -f "$EDGEPROOF_MODELS/ppocr-mobile-v2-cls-int8-qdq.onnx" ]; then
+	log "quantizing the PP-OCR classifier (QDQ and QOperator int8)"
+	if ! "$EDGEPROOF_VENV/bin/python" "$EDGEPROOF_ROOT/scripts/fixtures/gen_quantized_models.py" \
+		"$EDGEPROOF_MODELS" >"$EDGEPROOF_CACHE/quantized-models.log" 2>&1; then
+		cat "$EDGEPROOF_CACHE/quantized-models.log" >&2
+		exit 1
+	fi
+fi
+
 # --- npm packages of the end-to-end tests --------------------------------------------------------
 if [ ! -d "$EDGEPROOF_ROOT/node_modules/@polkadot/api" ] ||
 	[ ! -d "$EDGEPROOF_ROOT/node_modules/@zombienet/cli" ]; then

@@ -132,6 +132,9 @@ pub enum Op {
 	/// `(0.5 * x) * (1 + tanhf(sqrt(2 / pi) * (x + 0.044715 * (x * x * x))))`.
 	#[codec(index = 28)]
 	Gelu { tanh: bool },
+	/// Round half to even (`libm::rintf`).
+	#[codec(index = 29)]
+	Round,
 	// Linear algebra.
 	/// `alpha * A' * B' + beta * C`.
 	#[codec(index = 30)]
@@ -286,6 +289,31 @@ pub enum Op {
 	/// the compiler supplies zeros). `output`: 0 = Y, 1 = Y_h, 2 = Y_c.
 	#[codec(index = 84)]
 	Lstm { hidden: u32, direction: RnnDirection, output: u8 },
+	// The int8 family (see `ops::quant` for the rounding). Zero points are always inputs (the
+	// compiler supplies zeros for absent ones).
+	/// Inputs x (F32), scale, zero point (U8/I8, its dtype is the output's); per tensor or
+	/// along `axis`.
+	#[codec(index = 85)]
+	QuantizeLinear { axis: i32 },
+	/// Inputs x (U8/I8/I32), scale, zero point (x's dtype); per tensor or along `axis`.
+	#[codec(index = 86)]
+	DequantizeLinear { axis: i32 },
+	/// `output`: 0 = y (U8), 1 = y_scale, 2 = y_zero_point.
+	#[codec(index = 87)]
+	DynamicQuantizeLinear { output: u8 },
+	/// Inputs A, B, a_zero_point, b_zero_point (per tensor); I32 output.
+	#[codec(index = 88)]
+	MatMulInteger,
+	/// Inputs x, w, x_zero_point (per tensor), w_zero_point (per tensor or output channel).
+	#[codec(index = 89)]
+	ConvInteger { window: Window, group: u32 },
+	/// Inputs a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point.
+	#[codec(index = 90)]
+	QLinearMatMul,
+	/// Inputs x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point and
+	/// an optional I32 bias; w's scale and zero point per tensor or output channel.
+	#[codec(index = 91)]
+	QLinearConv { window: Window, group: u32 },
 }
 
 /// Direction of a recurrent operator.
@@ -377,6 +405,7 @@ impl Op {
 			Op::HardSigmoid { .. } => "HardSigmoid",
 			Op::HardSwish => "HardSwish",
 			Op::Gelu { .. } => "Gelu",
+			Op::Round => "Round",
 			Op::Gemm { .. } => "Gemm",
 			Op::MatMul => "MatMul",
 			Op::Conv { .. } => "Conv",
@@ -402,6 +431,13 @@ impl Op {
 			Op::ReduceL2 { .. } => "ReduceL2",
 			Op::ReduceLogSum { .. } => "ReduceLogSum",
 			Op::Lstm { .. } => "LSTM",
+			Op::QuantizeLinear { .. } => "QuantizeLinear",
+			Op::DequantizeLinear { .. } => "DequantizeLinear",
+			Op::DynamicQuantizeLinear { .. } => "DynamicQuantizeLinear",
+			Op::MatMulInteger => "MatMulInteger",
+			Op::ConvInteger { .. } => "ConvInteger",
+			Op::QLinearMatMul => "QLinearMatMul",
+			Op::QLinearConv { .. } => "QLinearConv",
 			Op::Flatten { .. } => "Flatten",
 			Op::Reshape { .. } => "Reshape",
 			Op::Transpose { .. } => "Transpose",

@@ -237,5 +237,5 @@ fn pytorch_operator_cases_pass_or_are_rejected_as_unsupported() {
 
 #[test]
 fn node_cases_pass_or_are_rejected_as_unsupported() {
-	check("node", &common::onnx_node_testdata(), 780);
+	check("node", &common::onnx_node_testdata(), 808);
 }

@@ -242,6 +242,7 @@ pub fn lower(
 		"Reciprocal" => op_only(Op::Reciprocal),
 		"Floor" => op_only(Op::Floor),
 		"Ceil" => op_only(Op::Ceil),
+		"Round" => op_only(Op::Round),
 		"Identity" => Ok(vec![(0, Lowered::Alias(0))]),
 		"Cast" => {
 			let to = a.int("to", 0)?;
@@ -393,6 +394,13 @@ pub fn lower(
 		// Its output's shape depends on its inputs' values, so it is always folded.
 		"Range" => lower_range(node, metas),
 		"LSTM" => lower_lstm(node, &a, metas, used),
+		"QuantizeLinear"
+		| "DequantizeLinear"
+		| "DynamicQuantizeLinear"
+		| "MatMulInteger"
+		| "ConvInteger"
+		| "QLinearMatMul"
+		| "QLinearConv" => lower_quant(node, &a, metas, used),
 		// Shapes are static, so Shape and Size are constants whatever their input.
 		"Shape" => {
 			let start = a.axis("start", 0)?;
@@ -932,4 +940,88 @@ fn lower_lstm(
 		}
 	}
 	Ok(out)
+}
+
+/// The int8 family; absent zero points become zeros (per tensor) of the right dtype.
+fn lower_quant(
+	node: &NodeProto,
+	a: &Attrs,
+	metas: &[Option<Meta>],
+	used: &dyn Fn(usize) -> bool,
+) -> Result<Vec<(usize, Lowered)>> {
+	let zero = |dtype: DType| Tensor::new(dtype, vec![], vec![0u8; dtype.size()]);
+	let input_or_zero = |i: usize, dtype: DType| -> Result<Arg> {
+		Ok(if metas.get(i).copied().flatten().is_some() {
+			Arg::Input(i)
+		} else {
+			Arg::Const(zero(dtype)?)
+		})
+	};
+	let dtype_of = |i: usize| {
+		metas
+			.get(i)
+			.copied()
+			.flatten()
+			.map(|m| m.dtype)
+			.ok_or_else(|| unsupported(node, format!("input {i} is required")))
+	};
+	if a.int("block_size", 0)? != 0 {
+		return Err(unsupported(node, "blocked quantization (`block_size`)"));
+	}
+	let one = |op: Op, args: Vec<Arg>| Ok(vec![(0, Lowered::OpArgs(op, args))]);
+	match node.op_type.as_str() {
+		"QuantizeLinear" => {
+			let out = match a.int("output_dtype", 0)? {
+				0 => metas.get(2).copied().flatten().map_or(DType::U8, |m| m.dtype),
+				2 => DType::U8,
+				3 => DType::I8,
+				d => return Err(unsupported(node, format!("output_dtype {d}"))),
+			};
+			let axis = a.axis("axis", 1)?;
+			one(
+				Op::QuantizeLinear { axis },
+				vec![Arg::Input(0), Arg::Input(1), input_or_zero(2, out)?],
+			)
+		},
+		"DequantizeLinear" => {
+			let axis = a.axis("axis", 1)?;
+			let x = dtype_of(0)?;
+			one(
+				Op::DequantizeLinear { axis },
+				vec![Arg::Input(0), Arg::Input(1), input_or_zero(2, x)?],
+			)
+		},
+		"DynamicQuantizeLinear" => Ok((0..3u8)
+			.filter(|&o| used(o as usize))
+			.map(|output| {
+				(output as usize, Lowered::Op(Op::DynamicQuantizeLinear { output }, vec![0]))
+			})
+			.collect()),
+		"MatMulInteger" => {
+			let (da, db) = (dtype_of(0)?, dtype_of(1)?);
+			one(
+				Op::MatMulInteger,
+				vec![Arg::Input(0), Arg::Input(1), input_or_zero(2, da)?, input_or_zero(3, db)?],
+			)
+		},
+		"ConvInteger" => {
+			let group = a.int("group", 1)?;
+			let group = u32::try_from(group)
+				.map_err(|_| unsupported(node, format!("attribute `group` = {group}")))?;
+			let (dx, dw) = (dtype_of(0)?, dtype_of(1)?);
+			let op = Op::ConvInteger { window: window(a, false)?, group };
+			one(
+				op,
+				vec![Arg::Input(0), Arg::Input(1), input_or_zero(2, dx)?, input_or_zero(3, dw)?],
+			)
+		},
+		"QLinearMatMul" => one(Op::QLinearMatMul, (0..8).map(Arg::Input).collect()),
+		_ => {
+			let group = a.int("group", 1)?;
+			let group = u32::try_from(group)
+				.map_err(|_| unsupported(node, format!("attribute `group` = {group}")))?;
+			let op = Op::QLinearConv { window: window(a, false)?, group };
+			one(op, present(metas).into_iter().map(Arg::Input).collect())
+		},
+	}
 }

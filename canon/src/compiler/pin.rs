@@ -87,6 +87,20 @@ fn push_message(number: u64, payload: &[u8], out: &mut Vec<u8>) {
 	out.extend_from_slice(payload);
 }
 
+/// The ONNX `TensorProto.DataType` of a dtype.
+pub fn dtype_to_onnx(dtype: crate::tensor::DType) -> i32 {
+	use super::onnx::data_type as dt;
+	use crate::tensor::DType;
+	match dtype {
+		DType::F32 => dt::FLOAT,
+		DType::I64 => dt::INT64,
+		DType::I32 => dt::INT32,
+		DType::U8 => dt::UINT8,
+		DType::I8 => dt::INT8,
+		DType::Bool => dt::BOOL,
+	}
+}
+
 /// Rewrites `model` with the graph inputs in `shapes` given those shapes (every dimension
 /// fixed; a dimension the file already fixes must agree, and so must the rank).
 pub fn pin_inputs(model: &[u8], shapes: &HashMap<String, Vec<u32>>) -> Result<Vec<u8>> {

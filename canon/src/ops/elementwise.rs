@@ -155,6 +155,7 @@ fn unary_fn(op: &Op) -> Option<impl Fn(f32) -> f32> {
 		Op::Gelu { tanh: false } => (16, core::f32::consts::FRAC_1_SQRT_2, 0.0),
 		// sqrt(2 / pi), rounded to f32.
 		Op::Gelu { tanh: true } => (17, 0.797_884_6, 0.044_715),
+		Op::Round => (18, 0.0, 0.0),
 		_ => return None,
 	};
 	Some(move |x: f32| -> f32 {
@@ -189,6 +190,7 @@ fn unary_fn(op: &Op) -> Option<impl Fn(f32) -> f32> {
 			15 => x * unit_clamp(a * x + b),
 			16 => (0.5 * x) * (1.0 + libm::erff(x * a)),
 			17 => (0.5 * x) * (1.0 + libm::tanhf(a * (x + b * (x * x * x)))),
+			18 => libm::rintf(x),
 			// Clip: `min(max(x, lo), hi)`, so `hi` wins when `lo > hi` (as ONNX says).
 			_ => {
 				if x.is_nan() {

@@ -9,6 +9,7 @@ mod layout;
 mod linalg;
 mod logic;
 mod norm;
+mod quant;
 mod resize;
 mod rnn;
 mod select;
@@ -53,6 +54,10 @@ fn arity(op: &Op, n: usize) -> Result<()> {
 		| Op::Xor => (2, 2, "2"),
 		Op::Where => (3, 3, "3"),
 		Op::Lstm { .. } => (6, 6, "6"),
+		Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. } => (3, 3, "3"),
+		Op::MatMulInteger | Op::ConvInteger { .. } => (4, 4, "4"),
+		Op::QLinearMatMul => (8, 8, "8"),
+		Op::QLinearConv { .. } => (8, 9, "8 or 9"),
 		Op::Trilu { .. } => (1, 1, "1"),
 		Op::Gemm { .. }
 		| Op::Conv { .. }
@@ -120,6 +125,13 @@ pub fn infer(op: &Op, ins: &[Meta]) -> Result<(DType, Vec<u32>)> {
 		Op::Lstm { hidden, direction, output } => {
 			rnn::infer_lstm(ins, *hidden, *direction, *output)
 		},
+		Op::QuantizeLinear { axis } => quant::infer_quantize(ins, *axis),
+		Op::DequantizeLinear { axis } => quant::infer_dequantize(ins, *axis),
+		Op::DynamicQuantizeLinear { output } => quant::infer_dynamic_quantize(ins, *output),
+		Op::MatMulInteger => quant::infer_matmul_integer(ins),
+		Op::ConvInteger { window, group } => quant::infer_conv_integer(ins, window, *group),
+		Op::QLinearMatMul => quant::infer_qlinear_matmul(ins),
+		Op::QLinearConv { window, group } => quant::infer_qlinear_conv(ins, window, *group),
 		Op::Flatten { axis } => layout::infer_flatten(ins, *axis),
 		Op::Reshape { allowzero } => layout::infer_reshape(ins, *allowzero),
 		Op::Transpose { perm } => layout::infer_transpose(ins, perm),
@@ -168,12 +180,13 @@ pub fn node_work(op: &Op, ins: &[Meta], out_shape: &[u32]) -> Result<u64> {
 			let k = if *trans_a { a.first() } else { a.get(1) }.copied().unwrap_or(0) as u64;
 			out.saturating_mul(k)
 		},
-		Op::MatMul => {
+		Op::MatMul | Op::MatMulInteger | Op::QLinearMatMul => {
 			let a = ins.first().map(|m| m.shape).unwrap_or(&[]);
 			out.saturating_mul(a.last().copied().unwrap_or(0) as u64)
 		},
-		Op::Conv { .. } => {
-			let wt = ins.get(1).map(|m| m.shape).unwrap_or(&[]);
+		Op::Conv { .. } | Op::ConvInteger { .. } | Op::QLinearConv { .. } => {
+			let w_at = if matches!(op, Op::QLinearConv { .. }) { 3 } else { 1 };
+			let wt = ins.get(w_at).map(|m| m.shape).unwrap_or(&[]);
 			let per: u64 = wt.iter().skip(1).map(|&d| d as u64).product();
 			out.saturating_mul(per)
 		},
@@ -307,6 +320,17 @@ pub fn execute_op(op: &Op, ins: &[&Tensor], limits: &Limits) -> Result<Tensor> {
 		Op::Trilu { upper, k } => layout::run_trilu(x, *upper, *k)?,
 		Op::Lstm { hidden, direction, output } => {
 			rnn::run_lstm(ins, *hidden, *direction, *output, &out_shape)?
+		},
+		Op::QuantizeLinear { axis } => quant::run_quantize(ins, *axis)?,
+		Op::DequantizeLinear { axis } => quant::run_dequantize(ins, *axis)?,
+		Op::DynamicQuantizeLinear { output } => quant::run_dynamic_quantize(x, *output)?,
+		Op::MatMulInteger => quant::run_matmul_integer(ins, &out_shape)?,
+		Op::ConvInteger { window, group } => {
+			quant::run_conv_integer(ins, window, *group, &out_shape)?
+		},
+		Op::QLinearMatMul => quant::run_qlinear_matmul(ins, &out_shape)?,
+		Op::QLinearConv { window, group } => {
+			quant::run_qlinear_conv(ins, window, *group, &out_shape)?
 		},
 		Op::Flatten { .. } | Op::Reshape { .. } | Op::Squeeze { .. } | Op::Unsqueeze { .. } => {
 			Tensor { dtype: x.dtype, shape: out_shape.clone(), data: x.data.clone() }

@@ -654,3 +654,90 @@ pub fn run_conv_transpose(
 	}
 	Ok(f32_tensor(out_shape.to_vec(), out))
 }
+
+/// The shapes of an integer convolution (ConvInteger, QLinearConv): as Conv's.
+pub fn infer_conv_integer_shape(
+	op: &'static str,
+	x: &[u32],
+	w: &[u32],
+	win: &Window,
+	group: u32,
+) -> Result<Vec<u32>> {
+	let sp = spatial(op, x)?;
+	if w.len() != x.len() {
+		return Err(shape_err(op, format!("weight rank {} != input rank {}", w.len(), x.len())));
+	}
+	let (c, oc) = (x[1], w[0]);
+	if group == 0 || c % group != 0 || oc % group != 0 || w[1] * group != c {
+		return Err(shape_err(op, format!("channels {c}, weight {w:?}, group {group} do not fit")));
+	}
+	let kernel: Vec<u32> = w[2..].to_vec();
+	if !win.kernel.is_empty() && win.kernel != kernel {
+		return Err(attr_err(op, "kernel_shape", format!("{:?} != weight {kernel:?}", win.kernel)));
+	}
+	let mut full = win.clone();
+	full.kernel = kernel;
+	let axes = resolve(op, &full, sp, false)?;
+	let mut out = vec![x[0], oc];
+	out.extend(axes.iter().map(|a| a.output as u32));
+	Ok(out)
+}
+
+/// Integer convolution of zero-point-shifted values: each output `acc = 0i32; for ic (in the
+/// group), kh, kw ascending: acc = acc + x * w` (wrapping; a padding tap is 0).
+pub fn conv_i32(
+	op: &'static str,
+	x: &[i32],
+	x_shape: &[u32],
+	w: &[i32],
+	w_shape: &[u32],
+	win: &Window,
+	group: u32,
+) -> Result<Vec<i32>> {
+	let mut full = win.clone();
+	full.kernel = w_shape.get(2..).unwrap_or(&[]).to_vec();
+	let axes = resolve(op, &full, x_shape.get(2..).unwrap_or(&[]), false)?;
+	let (ah, aw) = hw(&axes);
+	let (n, c, oc) = (x_shape[0] as usize, x_shape[1] as usize, w_shape[0] as usize);
+	let g = (group as usize).max(1);
+	let (cg, ocg) = (c / g, oc / g);
+	let (ih, iw, oh, ow, kh, kw) = (ah.input, aw.input, ah.output, aw.output, ah.kernel, aw.kernel);
+	let mut out = Vec::with_capacity(n * oc * oh * ow);
+	for b in 0..n {
+		for o in 0..oc {
+			let grp = o / ocg.max(1);
+			for r in 0..oh {
+				for col in 0..ow {
+					let mut acc = 0i32;
+					for icg in 0..cg {
+						let ic = grp * cg + icg;
+						for ki in 0..kh {
+							let y =
+								(r * ah.stride + ki * ah.dilation) as isize - ah.pad_begin as isize;
+							if y < 0 || y >= ih as isize {
+								continue;
+							}
+							for kj in 0..kw {
+								let xc = (col * aw.stride + kj * aw.dilation) as isize
+									- aw.pad_begin as isize;
+								if xc < 0 || xc >= iw as isize {
+									continue;
+								}
+								let xi = ((b * c + ic) * ih + y as usize) * iw + xc as usize;
+								let wi = ((o * cg + icg) * kh + ki) * kw + kj;
+								let (Some(&xv), Some(&wv)) = (x.get(xi), w.get(wi)) else {
+									return Err(CanonError::Overflow {
+										what: "integer Conv offsets",
+									});
+								};
+								acc = acc.wrapping_add(xv.wrapping_mul(wv));
+							}
+						}
+					}
+					out.push(acc);
+				}
+			}
+		}
+	}
+	Ok(out)
+}

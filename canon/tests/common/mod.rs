@@ -133,16 +133,26 @@ pub mod reference {
 			.expect("ORT loads the model")
 	}
 
-	/// Runs F32 and I64 inputs (by name) and returns the F32 outputs in graph order.
+	/// Runs inputs (by name; F32, I64, I32, U8, I8) and returns the outputs in graph order.
 	pub fn run(session: &mut Session, inputs: &[(String, &Tensor)]) -> Vec<Tensor> {
+		use edgeproof_canon::DType;
 		let values: Vec<(String, ort::value::DynValue)> = inputs
 			.iter()
 			.map(|(name, t)| {
 				let shape: Vec<i64> = t.shape.iter().map(|&d| d as i64).collect();
+				let ints = || t.int_values().unwrap();
 				let v = match t.dtype {
-					edgeproof_canon::DType::I64 => {
-						OrtTensor::from_array((shape, t.int_values().unwrap()))
-							.map(|v| v.into_dyn())
+					DType::I64 => OrtTensor::from_array((shape, ints())).map(|v| v.into_dyn()),
+					DType::I32 => {
+						let v: Vec<i32> = ints().into_iter().map(|x| x as i32).collect();
+						OrtTensor::from_array((shape, v)).map(|v| v.into_dyn())
+					},
+					DType::U8 => {
+						OrtTensor::from_array((shape, t.data.clone())).map(|v| v.into_dyn())
+					},
+					DType::I8 => {
+						let v: Vec<i8> = t.data.iter().map(|&b| b as i8).collect();
+						OrtTensor::from_array((shape, v)).map(|v| v.into_dyn())
 					},
 					_ => OrtTensor::from_array((shape, t.f32_values().unwrap()))
 						.map(|v| v.into_dyn()),
@@ -154,8 +164,23 @@ pub mod reference {
 		outputs
 			.values()
 			.map(|v| {
-				let (shape, data) = v.try_extract_tensor::<f32>().expect("f32 output");
-				Tensor::from_f32(shape.iter().map(|&d| d as u32).collect(), data)
+				let dims = |s: &[i64]| s.iter().map(|&d| d as u32).collect::<Vec<u32>>();
+				if let Ok((shape, data)) = v.try_extract_tensor::<f32>() {
+					return Tensor::from_f32(dims(shape), data);
+				}
+				if let Ok((shape, data)) = v.try_extract_tensor::<u8>() {
+					return Tensor::new(DType::U8, dims(shape), data.to_vec()).unwrap();
+				}
+				if let Ok((shape, data)) = v.try_extract_tensor::<i8>() {
+					let bytes = data.iter().map(|&x| x as u8).collect();
+					return Tensor::new(DType::I8, dims(shape), bytes).unwrap();
+				}
+				if let Ok((shape, data)) = v.try_extract_tensor::<i32>() {
+					return Tensor::from_i32(dims(shape), data);
+				}
+				let (shape, data) =
+					v.try_extract_tensor::<i64>().expect("an F32/U8/I8/I32/I64 output");
+				Tensor::from_i64(dims(shape), data)
 			})
 			.collect()
 	}

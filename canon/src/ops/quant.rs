@@ -1,0 +1,490 @@
+//! The int8 family: QuantizeLinear, DequantizeLinear (per tensor or per axis),
+//! DynamicQuantizeLinear, MatMulInteger, QLinearMatMul (ConvInteger and QLinearConv are in
+//! `window`). Integer products and sums are exact (i32, wrapping, k ascending); the float steps
+//! are ONNX's and ONNX Runtime's:
+//! - QuantizeLinear: `q = saturate(rint(x / scale) + zero_point)` (round half to even).
+//! - DequantizeLinear: `y = ((q - zero_point) as f32) * scale`.
+//! - DynamicQuantizeLinear: `lo = min(0, min x)`, `hi = max(0, max x)` (NaN skipped),
+//!   `scale = (hi - lo) / 255` (all zeros: scale 0, zero point 0, q = 0),
+//!   `zp = saturate(rint(0 - lo / scale))`, `q = saturate(rint(x / scale) + zp)`.
+//! - Requantization (QLinearMatMul, QLinearConv): `m = (a_scale * b_scale) / y_scale` in f32,
+//!   `y = saturate(rint((acc as f32) * m) + y_zero_point)`.
+
+use alloc::{format, vec, vec::Vec};
+
+use super::{
+	common::{broadcast_shapes, broadcast_strides, for_each_broadcast2, norm_axis, Meta},
+	window,
+};
+use crate::{
+	error::{attr_err, shape_err, CanonError, Result},
+	program::Window,
+	tensor::{DType, Tensor},
+};
+
+/// The integer range of a quantized dtype.
+pub fn range(dtype: DType) -> Option<(i64, i64)> {
+	match dtype {
+		DType::U8 => Some((0, 255)),
+		DType::I8 => Some((-128, 127)),
+		_ => None,
+	}
+}
+
+fn quantized(op: &'static str, m: &Meta, input: usize) -> Result<(i64, i64)> {
+	range(m.dtype).ok_or(CanonError::DType { op, input, found: m.dtype })
+}
+
+/// Checks a scale/zero-point pair against `x` (a scalar, a one-element tensor, or a 1-D
+/// tensor along `axis`) and returns the axis the parameters run along (`None`: per tensor).
+fn params_axis(op: &'static str, x: &[u32], p: &[u32], axis: i32) -> Result<Option<usize>> {
+	if p.iter().product::<u32>() == 1 && p.len() <= 1 {
+		return Ok(None);
+	}
+	let a = norm_axis(op, axis as i64, x.len())?;
+	if p.len() != 1 || p.first() != x.get(a) {
+		return Err(shape_err(op, format!("parameters {p:?} for input {x:?} along axis {a}")));
+	}
+	Ok(Some(a))
+}
+
+/// The parameter index of each element of a tensor of `shape` (0 per tensor).
+fn param_index(shape: &[u32], axis: Option<usize>) -> impl Fn(usize) -> usize + '_ {
+	let inner: usize = axis.map_or(1, |a| shape.iter().skip(a + 1).map(|&d| d as usize).product());
+	let len = axis.and_then(|a| shape.get(a)).copied().unwrap_or(1) as usize;
+	move |i| if axis.is_some() { (i / inner.max(1)) % len.max(1) } else { 0 }
+}
+
+/// `saturate(rint(v) + zp)` into `r` (round half to even; NaN gives the zero point).
+fn quantize_one(v: f32, zp: i64, (lo, hi): (i64, i64)) -> i64 {
+	let x = libm::rintf(v);
+	if x.is_nan() {
+		zp.clamp(lo, hi)
+	} else {
+		(x as i64).saturating_add(zp).clamp(lo, hi)
+	}
+}
+
+fn encode(dtype: DType, shape: Vec<u32>, values: &[i64]) -> Result<Tensor> {
+	super::common::int_tensor(dtype, shape, values)
+}
+
+pub fn infer_quantize(ins: &[Meta], axis: i32) -> Result<(DType, Vec<u32>)> {
+	const OP: &str = "QuantizeLinear";
+	let [x, scale, zp] = ins else {
+		return Err(CanonError::Arity { op: OP, expected: "3", found: ins.len() });
+	};
+	for (i, m) in [(0, x), (1, scale)] {
+		if m.dtype != DType::F32 {
+			return Err(CanonError::DType { op: OP, input: i, found: m.dtype });
+		}
+	}
+	quantized(OP, zp, 2)?;
+	if zp.shape != scale.shape {
+		return Err(shape_err(OP, "scale and zero point differ in shape"));
+	}
+	params_axis(OP, x.shape, scale.shape, axis)?;
+	Ok((zp.dtype, x.shape.to_vec()))
+}
+
+pub fn run_quantize(ins: &[&Tensor], axis: i32) -> Result<Tensor> {
+	let [x, scale, zp] = ins else {
+		return Err(CanonError::Arity { op: "QuantizeLinear", expected: "3", found: ins.len() });
+	};
+	let a = params_axis("QuantizeLinear", &x.shape, &scale.shape, axis)?;
+	let r = range(zp.dtype).ok_or(CanonError::DType {
+		op: "QuantizeLinear",
+		input: 2,
+		found: zp.dtype,
+	})?;
+	let (xv, sv, zv) = (x.f32_values()?, scale.f32_values()?, zp.int_values()?);
+	let at = param_index(&x.shape, a);
+	let q: Vec<i64> = xv
+		.iter()
+		.enumerate()
+		.map(|(i, &v)| {
+			let p = at(i);
+			let (s, z) = (sv.get(p).copied().unwrap_or(1.0), zv.get(p).copied().unwrap_or(0));
+			quantize_one(v / s, z, r)
+		})
+		.collect();
+	encode(zp.dtype, x.shape.clone(), &q)
+}
+
+pub fn infer_dequantize(ins: &[Meta], axis: i32) -> Result<(DType, Vec<u32>)> {
+	const OP: &str = "DequantizeLinear";
+	let [x, scale, zp] = ins else {
+		return Err(CanonError::Arity { op: OP, expected: "3", found: ins.len() });
+	};
+	if !matches!(x.dtype, DType::U8 | DType::I8 | DType::I32) {
+		return Err(CanonError::DType { op: OP, input: 0, found: x.dtype });
+	}
+	if scale.dtype != DType::F32 {
+		return Err(CanonError::DType { op: OP, input: 1, found: scale.dtype });
+	}
+	if zp.dtype != x.dtype {
+		return Err(CanonError::DType { op: OP, input: 2, found: zp.dtype });
+	}
+	if zp.shape != scale.shape {
+		return Err(shape_err(OP, "scale and zero point differ in shape"));
+	}
+	params_axis(OP, x.shape, scale.shape, axis)?;
+	Ok((DType::F32, x.shape.to_vec()))
+}
+
+pub fn run_dequantize(ins: &[&Tensor], axis: i32) -> Result<Tensor> {
+	let [x, scale, zp] = ins else {
+		return Err(CanonError::Arity { op: "DequantizeLinear", expected: "3", found: ins.len() });
+	};
+	let a = params_axis("DequantizeLinear", &x.shape, &scale.shape, axis)?;
+	let (xv, sv, zv) = (x.int_values()?, scale.f32_values()?, zp.int_values()?);
+	let at = param_index(&x.shape, a);
+	let y: Vec<f32> = xv
+		.iter()
+		.enumerate()
+		.map(|(i, &q)| {
+			let p = at(i);
+			let (s, z) = (sv.get(p).copied().unwrap_or(1.0), zv.get(p).copied().unwrap_or(0));
+			(q.wrapping_sub(z) as i32) as f32 * s
+		})
+		.collect();
+	Ok(super::common::f32_tensor(x.shape.clone(), y))
+}
+
+pub fn infer_dynamic_quantize(ins: &[Meta], output: u8) -> Result<(DType, Vec<u32>)> {
+	const OP: &str = "DynamicQuantizeLinear";
+	let x = ins.first().ok_or(CanonError::Arity { op: OP, expected: "1", found: 0 })?;
+	if x.dtype != DType::F32 {
+		return Err(CanonError::DType { op: OP, input: 0, found: x.dtype });
+	}
+	match output {
+		0 => Ok((DType::U8, x.shape.to_vec())),
+		1 => Ok((DType::F32, vec![])),
+		2 => Ok((DType::U8, vec![])),
+		o => Err(attr_err(OP, "output", format!("output {o} (0, 1 or 2)"))),
+	}
+}
+
+pub fn run_dynamic_quantize(x: &Tensor, output: u8) -> Result<Tensor> {
+	let xv = x.f32_values()?;
+	let (mut lo, mut hi) = (0f32, 0f32);
+	for &v in &xv {
+		if v < lo {
+			lo = v;
+		}
+		if v > hi {
+			hi = v;
+		}
+	}
+	let scale = (hi - lo) / 255.0;
+	let u8r = (0, 255);
+	let zp = if scale == 0.0 { 0 } else { quantize_one(0.0 - lo / scale, 0, u8r) };
+	match output {
+		1 => Ok(Tensor::from_f32(vec![], &[scale])),
+		2 => encode(DType::U8, vec![], &[zp]),
+		_ => {
+			let q: Vec<i64> = xv
+				.iter()
+				.map(|&v| if scale == 0.0 { zp } else { quantize_one(v / scale, zp, u8r) })
+				.collect();
+			encode(DType::U8, x.shape.clone(), &q)
+		},
+	}
+}
+
+/// numpy matmul shapes (batch dims broadcast; 1-D operands promoted).
+pub fn matmul_shape(op: &'static str, a: &[u32], b: &[u32]) -> Result<Vec<u32>> {
+	if a.is_empty() || b.is_empty() {
+		return Err(shape_err(op, "inputs must have rank >= 1"));
+	}
+	let a2: Vec<u32> = if a.len() == 1 { vec![1, a[0]] } else { a.to_vec() };
+	let b2: Vec<u32> = if b.len() == 1 { vec![b[0], 1] } else { b.to_vec() };
+	let (m, ka) = (a2[a2.len() - 2], a2[a2.len() - 1]);
+	let (kb, n) = (b2[b2.len() - 2], b2[b2.len() - 1]);
+	if ka != kb {
+		return Err(shape_err(op, format!("inner dimensions differ: {a:?} x {b:?}")));
+	}
+	let mut out = broadcast_shapes(op, &a2[..a2.len() - 2], &b2[..b2.len() - 2])?;
+	if a.len() > 1 {
+		out.push(m);
+	}
+	if b.len() > 1 {
+		out.push(n);
+	}
+	Ok(out)
+}
+
+/// Integer numpy matmul of zero-point-shifted operands: each output `acc = 0i32; for k
+/// ascending: acc = acc + a[i][k] * b[k][j]` (wrapping).
+fn matmul_i32(a: &[i32], a_shape: &[u32], b: &[i32], b_shape: &[u32]) -> Result<Vec<i32>> {
+	let a2: Vec<u32> = if a_shape.len() == 1 { vec![1, a_shape[0]] } else { a_shape.to_vec() };
+	let b2: Vec<u32> = if b_shape.len() == 1 { vec![b_shape[0], 1] } else { b_shape.to_vec() };
+	let (m, k) = (a2[a2.len() - 2] as usize, a2[a2.len() - 1] as usize);
+	let n = b2[b2.len() - 1] as usize;
+	let (ab, bb) = (&a2[..a2.len() - 2], &b2[..b2.len() - 2]);
+	let batch = broadcast_shapes("MatMulInteger", ab, bb)?;
+	let (sa, sb) = (broadcast_strides(&batch, ab), broadcast_strides(&batch, bb));
+	let nbatch: usize = batch.iter().map(|&d| d as usize).product();
+	let mut out = vec![0i32; nbatch * m * n];
+	let mut bad = false;
+	for_each_broadcast2(&batch, &sa, &sb, |o, ia, ib| {
+		let (Some(ar), Some(br)) =
+			(a.get(ia * m * k..(ia + 1) * m * k), b.get(ib * k * n..(ib + 1) * k * n))
+		else {
+			bad = true;
+			return;
+		};
+		let Some(or) = out.get_mut(o * m * n..(o + 1) * m * n) else {
+			bad = true;
+			return;
+		};
+		for i in 0..m {
+			for kk in 0..k {
+				let av = ar[i * k + kk];
+				for j in 0..n {
+					or[i * n + j] = or[i * n + j].wrapping_add(av.wrapping_mul(br[kk * n + j]));
+				}
+			}
+		}
+	});
+	if bad {
+		return Err(CanonError::Overflow { what: "MatMulInteger batch offset" });
+	}
+	Ok(out)
+}
+
+/// A per-tensor zero point (a scalar or one-element tensor).
+fn scalar_param(op: &'static str, t: &Meta, input: usize) -> Result<()> {
+	if t.shape.iter().product::<u32>() != 1 || t.shape.len() > 1 {
+		return Err(shape_err(
+			op,
+			format!("input {input} must be a scalar (per tensor), is {:?}", t.shape),
+		));
+	}
+	Ok(())
+}
+
+fn shifted(t: &Tensor, zp: &Tensor) -> Result<Vec<i32>> {
+	let z = zp.int_values()?.first().copied().unwrap_or(0);
+	Ok(t.int_values()?.into_iter().map(|v| (v - z) as i32).collect())
+}
+
+pub fn infer_matmul_integer(ins: &[Meta]) -> Result<(DType, Vec<u32>)> {
+	const OP: &str = "MatMulInteger";
+	let [a, b, az, bz] = ins else {
+		return Err(CanonError::Arity { op: OP, expected: "4", found: ins.len() });
+	};
+	for (i, (m, z)) in [(a, az), (b, bz)].into_iter().enumerate() {
+		quantized(OP, m, i)?;
+		if z.dtype != m.dtype {
+			return Err(CanonError::DType { op: OP, input: i + 2, found: z.dtype });
+		}
+		scalar_param(OP, z, i + 2)?;
+	}
+	Ok((DType::I32, matmul_shape(OP, a.shape, b.shape)?))
+}
+
+pub fn run_matmul_integer(ins: &[&Tensor], out_shape: &[u32]) -> Result<Tensor> {
+	let [a, b, az, bz] = ins else {
+		return Err(CanonError::Arity { op: "MatMulInteger", expected: "4", found: ins.len() });
+	};
+	let acc = matmul_i32(&shifted(a, az)?, &a.shape, &shifted(b, bz)?, &b.shape)?;
+	let v: Vec<i64> = acc.into_iter().map(i64::from).collect();
+	encode(DType::I32, out_shape.to_vec(), &v)
+}
+
+pub fn infer_qlinear_matmul(ins: &[Meta]) -> Result<(DType, Vec<u32>)> {
+	const OP: &str = "QLinearMatMul";
+	let [a, a_s, a_z, b, b_s, b_z, y_s, y_z] = ins else {
+		return Err(CanonError::Arity { op: OP, expected: "8", found: ins.len() });
+	};
+	for (i, (m, s, z)) in [(0, (a, a_s, a_z)), (3, (b, b_s, b_z))] {
+		quantized(OP, m, i)?;
+		if s.dtype != DType::F32 || z.dtype != m.dtype {
+			return Err(CanonError::DType { op: OP, input: i + 1, found: s.dtype });
+		}
+		scalar_param(OP, s, i + 1)?;
+		scalar_param(OP, z, i + 2)?;
+	}
+	quantized(OP, y_z, 7)?;
+	scalar_param(OP, y_s, 6)?;
+	scalar_param(OP, y_z, 7)?;
+	Ok((y_z.dtype, matmul_shape(OP, a.shape, b.shape)?))
+}
+
+/// `(a_scale * b_scale) / y_scale`, the requantization multiplier.
+pub fn multiplier(a_scale: f32, b_scale: f32, y_scale: f32) -> f32 {
+	(a_scale * b_scale) / y_scale
+}
+
+/// `saturate(rint(acc * m) + zp)`.
+pub fn requantize(acc: i32, m: f32, zp: i64, r: (i64, i64)) -> i64 {
+	quantize_one(acc as f32 * m, zp, r)
+}
+
+fn first_f32(t: &Tensor) -> Result<f32> {
+	Ok(t.f32_values()?.first().copied().unwrap_or(0.0))
+}
+
+pub fn run_qlinear_matmul(ins: &[&Tensor], out_shape: &[u32]) -> Result<Tensor> {
+	let [a, a_s, a_z, b, b_s, b_z, y_s, y_z] = ins else {
+		return Err(CanonError::Arity { op: "QLinearMatMul", expected: "8", found: ins.len() });
+	};
+	let acc = matmul_i32(&shifted(a, a_z)?, &a.shape, &shifted(b, b_z)?, &b.shape)?;
+	let m = multiplier(first_f32(a_s)?, first_f32(b_s)?, first_f32(y_s)?);
+	let zp = y_z.int_values()?.first().copied().unwrap_or(0);
+	let r = range(y_z.dtype).ok_or(CanonError::DType {
+		op: "QLinearMatMul",
+		input: 7,
+		found: y_z.dtype,
+	})?;
+	let v: Vec<i64> = acc.into_iter().map(|x| requantize(x, m, zp, r)).collect();
+	encode(y_z.dtype, out_shape.to_vec(), &v)
+}
+
+fn per_channel(op: &'static str, t: &Meta, channels: u32, input: usize) -> Result<()> {
+	let n: u32 = t.shape.iter().product();
+	if t.shape.len() > 1 || (n != 1 && n != channels) {
+		return Err(shape_err(
+			op,
+			format!(
+				"input {input} {:?}: one value or one per output channel ({channels})",
+				t.shape
+			),
+		));
+	}
+	Ok(())
+}
+
+pub fn infer_conv_integer(ins: &[Meta], win: &Window, group: u32) -> Result<(DType, Vec<u32>)> {
+	const OP: &str = "ConvInteger";
+	let [x, w, xz, wz] = ins else {
+		return Err(CanonError::Arity { op: OP, expected: "4", found: ins.len() });
+	};
+	for (i, (m, z)) in [(x, xz), (w, wz)].into_iter().enumerate() {
+		quantized(OP, m, i)?;
+		if z.dtype != m.dtype {
+			return Err(CanonError::DType { op: OP, input: i + 2, found: z.dtype });
+		}
+	}
+	scalar_param(OP, xz, 2)?;
+	per_channel(OP, wz, w.shape.first().copied().unwrap_or(0), 3)?;
+	Ok((DType::I32, window::infer_conv_integer_shape(OP, x.shape, w.shape, win, group)?))
+}
+
+/// `w - w_zero_point` with the zero point per output channel (or one for all).
+fn shifted_weights(w: &Tensor, wz: &Tensor) -> Result<Vec<i32>> {
+	let z = wz.int_values()?;
+	let per = w.shape.iter().skip(1).map(|&d| d as usize).product::<usize>().max(1);
+	Ok(w.int_values()?
+		.into_iter()
+		.enumerate()
+		.map(|(i, v)| {
+			let zp = if z.len() == 1 { z[0] } else { z.get(i / per).copied().unwrap_or(0) };
+			(v - zp) as i32
+		})
+		.collect())
+}
+
+pub fn run_conv_integer(
+	ins: &[&Tensor],
+	win: &Window,
+	group: u32,
+	out_shape: &[u32],
+) -> Result<Tensor> {
+	let [x, w, xz, wz] = ins else {
+		return Err(CanonError::Arity { op: "ConvInteger", expected: "4", found: ins.len() });
+	};
+	let acc = window::conv_i32(
+		"ConvInteger",
+		&shifted(x, xz)?,
+		&x.shape,
+		&shifted_weights(w, wz)?,
+		&w.shape,
+		win,
+		group,
+	)?;
+	let v: Vec<i64> = acc.into_iter().map(i64::from).collect();
+	encode(DType::I32, out_shape.to_vec(), &v)
+}
+
+pub fn infer_qlinear_conv(ins: &[Meta], win: &Window, group: u32) -> Result<(DType, Vec<u32>)> {
+	const OP: &str = "QLinearConv";
+	let (x, x_s, x_z, w, w_s, w_z, y_s, y_z) = match ins {
+		[x, xs, xz, w, ws, wz, ys, yz] | [x, xs, xz, w, ws, wz, ys, yz, _] => {
+			(x, xs, xz, w, ws, wz, ys, yz)
+		},
+		_ => return Err(CanonError::Arity { op: OP, expected: "8 or 9", found: ins.len() }),
+	};
+	let oc = w.shape.first().copied().unwrap_or(0);
+	quantized(OP, x, 0)?;
+	quantized(OP, w, 3)?;
+	quantized(OP, y_z, 7)?;
+	for (i, s) in [(1, x_s), (4, w_s), (6, y_s)] {
+		if s.dtype != DType::F32 {
+			return Err(CanonError::DType { op: OP, input: i, found: s.dtype });
+		}
+	}
+	if x_z.dtype != x.dtype || w_z.dtype != w.dtype {
+		return Err(CanonError::DType { op: OP, input: 2, found: x_z.dtype });
+	}
+	scalar_param(OP, x_s, 1)?;
+	scalar_param(OP, x_z, 2)?;
+	per_channel(OP, w_s, oc, 4)?;
+	per_channel(OP, w_z, oc, 5)?;
+	scalar_param(OP, y_s, 6)?;
+	scalar_param(OP, y_z, 7)?;
+	if let Some(b) = ins.get(8) {
+		if b.dtype != DType::I32 || b.shape != [oc] {
+			return Err(shape_err(OP, format!("bias {:?} {:?} (I32 [{oc}])", b.dtype, b.shape)));
+		}
+	}
+	Ok((y_z.dtype, window::infer_conv_integer_shape(OP, x.shape, w.shape, win, group)?))
+}
+
+/// QLinearConv: the integer convolution, plus the I32 bias, requantized per output channel
+/// with `m = (x_scale * w_scale[oc]) / y_scale`.
+pub fn run_qlinear_conv(
+	ins: &[&Tensor],
+	win: &Window,
+	group: u32,
+	out_shape: &[u32],
+) -> Result<Tensor> {
+	const OP: &str = "QLinearConv";
+	let (x, x_s, x_z, w, w_s, w_z, y_s, y_z) = match ins {
+		[x, xs, xz, w, ws, wz, ys, yz] | [x, xs, xz, w, ws, wz, ys, yz, _] => {
+			(*x, *xs, *xz, *w, *ws, *wz, *ys, *yz)
+		},
+		_ => return Err(CanonError::Arity { op: OP, expected: "8 or 9", found: ins.len() }),
+	};
+	let acc = window::conv_i32(
+		OP,
+		&shifted(x, x_z)?,
+		&x.shape,
+		&shifted_weights(w, w_z)?,
+		&w.shape,
+		win,
+		group,
+	)?;
+	let bias = match ins.get(8) {
+		Some(b) => b.int_values()?,
+		None => vec![],
+	};
+	let (xs, ys) = (first_f32(x_s)?, first_f32(y_s)?);
+	let ws = w_s.f32_values()?;
+	let zp = y_z.int_values()?.first().copied().unwrap_or(0);
+	let r = range(y_z.dtype).ok_or(CanonError::DType { op: OP, input: 7, found: y_z.dtype })?;
+	let oc = w.shape.first().copied().unwrap_or(1) as usize;
+	let plane = out_shape.iter().skip(2).map(|&d| d as usize).product::<usize>().max(1);
+	let v: Vec<i64> = acc
+		.into_iter()
+		.enumerate()
+		.map(|(i, a)| {
+			let o = (i / plane) % oc.max(1);
+			let a = a.wrapping_add(bias.get(o).copied().unwrap_or(0) as i32);
+			let s = if ws.len() == 1 { ws[0] } else { ws.get(o).copied().unwrap_or(0.0) };
+			requantize(a, multiplier(xs, s, ys), zp, r)
+		})
+		.collect();
+	encode(y_z.dtype, out_shape.to_vec(), &v)
+}
