@@ -22,22 +22,10 @@ use edgeproof_canon::{
 };
 use prost::Message;
 
-/// Deterministic bytes (xorshift64*).
-fn bytes(seed: u64, n: usize) -> Vec<u8> {
-	let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-	(0..n)
-		.map(|_| {
-			s ^= s >> 12;
-			s ^= s << 25;
-			s ^= s >> 27;
-			(s.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8
-		})
-		.collect()
-}
-
 fn int8(dtype: DType, shape: &[u32], seed: u64) -> Tensor {
 	let n = shape.iter().product::<u32>() as usize;
-	Tensor::new(dtype, shape.to_vec(), bytes(seed, n)).unwrap()
+	let bytes = common::seeded_u64(seed, n).into_iter().map(|v| (v >> 56) as u8).collect();
+	Tensor::new(dtype, shape.to_vec(), bytes).unwrap()
 }
 
 fn value_info(name: &str, t: &Tensor) -> ValueInfoProto {

@@ -160,25 +160,29 @@ pub fn infer_matmul(ins: &[Meta]) -> Result<(DType, Vec<u32>)> {
 	const OP: &str = "MatMul";
 	f32_input(OP, ins, 0)?;
 	f32_input(OP, ins, 1)?;
-	let (a, b) = (ins[0].shape, ins[1].shape);
+	Ok((DType::F32, matmul_shape(OP, ins[0].shape, ins[1].shape)?))
+}
+
+/// numpy matmul shapes (batch dims broadcast; 1-D operands promoted).
+pub fn matmul_shape(op: &'static str, a: &[u32], b: &[u32]) -> Result<Vec<u32>> {
 	if a.is_empty() || b.is_empty() {
-		return Err(shape_err(OP, "inputs must have rank >= 1"));
+		return Err(shape_err(op, "inputs must have rank >= 1"));
 	}
 	let a2: Vec<u32> = if a.len() == 1 { vec![1, a[0]] } else { a.to_vec() };
 	let b2: Vec<u32> = if b.len() == 1 { vec![b[0], 1] } else { b.to_vec() };
 	let (m, ka) = (a2[a2.len() - 2], a2[a2.len() - 1]);
 	let (kb, n) = (b2[b2.len() - 2], b2[b2.len() - 1]);
 	if ka != kb {
-		return Err(shape_err(OP, format!("inner dimensions differ: {a:?} x {b:?}")));
+		return Err(shape_err(op, format!("inner dimensions differ: {a:?} x {b:?}")));
 	}
-	let mut out = broadcast_shapes(OP, &a2[..a2.len() - 2], &b2[..b2.len() - 2])?;
+	let mut out = broadcast_shapes(op, &a2[..a2.len() - 2], &b2[..b2.len() - 2])?;
 	if a.len() > 1 {
 		out.push(m);
 	}
 	if b.len() > 1 {
 		out.push(n);
 	}
-	Ok((DType::F32, out))
+	Ok(out)
 }
 
 /// numpy matmul: batch dims broadcast, each batch a `gemm_acc`.

@@ -14,7 +14,7 @@ use alloc::{format, vec, vec::Vec};
 
 use super::{
 	common::{broadcast_shapes, broadcast_strides, for_each_broadcast2, norm_axis, Meta},
-	window,
+	linalg, window,
 };
 use crate::{
 	error::{attr_err, shape_err, CanonError, Result},
@@ -192,28 +192,6 @@ pub fn run_dynamic_quantize(x: &Tensor, output: u8) -> Result<Tensor> {
 	}
 }
 
-/// numpy matmul shapes (batch dims broadcast; 1-D operands promoted).
-pub fn matmul_shape(op: &'static str, a: &[u32], b: &[u32]) -> Result<Vec<u32>> {
-	if a.is_empty() || b.is_empty() {
-		return Err(shape_err(op, "inputs must have rank >= 1"));
-	}
-	let a2: Vec<u32> = if a.len() == 1 { vec![1, a[0]] } else { a.to_vec() };
-	let b2: Vec<u32> = if b.len() == 1 { vec![b[0], 1] } else { b.to_vec() };
-	let (m, ka) = (a2[a2.len() - 2], a2[a2.len() - 1]);
-	let (kb, n) = (b2[b2.len() - 2], b2[b2.len() - 1]);
-	if ka != kb {
-		return Err(shape_err(op, format!("inner dimensions differ: {a:?} x {b:?}")));
-	}
-	let mut out = broadcast_shapes(op, &a2[..a2.len() - 2], &b2[..b2.len() - 2])?;
-	if a.len() > 1 {
-		out.push(m);
-	}
-	if b.len() > 1 {
-		out.push(n);
-	}
-	Ok(out)
-}
-
 /// Integer numpy matmul of zero-point-shifted operands: each output `acc = 0i32; for k
 /// ascending: acc = acc + a[i][k] * b[k][j]` (wrapping).
 fn matmul_i32(a: &[i32], a_shape: &[u32], b: &[i32], b_shape: &[u32]) -> Result<Vec<i32>> {
@@ -281,7 +259,7 @@ pub fn infer_matmul_integer(ins: &[Meta]) -> Result<(DType, Vec<u32>)> {
 		}
 		scalar_param(OP, z, i + 2)?;
 	}
-	Ok((DType::I32, matmul_shape(OP, a.shape, b.shape)?))
+	Ok((DType::I32, linalg::matmul_shape(OP, a.shape, b.shape)?))
 }
 
 pub fn run_matmul_integer(ins: &[&Tensor], out_shape: &[u32]) -> Result<Tensor> {
@@ -309,7 +287,7 @@ pub fn infer_qlinear_matmul(ins: &[Meta]) -> Result<(DType, Vec<u32>)> {
 	quantized(OP, y_z, 7)?;
 	scalar_param(OP, y_s, 6)?;
 	scalar_param(OP, y_z, 7)?;
-	Ok((y_z.dtype, matmul_shape(OP, a.shape, b.shape)?))
+	Ok((y_z.dtype, linalg::matmul_shape(OP, a.shape, b.shape)?))
 }
 
 /// `(a_scale * b_scale) / y_scale`, the requantization multiplier.
@@ -369,7 +347,7 @@ pub fn infer_conv_integer(ins: &[Meta], win: &Window, group: u32) -> Result<(DTy
 	}
 	scalar_param(OP, xz, 2)?;
 	per_channel(OP, wz, w.shape.first().copied().unwrap_or(0), 3)?;
-	Ok((DType::I32, window::infer_conv_integer_shape(OP, x.shape, w.shape, win, group)?))
+	Ok((DType::I32, window::conv_shape(OP, x.shape, w.shape, win, group)?))
 }
 
 /// `w - w_zero_point` with the zero point per output channel (or one for all).
@@ -439,7 +417,7 @@ pub fn infer_qlinear_conv(ins: &[Meta], win: &Window, group: u32) -> Result<(DTy
 			return Err(shape_err(OP, format!("bias {:?} {:?} (I32 [{oc}])", b.dtype, b.shape)));
 		}
 	}
-	Ok((y_z.dtype, window::infer_conv_integer_shape(OP, x.shape, w.shape, win, group)?))
+	Ok((y_z.dtype, window::conv_shape(OP, x.shape, w.shape, win, group)?))
 }
 
 /// QLinearConv: the integer convolution, plus the I32 bias, requantized per output channel

@@ -159,31 +159,13 @@ pub fn infer_conv(ins: &[Meta], w: &Window, group: u32) -> Result<(DType, Vec<u3
 		[x, wt, ..] => (x.shape, wt.shape),
 		_ => return Err(CanonError::Arity { op: OP, expected: "2 or 3", found: ins.len() }),
 	};
-	let sp = spatial(OP, x)?;
-	if wt.len() != x.len() {
-		return Err(shape_err(OP, format!("weight rank {} != input rank {}", wt.len(), x.len())));
-	}
-	let (c, oc) = (x[1], wt[0]);
-	if group == 0 || c % group != 0 || oc % group != 0 || wt[1] * group != c {
-		return Err(shape_err(
-			OP,
-			format!("channels {c}, weight {wt:?}, group {group} do not fit"),
-		));
-	}
-	let kernel: Vec<u32> = wt[2..].to_vec();
-	if !w.kernel.is_empty() && w.kernel != kernel {
-		return Err(attr_err(OP, "kernel_shape", format!("{:?} != weight {kernel:?}", w.kernel)));
-	}
-	let mut win = w.clone();
-	win.kernel = kernel;
-	let axes = resolve(OP, &win, sp, false)?;
+	let out = conv_shape(OP, x, wt, w, group)?;
+	let oc = wt[0];
 	if let Some(b) = ins.get(2) {
 		if b.shape != [oc] {
 			return Err(shape_err(OP, format!("bias {:?} != [{oc}]", b.shape)));
 		}
 	}
-	let mut out = vec![x[0], oc];
-	out.extend(axes.iter().map(|a| a.output as u32));
 	Ok((DType::F32, out))
 }
 
@@ -655,8 +637,9 @@ pub fn run_conv_transpose(
 	Ok(f32_tensor(out_shape.to_vec(), out))
 }
 
-/// The shapes of an integer convolution (ConvInteger, QLinearConv): as Conv's.
-pub fn infer_conv_integer_shape(
+/// The output shape of a convolution (Conv, ConvInteger, QLinearConv) of input `x` by
+/// weights `w` (OIHW or OIW).
+pub fn conv_shape(
 	op: &'static str,
 	x: &[u32],
 	w: &[u32],

@@ -67,17 +67,25 @@ pub fn read_f32_bin(path: &Path, shape: Vec<u32>) -> Tensor {
 	Tensor::new(DType::F32, shape, bytes).expect("size matches the sidecar shape")
 }
 
-/// Deterministic pseudo-random f32s in [-1, 1) (xorshift64*).
-pub fn seeded_f32(seed: u64, n: usize) -> Vec<f32> {
+/// Deterministic pseudo-random u64s (xorshift64*).
+pub fn seeded_u64(seed: u64, n: usize) -> Vec<u64> {
 	let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
 	(0..n)
 		.map(|_| {
 			s ^= s >> 12;
 			s ^= s << 25;
 			s ^= s >> 27;
-			let v = s.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 40; // 24 bits
-			(v as f32 / (1u64 << 23) as f32) - 1.0
+			s.wrapping_mul(0x2545_F491_4F6C_DD1D)
 		})
+		.collect()
+}
+
+/// Deterministic pseudo-random f32s in [-1, 1).
+pub fn seeded_f32(seed: u64, n: usize) -> Vec<f32> {
+	// The top 24 bits.
+	seeded_u64(seed, n)
+		.into_iter()
+		.map(|v| ((v >> 40) as f32 / (1u64 << 23) as f32) - 1.0)
 		.collect()
 }
 
