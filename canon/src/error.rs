@@ -35,8 +35,12 @@ pub enum CanonError {
 	Proof { detail: String },
 	/// The ONNX file could not be decoded.
 	Decode { detail: String },
-	/// An ONNX node uses something the canonical executor does not support.
+	/// An ONNX node uses something the canonical executor does not support (an operator, an
+	/// attribute value or a dtype that ONNX allows but canon does not implement).
 	Unsupported { node: String, op: String, detail: String },
+	/// An ONNX node that ONNX itself forbids: its inputs' shapes contradict the operator, an
+	/// attribute is out of range, a folded constant breaks the operator's rules.
+	Malformed { node: String, op: String, detail: String },
 	/// The ONNX graph is malformed (a cycle, an undefined value, a duplicate name...).
 	Graph { detail: String },
 }
@@ -69,6 +73,9 @@ impl fmt::Display for CanonError {
 			Self::Unsupported { node, op, detail } => {
 				write!(f, "unsupported: node `{node}` (op {op}): {detail}")
 			},
+			Self::Malformed { node, op, detail } => {
+				write!(f, "malformed model: node `{node}` (op {op}): {detail}")
+			},
 			Self::Graph { detail } => write!(f, "malformed ONNX graph: {detail}"),
 		}
 	}
@@ -90,6 +97,12 @@ pub(crate) fn attr_err(
 	detail: impl Into<String>,
 ) -> CanonError {
 	CanonError::Attribute { op, attr, detail: detail.into() }
+}
+
+/// Something ONNX allows that canon does not implement, found inside an operator (the compiler
+/// names the node).
+pub(crate) fn not_implemented(op: &'static str, detail: impl Into<String>) -> CanonError {
+	CanonError::Unsupported { node: String::new(), op: op.into(), detail: detail.into() }
 }
 
 pub(crate) fn value_err(op: &'static str, detail: impl Into<String>) -> CanonError {

@@ -314,6 +314,11 @@ pub enum Op {
 	/// an optional I32 bias; w's scale and zero point per tensor or output channel.
 	#[codec(index = 91)]
 	QLinearConv { window: Window, group: u32 },
+	/// GRU with ONNX's default activations. Inputs X, W, R, B, initial_h (all five; the
+	/// compiler supplies zeros). `output`: 0 = Y, 1 = Y_h. `linear_before_reset` as in ONNX
+	/// (PyTorch exports set it).
+	#[codec(index = 92)]
+	Gru { hidden: u32, direction: RnnDirection, output: u8, linear_before_reset: bool },
 }
 
 /// Direction of a recurrent operator.
@@ -431,6 +436,7 @@ impl Op {
 			Op::ReduceL2 { .. } => "ReduceL2",
 			Op::ReduceLogSum { .. } => "ReduceLogSum",
 			Op::Lstm { .. } => "LSTM",
+			Op::Gru { .. } => "GRU",
 			Op::QuantizeLinear { .. } => "QuantizeLinear",
 			Op::DequantizeLinear { .. } => "DequantizeLinear",
 			Op::DynamicQuantizeLinear { .. } => "DynamicQuantizeLinear",

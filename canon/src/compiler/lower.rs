@@ -26,6 +26,7 @@ pub enum Lowered {
 }
 
 /// An argument of [`Lowered::OpArgs`].
+#[derive(Clone)]
 pub enum Arg {
 	/// Node input `i`.
 	Input(usize),
@@ -247,7 +248,8 @@ pub fn lower(
 		"Cast" => {
 			let to = a.int("to", 0)?;
 			let to = i32::try_from(to).ok().and_then(super::dtype_from_onnx).ok_or_else(|| {
-				unsupported(node, format!("attribute `to` = {to} (element type not supported)"))
+				let name = super::onnx_type_name(i32::try_from(to).unwrap_or(-1));
+				unsupported(node, format!("attribute `to` = {name} (element type not supported)"))
 			})?;
 			op_only(Op::Cast { to })
 		},
@@ -393,7 +395,7 @@ pub fn lower(
 		},
 		// Its output's shape depends on its inputs' values, so it is always folded.
 		"Range" => lower_range(node, metas),
-		"LSTM" => lower_lstm(node, &a, metas, used),
+		"LSTM" | "GRU" => lower_rnn(node, &a, metas, used),
 		"QuantizeLinear"
 		| "DequantizeLinear"
 		| "DynamicQuantizeLinear"
@@ -868,14 +870,16 @@ fn lower_range(node: &NodeProto, metas: &[Option<Meta>]) -> Result<Vec<(usize, L
 	Ok(vec![(0, Lowered::Const(t))])
 }
 
-/// LSTM with the ONNX defaults only; absent B, initial_h, initial_c become zeros, and
-/// `sequence_lens` must be absent or a constant equal to the sequence length everywhere.
-fn lower_lstm(
+/// LSTM and GRU with the ONNX defaults only; absent B, initial_h (and LSTM's initial_c)
+/// become zeros, and `sequence_lens` must be absent or a constant equal to the sequence length
+/// everywhere.
+fn lower_rnn(
 	node: &NodeProto,
 	a: &Attrs,
 	metas: &[Option<Meta>],
 	used: &dyn Fn(usize) -> bool,
 ) -> Result<Vec<(usize, Lowered)>> {
+	let lstm = node.op_type == "LSTM";
 	let hidden = a.int("hidden_size", 0)?;
 	let hidden = u32::try_from(hidden)
 		.ok()
@@ -891,8 +895,9 @@ fn lower_lstm(
 	if let Some(acts) = a.get("activations") {
 		let names: Vec<String> =
 			acts.strings.iter().map(|s| String::from_utf8_lossy(s).to_lowercase()).collect();
-		let default = ["sigmoid", "tanh", "tanh"];
-		if names.len() != 3 * d as usize
+		let default: &[&str] =
+			if lstm { &["sigmoid", "tanh", "tanh"] } else { &["sigmoid", "tanh"] };
+		if names.len() != default.len() * d as usize
 			|| names.iter().zip(default.iter().cycle()).any(|(n, e)| n != e)
 		{
 			return Err(unsupported(node, format!("activations {names:?} (only the defaults)")));
@@ -901,9 +906,14 @@ fn lower_lstm(
 	if a.get("clip").is_some() || a.int("input_forget", 0)? != 0 || a.int("layout", 0)? != 0 {
 		return Err(unsupported(node, "attributes clip, input_forget or layout = 1"));
 	}
-	if metas.get(7).copied().flatten().is_some() {
+	if lstm && metas.get(7).copied().flatten().is_some() {
 		return Err(unsupported(node, "peephole weights (input P)"));
 	}
+	let linear_before_reset = match a.int("linear_before_reset", 0)? {
+		0 => false,
+		1 if !lstm => true,
+		v => return Err(unsupported(node, format!("attribute `linear_before_reset` = {v}"))),
+	};
 	let x = metas.first().copied().flatten().ok_or_else(|| unsupported(node, "no input X"))?;
 	let &[seq, batch, _] = x.shape else {
 		return Err(unsupported(node, format!("X of shape {:?} (expected rank 3)", x.shape)));
@@ -922,24 +932,26 @@ fn lower_lstm(
 			Arg::Const(zeros(shape))
 		}
 	};
-	let mut out = vec![];
-	for output in 0..3u8 {
-		if used(output as usize) {
-			let args = vec![
-				Arg::Input(0),
-				Arg::Input(1),
-				Arg::Input(2),
-				arg(3, vec![d, 8 * hidden]),
-				arg(5, vec![d, batch, hidden]),
-				arg(6, vec![d, batch, hidden]),
-			];
-			out.push((
-				output as usize,
-				Lowered::OpArgs(Op::Lstm { hidden, direction, output }, args),
-			));
-		}
+	let gates = if lstm { 4 } else { 3 };
+	let state = vec![d, batch, hidden];
+	let mut args =
+		vec![Arg::Input(0), Arg::Input(1), Arg::Input(2), arg(3, vec![d, 2 * gates * hidden])];
+	args.push(arg(5, state.clone()));
+	if lstm {
+		args.push(arg(6, state));
 	}
-	Ok(out)
+	let outputs = if lstm { 3u8 } else { 2 };
+	Ok((0..outputs)
+		.filter(|&o| used(o as usize))
+		.map(|output| {
+			let op = if lstm {
+				Op::Lstm { hidden, direction, output }
+			} else {
+				Op::Gru { hidden, direction, output, linear_before_reset }
+			};
+			(output as usize, Lowered::OpArgs(op, args.clone()))
+		})
+		.collect())
 }
 
 /// The int8 family; absent zero points become zeros (per tensor) of the right dtype.

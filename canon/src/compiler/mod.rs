@@ -97,6 +97,40 @@ pub fn dtype_from_onnx(data_type: i32) -> Option<DType> {
 	})
 }
 
+/// The name of an ONNX `TensorProto.DataType` value, for errors.
+pub fn onnx_type_name(data_type: i32) -> String {
+	const NAMES: [&str; 24] = [
+		"UNDEFINED",
+		"FLOAT",
+		"UINT8",
+		"INT8",
+		"UINT16",
+		"INT16",
+		"INT32",
+		"INT64",
+		"STRING",
+		"BOOL",
+		"FLOAT16",
+		"DOUBLE",
+		"UINT32",
+		"UINT64",
+		"COMPLEX64",
+		"COMPLEX128",
+		"BFLOAT16",
+		"FLOAT8E4M3FN",
+		"FLOAT8E4M3FNUZ",
+		"FLOAT8E5M2",
+		"FLOAT8E5M2FNUZ",
+		"UINT4",
+		"INT4",
+		"FLOAT4E2M1",
+	];
+	match usize::try_from(data_type).ok().and_then(|i| NAMES.get(i)) {
+		Some(name) => name.to_string(),
+		None => format!("type {data_type}"),
+	}
+}
+
 /// Converts an ONNX TensorProto (raw_data or typed fields) into a tensor.
 pub fn tensor_from_proto(t: &TensorProto) -> Result<Tensor> {
 	let name = if t.name.is_empty() { "<unnamed>" } else { t.name.as_str() };
@@ -112,7 +146,10 @@ pub fn tensor_from_proto(t: &TensorProto) -> Result<Tensor> {
 		return Err(bad("segmented tensors are not supported".into()));
 	}
 	let dtype = dtype_from_onnx(t.data_type).ok_or_else(|| {
-		bad(format!("element type {} is not supported (F32, I64, I32, U8, I8, Bool)", t.data_type))
+		bad(format!(
+			"element type {} is not supported (FLOAT, INT64, INT32, UINT8, INT8, BOOL)",
+			onnx_type_name(t.data_type)
+		))
 	})?;
 	let shape = t
 		.dims
@@ -142,8 +179,9 @@ fn input_spec(vi: &ValueInfoProto, options: &CompileOptions) -> Result<TensorSpe
 	else {
 		return Err(bad("only tensor inputs are supported".into()));
 	};
-	let dtype = dtype_from_onnx(tt.elem_type)
-		.ok_or_else(|| bad(format!("element type {} is not supported", tt.elem_type)))?;
+	let dtype = dtype_from_onnx(tt.elem_type).ok_or_else(|| {
+		bad(format!("element type {} is not supported", onnx_type_name(tt.elem_type)))
+	})?;
 	if let Some(shape) = options.input_shapes.get(&vi.name) {
 		return Ok(TensorSpec { dtype, shape: shape.clone() });
 	}
@@ -249,10 +287,25 @@ pub fn compile_model(model: &ModelProto, options: &CompileOptions) -> Result<Com
 	Ok(Compiled { program, input_names, output_names })
 }
 
+/// An operator's error while the compiler infers a node's shape or folds it, named by the node:
+/// a dtype the operator does not take (ONNX's type constraints are wider than canon's dtypes)
+/// or what the operator reports as not implemented is `Unsupported`; anything else the
+/// operator refuses (a shape contradiction, an attribute out of range) is `Malformed`.
 fn node_error(node: &NodeProto, e: CanonError) -> CanonError {
 	match e {
-		CanonError::LimitExceeded { .. } | CanonError::Unsupported { .. } => e,
-		other => unsupported(node, other.to_string()),
+		CanonError::LimitExceeded { .. } | CanonError::Malformed { .. } => e,
+		CanonError::Unsupported { node: n, detail, .. } if n.is_empty() => {
+			unsupported(node, detail)
+		},
+		CanonError::Unsupported { .. } => e,
+		CanonError::DType { input, found, .. } => {
+			unsupported(node, format!("input {input} has dtype {found:?}"))
+		},
+		other => CanonError::Malformed {
+			node: node_label(node),
+			op: node.op_type.clone(),
+			detail: other.to_string(),
+		},
 	}
 }
 

@@ -242,9 +242,9 @@ pub fn int_tensor(dtype: DType, shape: Vec<u32>, values: &[i64]) -> Result<Tenso
 
 /// The value of an input the operator needs to know at shape-inference time.
 pub fn need_value<'a>(op: &'static str, m: &Meta<'a>, what: &'static str) -> Result<&'a Tensor> {
-	m.value.ok_or_else(|| CanonError::Value {
-		op,
-		detail: format!("the {what} input must be a constant"),
+	// A value computed at run time would make the program's shapes depend on its inputs.
+	m.value.ok_or_else(|| {
+		crate::error::not_implemented(op, format!("the {what} input must be a constant"))
 	})
 }
 

@@ -27,7 +27,10 @@ pub fn infer_binary(op: &Op, ins: &[Meta]) -> Result<(DType, Vec<u32>)> {
 	);
 	match first.dtype {
 		DType::F32 if *op == (Op::Mod { fmod: false }) => {
-			return Err(crate::error::attr_err(name, "fmod", "F32 Mod needs fmod = 1"))
+			return Err(crate::error::not_implemented(
+				name,
+				"F32 Mod with fmod = 0 (only fmod = 1)",
+			))
 		},
 		DType::F32 => {},
 		DType::I64 | DType::I32 if int_ok => {},

@@ -8,7 +8,7 @@ use super::common::{
 	broadcast_bytes, broadcast_shapes, dim, ints, need_value, norm_axis, strides, Meta,
 };
 use crate::{
-	error::{attr_err, shape_err, value_err, CanonError, Result},
+	error::{attr_err, not_implemented, shape_err, value_err, CanonError, Result},
 	tensor::{numel, DType, Tensor},
 };
 
@@ -428,7 +428,7 @@ pub fn infer_pad(ins: &[Meta], pads: &[i64], value: u32) -> Result<(DType, Vec<u
 		return Err(attr_err(OP, "pads", format!("{} entries for rank {r}", pads.len())));
 	}
 	if x.dtype != DType::F32 && value != 0 {
-		return Err(attr_err(OP, "value", "non-zero pad value needs F32 data"));
+		return Err(not_implemented(OP, "a non-zero pad value on integer data"));
 	}
 	let mut out = Vec::with_capacity(r);
 	for (i, &d) in x.shape.iter().enumerate() {

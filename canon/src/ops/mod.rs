@@ -54,6 +54,7 @@ fn arity(op: &Op, n: usize) -> Result<()> {
 		| Op::Xor => (2, 2, "2"),
 		Op::Where => (3, 3, "3"),
 		Op::Lstm { .. } => (6, 6, "6"),
+		Op::Gru { .. } => (5, 5, "5"),
 		Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. } => (3, 3, "3"),
 		Op::MatMulInteger | Op::ConvInteger { .. } => (4, 4, "4"),
 		Op::QLinearMatMul => (8, 8, "8"),
@@ -124,6 +125,9 @@ pub fn infer(op: &Op, ins: &[Meta]) -> Result<(DType, Vec<u32>)> {
 		Op::Trilu { .. } => layout::infer_trilu(ins),
 		Op::Lstm { hidden, direction, output } => {
 			rnn::infer_lstm(ins, *hidden, *direction, *output)
+		},
+		Op::Gru { hidden, direction, output, .. } => {
+			rnn::infer_gru(ins, *hidden, *direction, *output)
 		},
 		Op::QuantizeLinear { axis } => quant::infer_quantize(ins, *axis),
 		Op::DequantizeLinear { axis } => quant::infer_dequantize(ins, *axis),
@@ -202,14 +206,19 @@ pub fn node_work(op: &Op, ins: &[Meta], out_shape: &[u32]) -> Result<u64> {
 			let per: u64 = wt.iter().skip(1).map(|&d| d as u64).product();
 			(numel(x)? as u64).saturating_mul(per)
 		},
-		Op::Lstm { .. } => {
-			// Steps x directions x batch x gate rows x (input + hidden) multiply-adds.
+		Op::Lstm { .. } | Op::Gru { .. } => {
+			// Steps x batch x (every weight of W and R once), multiply-adds; GRU without
+			// `linear_before_reset` multiplies (r * h) by its candidate rows of R again.
 			let x = ins.first().map(|m| m.shape).unwrap_or(&[]);
 			let w = ins.get(1).map(|m| m.shape).unwrap_or(&[]);
 			let r = ins.get(2).map(|m| m.shape).unwrap_or(&[]);
 			let dims = |s: &[u32]| s.iter().map(|&d| d as u64).fold(1u64, u64::saturating_mul);
 			let seq_batch = dims(x.get(..2).unwrap_or(&[]));
-			seq_batch.saturating_mul(dims(w).saturating_add(dims(r)))
+			let reset = match op {
+				Op::Gru { linear_before_reset: false, .. } => dims(r) / 3,
+				_ => 0,
+			};
+			seq_batch.saturating_mul(dims(w).saturating_add(dims(r)).saturating_add(reset))
 		},
 		Op::Resize { mode, scales, sizes, .. } => {
 			let x = ins.first().map(|m| m.shape).unwrap_or(&[]);
@@ -320,6 +329,9 @@ pub fn execute_op(op: &Op, ins: &[&Tensor], limits: &Limits) -> Result<Tensor> {
 		Op::Trilu { upper, k } => layout::run_trilu(x, *upper, *k)?,
 		Op::Lstm { hidden, direction, output } => {
 			rnn::run_lstm(ins, *hidden, *direction, *output, &out_shape)?
+		},
+		Op::Gru { hidden, direction, output, linear_before_reset } => {
+			rnn::run_gru(ins, *hidden, *direction, *output, *linear_before_reset, &out_shape)?
 		},
 		Op::QuantizeLinear { axis } => quant::run_quantize(ins, *axis)?,
 		Op::DequantizeLinear { axis } => quant::run_dequantize(ins, *axis)?,

@@ -221,7 +221,7 @@ pub fn infer_reduce(
 			out.push(1);
 		}
 		if m && d == 0 && matches!(op, "ReduceMax" | "ReduceMin") {
-			return Err(shape_err(op, "reducing an empty axis"));
+			return Err(crate::error::not_implemented(op, "reducing an empty axis (to -inf/+inf)"));
 		}
 	}
 	Ok((DType::F32, out))

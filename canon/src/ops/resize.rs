@@ -19,7 +19,7 @@ use alloc::{format, vec, vec::Vec};
 
 use super::common::{f32_tensor, strides, Meta};
 use crate::{
-	error::{attr_err, shape_err, CanonError, Result},
+	error::{attr_err, not_implemented, shape_err, CanonError, Result},
 	program::{CoordinateTransform, NearestMode, ResizeMode},
 	tensor::{DType, Tensor},
 };
@@ -59,9 +59,8 @@ pub fn infer_resize(
 		resized += usize::from(!is_copy(d, s, o));
 	}
 	if mode == ResizeMode::Linear && resized > MAX_LINEAR_AXES {
-		return Err(attr_err(
+		return Err(not_implemented(
 			OP,
-			"scales",
 			format!("linear resize along {resized} axes (at most {MAX_LINEAR_AXES})"),
 		));
 	}

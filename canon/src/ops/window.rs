@@ -128,7 +128,10 @@ fn resolve(op: &'static str, w: &Window, spatial: &[u32], pool: bool) -> Result<
 fn spatial<'a>(op: &'static str, x: &'a [u32]) -> Result<&'a [u32]> {
 	match x.len() {
 		3 | 4 => Ok(&x[2..]),
-		r => Err(shape_err(op, format!("input rank {r} (only 1-D and 2-D windows, rank 3 or 4)"))),
+		r => Err(crate::error::not_implemented(
+			op,
+			format!("input rank {r} (only 1-D and 2-D windows, rank 3 or 4)"),
+		)),
 	}
 }
 
