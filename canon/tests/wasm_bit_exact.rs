@@ -234,6 +234,18 @@ fn wasm_trace_roots_equal_native_trace_roots() {
 		common::seeded_tensor(11, &[2, 1, 128]),
 	];
 	cases.push(("silero-vad-v6-ifless.onnx".into(), c.program, inputs));
+	// MiniLM, float and dynamically quantized: 32 seeded token ids, the last 8 padding.
+	let ids: Vec<i64> =
+		common::seeded_u64(12, 32).into_iter().map(|v| (v % 30522) as i64).collect();
+	let mask: Vec<i64> = (0..32).map(|k| i64::from(k < 24)).collect();
+	let inputs = vec![Tensor::from_i64(vec![1, 32], &ids), Tensor::from_i64(vec![1, 32], &mask)];
+	for file in ["paraphrase-minilm-l3-v2.onnx", "paraphrase-minilm-l3-v2-int8-dyn.onnx"] {
+		let bytes = std::fs::read(common::real_models().join(file)).unwrap();
+		let shapes = ["input_ids", "attention_mask"].map(|n| (n.to_string(), vec![1, 32]));
+		let options = CompileOptions { input_shapes: shapes.into(), ..Default::default() };
+		let c = compile(&bytes, &options).unwrap();
+		cases.push((file.into(), c.program, inputs.clone()));
+	}
 	for (name, program, inputs) in &cases {
 		let native = execute(program, inputs).unwrap().root();
 		let in_wasm = wasm.trace_root(program, inputs);
