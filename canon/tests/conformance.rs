@@ -7,7 +7,7 @@
 mod common;
 
 use std::{
-	collections::{BTreeMap, HashMap},
+	collections::{BTreeMap, BTreeSet, HashMap},
 	path::Path,
 };
 
@@ -177,7 +177,37 @@ fn run_case(dir: &Path) -> Outcome {
 	Outcome::Pass
 }
 
-fn run_folder(root: &Path, folder: &str) -> (usize, usize, Vec<String>) {
+/// The operator a node case tests: its graph's one node, or, for an `_expanded` case (the
+/// operator's function body), the operator of the case it expands.
+fn case_operator(case: &Path) -> String {
+	use prost::Message;
+	let name = case.file_name().unwrap().to_string_lossy().to_string();
+	let of = |dir: &Path| -> Option<String> {
+		let bytes = std::fs::read(dir.join("model.onnx")).ok()?;
+		let g = edgeproof_canon::compiler::onnx::ModelProto::decode(bytes.as_slice()).ok()?.graph?;
+		match g.node.as_slice() {
+			[node] => Some(node.op_type.clone()),
+			_ => None,
+		}
+	};
+	match name.find("_expanded") {
+		Some(at) => of(&case.with_file_name(&name[..at])),
+		None => of(case),
+	}
+	.unwrap_or_else(|| "(several nodes)".into())
+}
+
+/// One operator's node cases.
+#[derive(Default)]
+struct OpRow {
+	cases: usize,
+	pass: usize,
+	/// Why the others are refused: the compiler's `Unsupported` detail, without node names.
+	reasons: BTreeSet<String>,
+}
+
+/// Runs a folder's cases: (passed, total, failures, per-operator rows).
+fn run_folder(root: &Path, folder: &str) -> (usize, usize, Vec<String>, BTreeMap<String, OpRow>) {
 	let dir = root.join(folder);
 	let mut cases: Vec<_> = std::fs::read_dir(&dir)
 		.unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
@@ -188,14 +218,22 @@ fn run_folder(root: &Path, folder: &str) -> (usize, usize, Vec<String>) {
 	let (mut pass, mut unsupported) = (0, 0);
 	let mut failures = vec![];
 	let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+	let mut rows: BTreeMap<String, OpRow> = BTreeMap::new();
 	for case in &cases {
 		let name = case.file_name().unwrap().to_string_lossy().to_string();
+		let row = rows.entry(case_operator(case)).or_default();
+		row.cases += 1;
 		match run_case(case) {
-			Outcome::Pass => pass += 1,
+			Outcome::Pass => {
+				pass += 1;
+				row.pass += 1;
+			},
 			Outcome::Unsupported(why) => {
 				unsupported += 1;
 				let key = why.split(':').next().unwrap_or("").to_string();
 				*reasons.entry(key).or_default() += 1;
+				let without_node = why.rsplit_once(" [").map_or(why.as_str(), |(w, _)| w);
+				row.reasons.insert(without_node.replace('|', "/"));
 				if std::env::var_os("CANON_VERBOSE").is_some() {
 					println!("  unsupported {name}: {why}");
 				}
@@ -211,11 +249,11 @@ fn run_folder(root: &Path, folder: &str) -> (usize, usize, Vec<String>) {
 	if std::env::var_os("CANON_VERBOSE").is_some() {
 		println!("  unsupported by reason: {reasons:?}");
 	}
-	(pass, cases.len(), failures)
+	(pass, cases.len(), failures, rows)
 }
 
-fn check(folder: &str, root: &Path, min_pass: usize) {
-	let (pass, _total, failures) = run_folder(root, folder);
+fn check(folder: &str, root: &Path, min_pass: usize) -> BTreeMap<String, OpRow> {
+	let (pass, _total, failures, rows) = run_folder(root, folder);
 	assert!(
 		failures.is_empty(),
 		"{} wrong answers or errors:\n{}",
@@ -223,6 +261,43 @@ fn check(folder: &str, root: &Path, min_pass: usize) {
 		failures.join("\n")
 	);
 	assert!(pass >= min_pass, "{folder}: only {pass} cases pass (expected at least {min_pass})");
+	rows
+}
+
+/// The per-operator table of docs/canonical-executor.md: one row per operator of the node
+/// cases, with at most three of its refusal reasons (each cut to 90 characters).
+fn operator_table(rows: &BTreeMap<String, OpRow>) -> String {
+	let mut out = String::from(
+		"| operator | node cases | pass | refused | why refused (up to three reasons) |\n|---|---:|---:|---:|---|\n",
+	);
+	for (op, row) in rows {
+		let cut = |r: &String| match r.char_indices().nth(90) {
+			Some((at, _)) => format!("{}...", &r[..at]),
+			None => r.clone(),
+		};
+		let mut why: Vec<String> = row.reasons.iter().take(3).map(cut).collect();
+		if row.reasons.len() > 3 {
+			why.push(format!("and {} more", row.reasons.len() - 3));
+		}
+		let why = why
+			.iter()
+			.map(|w| {
+				if w.starts_with("and ") {
+					w.clone()
+				} else {
+					format!("`{}`", w.replace('`', "'"))
+				}
+			})
+			.collect::<Vec<_>>();
+		out += &format!(
+			"| {op} | {} | {} | {} | {} |\n",
+			row.cases,
+			row.pass,
+			row.cases - row.pass,
+			why.join("; ")
+		);
+	}
+	out
 }
 
 #[test]
@@ -235,7 +310,27 @@ fn pytorch_operator_cases_pass_or_are_rejected_as_unsupported() {
 	check("pytorch-operator", &common::onnx_testdata(), 26);
 }
 
+/// Also checks that docs/canonical-executor.md carries this run's per-operator table (rewrite it
+/// with `EDGEPROOF_WRITE_FIXTURES=1`).
 #[test]
 fn node_cases_pass_or_are_rejected_as_unsupported() {
-	check("node", &common::onnx_node_testdata(), 808);
+	let rows = check("node", &common::onnx_node_testdata(), 813);
+	let table = operator_table(&rows);
+	let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/canonical-executor.md");
+	let text = std::fs::read_to_string(&docs).expect("docs/canonical-executor.md");
+	let (begin, end) = ("<!-- operator-table:begin -->\n", "<!-- operator-table:end -->");
+	let (Some(b), Some(e)) = (text.find(begin), text.find(end)) else {
+		panic!("docs/canonical-executor.md has no {begin:?} ... {end:?} section");
+	};
+	let current = &text[b + begin.len()..e];
+	if std::env::var_os("EDGEPROOF_WRITE_FIXTURES").is_some() {
+		let new = format!("{}{table}{}", &text[..b + begin.len()], &text[e..]);
+		std::fs::write(&docs, new).expect("write the docs");
+	} else {
+		assert!(
+			current == table,
+			"docs/canonical-executor.md's per-operator table is not this run's; rerun with \
+			 EDGEPROOF_WRITE_FIXTURES=1"
+		);
+	}
 }
