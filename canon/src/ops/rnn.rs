@@ -62,7 +62,7 @@ fn infer_rnn(
 	let expect = [
 		("W", vec![d, rows, i]),
 		("R", vec![d, rows, h]),
-		("B", vec![d, rows.checked_mul(2).unwrap_or(u32::MAX)]),
+		("B", vec![d, rows.saturating_mul(2)]),
 		("initial_h", vec![d, n, h]),
 		("initial_c", vec![d, n, h]),
 	];
