@@ -27,7 +27,7 @@
 extern crate alloc;
 
 pub mod android;
-mod signature;
+pub mod signature;
 mod tlv;
 
 /// Most certificates a chain may hold: Google's chains have 4 (factory-provisioned keys) or 5
