@@ -8,6 +8,7 @@ use serde_json::json;
 use subxt::utils::Static;
 
 use crate::{
+	args::Amount,
 	attest::{self, Attester},
 	chain::runtime::runtime_types::pallet_attestations::types::ClaimStatus,
 	chain::{call_api, runtime, ss58, BoundedVec, Chain, Operator},
@@ -136,7 +137,7 @@ pub async fn run(cli: Cli) -> Result<Output> {
 				.unwrap_or_default();
 			let id = key_hex(&key.device);
 			Ok(Output::new(
-				format!("device {id}: {amount} withdrawn"),
+				format!("device {id}: {} withdrawn", Amount(amount)),
 				json!({ "device": id, "amount": amount.to_string() }),
 			))
 		},
@@ -154,6 +155,17 @@ pub async fn run(cli: Cli) -> Result<Output> {
 			))
 		},
 		Command::Serve(args) => serve::run(global, args).await,
+		Command::Completions { shell } => {
+			let script = Cli::completions(shell);
+			Ok(Output::new(
+				script.trim_end(),
+				json!({ "shell": shell.to_string(), "script": script }),
+			))
+		},
+		Command::Man => {
+			let page = Cli::man_page();
+			Ok(Output::new(page.trim_end(), json!({ "man": page })))
+		},
 	}
 }
 
@@ -168,7 +180,7 @@ async fn device_context(global: &Global) -> Result<(Chain, Operator, DeviceKeyPa
 
 async fn register(
 	global: &Global,
-	stake: Option<u128>,
+	stake: Option<Amount>,
 	hardware: HardwareClass,
 	description: String,
 ) -> Result<Output> {
@@ -178,16 +190,18 @@ async fn register(
 		.constants()
 		.entry(runtime::constants().devices().min_stake())
 		.map_err(crate::chain::chain_err)?;
-	let stake = stake.unwrap_or(min);
+	let stake = stake.map_or(min, |s| s.0);
 	if stake < min {
-		return Err(Error::Usage(format!("the stake must be at least {min}")));
+		return Err(Error::Usage(format!("the stake must be at least {}", Amount(min))));
 	}
 	let account = op.account();
 	let free = chain.free_balance(&account).await?;
 	if free < stake {
 		return Err(Error::State(format!(
-			"the operator {} has {free} free, less than the stake {stake}",
-			ss58(&account)
+			"the operator {} has {} free, less than the stake {}",
+			ss58(&account),
+			Amount(free),
+			Amount(stake)
 		)));
 	}
 	// A key that registered before signs its next registration nonce (pallet-devices).
@@ -214,11 +228,11 @@ async fn register(
 		metadata,
 		stake,
 	);
-	progress(format!("registering device {} with stake {stake}", key_hex(&key.public())));
+	progress(format!("registering device {} with stake {}", key_hex(&key.public()), Amount(stake)));
 	chain.submit(&call, &op, "register").await?;
 	let id = key_hex(&key.device);
 	Ok(Output::new(
-		format!("device {id} registered to {} with stake {stake}", ss58(&account)),
+		format!("device {id} registered to {} with stake {}", ss58(&account), Amount(stake)),
 		json!({ "device": id, "operator": ss58(&account), "stake": stake.to_string() }),
 	))
 }
@@ -284,7 +298,7 @@ async fn status(global: &Global) -> Result<Output> {
 	let text = format!(
 		"device {id}\n  operator  {}\n  status    {status}\n  stake     {}\n  reputation {} ppm ({} claims final, {} lost, {} disputes won)\n  open claims {}, disputes {}",
 		ss58(&record.operator),
-		record.stake,
+		Amount(record.stake),
 		score.map_or("-".into(), |s| s.to_string()),
 		rep.claims_finalized,
 		rep.claims_lost,
@@ -328,7 +342,7 @@ async fn rotate_key(global: &Global, scheme: Option<crate::keystore::Scheme>) ->
 async fn attest_command(global: &Global, args: crate::AttestArgs) -> Result<Output> {
 	let key = DeviceKeyPair::load(&global.keystore)?;
 	let op = operator(global)?;
-	let model_id = sp_core::H256(crate::chain::parse_hex::<32>(&args.model, "--model")?);
+	let model_id = args.model;
 	let input = tensors::read_inputs(&args.input)?;
 	let engine = engine(global)?;
 	let chain = Chain::connect(&global.url).await?;

@@ -8,6 +8,7 @@
 //! object. Every failure is one line on stderr and a non-zero exit code (see [`error::Error`]).
 //! `docs/device-operators.md` walks through it from zero to a defended claim.
 
+mod args;
 mod attest;
 mod chain;
 mod commands;
@@ -20,7 +21,7 @@ mod tensors;
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::keystore::Scheme;
 
@@ -74,9 +75,9 @@ pub enum Command {
 	},
 	/// Register the keystore's device to the operator account, holding its stake.
 	Register {
-		/// Stake to hold, in plancks (default: the chain's minimum).
+		/// Stake to hold: `100EDGE`, `1.5 EDGE` or plancks (default: the chain's minimum).
 		#[arg(long)]
-		stake: Option<u128>,
+		stake: Option<args::Amount>,
 		/// Kind of hardware.
 		#[arg(long, value_enum, default_value = "other")]
 		hardware: commands::Hardware,
@@ -110,13 +111,37 @@ pub enum Command {
 	/// Keep a model warm, attest each inference request made on a local HTTP endpoint, and
 	/// defend every dispute on the operator's claims.
 	Serve(serve::ServeArgs),
+	/// Print a shell completion script (e.g. `source <(edgeproof-device completions bash)`).
+	Completions {
+		#[arg(value_enum)]
+		shell: clap_complete::Shell,
+	},
+	/// Print the manual page, roff (e.g. `edgeproof-device man | man -l -`).
+	Man,
+}
+
+impl Cli {
+	/// The completion script for `shell`.
+	pub fn completions(shell: clap_complete::Shell) -> String {
+		let mut out = Vec::new();
+		clap_complete::generate(shell, &mut Self::command(), "edgeproof-device", &mut out);
+		String::from_utf8_lossy(&out).into_owned()
+	}
+
+	/// The manual page (roff).
+	pub fn man_page() -> String {
+		let mut out = Vec::new();
+		// Rendering into memory cannot fail.
+		let _ = clap_mangen::Man::new(Self::command()).render(&mut out);
+		String::from_utf8_lossy(&out).into_owned()
+	}
 }
 
 #[derive(Debug, Args)]
 pub struct AttestArgs {
 	/// The model id (0x…, as `models register` and `models list` print it).
-	#[arg(long)]
-	pub model: String,
+	#[arg(long, value_parser = args::h256)]
+	pub model: sp_core::H256,
 	/// Input files: one `.npy` per graph input, or one `.json` or `.scale` file.
 	#[arg(long, required = true, num_args = 1..)]
 	pub input: Vec<PathBuf>,
@@ -145,5 +170,76 @@ fn main() {
 			eprintln!("error: {e}");
 			std::process::exit(e.exit_code());
 		},
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn the_command_line_is_well_formed() {
+		Cli::command().debug_assert();
+	}
+
+	#[test]
+	fn completions_and_the_man_page_cover_every_command() {
+		let commands: Vec<String> =
+			Cli::command().get_subcommands().map(|c| c.get_name().to_string()).collect();
+		assert!(commands.len() >= 12, "{commands:?}");
+		let bash = Cli::completions(clap_complete::Shell::Bash);
+		let man = Cli::man_page();
+		assert!(man.starts_with(".ie"), "roff: {}", &man[..man.len().min(40)]);
+		for name in &commands {
+			assert!(bash.contains(name.as_str()), "bash completion lacks {name}");
+			// roff writes a hyphen as `\-`.
+			assert!(man.contains(&name.replace('-', "\\-")), "man page lacks {name}");
+		}
+	}
+
+	#[test]
+	fn typed_arguments_are_parsed_before_a_command_runs() {
+		let id = format!("0x{}", "11".repeat(32));
+		let cli =
+			Cli::try_parse_from(["edgeproof-device", "register", "--stake", "150EDGE"]).unwrap();
+		assert!(matches!(
+			cli.command,
+			Command::Register { stake: Some(args::Amount(150_000_000_000_000)), .. }
+		));
+		let cli =
+			Cli::try_parse_from(["edgeproof-device", "attest", "--model", &id, "--input", "x.npy"])
+				.unwrap();
+		assert!(matches!(cli.command, Command::Attest(a) if a.model == sp_core::H256([0x11; 32])));
+		for bad in [
+			vec!["edgeproof-device", "register", "--stake", "1.5"],
+			vec!["edgeproof-device", "attest", "--model", "0x12", "--input", "x.npy"],
+			vec![
+				"edgeproof-device",
+				"models",
+				"register",
+				"--file",
+				"m.onnx",
+				"--name",
+				"m",
+				"--uri",
+				"file:///m",
+				"--tolerance",
+				"loose",
+			],
+			vec![
+				"edgeproof-device",
+				"models",
+				"pin",
+				"--file",
+				"m.onnx",
+				"--out",
+				"p.onnx",
+				"--input",
+				"x=1,0",
+			],
+		] {
+			let e = Cli::try_parse_from(&bad).unwrap_err();
+			assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation, "{bad:?}: {e}");
+		}
 	}
 }

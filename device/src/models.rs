@@ -10,7 +10,7 @@ use subxt::utils::Static;
 
 use crate::{
 	attest::{model_info, status_name},
-	chain::{chain_err, hex, parse_hex, runtime, BoundedVec, Chain},
+	chain::{chain_err, hex, runtime, BoundedVec, Chain},
 	commands::{engine, operator, progress, Output},
 	error::{Error, Result},
 	Global,
@@ -28,7 +28,8 @@ pub enum ModelsCommand {
 	/// Show one model.
 	Show {
 		/// The model id (0x…).
-		id: String,
+		#[arg(value_parser = crate::args::h256)]
+		id: H256,
 	},
 	/// Register an ONNX model (as its owner): hashes and compiles the file, checks it as the
 	/// validators will, and submits it with the deposit held.
@@ -46,8 +47,8 @@ pub enum ModelsCommand {
 		#[arg(long)]
 		uri: String,
 		/// How close claims must be to the canonical output: `exact` or `ABS,REL`.
-		#[arg(long, default_value = "1e-5,1e-4")]
-		tolerance: String,
+		#[arg(long, default_value = "1e-5,1e-4", value_parser = parse_tolerance)]
+		tolerance: Tolerance,
 		/// Wait for the validators' vote (Active or Rejected).
 		#[arg(long)]
 		wait: bool,
@@ -64,8 +65,8 @@ pub enum ModelsCommand {
 		#[arg(long)]
 		out: PathBuf,
 		/// `NAME=D0,D1,...`: the shape of one graph input (repeat for each input to pin).
-		#[arg(long = "input", required = true, num_args = 1..)]
-		inputs: Vec<String>,
+		#[arg(long = "input", required = true, num_args = 1.., value_parser = parse_input_shape)]
+		inputs: Vec<(String, Vec<u32>)>,
 	},
 }
 
@@ -73,7 +74,6 @@ pub async fn run(global: &Global, command: ModelsCommand) -> Result<Output> {
 	match command {
 		ModelsCommand::List => list(global).await,
 		ModelsCommand::Show { id } => {
-			let id = H256(parse_hex::<32>(&id, "the model id")?);
 			let chain = Chain::connect(&global.url).await?;
 			let at = chain.best().await?;
 			let info = model_info(&at, id)
@@ -97,7 +97,7 @@ pub async fn run(global: &Global, command: ModelsCommand) -> Result<Output> {
 			Ok(Output::new(text, json))
 		},
 		ModelsCommand::Register { file, name, version, uri, tolerance, wait } => {
-			register(global, file, name, version, uri, &tolerance, wait).await
+			register(global, file, name, version, uri, tolerance, wait).await
 		},
 		ModelsCommand::Pin { file, out, inputs } => pin(&file, &out, &inputs),
 	}
@@ -120,10 +120,10 @@ pub fn parse_input_shape(text: &str) -> Result<(String, Vec<u32>)> {
 	Ok((name.to_string(), dims))
 }
 
-fn pin(file: &PathBuf, out: &PathBuf, inputs: &[String]) -> Result<Output> {
+fn pin(file: &PathBuf, out: &PathBuf, inputs: &[(String, Vec<u32>)]) -> Result<Output> {
 	let bytes = std::fs::read(file)
 		.map_err(|e| Error::Usage(format!("model file {}: {e}", file.display())))?;
-	let shapes = inputs.iter().map(|t| parse_input_shape(t)).collect::<Result<_>>()?;
+	let shapes = inputs.iter().cloned().collect();
 	let pinned = edgeproof_canon::compiler::pin::pin_inputs(&bytes, &shapes)
 		.map_err(|e| Error::Input(format!("{}: {e}", file.display())))?;
 	let still = symbolic_inputs(&pinned)?;
@@ -238,10 +238,9 @@ async fn register(
 	name: String,
 	version: u32,
 	uri: String,
-	tolerance: &str,
+	tolerance: Tolerance,
 	wait: bool,
 ) -> Result<Output> {
-	let tolerance = parse_tolerance(tolerance)?;
 	let bytes = std::fs::read(&file)
 		.map_err(|e| Error::Usage(format!("model file {}: {e}", file.display())))?;
 	let file_hash = H256(sp_crypto_hashing::blake2_256(&bytes));

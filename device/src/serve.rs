@@ -22,7 +22,7 @@ use tokio::sync::Mutex;
 
 use crate::{
 	attest::{self, Attester, ModelInfo},
-	chain::{parse_hex, ss58, Chain},
+	chain::{ss58, Chain},
 	commands::{engine, operator, progress, Output},
 	defend::Defender,
 	error::{Error, Result},
@@ -41,8 +41,8 @@ const MAX_IN_FLIGHT: usize = 256;
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
 	/// The model to serve (0x… id).
-	#[arg(long)]
-	pub model: String,
+	#[arg(long, value_parser = crate::args::h256)]
+	pub model: sp_core::H256,
 	/// Address of the inference endpoint.
 	#[arg(long, default_value = "127.0.0.1:8181")]
 	pub listen: SocketAddr,
@@ -61,7 +61,7 @@ struct State {
 pub async fn run(global: &Global, args: ServeArgs) -> Result<Output> {
 	let key = DeviceKeyPair::load(&global.keystore)?;
 	let op = operator(global)?;
-	let model_id = sp_core::H256(parse_hex::<32>(&args.model, "--model")?);
+	let model_id = args.model;
 	let engine = engine(global)?;
 	let chain = Chain::connect(&global.url).await?;
 	let at = chain.best().await?;
