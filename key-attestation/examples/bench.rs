@@ -82,7 +82,11 @@ fn main() {
 			let alg = cert.signature_algorithm.oid;
 			signature::verify(key, &alg, &tbs, sig).expect("verifies");
 			let us = median_us(200, || signature::verify(key, &alg, &tbs, sig).unwrap());
-			println!("  certificate {i}: {} by {}: {us:.0} µs", name(&alg.to_string()), signer(key));
+			println!(
+				"  certificate {i}: {} by {}: {us:.0} µs",
+				name(&alg.to_string()),
+				signer(key)
+			);
 		}
 		let chain: Vec<&[u8]> = ders.iter().map(Vec::as_slice).collect();
 		let trust = Trust { roots: &roots, revoked: &[], now: *now };
