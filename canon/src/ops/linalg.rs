@@ -13,15 +13,37 @@ use crate::{
 	tensor::{DType, Tensor},
 };
 
+/// What a product accumulates: f32, one multiply then one add, never fused (so a sum's order is
+/// its definition); or i32 with wrapping arithmetic (the integer operators; any order gives the
+/// same result).
+pub trait Mac: Copy + Default {
+	/// `self + a * b`.
+	fn mac(self, a: Self, b: Self) -> Self;
+}
+
+impl Mac for f32 {
+	#[inline(always)]
+	fn mac(self, a: f32, b: f32) -> f32 {
+		self + a * b
+	}
+}
+
+impl Mac for i32 {
+	#[inline(always)]
+	fn mac(self, a: i32, b: i32) -> i32 {
+		self.wrapping_add(a.wrapping_mul(b))
+	}
+}
+
 /// `out (m x n) += a (m x k) * b (k x n)`, all row-major, out pre-zeroed.
-pub fn gemm_acc(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], out: &mut [f32]) {
+pub fn gemm_acc<T: Mac>(m: usize, k: usize, n: usize, a: &[T], b: &[T], out: &mut [T]) {
 	if m == 0 || n == 0 || k == 0 {
 		return;
 	}
 	for (arow, orow) in a.chunks_exact(k).zip(out.chunks_exact_mut(n)).take(m) {
 		for (&av, brow) in arow.iter().zip(b.chunks_exact(n)) {
 			for (o, &bv) in orow.iter_mut().zip(brow.iter()) {
-				*o += av * bv;
+				*o = o.mac(av, bv);
 			}
 		}
 	}

@@ -216,14 +216,7 @@ fn matmul_i32(a: &[i32], a_shape: &[u32], b: &[i32], b_shape: &[u32]) -> Result<
 			bad = true;
 			return;
 		};
-		for i in 0..m {
-			for kk in 0..k {
-				let av = ar[i * k + kk];
-				for j in 0..n {
-					or[i * n + j] = or[i * n + j].wrapping_add(av.wrapping_mul(br[kk * n + j]));
-				}
-			}
-		}
+		super::linalg::gemm_acc(m, k, n, ar, br, or);
 	});
 	if bad {
 		return Err(CanonError::Overflow { what: "MatMulInteger batch offset" });
@@ -373,7 +366,7 @@ pub fn run_conv_integer(
 	let [x, w, xz, wz] = ins else {
 		return Err(CanonError::Arity { op: "ConvInteger", expected: "4", found: ins.len() });
 	};
-	let acc = window::conv_i32(
+	let acc = window::conv_blocked(
 		"ConvInteger",
 		&shifted(x, xz)?,
 		&x.shape,
@@ -435,7 +428,7 @@ pub fn run_qlinear_conv(
 		},
 		_ => return Err(CanonError::Arity { op: OP, expected: "8 or 9", found: ins.len() }),
 	};
-	let acc = window::conv_i32(
+	let acc = window::conv_blocked(
 		OP,
 		&shifted(x, x_z)?,
 		&x.shape,

@@ -12,7 +12,10 @@
 
 use alloc::{format, vec, vec::Vec};
 
-use super::common::{f32_tensor, Meta};
+use super::{
+	common::{f32_tensor, Meta},
+	linalg::Mac,
+};
 use crate::{
 	error::{attr_err, shape_err, CanonError, Result},
 	program::{AutoPad, Window},
@@ -180,63 +183,84 @@ const TILE_R: usize = 4;
 const TILE_C: usize = 8;
 
 /// One register tile: `acc[r][j] = sum over k ascending of w[k][r] * col[k][j]`, starting from
-/// 0.0, one multiply then one add per step. `col` is packed `[k][TILE_C]`, `w` `[k][TILE_R]`.
-fn tile_kernel(col: &[f32], w: &[f32]) -> [[f32; TILE_C]; TILE_R] {
-	let mut acc = [[0f32; TILE_C]; TILE_R];
+/// zero, one multiply then one add per step ([`Mac`]). `col` is packed `[k][TILE_C]`, `w`
+/// `[k][TILE_R]`.
+fn tile_kernel<T: Mac>(col: &[T], w: &[T]) -> [[T; TILE_C]; TILE_R] {
+	let mut acc = [[T::default(); TILE_C]; TILE_R];
 	for (c, wk) in col.chunks_exact(TILE_C).zip(w.chunks_exact(TILE_R)) {
-		let (Ok(c), Ok(wk)) = (<&[f32; TILE_C]>::try_from(c), <&[f32; TILE_R]>::try_from(wk))
-		else {
+		let (Ok(c), Ok(wk)) = (<&[T; TILE_C]>::try_from(c), <&[T; TILE_R]>::try_from(wk)) else {
 			continue;
 		};
 		for (row, &wv) in acc.iter_mut().zip(wk) {
 			for (a, &x) in row.iter_mut().zip(c) {
-				*a += wv * x;
+				*a = a.mac(wv, x);
 			}
 		}
 	}
 	acc
 }
 
-/// Conv as a blocked GEMM over an on-the-fly im2col: for each block of up to [`CONV_BLOCK`]
-/// output positions, the zero-padded input taps `col[k][p]` (k = (ic, kh, kw) row-major) are
-/// gathered once and packed in tiles of [`TILE_C`] positions; weights are packed in tiles of
-/// [`TILE_R`] output channels; each output accumulates `acc += w[k] * col[k][p]` for k
-/// ascending in a register tile. Padding taps therefore contribute `w * 0.0`.
+/// Conv: the blocked product [`conv_blocked`], then `y = acc + bias` (bias 0.0 when absent).
 pub fn run_conv(ins: &[&Tensor], w: &Window, group: u32, out_shape: &[u32]) -> Result<Tensor> {
 	let (x, wt) = match ins {
 		[x, wt, ..] => (*x, *wt),
 		_ => return Err(CanonError::Arity { op: "Conv", expected: "2 or 3", found: ins.len() }),
 	};
-	let mut win = w.clone();
-	win.kernel = wt.shape[2..].to_vec();
-	let axes = resolve("Conv", &win, &x.shape[2..], false)?;
-	let (ah, aw) = hw(&axes);
-	let (n, c, oc) = (x.shape[0] as usize, x.shape[1] as usize, wt.shape[0] as usize);
-	let g = (group as usize).max(1);
-	let (cg, ocg) = (c / g, oc / g);
-	let (ih, iw, oh, ow) = (ah.input, aw.input, ah.output, aw.output);
-	let (kh, kw) = (ah.kernel, aw.kernel);
-	let xv = x.f32_values()?;
-	let wv = wt.f32_values()?;
+	let oc = wt.shape.first().copied().unwrap_or(0) as usize;
 	let bias = match ins.get(2) {
 		Some(b) => b.f32_values()?,
 		None => vec![0f32; oc],
 	};
-	let plane_in = ih * iw;
-	let plane_out = oh * ow;
-	let k_len = cg * kh * kw;
-	let mut out = vec![0f32; n * oc * plane_out];
-	let mut packed = vec![0f32; k_len * CONV_BLOCK.next_multiple_of(TILE_C)];
+	let mut out =
+		conv_blocked("Conv", &x.f32_values()?, &x.shape, &wt.f32_values()?, &wt.shape, w, group)?;
+	let plane = out_shape.iter().skip(2).map(|&d| d as usize).product::<usize>().max(1);
+	for (i, y) in out.iter_mut().enumerate() {
+		*y = *y + bias.get((i / plane) % oc.max(1)).copied().unwrap_or(0.0);
+	}
+	Ok(f32_tensor(out_shape.to_vec(), out))
+}
+
+/// The accumulation of a convolution, of f32 (Conv) or of zero-point-shifted integers
+/// (ConvInteger, QLinearConv): each output `acc = 0; for ic (in the group), kh, kw ascending:
+/// acc = acc.mac(w, x)` (a padding tap is `x = 0`).
+///
+/// Computed as a blocked GEMM over an on-the-fly im2col: for each block of up to
+/// [`CONV_BLOCK`] output positions, the zero-padded input taps `col[k][p]` (k = (ic, kh, kw)
+/// row-major) are gathered once and packed in tiles of [`TILE_C`] positions; weights are packed
+/// in tiles of [`TILE_R`] output channels; each output accumulates over k ascending in a
+/// register tile, so the order is the one above.
+pub fn conv_blocked<T: Mac>(
+	op: &'static str,
+	xv: &[T],
+	x_shape: &[u32],
+	wv: &[T],
+	w_shape: &[u32],
+	win: &Window,
+	group: u32,
+) -> Result<Vec<T>> {
+	let mut full = win.clone();
+	full.kernel = w_shape.get(2..).unwrap_or(&[]).to_vec();
+	let axes = resolve(op, &full, x_shape.get(2..).unwrap_or(&[]), false)?;
+	let (ah, aw) = hw(&axes);
+	let dim = |s: &[u32], i: usize| s.get(i).copied().unwrap_or(0) as usize;
+	let (n, c, oc) = (dim(x_shape, 0), dim(x_shape, 1), dim(w_shape, 0));
+	let g = (group as usize).max(1);
+	let (cg, ocg) = (c / g, oc / g);
+	let plane_in = ah.input * aw.input;
+	let plane_out = ah.output * aw.output;
+	let k_len = cg * ah.kernel * aw.kernel;
+	let mut out = vec![T::default(); n * oc * plane_out];
+	let mut packed = vec![T::default(); k_len * CONV_BLOCK.next_multiple_of(TILE_C)];
 	let row_tiles = ocg.div_ceil(TILE_R);
-	let mut wpack = vec![0f32; row_tiles * k_len * TILE_R];
-	let overflow = CanonError::Overflow { what: "Conv offsets" };
+	let mut wpack = vec![T::default(); row_tiles * k_len * TILE_R];
+	let overflow = || CanonError::Overflow { what: "Conv offsets" };
 	for grp in 0..g {
 		// Weights of this group packed [row tile][k][TILE_R] (missing rows are zero).
-		wpack.fill(0.0);
+		wpack.fill(T::default());
 		for o in 0..ocg {
 			let src = wv
 				.get((grp * ocg + o) * k_len..(grp * ocg + o + 1) * k_len)
-				.ok_or(overflow.clone())?;
+				.ok_or_else(overflow)?;
 			let (t, r) = (o / TILE_R, o % TILE_R);
 			for (k, &v) in src.iter().enumerate() {
 				if let Some(d) = wpack.get_mut((t * k_len + k) * TILE_R + r) {
@@ -246,7 +270,7 @@ pub fn run_conv(ins: &[&Tensor], w: &Window, group: u32, out_shape: &[u32]) -> R
 		}
 		for b in 0..n {
 			let in_base = (b * c + grp * cg) * plane_in;
-			let input = xv.get(in_base..in_base + cg * plane_in).ok_or(overflow.clone())?;
+			let input = xv.get(in_base..in_base + cg * plane_in).ok_or_else(overflow)?;
 			let out_base = (b * oc + grp * ocg) * plane_out;
 			for p0 in (0..plane_out).step_by(CONV_BLOCK) {
 				let pc = CONV_BLOCK.min(plane_out - p0);
@@ -255,45 +279,42 @@ pub fn run_conv(ins: &[&Tensor], w: &Window, group: u32, out_shape: &[u32]) -> R
 				for rt in 0..row_tiles {
 					let wt_tile = wpack
 						.get(rt * k_len * TILE_R..(rt + 1) * k_len * TILE_R)
-						.ok_or(overflow.clone())?;
+						.ok_or_else(overflow)?;
 					for t in 0..col_tiles {
 						let ct = packed
 							.get(t * k_len * TILE_C..(t + 1) * k_len * TILE_C)
-							.ok_or(overflow.clone())?;
+							.ok_or_else(overflow)?;
 						let acc = tile_kernel(ct, wt_tile);
 						for (r, row) in acc.iter().enumerate() {
 							let o = rt * TILE_R + r;
 							if o >= ocg {
 								break;
 							}
-							let bv = bias.get(grp * ocg + o).copied().unwrap_or(0.0);
 							let p = t * TILE_C;
 							let len = TILE_C.min(pc - p);
 							let at = out_base + o * plane_out + p0 + p;
-							let dst = out.get_mut(at..at + len).ok_or(overflow.clone())?;
-							for (y, &a) in dst.iter_mut().zip(row) {
-								*y = a + bv;
-							}
+							let dst = out.get_mut(at..at + len).ok_or_else(overflow)?;
+							dst.copy_from_slice(&row[..len]);
 						}
 					}
 				}
 			}
 		}
 	}
-	Ok(f32_tensor(out_shape.to_vec(), out))
+	Ok(out)
 }
 
 /// Gathers the taps of output positions `p0..p0 + pc` packed `[column tile][k][TILE_C]`:
 /// `packed[(t * k_len + k) * TILE_C + j] = x` at tap `k = (ic, kh, kw)` of position
-/// `p0 + t * TILE_C + j` (0.0 for padding taps and for positions past `pc`).
-fn im2col_packed(
-	input: &[f32],
+/// `p0 + t * TILE_C + j` (zero for padding taps and for positions past `pc`).
+fn im2col_packed<T: Mac>(
+	input: &[T],
 	ah: &Axis,
 	aw: &Axis,
 	p0: usize,
 	pc: usize,
 	k_len: usize,
-	packed: &mut [f32],
+	packed: &mut [T],
 ) {
 	let (ih, iw, ow) = (ah.input, aw.input, aw.output.max(1));
 	let plane = ih * iw;
@@ -313,12 +334,12 @@ fn im2col_packed(
 							r += 1;
 						}
 						if y >= 0 && (y as usize) < ih && x >= 0 && (x as usize) < iw {
-							ic_plane.get(y as usize * iw + x as usize).copied().unwrap_or(0.0)
+							ic_plane.get(y as usize * iw + x as usize).copied().unwrap_or_default()
 						} else {
-							0.0
+							T::default()
 						}
 					} else {
-						0.0
+						T::default()
 					};
 					let (t, j) = (p / TILE_C, p % TILE_C);
 					if let Some(d) = packed.get_mut((t * k_len + k) * TILE_C + j) {
@@ -666,64 +687,5 @@ pub fn conv_shape(
 	let axes = resolve(op, &full, sp, false)?;
 	let mut out = vec![x[0], oc];
 	out.extend(axes.iter().map(|a| a.output as u32));
-	Ok(out)
-}
-
-/// Integer convolution of zero-point-shifted values: each output `acc = 0i32; for ic (in the
-/// group), kh, kw ascending: acc = acc + x * w` (wrapping; a padding tap is 0).
-pub fn conv_i32(
-	op: &'static str,
-	x: &[i32],
-	x_shape: &[u32],
-	w: &[i32],
-	w_shape: &[u32],
-	win: &Window,
-	group: u32,
-) -> Result<Vec<i32>> {
-	let mut full = win.clone();
-	full.kernel = w_shape.get(2..).unwrap_or(&[]).to_vec();
-	let axes = resolve(op, &full, x_shape.get(2..).unwrap_or(&[]), false)?;
-	let (ah, aw) = hw(&axes);
-	let (n, c, oc) = (x_shape[0] as usize, x_shape[1] as usize, w_shape[0] as usize);
-	let g = (group as usize).max(1);
-	let (cg, ocg) = (c / g, oc / g);
-	let (ih, iw, oh, ow, kh, kw) = (ah.input, aw.input, ah.output, aw.output, ah.kernel, aw.kernel);
-	let mut out = Vec::with_capacity(n * oc * oh * ow);
-	for b in 0..n {
-		for o in 0..oc {
-			let grp = o / ocg.max(1);
-			for r in 0..oh {
-				for col in 0..ow {
-					let mut acc = 0i32;
-					for icg in 0..cg {
-						let ic = grp * cg + icg;
-						for ki in 0..kh {
-							let y =
-								(r * ah.stride + ki * ah.dilation) as isize - ah.pad_begin as isize;
-							if y < 0 || y >= ih as isize {
-								continue;
-							}
-							for kj in 0..kw {
-								let xc = (col * aw.stride + kj * aw.dilation) as isize
-									- aw.pad_begin as isize;
-								if xc < 0 || xc >= iw as isize {
-									continue;
-								}
-								let xi = ((b * c + ic) * ih + y as usize) * iw + xc as usize;
-								let wi = ((o * cg + icg) * kh + ki) * kw + kj;
-								let (Some(&xv), Some(&wv)) = (x.get(xi), w.get(wi)) else {
-									return Err(CanonError::Overflow {
-										what: "integer Conv offsets",
-									});
-								};
-								acc = acc.wrapping_add(xv.wrapping_mul(wv));
-							}
-						}
-					}
-					out.push(acc);
-				}
-			}
-		}
-	}
 	Ok(out)
 }
