@@ -2,6 +2,11 @@
 //!
 //!     cargo run --release -p edgeproof-canon --example canon_bench            # all benchmarks
 //!     cargo run --release -p edgeproof-canon --example canon_bench -- trace   # one ResNet-50 trace
+//!     cargo run --release -p edgeproof-canon --example canon_bench -- real    # the real models
+//!     cargo run --release -p edgeproof-canon --example canon_bench -- real-trace FILE  # one trace
+//!     cargo run --release -p edgeproof-canon --example canon_bench -- real-ort FILE    # one ort run
+//!
+//! `real-trace` and `real-ort` under `/usr/bin/time -f %M` give the two peak RSS to compare.
 //!
 //! Needs the set-up of scripts/setup.sh (ONNX test data and libonnxruntime.so.1.31.1). For peak
 //! memory of the whole trace run the `trace` mode under `/usr/bin/time -v`.
@@ -90,9 +95,93 @@ fn trace_resnet50() {
 	);
 }
 
+/// The real models of canon/tests/common/real.rs, side by side in one run: canon's execution,
+/// canon's trace root (execution, leaf hashes, Merkle root), ort with 1 and 2 intra-op threads
+/// (all optimisations), each the median of `runs`, and the ratios to ort's single thread.
+fn bench_real(runs: usize) {
+	use common::real::{compile_real, model_bytes, named_inputs, ALL};
+	println!(
+		"{:<40} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7}",
+		"model", "canon", "trace", "ort 1t", "ort 2t", "c/ort1", "t/ort1", "t/c"
+	);
+	for m in ALL {
+		let (program, names) = compile_real(m);
+		let named = named_inputs(m, 7);
+		let inputs: Vec<Tensor> = names
+			.iter()
+			.map(|n| named.iter().find(|(m, _)| m == n).expect("an input").1.clone())
+			.collect();
+		let canon = time_n(runs, || {
+			execute(&program, &inputs).expect("runs");
+		});
+		let trace = time_n(runs, || {
+			execute(&program, &inputs).expect("runs").root();
+		});
+		let bytes = model_bytes(m);
+		let named: Vec<_> = named.iter().map(|(n, t)| (n.clone(), t)).collect();
+		let ort = |threads| {
+			let mut session = common::reference::session_with_threads(&bytes, true, threads);
+			time_n(runs, || {
+				common::reference::run(&mut session, &named);
+			})
+		};
+		let (ort1, ort2) = (ort(1), ort(2));
+		let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+		let ms = |d: Duration| format!("{:.2}", d.as_secs_f64() * 1e3);
+		println!(
+			"{:<40} {:>9} {:>9} {:>9} {:>9} {:>6.1}x {:>6.1}x {:>6.2}x",
+			m.file,
+			ms(canon),
+			ms(trace),
+			ms(ort1),
+			ms(ort2),
+			ratio(canon, ort1),
+			ratio(trace, ort1),
+			ratio(trace, canon)
+		);
+	}
+	println!("(milliseconds, median of {runs} after a warm-up run)");
+}
+
+fn real_model(file: &str) -> &'static common::real::RealModel {
+	common::real::ALL
+		.iter()
+		.find(|m| m.file == file)
+		.unwrap_or_else(|| panic!("no real model {file}"))
+}
+
+/// One single-threaded ort run of one real model (for its peak RSS).
+fn real_ort(file: &str) {
+	let m = real_model(file);
+	let named = common::real::named_inputs(m, 7);
+	let named: Vec<_> = named.iter().map(|(n, t)| (n.clone(), t)).collect();
+	let bytes = common::real::model_bytes(m);
+	let mut session = common::reference::session(&bytes, true);
+	let outputs = common::reference::run(&mut session, &named);
+	println!("{file}: {} outputs", outputs.len());
+}
+
+/// One trace root of one real model (for its peak RSS).
+fn real_trace(file: &str) {
+	use common::real::{compile_real, named_inputs};
+	let m = real_model(file);
+	let (program, names) = compile_real(m);
+	let named = named_inputs(m, 7);
+	let inputs: Vec<Tensor> = names
+		.iter()
+		.map(|n| named.iter().find(|(m, _)| m == n).expect("an input").1.clone())
+		.collect();
+	let root = execute(&program, &inputs).expect("runs").root();
+	println!("{file}: root 0x{}", root.iter().map(|b| format!("{b:02x}")).collect::<String>());
+}
+
 fn main() {
-	match std::env::args().nth(1).as_deref() {
+	let mut args = std::env::args().skip(1);
+	match args.next().as_deref() {
 		Some("trace") => trace_resnet50(),
+		Some("real") => bench_real(args.next().and_then(|r| r.parse().ok()).unwrap_or(5)),
+		Some("real-trace") => real_trace(&args.next().expect("a model file name")),
+		Some("real-ort") => real_ort(&args.next().expect("a model file name")),
 		_ => {
 			bench("mlp", 2001);
 			bench("cnn", 201);

@@ -397,3 +397,221 @@ proptest! {
 		}
 	}
 }
+
+/// A convolution's geometry for the reference below.
+#[derive(Clone, Debug)]
+struct ConvCase {
+	n: usize,
+	group: usize,
+	cg: usize,
+	ocg: usize,
+	hw: (usize, usize),
+	kernel: (usize, usize),
+	stride: (usize, usize),
+	dilation: (usize, usize),
+	pads: [usize; 4],
+}
+
+impl ConvCase {
+	fn output(&self) -> Option<(usize, usize)> {
+		let axis = |i: usize, k: usize, s: usize, d: usize, b: usize, e: usize| {
+			let span = d * (k - 1) + 1;
+			(i + b + e).checked_sub(span).map(|r| r / s + 1)
+		};
+		let oh = axis(
+			self.hw.0,
+			self.kernel.0,
+			self.stride.0,
+			self.dilation.0,
+			self.pads[0],
+			self.pads[2],
+		)?;
+		let ow = axis(
+			self.hw.1,
+			self.kernel.1,
+			self.stride.1,
+			self.dilation.1,
+			self.pads[1],
+			self.pads[3],
+		)?;
+		Some((oh, ow))
+	}
+
+	fn window(&self) -> edgeproof_canon::Window {
+		let u = |v: &[usize]| v.iter().map(|&x| x as u32).collect::<Vec<u32>>();
+		edgeproof_canon::Window {
+			kernel: u(&[self.kernel.0, self.kernel.1]),
+			strides: u(&[self.stride.0, self.stride.1]),
+			dilations: u(&[self.dilation.0, self.dilation.1]),
+			pads: u(&self.pads),
+			auto_pad: edgeproof_canon::AutoPad::NotSet,
+			ceil_mode: false,
+		}
+	}
+
+	/// The documented order, directly: `acc = 0; for ic of the group, kh, kw ascending:
+	/// acc = mac(acc, w, x)` (a padding tap is zero).
+	fn reference<T: Copy + Default>(&self, x: &[T], w: &[T], mac: impl Fn(T, T, T) -> T) -> Vec<T> {
+		let (oh, ow) = self.output().unwrap();
+		let (c, oc) = (self.group * self.cg, self.group * self.ocg);
+		let (ih, iw) = self.hw;
+		let (kh, kw) = self.kernel;
+		let mut out = vec![];
+		for b in 0..self.n {
+			for o in 0..oc {
+				let grp = o / self.ocg;
+				for r in 0..oh {
+					for col in 0..ow {
+						let mut acc = T::default();
+						for icg in 0..self.cg {
+							let ic = grp * self.cg + icg;
+							for ki in 0..kh {
+								for kj in 0..kw {
+									let y = (r * self.stride.0 + ki * self.dilation.0) as isize
+										- self.pads[0] as isize;
+									let xc = (col * self.stride.1 + kj * self.dilation.1) as isize
+										- self.pads[1] as isize;
+									let inside = y >= 0
+										&& (y as usize) < ih && xc >= 0
+										&& (xc as usize) < iw;
+									let xv = if inside {
+										x[((b * c + ic) * ih + y as usize) * iw + xc as usize]
+									} else {
+										T::default()
+									};
+									acc =
+										mac(acc, w[((o * self.cg + icg) * kh + ki) * kw + kj], xv);
+								}
+							}
+						}
+						out.push(acc);
+					}
+				}
+			}
+		}
+		out
+	}
+}
+
+fn conv_case() -> impl Strategy<Value = ConvCase> {
+	(
+		(1usize..3, 1usize..4, 1usize..5, 1usize..7),
+		((1usize..10, 1usize..12), (1usize..4, 1usize..4), (1usize..3, 1usize..4)),
+		((1usize..3, 1usize..3), proptest::array::uniform4(0usize..3)),
+	)
+		.prop_map(|((n, group, cg, ocg), (hw, kernel, stride), (dilation, pads))| ConvCase {
+			n,
+			group,
+			cg,
+			ocg,
+			hw,
+			kernel,
+			stride,
+			dilation,
+			pads,
+		})
+		.prop_filter("an output of at least one position", |c| c.output().is_some())
+}
+
+/// f32 values biased to the awkward ones: ±0, denormals, ±inf, NaN, large and tiny.
+fn awkward_f32() -> impl Strategy<Value = f32> {
+	prop_oneof![
+		4 => -4.0f32..4.0,
+		1 => Just(0.0f32),
+		1 => Just(-0.0f32),
+		1 => Just(f32::MIN_POSITIVE / 8.0),
+		1 => Just(-f32::MIN_POSITIVE / 3.0),
+		1 => Just(f32::INFINITY),
+		1 => Just(f32::NEG_INFINITY),
+		1 => Just(f32::NAN),
+		1 => Just(3.0e38f32),
+		1 => any::<u32>().prop_map(f32::from_bits),
+	]
+}
+
+proptest! {
+	#![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+	/// The blocked, tiled Conv kernel gives, bit for bit, the documented order run directly
+	/// (`acc` over ic, kh, kw ascending, then `+ bias`), on awkward values, groups, strides,
+	/// dilations and padding. A NaN's payload is not compared: which operand's payload an x86
+	/// add or multiply passes on depends on the operand order the compiler picks (commutative
+	/// in LLVM), and the trace commits every NaN as `CANONICAL_NAN`.
+	#[test]
+	fn conv_is_its_documented_order_bit_for_bit(case in conv_case(), values in proptest::collection::vec(awkward_f32(), 1..64)) {
+		let (c, oc) = (case.group * case.cg, case.group * case.ocg);
+		let (ih, iw) = case.hw;
+		let pick = |i: usize| values[i % values.len()];
+		let x: Vec<f32> = (0..case.n * c * ih * iw).map(|i| pick(i * 7 + 1)).collect();
+		let w: Vec<f32> = (0..oc * case.cg * case.kernel.0 * case.kernel.1).map(|i| pick(i * 3)).collect();
+		let bias: Vec<f32> = (0..oc).map(|i| pick(i * 5 + 2)).collect();
+		let (oh, ow) = case.output().unwrap();
+		let acc = case.reference(&x, &w, |a, wv, xv| a + wv * xv);
+		let bits = |v: f32| if v.is_nan() { edgeproof_canon::CANONICAL_NAN } else { v.to_bits() };
+		let want: Vec<u32> = acc.iter().enumerate().map(|(i, &a)| bits(a + bias[(i / (oh * ow)) % oc])).collect();
+		let u = |v: &[usize]| v.iter().map(|&d| d as u32).collect::<Vec<u32>>();
+		let xt = Tensor::from_f32(u(&[case.n, c, ih, iw]), &x);
+		let wt = Tensor::from_f32(u(&[oc, case.cg, case.kernel.0, case.kernel.1]), &w);
+		let bt = Tensor::from_f32(u(&[oc]), &bias);
+		let node = Node { op: Op::Conv { window: case.window(), group: case.group as u32 }, inputs: (0..3).map(Ref::Input).collect() };
+		let got = execute_node(&node, &[&xt, &wt, &bt]).unwrap();
+		prop_assert_eq!(&got.shape, &u(&[case.n, oc, oh, ow]));
+		let got: Vec<u32> = got.f32_values().unwrap().iter().map(|&v| bits(v)).collect();
+		prop_assert_eq!(got, want);
+	}
+
+	/// ConvInteger through the blocked kernel equals the direct definition on U8 data with
+	/// zero points (wrapping i32 sums: any order gives the same result).
+	#[test]
+	fn conv_integer_is_its_definition(case in conv_case(), bytes in proptest::collection::vec(any::<u8>(), 1..64), zx in any::<u8>(), zw in any::<u8>()) {
+		let (c, oc) = (case.group * case.cg, case.group * case.ocg);
+		let (ih, iw) = case.hw;
+		let pick = |i: usize| bytes[i % bytes.len()];
+		let x: Vec<u8> = (0..case.n * c * ih * iw).map(|i| pick(i * 7 + 1)).collect();
+		let w: Vec<u8> = (0..oc * case.cg * case.kernel.0 * case.kernel.1).map(|i| pick(i * 3)).collect();
+		let xs: Vec<i32> = x.iter().map(|&v| v as i32 - zx as i32).collect();
+		let ws: Vec<i32> = w.iter().map(|&v| v as i32 - zw as i32).collect();
+		let want = case.reference(&xs, &ws, |a, wv, xv| a.wrapping_add(wv.wrapping_mul(xv)));
+		let u = |v: &[usize]| v.iter().map(|&d| d as u32).collect::<Vec<u32>>();
+		let t = |shape: &[usize], data: Vec<u8>| Tensor::new(DType::U8, u(shape), data).unwrap();
+		let xt = t(&[case.n, c, ih, iw], x);
+		let wt = t(&[oc, case.cg, case.kernel.0, case.kernel.1], w);
+		let (zxt, zwt) = (t(&[], vec![zx]), t(&[], vec![zw]));
+		let node = Node { op: Op::ConvInteger { window: case.window(), group: case.group as u32 }, inputs: (0..4).map(Ref::Input).collect() };
+		let got = execute_node(&node, &[&xt, &wt, &zxt, &zwt]).unwrap();
+		let got: Vec<i32> = got.int_values().unwrap().into_iter().map(|v| v as i32).collect();
+		prop_assert_eq!(got, want);
+	}
+
+	/// MatMulInteger (batched, broadcast) equals the direct definition.
+	#[test]
+	fn matmul_integer_is_its_definition(batch in 1usize..4, m in 1usize..9, k in 1usize..40, n in 1usize..11, broadcast_b in any::<bool>(), bytes in proptest::collection::vec(any::<u8>(), 1..64), za in any::<u8>(), zb in any::<u8>()) {
+		let pick = |i: usize| bytes[i % bytes.len()];
+		let nb = if broadcast_b { 1 } else { batch };
+		let a: Vec<u8> = (0..batch * m * k).map(|i| pick(i * 7 + 1)).collect();
+		let b: Vec<u8> = (0..nb * k * n).map(|i| pick(i * 3)).collect();
+		let mut want = vec![];
+		for bi in 0..batch {
+			let bb = if broadcast_b { 0 } else { bi };
+			for i in 0..m {
+				for j in 0..n {
+					let mut acc = 0i32;
+					for kk in 0..k {
+						let av = a[(bi * m + i) * k + kk] as i32 - za as i32;
+						let bv = b[(bb * k + kk) * n + j] as i32 - zb as i32;
+						acc = acc.wrapping_add(av.wrapping_mul(bv));
+					}
+					want.push(acc);
+				}
+			}
+		}
+		let t = |shape: Vec<u32>, data: Vec<u8>| Tensor::new(DType::U8, shape, data).unwrap();
+		let at = t(vec![batch as u32, m as u32, k as u32], a);
+		let bt = if broadcast_b { t(vec![k as u32, n as u32], b) } else { t(vec![batch as u32, k as u32, n as u32], b) };
+		let (zat, zbt) = (t(vec![], vec![za]), t(vec![], vec![zb]));
+		let node = Node { op: Op::MatMulInteger, inputs: (0..4).map(Ref::Input).collect() };
+		let got = execute_node(&node, &[&at, &bt, &zat, &zbt]).unwrap();
+		let got: Vec<i32> = got.int_values().unwrap().into_iter().map(|v| v as i32).collect();
+		prop_assert_eq!(got, want);
+	}
+}

@@ -2,6 +2,8 @@
 //! and ONNX Runtime as the reference.
 #![allow(dead_code)]
 
+pub mod real;
+
 use std::path::{Path, PathBuf};
 
 use edgeproof_canon::{compiler::onnx::TensorProto, DType, Tensor};
@@ -127,11 +129,16 @@ pub mod reference {
 
 	/// A single-threaded session on model bytes.
 	pub fn session(model: &[u8], optimize: bool) -> Session {
+		session_with_threads(model, optimize, 1)
+	}
+
+	/// A session with `threads` intra-op threads (one inter-op thread, sequential execution).
+	pub fn session_with_threads(model: &[u8], optimize: bool, threads: usize) -> Session {
 		let level =
 			if optimize { GraphOptimizationLevel::All } else { GraphOptimizationLevel::Disable };
 		Session::builder(env())
 			.expect("builder")
-			.with_intra_threads(1)
+			.with_intra_threads(threads)
 			.expect("threads")
 			.with_inter_threads(1)
 			.expect("threads")
