@@ -17,8 +17,11 @@ pub struct Trace {
 }
 
 impl Trace {
-	/// Leaf hashes of every value (see [`leaf_hash`]).
+	/// Leaf hashes of every value (see [`leaf_hash`]); natively spread over threads.
 	pub fn leaf_hashes(&self) -> Vec<Hash> {
+		#[cfg(feature = "std")]
+		return crate::parallel::map(&self.values, |t| t.data.len() + 64, leaf_hash);
+		#[cfg(not(feature = "std"))]
 		self.values.iter().map(leaf_hash).collect()
 	}
 

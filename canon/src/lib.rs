@@ -37,6 +37,8 @@ mod error;
 mod exec;
 pub mod merkle;
 pub mod ops;
+#[cfg(feature = "std")]
+mod parallel;
 mod program;
 mod tensor;
 mod tolerance;

@@ -25,12 +25,30 @@ pub type Hash = [u8; 32];
 pub const ZERO_HASH: Hash = [0u8; 32];
 
 /// Hash of a tensor as a trace leaf (NaNs canonicalised, then SCALE, then blake2-256).
+///
+/// The SCALE bytes are fed to blake2b in pieces (header, then the data, NaNs rewritten a block at
+/// a time), so no copy of the tensor is made; the hash is that of the whole encoding.
 pub fn leaf_hash(t: &Tensor) -> Hash {
+	let mut state = blake2b_simd::Params::new().hash_length(32).to_state();
+	state.update(&(t.dtype, &t.shape, codec::Compact(t.data.len() as u32)).encode());
 	if t.has_noncanonical_nan() {
-		blake2_256(&t.nan_canonical().encode())
+		let mut block = [0u8; 4096];
+		for chunk in t.data.chunks(block.len()) {
+			let out = &mut block[..chunk.len()];
+			out.copy_from_slice(chunk);
+			for c in out.chunks_exact_mut(4) {
+				if f32::from_le_bytes([c[0], c[1], c[2], c[3]]).is_nan() {
+					c.copy_from_slice(&crate::tensor::CANONICAL_NAN.to_le_bytes());
+				}
+			}
+			state.update(out);
+		}
 	} else {
-		blake2_256(&t.encode())
+		state.update(&t.data);
 	}
+	let mut hash = [0u8; 32];
+	hash.copy_from_slice(state.finalize().as_bytes());
+	hash
 }
 
 /// Inner node hash `blake2_256(left ++ right)`.

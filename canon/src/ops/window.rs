@@ -215,7 +215,7 @@ pub fn run_conv(ins: &[&Tensor], w: &Window, group: u32, out_shape: &[u32]) -> R
 		conv_blocked("Conv", &x.f32_values()?, &x.shape, &wt.f32_values()?, &wt.shape, w, group)?;
 	let plane = out_shape.iter().skip(2).map(|&d| d as usize).product::<usize>().max(1);
 	for (i, y) in out.iter_mut().enumerate() {
-		*y = *y + bias.get((i / plane) % oc.max(1)).copied().unwrap_or(0.0);
+		*y += bias.get((i / plane) % oc.max(1)).copied().unwrap_or(0.0);
 	}
 	Ok(f32_tensor(out_shape.to_vec(), out))
 }
@@ -228,8 +228,10 @@ pub fn run_conv(ins: &[&Tensor], w: &Window, group: u32, out_shape: &[u32]) -> R
 /// [`CONV_BLOCK`] output positions, the zero-padded input taps `col[k][p]` (k = (ic, kh, kw)
 /// row-major) are gathered once and packed in tiles of [`TILE_C`] positions; weights are packed
 /// in tiles of [`TILE_R`] output channels; each output accumulates over k ascending in a
-/// register tile, so the order is the one above.
-pub fn conv_blocked<T: Mac>(
+/// register tile, so the order is the one above. Natively (feature `std`), a large convolution
+/// is split between threads by groups or by output-channel tiles; each output is still computed
+/// by the same code, so the result is the same bit for bit.
+pub fn conv_blocked<T: Mac + Send + Sync>(
 	op: &'static str,
 	xv: &[T],
 	x_shape: &[u32],
@@ -246,62 +248,154 @@ pub fn conv_blocked<T: Mac>(
 	let (n, c, oc) = (dim(x_shape, 0), dim(x_shape, 1), dim(w_shape, 0));
 	let g = (group as usize).max(1);
 	let (cg, ocg) = (c / g, oc / g);
-	let plane_in = ah.input * aw.input;
-	let plane_out = ah.output * aw.output;
-	let k_len = cg * ah.kernel * aw.kernel;
-	let mut out = vec![T::default(); n * oc * plane_out];
-	let mut packed = vec![T::default(); k_len * CONV_BLOCK.next_multiple_of(TILE_C)];
+	let geo = ConvGeometry {
+		ah,
+		aw,
+		cg,
+		ocg,
+		k_len: cg * ah.kernel * aw.kernel,
+		plane_in: ah.input * aw.input,
+		plane_out: ah.output * aw.output,
+	};
+	let mut out = vec![T::default(); n * oc * geo.plane_out];
 	let row_tiles = ocg.div_ceil(TILE_R);
-	let mut wpack = vec![T::default(); row_tiles * k_len * TILE_R];
-	let overflow = || CanonError::Overflow { what: "Conv offsets" };
-	for grp in 0..g {
-		// Weights of this group packed [row tile][k][TILE_R] (missing rows are zero).
+	for (b, out_b) in out.chunks_mut((oc * geo.plane_out).max(1)).enumerate().take(n) {
+		let x_b = xv.get(b * c * geo.plane_in..(b + 1) * c * geo.plane_in).ok_or(OVERFLOW)?;
+		// One job: all groups, all row tiles; natively split in two when large.
+		let whole = ConvJob { groups: 0..g, row_tiles: 0..row_tiles };
+		#[cfg(feature = "std")]
+		if crate::parallel::threads() > 1 {
+			if let (first, Some(second)) = whole.split(&geo) {
+				let at = first.out_len(&geo).min(out_b.len());
+				let (mine, theirs) = out_b.split_at_mut(at);
+				std::thread::scope(|s| {
+					let other = s.spawn(|| conv_job(&geo, x_b, wv, &second, theirs));
+					let done = conv_job(&geo, x_b, wv, &first, mine);
+					other.join().unwrap_or_else(|e| std::panic::resume_unwind(e)).and(done)
+				})?;
+				continue;
+			}
+		}
+		conv_job(&geo, x_b, wv, &whole, out_b)?;
+	}
+	Ok(out)
+}
+
+const OVERFLOW: CanonError = CanonError::Overflow { what: "Conv offsets" };
+
+/// Work below which a convolution is not split between threads.
+#[cfg(feature = "std")]
+const SPLIT_WORK: usize = 1 << 20;
+
+/// A convolution's shape after `resolve`.
+struct ConvGeometry {
+	ah: Axis,
+	aw: Axis,
+	cg: usize,
+	ocg: usize,
+	k_len: usize,
+	plane_in: usize,
+	plane_out: usize,
+}
+
+/// A part of one batch item's convolution whose outputs are contiguous: a range of groups (all
+/// their output channels), or one group's range of output-channel tiles.
+#[derive(Clone)]
+struct ConvJob {
+	groups: core::ops::Range<usize>,
+	row_tiles: core::ops::Range<usize>,
+}
+
+impl ConvJob {
+	/// The output channels of each group that this job computes.
+	fn rows(&self, geo: &ConvGeometry) -> core::ops::Range<usize> {
+		(self.row_tiles.start * TILE_R).min(geo.ocg)..(self.row_tiles.end * TILE_R).min(geo.ocg)
+	}
+
+	#[cfg(feature = "std")]
+	fn out_len(&self, geo: &ConvGeometry) -> usize {
+		self.groups.len() * self.rows(geo).len() * geo.plane_out
+	}
+
+	/// Two halves of a large job (by groups if there are several, else by row tiles), or the
+	/// job and `None`.
+	#[cfg(feature = "std")]
+	fn split(&self, geo: &ConvGeometry) -> (ConvJob, Option<ConvJob>) {
+		let work = self.out_len(geo) * geo.k_len;
+		let (g, r) = (&self.groups, &self.row_tiles);
+		if work < SPLIT_WORK {
+			return (self.clone(), None);
+		}
+		if g.len() >= 2 {
+			let mid = g.start + g.len() / 2;
+			let half = |groups| ConvJob { groups, row_tiles: r.clone() };
+			(half(g.start..mid), Some(half(mid..g.end)))
+		} else if r.len() >= 2 {
+			let mid = r.start + r.len() / 2;
+			let half = |row_tiles| ConvJob { groups: g.clone(), row_tiles };
+			(half(r.start..mid), Some(half(mid..r.end)))
+		} else {
+			(self.clone(), None)
+		}
+	}
+}
+
+/// Computes `job` of one batch item (`x_b`: its input, all channels) into `out` (the job's
+/// outputs, group by group, channel by channel).
+fn conv_job<T: Mac>(
+	geo: &ConvGeometry,
+	x_b: &[T],
+	wv: &[T],
+	job: &ConvJob,
+	out: &mut [T],
+) -> Result<()> {
+	let (k_len, plane_out) = (geo.k_len, geo.plane_out);
+	let rows = job.rows(geo);
+	let mut packed = vec![T::default(); k_len * CONV_BLOCK.next_multiple_of(TILE_C)];
+	let mut wpack = vec![T::default(); job.row_tiles.len() * k_len * TILE_R];
+	for (gi, grp) in job.groups.clone().enumerate() {
+		// This job's weights of the group, packed [row tile][k][TILE_R] (missing rows zero).
 		wpack.fill(T::default());
-		for o in 0..ocg {
-			let src = wv
-				.get((grp * ocg + o) * k_len..(grp * ocg + o + 1) * k_len)
-				.ok_or_else(overflow)?;
-			let (t, r) = (o / TILE_R, o % TILE_R);
+		for o in rows.clone() {
+			let at = (grp * geo.ocg + o) * k_len;
+			let src = wv.get(at..at + k_len).ok_or(OVERFLOW)?;
+			let (t, r) = (o / TILE_R - job.row_tiles.start, o % TILE_R);
 			for (k, &v) in src.iter().enumerate() {
 				if let Some(d) = wpack.get_mut((t * k_len + k) * TILE_R + r) {
 					*d = v;
 				}
 			}
 		}
-		for b in 0..n {
-			let in_base = (b * c + grp * cg) * plane_in;
-			let input = xv.get(in_base..in_base + cg * plane_in).ok_or_else(overflow)?;
-			let out_base = (b * oc + grp * ocg) * plane_out;
-			for p0 in (0..plane_out).step_by(CONV_BLOCK) {
-				let pc = CONV_BLOCK.min(plane_out - p0);
-				let col_tiles = pc.div_ceil(TILE_C);
-				im2col_packed(input, &ah, &aw, p0, pc, k_len, &mut packed);
-				for rt in 0..row_tiles {
-					let wt_tile = wpack
-						.get(rt * k_len * TILE_R..(rt + 1) * k_len * TILE_R)
-						.ok_or_else(overflow)?;
-					for t in 0..col_tiles {
-						let ct = packed
-							.get(t * k_len * TILE_C..(t + 1) * k_len * TILE_C)
-							.ok_or_else(overflow)?;
-						let acc = tile_kernel(ct, wt_tile);
-						for (r, row) in acc.iter().enumerate() {
-							let o = rt * TILE_R + r;
-							if o >= ocg {
-								break;
-							}
-							let p = t * TILE_C;
-							let len = TILE_C.min(pc - p);
-							let at = out_base + o * plane_out + p0 + p;
-							let dst = out.get_mut(at..at + len).ok_or_else(overflow)?;
-							dst.copy_from_slice(&row[..len]);
+		let input = x_b
+			.get(grp * geo.cg * geo.plane_in..(grp + 1) * geo.cg * geo.plane_in)
+			.ok_or(OVERFLOW)?;
+		let out_base = gi * rows.len() * plane_out;
+		for p0 in (0..plane_out).step_by(CONV_BLOCK) {
+			let pc = CONV_BLOCK.min(plane_out - p0);
+			im2col_packed(input, &geo.ah, &geo.aw, p0, pc, k_len, &mut packed);
+			for rt in 0..job.row_tiles.len() {
+				let wt_tile =
+					wpack.get(rt * k_len * TILE_R..(rt + 1) * k_len * TILE_R).ok_or(OVERFLOW)?;
+				for t in 0..pc.div_ceil(TILE_C) {
+					let ct =
+						packed.get(t * k_len * TILE_C..(t + 1) * k_len * TILE_C).ok_or(OVERFLOW)?;
+					let acc = tile_kernel(ct, wt_tile);
+					for (r, row) in acc.iter().enumerate() {
+						// The output channel within this job's rows.
+						let o = (job.row_tiles.start + rt) * TILE_R + r;
+						if o >= rows.end {
+							break;
 						}
+						let p = t * TILE_C;
+						let len = TILE_C.min(pc - p);
+						let at = out_base + (o - rows.start) * plane_out + p0 + p;
+						out.get_mut(at..at + len).ok_or(OVERFLOW)?.copy_from_slice(&row[..len]);
 					}
 				}
 			}
 		}
 	}
-	Ok(out)
+	Ok(())
 }
 
 /// Gathers the taps of output positions `p0..p0 + pc` packed `[column tile][k][TILE_C]`:

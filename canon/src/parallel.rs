@@ -1,0 +1,56 @@
+//! Native-only parallelism (feature `std`): independent pieces of work spread over threads.
+//! Every piece is computed by the same sequential code as without threads, so results are
+//! bit-identical whatever the thread count; the `no_std` (wasm) build runs them in order.
+
+use std::{num::NonZeroUsize, sync::OnceLock, thread};
+
+/// Threads to use: `EDGEPROOF_CANON_THREADS` if set (1 disables threads), else the machine's
+/// available parallelism, at most 8.
+pub fn threads() -> usize {
+	static THREADS: OnceLock<usize> = OnceLock::new();
+	*THREADS.get_or_init(|| {
+		std::env::var("EDGEPROOF_CANON_THREADS")
+			.ok()
+			.and_then(|v| v.parse::<usize>().ok())
+			.unwrap_or_else(|| thread::available_parallelism().map_or(1, NonZeroUsize::get))
+			.clamp(1, 8)
+	})
+}
+
+/// `items.iter().map(f).collect()`, the items split into contiguous runs of about equal total
+/// `weight`, one per thread.
+pub fn map<T: Sync, R: Send>(
+	items: &[T],
+	weight: impl Fn(&T) -> usize,
+	f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+	let total: usize = items.iter().map(&weight).sum();
+	let n = threads();
+	if n == 1 || items.len() < 2 {
+		return items.iter().map(f).collect();
+	}
+	let share = total.div_ceil(n).max(1);
+	let mut runs = Vec::with_capacity(n);
+	let (mut start, mut acc) = (0, 0);
+	for (i, item) in items.iter().enumerate() {
+		acc += weight(item);
+		if acc >= share && runs.len() + 1 < n {
+			runs.push(&items[start..=i]);
+			(start, acc) = (i + 1, 0);
+		}
+	}
+	runs.push(&items[start..]);
+	let f = &f;
+	thread::scope(|s| {
+		let handles: Vec<_> = runs[1..]
+			.iter()
+			.map(|run| s.spawn(move || run.iter().map(f).collect::<Vec<R>>()))
+			.collect();
+		let mut out: Vec<R> = runs[0].iter().map(f).collect();
+		for h in handles {
+			// A panic in a piece is a panic of the caller, as without threads.
+			out.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+		}
+		out
+	})
+}
