@@ -99,18 +99,14 @@ fn trace_resnet50() {
 /// canon's trace root (execution, leaf hashes, Merkle root), ort with 1 and 2 intra-op threads
 /// (all optimisations), each the median of `runs`, and the ratios to ort's single thread.
 fn bench_real(runs: usize) {
-	use common::real::{compile_real, model_bytes, named_inputs, ALL};
+	use common::real::{model_bytes, named_inputs, program_and_inputs, ALL};
 	println!(
 		"{:<40} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7}",
 		"model", "canon", "trace", "ort 1t", "ort 2t", "c/ort1", "t/ort1", "t/c"
 	);
 	for m in ALL {
-		let (program, names) = compile_real(m);
+		let (program, inputs) = program_and_inputs(m, 7);
 		let named = named_inputs(m, 7);
-		let inputs: Vec<Tensor> = names
-			.iter()
-			.map(|n| named.iter().find(|(m, _)| m == n).expect("an input").1.clone())
-			.collect();
 		let canon = time_n(runs, || {
 			execute(&program, &inputs).expect("runs");
 		});
@@ -163,14 +159,7 @@ fn real_ort(file: &str) {
 
 /// One trace root of one real model (for its peak RSS).
 fn real_trace(file: &str) {
-	use common::real::{compile_real, named_inputs};
-	let m = real_model(file);
-	let (program, names) = compile_real(m);
-	let named = named_inputs(m, 7);
-	let inputs: Vec<Tensor> = names
-		.iter()
-		.map(|n| named.iter().find(|(m, _)| m == n).expect("an input").1.clone())
-		.collect();
+	let (program, inputs) = common::real::program_and_inputs(real_model(file), 7);
 	let root = execute(&program, &inputs).expect("runs").root();
 	println!("{file}: root 0x{}", root.iter().map(|b| format!("{b:02x}")).collect::<String>());
 }

@@ -16,14 +16,9 @@ use edgeproof_canon::{
 
 fn check(m: &RealModel, seed: u64) {
 	let t0 = Instant::now();
-	let (program, names) = compile_real(m);
+	let (program, inputs) = program_and_inputs(m, seed);
 	let compile_time = t0.elapsed();
 	let named = named_inputs(m, seed);
-	// The program's inputs (the frozen ones are constants of it), in its order.
-	let inputs: Vec<Tensor> = names
-		.iter()
-		.map(|n| named.iter().find(|(m, _)| m == n).expect("an input of the model").1.clone())
-		.collect();
 	let t1 = Instant::now();
 	let trace = execute(&program, &inputs).expect("canon executes it");
 	let canon_time = t1.elapsed();

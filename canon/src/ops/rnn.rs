@@ -133,9 +133,8 @@ pub fn run_lstm(
 		let state = d * n * h..(d + 1) * n * h;
 		let mut hs = h0v.get(state.clone()).ok_or_else(overflow)?.to_vec();
 		let mut cs = c0v.get(state.clone()).ok_or_else(overflow)?.to_vec();
-		let w_d = wv.get(d * 4 * h * i_len..(d + 1) * 4 * h * i_len).ok_or_else(overflow)?;
-		let r_d = rv.get(d * 4 * h * h..(d + 1) * 4 * h * h).ok_or_else(overflow)?;
-		let b_d = bv.get(d * 8 * h..(d + 1) * 8 * h).ok_or_else(overflow)?;
+		let (w_d, r_d, b_d) =
+			direction_weights((&wv, &rv, &bv), d, 4 * h, (i_len, h)).ok_or_else(overflow)?;
 		for t in 0..s {
 			let step = if reverse { s - 1 - t } else { t };
 			let mut next_h = vec![0f32; n * h];
@@ -167,6 +166,21 @@ pub fn run_lstm(
 		_ => y_c,
 	};
 	Ok(f32_tensor(out_shape.to_vec(), values))
+}
+
+/// Direction `d`'s slices of W `[rows, I]`, R `[rows, H]` and B `[2 * rows]`, where `rows` is
+/// the gate count times `H`.
+fn direction_weights<'a>(
+	(w, r, b): (&'a [f32], &'a [f32], &'a [f32]),
+	d: usize,
+	rows: usize,
+	(i_len, h): (usize, usize),
+) -> Option<(&'a [f32], &'a [f32], &'a [f32])> {
+	Some((
+		w.get(d * rows * i_len..(d + 1) * rows * i_len)?,
+		r.get(d * rows * h..(d + 1) * rows * h)?,
+		b.get(d * 2 * rows..(d + 1) * 2 * rows)?,
+	))
 }
 
 fn seq_dims(op: &'static str, x: &Tensor) -> Result<(usize, usize, usize)> {
@@ -201,9 +215,8 @@ pub fn run_gru(
 		let reverse = direction == RnnDirection::Reverse || d == 1;
 		let state = d * n * h..(d + 1) * n * h;
 		let mut hs = h0v.get(state.clone()).ok_or_else(overflow)?.to_vec();
-		let w_d = wv.get(d * 3 * h * i_len..(d + 1) * 3 * h * i_len).ok_or_else(overflow)?;
-		let r_d = rv.get(d * 3 * h * h..(d + 1) * 3 * h * h).ok_or_else(overflow)?;
-		let b_d = bv.get(d * 6 * h..(d + 1) * 6 * h).ok_or_else(overflow)?;
+		let (w_d, r_d, b_d) =
+			direction_weights((&wv, &rv, &bv), d, 3 * h, (i_len, h)).ok_or_else(overflow)?;
 		let (wb, rb) = b_d.split_at(3 * h);
 		for t in 0..s {
 			let step = if reverse { s - 1 - t } else { t };

@@ -239,3 +239,15 @@ pub const ALL: &[&RealModel] = &[
 	&SILERO_VAD,
 	&SILERO_VAD_IFLESS_16K,
 ];
+
+/// The model's program and its seeded inputs in the program's order (the frozen ones are
+/// constants of the program).
+pub fn program_and_inputs(m: &RealModel, seed: u64) -> (Program, Vec<Tensor>) {
+	let (program, names) = compile_real(m);
+	let named = named_inputs(m, seed);
+	let inputs = names
+		.iter()
+		.map(|n| named.iter().find(|(m, _)| m == n).expect("an input of the model").1.clone())
+		.collect();
+	(program, inputs)
+}
