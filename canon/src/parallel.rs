@@ -4,6 +4,30 @@
 
 use std::{num::NonZeroUsize, sync::OnceLock, thread};
 
+/// Multiply-adds below which a product is not split between threads (about a millisecond).
+pub const SPLIT_WORK: usize = 1 << 20;
+
+/// `f(m, k, n, a, b, out)` for a product whose output rows are independent: when large, the
+/// first half of the rows (of `a` and `out`) on this thread and the rest on another.
+pub fn by_rows<T: Sync + Send>(
+	(m, k, n): (usize, usize, usize),
+	a: &[T],
+	b: &[T],
+	out: &mut [T],
+	f: fn(usize, usize, usize, &[T], &[T], &mut [T]),
+) {
+	if m < 2 || m.saturating_mul(k).saturating_mul(n) < SPLIT_WORK || threads() == 1 {
+		return f(m, k, n, a, b, out);
+	}
+	let half = m / 2;
+	let (a0, a1) = a.split_at((half * k).min(a.len()));
+	let (o0, o1) = out.split_at_mut((half * n).min(out.len()));
+	thread::scope(|s| {
+		s.spawn(|| f(m - half, k, n, a1, b, o1));
+		f(half, k, n, a0, b, o0);
+	});
+}
+
 /// Threads to use: `EDGEPROOF_CANON_THREADS` if set (1 disables threads), else the machine's
 /// available parallelism, at most 8.
 pub fn threads() -> usize {

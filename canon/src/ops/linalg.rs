@@ -86,6 +86,21 @@ pub fn gemm_nt(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], out: &mut [f3
 	}
 }
 
+/// [`gemm_acc`] (or [`gemm_nt`] with `f`), natively split between threads by output rows when
+/// large; rows are independent, so the result is the same bit for bit.
+pub fn gemm_rows<T: Mac + Send + Sync>(
+	(m, k, n): (usize, usize, usize),
+	a: &[T],
+	b: &[T],
+	out: &mut [T],
+	f: fn(usize, usize, usize, &[T], &[T], &mut [T]),
+) {
+	#[cfg(feature = "std")]
+	crate::parallel::by_rows((m, k, n), a, b, out, f);
+	#[cfg(not(feature = "std"))]
+	f(m, k, n, a, b, out);
+}
+
 /// Row-major transpose of an `r x c` matrix.
 pub fn transpose2(r: usize, c: usize, x: &[f32]) -> Vec<f32> {
 	let mut out = vec![0f32; r * c];
@@ -154,11 +169,8 @@ pub fn run_gemm(
 	}
 	let bv = b.f32_values()?;
 	let mut out = vec![0f32; m * n];
-	if trans_b {
-		gemm_nt(m, k, n, &av, &bv, &mut out);
-	} else {
-		gemm_acc(m, k, n, &av, &bv, &mut out);
-	}
+	let kernel = if trans_b { gemm_nt } else { gemm_acc::<f32> };
+	gemm_rows((m, k, n), &av, &bv, &mut out, kernel);
 	for o in out.iter_mut() {
 		*o *= alpha;
 	}
@@ -226,7 +238,7 @@ pub fn run_matmul(a: &Tensor, b: &Tensor, out_shape: &[u32]) -> Result<Tensor> {
 		let br = bv.get(ib * k * n..(ib + 1) * k * n);
 		let or = out.get_mut(o * m * n..(o + 1) * m * n);
 		match (ar, br, or) {
-			(Some(ar), Some(br), Some(or)) => gemm_acc(m, k, n, ar, br, or),
+			(Some(ar), Some(br), Some(or)) => gemm_rows((m, k, n), ar, br, or, gemm_acc),
 			_ => bad = true,
 		}
 	});

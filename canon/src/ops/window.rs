@@ -283,10 +283,6 @@ pub fn conv_blocked<T: Mac + Send + Sync>(
 
 const OVERFLOW: CanonError = CanonError::Overflow { what: "Conv offsets" };
 
-/// Work below which a convolution is not split between threads.
-#[cfg(feature = "std")]
-const SPLIT_WORK: usize = 1 << 20;
-
 /// A convolution's shape after `resolve`.
 struct ConvGeometry {
 	ah: Axis,
@@ -323,7 +319,7 @@ impl ConvJob {
 	fn split(&self, geo: &ConvGeometry) -> (ConvJob, Option<ConvJob>) {
 		let work = self.out_len(geo) * geo.k_len;
 		let (g, r) = (&self.groups, &self.row_tiles);
-		if work < SPLIT_WORK {
+		if work < crate::parallel::SPLIT_WORK {
 			return (self.clone(), None);
 		}
 		if g.len() >= 2 {

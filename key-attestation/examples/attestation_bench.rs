@@ -1,6 +1,6 @@
 //! What verifying attestation chains costs, natively (one core, release build):
 //!
-//!     cargo run --release -p edgeproof-key-attestation --example bench
+//!     cargo run --release -p edgeproof-key-attestation --example attestation_bench
 //!
 //! For each real chain of tests/data/android: the median time of each certificate's signature
 //! check (by the algorithm and the signer's key) and of the whole `verify_chain`. The runtime's
@@ -8,7 +8,7 @@
 
 use std::{path::Path, time::Instant};
 
-use der::{Decode, Encode};
+use der::Encode;
 use edgeproof_key_attestation::{
 	android::{verify_chain, Trust},
 	signature,
