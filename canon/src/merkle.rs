@@ -16,7 +16,7 @@ use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 use sp_crypto_hashing::blake2_256;
 
-use crate::tensor::Tensor;
+use crate::tensor::{canonicalize_nan_bytes, Tensor};
 
 /// A 32-byte blake2-256 hash.
 pub type Hash = [u8; 32];
@@ -36,11 +36,7 @@ pub fn leaf_hash(t: &Tensor) -> Hash {
 		for chunk in t.data.chunks(block.len()) {
 			let out = &mut block[..chunk.len()];
 			out.copy_from_slice(chunk);
-			for c in out.chunks_exact_mut(4) {
-				if f32::from_le_bytes([c[0], c[1], c[2], c[3]]).is_nan() {
-					c.copy_from_slice(&crate::tensor::CANONICAL_NAN.to_le_bytes());
-				}
-			}
+			canonicalize_nan_bytes(out);
 			state.update(out);
 		}
 	} else {

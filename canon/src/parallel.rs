@@ -22,10 +22,17 @@ pub fn by_rows<T: Sync + Send>(
 	let half = m / 2;
 	let (a0, a1) = a.split_at((half * k).min(a.len()));
 	let (o0, o1) = out.split_at_mut((half * n).min(out.len()));
+	join(|| f(half, k, n, a0, b, o0), || f(m - half, k, n, a1, b, o1));
+}
+
+/// Runs `first` on this thread and `second` on another, and returns both results; a panic in
+/// `second` is resumed here, as if it had run on this thread.
+pub fn join<A, B: Send>(first: impl FnOnce() -> A, second: impl FnOnce() -> B + Send) -> (A, B) {
 	thread::scope(|s| {
-		s.spawn(|| f(m - half, k, n, a1, b, o1));
-		f(half, k, n, a0, b, o0);
-	});
+		let other = s.spawn(second);
+		let a = first();
+		(a, other.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+	})
 }
 
 /// Threads to use: `EDGEPROOF_CANON_THREADS` if set (1 disables threads), else the machine's

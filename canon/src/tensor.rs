@@ -280,14 +280,8 @@ impl Tensor {
 
 	/// Rewrites every F32 NaN to `0x7fc00000` in place (no-op for other dtypes).
 	pub fn canonicalize_nan(&mut self) {
-		if self.dtype != DType::F32 {
-			return;
-		}
-		for c in self.data.chunks_exact_mut(4) {
-			let bits = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-			if f32::from_bits(bits).is_nan() {
-				c.copy_from_slice(&CANONICAL_NAN.to_le_bytes());
-			}
+		if self.dtype == DType::F32 {
+			canonicalize_nan_bytes(&mut self.data);
 		}
 	}
 
@@ -303,6 +297,15 @@ impl Tensor {
 
 /// The single NaN bit pattern used in hashes.
 pub const CANONICAL_NAN: u32 = 0x7fc0_0000;
+
+/// Rewrites every NaN of little-endian f32 `bytes` to [`CANONICAL_NAN`].
+pub(crate) fn canonicalize_nan_bytes(bytes: &mut [u8]) {
+	for c in bytes.chunks_exact_mut(4) {
+		if f32::from_le_bytes([c[0], c[1], c[2], c[3]]).is_nan() {
+			c.copy_from_slice(&CANONICAL_NAN.to_le_bytes());
+		}
+	}
+}
 
 /// Declared dtype and shape of a program input.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]

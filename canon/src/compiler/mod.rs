@@ -75,6 +75,14 @@ pub(crate) fn unsupported(node: &NodeProto, detail: impl Into<String>) -> CanonE
 	}
 }
 
+fn malformed(node: &NodeProto, detail: impl Into<String>) -> CanonError {
+	CanonError::Malformed {
+		node: node_label(node),
+		op: node.op_type.clone(),
+		detail: detail.into(),
+	}
+}
+
 fn node_label(node: &NodeProto) -> String {
 	if node.name.is_empty() {
 		format!("-> {}", node.output.first().map(String::as_str).unwrap_or("?"))
@@ -301,11 +309,7 @@ fn node_error(node: &NodeProto, e: CanonError) -> CanonError {
 		CanonError::DType { input, found, .. } => {
 			unsupported(node, format!("input {input} has dtype {found:?}"))
 		},
-		other => CanonError::Malformed {
-			node: node_label(node),
-			op: node.op_type.clone(),
-			detail: other.to_string(),
-		},
+		other => malformed(node, other.to_string()),
 	}
 }
 

@@ -214,8 +214,9 @@ pub fn run_conv(ins: &[&Tensor], w: &Window, group: u32, out_shape: &[u32]) -> R
 	let mut out =
 		conv_blocked("Conv", &x.f32_values()?, &x.shape, &wt.f32_values()?, &wt.shape, w, group)?;
 	let plane = out_shape.iter().skip(2).map(|&d| d as usize).product::<usize>().max(1);
-	for (i, y) in out.iter_mut().enumerate() {
-		*y += bias.get((i / plane) % oc.max(1)).copied().unwrap_or(0.0);
+	for (ch, ys) in out.chunks_mut(plane).enumerate() {
+		let b = bias.get(ch % oc.max(1)).copied().unwrap_or(0.0);
+		ys.iter_mut().for_each(|y| *y += b);
 	}
 	Ok(f32_tensor(out_shape.to_vec(), out))
 }
@@ -268,11 +269,11 @@ pub fn conv_blocked<T: Mac + Send + Sync>(
 			if let (first, Some(second)) = whole.split(&geo) {
 				let at = first.out_len(&geo).min(out_b.len());
 				let (mine, theirs) = out_b.split_at_mut(at);
-				std::thread::scope(|s| {
-					let other = s.spawn(|| conv_job(&geo, x_b, wv, &second, theirs));
-					let done = conv_job(&geo, x_b, wv, &first, mine);
-					other.join().unwrap_or_else(|e| std::panic::resume_unwind(e)).and(done)
-				})?;
+				let (a, b) = crate::parallel::join(
+					|| conv_job(&geo, x_b, wv, &first, mine),
+					|| conv_job(&geo, x_b, wv, &second, theirs),
+				);
+				a.and(b)?;
 				continue;
 			}
 		}
