@@ -207,18 +207,14 @@ pub fn node_work(op: &Op, ins: &[Meta], out_shape: &[u32]) -> Result<u64> {
 			(numel(x)? as u64).saturating_mul(per)
 		},
 		Op::Lstm { .. } | Op::Gru { .. } => {
-			// Steps x batch x (every weight of W and R once), multiply-adds; GRU without
-			// `linear_before_reset` multiplies (r * h) by its candidate rows of R again.
+			// Steps x batch x (every weight of W and R once), multiply-adds (GRU's candidate rows
+			// of R multiply h or, without `linear_before_reset`, r * h: once either way).
 			let x = ins.first().map(|m| m.shape).unwrap_or(&[]);
 			let w = ins.get(1).map(|m| m.shape).unwrap_or(&[]);
 			let r = ins.get(2).map(|m| m.shape).unwrap_or(&[]);
 			let dims = |s: &[u32]| s.iter().map(|&d| d as u64).fold(1u64, u64::saturating_mul);
 			let seq_batch = dims(x.get(..2).unwrap_or(&[]));
-			let reset = match op {
-				Op::Gru { linear_before_reset: false, .. } => dims(r) / 3,
-				_ => 0,
-			};
-			seq_batch.saturating_mul(dims(w).saturating_add(dims(r)).saturating_add(reset))
+			seq_batch.saturating_mul(dims(w).saturating_add(dims(r)))
 		},
 		Op::Resize { mode, scales, sizes, .. } => {
 			let x = ins.first().map(|m| m.shape).unwrap_or(&[]);

@@ -209,8 +209,12 @@ pub fn run_gru(
 	let overflow = || CanonError::Overflow { what: "GRU offsets" };
 	let mut y = vec![0f32; s * d_count * n * h];
 	let mut y_h = vec![0f32; d_count * n * h];
-	// Per row: the input's three gate sums, the hidden state's, and r * h.
-	let (mut a, mut bh, mut rh) = (vec![0f32; 3 * h], vec![0f32; 3 * h], vec![0f32; h]);
+	// Per row: the input's three gate sums, the hidden state's (the candidate's only with
+	// `linear_before_reset`: without it the candidate multiplies r * h instead), the reset gate
+	// and r * h.
+	let (mut a, mut bh) = (vec![0f32; 3 * h], vec![0f32; 3 * h]);
+	let (mut reset, mut rh) = (vec![0f32; h], vec![0f32; h]);
+	let hidden_rows = if linear_before_reset { 3 * h } else { 2 * h };
 	for d in 0..d_count {
 		let reverse = direction == RnnDirection::Reverse || d == 1;
 		let state = d * n * h..(d + 1) * n * h;
@@ -225,19 +229,22 @@ pub fn run_gru(
 				let xt = xv.get((step * n + row) * i_len..(step * n + row + 1) * i_len);
 				let xt = xt.ok_or_else(overflow)?;
 				let hp = hs.get(row * h..(row + 1) * h).ok_or_else(overflow)?;
-				for g in 0..3 * h {
-					a[g] = dot(xt, &w_d[g * i_len..(g + 1) * i_len]);
-					bh[g] = dot(hp, &r_d[g * h..(g + 1) * h]);
+				for (g, ag) in a.iter_mut().enumerate() {
+					*ag = dot(xt, &w_d[g * i_len..(g + 1) * i_len]);
+				}
+				for (g, bg) in bh.iter_mut().enumerate().take(hidden_rows) {
+					*bg = dot(hp, &r_d[g * h..(g + 1) * h]);
 				}
 				let gate = |g: usize| sigmoid(((a[g] + bh[g]) + wb[g]) + rb[g]);
-				for (j, v) in rh.iter_mut().enumerate() {
-					*v = gate(h + j) * hp[j];
+				for j in 0..h {
+					reset[j] = gate(h + j);
+					rh[j] = reset[j] * hp[j];
 				}
 				for j in 0..h {
-					let (z, reset) = (gate(j), gate(h + j));
+					let z = gate(j);
 					let c = 2 * h + j;
 					let g = if linear_before_reset {
-						libm::tanhf((a[c] + reset * (bh[c] + rb[c])) + wb[c])
+						libm::tanhf((a[c] + reset[j] * (bh[c] + rb[c])) + wb[c])
 					} else {
 						let rec = dot(&rh, &r_d[c * h..(c + 1) * h]);
 						libm::tanhf(((a[c] + rec) + wb[c]) + rb[c])
