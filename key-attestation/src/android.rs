@@ -168,13 +168,11 @@ pub fn verify_chain(chain: &[&[u8]], trust: &Trust) -> Result<Attestation, Error
 			Some(_) => Err(Error::MalformedKeyDescription("the extension appears twice")),
 		})?
 		.ok_or(Error::NoKeyDescription)?;
-	let mut attestation = key_description(extension.extn_value.as_bytes())?;
-	attestation.key = match signature::p256_compressed(&leaf.subject_public_key_info) {
+	let key = match signature::p256_compressed(&leaf.subject_public_key_info) {
 		Some(key) => AttestedKey::P256(key),
 		None => AttestedKey::Other,
 	};
-	attestation.root = root;
-	Ok(attestation)
+	key_description(extension.extn_value.as_bytes(), key, root)
 }
 
 /// Ties a verified attestation to a registration: the challenge it carries must be `challenge`
@@ -226,7 +224,9 @@ fn security_level(t: &Tlv) -> Result<SecurityLevel, Error> {
 	}
 }
 
-fn key_description(bytes: &[u8]) -> Result<Attestation, Error> {
+/// The attestation of the leaf's KeyDescription extension `bytes`, for the attested `key` and
+/// the trusted root at `root`.
+fn key_description(bytes: &[u8], key: AttestedKey, root: usize) -> Result<Attestation, Error> {
 	let mut outer = Reader::new(bytes);
 	let seq = expect(&mut outer, tlv::SEQUENCE, "KeyDescription")?;
 	if !outer.is_empty() {
@@ -260,14 +260,14 @@ fn key_description(bytes: &[u8]) -> Result<Attestation, Error> {
 		}
 	}
 	Ok(Attestation {
-		key: AttestedKey::Other,
+		key,
 		attestation_version,
 		attestation_security_level,
 		keymint_version,
 		keymint_security_level,
 		challenge: challenge.to_vec(),
 		root_of_trust,
-		root: 0,
+		root,
 	})
 }
 
