@@ -5,6 +5,7 @@
 //!     cargo run --release -p edgeproof-canon --example canon_bench -- real    # the real models
 //!     cargo run --release -p edgeproof-canon --example canon_bench -- real-trace FILE  # one trace
 //!     cargo run --release -p edgeproof-canon --example canon_bench -- real-ort FILE    # one ort run
+//!     cargo run --release -p edgeproof-canon --example canon_bench -- chunks FILE [runs]  # chunk sizes
 //!
 //! `real-trace` and `real-ort` under `/usr/bin/time -f %M` give the two peak RSS to compare.
 //!
@@ -15,6 +16,8 @@
 mod common;
 
 use std::time::{Duration, Instant};
+
+use codec::Encode;
 
 use edgeproof_canon::{
 	compiler::{compile, CompileOptions, Compiled},
@@ -164,6 +167,67 @@ fn real_trace(file: &str) {
 	println!("{file}: root 0x{}", root.iter().map(|b| format!("{b:02x}")).collect::<String>());
 }
 
+/// The choice of `CHUNK_BYTES`: for each candidate chunk size, the time to hash every value of a
+/// real model's trace on one thread (median of `runs`), against hashing each value's SCALE
+/// bytes whole as one stream (the leaf hash before chunking), and the size of the proof of one
+/// chunk (its bytes and the siblings up to the leaf hash), averaged and at most over the
+/// trace's values: what a one-step pays to read one element of a tensor.
+fn chunk_sizes(file: &str, runs: usize) {
+	use edgeproof_canon::{chunk::leaf_hash_chunked, merkle::tree_depth};
+	let (program, inputs) = common::real::program_and_inputs(real_model(file), 7);
+	let trace = execute(&program, &inputs).expect("runs");
+	let bytes: usize = trace.values.iter().map(|v| v.data.len()).sum();
+	println!(
+		"{file}: {} values, {:.1} MiB; hashing every value on one thread, median of {runs}",
+		trace.values.len(),
+		bytes as f64 / (1 << 20) as f64
+	);
+	let whole = time_n(runs, || {
+		for t in &trace.values {
+			let mut state = blake2b_simd::Params::new().hash_length(32).to_state();
+			state.update(&(t.dtype, &t.shape, codec::Compact(t.data.len() as u32)).encode());
+			state.update(&t.data);
+			std::hint::black_box(state.finalize());
+		}
+	});
+	let gib_s = |d: Duration| bytes as f64 / d.as_secs_f64() / (1u64 << 30) as f64;
+	println!(
+		"{:>12} {:>10} {:>8} {:>10} {:>14} {:>14}",
+		"chunk", "hash", "GiB/s", "vs whole", "proof mean", "proof max"
+	);
+	println!(
+		"{:>12} {:>8.2}ms {:>8.2} {:>9.2}x",
+		"whole",
+		whole.as_secs_f64() * 1e3,
+		gib_s(whole),
+		1.0
+	);
+	for chunk in [256usize, 1024, 4096, 16384, 65536] {
+		let d = time_n(runs, || {
+			for t in &trace.values {
+				std::hint::black_box(leaf_hash_chunked(t, chunk));
+			}
+		});
+		let proofs: Vec<usize> = trace
+			.values
+			.iter()
+			.map(|t| {
+				let n = t.data.len().div_ceil(chunk) as u64;
+				t.data.len().min(chunk) + 32 * tree_depth(n) as usize
+			})
+			.collect();
+		println!(
+			"{:>12} {:>8.2}ms {:>8.2} {:>9.2}x {:>12} B {:>12} B",
+			chunk,
+			d.as_secs_f64() * 1e3,
+			gib_s(d),
+			d.as_secs_f64() / whole.as_secs_f64(),
+			proofs.iter().sum::<usize>() / proofs.len().max(1),
+			proofs.iter().max().unwrap_or(&0)
+		);
+	}
+}
+
 fn main() {
 	let mut args = std::env::args().skip(1);
 	match args.next().as_deref() {
@@ -171,6 +235,10 @@ fn main() {
 		Some("real") => bench_real(args.next().and_then(|r| r.parse().ok()).unwrap_or(5)),
 		Some("real-trace") => real_trace(&args.next().expect("a model file name")),
 		Some("real-ort") => real_ort(&args.next().expect("a model file name")),
+		Some("chunks") => chunk_sizes(
+			&args.next().expect("a model file name"),
+			args.next().and_then(|r| r.parse().ok()).unwrap_or(5),
+		),
 		_ => {
 			bench("mlp", 2001);
 			bench("cnn", 201);

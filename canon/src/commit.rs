@@ -11,9 +11,10 @@ use scale_info::TypeInfo;
 use sp_crypto_hashing::blake2_256;
 
 use crate::{
+	chunk::{leaf_hash, ChunkProof, TensorChunks},
 	error::{CanonError, Result},
 	exec::Trace,
-	merkle::{leaf_hash, verify_proof, Hash, MerkleProof, MerkleTree},
+	merkle::{verify_proof, Hash, MerkleProof, MerkleTree},
 	ops::execute_op,
 	program::{leaf_of, Node, Op, Program, Ref},
 	tensor::{Limits, Tensor},
@@ -248,4 +249,54 @@ pub fn one_step_work(w: &OneStepWitness) -> Result<u64> {
 	}
 	let (_, out_shape) = crate::ops::infer(&w.node.op, &metas)?;
 	crate::node_work(&w.node.op, &metas, &out_shape)
+}
+
+/// Proof of one chunk of a constant through `program_root`: the node that reads the constant,
+/// proved in the program tree, names its hash at input `input`.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub struct ConstChunkProof {
+	pub node: CommittedNode,
+	/// Proof of `node` in the program tree (index = node index).
+	pub node_proof: MerkleProof,
+	/// Position of the constant among the node's inputs.
+	pub input: u32,
+	pub chunk: ChunkProof,
+}
+
+impl ConstChunkProof {
+	/// Builds the proof of chunk `chunk` of the constant at input `input` of node `node`.
+	pub fn new(
+		program: &Program,
+		program_tree: &MerkleTree,
+		node: u32,
+		input: u32,
+		chunk: u64,
+	) -> Result<Self> {
+		let n = program.nodes.get(node as usize).ok_or_else(|| proof_err("no such node"))?;
+		let Some(&Ref::Const(c)) = n.inputs.get(input as usize) else {
+			return Err(proof_err(format!("input {input} of node {node} is not a constant")));
+		};
+		let constant =
+			program.constants.get(c as usize).ok_or_else(|| proof_err("bad constant"))?;
+		Ok(Self {
+			node: committed_node(n, &constant_hashes(program))?,
+			node_proof: program_tree
+				.proof(node as u64)
+				.ok_or_else(|| proof_err("no node proof"))?,
+			input,
+			chunk: TensorChunks::new(constant)
+				.proof(chunk)
+				.ok_or_else(|| proof_err(format!("constant has no chunk {chunk}")))?,
+		})
+	}
+
+	/// Checks that `bytes` are the chunk this proof names of a constant of the program with this
+	/// root and node count.
+	pub fn verify(&self, program_root: &Hash, node_count: u32, bytes: &[u8]) -> bool {
+		let Some(CommittedRef::Const(h)) = self.node.inputs.get(self.input as usize) else {
+			return false;
+		};
+		verify_proof(program_root, node_count as u64, &program_leaf(&self.node), &self.node_proof)
+			&& self.chunk.verify(h, bytes)
+	}
 }

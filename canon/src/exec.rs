@@ -3,8 +3,9 @@
 use alloc::{format, vec::Vec};
 
 use crate::{
+	chunk::leaf_hash,
 	error::{CanonError, Result},
-	merkle::{leaf_hash, Hash, MerkleTree},
+	merkle::{Hash, MerkleTree},
 	ops::execute_op,
 	program::{Node, Program, Ref},
 	tensor::{Limits, Tensor},

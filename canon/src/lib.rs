@@ -15,13 +15,15 @@
 //!   costs; [`output_leaf_range`]: where its outputs are in the trace.
 //! - [`execute`], [`execute_with`], [`execute_node`], [`execute_node_with`]: running, giving a
 //!   [`Trace`].
-//! - [`merkle`]: leaf hashes, trees, proofs, the descent rule; [`commit`]: `program_root` and the
-//!   one-step witness/check; [`within_tolerance`].
+//! - [`chunk`]: leaf hashes over chunked data and chunk proofs; [`merkle`]: trees, proofs, the
+//!   descent rule; [`commit`]: `program_root`, the one-step witness/check and constant chunk
+//!   proofs; [`within_tolerance`].
 //! - `compiler` (feature `std`): ONNX bytes to [`Program`].
 //!
 //! ## Terms
 //! - *Trace*: `v_0..v_{m+n-1}`, the m graph inputs then the n node outputs.
-//! - *Leaf hash*: blake2-256 of the SCALE encoding with NaNs canonicalised.
+//! - *Leaf hash*: blake2-256 of a tensor's header and the Merkle root of its data chunks, NaNs
+//!   canonicalised.
 //! - *Tail rule*: a program's k outputs are its last k nodes, in order, so the output leaves are
 //!   `m + n - k .. m + n` ([`output_leaf_range`]); the compiler appends `Identity` nodes where
 //!   needed ([`Program::move_outputs_to_tail`]) and [`Program::validate`] enforces it.
@@ -30,6 +32,7 @@
 
 extern crate alloc;
 
+pub mod chunk;
 pub mod commit;
 #[cfg(feature = "std")]
 pub mod compiler;
@@ -43,16 +46,19 @@ mod program;
 mod tensor;
 mod tolerance;
 
+pub use chunk::{
+	leaf_hash, payload_root, ChunkProof, ListChunkProof, TensorChunks, TensorHeader, CHUNK_BYTES,
+};
 pub use commit::{
 	constant_hashes, one_step_witness, one_step_work, program_root, program_tree, verify_one_step,
-	CommittedNode, CommittedRef, LeafWitness, OneStepContext, OneStepWitness,
+	CommittedNode, CommittedRef, ConstChunkProof, LeafWitness, OneStepContext, OneStepWitness,
 };
 pub use error::{CanonError, Result};
 pub use exec::{
 	execute, execute_node, execute_node_with, execute_substituting, execute_with, unrunnable_value,
 	SubstitutedTrace, Trace,
 };
-pub use merkle::{leaf_hash, merkle_root, Hash, MerkleProof, MerkleTree, Position, ZERO_HASH};
+pub use merkle::{merkle_root, Hash, MerkleProof, MerkleTree, Position, ZERO_HASH};
 pub use ops::node_work;
 pub use program::{
 	leaf_of, output_leaf_range, AutoPad, CoordinateTransform, Cost, NearestMode, Node, Op, Program,

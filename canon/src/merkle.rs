@@ -1,9 +1,7 @@
-//! Tensor hashes, binary Merkle trees, inclusion proofs and the descent helpers of the game.
+//! Binary Merkle trees, inclusion proofs and the descent helpers of the game.
 //!
 //! Definitions (byte by byte):
-//! - `leaf_hash(t) = blake2_256(SCALE(t'))` where `t'` is `t` with every F32 NaN element
-//!   rewritten to `0x7fc00000` (SCALE of a [`Tensor`]: dtype index byte, compact length + u32 LE
-//!   dims, compact length + data bytes).
+//! - Leaves are 32-byte hashes: a tensor's is its [`crate::chunk::leaf_hash`].
 //! - Inner node: `blake2_256(left ++ right)` (64 bytes in).
 //! - A tree over `n` leaves is padded with [`ZERO_HASH`] leaves to `P = max(1, next_pow2(n))`
 //!   leaves; the root of a one-leaf tree is that leaf; the root of an empty tree is `ZERO_HASH`.
@@ -16,36 +14,11 @@ use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 use sp_crypto_hashing::blake2_256;
 
-use crate::tensor::{canonicalize_nan_bytes, Tensor};
-
 /// A 32-byte blake2-256 hash.
 pub type Hash = [u8; 32];
 
 /// The padding leaf (and the root of an empty tree).
 pub const ZERO_HASH: Hash = [0u8; 32];
-
-/// Hash of a tensor as a trace leaf (NaNs canonicalised, then SCALE, then blake2-256).
-///
-/// The SCALE bytes are fed to blake2b in pieces (header, then the data, NaNs rewritten a block at
-/// a time), so no copy of the tensor is made; the hash is that of the whole encoding.
-pub fn leaf_hash(t: &Tensor) -> Hash {
-	let mut state = blake2b_simd::Params::new().hash_length(32).to_state();
-	state.update(&(t.dtype, &t.shape, codec::Compact(t.data.len() as u32)).encode());
-	if t.has_noncanonical_nan() {
-		let mut block = [0u8; 4096];
-		for chunk in t.data.chunks(block.len()) {
-			let out = &mut block[..chunk.len()];
-			out.copy_from_slice(chunk);
-			canonicalize_nan_bytes(out);
-			state.update(out);
-		}
-	} else {
-		state.update(&t.data);
-	}
-	let mut hash = [0u8; 32];
-	hash.copy_from_slice(state.finalize().as_bytes());
-	hash
-}
 
 /// Inner node hash `blake2_256(left ++ right)`.
 pub fn hash_pair(left: &Hash, right: &Hash) -> Hash {

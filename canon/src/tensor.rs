@@ -284,19 +284,18 @@ impl Tensor {
 			canonicalize_nan_bytes(&mut self.data);
 		}
 	}
-
-	/// True if this F32 tensor contains a NaN that is not `0x7fc00000`.
-	pub(crate) fn has_noncanonical_nan(&self) -> bool {
-		self.dtype == DType::F32
-			&& self.data.chunks_exact(4).any(|c| {
-				let bits = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-				f32::from_bits(bits).is_nan() && bits != CANONICAL_NAN
-			})
-	}
 }
 
 /// The single NaN bit pattern used in hashes.
 pub const CANONICAL_NAN: u32 = 0x7fc0_0000;
+
+/// True if little-endian f32 `bytes` hold a NaN that is not [`CANONICAL_NAN`].
+pub(crate) fn has_noncanonical_nan_bytes(bytes: &[u8]) -> bool {
+	bytes.chunks_exact(4).any(|c| {
+		let bits = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+		f32::from_bits(bits).is_nan() && bits != CANONICAL_NAN
+	})
+}
 
 /// Rewrites every NaN of little-endian f32 `bytes` to [`CANONICAL_NAN`].
 pub(crate) fn canonicalize_nan_bytes(bytes: &mut [u8]) {

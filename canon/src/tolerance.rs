@@ -4,7 +4,7 @@ use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 
 use crate::{
-	merkle::leaf_hash,
+	chunk::leaf_hash,
 	tensor::{DType, Tensor},
 };
 

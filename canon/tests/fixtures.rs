@@ -4,11 +4,13 @@
 mod common;
 
 use edgeproof_canon::{
+	chunk::chunk_bytes,
 	commit::{one_step_witness, program_tree, verify_one_step, OneStepContext},
 	compiler::{compile, CompileOptions, Compiled},
 	execute, execute_with, leaf_hash, node_work,
 	ops::Meta,
-	program_root, within_tolerance, CanonError, Cost, Limits, Ref, Tensor, Tolerance,
+	program_root, within_tolerance, CanonError, ConstChunkProof, Cost, Limits, ListChunkProof, Ref,
+	Tensor, TensorChunks, Tolerance,
 };
 
 fn load(name: &str) -> (Compiled, Vec<Tensor>, Vec<Tensor>) {
@@ -76,6 +78,48 @@ fn check_model(name: &str, nodes: usize) {
 	// Input and padding leaves have no witness.
 	assert!(one_step_witness(program, &ptree, &trace, &ttree, 0).is_err());
 	assert!(one_step_witness(program, &ptree, &trace, &ttree, trace.values.len() as u64).is_err());
+	check_chunk_proofs(name, program, &trace);
+}
+
+/// The first and last chunk of every trace value prove against the trace root, and of every
+/// constant through `program_root` at each node that reads it; a chunk never proves at another
+/// leaf, and a node's non-constant input has no constant proof.
+fn check_chunk_proofs(
+	name: &str,
+	program: &edgeproof_canon::Program,
+	trace: &edgeproof_canon::Trace,
+) {
+	let (ttree, ptree) = (trace.tree(), program_tree(program).unwrap());
+	let len = trace.values.len() as u64;
+	for (k, t) in trace.values.iter().enumerate() {
+		let chunks = TensorChunks::new(t);
+		for c in [0, chunks.header.chunk_count().saturating_sub(1)] {
+			let Some(bytes) = chunk_bytes(t, c) else { continue };
+			let proof = ListChunkProof::new(&ttree, k as u64, &chunks, c).unwrap();
+			assert!(proof.verify(&ttree.root(), len, bytes), "{name}: leaf {k} chunk {c}");
+			let mut moved = proof.clone();
+			moved.leaf.index = (k as u64 + 1) % len;
+			assert!(!moved.verify(&ttree.root(), len, bytes), "{name}: leaf {k} moved");
+		}
+	}
+	let node_count = program.nodes.len() as u32;
+	let mut proved = 0;
+	for (j, node) in program.nodes.iter().enumerate() {
+		for (pos, r) in node.inputs.iter().enumerate() {
+			let Ref::Const(c) = *r else {
+				assert!(ConstChunkProof::new(program, &ptree, j as u32, pos as u32, 0).is_err());
+				continue;
+			};
+			let constant = &program.constants[c as usize];
+			let last = TensorChunks::new(constant).header.chunk_count().saturating_sub(1);
+			let Some(bytes) = chunk_bytes(constant, last) else { continue };
+			let proof = ConstChunkProof::new(program, &ptree, j as u32, pos as u32, last).unwrap();
+			assert!(proof.verify(&ptree.root(), node_count, bytes), "{name}: node {j} const {pos}");
+			assert!(!proof.verify(&ttree.root(), node_count, bytes), "{name}: another root");
+			proved += 1;
+		}
+	}
+	assert!(proved > 0, "{name} has constants");
 }
 
 #[test]
@@ -145,12 +189,12 @@ fn tampered_one_step_witnesses_are_rejected() {
 
 #[test]
 fn fixture_program_roots_are_stable() {
-	// Changing an operator's encoding or the compiler's output changes these roots; that is a
-	// protocol change (registered models would no longer activate). Both fixtures' outputs were
-	// already their last nodes, so the tail rule left them (and these roots) unchanged.
+	// Changing an operator's encoding, the compiler's output or the leaf hash (through the
+	// constants' hashes) changes these roots; that is a protocol change (registered models would
+	// no longer activate). They changed last with the chunked leaf hash.
 	for (name, expected) in [
-		("mlp", "bb4700eb2e0b78f77a0b5ceb3d4395b2df1d3eea0d4aaf38c695410f0e7b695a"),
-		("cnn", "fc031e89f7a4bcf2c98e6e1cfca61030fff5bd773facbe644383aafe449c2e55"),
+		("mlp", "fc479b7ebc89a6ec4a2702ace4675b0e10ebdb66a7c2b7d82148766dd448e46e"),
+		("cnn", "3be43b67ac9af974eb0cf344e25e586b0581a7b4f1cbd8e61d4dd425bee1c5c5"),
 	] {
 		let (compiled, _, _) = load(name);
 		assert!(compiled.program.outputs_at_tail());

@@ -619,17 +619,22 @@ proptest! {
 proptest! {
 	#![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
 
-	/// The leaf hash, fed to blake2b in pieces, is blake2-256 of the whole SCALE encoding with
-	/// NaNs rewritten (the definition in docs/canonical-executor.md), for every dtype, with NaN
-	/// payloads anywhere, on tensors longer than its 4 KiB block.
+	/// The leaf hash is the chunked definition of docs/canonical-executor.md, computed here the
+	/// plain way (one blake2 per chunk of the NaN-rewritten data, a Merkle root built by pairing
+	/// with zero padding, then the header and that root), for every dtype, with NaN payloads
+	/// anywhere, on tensors of zero to several chunks; and every chunk proves on its own, while
+	/// a changed byte, another index, a chunk cut short or a proof missing a sibling does not.
 	#[test]
-	fn leaf_hashes_are_blake2_of_the_nan_canonical_encoding(
+	fn leaf_hashes_are_the_chunked_definition_and_every_chunk_proves(
 		dtype in prop_oneof![Just(DType::F32), Just(DType::I64), Just(DType::U8), Just(DType::Bool)],
-		len in 0usize..3000,
+		len in 0usize..5000,
 		nans in proptest::collection::vec((any::<prop::sample::Index>(), any::<u32>()), 0..4),
 		seed in any::<u64>(),
+		flip in any::<prop::sample::Index>(),
 	) {
 		use codec::Encode;
+		use edgeproof_canon::{chunk::chunk_bytes, TensorChunks, CHUNK_BYTES};
+		use sp_crypto_hashing::blake2_256;
 		let mut data: Vec<u8> = common::seeded_u64(seed, len.div_ceil(8) * dtype.size())
 			.into_iter()
 			.flat_map(u64::to_le_bytes)
@@ -645,7 +650,49 @@ proptest! {
 			}
 		}
 		let t = Tensor { dtype, shape: vec![len as u32], data };
-		let want = sp_crypto_hashing::blake2_256(&t.nan_canonical().encode());
-		prop_assert_eq!(edgeproof_canon::leaf_hash(&t), want);
+		let mut level: Vec<[u8; 32]> =
+			t.nan_canonical().data.chunks(CHUNK_BYTES).map(blake2_256).collect();
+		while level.len() > 1 {
+			level.resize(level.len().next_power_of_two(), [0; 32]);
+			level = level.chunks(2).map(|p| blake2_256(&[p[0], p[1]].concat())).collect();
+		}
+		let root = level.first().copied().unwrap_or([0; 32]);
+		let mut preimage = (dtype, &t.shape, codec::Compact(t.data.len() as u32)).encode();
+		preimage.extend_from_slice(&root);
+		let leaf = edgeproof_canon::leaf_hash(&t);
+		prop_assert_eq!(leaf, blake2_256(&preimage));
+
+		let chunks = TensorChunks::new(&t);
+		prop_assert_eq!(chunks.leaf_hash(), leaf);
+		let count = t.data.len().div_ceil(CHUNK_BYTES) as u64;
+		prop_assert_eq!(chunks.header.chunk_count(), count);
+		prop_assert!(chunks.proof(count).is_none() && chunk_bytes(&t, count).is_none());
+		let mut joined = Vec::new();
+		for i in 0..count {
+			let bytes = chunk_bytes(&t, i).unwrap();
+			joined.extend_from_slice(bytes);
+			let proof = chunks.proof(i).unwrap();
+			prop_assert!(proof.verify(&leaf, bytes));
+			let mut changed = bytes.to_vec();
+			let at = flip.index(changed.len());
+			changed[at] ^= 0x01;
+			// Flipping the low bit of a NaN's mantissa can leave it a NaN, hashed alike.
+			let same_value = dtype == DType::F32 && {
+				let w = at / 4 * 4;
+				f32::from_le_bytes(bytes[w..w + 4].try_into().unwrap()).is_nan()
+					&& f32::from_le_bytes(changed[w..w + 4].try_into().unwrap()).is_nan()
+			};
+			prop_assert_eq!(proof.verify(&leaf, &changed), same_value);
+			prop_assert!(!proof.verify(&leaf, &bytes[..bytes.len() - 1]));
+			if count > 1 {
+				let mut moved = proof.clone();
+				moved.chunk.index = (i + 1) % count;
+				prop_assert!(!moved.verify(&leaf, bytes));
+				let mut short = proof.clone();
+				short.chunk.siblings.pop();
+				prop_assert!(!short.verify(&leaf, bytes));
+			}
+		}
+		prop_assert_eq!(joined, t.data);
 	}
 }
