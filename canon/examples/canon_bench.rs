@@ -4,10 +4,11 @@
 //!     cargo run --release -p edgeproof-canon --example canon_bench -- trace   # one ResNet-50 trace
 //!     cargo run --release -p edgeproof-canon --example canon_bench -- real    # the real models
 //!     cargo run --release -p edgeproof-canon --example canon_bench -- real-trace FILE  # one trace
+//!     cargo run --release -p edgeproof-canon --example canon_bench -- real-stream FILE # streamed
 //!     cargo run --release -p edgeproof-canon --example canon_bench -- real-ort FILE    # one ort run
 //!     cargo run --release -p edgeproof-canon --example canon_bench -- chunks FILE [runs]  # chunk sizes
 //!
-//! `real-trace` and `real-ort` under `/usr/bin/time -f %M` give the two peak RSS to compare.
+//! `real-trace`, `real-stream` and `real-ort` under `/usr/bin/time -f %M` give the two peak RSS to compare.
 //!
 //! Needs the set-up of scripts/setup.sh (ONNX test data and libonnxruntime.so.1.31.1). For peak
 //! memory of the whole trace run the `trace` mode under `/usr/bin/time -v`.
@@ -20,8 +21,9 @@ use std::time::{Duration, Instant};
 use codec::Encode;
 
 use edgeproof_canon::{
+	commit_trace,
 	compiler::{compile, CompileOptions, Compiled},
-	execute, Tensor,
+	execute, Limits, Tensor,
 };
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -104,8 +106,8 @@ fn trace_resnet50() {
 fn bench_real(runs: usize) {
 	use common::real::{model_bytes, named_inputs, program_and_inputs, ALL};
 	println!(
-		"{:<40} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7}",
-		"model", "canon", "trace", "ort 1t", "ort 2t", "c/ort1", "t/ort1", "t/c"
+		"{:<40} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>7}",
+		"model", "canon", "trace", "stream", "ort 1t", "ort 2t", "c/ort1", "t/ort1", "t/c", "s/c"
 	);
 	for m in ALL {
 		let (program, inputs) = program_and_inputs(m, 7);
@@ -115,6 +117,9 @@ fn bench_real(runs: usize) {
 		});
 		let trace = time_n(runs, || {
 			execute(&program, &inputs).expect("runs").root();
+		});
+		let stream = time_n(runs, || {
+			commit_trace(&program, &inputs, &Limits::NATIVE, false).expect("runs").tree().root();
 		});
 		let bytes = model_bytes(m);
 		let named: Vec<_> = named.iter().map(|(n, t)| (n.clone(), t)).collect();
@@ -128,15 +133,17 @@ fn bench_real(runs: usize) {
 		let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
 		let ms = |d: Duration| format!("{:.2}", d.as_secs_f64() * 1e3);
 		println!(
-			"{:<40} {:>9} {:>9} {:>9} {:>9} {:>6.1}x {:>6.1}x {:>6.2}x",
+			"{:<40} {:>9} {:>9} {:>9} {:>9} {:>9} {:>6.1}x {:>6.1}x {:>6.2}x {:>6.2}x",
 			m.file,
 			ms(canon),
 			ms(trace),
+			ms(stream),
 			ms(ort1),
 			ms(ort2),
 			ratio(canon, ort1),
 			ratio(trace, ort1),
-			ratio(trace, canon)
+			ratio(trace, canon),
+			ratio(stream, canon)
 		);
 	}
 	println!("(milliseconds, median of {runs} after a warm-up run)");
@@ -160,10 +167,15 @@ fn real_ort(file: &str) {
 	println!("{file}: {} outputs", outputs.len());
 }
 
-/// One trace root of one real model (for its peak RSS).
-fn real_trace(file: &str) {
+/// One trace root of one real model (for its peak RSS): from the whole trace, or `streamed`
+/// (each value hashed when computed and freed after its last reader).
+fn real_trace(file: &str, streamed: bool) {
 	let (program, inputs) = common::real::program_and_inputs(real_model(file), 7);
-	let root = execute(&program, &inputs).expect("runs").root();
+	let root = if streamed {
+		commit_trace(&program, &inputs, &Limits::NATIVE, false).expect("runs").tree().root()
+	} else {
+		execute(&program, &inputs).expect("runs").root()
+	};
 	println!("{file}: root 0x{}", root.iter().map(|b| format!("{b:02x}")).collect::<String>());
 }
 
@@ -233,7 +245,8 @@ fn main() {
 	match args.next().as_deref() {
 		Some("trace") => trace_resnet50(),
 		Some("real") => bench_real(args.next().and_then(|r| r.parse().ok()).unwrap_or(5)),
-		Some("real-trace") => real_trace(&args.next().expect("a model file name")),
+		Some("real-trace") => real_trace(&args.next().expect("a model file name"), false),
+		Some("real-stream") => real_trace(&args.next().expect("a model file name"), true),
 		Some("real-ort") => real_ort(&args.next().expect("a model file name")),
 		Some("chunks") => chunk_sizes(
 			&args.next().expect("a model file name"),

@@ -108,9 +108,31 @@ pub fn chunk_leaf(dtype: DType, bytes: &[u8]) -> Hash {
 	}
 }
 
+/// Data below which a tensor's chunks are hashed on one thread (natively).
+#[cfg(feature = "std")]
+const SPLIT_BYTES: usize = 256 << 10;
+
+/// The chunk leaves; natively, a large tensor's two halves (cut at a group boundary) are hashed
+/// on two threads.
+fn chunk_leaves_sized(dtype: DType, data: &[u8], chunk: usize) -> Vec<Hash> {
+	#[cfg(feature = "std")]
+	if data.len() >= SPLIT_BYTES && crate::parallel::threads() > 1 {
+		let group = chunk.saturating_mul(GROUP_CHUNKS);
+		let (a, b) =
+			data.split_at((data.len() / 2).div_ceil(group).saturating_mul(group).min(data.len()));
+		let (mut left, right) = crate::parallel::join(
+			|| chunk_leaves_seq(dtype, a, chunk),
+			|| chunk_leaves_seq(dtype, b, chunk),
+		);
+		left.extend(right);
+		return left;
+	}
+	chunk_leaves_seq(dtype, data, chunk)
+}
+
 /// The chunk leaves, [`GROUP_CHUNKS`] chunks hashed side by side at a time (blake2b's SIMD lanes
 /// natively); a group with NaNs to rewrite is canonicalised in a scratch copy first.
-fn chunk_leaves_sized(dtype: DType, data: &[u8], chunk: usize) -> Vec<Hash> {
+fn chunk_leaves_seq(dtype: DType, data: &[u8], chunk: usize) -> Vec<Hash> {
 	let mut params = blake2b_simd::Params::new();
 	params.hash_length(32);
 	let mut leaves = Vec::with_capacity(chunk_count(data.len(), chunk) as usize);
@@ -284,6 +306,22 @@ mod tests {
 		assert!(proof.verify(&leaf_hash(&t), &[0]));
 		assert!(!proof.verify(&leaf_hash(&t), &[1]));
 		assert!(!proof.verify(&leaf_hash(&t), &[0, 0]));
+	}
+
+	/// A tensor large enough to be hashed in two halves on two threads (natively) has the chunk
+	/// leaves of one blake2 per chunk, its NaNs rewritten, the last chunk short.
+	#[test]
+	fn a_large_tensor_hashed_in_halves_has_the_same_chunk_leaves() {
+		let len = 3 * SPLIT_BYTES / 4 + 13;
+		let mut values: Vec<f32> = (0..len).map(|i| i as f32 * 0.5).collect();
+		values[7] = f32::from_bits(0xffc0_1234);
+		values[len - 1] = f32::from_bits(0x7f80_0001);
+		let t = Tensor::from_f32(alloc::vec![len as u32], &values);
+		let canonical = t.nan_canonical();
+		let want: Vec<Hash> = canonical.data.chunks(CHUNK_BYTES).map(blake2_256).collect();
+		assert!(t.data.len() >= SPLIT_BYTES);
+		assert_eq!(chunk_leaves(&t), want);
+		assert_eq!(chunk_leaves_seq(t.dtype, &t.data, CHUNK_BYTES), want);
 	}
 
 	#[test]

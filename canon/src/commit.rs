@@ -124,12 +124,50 @@ pub fn one_step_witness(
 	trace_tree: &MerkleTree,
 	k: u64,
 ) -> Result<OneStepWitness> {
+	one_step_witness_with(program, program_tree, trace_tree, k, |leaf| {
+		trace.values.get(leaf as usize).cloned()
+	})
+}
+
+/// [`one_step_witness`] for a party that kept only the trace tree (a
+/// [`crate::TraceCommitment`]): the values node `k - m` reads are recomputed from the claim's
+/// `inputs` by [`crate::trace_values`], which runs the program only as far as that node (with
+/// `substitute`, as [`crate::execute_substituting`] does).
+pub fn one_step_witness_recomputed(
+	program: &Program,
+	program_tree: &MerkleTree,
+	inputs: &[Tensor],
+	limits: &Limits,
+	substitute: bool,
+	trace_tree: &MerkleTree,
+	k: u64,
+) -> Result<OneStepWitness> {
+	let node = node_at(program, k)?;
+	let m = program.inputs.len() as u32;
+	let leaves: Vec<u32> = node.inputs.iter().filter_map(|&r| leaf_of(m, r)).collect();
+	let values = crate::exec::trace_values(program, inputs, limits, substitute, &leaves)?;
+	one_step_witness_with(program, program_tree, trace_tree, k, |leaf| {
+		leaves.iter().position(|&l| l == leaf).and_then(|i| values.get(i).cloned())
+	})
+}
+
+/// The node of trace leaf `k`, which must be a node leaf.
+fn node_at(program: &Program, k: u64) -> Result<&Node> {
 	let m = program.inputs.len() as u64;
 	let j = k.checked_sub(m).ok_or_else(|| proof_err(format!("leaf {k} is a graph input")))?;
-	let node = program
-		.nodes
-		.get(j as usize)
-		.ok_or_else(|| proof_err(format!("leaf {k} is a padding leaf")))?;
+	program.nodes.get(j as usize).ok_or_else(|| proof_err(format!("leaf {k} is a padding leaf")))
+}
+
+/// Builds the one-step witness for node leaf `k`, taking the trace's values from `value(leaf)`.
+fn one_step_witness_with(
+	program: &Program,
+	program_tree: &MerkleTree,
+	trace_tree: &MerkleTree,
+	k: u64,
+	mut value: impl FnMut(u32) -> Option<Tensor>,
+) -> Result<OneStepWitness> {
+	let m = program.inputs.len() as u64;
+	let node = node_at(program, k)?;
 	let hashes = constant_hashes(program);
 	let mut constants = Vec::new();
 	let mut inputs = Vec::new();
@@ -144,11 +182,7 @@ pub fn one_step_witness(
 			),
 			r => {
 				let leaf = leaf_of(m as u32, r).ok_or_else(|| proof_err("bad reference"))?;
-				let tensor = trace
-					.values
-					.get(leaf as usize)
-					.cloned()
-					.ok_or_else(|| proof_err("short trace"))?;
+				let tensor = value(leaf).ok_or_else(|| proof_err("short trace"))?;
 				let proof = trace_tree.proof(leaf as u64).ok_or_else(|| proof_err("no proof"))?;
 				inputs.push(LeafWitness { tensor, proof });
 			},
@@ -156,7 +190,7 @@ pub fn one_step_witness(
 	}
 	Ok(OneStepWitness {
 		node: committed_node(node, &hashes)?,
-		node_proof: program_tree.proof(j).ok_or_else(|| proof_err("no node proof"))?,
+		node_proof: program_tree.proof(k - m).ok_or_else(|| proof_err("no node proof"))?,
 		constants,
 		inputs,
 	})

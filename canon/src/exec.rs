@@ -109,12 +109,8 @@ pub fn execute_with(program: &Program, inputs: &[Tensor], limits: &Limits) -> Re
 	run(program, inputs, limits, false).map(|t| t.trace)
 }
 
-fn run(
-	program: &Program,
-	inputs: &[Tensor],
-	limits: &Limits,
-	substitute: bool,
-) -> Result<SubstitutedTrace> {
+/// Validates a program, its [`Program::cost`] and the inputs against `limits`.
+fn check_run(program: &Program, inputs: &[Tensor], limits: &Limits) -> Result<()> {
 	program.validate(limits)?;
 	limits.check_cost(&program.cost()?)?;
 	if inputs.len() != program.inputs.len() {
@@ -135,6 +131,36 @@ fn run(
 			});
 		}
 	}
+	Ok(())
+}
+
+/// Executes node `j` on `args`; with `substitute`, a failure gives [`unrunnable_value`] and is
+/// recorded in `unrunnable`.
+fn step(
+	j: usize,
+	node: &Node,
+	args: &[&Tensor],
+	limits: &Limits,
+	substitute: bool,
+	unrunnable: &mut Vec<u32>,
+) -> Result<Tensor> {
+	match execute_op(&node.op, args, limits) {
+		Ok(out) => Ok(out),
+		Err(_) if substitute => {
+			unrunnable.push(j as u32);
+			Ok(unrunnable_value())
+		},
+		Err(e) => Err(e),
+	}
+}
+
+fn run(
+	program: &Program,
+	inputs: &[Tensor],
+	limits: &Limits,
+	substitute: bool,
+) -> Result<SubstitutedTrace> {
+	check_run(program, inputs, limits)?;
 	let mut values: Vec<Tensor> = Vec::with_capacity(program.trace_len());
 	values.extend(inputs.iter().cloned());
 	let m = inputs.len();
@@ -152,15 +178,147 @@ fn run(
 				v.ok_or(CanonError::BadRef { node: j as u32, detail: format!("{r:?}") })
 			})
 			.collect::<Result<Vec<&Tensor>>>()?;
-		let out = match execute_op(&node.op, &args, limits) {
-			Ok(out) => out,
-			Err(_) if substitute => {
-				unrunnable.push(j as u32);
-				unrunnable_value()
-			},
-			Err(e) => return Err(e),
-		};
+		let out = step(j, node, &args, limits, substitute, &mut unrunnable)?;
 		values.push(out);
 	}
 	Ok(SubstitutedTrace { trace: Trace { values }, unrunnable })
+}
+
+/// What a run commits to, without the trace's values: every leaf hash (the trace tree), the
+/// program's outputs, and the nodes that could not be executed (with `substitute`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceCommitment {
+	/// `leaf_hash(v_k)` for every leaf `k` of the trace, in order.
+	pub leaves: Vec<Hash>,
+	/// The program's outputs, in order.
+	pub outputs: Vec<Tensor>,
+	/// The nodes (program indices, ascending) that could not be executed.
+	pub unrunnable: Vec<u32>,
+}
+
+impl TraceCommitment {
+	/// The Merkle tree over the leaf hashes (its root is the trace root).
+	pub fn tree(&self) -> MerkleTree {
+		MerkleTree::new(self.leaves.clone())
+	}
+}
+
+/// Runs a program like [`execute_with`] (or [`execute_substituting`] with `substitute`) but keeps
+/// only what a run commits to: each value is hashed as soon as it is computed and freed as soon
+/// as no later node reads it. Peak memory is the largest set of values alive at once, not the
+/// whole trace. Same leaf hashes, outputs and unrunnable nodes as the whole trace gives.
+pub fn commit_trace(
+	program: &Program,
+	inputs: &[Tensor],
+	limits: &Limits,
+	substitute: bool,
+) -> Result<TraceCommitment> {
+	let mut leaves = Vec::with_capacity(program.trace_len());
+	let outputs = program.output_leaves()?;
+	let (kept, unrunnable) =
+		stream(program, inputs, limits, substitute, &outputs, program.nodes.len(), |_, t| {
+			leaves.push(leaf_hash(t))
+		})?;
+	Ok(TraceCommitment { leaves, outputs: kept, unrunnable })
+}
+
+/// The values of the trace at `leaves` (in that order), computed by running the program only as
+/// far as the last of them and freeing every value no later node (nor `leaves`) needs: how a
+/// party that kept only a [`TraceCommitment`] recomputes what a one-step witness needs.
+pub fn trace_values(
+	program: &Program,
+	inputs: &[Tensor],
+	limits: &Limits,
+	substitute: bool,
+	leaves: &[u32],
+) -> Result<Vec<Tensor>> {
+	let m = program.inputs.len();
+	let last = leaves.iter().map(|&l| l as usize).max().unwrap_or(0);
+	if last >= program.trace_len() {
+		return Err(CanonError::Graph { detail: format!("leaf {last} is not in the trace") });
+	}
+	let upto = last.saturating_add(1).saturating_sub(m);
+	stream(program, inputs, limits, substitute, leaves, upto, |_, _| ()).map(|(kept, _)| kept)
+}
+
+/// Runs the first `upto` nodes, calling `visit(leaf, value)` for every input and node value in
+/// leaf order, and returns the values at `keep` (in that order) with the unrunnable nodes. A
+/// node's value is dropped after its last reader among those nodes, unless it is kept.
+fn stream(
+	program: &Program,
+	inputs: &[Tensor],
+	limits: &Limits,
+	substitute: bool,
+	keep: &[u32],
+	upto: usize,
+	mut visit: impl FnMut(usize, &Tensor),
+) -> Result<(Vec<Tensor>, Vec<u32>)> {
+	check_run(program, inputs, limits)?;
+	let m = inputs.len();
+	let n = upto.min(program.nodes.len());
+	// The last node (below n) that reads each leaf; `None`: no node does.
+	let mut last_use: Vec<Option<usize>> = alloc::vec![None; m + n];
+	for (j, node) in program.nodes.iter().take(n).enumerate() {
+		for r in &node.inputs {
+			if let Some(leaf) = program.leaf_of(*r) {
+				if let Some(slot) = last_use.get_mut(leaf as usize) {
+					*slot = Some(j);
+				}
+			}
+		}
+	}
+	let mut kept_leaf = alloc::vec![false; m + n];
+	for &l in keep {
+		if let Some(k) = kept_leaf.get_mut(l as usize) {
+			*k = true;
+		}
+	}
+	for (i, t) in inputs.iter().enumerate() {
+		visit(i, t);
+	}
+	let mut values: Vec<Option<Tensor>> = alloc::vec![None; n];
+	let mut unrunnable = Vec::new();
+	for (j, node) in program.nodes.iter().take(n).enumerate() {
+		let args = node
+			.inputs
+			.iter()
+			.map(|&r| {
+				let v = match r {
+					Ref::Input(i) => inputs.get(i as usize),
+					Ref::Const(i) => program.constants.get(i as usize),
+					Ref::Node(i) if (i as usize) < j => {
+						values.get(i as usize).and_then(Option::as_ref)
+					},
+					Ref::Node(_) => None,
+				};
+				v.ok_or(CanonError::BadRef { node: j as u32, detail: format!("{r:?}") })
+			})
+			.collect::<Result<Vec<&Tensor>>>()?;
+		let out = step(j, node, &args, limits, substitute, &mut unrunnable)?;
+		visit(m + j, &out);
+		let leaf = m + j;
+		if kept_leaf[leaf] || last_use[leaf].is_some() {
+			values[j] = Some(out);
+		}
+		for r in &node.inputs {
+			if let Ref::Node(i) = *r {
+				let leaf = m + i as usize;
+				if last_use[leaf] == Some(j) && !kept_leaf[leaf] {
+					values[i as usize] = None;
+				}
+			}
+		}
+	}
+	let kept = keep
+		.iter()
+		.map(|&l| {
+			let l = l as usize;
+			match l.checked_sub(m) {
+				None => inputs.get(l).cloned(),
+				Some(j) => values.get(j).and_then(Clone::clone),
+			}
+			.ok_or_else(|| CanonError::Graph { detail: format!("leaf {l} was not computed") })
+		})
+		.collect::<Result<Vec<_>>>()?;
+	Ok((kept, unrunnable))
 }

@@ -50,13 +50,14 @@ pub use chunk::{
 	leaf_hash, payload_root, ChunkProof, ListChunkProof, TensorChunks, TensorHeader, CHUNK_BYTES,
 };
 pub use commit::{
-	constant_hashes, one_step_witness, one_step_work, program_root, program_tree, verify_one_step,
-	CommittedNode, CommittedRef, ConstChunkProof, LeafWitness, OneStepContext, OneStepWitness,
+	constant_hashes, one_step_witness, one_step_witness_recomputed, one_step_work, program_root,
+	program_tree, verify_one_step, CommittedNode, CommittedRef, ConstChunkProof, LeafWitness,
+	OneStepContext, OneStepWitness,
 };
 pub use error::{CanonError, Result};
 pub use exec::{
-	execute, execute_node, execute_node_with, execute_substituting, execute_with, unrunnable_value,
-	SubstitutedTrace, Trace,
+	commit_trace, execute, execute_node, execute_node_with, execute_substituting, execute_with,
+	trace_values, unrunnable_value, SubstitutedTrace, Trace, TraceCommitment,
 };
 pub use merkle::{merkle_root, Hash, MerkleProof, MerkleTree, Position, ZERO_HASH};
 pub use ops::node_work;

@@ -6,11 +6,12 @@ mod common;
 use edgeproof_canon::{
 	chunk::chunk_bytes,
 	commit::{one_step_witness, program_tree, verify_one_step, OneStepContext},
+	commit_trace,
 	compiler::{compile, CompileOptions, Compiled},
 	execute, execute_with, leaf_hash, node_work,
 	ops::Meta,
-	program_root, within_tolerance, CanonError, ConstChunkProof, Cost, Limits, ListChunkProof, Ref,
-	Tensor, TensorChunks, Tolerance,
+	program_root, trace_values, within_tolerance, CanonError, ConstChunkProof, Cost, Limits,
+	ListChunkProof, Ref, Tensor, TensorChunks, Tolerance,
 };
 
 fn load(name: &str) -> (Compiled, Vec<Tensor>, Vec<Tensor>) {
@@ -79,6 +80,18 @@ fn check_model(name: &str, nodes: usize) {
 	assert!(one_step_witness(program, &ptree, &trace, &ttree, 0).is_err());
 	assert!(one_step_witness(program, &ptree, &trace, &ttree, trace.values.len() as u64).is_err());
 	check_chunk_proofs(name, program, &trace);
+	let streamed = commit_trace(program, &inputs, &Limits::NATIVE, false).unwrap();
+	assert_eq!(streamed.leaves, trace.leaf_hashes(), "{name}: streamed leaves");
+	assert_eq!(streamed.tree().root(), trace.root());
+	assert_eq!(streamed.outputs, outputs);
+	// Any set of leaves, recomputed alone, in the order asked (a repeat included).
+	let all: Vec<u32> = (0..trace.values.len() as u32).rev().chain([0]).collect();
+	let values = trace_values(program, &inputs, &Limits::NATIVE, false, &all).unwrap();
+	for (leaf, value) in all.iter().zip(&values) {
+		assert_eq!(value, &trace.values[*leaf as usize], "{name}: leaf {leaf}");
+	}
+	assert!(trace_values(program, &inputs, &Limits::NATIVE, false, &[trace.values.len() as u32])
+		.is_err());
 }
 
 /// The first and last chunk of every trace value prove against the trace root, and of every

@@ -10,8 +10,9 @@ use std::{collections::HashMap, time::Instant};
 
 use common::real::*;
 use edgeproof_canon::{
+	commit_trace,
 	compiler::{compile, CompileOptions},
-	execute, within_tolerance, DType, Tensor,
+	execute, trace_values, within_tolerance, DType, Limits, Program, Tensor, Trace,
 };
 
 fn check(m: &RealModel, seed: u64) {
@@ -64,6 +65,23 @@ fn check(m: &RealModel, seed: u64) {
 		m.file,
 		m.tolerance
 	);
+	check_streamed(&program, &inputs, &trace, heaviest);
+}
+
+/// The streamed run (values hashed as they are computed and freed after their last reader)
+/// commits to the same leaves and outputs as the whole trace, and recomputes the values the
+/// heaviest node reads exactly as the trace holds them.
+fn check_streamed(program: &Program, inputs: &[Tensor], trace: &Trace, node: usize) {
+	let streamed = commit_trace(program, inputs, &Limits::NATIVE, false).unwrap();
+	assert_eq!(streamed.leaves, trace.leaf_hashes());
+	assert_eq!(streamed.outputs, trace.outputs(program).unwrap());
+	assert!(streamed.unrunnable.is_empty());
+	let leaves: Vec<u32> =
+		program.nodes[node].inputs.iter().filter_map(|&r| program.leaf_of(r)).collect();
+	let values = trace_values(program, inputs, &Limits::NATIVE, false, &leaves).unwrap();
+	for (leaf, value) in leaves.iter().zip(&values) {
+		assert_eq!(value, &trace.values[*leaf as usize], "leaf {leaf}");
+	}
 }
 
 #[test]
