@@ -7,10 +7,11 @@ use std::{
 
 use codec::Encode;
 use edgeproof_canon::{
+	commit_trace,
 	compiler::{compile, CompileOptions},
-	execute_substituting, execute_with, one_step_witness, program_tree, within_tolerance,
-	CanonError, DType, Hash, LeafWitness, Limits, MerkleTree, OneStepWitness, Position, Program,
-	SubstitutedTrace, Tensor, Tolerance, Trace,
+	execute_with, one_step_witness_recomputed, program_tree, within_tolerance, CanonError, DType,
+	Hash, LeafWitness, Limits, MerkleTree, OneStepWitness, Position, Program, Tensor, Tolerance,
+	TraceCommitment,
 };
 use edgeproof_primitives::{CanonicalOutput, Disputability, FileHash, ModelFacts, NotDisputable};
 use ort::{
@@ -58,9 +59,10 @@ pub struct EngineConfig {
 	pub max_sessions: usize,
 	/// Canonical programs kept (one per model).
 	pub max_programs: usize,
-	/// Canonical traces kept (one per model and input) ...
+	/// Canonical trace commitments kept (one per model and input: the trace tree and the
+	/// outputs, not the values, which a one-step recomputes) ...
 	pub max_traces: usize,
-	/// ... and the most bytes of tensor data they may hold together (the newest is always kept).
+	/// ... and the most bytes they may hold together (the newest is always kept).
 	pub max_trace_bytes: usize,
 	/// Seeded probe inputs `verify_model` runs through both executors.
 	pub probes: u32,
@@ -74,8 +76,8 @@ impl EngineConfig {
 			store: StoreConfig::new(store_dir),
 			max_sessions: 8,
 			max_programs: 8,
-			max_traces: 4,
-			max_trace_bytes: 1 << 30,
+			max_traces: 64,
+			max_trace_bytes: 256 << 20,
 			probes: 3,
 		}
 	}
@@ -215,10 +217,13 @@ struct CanonicalModel {
 	tree: MerkleTree,
 }
 
-/// A cached canonical trace.
+/// What is kept of a canonical trace: its tree and outputs, not its values. A one-step
+/// recomputes the values its node reads (`one_step_witness_recomputed`), so several disputes on
+/// a large model hold a few hashes per node each, not whole traces.
 struct CachedTrace {
-	trace: Trace,
 	tree: MerkleTree,
+	/// The program's outputs (the last leaves).
+	outputs: Vec<Tensor>,
 	/// Nodes the canonical executor could not run on this input: they hold
 	/// `edgeproof_canon::unrunnable_value()` and have no one-step.
 	unrunnable: Vec<u32>,
@@ -332,8 +337,8 @@ impl Engine {
 		// A node that cannot run on this input takes the unrunnable value: the claim is then
 		// disputed with this trace, and its claimant can defend no output (no one-step exists
 		// for that node).
-		let SubstitutedTrace { trace, unrunnable } =
-			execute_substituting(&canonical.program, input, &Limits::NATIVE)
+		let TraceCommitment { leaves, outputs, unrunnable } =
+			commit_trace(&canonical.program, input, &Limits::NATIVE, true)
 				.map_err(Error::Canonical)?;
 		if let Some(first) = unrunnable.first() {
 			log::warn!(
@@ -343,9 +348,8 @@ impl Engine {
 				unrunnable.len()
 			);
 		}
-		let tree = trace.tree();
-		let bytes = trace.values.iter().map(|t| t.data.len()).sum();
-		let cached = Arc::new(CachedTrace { trace, tree, unrunnable });
+		let bytes = leaves.len() * 64 + outputs.iter().map(|t| t.data.len()).sum::<usize>();
+		let cached = Arc::new(CachedTrace { tree: MerkleTree::new(leaves), outputs, unrunnable });
 		lock(&self.traces).insert(key, cached.clone(), bytes);
 		Ok((canonical, cached))
 	}
@@ -358,17 +362,15 @@ impl Engine {
 		input: &[Tensor],
 	) -> Result<CanonicalOutput> {
 		let (canonical, t) = self.trace(model, uri, input)?;
-		let outputs = canonical
-			.program
-			.output_leaves()
-			.map_err(Error::Canonical)?
+		let leaves = canonical.program.output_leaves().map_err(Error::Canonical)?;
+		let outputs = leaves
 			.into_iter()
-			.map(|leaf| {
-				let tensor = t.trace.values.get(leaf as usize).cloned();
-				let proof = t.tree.proof(leaf as u64);
-				tensor.zip(proof).map(|(tensor, proof)| LeafWitness { tensor, proof }).ok_or_else(
-					|| Error::Canonical(CanonError::Graph { detail: format!("no leaf {leaf}") }),
-				)
+			.zip(&t.outputs)
+			.map(|(leaf, tensor)| {
+				let proof = t.tree.proof(leaf as u64).ok_or_else(|| {
+					Error::Canonical(CanonError::Graph { detail: format!("no leaf {leaf}") })
+				})?;
+				Ok(LeafWitness { tensor: tensor.clone(), proof })
 			})
 			.collect::<Result<Vec<_>>>()?;
 		Ok(CanonicalOutput { trace_root: t.tree.root(), trace_len: t.tree.leaf_count(), outputs })
@@ -409,12 +411,19 @@ impl Engine {
 				),
 			}));
 		}
-		one_step_witness(&canonical.program, &canonical.tree, &t.trace, &t.tree, leaf).map_err(
-			|e| match e {
-				CanonError::Proof { detail } => Error::BadPosition(detail),
-				e => Error::Canonical(e),
-			},
+		one_step_witness_recomputed(
+			&canonical.program,
+			&canonical.tree,
+			input,
+			&Limits::NATIVE,
+			true,
+			&t.tree,
+			leaf,
 		)
+		.map_err(|e| match e {
+			CanonError::Proof { detail } => Error::BadPosition(detail),
+			e => Error::Canonical(e),
+		})
 	}
 
 	/// Checks a model for registration (see `edgeproof_primitives::inference::verify_model`).

@@ -156,7 +156,8 @@ parameter_types! {
 		// one check costs a validator; claims lock a bond that grows with it
 		// (`ClaimBondPerWork`).
 		max_program_work: 1 << 34,
-		// 1 GiB of trace (inputs and every node output) held by a checker playing a dispute.
+		// 1 GiB of trace (inputs and every node output) computed by one run; checkers stream it
+		// and keep only its tree and outputs.
 		max_trace_bytes: 1 << 30,
 	};
 	/// 256 KiB per claim input and per claim output payload.

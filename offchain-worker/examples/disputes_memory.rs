@@ -1,0 +1,110 @@
+//! Peak memory of a checker playing several disputes on one model (a report, not a test).
+//!
+//!     cargo build --release -p edgeproof-offchain --example disputes_memory
+//!     $CARGO_TARGET_DIR/release/examples/disputes_memory [DISPUTES] [MODEL.onnx]
+//!
+//! What a validator's engine does for each dispute, on `DISPUTES` (default 4) different seeded
+//! inputs of one model (default light ResNet-50 from the ONNX backend test data): the canonical
+//! output with its proofs (opening the dispute), the children of the trace root (the first
+//! bisection), then the one-step witness of the model's last node that reads the most values.
+//! The disputes are interleaved as they are on a chain: every dispute opened, then every
+//! bisection, then every one-step. Prints the process's peak resident memory (`VmHWM`) after
+//! each phase.
+
+use std::{path::PathBuf, time::Instant};
+
+use edgeproof_canon::{compiler::compile, DType, Position, Tensor};
+use edgeproof_offchain::{compile_options, Engine, EngineConfig};
+use edgeproof_primitives::FileHash;
+use sp_crypto_hashing::blake2_256;
+
+/// Seeded F32 input in [0, 1) (xorshift).
+fn seeded_f32(shape: &[u32], seed: u64) -> Tensor {
+	let n = shape.iter().map(|&d| d as usize).product::<usize>();
+	let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+	let values: Vec<f32> = (0..n)
+		.map(|_| {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			(x >> 40) as f32 / (1u64 << 24) as f32
+		})
+		.collect();
+	Tensor::from_f32(shape.to_vec(), &values)
+}
+
+fn peak_rss_mib() -> f64 {
+	let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+	status
+		.lines()
+		.find_map(|l| l.strip_prefix("VmHWM:"))
+		.and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+		.map_or(f64::NAN, |kib| kib / 1024.0)
+}
+
+fn main() {
+	let mut args = std::env::args().skip(1);
+	let disputes: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(4);
+	let path = args.next().map(PathBuf::from).unwrap_or_else(|| {
+		let data =
+			std::env::var_os("EDGEPROOF_ONNX_TESTDATA").map(PathBuf::from).unwrap_or_else(|| {
+				PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+					.join(".cache/edgeproof/onnx-testdata")
+			});
+		data.join("light/light_resnet50.onnx")
+	});
+	let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+	let program = compile(&bytes, &compile_options()).expect("the model compiles").program;
+	let model = FileHash::from(blake2_256(&bytes));
+	let uri = format!("file://{}", path.display());
+	let m = program.inputs.len() as u64;
+	// The last node with the most non-constant inputs: its one-step recomputes the most values.
+	let (node, _) = program
+		.nodes
+		.iter()
+		.enumerate()
+		.map(|(j, n)| (j, n.inputs.iter().filter(|&&r| program.leaf_of(r).is_some()).count()))
+		.fold((0, 0), |best, (j, k)| if k >= best.1 { (j, k) } else { best });
+	let inputs: Vec<Vec<Tensor>> = (0..disputes)
+		.map(|d| {
+			program
+				.inputs
+				.iter()
+				.map(|s| {
+					assert_eq!(s.dtype, DType::F32, "this report feeds F32 inputs");
+					seeded_f32(&s.shape, d + 1)
+				})
+				.collect()
+		})
+		.collect();
+	drop(program);
+
+	let store = tempfile::tempdir().expect("a temporary model store");
+	let mut config = EngineConfig::new(None, store.path().join("models"));
+	config.store.allow_local_sources = true;
+	let engine = Engine::new(config).expect("engine");
+	println!(
+		"{}: {disputes} disputes, one-step at node {node}; peak RSS at the start {:.0} MiB",
+		path.file_name().unwrap_or_default().to_string_lossy(),
+		peak_rss_mib()
+	);
+	let t = Instant::now();
+	for input in &inputs {
+		engine.canonical_output(&model, &uri, input).expect("canonical output");
+	}
+	println!(
+		"after opening {disputes} disputes: peak RSS {:.0} MiB ({:.2?})",
+		peak_rss_mib(),
+		t.elapsed()
+	);
+	let t = Instant::now();
+	for input in &inputs {
+		engine.trace_children(&model, &uri, input, Position::ROOT).expect("children");
+	}
+	println!("after bisecting each: peak RSS {:.0} MiB ({:.2?})", peak_rss_mib(), t.elapsed());
+	let t = Instant::now();
+	for input in &inputs {
+		engine.one_step(&model, &uri, input, m + node as u64).expect("one-step");
+	}
+	println!("after a one-step of each: peak RSS {:.0} MiB ({:.2?})", peak_rss_mib(), t.elapsed());
+}
