@@ -3,35 +3,21 @@
 //!     cargo build --release -p edgeproof-offchain --example disputes_memory
 //!     $CARGO_TARGET_DIR/release/examples/disputes_memory [DISPUTES] [MODEL.onnx]
 //!
-//! What a validator's engine does for each dispute, on `DISPUTES` (default 4) different seeded
-//! inputs of one model (default light ResNet-50 from the ONNX backend test data): the canonical
-//! output with its proofs (opening the dispute), the children of the trace root (the first
-//! bisection), then the one-step witness of the model's last node that reads the most values.
+//! What a validator's engine does for each dispute, on `DISPUTES` (default 4) different probe
+//! inputs (`probe_input`) of one model (default light ResNet-50 from the ONNX backend test
+//! data): the canonical output with its proofs (opening the dispute), the children of the trace
+//! root (the first bisection), then the one-step witness of the model's last node that reads
+//! the most values.
 //! The disputes are interleaved as they are on a chain: every dispute opened, then every
 //! bisection, then every one-step. Prints the process's peak resident memory (`VmHWM`) after
 //! each phase.
 
 use std::{path::PathBuf, time::Instant};
 
-use edgeproof_canon::{compiler::compile, DType, Position, Tensor};
-use edgeproof_offchain::{compile_options, Engine, EngineConfig};
+use edgeproof_canon::{compiler::compile, Position, Tensor};
+use edgeproof_offchain::{compile_options, probe_input, Engine, EngineConfig};
 use edgeproof_primitives::FileHash;
 use sp_crypto_hashing::blake2_256;
-
-/// Seeded F32 input in [0, 1) (xorshift).
-fn seeded_f32(shape: &[u32], seed: u64) -> Tensor {
-	let n = shape.iter().map(|&d| d as usize).product::<usize>();
-	let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-	let values: Vec<f32> = (0..n)
-		.map(|_| {
-			x ^= x << 13;
-			x ^= x >> 7;
-			x ^= x << 17;
-			(x >> 40) as f32 / (1u64 << 24) as f32
-		})
-		.collect();
-	Tensor::from_f32(shape.to_vec(), &values)
-}
 
 fn peak_rss_mib() -> f64 {
 	let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -65,18 +51,9 @@ fn main() {
 		.enumerate()
 		.map(|(j, n)| (j, n.inputs.iter().filter(|&&r| program.leaf_of(r).is_some()).count()))
 		.fold((0, 0), |best, (j, k)| if k >= best.1 { (j, k) } else { best });
-	let inputs: Vec<Vec<Tensor>> = (0..disputes)
-		.map(|d| {
-			program
-				.inputs
-				.iter()
-				.map(|s| {
-					assert_eq!(s.dtype, DType::F32, "this report feeds F32 inputs");
-					seeded_f32(&s.shape, d + 1)
-				})
-				.collect()
-		})
-		.collect();
+	// The engine's own seeded probe inputs, one per dispute.
+	let inputs: Vec<Vec<Tensor>> =
+		(0..disputes).map(|d| probe_input(&model, d as u32, &program)).collect();
 	drop(program);
 
 	let store = tempfile::tempdir().expect("a temporary model store");
