@@ -50,14 +50,43 @@ export function encodeTensors(tensors) {
   return u8aConcat(compactToU8a(tensors.length), ...tensors.map(encodeTensor));
 }
 
-/** A trace leaf hash: blake2-256 of the SCALE tensor (no NaNs here to canonicalise). */
-export function leafHash(tensor) {
-  return blake2AsU8a(encodeTensor(tensor), 256);
-}
-
 /** An inner node of a trace tree. */
 export function hashPair(left, right) {
   return blake2AsU8a(u8aConcat(left, right), 256);
+}
+
+/** Bytes per data chunk of a leaf hash (`edgeproof_canon::CHUNK_BYTES`). */
+const CHUNK_BYTES = 4096;
+
+/** The Merkle root over `leaves`, padded with zero hashes to a power of two. */
+function merkleRoot(leaves) {
+  if (leaves.length === 0) return new Uint8Array(32);
+  let level = leaves;
+  while (level.length > 1) {
+    const width = 1 << Math.ceil(Math.log2(level.length));
+    const padded = [...level, ...Array(width - level.length).fill(new Uint8Array(32))];
+    level = Array.from({ length: width / 2 }, (_, i) => hashPair(padded[2 * i], padded[2 * i + 1]));
+  }
+  return level[0];
+}
+
+/**
+ * A trace leaf hash (docs/canonical-executor.md, "Chunked commitments"): blake2-256 of the
+ * tensor's SCALE header (dtype, shape, byte length) and the Merkle root of its data in 4 KiB
+ * chunks (no NaNs here to canonicalise).
+ */
+export function leafHash({ dtype, shape, data }) {
+  const chunks = [];
+  for (let at = 0; at < data.length; at += CHUNK_BYTES) {
+    chunks.push(blake2AsU8a(data.subarray(at, at + CHUNK_BYTES), 256));
+  }
+  const header = u8aConcat(
+    new Uint8Array([dtype]),
+    compactToU8a(shape.length),
+    ...shape.map((d) => bnToU8a(d, { bitLength: 32 })),
+    compactToU8a(data.length),
+  );
+  return blake2AsU8a(u8aConcat(header, merkleRoot(chunks)), 256);
 }
 
 /** The SCALE encoding of a `DeviceKey` given as `{ Ed25519: publicKey }` or `{ Sr25519: … }`. */
