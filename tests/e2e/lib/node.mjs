@@ -57,20 +57,27 @@ export function runNodeCommand(args, { timeoutMs = 60_000 } = {}) {
  */
 export async function startDevNode({ extraArgs = [], readyTimeoutMs = 120_000 } = {}) {
   const basePath = mkdtempSync(join(tmpdir(), 'edgeproof-e2e-'));
-  const rpcPort = await freePort();
-  const p2pPort = await freePort();
-  const args = [
-    '--dev',
-    '--base-path', basePath,
-    '--rpc-port', String(rpcPort),
-    '--port', String(p2pPort),
-    '--no-prometheus',
-    '--no-telemetry',
-    '--no-mdns',
-    // The tests and the demo serve models from this machine (file:// and http://127.0.0.1).
-    '--allow-local-model-sources',
-    ...extraArgs,
-  ];
+  // Ports are chosen free, then bound by the node seconds later (after genesis): another process
+  // may take one meanwhile, so a start that fails with "Address already in use" is tried again
+  // on new ports (at most three times).
+  let rpcPort;
+  let args;
+  const choosePorts = async () => {
+    rpcPort = await freePort();
+    const p2pPort = await freePort();
+    args = [
+      '--dev',
+      '--base-path', basePath,
+      '--rpc-port', String(rpcPort),
+      '--port', String(p2pPort),
+      '--no-prometheus',
+      '--no-telemetry',
+      '--no-mdns',
+      // The tests and the demo serve models from this machine (file:// and http://127.0.0.1).
+      '--allow-local-model-sources',
+      ...extraArgs,
+    ];
+  };
   let child;
   let log = '';
   let exited = null;
@@ -97,8 +104,6 @@ export async function startDevNode({ extraArgs = [], readyTimeoutMs = 120_000 } 
       if (!gone) child.kill('SIGKILL');
     }
   };
-  launch();
-
   const stop = async (api) => {
     if (api) await api.disconnect().catch(() => {});
     await halt();
@@ -113,8 +118,19 @@ export async function startDevNode({ extraArgs = [], readyTimeoutMs = 120_000 } 
   };
 
   try {
+    for (let attempt = 1; ; attempt += 1) {
+      await choosePorts();
+      const from = log.length;
+      launch();
+      try {
+        await ready(from);
+        break;
+      } catch (error) {
+        const portTaken = exited !== null && /Address already in use/.test(log.slice(from));
+        if (!portTaken || attempt === 3) throw error;
+      }
+    }
     const endpoint = `ws://127.0.0.1:${rpcPort}`;
-    await ready(0);
     const api = await ApiPromise.create({ provider: new WsProvider(endpoint), noInitWarn: true });
     return { api, endpoint, basePath, log: () => log, stop: () => stop(api), restart };
   } catch (error) {
