@@ -216,7 +216,7 @@ pub fn commit_trace(
 	let mut leaves = Vec::with_capacity(program.trace_len());
 	let outputs = program.output_leaves()?;
 	let (kept, unrunnable) =
-		stream(program, inputs, limits, substitute, &outputs, program.nodes.len(), |_, t| {
+		stream(program, inputs, limits, substitute, &outputs, program.nodes.len(), |t| {
 			leaves.push(leaf_hash(t))
 		})?;
 	Ok(TraceCommitment { leaves, outputs: kept, unrunnable })
@@ -238,11 +238,11 @@ pub fn trace_values(
 		return Err(CanonError::Graph { detail: format!("leaf {last} is not in the trace") });
 	}
 	let upto = last.saturating_add(1).saturating_sub(m);
-	stream(program, inputs, limits, substitute, leaves, upto, |_, _| ()).map(|(kept, _)| kept)
+	stream(program, inputs, limits, substitute, leaves, upto, |_| ()).map(|(kept, _)| kept)
 }
 
-/// Runs the first `upto` nodes, calling `visit(leaf, value)` for every input and node value in
-/// leaf order, and returns the values at `keep` (in that order) with the unrunnable nodes. A
+/// Runs the first `upto` nodes, calling `visit(value)` for every input and node value in leaf
+/// order, and returns the values at `keep` (in that order) with the unrunnable nodes. A
 /// node's value is dropped after its last reader among those nodes, unless it is kept.
 fn stream(
 	program: &Program,
@@ -251,7 +251,7 @@ fn stream(
 	substitute: bool,
 	keep: &[u32],
 	upto: usize,
-	mut visit: impl FnMut(usize, &Tensor),
+	mut visit: impl FnMut(&Tensor),
 ) -> Result<(Vec<Tensor>, Vec<u32>)> {
 	check_run(program, inputs, limits)?;
 	let m = inputs.len();
@@ -273,9 +273,7 @@ fn stream(
 			*k = true;
 		}
 	}
-	for (i, t) in inputs.iter().enumerate() {
-		visit(i, t);
-	}
+	inputs.iter().for_each(&mut visit);
 	let mut values: Vec<Option<Tensor>> = alloc::vec![None; n];
 	let mut unrunnable = Vec::new();
 	for (j, node) in program.nodes.iter().take(n).enumerate() {
@@ -295,7 +293,7 @@ fn stream(
 			})
 			.collect::<Result<Vec<&Tensor>>>()?;
 		let out = step(j, node, &args, limits, substitute, &mut unrunnable)?;
-		visit(m + j, &out);
+		visit(&out);
 		let leaf = m + j;
 		if kept_leaf[leaf] || last_use[leaf].is_some() {
 			values[j] = Some(out);
