@@ -26,7 +26,11 @@
 use alloc::vec::Vec;
 
 use der::{asn1::ObjectIdentifier as Oid, Encode};
-use x509_cert::Certificate;
+use x509_cert::{
+	certificate::TbsCertificate,
+	ext::pkix::{BasicConstraints, KeyUsage},
+	Certificate,
+};
 
 use crate::{
 	signature::{self, SigError},
@@ -129,6 +133,9 @@ pub fn verify_chain(chain: &[&[u8]], trust: &Trust) -> Result<Attestation, Error
 		if t.issuer != issuer.tbs_certificate.subject {
 			return Err(Error::IssuerMismatch { index });
 		}
+		if index > 0 {
+			check_issuer(t, index)?;
+		}
 		if cert.signature_algorithm != t.signature {
 			return Err(Error::AlgorithmMismatch { index });
 		}
@@ -173,6 +180,26 @@ pub fn verify_chain(chain: &[&[u8]], trust: &Trust) -> Result<Attestation, Error
 		None => AttestedKey::Other,
 	};
 	key_description(extension.extn_value.as_bytes(), key, root)
+}
+
+/// Certificate `index` (not the leaf) signs the one below it, so it must be a CA: its basic
+/// constraints say `cA`, allow the `index - 1` intermediates below it, and its key usage (when
+/// present) includes `keyCertSign`. Without this, anyone holding one attested key could sign a
+/// "leaf" of their choosing (any key, level and challenge) and present it above their real chain.
+fn check_issuer(t: &TbsCertificate, index: usize) -> Result<(), Error> {
+	let malformed = Error::MalformedCertificate { index };
+	match t.get::<BasicConstraints>().map_err(|_| malformed)? {
+		Some((_, constraints)) if constraints.ca => {
+			if constraints.path_len_constraint.is_some_and(|max| index - 1 > max as usize) {
+				return Err(Error::PathTooLong { index });
+			}
+		},
+		_ => return Err(Error::NotCa { index }),
+	}
+	match t.get::<KeyUsage>().map_err(|_| malformed)? {
+		Some((_, usage)) if !usage.key_cert_sign() => Err(Error::NotCa { index }),
+		_ => Ok(()),
+	}
 }
 
 /// Ties a verified attestation to a registration: the challenge it carries must be `challenge`

@@ -7,8 +7,8 @@
 //!
 //! - every signature up the chain (ECDSA P-256 and P-384 with SHA-256 or SHA-384, RSA PKCS#1 v1.5
 //!   with SHA-256/384/512 up to 4096 bits: what Google's roots and intermediates use), each
-//!   certificate's issuer name against its parent's subject, the outer and the signed algorithm
-//!   identifiers equal;
+//!   certificate's issuer name against its parent's subject, every issuer a CA (basic
+//!   constraints and key usage), the outer and the signed algorithm identifiers equal;
 //! - every certificate's validity window against a given time (the chain's verification time,
 //!   on chain the block's timestamp);
 //! - the root's public key against a list of trusted roots (on chain a governance-set list) and
@@ -28,6 +28,8 @@ extern crate alloc;
 
 pub mod android;
 pub mod signature;
+#[cfg(feature = "test-ca")]
+pub mod test_ca;
 mod tlv;
 
 /// Most certificates a chain may hold: Google's chains have 4 (factory-provisioned keys) or 5
@@ -50,6 +52,11 @@ pub enum Error {
 	MalformedCertificate { index: usize },
 	/// A certificate's issuer name is not its parent's subject name.
 	IssuerMismatch { index: usize },
+	/// A certificate above the leaf is not a CA (no `cA` basic constraint, or a key usage
+	/// without `keyCertSign`), so it may not sign the certificate below it.
+	NotCa { index: usize },
+	/// A CA certificate has more intermediates below it than its path length constraint allows.
+	PathTooLong { index: usize },
 	/// The certificate's outer signature algorithm differs from the one its signed part names.
 	AlgorithmMismatch { index: usize },
 	/// A signature algorithm or issuer key type outside the supported set.
@@ -94,6 +101,15 @@ impl core::fmt::Display for Error {
 			},
 			Self::IssuerMismatch { index } => {
 				write!(f, "certificate {index}'s issuer is not the next certificate's subject")
+			},
+			Self::NotCa { index } => {
+				write!(f, "certificate {index} signs another certificate but is not a CA")
+			},
+			Self::PathTooLong { index } => {
+				write!(
+					f,
+					"certificate {index} allows fewer intermediates below it than the chain has"
+				)
 			},
 			Self::AlgorithmMismatch { index } => {
 				write!(f, "certificate {index} names two different signature algorithms")

@@ -92,3 +92,61 @@ pub fn p256_compressed(key: &SubjectPublicKeyInfoOwned) -> Option<[u8; 33]> {
 	let encoded = p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&point, true);
 	encoded.as_bytes().try_into().ok()
 }
+
+/// Verifies a device key's signature: ECDSA P-256 over SHA-256 of `message`, the signature 64
+/// bytes `r ‖ s` (big-endian) with `s ≤ n/2` ("low-S"). Secure hardware signs in DER with
+/// either `s`; the client converts, and normalises `s` (replacing it by `n − s`), so every
+/// message has exactly one accepted signature, of a fixed size (docs/hardware-keys.md).
+pub fn verify_p256(key: &[u8; 33], message: &[u8], signature: &[u8; 64]) -> bool {
+	let Ok(key) = p256::ecdsa::VerifyingKey::from_sec1_bytes(key) else { return false };
+	let Ok(signature) = p256::ecdsa::Signature::from_slice(signature) else { return false };
+	signature.normalize_s().is_none() && key.verify(message, &signature).is_ok()
+}
+
+/// Signs `message` as [`verify_p256`] verifies it (a software key: development and tests).
+pub fn sign_p256(key: &p256::ecdsa::SigningKey, message: &[u8]) -> [u8; 64] {
+	let signature: p256::ecdsa::Signature = p256::ecdsa::signature::Signer::sign(key, message);
+	signature.normalize_s().unwrap_or(signature).to_bytes().into()
+}
+
+/// A DER ECDSA signature (what Android Keystore and the Secure Enclave return) in the form
+/// [`verify_p256`] takes: `r ‖ s`, low-S. `None` if it is not a DER P-256 signature.
+pub fn p256_from_der(der: &[u8]) -> Option<[u8; 64]> {
+	let signature = p256::ecdsa::Signature::from_der(der).ok()?;
+	Some(signature.normalize_s().unwrap_or(signature).to_bytes().into())
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use p256::ecdsa::SigningKey;
+
+	fn key(seed: u8) -> (SigningKey, [u8; 33]) {
+		let secret = SigningKey::from_bytes(&[seed; 32].into()).unwrap();
+		let public = secret.verifying_key().to_encoded_point(true).as_bytes().try_into().unwrap();
+		(secret, public)
+	}
+
+	#[test]
+	fn device_signatures_verify_low_s_only_and_for_their_key_and_message() {
+		let (secret, public) = key(3);
+		let signature = sign_p256(&secret, b"edgeproof/claim");
+		assert!(verify_p256(&public, b"edgeproof/claim", &signature));
+		assert!(!verify_p256(&public, b"edgeproof/clain", &signature));
+		assert!(!verify_p256(&key(4).1, b"edgeproof/claim", &signature));
+		let mut flipped = signature;
+		flipped[40] ^= 1;
+		assert!(!verify_p256(&public, b"edgeproof/claim", &flipped));
+		// The same signature with s replaced by n − s is valid ECDSA but not the accepted form.
+		let parsed = p256::ecdsa::Signature::from_slice(&signature).unwrap();
+		let (r, s) = parsed.split_scalars();
+		let high = p256::ecdsa::Signature::from_scalars(r, -*s).unwrap();
+		assert!(secret.verifying_key().verify(b"edgeproof/claim", &high).is_ok());
+		assert!(!verify_p256(&public, b"edgeproof/claim", &high.to_bytes().into()));
+		// The DER form of the high-S signature converts to the accepted one.
+		assert_eq!(p256_from_der(high.to_der().as_bytes()), Some(signature));
+		assert_eq!(p256_from_der(&[0x30, 0x02, 0x02, 0x00]), None);
+		// A key that is not a point on the curve verifies nothing.
+		assert!(!verify_p256(&[0x02; 33], b"edgeproof/claim", &signature));
+	}
+}
