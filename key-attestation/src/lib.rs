@@ -27,6 +27,7 @@
 extern crate alloc;
 
 pub mod android;
+pub mod roots;
 pub mod signature;
 #[cfg(feature = "test-ca")]
 pub mod test_ca;

@@ -43,9 +43,9 @@ const ECDSA_SHA256: der::asn1::ObjectIdentifier =
 	der::asn1::ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 const COMMON_NAME: der::asn1::ObjectIdentifier = der::asn1::ObjectIdentifier::new_unwrap("2.5.4.3");
 
-/// 2026-01-01T00:00:00Z and 2049-12-31T23:59:59Z: the CA's certificates' validity (UTCTime
-/// ends with 2049).
-pub const CA_NOT_BEFORE: u64 = 1_767_225_600;
+/// 1970-01-01T00:00:00Z and 2049-12-31T23:59:59Z: the CA's certificates' validity, as wide as
+/// UTCTime goes (a benchmark's block has timestamp 0).
+pub const CA_NOT_BEFORE: u64 = 0;
 pub const CA_NOT_AFTER: u64 = 2_524_607_999;
 
 /// What the leaf's KeyDescription says, and its validity.

@@ -130,7 +130,7 @@ fn verify_at(
 ) -> Result<Attestation, Error> {
 	let chain: Vec<&[u8]> = chain.iter().map(Vec::as_slice).collect();
 	let roots: Vec<&[u8]> = roots.iter().map(Vec::as_slice).collect();
-	verify_chain(&chain, &Trust { roots: &roots, revoked, now })
+	verify_chain(&chain, &Trust { roots: &roots, is_revoked: &|s| revoked.contains(&s), now })
 }
 
 /// A minute after the key was created: every certificate of the chain was valid then.

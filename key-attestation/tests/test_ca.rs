@@ -30,7 +30,7 @@ fn device(seed: u8) -> (SigningKey, [u8; 33]) {
 fn verify(chain: &[Vec<u8>], ca: &TestCa) -> Result<Attestation, Error> {
 	let root = ca.root_spki();
 	let refs: Vec<&[u8]> = chain.iter().map(Vec::as_slice).collect();
-	verify_chain(&refs, &Trust { roots: &[&root], revoked: &[], now: NOW })
+	verify_chain(&refs, &Trust { roots: &[&root], is_revoked: &|_| false, now: NOW })
 }
 
 #[test]
