@@ -28,6 +28,8 @@ extern crate alloc;
 
 pub mod android;
 pub mod roots;
+/// The P-256 implementation device keys use (for signing with a software key).
+pub use p256;
 pub mod signature;
 #[cfg(feature = "test-ca")]
 pub mod test_ca;

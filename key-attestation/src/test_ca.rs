@@ -16,8 +16,9 @@ use der::{
 	asn1::{BitString, OctetString, SetOfVec, UtcTime, Utf8StringRef},
 	Any, Encode,
 };
+pub use p256::ecdsa::SigningKey;
 use p256::{
-	ecdsa::{signature::Signer, Signature, SigningKey},
+	ecdsa::{signature::Signer, Signature},
 	elliptic_curve::sec1::ToEncodedPoint,
 };
 use x509_cert::{
@@ -168,6 +169,15 @@ impl TestCa {
 		)?;
 		Ok(vec![leaf_cert, intermediate, root])
 	}
+}
+
+/// A software P-256 key from `seed` (a stand-in for a hardware one) and its compressed public
+/// key. `seed` must be a P-256 scalar (nonzero, below the curve order).
+pub fn software_key(seed: [u8; 32]) -> Result<(SigningKey, [u8; 33]), IssueError> {
+	let key = SigningKey::from_bytes(&seed.into()).map_err(|_| IssueError("seed"))?;
+	let public = key.verifying_key().to_encoded_point(true);
+	let public = public.as_bytes().try_into().map_err(|_| IssueError("seed"))?;
+	Ok((key, public))
 }
 
 /// Issues a certificate for any key, signed by `signer`, with exactly the given fields: tests

@@ -248,6 +248,23 @@ fn a_chain_ending_in_another_root_is_untrusted() {
 	);
 }
 
+/// The Pixel 3 chains carry the 2016 certificate of Google's RSA root, which expired on
+/// 2026-05-24; the same key's 2022 certificate is valid to 2042. The root is trusted for its
+/// key, so the chains still verify while their other certificates are valid (to 2028).
+#[test]
+fn a_trusted_root_is_its_key_whatever_its_certificates_validity() {
+	let v = &VECTORS[0];
+	let chain = data(v.file);
+	let root = Certificate::from_der(chain.last().unwrap()).unwrap();
+	let root_expiry = root.tbs_certificate.validity.not_after.to_unix_duration().as_secs();
+	assert_eq!(root_expiry, 1_779_640_132, "2026-05-24T16:28:52Z");
+	let december_2026 = 1_796_083_200;
+	assert!(verify_at(&chain, &google_roots(), &[], december_2026).is_ok());
+	// In 2029 its batch certificates have expired too.
+	let e = verify_at(&chain, &google_roots(), &[], 1_861_920_000).unwrap_err();
+	assert!(matches!(e, Error::Expired { index: 1 | 2 }), "{e}");
+}
+
 #[test]
 fn certificates_are_checked_against_the_verification_time() {
 	let v = &VECTORS[3];

@@ -22,9 +22,7 @@ use x509_cert::{
 const NOW: u64 = CA_NOT_BEFORE + 86_400;
 
 fn device(seed: u8) -> (SigningKey, [u8; 33]) {
-	let key = SigningKey::from_bytes(&[seed; 32].into()).unwrap();
-	let compressed = key.verifying_key().to_encoded_point(true).as_bytes().try_into().unwrap();
-	(key, compressed)
+	test_ca::software_key([seed; 32]).unwrap()
 }
 
 fn verify(chain: &[Vec<u8>], ca: &TestCa) -> Result<Attestation, Error> {

@@ -108,6 +108,7 @@ impl pallet_devices::Config for Test {
 	type AdminOrigin = frame_system::EnsureRoot<AccountId>;
 	type MinStake = ConstU64<MIN_STAKE>;
 	type Claims = Attestations;
+	type UnixTime = pallet_devices::testing::TestTime;
 }
 
 parameter_types! {

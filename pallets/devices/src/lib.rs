@@ -2,10 +2,12 @@
 //!
 //! ## Overview
 //!
-//! Binds device keys to operator accounts. A device is the key it signs claims with (sr25519
-//! or ed25519); to register it, the operator submits the key with the key's signature over
-//! [`bind_message`] — so nobody can register a key they do not hold — and a stake that is held
-//! from the operator's balance. Other pallets ask this one whether a device may claim, who
+//! Binds device keys to operator accounts. A device is the key it signs claims with (sr25519,
+//! ed25519, or ECDSA P-256 as secure hardware keeps them); to register it, the operator submits
+//! the key with the key's signature over [`bind_message`] — so nobody can register a key they
+//! do not hold — and a stake that is held from the operator's balance. A P-256 key may also
+//! prove that it lives in secure hardware with an Android Key Attestation chain, verified here
+//! against the trusted roots in storage ([`KeyProof`], [`KeyAssurance`]). Other pallets ask this one whether a device may claim, who
 //! operates it, and tell it about finalised claims and disputes, which build the device's
 //! [`Reputation`]; a lost dispute slashes the stake and, after [`Config::MaxLostDisputes`]
 //! losses, suspends the device.
@@ -13,6 +15,9 @@
 //! ## Interface
 //!
 //! - [`Pallet::register_device`]: bind a key to the caller and hold its stake.
+//! - [`Pallet::register_attested_device`]: the same for a P-256 key with its attestation chain.
+//! - [`Pallet::set_trusted_roots`], [`Pallet::set_revoked`]: the admin origin keeps the
+//!   attestation roots and the revoked certificate serials.
 //! - [`Pallet::rotate_key`]: move a device to a new key (both keys sign).
 //! - [`Pallet::suspend`], [`Pallet::resume`]: the operator pauses and resumes a device.
 //! - [`Pallet::force_resume`]: the admin origin lifts a suspension for lost disputes.
@@ -41,6 +46,8 @@ extern crate alloc;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 #[cfg(test)]
+mod attestation_tests;
+#[cfg(test)]
 mod mock;
 #[cfg(feature = "std")]
 pub mod testing;
@@ -57,6 +64,9 @@ use frame_support::traits::fungible::Inspect;
 
 /// The log target of this pallet.
 pub const LOG_TARGET: &str = "runtime::devices";
+
+/// Most serials one `set_revoked` call takes.
+pub const MAX_REVOCATIONS_PER_CALL: u32 = 256;
 
 /// A device's id: the key it registered with.
 pub type DeviceId = DeviceKey;
@@ -99,6 +109,10 @@ pub trait DeviceRegistry<AccountId, Balance> {
 	fn signing_key(device: &DeviceId) -> Option<DeviceKey>;
 	/// May the device submit claims (registered and `Active`)?
 	fn is_active(device: &DeviceId) -> bool;
+	/// Where the device's key is proven to live, if registered.
+	fn key_assurance(device: &DeviceId) -> Option<KeyAssurance>;
+	/// What verifying a device signature of this kind costs beyond an sr25519 one.
+	fn signature_weight(signature: &DeviceSignature) -> frame_support::weights::Weight;
 	/// Burns up to `amount` of the device's stake; returns what was burned.
 	fn slash(device: &DeviceId, amount: Balance) -> Balance;
 	/// A claim of the device became final.
@@ -118,6 +132,7 @@ pub mod pallet {
 		traits::{
 			fungible::{InspectHold, Mutate, MutateHold},
 			tokens::{Fortitude, Precision},
+			UnixTime,
 		},
 	};
 	use frame_system::pallet_prelude::*;
@@ -168,6 +183,7 @@ pub mod pallet {
 			type MaxDevicesPerOperator = ConstU32<16>;
 			type MaxKeyRotations = ConstU32<2>;
 			type MaxDescriptionLen = ConstU32<64>;
+			type MaxTrustedRoots = ConstU32<8>;
 			type WeightInfo = ();
 		}
 	}
@@ -224,6 +240,15 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxDescriptionLen: Get<u32>;
 
+		/// Most trusted attestation roots.
+		#[pallet::constant]
+		type MaxTrustedRoots: Get<u32>;
+
+		/// The wall-clock time certificates' validity is checked against (the block's
+		/// timestamp).
+		#[pallet::no_default]
+		type UnixTime: UnixTime;
+
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 	}
@@ -252,6 +277,38 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
+	/// The attestation roots a key attestation chain must end in: DER SubjectPublicKeyInfo.
+	/// Genesis sets Google's hardware attestation roots; the admin origin may change them.
+	#[pallet::storage]
+	pub type TrustedRoots<T: Config> =
+		StorageValue<_, BoundedVec<RootKey, T::MaxTrustedRoots>, ValueQuery>;
+
+	/// Serial numbers of revoked attestation certificates: a chain holding one is refused.
+	#[pallet::storage]
+	pub type RevokedSerials<T: Config> = StorageMap<_, Blake2_128Concat, Serial, ()>;
+
+	#[pallet::genesis_config]
+	#[derive(frame_support::DefaultNoBound)]
+	pub struct GenesisConfig<T: Config> {
+		/// The trusted attestation roots (DER SubjectPublicKeyInfo each).
+		pub trusted_roots: BoundedVec<RootKey, T::MaxTrustedRoots>,
+		#[serde(skip)]
+		pub _config: core::marker::PhantomData<T>,
+	}
+
+	#[pallet::genesis_build]
+	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+		fn build(&self) {
+			for root in &self.trusted_roots {
+				assert!(
+					edgeproof_key_attestation::roots::is_spki(root),
+					"a genesis trusted root is not a DER SubjectPublicKeyInfo"
+				);
+			}
+			TrustedRoots::<T>::put(&self.trusted_roots);
+		}
+	}
+
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
@@ -271,6 +328,12 @@ pub mod pallet {
 		StakeSlashed { device: DeviceId, amount: BalanceOf<T> },
 		/// A device's reputation changed.
 		ReputationUpdated { device: DeviceId, reputation: Reputation },
+		/// A registered device's key was proven by an attestation.
+		KeyAttested { device: DeviceId, proof: KeyProof },
+		/// The trusted attestation roots were replaced.
+		TrustedRootsSet { count: u32 },
+		/// `count` certificate serials were revoked (or, `revoked: false`, reinstated).
+		SerialsRevoked { count: u32, revoked: bool },
 	}
 
 	#[pallet::error]
@@ -306,6 +369,12 @@ pub mod pallet {
 		TooManyRotations,
 		/// Some claims of the device are still undecided; withdraw once they are.
 		ClaimsUndecided,
+		/// Only a P-256 key can be attested.
+		NotP256,
+		/// The key attestation was refused; the detail says why.
+		Attestation(AttestationError),
+		/// A trusted root is not a DER SubjectPublicKeyInfo.
+		MalformedRootKey,
 	}
 
 	#[pallet::hooks]
@@ -344,7 +413,9 @@ pub mod pallet {
 		/// `InsufficientBalance`. Emits `DeviceRegistered`, and `DeviceSuspended` for a key
 		/// that comes back suspended.
 		#[pallet::call_index(0)]
-		#[pallet::weight(T::WeightInfo::register_device())]
+		#[pallet::weight(
+			T::WeightInfo::register_device().saturating_add(Pallet::<T>::signature_weight(proof))
+		)]
 		pub fn register_device(
 			origin: OriginFor<T>,
 			key: DeviceKey,
@@ -353,54 +424,11 @@ pub mod pallet {
 			stake: BalanceOf<T>,
 		) -> DispatchResult {
 			let operator = ensure_signed(origin)?;
-			ensure!(!KeyOwner::<T>::contains_key(key), Error::<T>::KeyInUse);
-			let mut history = KeyHistories::<T>::get(key);
-			let registration = history.next_nonce;
-			ensure!(
-				key.verify(&bind_message(&Self::genesis_hash(), &operator, registration), &proof),
-				Error::<T>::BadProof
-			);
-			ensure!(stake >= T::MinStake::get(), Error::<T>::StakeTooLow);
-			history.next_nonce = registration.checked_add(1).ok_or(ArithmeticError::Overflow)?;
-			let mut devices = OperatorDevices::<T>::get(&operator);
-			devices.try_push(key).map_err(|_| Error::<T>::TooManyDevices)?;
-			T::Currency::hold(&HoldReason::DeviceStake.into(), &operator, stake)
-				.map_err(|_| Error::<T>::InsufficientBalance)?;
-
-			let suspended = history.reputation.claims_lost >= T::MaxLostDisputes::get();
-			let status = if suspended {
-				DeviceStatus::Suspended(SuspensionReason::LostDisputes)
-			} else {
-				DeviceStatus::Active
-			};
-			OperatorDevices::<T>::insert(&operator, devices);
-			KeyOwner::<T>::insert(key, key);
-			KeyHistories::<T>::insert(key, history);
-			Devices::<T>::insert(
-				key,
-				DeviceRecord {
-					operator: operator.clone(),
-					key,
-					past_keys: BoundedVec::new(),
-					stake,
-					status,
-					metadata,
-					reputation: history.reputation,
-					registered_at: frame_system::Pallet::<T>::block_number(),
-					registration,
-				},
-			);
-			Self::deposit_event(Event::DeviceRegistered { device: key, operator, stake });
-			if suspended {
-				Self::deposit_event(Event::DeviceSuspended {
-					device: key,
-					reason: SuspensionReason::LostDisputes,
-				});
-			}
-			Ok(())
+			Self::do_register(operator, key, proof, None, metadata, stake)
 		}
 
-		/// Move a device to a new signing key. The device keeps its id and record.
+		/// Move a device to a new signing key. The device keeps its id and record; the new key
+		/// is proven by its signature only ([`KeyProof::Signature`]), whatever proved the old one.
 		///
 		/// - `origin`: signed by the operator.
 		/// - `new_key`: the key to sign with from now on; never used by any device.
@@ -411,7 +439,9 @@ pub mod pallet {
 		/// Errors: `UnknownDevice`, `NotOperator`, `KeyInUse`, `BadProof`,
 		/// `TooManyRotations`. Emits `KeyRotated`.
 		#[pallet::call_index(1)]
-		#[pallet::weight(T::WeightInfo::rotate_key())]
+		#[pallet::weight(T::WeightInfo::rotate_key()
+			.saturating_add(Pallet::<T>::signature_weight(old_signature))
+			.saturating_add(Pallet::<T>::signature_weight(new_signature)))]
 		pub fn rotate_key(
 			origin: OriginFor<T>,
 			device: DeviceId,
@@ -431,6 +461,7 @@ pub mod pallet {
 			);
 			record.past_keys.try_push(record.key).map_err(|_| Error::<T>::TooManyRotations)?;
 			record.key = new_key;
+			record.key_proof = KeyProof::Signature;
 			KeyOwner::<T>::insert(new_key, device);
 			Devices::<T>::insert(device, record);
 			Self::deposit_event(Event::KeyRotated { device, new_key });
@@ -557,9 +588,207 @@ pub mod pallet {
 			Self::deposit_event(Event::StakeWithdrawn { device, operator: who, amount });
 			Ok(())
 		}
+
+		/// Register a P-256 device key with proof that it lives in secure hardware. As
+		/// [`Pallet::register_device`], and:
+		///
+		/// - `attestation`: an Android Key Attestation chain for `key` whose challenge is
+		///   SHA-256 of the [`bind_message`] `proof` signs. It must end in a
+		///   [`TrustedRoots`] key, hold no [`RevokedSerials`] serial and be valid at the
+		///   block's time.
+		///
+		/// The record's [`KeyProof`] says what the chain proved: its security level (and so
+		/// the device's [`KeyAssurance`]), the boot state, the root.
+		///
+		/// Errors: those of `register_device`, `NotP256`, `Attestation(reason)`. Emits
+		/// `DeviceRegistered` and `KeyAttested`.
+		#[pallet::call_index(7)]
+		#[pallet::weight(Pallet::<T>::attested_registration_weight(attestation))]
+		pub fn register_attested_device(
+			origin: OriginFor<T>,
+			key: DeviceKey,
+			proof: DeviceSignature,
+			attestation: KeyAttestation,
+			metadata: DeviceMetadataOf<T>,
+			stake: BalanceOf<T>,
+		) -> DispatchResult {
+			let operator = ensure_signed(origin)?;
+			Self::do_register(operator, key, proof, Some(&attestation), metadata, stake)
+		}
+
+		/// Replace the trusted attestation roots.
+		///
+		/// - `origin`: [`Config::AdminOrigin`].
+		/// - `roots`: DER SubjectPublicKeyInfo of each root.
+		///
+		/// Devices already registered keep their records. Errors: `MalformedRootKey`.
+		/// Emits `TrustedRootsSet`.
+		#[pallet::call_index(8)]
+		#[pallet::weight(T::WeightInfo::set_trusted_roots(roots.len() as u32))]
+		pub fn set_trusted_roots(
+			origin: OriginFor<T>,
+			roots: BoundedVec<RootKey, T::MaxTrustedRoots>,
+		) -> DispatchResult {
+			T::AdminOrigin::ensure_origin(origin)?;
+			ensure!(
+				roots.iter().all(|root| edgeproof_key_attestation::roots::is_spki(root)),
+				Error::<T>::MalformedRootKey
+			);
+			let count = roots.len() as u32;
+			TrustedRoots::<T>::put(roots);
+			Self::deposit_event(Event::TrustedRootsSet { count });
+			Ok(())
+		}
+
+		/// Revoke attestation certificate serials (`revoked: true`) or reinstate them.
+		///
+		/// - `origin`: [`Config::AdminOrigin`].
+		/// - `serials`: serial numbers as certificates encode them (big-endian), at most 256.
+		///
+		/// Registrations check it; devices already registered keep their records. Emits
+		/// `SerialsRevoked`.
+		#[pallet::call_index(9)]
+		#[pallet::weight(T::WeightInfo::set_revoked(serials.len() as u32))]
+		pub fn set_revoked(
+			origin: OriginFor<T>,
+			serials: BoundedVec<Serial, ConstU32<MAX_REVOCATIONS_PER_CALL>>,
+			revoked: bool,
+		) -> DispatchResult {
+			T::AdminOrigin::ensure_origin(origin)?;
+			let count = serials.len() as u32;
+			for serial in serials {
+				if revoked {
+					RevokedSerials::<T>::insert(serial, ());
+				} else {
+					RevokedSerials::<T>::remove(serial);
+				}
+			}
+			Self::deposit_event(Event::SerialsRevoked { count, revoked });
+			Ok(())
+		}
 	}
 
 	impl<T: Config> Pallet<T> {
+		/// `register_device` and `register_attested_device`: checks the bind proof, and the
+		/// attestation when there is one, then holds the stake and stores the device.
+		fn do_register(
+			operator: T::AccountId,
+			key: DeviceKey,
+			proof: DeviceSignature,
+			attestation: Option<&KeyAttestation>,
+			metadata: DeviceMetadataOf<T>,
+			stake: BalanceOf<T>,
+		) -> DispatchResult {
+			ensure!(!KeyOwner::<T>::contains_key(key), Error::<T>::KeyInUse);
+			let mut history = KeyHistories::<T>::get(key);
+			let registration = history.next_nonce;
+			let message = bind_message(&Self::genesis_hash(), &operator, registration);
+			ensure!(key.verify(&message, &proof), Error::<T>::BadProof);
+			let key_proof = match attestation {
+				None => KeyProof::Signature,
+				Some(attestation) => Self::check_attestation(&key, &message, attestation)?,
+			};
+			ensure!(stake >= T::MinStake::get(), Error::<T>::StakeTooLow);
+			history.next_nonce = registration.checked_add(1).ok_or(ArithmeticError::Overflow)?;
+			let mut devices = OperatorDevices::<T>::get(&operator);
+			devices.try_push(key).map_err(|_| Error::<T>::TooManyDevices)?;
+			T::Currency::hold(&HoldReason::DeviceStake.into(), &operator, stake)
+				.map_err(|_| Error::<T>::InsufficientBalance)?;
+
+			let suspended = history.reputation.claims_lost >= T::MaxLostDisputes::get();
+			let status = if suspended {
+				DeviceStatus::Suspended(SuspensionReason::LostDisputes)
+			} else {
+				DeviceStatus::Active
+			};
+			OperatorDevices::<T>::insert(&operator, devices);
+			KeyOwner::<T>::insert(key, key);
+			KeyHistories::<T>::insert(key, history);
+			Devices::<T>::insert(
+				key,
+				DeviceRecord {
+					operator: operator.clone(),
+					key,
+					past_keys: BoundedVec::new(),
+					stake,
+					status,
+					metadata,
+					reputation: history.reputation,
+					registered_at: frame_system::Pallet::<T>::block_number(),
+					registration,
+					key_proof,
+				},
+			);
+			Self::deposit_event(Event::DeviceRegistered { device: key, operator, stake });
+			if key_proof != KeyProof::Signature {
+				Self::deposit_event(Event::KeyAttested { device: key, proof: key_proof });
+			}
+			if suspended {
+				Self::deposit_event(Event::DeviceSuspended {
+					device: key,
+					reason: SuspensionReason::LostDisputes,
+				});
+			}
+			Ok(())
+		}
+
+		/// Verifies `attestation` for the P-256 `key` registering with `bind_message`: the chain
+		/// against the trusted roots, the revoked serials and the block's time, its challenge
+		/// against SHA-256 of `bind_message`, its key against `key`.
+		fn check_attestation(
+			key: &DeviceKey,
+			bind_message: &[u8],
+			attestation: &KeyAttestation,
+		) -> Result<KeyProof, DispatchError> {
+			use edgeproof_key_attestation::android;
+			let DeviceKey::P256(device_key) = key else { return Err(Error::<T>::NotP256.into()) };
+			let KeyAttestation::Android(chain) = attestation;
+			let chain: Vec<&[u8]> = chain.iter().map(|cert| cert.as_slice()).collect();
+			let roots = TrustedRoots::<T>::get();
+			let root_keys: Vec<&[u8]> = roots.iter().map(|root| root.as_slice()).collect();
+			let is_revoked = |serial: &[u8]| {
+				Serial::try_from(serial.to_vec())
+					.is_ok_and(|serial| RevokedSerials::<T>::contains_key(serial))
+			};
+			let trust = android::Trust {
+				roots: &root_keys,
+				is_revoked: &is_revoked,
+				now: T::UnixTime::now().as_secs(),
+			};
+			let refused = |e: edgeproof_key_attestation::Error| Error::<T>::Attestation(e.into());
+			let verified = android::verify_chain(&chain, &trust).map_err(refused)?;
+			let challenge = sp_io::hashing::sha2_256(bind_message);
+			android::check_binding(&verified, &challenge, device_key).map_err(refused)?;
+			let root = sp_io::hashing::blake2_256(root_keys.get(verified.root).copied().unwrap_or_default());
+			Ok(KeyProof::AndroidKeyAttestation {
+				security_level: verified.security_level().into(),
+				boot: verified
+					.root_of_trust
+					.map(|rot| (rot.verified_boot_state.into(), rot.device_locked)),
+				root,
+			})
+		}
+
+		/// What verifying `signature` costs beyond an sr25519 or ed25519 signature, which have
+		/// host functions and are in every benchmarked weight; P-256 is verified in the runtime.
+		pub fn signature_weight(signature: &DeviceSignature) -> Weight {
+			match signature {
+				DeviceSignature::Ed25519(_) | DeviceSignature::Sr25519(_) => Weight::zero(),
+				DeviceSignature::P256(_) => T::WeightInfo::verify_p256_signature(),
+			}
+		}
+
+		/// The weight of `register_attested_device` with `attestation`: the benchmarked
+		/// registration (a three-certificate P-256 chain) plus, for each certificate, the
+		/// dearest signature a chain may use (RSA-4096 or P-384, measured on Google's roots).
+		pub fn attested_registration_weight(attestation: &KeyAttestation) -> Weight {
+			let KeyAttestation::Android(chain) = attestation;
+			let per_certificate = T::WeightInfo::verify_rsa_4096_certificate()
+				.max(T::WeightInfo::verify_p384_certificate());
+			T::WeightInfo::register_attested_device()
+				.saturating_add(per_certificate.saturating_mul(chain.len() as u64))
+		}
+
 		/// The hash of block 0, which every signed device message names.
 		pub fn genesis_hash() -> T::Hash {
 			frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero())
@@ -667,6 +896,14 @@ pub mod pallet {
 
 		fn is_active(device: &DeviceId) -> bool {
 			Devices::<T>::get(device).is_some_and(|r| r.status == DeviceStatus::Active)
+		}
+
+		fn key_assurance(device: &DeviceId) -> Option<KeyAssurance> {
+			Devices::<T>::get(device).map(|r| r.key_proof.assurance())
+		}
+
+		fn signature_weight(signature: &DeviceSignature) -> Weight {
+			Self::signature_weight(signature)
 		}
 
 		fn slash(device: &DeviceId, amount: BalanceOf<T>) -> BalanceOf<T> {

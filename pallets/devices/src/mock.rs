@@ -3,7 +3,9 @@
 use frame_support::{derive_impl, parameter_types, traits::ConstU32, BoundedVec};
 use sp_runtime::BuildStorage;
 
-use crate::{self as pallet_devices, DeviceClaims, DeviceId, DeviceMetadataOf, HardwareClass};
+use crate::{
+	self as pallet_devices, DeviceClaims, DeviceId, DeviceMetadataOf, HardwareClass, RootKey,
+};
 
 type Block = frame_system::mocking::MockBlock<Test>;
 pub type AccountId = u64;
@@ -52,6 +54,7 @@ impl pallet_devices::Config for Test {
 	type LongestClaimDecision = UnbondingPeriod;
 	type Claims = MockClaims;
 	type MaxDevicesPerOperator = ConstU32<3>;
+	type UnixTime = pallet_devices::testing::TestTime;
 }
 
 std::thread_local! {
@@ -84,6 +87,18 @@ pub fn metadata(text: &str) -> DeviceMetadataOf<Test> {
 	}
 }
 
+/// Google's two attestation roots' keys, as genesis trusts them.
+pub fn google_roots() -> BoundedVec<RootKey, <Test as crate::Config>::MaxTrustedRoots> {
+	let keys = edgeproof_key_attestation::roots::GOOGLE
+		.iter()
+		.map(|cert| {
+			let key = edgeproof_key_attestation::roots::spki(cert).expect("a root certificate");
+			RootKey::try_from(key).expect("a root key fits")
+		})
+		.collect::<Vec<_>>();
+	BoundedVec::try_from(keys).expect("two roots fit")
+}
+
 pub struct ExtBuilder;
 
 impl ExtBuilder {
@@ -95,6 +110,9 @@ impl ExtBuilder {
 		}
 		.assimilate_storage(&mut storage)
 		.unwrap();
+		pallet_devices::GenesisConfig::<Test> { trusted_roots: google_roots(), ..Default::default() }
+			.assimilate_storage(&mut storage)
+			.unwrap();
 		let mut ext = sp_io::TestExternalities::new(storage);
 		// Benchmarks generate and sign with device keys through the keystore.
 		ext.register_extension(sp_keystore::KeystoreExt::new(

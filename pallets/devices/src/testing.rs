@@ -7,7 +7,32 @@ use frame_support::BoundedVec;
 use frame_system::RawOrigin;
 use sp_core::{ed25519, sr25519, Pair};
 
-use crate::{BalanceOf, Config, DeviceKey, DeviceMetadata, DeviceSignature, HardwareClass, Pallet};
+use edgeproof_key_attestation::{p256::ecdsa::SigningKey, signature::sign_p256};
+
+use crate::{
+	BalanceOf, Config, DeviceKey, DeviceMetadata, DeviceSignature, HardwareClass, P256Public,
+	Pallet,
+};
+
+std::thread_local! {
+	static NOW: core::cell::Cell<u64> = const { core::cell::Cell::new(0) };
+}
+
+/// The mock runtimes' wall clock ([`Config::UnixTime`]): 0 until a test sets it.
+pub struct TestTime;
+
+impl TestTime {
+	/// Sets the time, in seconds since the Unix epoch.
+	pub fn set(secs: u64) {
+		NOW.with(|now| now.set(secs));
+	}
+}
+
+impl frame_support::traits::UnixTime for TestTime {
+	fn now() -> core::time::Duration {
+		core::time::Duration::from_secs(NOW.with(|now| now.get()))
+	}
+}
 
 /// A device key pair of either scheme, from a seed phrase, for runtime `T`.
 pub struct TestDevice<T> {
@@ -19,6 +44,7 @@ pub struct TestDevice<T> {
 enum TestPair {
 	Sr(sr25519::Pair),
 	Ed(ed25519::Pair),
+	P256(SigningKey, P256Public),
 }
 
 impl<T> Clone for TestDevice<T> {
@@ -40,10 +66,20 @@ impl<T: Config> TestDevice<T> {
 		Self { pair: TestPair::Ed(pair), _runtime: PhantomData }
 	}
 
+	/// A software P-256 device (a stand-in for a key in secure hardware) whose secret scalar is
+	/// `seed` repeated: any seed from 1 to 255 is a valid scalar.
+	pub fn p256(seed: u8) -> Self {
+		let secret = SigningKey::from_bytes(&[seed; 32].into()).expect("a valid scalar");
+		let public = secret.verifying_key().to_encoded_point(true);
+		let public = public.as_bytes().try_into().expect("compressed points are 33 bytes");
+		Self { pair: TestPair::P256(secret, public), _runtime: PhantomData }
+	}
+
 	pub fn key(&self) -> DeviceKey {
 		match &self.pair {
 			TestPair::Sr(p) => DeviceKey::Sr25519(p.public()),
 			TestPair::Ed(p) => DeviceKey::Ed25519(p.public()),
+			TestPair::P256(_, public) => DeviceKey::P256(*public),
 		}
 	}
 
@@ -51,6 +87,7 @@ impl<T: Config> TestDevice<T> {
 		match &self.pair {
 			TestPair::Sr(p) => DeviceSignature::Sr25519(p.sign(message)),
 			TestPair::Ed(p) => DeviceSignature::Ed25519(p.sign(message)),
+			TestPair::P256(secret, _) => DeviceSignature::P256(sign_p256(secret, message)),
 		}
 	}
 

@@ -3,7 +3,8 @@
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::{
-	traits::Get, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
+	traits::{ConstU32, Get},
+	BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
 };
 use scale_info::TypeInfo;
 use sp_core::{ed25519, sr25519};
@@ -15,7 +16,15 @@ pub const BIND_DOMAIN: [u8; 14] = *b"edgeproof/bind";
 /// Domain tag of a key rotation: the first 16 bytes both keys sign.
 pub const ROTATE_DOMAIN: [u8; 16] = *b"edgeproof/rotate";
 
-/// A device's public key. The variant indices are those of `sp_runtime::MultiSigner`.
+/// A compressed SEC1 P-256 public key (`0x02`/`0x03` ‖ x).
+pub type P256Public = [u8; 33];
+
+/// A P-256 signature: `r ‖ s`, 32 bytes each, big-endian, with `s ≤ n/2` (low-S).
+pub type P256Signature = [u8; 64];
+
+/// A device's public key. Ed25519 and sr25519 have the variant indices of
+/// `sp_runtime::MultiSigner`; P-256 takes 3, leaving 2 (`MultiSigner`'s secp256k1 ECDSA, also
+/// 33 bytes) unused so that no P-256 key ever decodes as a secp256k1 one.
 #[derive(
 	Clone,
 	Copy,
@@ -37,9 +46,13 @@ pub enum DeviceKey {
 	/// An sr25519 public key.
 	#[codec(index = 1)]
 	Sr25519(sr25519::Public),
+	/// An ECDSA P-256 public key, as secure hardware (Android Keystore, Apple's Secure
+	/// Enclave) keeps them.
+	#[codec(index = 3)]
+	P256(P256Public),
 }
 
-/// A signature by a device key. The variant indices are those of `sp_runtime::MultiSignature`.
+/// A signature by a device key, with the variant indices of [`DeviceKey`].
 #[derive(
 	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
 )]
@@ -50,6 +63,9 @@ pub enum DeviceSignature {
 	/// An sr25519 signature.
 	#[codec(index = 1)]
 	Sr25519(sr25519::Signature),
+	/// An ECDSA P-256 signature over SHA-256 of the message ([`P256Signature`]).
+	#[codec(index = 3)]
+	P256(P256Signature),
 }
 
 impl DeviceKey {
@@ -62,6 +78,10 @@ impl DeviceKey {
 			},
 			(Self::Sr25519(key), DeviceSignature::Sr25519(sig)) => {
 				sp_io::crypto::sr25519_verify(sig, message, key)
+			},
+			// No host function: RustCrypto's `p256`, in the runtime (see `verify_p256`).
+			(Self::P256(key), DeviceSignature::P256(sig)) => {
+				edgeproof_key_attestation::signature::verify_p256(key, message, sig)
 			},
 			_ => false,
 		}
@@ -94,6 +114,275 @@ pub fn rotate_message<Hash: Encode>(
 	new_key: &DeviceKey,
 ) -> Vec<u8> {
 	(ROTATE_DOMAIN, genesis_hash, device, registration, new_key).encode()
+}
+
+/// Where a device's key is proven to live. Ordered: a model that requires a level accepts every
+/// higher one.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	Default,
+	PartialEq,
+	Eq,
+	PartialOrd,
+	Ord,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum KeyAssurance {
+	/// Nothing proves it: a key the device signed with only, or one attested by software.
+	#[default]
+	#[codec(index = 0)]
+	Unproven,
+	/// A trusted execution environment on the main processor (Android's TEE).
+	#[codec(index = 1)]
+	TrustedEnvironment,
+	/// A separate secure element (Android StrongBox; Apple's Secure Enclave).
+	#[codec(index = 2)]
+	SecureElement,
+}
+
+/// An Android KeyMint security level, as the attestation states it.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum AndroidSecurityLevel {
+	#[codec(index = 0)]
+	Software,
+	#[codec(index = 1)]
+	TrustedEnvironment,
+	#[codec(index = 2)]
+	StrongBox,
+}
+
+/// The verified-boot state in an Android attestation's hardware root of trust.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum VerifiedBoot {
+	/// The whole boot chain is verified with the manufacturer's key.
+	#[codec(index = 0)]
+	Verified,
+	/// Verified with a key the user installed.
+	#[codec(index = 1)]
+	SelfSigned,
+	/// Not verified (an unlocked bootloader).
+	#[codec(index = 2)]
+	Unverified,
+	/// Verification failed.
+	#[codec(index = 3)]
+	Failed,
+}
+
+impl From<edgeproof_key_attestation::android::SecurityLevel> for AndroidSecurityLevel {
+	fn from(level: edgeproof_key_attestation::android::SecurityLevel) -> Self {
+		use edgeproof_key_attestation::android::SecurityLevel as L;
+		match level {
+			L::Software => Self::Software,
+			L::TrustedEnvironment => Self::TrustedEnvironment,
+			L::StrongBox => Self::StrongBox,
+		}
+	}
+}
+
+impl From<edgeproof_key_attestation::android::VerifiedBootState> for VerifiedBoot {
+	fn from(state: edgeproof_key_attestation::android::VerifiedBootState) -> Self {
+		use edgeproof_key_attestation::android::VerifiedBootState as B;
+		match state {
+			B::Verified => Self::Verified,
+			B::SelfSigned => Self::SelfSigned,
+			B::Unverified => Self::Unverified,
+			B::Failed => Self::Failed,
+		}
+	}
+}
+
+/// How a device's current key was proven when it was registered (or rotated to).
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	Default,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum KeyProof {
+	/// The key's signature over the bind (or rotate) message, nothing more.
+	#[default]
+	#[codec(index = 0)]
+	Signature,
+	/// An Android Key Attestation chain, verified at registration.
+	#[codec(index = 1)]
+	AndroidKeyAttestation {
+		/// The weaker of the attestation's two security levels.
+		security_level: AndroidSecurityLevel,
+		/// The hardware root of trust's boot state and bootloader lock, if the chain has one.
+		boot: Option<(VerifiedBoot, bool)>,
+		/// blake2-256 of the trusted root's SubjectPublicKeyInfo the chain ends in.
+		root: [u8; 32],
+	},
+}
+
+impl KeyProof {
+	/// The assurance this proof gives. The boot state is recorded but does not lower it: what
+	/// an attested key guarantees here is one secure element per device key, which an unlocked
+	/// bootloader does not change (docs/hardware-keys.md, "Policy").
+	pub fn assurance(&self) -> KeyAssurance {
+		match self {
+			Self::Signature => KeyAssurance::Unproven,
+			Self::AndroidKeyAttestation { security_level, .. } => match security_level {
+				AndroidSecurityLevel::Software => KeyAssurance::Unproven,
+				AndroidSecurityLevel::TrustedEnvironment => KeyAssurance::TrustedEnvironment,
+				AndroidSecurityLevel::StrongBox => KeyAssurance::SecureElement,
+			},
+		}
+	}
+}
+
+/// Proof that a device key lives in secure hardware, as `register_attested_device` takes it.
+#[derive(
+	Clone,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum KeyAttestation {
+	/// An Android Key Attestation chain: DER X.509 certificates, the device key's first, the
+	/// root's last. Its challenge must be SHA-256 of the bind message.
+	#[codec(index = 0)]
+	Android(AndroidChain),
+}
+
+/// The most certificates an Android chain may hold.
+pub type MaxChainLen = ConstU32<{ edgeproof_key_attestation::MAX_CHAIN_LEN as u32 }>;
+/// The largest certificate, in bytes.
+pub type MaxCertLen = ConstU32<{ edgeproof_key_attestation::MAX_CERT_LEN as u32 }>;
+/// An Android attestation chain within the verifier's bounds.
+pub type AndroidChain = BoundedVec<BoundedVec<u8, MaxCertLen>, MaxChainLen>;
+
+/// The largest trusted root key (DER SubjectPublicKeyInfo) accepted: an RSA-4096 key takes 550.
+pub type MaxRootKeyLen = ConstU32<1024>;
+/// A trusted root's DER SubjectPublicKeyInfo.
+pub type RootKey = BoundedVec<u8, MaxRootKeyLen>;
+/// The longest serial number RFC 5280 allows: 20 octets (one more for a sign byte).
+pub type MaxSerialLen = ConstU32<21>;
+/// A certificate serial number, as the certificate encodes it (big-endian).
+pub type Serial = BoundedVec<u8, MaxSerialLen>;
+
+/// Why an attestation was refused: `edgeproof_key_attestation::Error` in a pallet error's form.
+/// `index` counts certificates from the leaf (0).
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	frame_support::PalletError,
+)]
+pub enum AttestationError {
+	/// The chain holds no certificate.
+	EmptyChain,
+	/// More certificates than the verifier takes (the call's bound already refuses them).
+	ChainTooLong,
+	/// A certificate over the verifier's size limit (the call's bound already refuses it).
+	CertificateTooLarge { index: u8 },
+	/// A certificate is not DER X.509.
+	MalformedCertificate { index: u8 },
+	/// A certificate's issuer is not the next certificate's subject.
+	IssuerMismatch { index: u8 },
+	/// A certificate above the leaf is not a CA.
+	NotCa { index: u8 },
+	/// A CA has more intermediates below it than its path length allows.
+	PathTooLong { index: u8 },
+	/// A certificate names two different signature algorithms.
+	AlgorithmMismatch { index: u8 },
+	/// A signature algorithm or key outside ECDSA P-256/P-384 and RSA up to 4096 bits.
+	UnsupportedAlgorithm { index: u8 },
+	/// The key that signs a certificate cannot be decoded.
+	MalformedKey { index: u8 },
+	/// A certificate's signature is invalid.
+	BadSignature { index: u8 },
+	/// A certificate is not valid yet at the block's time.
+	NotYetValid { index: u8 },
+	/// A certificate has expired at the block's time.
+	Expired { index: u8 },
+	/// The chain's root key is not a trusted root.
+	UntrustedRoot,
+	/// A certificate's serial number is revoked.
+	Revoked { index: u8 },
+	/// The leaf has no KeyDescription extension.
+	NoKeyDescription,
+	/// The KeyDescription extension is malformed.
+	MalformedKeyDescription,
+	/// The attestation challenge is not SHA-256 of the bind message.
+	ChallengeMismatch,
+	/// The attested key is not the device key.
+	KeyMismatch,
+}
+
+impl From<edgeproof_key_attestation::Error> for AttestationError {
+	fn from(e: edgeproof_key_attestation::Error) -> Self {
+		use edgeproof_key_attestation::Error as E;
+		// Chains hold at most MAX_CHAIN_LEN (6) certificates, so every index fits a byte.
+		let i = |index: usize| index.min(u8::MAX as usize) as u8;
+		match e {
+			E::EmptyChain => Self::EmptyChain,
+			E::ChainTooLong { .. } => Self::ChainTooLong,
+			E::CertificateTooLarge { index } => Self::CertificateTooLarge { index: i(index) },
+			E::MalformedCertificate { index } => Self::MalformedCertificate { index: i(index) },
+			E::IssuerMismatch { index } => Self::IssuerMismatch { index: i(index) },
+			E::NotCa { index } => Self::NotCa { index: i(index) },
+			E::PathTooLong { index } => Self::PathTooLong { index: i(index) },
+			E::AlgorithmMismatch { index } => Self::AlgorithmMismatch { index: i(index) },
+			E::UnsupportedAlgorithm { index } => Self::UnsupportedAlgorithm { index: i(index) },
+			E::MalformedKey { index } => Self::MalformedKey { index: i(index) },
+			E::BadSignature { index } => Self::BadSignature { index: i(index) },
+			E::NotYetValid { index } => Self::NotYetValid { index: i(index) },
+			E::Expired { index } => Self::Expired { index: i(index) },
+			E::UntrustedRoot => Self::UntrustedRoot,
+			E::Revoked { index } => Self::Revoked { index: i(index) },
+			E::NoKeyDescription => Self::NoKeyDescription,
+			E::MalformedKeyDescription(_) => Self::MalformedKeyDescription,
+			E::ChallengeMismatch => Self::ChallengeMismatch,
+			E::KeyMismatch => Self::KeyMismatch,
+		}
+	}
 }
 
 /// What kind of hardware a device is (informational).
@@ -261,6 +550,8 @@ pub struct DeviceRecord<AccountId, Balance, BlockNumber, Metadata, PastKeys> {
 	pub registered_at: BlockNumber,
 	/// The registration nonce the bind proof signed (how often the id registered before).
 	pub registration: u32,
+	/// How the current key was proven (a rotation proves the new key by signature only).
+	pub key_proof: KeyProof,
 }
 
 /// What a key brings to its next registration. Written when a device is removed, for each of

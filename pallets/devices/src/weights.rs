@@ -45,6 +45,12 @@ pub trait WeightInfo {
 	fn force_resume() -> Weight;
 	fn deregister() -> Weight;
 	fn withdraw_stake() -> Weight;
+	fn register_attested_device() -> Weight;
+	fn set_trusted_roots(n: u32, ) -> Weight;
+	fn set_revoked(n: u32, ) -> Weight;
+	fn verify_p256_signature() -> Weight;
+	fn verify_rsa_4096_certificate() -> Weight;
+	fn verify_p384_certificate() -> Weight;
 }
 
 /// Measured weights, with the runtime's database weights.
@@ -141,6 +147,29 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(22))
 			.saturating_add(T::DbWeight::get().writes(38))
 	}
+	fn register_attested_device() -> Weight {
+		Weight::from_parts(30_000_000_000, 20000)
+			.saturating_add(T::DbWeight::get().reads(8))
+			.saturating_add(T::DbWeight::get().writes(6))
+	}
+	fn set_trusted_roots(n: u32, ) -> Weight {
+		Weight::from_parts(10_000_000, 0)
+			.saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().writes(1))
+	}
+	fn set_revoked(n: u32, ) -> Weight {
+		Weight::from_parts(10_000_000, 0)
+			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
+	}
+	fn verify_p256_signature() -> Weight {
+		Weight::from_parts(5_000_000_000, 0)
+	}
+	fn verify_rsa_4096_certificate() -> Weight {
+		Weight::from_parts(20_000_000_000, 0)
+	}
+	fn verify_p384_certificate() -> Weight {
+		Weight::from_parts(20_000_000_000, 0)
+	}
 }
 
 /// The same weights with ParityDB's database weights, for tests and mocks.
@@ -179,5 +208,27 @@ impl WeightInfo for () {
 		Weight::from_parts(301_787_000, 44170)
 			.saturating_add(ParityDbWeight::get().reads(22))
 			.saturating_add(ParityDbWeight::get().writes(38))
+	}	fn register_attested_device() -> Weight {
+		Weight::from_parts(30_000_000_000, 20000)
+			.saturating_add(ParityDbWeight::get().reads(8))
+			.saturating_add(ParityDbWeight::get().writes(6))
+	}
+	fn set_trusted_roots(n: u32, ) -> Weight {
+		Weight::from_parts(10_000_000, 0)
+			.saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(n.into()))
+			.saturating_add(ParityDbWeight::get().writes(1))
+	}
+	fn set_revoked(n: u32, ) -> Weight {
+		Weight::from_parts(10_000_000, 0)
+			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(n.into())))
+	}
+	fn verify_p256_signature() -> Weight {
+		Weight::from_parts(5_000_000_000, 0)
+	}
+	fn verify_rsa_4096_certificate() -> Weight {
+		Weight::from_parts(20_000_000_000, 0)
+	}
+	fn verify_p384_certificate() -> Weight {
+		Weight::from_parts(20_000_000_000, 0)
 	}
 }

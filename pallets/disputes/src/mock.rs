@@ -112,6 +112,7 @@ impl pallet_devices::Config for Test {
 	type MinStake = ConstU64<MIN_STAKE>;
 	type Claims = Attestations;
 	type MaxLostDisputes = ConstU32<3>;
+	type UnixTime = pallet_devices::testing::TestTime;
 }
 
 impl pallet_attestations::Config for Test {
