@@ -2,7 +2,7 @@
 //! Charlie, for zombienet). The node builds its chain specs from these.
 
 use alloc::{vec, vec::Vec};
-use frame_support::{build_struct_json_patch, BoundedVec};
+use frame_support::{build_struct_json_patch, traits::ConstU32, BoundedVec};
 use serde_json::Value;
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_consensus_grandpa::AuthorityId as GrandpaId;
@@ -12,8 +12,8 @@ use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 use sp_runtime::{traits::IdentifyAccount, MultiSigner};
 
 use crate::{
-	AccountId, AttestationsConfig, Balance, BalancesConfig, BlockNumber, DisputesConfig,
-	RuntimeGenesisConfig, SudoConfig, UNIT,
+	AccountId, AttestationsConfig, Balance, BalancesConfig, BlockNumber, DevicesConfig,
+	DisputesConfig, RuntimeGenesisConfig, SudoConfig, UNIT,
 };
 
 /// What every endowed dev account starts with.
@@ -67,7 +67,18 @@ fn testnet_genesis(
 			clock_budget: Some(clock_budget),
 			min_extension: Some(clock_budget / 4),
 		},
+		devices: DevicesConfig { trusted_roots: google_attestation_roots() },
 	})
+}
+
+/// Google's hardware attestation roots (RSA-4096 and P-384), the keys every genuine Android
+/// Key Attestation chain ends in.
+fn google_attestation_roots() -> BoundedVec<pallet_devices::RootKey, ConstU32<8>> {
+	let keys = edgeproof_key_attestation::roots::GOOGLE
+		.iter()
+		.filter_map(|cert| edgeproof_key_attestation::roots::spki(cert))
+		.filter_map(|key| pallet_devices::RootKey::try_from(key).ok());
+	BoundedVec::truncate_from(keys.collect())
 }
 
 /// The well-known dev accounts (Alice … Ferdie and their stashes).

@@ -519,7 +519,8 @@ pub mod pallet {
 		/// `MalformedInput`, `MalformedOutput`, `SpecMismatch`, `InsufficientBond`.
 		/// Emits `ClaimSubmitted`.
 		#[pallet::call_index(0)]
-		#[pallet::weight(T::WeightInfo::submit(input.len() as u32, output.len() as u32))]
+		#[pallet::weight(T::WeightInfo::submit(input.len() as u32, output.len() as u32)
+			.saturating_add(T::Devices::signature_weight(device_signature)))]
 		pub fn submit(
 			origin: OriginFor<T>,
 			device: DeviceId,

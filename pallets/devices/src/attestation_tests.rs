@@ -99,12 +99,7 @@ fn a_software_p256_device_registers_rotates_and_signs_like_the_others() {
 		let sr = TestDevice::sr("phone");
 		sr.register_with_stake(BOB, MIN_STAKE);
 		let new_key = TestDevice::p256(4);
-		let message = crate::rotate_message(
-			&Devices::genesis_hash(),
-			&sr.key(),
-			0,
-			&new_key.key(),
-		);
+		let message = crate::rotate_message(&Devices::genesis_hash(), &sr.key(), 0, &new_key.key());
 		assert_ok!(Devices::rotate_key(
 			RuntimeOrigin::signed(BOB),
 			sr.key(),
@@ -121,8 +116,8 @@ fn a_p256_proof_that_is_high_s_flipped_or_another_keys_is_a_bad_proof() {
 	ExtBuilder::build_and_execute(|| {
 		let device = TestDevice::p256(3);
 		let DeviceSignature::P256(good) = device.bind_proof(ALICE) else { unreachable!() };
-		let signature = edgeproof_key_attestation::p256::ecdsa::Signature::from_slice(&good)
-			.unwrap();
+		let signature =
+			edgeproof_key_attestation::p256::ecdsa::Signature::from_slice(&good).unwrap();
 		let (r, s) = signature.split_scalars();
 		let high_s = edgeproof_key_attestation::p256::ecdsa::Signature::from_scalars(r, -*s)
 			.unwrap()
@@ -130,8 +125,7 @@ fn a_p256_proof_that_is_high_s_flipped_or_another_keys_is_a_bad_proof() {
 		let mut flipped = good;
 		flipped[5] ^= 0x80;
 		let other = TestDevice::p256(4).bind_proof(ALICE);
-		for proof in [DeviceSignature::P256(high_s.into()), DeviceSignature::P256(flipped), other]
-		{
+		for proof in [DeviceSignature::P256(high_s.into()), DeviceSignature::P256(flipped), other] {
 			assert_noop!(
 				Devices::register_device(
 					RuntimeOrigin::signed(ALICE),
@@ -186,7 +180,8 @@ fn an_attested_key_registers_with_the_level_its_chain_proves() {
 
 		// The new key of a rotation is proven by its signature only.
 		let new_key = TestDevice::p256(6);
-		let message = crate::rotate_message(&Devices::genesis_hash(), &tee.key(), 0, &new_key.key());
+		let message =
+			crate::rotate_message(&Devices::genesis_hash(), &tee.key(), 0, &new_key.key());
 		assert_ok!(Devices::rotate_key(
 			RuntimeOrigin::signed(ALICE),
 			tee.key(),
@@ -235,7 +230,10 @@ fn each_broken_attestation_is_refused_with_its_own_error_and_changes_nothing() {
 		);
 		// Garbage where a certificate should be.
 		let garbage = android(vec![vec![0x30, 0x03, 0x02, 0x01, 0x00]]);
-		assert_noop!(attempt(garbage), refused(AttestationError::MalformedCertificate { index: 0 }));
+		assert_noop!(
+			attempt(garbage),
+			refused(AttestationError::MalformedCertificate { index: 0 })
+		);
 		assert_noop!(
 			attempt(KeyAttestation::Android(BoundedVec::new())),
 			refused(AttestationError::EmptyChain)
@@ -251,10 +249,7 @@ fn each_broken_attestation_is_refused_with_its_own_error_and_changes_nothing() {
 		System::assert_last_event(Event::SerialsRevoked { count: 1, revoked: false }.into());
 		// Not a P-256 key, or a bind proof by another key.
 		let sr = TestDevice::sr("phone");
-		assert_noop!(
-			register_attested(ALICE, &sr, good.clone()),
-			Error::<Test>::NotP256
-		);
+		assert_noop!(register_attested(ALICE, &sr, good.clone()), Error::<Test>::NotP256);
 		assert_noop!(
 			Devices::register_attested_device(
 				RuntimeOrigin::signed(ALICE),
@@ -285,8 +280,8 @@ fn a_leaf_forged_with_an_attested_key_is_refused() {
 		let software = TestDevice::p256(4);
 		let mut claimed = LeafSpec::tee(p256_key(&software), &challenge(&software, ALICE));
 		claimed.security_level = SecurityLevel::StrongBox;
-		let point = edgeproof_key_attestation::p256::PublicKey::from_sec1_bytes(&claimed.key)
-			.unwrap();
+		let point =
+			edgeproof_key_attestation::p256::PublicKey::from_sec1_bytes(&claimed.key).unwrap();
 		let point =
 			edgeproof_key_attestation::p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(
 				&point, false,
@@ -323,9 +318,8 @@ fn a_leaf_forged_with_an_attested_key_is_refused() {
 #[test]
 fn a_real_pixel_chain_verifies_up_to_its_challenge() {
 	ExtBuilder::build_and_execute(|| {
-		let pem = include_bytes!(
-			"../../../key-attestation/tests/data/android/blueline-TEE_EC_NONE.pem"
-		);
+		let pem =
+			include_bytes!("../../../key-attestation/tests/data/android/blueline-TEE_EC_NONE.pem");
 		let chain = x509_cert::Certificate::load_pem_chain(pem)
 			.unwrap()
 			.iter()

@@ -43,10 +43,11 @@
 
 extern crate alloc;
 
-#[cfg(feature = "runtime-benchmarks")]
-mod benchmarking;
 #[cfg(test)]
 mod attestation_tests;
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+pub mod migrations;
 #[cfg(test)]
 mod mock;
 #[cfg(feature = "std")]
@@ -142,7 +143,7 @@ pub mod pallet {
 	};
 
 	/// The in-code storage version.
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -759,7 +760,9 @@ pub mod pallet {
 			let verified = android::verify_chain(&chain, &trust).map_err(refused)?;
 			let challenge = sp_io::hashing::sha2_256(bind_message);
 			android::check_binding(&verified, &challenge, device_key).map_err(refused)?;
-			let root = sp_io::hashing::blake2_256(root_keys.get(verified.root).copied().unwrap_or_default());
+			let root = sp_io::hashing::blake2_256(
+				root_keys.get(verified.root).copied().unwrap_or_default(),
+			);
 			Ok(KeyProof::AndroidKeyAttestation {
 				security_level: verified.security_level().into(),
 				boot: verified

@@ -110,9 +110,12 @@ impl ExtBuilder {
 		}
 		.assimilate_storage(&mut storage)
 		.unwrap();
-		pallet_devices::GenesisConfig::<Test> { trusted_roots: google_roots(), ..Default::default() }
-			.assimilate_storage(&mut storage)
-			.unwrap();
+		pallet_devices::GenesisConfig::<Test> {
+			trusted_roots: google_roots(),
+			..Default::default()
+		}
+		.assimilate_storage(&mut storage)
+		.unwrap();
 		let mut ext = sp_io::TestExternalities::new(storage);
 		// Benchmarks generate and sign with device keys through the keystore.
 		ext.register_extension(sp_keystore::KeystoreExt::new(

@@ -268,15 +268,7 @@ impl KeyProof {
 
 /// Proof that a device key lives in secure hardware, as `register_attested_device` takes it.
 #[derive(
-	Clone,
-	Debug,
-	PartialEq,
-	Eq,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	TypeInfo,
-	MaxEncodedLen,
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
 )]
 pub enum KeyAttestation {
 	/// An Android Key Attestation chain: DER X.509 certificates, the device key's first, the

@@ -10,7 +10,7 @@ use frame_support::{
 use sp_runtime::Perbill;
 
 use crate::{
-	AccountId, Attestations, Balance, Balances, Runtime, RuntimeHoldReason, DAYS, HOURS,
+	AccountId, Attestations, Balance, Balances, Runtime, RuntimeHoldReason, Timestamp, DAYS, HOURS,
 	MILLI_UNIT, MINUTES, UNIT,
 };
 
@@ -124,6 +124,9 @@ impl pallet_devices::Config for Runtime {
 	type MaxDevicesPerOperator = ConstU32<64>;
 	type MaxKeyRotations = ConstU32<16>;
 	type MaxDescriptionLen = ConstU32<256>;
+	/// Google's two attestation roots today, Apple's to come, room for rotations.
+	type MaxTrustedRoots = ConstU32<8>;
+	type UnixTime = Timestamp;
 	type WeightInfo = pallet_devices::weights::SubstrateWeight<Runtime>;
 }
 
