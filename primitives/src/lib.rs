@@ -34,8 +34,8 @@ pub use edgeproof_canon::{
 	Tolerance,
 };
 pub use types::{
-	CanonicalOutput, Disputability, FileHash, InferenceError, InferenceResult, ModelFacts,
-	NotDisputable, DYNAMIC_DIM,
+	CanonicalOutput, Disputability, FileHash, InferenceError, InferenceResult, KeyAssurance,
+	ModelFacts, NotDisputable, DYNAMIC_DIM,
 };
 
 #[cfg(not(substrate_runtime))]

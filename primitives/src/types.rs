@@ -155,3 +155,33 @@ pub struct CanonicalOutput {
 
 /// A dynamic dimension in [`ModelFacts::inputs`] and [`ModelFacts::outputs`].
 pub const DYNAMIC_DIM: u32 = u32::MAX;
+
+/// Where a device's key is proven to live (pallet-devices records it; a model may require a
+/// level). Ordered: a requirement accepts its level and every higher one.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	Default,
+	PartialEq,
+	Eq,
+	PartialOrd,
+	Ord,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum KeyAssurance {
+	/// Nothing proves it: a key the device signed with only, or one attested by software.
+	#[default]
+	#[codec(index = 0)]
+	Unproven,
+	/// A trusted execution environment on the main processor (Android's TEE).
+	#[codec(index = 1)]
+	TrustedEnvironment,
+	/// A separate secure element (Android StrongBox; Apple's Secure Enclave).
+	#[codec(index = 2)]
+	SecureElement,
+}

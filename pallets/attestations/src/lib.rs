@@ -426,6 +426,10 @@ pub mod pallet {
 		UnknownDevice,
 		/// The device may not claim (suspended or unbonding).
 		DeviceNotActive,
+		/// The model requires devices whose keys are proven to live in secure hardware (a TEE
+		/// or a secure element, `Models::KeyRequirements`), and this device's key is not
+		/// proven to that level.
+		KeyAssuranceTooLow,
 		/// Only the device's operator may submit its claims.
 		NotOperator,
 		/// The signature is not the device's current key's over the claim message for this
@@ -515,7 +519,7 @@ pub mod pallet {
 		///   `(genesis_hash, device, model, blake2_256(input), blake2_256(output), nonce)`.
 		///
 		/// Errors: `UnknownModel`, `ModelNotActive`, `UnknownDevice`, `NotOperator`,
-		/// `DeviceNotActive`, `StaleNonce`, `TooManyPending`, `BadSignature`,
+		/// `DeviceNotActive`, `KeyAssuranceTooLow`, `StaleNonce`, `TooManyPending`, `BadSignature`,
 		/// `MalformedInput`, `MalformedOutput`, `SpecMismatch`, `InsufficientBond`.
 		/// Emits `ClaimSubmitted`.
 		#[pallet::call_index(0)]
@@ -536,6 +540,8 @@ pub mod pallet {
 			let registered = T::Devices::operator(&device).ok_or(Error::<T>::UnknownDevice)?;
 			ensure!(registered == operator, Error::<T>::NotOperator);
 			ensure!(T::Devices::is_active(&device), Error::<T>::DeviceNotActive);
+			let assurance = T::Devices::key_assurance(&device).unwrap_or_default();
+			ensure!(assurance >= summary.key_requirement, Error::<T>::KeyAssuranceTooLow);
 			ensure!(
 				LastNonce::<T>::get(device).is_none_or(|last| nonce > last),
 				Error::<T>::StaleNonce

@@ -1157,3 +1157,62 @@ fn a_claim_signed_for_one_device_cannot_be_replayed_for_another_that_uses_the_ke
 		);
 	});
 }
+
+/// A model whose owner requires a TEE takes claims from a device attested in one (its claims
+/// signed with P-256, verified in the runtime), and refuses a software key with its own error.
+#[test]
+fn a_model_that_requires_a_tee_takes_claims_only_from_devices_proven_to_have_one() {
+	use edgeproof_key_attestation::test_ca::{LeafSpec, TestCa};
+	use pallet_devices::{DeviceKey, KeyAssurance, KeyAttestation, RootKey};
+	ExtBuilder::build_and_execute(|| {
+		let model = register_model(1, true);
+		assert_ok!(Models::set_key_requirement(
+			RuntimeOrigin::signed(OWNER),
+			model,
+			KeyAssurance::TrustedEnvironment
+		));
+		let software = TestDevice::p256(3);
+		software.register(ALICE);
+		assert_noop!(
+			submit_with(ALICE, &software, model, input(), output(), 1),
+			Error::<Test>::KeyAssuranceTooLow
+		);
+
+		let ca = TestCa::new([7; 32]).unwrap();
+		let root = RootKey::try_from(ca.root_spki()).unwrap();
+		assert_ok!(Devices::set_trusted_roots(
+			RuntimeOrigin::root(),
+			BoundedVec::try_from(vec![root]).unwrap()
+		));
+		let tee = TestDevice::p256(4);
+		let message = Devices::bind_message_for(&tee.key(), &ALICE);
+		let DeviceKey::P256(key) = tee.key() else { unreachable!("a P-256 device") };
+		let chain = ca.chain(&LeafSpec::tee(key, &sp_io::hashing::sha2_256(&message))).unwrap();
+		let chain: Vec<_> =
+			chain.into_iter().map(|der| BoundedVec::try_from(der).unwrap()).collect();
+		assert_ok!(Devices::register_attested_device(
+			RuntimeOrigin::signed(ALICE),
+			tee.key(),
+			tee.sign(&message),
+			KeyAttestation::Android(BoundedVec::try_from(chain).unwrap()),
+			pallet_devices::DeviceMetadata {
+				hardware: pallet_devices::HardwareClass::Phone,
+				description: BoundedVec::new(),
+			},
+			MIN_STAKE,
+		));
+		assert_eq!(Devices::key_assurance(&tee.key()), Some(KeyAssurance::TrustedEnvironment));
+		assert_submit(ALICE, &tee, model, 1);
+
+		// Raised to a secure element, the TEE device is refused too.
+		assert_ok!(Models::set_key_requirement(
+			RuntimeOrigin::signed(OWNER),
+			model,
+			KeyAssurance::SecureElement
+		));
+		assert_noop!(
+			submit_with(ALICE, &tee, model, input(), output(), 2),
+			Error::<Test>::KeyAssuranceTooLow
+		);
+	});
+}

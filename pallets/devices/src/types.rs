@@ -9,6 +9,8 @@ use frame_support::{
 use scale_info::TypeInfo;
 use sp_core::{ed25519, sr25519};
 
+pub use edgeproof_primitives::KeyAssurance;
+
 /// Domain tag of the bind proof: the first 14 bytes a device key signs to bind itself to an
 /// operator account.
 pub const BIND_DOMAIN: [u8; 14] = *b"edgeproof/bind";
@@ -114,36 +116,6 @@ pub fn rotate_message<Hash: Encode>(
 	new_key: &DeviceKey,
 ) -> Vec<u8> {
 	(ROTATE_DOMAIN, genesis_hash, device, registration, new_key).encode()
-}
-
-/// Where a device's key is proven to live. Ordered: a model that requires a level accepts every
-/// higher one.
-#[derive(
-	Clone,
-	Copy,
-	Debug,
-	Default,
-	PartialEq,
-	Eq,
-	PartialOrd,
-	Ord,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	TypeInfo,
-	MaxEncodedLen,
-)]
-pub enum KeyAssurance {
-	/// Nothing proves it: a key the device signed with only, or one attested by software.
-	#[default]
-	#[codec(index = 0)]
-	Unproven,
-	/// A trusted execution environment on the main processor (Android's TEE).
-	#[codec(index = 1)]
-	TrustedEnvironment,
-	/// A separate secure element (Android StrongBox; Apple's Secure Enclave).
-	#[codec(index = 2)]
-	SecureElement,
 }
 
 /// An Android KeyMint security level, as the attestation states it.

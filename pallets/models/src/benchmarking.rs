@@ -233,6 +233,17 @@ mod benchmarks {
 		assert_eq!(crate::Models::<T>::get(id).map(|r| r.params.uri), Some(uri));
 	}
 
+	#[benchmark]
+	fn set_key_requirement() {
+		let owner = funded::<T>("owner", 0);
+		let id = register::<T>(&owner, 1);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), id, KeyAssurance::SecureElement);
+
+		assert_eq!(crate::KeyRequirements::<T>::get(id), Some(KeyAssurance::SecureElement));
+	}
+
 	/// `n` pending models expire in a block; the rest of a full queue, registered a block
 	/// later, is read and left.
 	#[benchmark]

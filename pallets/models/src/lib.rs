@@ -332,6 +332,11 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Models<T: Config> = StorageMap<_, Blake2_128Concat, ModelId, ModelRecordOf<T>>;
 
+	/// The least key assurance a device needs to claim on a model; a model without an entry
+	/// takes claims from every device ([`KeyAssurance::Unproven`]).
+	#[pallet::storage]
+	pub type KeyRequirements<T: Config> = StorageMap<_, Blake2_128Concat, ModelId, KeyAssurance>;
+
 	/// The versions of each model family, in registration order.
 	#[pallet::storage]
 	pub type Families<T: Config> = StorageMap<
@@ -395,6 +400,8 @@ pub mod pallet {
 		ModelRetired { model: ModelId, deposit_returned: BalanceOf<T> },
 		/// A model's fetch URI changed; the deposit moved by the size difference.
 		UriUpdated { model: ModelId, uri: BoundedVec<u8, T::MaxUriLen>, deposit: BalanceOf<T> },
+		/// Claims on a model now need devices of at least `requirement`.
+		KeyRequirementSet { model: ModelId, requirement: KeyAssurance },
 	}
 
 	#[pallet::error]
@@ -721,6 +728,40 @@ pub mod pallet {
 			Self::deposit_event(Event::UriUpdated { model, uri, deposit: new_deposit });
 			Ok(())
 		}
+
+		/// Require devices that claim on `model` to hold keys of at least `requirement`
+		/// (pallet-devices' [`KeyAssurance`]: a TEE or a secure element proven by an
+		/// attestation). Applies to claims submitted from now on; `Unproven` lifts it.
+		///
+		/// - `origin`: signed by the owner.
+		///
+		/// Errors: `UnknownModel`, `NotOwner`, `IllegalTransition` (retired or rejected).
+		/// Emits `KeyRequirementSet`.
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::set_key_requirement())]
+		pub fn set_key_requirement(
+			origin: OriginFor<T>,
+			model: ModelId,
+			requirement: KeyAssurance,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let record = Models::<T>::get(model).ok_or(Error::<T>::UnknownModel)?;
+			ensure!(record.owner == who, Error::<T>::NotOwner);
+			ensure!(
+				matches!(
+					record.status,
+					ModelStatus::Pending | ModelStatus::Active | ModelStatus::Deprecated
+				),
+				Error::<T>::IllegalTransition
+			);
+			if requirement == KeyAssurance::Unproven {
+				KeyRequirements::<T>::remove(model);
+			} else {
+				KeyRequirements::<T>::insert(model, requirement);
+			}
+			Self::deposit_event(Event::KeyRequirementSet { model, requirement });
+			Ok(())
+		}
 	}
 
 	impl<T: Config> Pallet<T> {
@@ -967,6 +1008,7 @@ pub mod pallet {
 				program_root: r.params.program_root,
 				node_count: r.params.node_count,
 				program_work: r.params.program_work,
+				key_requirement: KeyRequirements::<T>::get(model).unwrap_or_default(),
 			})
 		}
 

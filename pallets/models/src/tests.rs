@@ -14,8 +14,8 @@ use sp_core::H256;
 use sp_runtime::DispatchError;
 
 use crate::{
-	mock::*, Error, Event, Families, HoldReason, ModelId, ModelRegistry, ModelStatus,
-	PendingModels, PendingQueue, RejectionReason, Verdict, Votes,
+	mock::*, Error, Event, Families, HoldReason, KeyAssurance, KeyRequirements, ModelId,
+	ModelRegistry, ModelStatus, PendingModels, PendingQueue, RejectionReason, Verdict, Votes,
 };
 
 fn held(who: AccountId) -> Balance {
@@ -379,6 +379,63 @@ fn owner_deprecates_then_retires_and_gets_deposit_back() {
 		assert_noop!(
 			Models::deprecate(RuntimeOrigin::signed(ALICE), id(5)),
 			Error::<Test>::UnknownModel
+		);
+	});
+}
+
+#[test]
+fn the_owner_sets_the_key_assurance_claiming_devices_need() {
+	ExtBuilder::build_and_execute(|| {
+		assert_register(ALICE, 1);
+		let model = id(1);
+		assert_eq!(Models::summary(&model).unwrap().key_requirement, KeyAssurance::Unproven);
+		assert_ok!(Models::set_key_requirement(
+			RuntimeOrigin::signed(ALICE),
+			model,
+			KeyAssurance::TrustedEnvironment
+		));
+		System::assert_last_event(
+			Event::KeyRequirementSet { model, requirement: KeyAssurance::TrustedEnvironment }
+				.into(),
+		);
+		assert_eq!(
+			Models::summary(&model).unwrap().key_requirement,
+			KeyAssurance::TrustedEnvironment
+		);
+		assert_noop!(
+			Models::set_key_requirement(
+				RuntimeOrigin::signed(BOB),
+				model,
+				KeyAssurance::SecureElement
+			),
+			Error::<Test>::NotOwner
+		);
+		assert_noop!(
+			Models::set_key_requirement(
+				RuntimeOrigin::signed(ALICE),
+				id(3),
+				KeyAssurance::Unproven
+			),
+			Error::<Test>::UnknownModel
+		);
+		// `Unproven` lifts the requirement and leaves no entry behind.
+		assert_ok!(Models::set_key_requirement(
+			RuntimeOrigin::signed(ALICE),
+			model,
+			KeyAssurance::Unproven
+		));
+		assert!(!KeyRequirements::<Test>::contains_key(model));
+		// A retired model's requirement no longer matters.
+		activate(1);
+		assert_ok!(Models::deprecate(RuntimeOrigin::signed(ALICE), model));
+		assert_ok!(Models::retire(RuntimeOrigin::signed(ALICE), model));
+		assert_noop!(
+			Models::set_key_requirement(
+				RuntimeOrigin::signed(ALICE),
+				model,
+				KeyAssurance::SecureElement
+			),
+			Error::<Test>::IllegalTransition
 		);
 	});
 }

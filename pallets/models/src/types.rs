@@ -2,6 +2,7 @@
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use edgeproof_canon::{DType, Tolerance};
+pub use edgeproof_primitives::KeyAssurance;
 use frame_support::{
 	traits::Get, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
 };
@@ -276,4 +277,6 @@ pub struct ModelSummary {
 	pub node_count: u32,
 	/// Work of one run of the program ([`ModelParams::program_work`]).
 	pub program_work: u64,
+	/// The least key assurance a claiming device needs ([`crate::KeyRequirements`]).
+	pub key_requirement: KeyAssurance,
 }

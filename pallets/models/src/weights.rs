@@ -46,6 +46,7 @@ pub trait WeightInfo {
 	fn deprecate() -> Weight;
 	fn retire() -> Weight;
 	fn set_uri() -> Weight;
+	fn set_key_requirement() -> Weight;
 	fn expire_pending_models(n: u32, ) -> Weight;
 }
 
@@ -173,6 +174,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(121), added: 2596, mode: `MaxEncodedLen`)
+	fn set_key_requirement() -> Weight {
+		Weight::from_parts(30_000_000, 4000)
+			.saturating_add(T::DbWeight::get().reads(1))
+			.saturating_add(T::DbWeight::get().writes(1))
+	}
 	fn set_uri() -> Weight {
 		// Proof size: measured `2195`, estimated `5605`.
 		// Minimum execution time: 84_057_000 picoseconds.
@@ -246,6 +252,11 @@ impl WeightInfo for () {
 		Weight::from_parts(87_188_000, 5605)
 			.saturating_add(ParityDbWeight::get().reads(3))
 			.saturating_add(ParityDbWeight::get().writes(3))
+	}
+	fn set_key_requirement() -> Weight {
+		Weight::from_parts(30_000_000, 4000)
+			.saturating_add(ParityDbWeight::get().reads(1))
+			.saturating_add(ParityDbWeight::get().writes(1))
 	}
 	fn set_uri() -> Weight {
 		Weight::from_parts(97_822_000, 5605)
