@@ -524,7 +524,10 @@ pub mod pallet {
 		/// Emits `ClaimSubmitted`.
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::submit(input.len() as u32, output.len() as u32)
-			.saturating_add(T::Devices::signature_weight(device_signature)))]
+			.saturating_add(T::Devices::signature_weight(device_signature))
+			// The model's key requirement (`Models::KeyRequirements`), read since the last
+			// benchmark of this pallet.
+			.saturating_add(T::DbWeight::get().reads(1)))]
 		pub fn submit(
 			origin: OriginFor<T>,
 			device: DeviceId,
