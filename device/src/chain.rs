@@ -32,6 +32,14 @@ use crate::error::{Error, Result};
 		with = "::subxt::utils::Static<::pallet_devices::DeviceSignature>"
 	),
 	substitute_type(
+		path = "pallet_devices::types::KeyAttestation",
+		with = "::subxt::utils::Static<::pallet_devices::KeyAttestation>"
+	),
+	substitute_type(
+		path = "pallet_devices::types::KeyProof",
+		with = "::subxt::utils::Static<::pallet_devices::KeyProof>"
+	),
+	substitute_type(
 		path = "pallet_devices::types::HardwareClass",
 		with = "::subxt::utils::Static<::pallet_devices::HardwareClass>"
 	),
@@ -145,11 +153,29 @@ impl Sent {
 			let events = in_block
 				.wait_for_success()
 				.await
-				.map_err(|e| Error::Rejected(format!("{what} failed: {e}")))?;
+				.map_err(|e| Error::Rejected(format!("{what} failed: {}", failure(&e))))?;
 			return Ok(Included { block: in_block.block_hash(), events });
 		}
 		Err(Error::Chain(format!("{what}: the node stopped reporting the transaction")))
 	}
+}
+
+/// Why an included transaction failed. A refused key attestation also says which check
+/// refused it (`Devices::Attestation: Expired { index: 1 }`): the detail is in the module
+/// error's bytes after the variant.
+fn failure(e: &subxt::error::TransactionEventsError) -> String {
+	use subxt::error::{DispatchError, TransactionEventsError};
+	if let TransactionEventsError::ExtrinsicFailed(DispatchError::Module(module)) = e {
+		let attestation = module
+			.details()
+			.is_ok_and(|d| d.pallet.name() == "Devices" && d.variant.name == "Attestation");
+		let reason =
+			<pallet_devices::AttestationError as codec::Decode>::decode(&mut &module.bytes()[2..]);
+		if let (true, Ok(reason)) = (attestation, reason) {
+			return format!("{e}: {reason:?}");
+		}
+	}
+	e.to_string()
 }
 
 /// What an included transaction left behind.

@@ -3,7 +3,7 @@
 use std::{path::PathBuf, sync::Arc};
 
 use edgeproof_offchain::{Engine, EngineConfig};
-use pallet_devices::HardwareClass;
+use pallet_devices::{DeviceKey, HardwareClass, KeyAssurance, KeyAttestation, KeyProof};
 use serde_json::json;
 use subxt::utils::Static;
 
@@ -11,10 +11,10 @@ use crate::{
 	args::Amount,
 	attest::{self, Attester},
 	chain::runtime::runtime_types::pallet_attestations::types::ClaimStatus,
-	chain::{call_api, runtime, ss58, BoundedVec, Chain, Operator},
+	chain::{call_api, hex, runtime, ss58, AtBlock, BoundedVec, Chain, Operator},
 	defend::Defender,
 	error::{Error, Result},
-	keystore::{key_hex, DeviceKeyPair},
+	keystore::{key_hex, DeviceKeyPair, Scheme},
 	models, serve, tensors, Cli, Command, Global,
 };
 
@@ -103,8 +103,8 @@ pub fn engine(global: &Global) -> Result<Arc<Engine>> {
 pub async fn run(cli: Cli) -> Result<Output> {
 	let global = &cli.global;
 	match cli.command {
-		Command::Keygen { scheme, force } => {
-			let key = DeviceKeyPair::generate(scheme);
+		Command::Keygen { scheme, p256, force } => {
+			let key = DeviceKeyPair::generate(if p256 { Scheme::P256 } else { scheme });
 			key.save(&global.keystore, force)?;
 			let id = key_hex(&key.public());
 			Ok(Output::new(
@@ -112,9 +112,28 @@ pub async fn run(cli: Cli) -> Result<Output> {
 				json!({ "device": id, "keystore": global.keystore }),
 			))
 		},
-		Command::Register { stake, hardware, description } => {
-			register(global, stake, hardware.into(), description).await
+		Command::Register { stake, hardware, description, attestation } => {
+			register(global, stake, hardware.into(), description, &attestation).await
 		},
+		Command::AttestationChallenge => {
+			let op = operator(global)?;
+			let key = match global.keystore.exists() {
+				true => Some(DeviceKeyPair::load(&global.keystore)?),
+				false => None,
+			};
+			let chain = Chain::connect(&global.url).await?;
+			let at = chain.best().await?;
+			let nonce = match &key {
+				Some(key) => next_bind_nonce(&at, &key.public()).await?,
+				None => 0,
+			};
+			let challenge = bind_challenge(&chain, &op, nonce);
+			Ok(Output::new(
+				hex(&challenge),
+				json!({ "challenge": hex(&challenge), "operator": ss58(&op.account()), "nonce": nonce }),
+			))
+		},
+		Command::DevAttestation(args) => dev_attestation(global, args).await,
 		Command::Status => status(global).await,
 		Command::RotateKey { scheme } => rotate_key(global, scheme).await,
 		Command::Deregister => {
@@ -183,8 +202,21 @@ async fn register(
 	stake: Option<Amount>,
 	hardware: HardwareClass,
 	description: String,
+	attestation: &[PathBuf],
 ) -> Result<Output> {
 	let (chain, op, key) = device_context(global).await?;
+	let attestation = match attestation {
+		[] => None,
+		files => {
+			if !matches!(key.public(), DeviceKey::P256(_)) {
+				return Err(Error::Usage(format!(
+					"--attestation needs a P-256 device key; {} is not one (`keygen --p256`)",
+					key_hex(&key.public())
+				)));
+			}
+			Some(read_chain(files)?)
+		},
+	};
 	let at = chain.best().await?;
 	let min = at
 		.constants()
@@ -204,37 +236,181 @@ async fn register(
 			Amount(stake)
 		)));
 	}
-	// A key that registered before signs its next registration nonce (pallet-devices).
-	let histories = at
-		.storage()
-		.entry(runtime::storage().devices().key_histories())
-		.map_err(crate::chain::chain_err)?;
-	let nonce = histories
-		.try_fetch((Static(key.public()),))
-		.await
-		.map_err(crate::chain::chain_err)?
-		.map(|v| v.decode())
-		.transpose()
-		.map_err(crate::chain::chain_err)?
-		.map_or(0, |history| history.next_nonce);
+	let nonce = next_bind_nonce(&at, &key.public()).await?;
 	let proof = key.sign(&pallet_devices::bind_message(&chain.genesis_hash(), &account.0, nonce));
 	let metadata = runtime::runtime_types::pallet_devices::types::DeviceMetadata {
 		hardware: Static(hardware),
 		description: BoundedVec(description.into_bytes()),
 	};
-	let call = runtime::tx().devices().register_device(
-		Static(key.public()),
-		Static(proof),
-		metadata,
-		stake,
-	);
 	progress(format!("registering device {} with stake {}", key_hex(&key.public()), Amount(stake)));
-	chain.submit(&call, &op, "register").await?;
+	let included = match attestation {
+		None => {
+			let call = runtime::tx().devices().register_device(
+				Static(key.public()),
+				Static(proof),
+				metadata,
+				stake,
+			);
+			chain.submit(&call, &op, "register").await?
+		},
+		Some(attestation) => {
+			let call = runtime::tx().devices().register_attested_device(
+				Static(key.public()),
+				Static(proof),
+				Static(attestation),
+				metadata,
+				stake,
+			);
+			chain.submit(&call, &op, "register").await?
+		},
+	};
+	let proof = included
+		.event::<runtime::devices::events::KeyAttested>()?
+		.map_or(pallet_devices::KeyProof::Signature, |e| *e.proof);
 	let id = key_hex(&key.device);
+	let assurance = assurance_name(proof.assurance());
 	Ok(Output::new(
-		format!("device {id} registered to {} with stake {}", ss58(&account), Amount(stake)),
-		json!({ "device": id, "operator": ss58(&account), "stake": stake.to_string() }),
+		format!(
+			"device {id} registered to {} with stake {}, key assurance {assurance}",
+			ss58(&account),
+			Amount(stake)
+		),
+		json!({
+			"device": id,
+			"operator": ss58(&account),
+			"stake": stake.to_string(),
+			"assurance": assurance,
+		}),
 	))
+}
+
+/// The nonce `key`'s next bind proof signs: how often it registered before (pallet-devices).
+async fn next_bind_nonce(at: &AtBlock, key: &DeviceKey) -> Result<u32> {
+	let histories = at
+		.storage()
+		.entry(runtime::storage().devices().key_histories())
+		.map_err(crate::chain::chain_err)?;
+	Ok(histories
+		.try_fetch((Static(*key),))
+		.await
+		.map_err(crate::chain::chain_err)?
+		.map(|v| v.decode())
+		.transpose()
+		.map_err(crate::chain::chain_err)?
+		.map_or(0, |history| history.next_nonce))
+}
+
+/// The attestation challenge of a registration under `op` with bind nonce `nonce`: SHA-256 of
+/// the bind message.
+fn bind_challenge(chain: &Chain, op: &Operator, nonce: u32) -> [u8; 32] {
+	let message = pallet_devices::bind_message(&chain.genesis_hash(), &op.account().0, nonce);
+	sp_crypto_hashing::sha2_256(&message)
+}
+
+/// An attestation chain from `files`: one PEM file of certificates, or DER files, leaf first.
+fn read_chain(files: &[PathBuf]) -> Result<KeyAttestation> {
+	let mut certs = Vec::new();
+	for file in files {
+		let shown = file.display();
+		let bytes = std::fs::read(file)
+			.map_err(|e| Error::Usage(format!("attestation file {shown}: {e}")))?;
+		if bytes.starts_with(b"-----BEGIN") {
+			let chain = x509_cert::Certificate::load_pem_chain(&bytes).map_err(|e| {
+				Error::Usage(format!(
+					"attestation file {shown} is not a PEM certificate chain: {e}"
+				))
+			})?;
+			for cert in chain {
+				certs.push(der::Encode::to_der(&cert).map_err(|e| {
+					Error::Usage(format!(
+						"attestation file {shown}: a certificate re-encodes badly: {e}"
+					))
+				})?);
+			}
+		} else {
+			certs.push(bytes);
+		}
+	}
+	let max = edgeproof_key_attestation::MAX_CERT_LEN;
+	let certs = certs
+		.into_iter()
+		.enumerate()
+		.map(|(i, der)| {
+			sp_core::bounded::BoundedVec::try_from(der).map_err(|_| {
+				Error::Usage(format!("attestation certificate {i} is over {max} bytes"))
+			})
+		})
+		.collect::<Result<Vec<_>>>()?;
+	let len = certs.len();
+	let chain = sp_core::bounded::BoundedVec::try_from(certs).map_err(|_| {
+		Error::Usage(format!(
+			"the attestation chain has {len} certificates, at most {} are accepted",
+			edgeproof_key_attestation::MAX_CHAIN_LEN
+		))
+	})?;
+	Ok(KeyAttestation::Android(chain))
+}
+
+/// The security levels `dev-attestation` can state.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum DevLevel {
+	Software,
+	Tee,
+	Strongbox,
+}
+
+/// The test CA's seed: fixed, so its root (which a dev chain's admin trusts) stays the same.
+const DEV_CA_SEED: [u8; 32] = *b"edgeproof development test CA..\x01";
+
+async fn dev_attestation(global: &Global, args: crate::DevAttestationArgs) -> Result<Output> {
+	use edgeproof_key_attestation::{android::SecurityLevel, test_ca};
+	let (chain, op, key) = device_context(global).await?;
+	let DeviceKey::P256(public) = key.public() else {
+		return Err(Error::Usage(format!(
+			"dev-attestation needs a P-256 device key; {} is not one (`keygen --p256`)",
+			key_hex(&key.public())
+		)));
+	};
+	let at = chain.best().await?;
+	let nonce = next_bind_nonce(&at, &key.public()).await?;
+	let mut spec = test_ca::LeafSpec::tee(public, &bind_challenge(&chain, &op, nonce));
+	spec.security_level = match args.level {
+		DevLevel::Software => SecurityLevel::Software,
+		DevLevel::Tee => SecurityLevel::TrustedEnvironment,
+		DevLevel::Strongbox => SecurityLevel::StrongBox,
+	};
+	let ca = test_ca::TestCa::new(DEV_CA_SEED)
+		.map_err(|e| Error::Usage(format!("the test CA: {}", e.0)))?;
+	let certs = ca.chain(&spec).map_err(|e| Error::Usage(format!("the test CA: {}", e.0)))?;
+	let mut pem = String::new();
+	for der in &certs {
+		let cert: x509_cert::Certificate = der::Decode::from_der(der)
+			.map_err(|e| Error::Usage(format!("the test CA issued a bad certificate: {e}")))?;
+		pem.push_str(
+			&der::EncodePem::to_pem(&cert, der::pem::LineEnding::LF)
+				.map_err(|e| Error::Usage(format!("cannot write PEM: {e}")))?,
+		);
+	}
+	std::fs::write(&args.out, pem)
+		.map_err(|e| Error::Usage(format!("cannot write {}: {e}", args.out.display())))?;
+	let root = hex(&ca.root_spki());
+	Ok(Output::new(
+		format!(
+			"test attestation chain for {} written to {}\ntest CA root key (trust it with devices.setTrustedRoots): {root}",
+			key_hex(&key.public()),
+			args.out.display()
+		),
+		json!({ "chain": args.out, "root": root, "nonce": nonce }),
+	))
+}
+
+/// A key assurance's name, as `status` and `register` show it.
+fn assurance_name(assurance: KeyAssurance) -> &'static str {
+	match assurance {
+		KeyAssurance::Unproven => "unproven",
+		KeyAssurance::TrustedEnvironment => "TEE",
+		KeyAssurance::SecureElement => "secure element",
+	}
 }
 
 async fn status(global: &Global) -> Result<Output> {
@@ -278,6 +454,17 @@ async fn status(global: &Global) -> Result<Output> {
 	}
 	let status = attest::status_name(&record.status);
 	let rep = &record.reputation;
+	let proof = *record.key_proof;
+	let assurance = assurance_name(proof.assurance());
+	let proven_by = match proof {
+		KeyProof::Signature => "bind signature".to_owned(),
+		KeyProof::AndroidKeyAttestation { security_level, boot, .. } => {
+			let boot = boot.map_or("no root of trust".to_owned(), |(state, locked)| {
+				format!("boot {state:?}, {}", if locked { "locked" } else { "unlocked" })
+			});
+			format!("Android Key Attestation ({security_level:?}, {boot})")
+		},
+	};
 	let json = json!({
 		"device": id,
 		"key": key_hex(&record.key),
@@ -290,13 +477,15 @@ async fn status(global: &Global) -> Result<Output> {
 			"claimsLost": rep.claims_lost,
 			"disputesWon": rep.disputes_won,
 		},
+		"assurance": assurance,
+		"keyProof": proven_by,
 		"registeredAt": record.registered_at,
 		"registration": record.registration,
 		"openClaims": claims,
 		"disputes": disputes,
 	});
 	let text = format!(
-		"device {id}\n  operator  {}\n  status    {status}\n  stake     {}\n  reputation {} ppm ({} claims final, {} lost, {} disputes won)\n  open claims {}, disputes {}",
+		"device {id}\n  operator  {}\n  status    {status}\n  key       {assurance} ({proven_by})\n  stake     {}\n  reputation {} ppm ({} claims final, {} lost, {} disputes won)\n  open claims {}, disputes {}",
 		ss58(&record.operator),
 		Amount(record.stake),
 		score.map_or("-".into(), |s| s.to_string()),

@@ -1,9 +1,11 @@
-//! The device key file: one device signing key (sr25519 or ed25519), readable by its owner
-//! only.
+//! The device key file: one device signing key (sr25519, ed25519, or a software P-256 key),
+//! readable by its owner only.
 //!
 //! ```json
 //! { "scheme": "sr25519", "seed": "0x…32 bytes…", "public": "0x…", "device": "0x…" }
 //! ```
+//! A P-256 key's `seed` is its secret scalar. On a phone the P-256 key lives in secure hardware
+//! and never in a file; a software one stands in for it in development.
 //! `device` is the device's id on the chain when it differs from the key: the first key a
 //! device registered with stays its id after `rotate-key`.
 
@@ -14,6 +16,7 @@ use std::{
 	path::{Path, PathBuf},
 };
 
+use edgeproof_key_attestation::{p256::ecdsa::SigningKey, signature::sign_p256};
 use pallet_devices::{DeviceKey, DeviceSignature};
 use sp_core::{ed25519, sr25519, Pair};
 
@@ -27,6 +30,8 @@ use crate::{
 pub enum Scheme {
 	Sr25519,
 	Ed25519,
+	/// ECDSA P-256, the scheme of secure hardware (a software key here).
+	P256,
 }
 
 impl Scheme {
@@ -34,6 +39,7 @@ impl Scheme {
 		match self {
 			Self::Sr25519 => "sr25519",
 			Self::Ed25519 => "ed25519",
+			Self::P256 => "p256",
 		}
 	}
 }
@@ -61,29 +67,35 @@ impl std::fmt::Debug for DeviceKeyPair {
 enum KeyPair {
 	Sr25519(sr25519::Pair),
 	Ed25519(ed25519::Pair),
+	P256(SigningKey),
 }
 
 impl DeviceKeyPair {
 	/// A fresh random key of `scheme`, its own device id.
 	pub fn generate(scheme: Scheme) -> Self {
-		let seed = match scheme {
-			Scheme::Sr25519 => sr25519::Pair::generate().1,
-			Scheme::Ed25519 => ed25519::Pair::generate().1,
-		};
-		let mut key = Self::from_seed(scheme, seed);
-		key.device = key.public();
-		key
+		loop {
+			// 32 random bytes; for P-256 one in 2^32 is not a scalar and is drawn again.
+			let seed = match scheme {
+				Scheme::Sr25519 => sr25519::Pair::generate().1,
+				Scheme::Ed25519 | Scheme::P256 => ed25519::Pair::generate().1,
+			};
+			if let Some(key) = Self::from_seed(scheme, seed) {
+				return key;
+			}
+		}
 	}
 
-	fn from_seed(scheme: Scheme, seed: [u8; 32]) -> Self {
+	/// The key of `scheme` with `seed`; `None` for a P-256 seed that is not a scalar.
+	fn from_seed(scheme: Scheme, seed: [u8; 32]) -> Option<Self> {
 		let pair = match scheme {
 			Scheme::Sr25519 => KeyPair::Sr25519(sr25519::Pair::from_seed(&seed)),
 			Scheme::Ed25519 => KeyPair::Ed25519(ed25519::Pair::from_seed(&seed)),
+			Scheme::P256 => KeyPair::P256(SigningKey::from_bytes(&seed.into()).ok()?),
 		};
 		let mut key =
 			Self { pair, seed, device: DeviceKey::Ed25519(ed25519::Public::from_raw([0; 32])) };
 		key.device = key.public();
-		key
+		Some(key)
 	}
 
 	/// The scheme.
@@ -91,6 +103,7 @@ impl DeviceKeyPair {
 		match self.pair {
 			KeyPair::Sr25519(_) => Scheme::Sr25519,
 			KeyPair::Ed25519(_) => Scheme::Ed25519,
+			KeyPair::P256(_) => Scheme::P256,
 		}
 	}
 
@@ -99,6 +112,7 @@ impl DeviceKeyPair {
 		match &self.pair {
 			KeyPair::Sr25519(p) => DeviceKey::Sr25519(p.public()),
 			KeyPair::Ed25519(p) => DeviceKey::Ed25519(p.public()),
+			KeyPair::P256(k) => DeviceKey::P256(p256_public(k)),
 		}
 	}
 
@@ -107,6 +121,7 @@ impl DeviceKeyPair {
 		match &self.pair {
 			KeyPair::Sr25519(p) => DeviceSignature::Sr25519(p.sign(message)),
 			KeyPair::Ed25519(p) => DeviceSignature::Ed25519(p.sign(message)),
+			KeyPair::P256(k) => DeviceSignature::P256(sign_p256(k, message)),
 		}
 	}
 
@@ -134,11 +149,13 @@ impl DeviceKeyPair {
 		let scheme = match field("scheme") {
 			Some("sr25519") => Scheme::Sr25519,
 			Some("ed25519") => Scheme::Ed25519,
-			_ => return Err(bad("`scheme` must be \"sr25519\" or \"ed25519\"")),
+			Some("p256") => Scheme::P256,
+			_ => return Err(bad("`scheme` must be \"sr25519\", \"ed25519\" or \"p256\"")),
 		};
 		let seed = parse_hex::<32>(field("seed").ok_or_else(|| bad("no `seed`"))?, "`seed`")
 			.map_err(|_| bad("`seed` must be 32 bytes of hex"))?;
-		let mut key = Self::from_seed(scheme, seed);
+		let mut key = Self::from_seed(scheme, seed)
+			.ok_or_else(|| bad("`seed` is not a P-256 secret scalar"))?;
 		if let Some(device) = field("device") {
 			key.device = parse_device_id(device).map_err(|_| bad("`device` is not a device id"))?;
 		}
@@ -183,31 +200,47 @@ impl DeviceKeyPair {
 	}
 }
 
-/// The 32 bytes of a device key.
-pub fn key_bytes(key: &DeviceKey) -> [u8; 32] {
+/// The compressed SEC1 public key of a P-256 secret.
+fn p256_public(secret: &SigningKey) -> [u8; 33] {
+	let point = secret.verifying_key().to_encoded_point(true);
+	let mut public = [0u8; 33];
+	public.copy_from_slice(point.as_bytes());
+	public
+}
+
+/// The bytes of a device key (32, or 33 for a compressed P-256 point).
+pub fn key_bytes(key: &DeviceKey) -> &[u8] {
 	match key {
-		DeviceKey::Ed25519(k) => k.0,
-		DeviceKey::Sr25519(k) => k.0,
+		DeviceKey::Ed25519(k) => &k.0,
+		DeviceKey::Sr25519(k) => &k.0,
+		DeviceKey::P256(k) => k,
 	}
 }
 
-/// A device id as text: `sr25519:0x…` or `ed25519:0x…`.
+/// A device id as text: `sr25519:0x…`, `ed25519:0x…` or `p256:0x…` (33 bytes).
 pub fn key_hex(key: &DeviceKey) -> String {
 	let scheme = match key {
 		DeviceKey::Ed25519(_) => "ed25519",
 		DeviceKey::Sr25519(_) => "sr25519",
+		DeviceKey::P256(_) => "p256",
 	};
-	format!("{scheme}:{}", hex(&key_bytes(key)))
+	format!("{scheme}:{}", hex(key_bytes(key)))
 }
 
 /// Parses [`key_hex`]'s form.
 pub fn parse_device_id(text: &str) -> Result<DeviceKey> {
-	let bad = || Error::Usage(format!("{text:?} is not a device id (sr25519:0x… or ed25519:0x…)"));
+	let bad = || {
+		Error::Usage(format!("{text:?} is not a device id (sr25519:0x…, ed25519:0x… or p256:0x…)"))
+	};
 	let (scheme, key) = text.split_once(':').ok_or_else(bad)?;
-	let bytes = parse_hex::<32>(key, "a device key").map_err(|_| bad())?;
 	match scheme {
-		"sr25519" => Ok(DeviceKey::Sr25519(sr25519::Public::from_raw(bytes))),
-		"ed25519" => Ok(DeviceKey::Ed25519(ed25519::Public::from_raw(bytes))),
+		"sr25519" => Ok(DeviceKey::Sr25519(sr25519::Public::from_raw(
+			parse_hex::<32>(key, "a device key").map_err(|_| bad())?,
+		))),
+		"ed25519" => Ok(DeviceKey::Ed25519(ed25519::Public::from_raw(
+			parse_hex::<32>(key, "a device key").map_err(|_| bad())?,
+		))),
+		"p256" => Ok(DeviceKey::P256(parse_hex::<33>(key, "a device key").map_err(|_| bad())?)),
 		_ => Err(bad()),
 	}
 }
@@ -220,7 +253,7 @@ mod tests {
 	fn a_saved_key_loads_back_with_mode_0600() {
 		let dir = tempfile::tempdir().unwrap();
 		let path = dir.path().join("keys/device.json");
-		for scheme in [Scheme::Sr25519, Scheme::Ed25519] {
+		for scheme in [Scheme::Sr25519, Scheme::Ed25519, Scheme::P256] {
 			let key = DeviceKeyPair::generate(scheme);
 			key.save(&path, true).unwrap();
 			let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
@@ -274,9 +307,13 @@ mod tests {
 
 	#[test]
 	fn device_ids_round_trip_as_text() {
-		let key = DeviceKeyPair::generate(Scheme::Ed25519).public();
-		assert_eq!(parse_device_id(&key_hex(&key)).unwrap(), key);
+		for scheme in [Scheme::Sr25519, Scheme::Ed25519, Scheme::P256] {
+			let key = DeviceKeyPair::generate(scheme).public();
+			assert_eq!(parse_device_id(&key_hex(&key)).unwrap(), key);
+		}
+		assert!(key_hex(&DeviceKeyPair::generate(Scheme::P256).public()).starts_with("p256:0x0"));
 		assert!(parse_device_id("ed25519:0x12").is_err());
 		assert!(parse_device_id("p256:0x00").is_err());
+		assert!(parse_device_id("secp256k1:0x00").is_err());
 	}
 }

@@ -69,6 +69,10 @@ pub enum Command {
 	Keygen {
 		#[arg(long, value_enum, default_value = "sr25519")]
 		scheme: Scheme,
+		/// Shorthand for `--scheme p256`: a software P-256 key, for development (a phone's
+		/// P-256 key stays in its secure hardware).
+		#[arg(long, conflicts_with = "scheme")]
+		p256: bool,
 		/// Replace a key already in the file.
 		#[arg(long)]
 		force: bool,
@@ -84,7 +88,20 @@ pub enum Command {
 		/// Free-text description (e.g. phone model and runtime).
 		#[arg(long, default_value = "")]
 		description: String,
+		/// An Android Key Attestation chain proving the P-256 device key lives in secure
+		/// hardware: one PEM file of its certificates, or DER files, one per `--attestation`;
+		/// leaf first. Its challenge must be the one `attestation-challenge` prints.
+		#[arg(long, num_args = 1..)]
+		attestation: Vec<PathBuf>,
 	},
+	/// Print the challenge a device key must be attested with to register under the operator:
+	/// SHA-256 of the bind message, for the phone's key generation
+	/// (`setAttestationChallenge`). Uses the keystore's key if there is one, else a new key's.
+	AttestationChallenge,
+	/// Development only: write an Android-style attestation chain for the keystore's P-256 key
+	/// from the built-in test CA, and print the CA's root key. No chain trusts that root
+	/// unless its admin adds it (`devices.setTrustedRoots`).
+	DevAttestation(DevAttestationArgs),
 	/// Show the device: record, reputation, claims in their challenge period, disputes.
 	Status,
 	/// Move the device to a fresh signing key; the device keeps its id and record.
@@ -135,6 +152,16 @@ impl Cli {
 		let _ = clap_mangen::Man::new(Self::command()).render(&mut out);
 		String::from_utf8_lossy(&out).into_owned()
 	}
+}
+
+#[derive(Debug, Args)]
+pub struct DevAttestationArgs {
+	/// Where to write the chain (PEM, leaf first).
+	#[arg(long)]
+	pub out: PathBuf,
+	/// The security level the chain states.
+	#[arg(long, value_enum, default_value = "tee")]
+	pub level: commands::DevLevel,
 }
 
 #[derive(Debug, Args)]

@@ -147,28 +147,38 @@ impl TestCa {
 				extensions: ca_extensions(&intermediate_name)?,
 			},
 		)?;
-		let device_key = p256::PublicKey::from_sec1_bytes(&leaf.key)
-			.map_err(|_| IssueError("device key"))?
-			.to_encoded_point(false);
-		let description = Extension {
-			extn_id: KEY_DESCRIPTION,
-			critical: false,
-			extn_value: OctetString::new(key_description(leaf))
-				.map_err(|_| IssueError("extension"))?,
-		};
-		let leaf_cert = issue(
-			&self.intermediate,
-			Unsigned {
-				serial: &leaf.serial,
-				issuer: intermediate_name,
-				subject: name("Android Keystore Key"),
-				validity: validity(leaf.not_before, leaf.not_after)?,
-				key: spki(device_key.as_bytes()),
-				extensions: vec![description],
-			},
-		)?;
+		let leaf_cert = issue_leaf(&self.intermediate, intermediate_name, leaf)?;
 		Ok(vec![leaf_cert, intermediate, root])
 	}
+}
+
+/// The leaf certificate `leaf` describes, named "Android Keystore Key" as Android names
+/// attested keys, issued by `issuer` (named `issuer_name`). [`TestCa::chain`] issues it from
+/// its intermediate; tests issue one from any key to build chains that must be refused.
+pub fn issue_leaf(
+	signer: &SigningKey,
+	issuer_name: Name,
+	leaf: &LeafSpec,
+) -> Result<Vec<u8>, IssueError> {
+	let device_key = p256::PublicKey::from_sec1_bytes(&leaf.key)
+		.map_err(|_| IssueError("device key"))?
+		.to_encoded_point(false);
+	let description = Extension {
+		extn_id: KEY_DESCRIPTION,
+		critical: false,
+		extn_value: OctetString::new(key_description(leaf)).map_err(|_| IssueError("extension"))?,
+	};
+	issue(
+		signer,
+		Unsigned {
+			serial: &leaf.serial,
+			issuer: issuer_name,
+			subject: name("Android Keystore Key"),
+			validity: validity(leaf.not_before, leaf.not_after)?,
+			key: spki(device_key.as_bytes()),
+			extensions: vec![description],
+		},
+	)
 }
 
 /// A software P-256 key from `seed` (a stand-in for a hardware one) and its compressed public

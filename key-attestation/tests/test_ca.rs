@@ -10,7 +10,7 @@ use edgeproof_key_attestation::{
 	test_ca::{self, LeafSpec, TestCa, Unsigned, CA_NOT_BEFORE},
 	Error,
 };
-use p256::{ecdsa::SigningKey, elliptic_curve::sec1::ToEncodedPoint};
+use p256::ecdsa::SigningKey;
 use x509_cert::{
 	ext::{
 		pkix::{BasicConstraints, KeyUsage, KeyUsages},
@@ -71,25 +71,9 @@ fn a_leaf_signed_by_an_attested_device_key_is_refused() {
 	let (_, software_key) = device(10);
 	let mut claimed = LeafSpec::tee(software_key, b"any challenge the forger wants");
 	claimed.security_level = SecurityLevel::StrongBox;
-	let software_point =
-		p256::PublicKey::from_sec1_bytes(&software_key).unwrap().to_encoded_point(false);
-	let forged = test_ca::issue(
-		&hardware,
-		Unsigned {
-			serial: &[0x66],
-			issuer: test_ca::name("Android Keystore Key"),
-			subject: test_ca::name("Android Keystore Key"),
-			validity: test_ca::validity(CA_NOT_BEFORE, test_ca::CA_NOT_AFTER).unwrap(),
-			key: test_ca::spki(software_point.as_bytes()),
-			extensions: vec![Extension {
-				extn_id: edgeproof_key_attestation::android::KEY_DESCRIPTION,
-				critical: false,
-				extn_value: der::asn1::OctetString::new(test_ca::key_description(&claimed))
-					.unwrap(),
-			}],
-		},
-	)
-	.unwrap();
+	// Issued by the real leaf's key, under the real leaf's name.
+	let forged =
+		test_ca::issue_leaf(&hardware, test_ca::name("Android Keystore Key"), &claimed).unwrap();
 	let mut chain = vec![forged];
 	chain.extend(real);
 	assert_eq!(verify(&chain, &ca), Err(Error::NotCa { index: 1 }));

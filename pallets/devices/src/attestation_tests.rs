@@ -2,8 +2,8 @@
 //! tests choose) and a real Pixel chain, each refusal with its own error and no effect.
 
 use edgeproof_key_attestation::{
-	android::{SecurityLevel, VerifiedBootState, KEY_DESCRIPTION},
-	test_ca::{self, LeafSpec, TestCa, Unsigned},
+	android::{SecurityLevel, VerifiedBootState},
+	test_ca::{self, LeafSpec, TestCa},
 };
 use frame_support::{assert_noop, assert_ok, BoundedVec};
 use sp_runtime::DispatchError;
@@ -280,29 +280,10 @@ fn a_leaf_forged_with_an_attested_key_is_refused() {
 		let software = TestDevice::p256(4);
 		let mut claimed = LeafSpec::tee(p256_key(&software), &challenge(&software, ALICE));
 		claimed.security_level = SecurityLevel::StrongBox;
-		let point =
-			edgeproof_key_attestation::p256::PublicKey::from_sec1_bytes(&claimed.key).unwrap();
-		let point =
-			edgeproof_key_attestation::p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(
-				&point, false,
-			);
-		let forged = test_ca::issue(
-			&hardware,
-			Unsigned {
-				serial: &[0x66],
-				issuer: test_ca::name("Android Keystore Key"),
-				subject: test_ca::name("Android Keystore Key"),
-				validity: test_ca::validity(0, test_ca::CA_NOT_AFTER).unwrap(),
-				key: test_ca::spki(point.as_bytes()),
-				extensions: vec![x509_cert::ext::Extension {
-					extn_id: KEY_DESCRIPTION,
-					critical: false,
-					extn_value: der::asn1::OctetString::new(test_ca::key_description(&claimed))
-						.unwrap(),
-				}],
-			},
-		)
-		.unwrap();
+		// Issued by the real leaf's key, under the real leaf's name.
+		let forged =
+			test_ca::issue_leaf(&hardware, test_ca::name("Android Keystore Key"), &claimed)
+				.unwrap();
 		let mut chain = vec![forged];
 		chain.extend(real);
 		assert_noop!(

@@ -93,6 +93,7 @@ export function leafHash({ dtype, shape, data }) {
 export function encodeDeviceKey(key) {
   if (key.Ed25519) return u8aConcat(new Uint8Array([0]), key.Ed25519);
   if (key.Sr25519) return u8aConcat(new Uint8Array([1]), key.Sr25519);
+  if (key.P256) return u8aConcat(new Uint8Array([3]), key.P256);
   throw new Error(`not a device key: ${JSON.stringify(key)}`);
 }
 

@@ -162,7 +162,9 @@ export function sendAndWaitInBlock(tx, signer) {
           const { section, name } = tx.registry.findMetaError(dispatchError.asModule);
           reason = `${section}.${name}`;
         }
-        reject(new Error(`dispatch failed: ${reason}`));
+        const error = new Error(`dispatch failed: ${reason}`);
+        error.dispatchError = dispatchError;
+        reject(error);
       } else if (status.isInBlock) {
         unsub();
         resolve({ blockHash: status.asInBlock, events });
