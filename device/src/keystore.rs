@@ -16,7 +16,10 @@ use std::{
 	path::{Path, PathBuf},
 };
 
-use edgeproof_key_attestation::{p256::ecdsa::SigningKey, signature::sign_p256};
+use edgeproof_key_attestation::{
+	p256::ecdsa::SigningKey,
+	signature::{p256_public, sign_p256},
+};
 use pallet_devices::{DeviceKey, DeviceSignature};
 use sp_core::{ed25519, sr25519, Pair};
 
@@ -198,14 +201,6 @@ impl DeviceKeyPair {
 		self.device = device;
 		self
 	}
-}
-
-/// The compressed SEC1 public key of a P-256 secret.
-fn p256_public(secret: &SigningKey) -> [u8; 33] {
-	let point = secret.verifying_key().to_encoded_point(true);
-	let mut public = [0u8; 33];
-	public.copy_from_slice(point.as_bytes());
-	public
 }
 
 /// The bytes of a device key (32, or 33 for a compressed P-256 point).

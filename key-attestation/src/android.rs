@@ -140,10 +140,7 @@ pub fn verify_chain(chain: &[&[u8]], trust: &Trust) -> Result<Attestation, Error
 		if cert.signature_algorithm != t.signature {
 			return Err(Error::AlgorithmMismatch { index });
 		}
-		let sig = cert.signature.as_bytes().ok_or(Error::BadSignature { index })?;
-		let key = &issuer.tbs_certificate.subject_public_key_info;
-		signature::verify(key, &cert.signature_algorithm.oid, tbs, sig)
-			.map_err(|e| signature_error(e, index))?;
+		check_signature(cert, tbs, issuer, index)?;
 		// The root is a trust anchor: trusted for its key, which governance lists, not for its
 		// certificate, whose validity says nothing more. Google re-issued its RSA root in 2022
 		// (to 2042); chains from older phones still carry the 2016 certificate, expired on
@@ -192,18 +189,24 @@ pub fn verify_certificate_signature(certificate: &[u8], issuer: &[u8]) -> Result
 	let cert: Certificate = der::Decode::from_der(certificate).map_err(malformed(0))?;
 	let issuer: Certificate = der::Decode::from_der(issuer).map_err(malformed(1))?;
 	let tbs = signed_part(certificate).ok_or(Error::MalformedCertificate { index: 0 })?;
-	let sig = cert.signature.as_bytes().ok_or(Error::BadSignature { index: 0 })?;
-	let key = &issuer.tbs_certificate.subject_public_key_info;
-	signature::verify(key, &cert.signature_algorithm.oid, tbs, sig)
-		.map_err(|e| signature_error(e, 0))
+	check_signature(&cert, tbs, &issuer, 0)
 }
 
-fn signature_error(e: SigError, index: usize) -> Error {
-	match e {
+/// `cert`'s signature over its signed bytes `tbs` under `issuer`'s key; `index` names `cert`
+/// in the error.
+fn check_signature(
+	cert: &Certificate,
+	tbs: &[u8],
+	issuer: &Certificate,
+	index: usize,
+) -> Result<(), Error> {
+	let sig = cert.signature.as_bytes().ok_or(Error::BadSignature { index })?;
+	let key = &issuer.tbs_certificate.subject_public_key_info;
+	signature::verify(key, &cert.signature_algorithm.oid, tbs, sig).map_err(|e| match e {
 		SigError::Unsupported => Error::UnsupportedAlgorithm { index },
 		SigError::Key => Error::MalformedKey { index },
 		SigError::Invalid => Error::BadSignature { index },
-	}
+	})
 }
 
 /// Certificate `index` (not the leaf) signs the one below it, so it must be a CA: its basic

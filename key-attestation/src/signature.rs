@@ -105,15 +105,26 @@ pub fn verify_p256(key: &[u8; 33], message: &[u8], signature: &[u8; 64]) -> bool
 
 /// Signs `message` as [`verify_p256`] verifies it (a software key: development and tests).
 pub fn sign_p256(key: &p256::ecdsa::SigningKey, message: &[u8]) -> [u8; 64] {
-	let signature: p256::ecdsa::Signature = p256::ecdsa::signature::Signer::sign(key, message);
+	low_s(p256::ecdsa::signature::Signer::sign(key, message))
+}
+
+/// The device key of a P-256 secret: its public point, compressed SEC1.
+pub fn p256_public(secret: &p256::ecdsa::SigningKey) -> [u8; 33] {
+	let point = secret.verifying_key().to_encoded_point(true);
+	let mut public = [0u8; 33];
+	public.copy_from_slice(point.as_bytes());
+	public
+}
+
+/// `signature` as `r ‖ s` with `s` replaced by `n − s` when it is high.
+fn low_s(signature: p256::ecdsa::Signature) -> [u8; 64] {
 	signature.normalize_s().unwrap_or(signature).to_bytes().into()
 }
 
 /// A DER ECDSA signature (what Android Keystore and the Secure Enclave return) in the form
 /// [`verify_p256`] takes: `r ‖ s`, low-S. `None` if it is not a DER P-256 signature.
 pub fn p256_from_der(der: &[u8]) -> Option<[u8; 64]> {
-	let signature = p256::ecdsa::Signature::from_der(der).ok()?;
-	Some(signature.normalize_s().unwrap_or(signature).to_bytes().into())
+	p256::ecdsa::Signature::from_der(der).ok().map(low_s)
 }
 
 #[cfg(test)]
@@ -123,7 +134,7 @@ mod tests {
 
 	fn key(seed: u8) -> (SigningKey, [u8; 33]) {
 		let secret = SigningKey::from_bytes(&[seed; 32].into()).unwrap();
-		let public = secret.verifying_key().to_encoded_point(true).as_bytes().try_into().unwrap();
+		let public = p256_public(&secret);
 		(secret, public)
 	}
 

@@ -185,8 +185,7 @@ pub fn issue_leaf(
 /// key. `seed` must be a P-256 scalar (nonzero, below the curve order).
 pub fn software_key(seed: [u8; 32]) -> Result<(SigningKey, [u8; 33]), IssueError> {
 	let key = SigningKey::from_bytes(&seed.into()).map_err(|_| IssueError("seed"))?;
-	let public = key.verifying_key().to_encoded_point(true);
-	let public = public.as_bytes().try_into().map_err(|_| IssueError("seed"))?;
+	let public = crate::signature::p256_public(&key);
 	Ok((key, public))
 }
 

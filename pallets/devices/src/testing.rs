@@ -7,7 +7,10 @@ use frame_support::BoundedVec;
 use frame_system::RawOrigin;
 use sp_core::{ed25519, sr25519, Pair};
 
-use edgeproof_key_attestation::{p256::ecdsa::SigningKey, signature::sign_p256};
+use edgeproof_key_attestation::{
+	p256::ecdsa::SigningKey,
+	signature::{p256_public, sign_p256},
+};
 
 use crate::{
 	BalanceOf, Config, DeviceKey, DeviceMetadata, DeviceSignature, HardwareClass, P256Public,
@@ -70,8 +73,7 @@ impl<T: Config> TestDevice<T> {
 	/// `seed` repeated: any seed from 1 to 255 is a valid scalar.
 	pub fn p256(seed: u8) -> Self {
 		let secret = SigningKey::from_bytes(&[seed; 32].into()).expect("a valid scalar");
-		let public = secret.verifying_key().to_encoded_point(true);
-		let public = public.as_bytes().try_into().expect("compressed points are 33 bytes");
+		let public = p256_public(&secret);
 		Self { pair: TestPair::P256(secret, public), _runtime: PhantomData }
 	}
 
