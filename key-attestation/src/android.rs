@@ -25,17 +25,13 @@
 
 use alloc::vec::Vec;
 
-use der::{asn1::ObjectIdentifier as Oid, Encode};
-use x509_cert::{
-	certificate::TbsCertificate,
-	ext::pkix::{BasicConstraints, KeyUsage},
-	Certificate,
-};
+use der::asn1::ObjectIdentifier as Oid;
 
 use crate::{
-	signature::{self, SigError},
+	chain::{self, Anchor},
+	signature,
 	tlv::{self, Reader, Tlv},
-	Error, MAX_CERT_LEN, MAX_CHAIN_LEN,
+	Error,
 };
 
 /// The KeyDescription extension's OID.
@@ -99,72 +95,12 @@ impl Attestation {
 	}
 }
 
-/// What a chain is checked against.
-pub struct Trust<'a> {
-	/// The trusted roots' SubjectPublicKeyInfo, DER.
-	pub roots: &'a [&'a [u8]],
-	/// Is this serial number revoked? Serials as the certificates encode them (big-endian, the
-	/// DER INTEGER's content). On chain a storage lookup, so the list may be long.
-	pub is_revoked: &'a dyn Fn(&[u8]) -> bool,
-	/// The verification time, seconds since the Unix epoch.
-	pub now: u64,
-}
+pub use crate::chain::{verify_certificate_signature, Trust};
 
 /// Verifies an attestation chain, leaf first, root last (docs: the crate root).
 pub fn verify_chain(chain: &[&[u8]], trust: &Trust) -> Result<Attestation, Error> {
-	if chain.is_empty() {
-		return Err(Error::EmptyChain);
-	}
-	if chain.len() > MAX_CHAIN_LEN {
-		return Err(Error::ChainTooLong { len: chain.len() });
-	}
-	let mut certs = Vec::with_capacity(chain.len());
-	for (index, der) in chain.iter().enumerate() {
-		if der.len() > MAX_CERT_LEN {
-			return Err(Error::CertificateTooLarge { index });
-		}
-		let cert: Certificate =
-			der::Decode::from_der(der).map_err(|_| Error::MalformedCertificate { index })?;
-		certs.push((cert, signed_part(der).ok_or(Error::MalformedCertificate { index })?));
-	}
-	for (index, (cert, tbs)) in certs.iter().enumerate() {
-		// The root signs itself.
-		let issuer = &certs.get(index + 1).unwrap_or(&certs[index]).0;
-		let t = &cert.tbs_certificate;
-		if t.issuer != issuer.tbs_certificate.subject {
-			return Err(Error::IssuerMismatch { index });
-		}
-		if index > 0 {
-			check_issuer(t, index)?;
-		}
-		if cert.signature_algorithm != t.signature {
-			return Err(Error::AlgorithmMismatch { index });
-		}
-		check_signature(cert, tbs, issuer, index)?;
-		// The root is a trust anchor: trusted for its key, which governance lists, not for its
-		// certificate, whose validity says nothing more. Google re-issued its RSA root in 2022
-		// (to 2042); chains from older phones still carry the 2016 certificate, expired on
-		// 2026-05-24, and stay good.
-		let anchor = index == certs.len() - 1;
-		let validity = &t.validity;
-		if !anchor && trust.now < validity.not_before.to_unix_duration().as_secs() {
-			return Err(Error::NotYetValid { index });
-		}
-		if !anchor && trust.now > validity.not_after.to_unix_duration().as_secs() {
-			return Err(Error::Expired { index });
-		}
-		if (trust.is_revoked)(t.serial_number.as_bytes()) {
-			return Err(Error::Revoked { index });
-		}
-	}
-	let root_key = certs[certs.len() - 1]
-		.0
-		.tbs_certificate
-		.subject_public_key_info
-		.to_der()
-		.map_err(|_| Error::MalformedCertificate { index: certs.len() - 1 })?;
-	let root = trust.roots.iter().position(|r| *r == root_key).ok_or(Error::UntrustedRoot)?;
-	let leaf = &certs[0].0.tbs_certificate;
+	let verified = chain::verify(chain, trust, Anchor::InChain)?;
+	let leaf = &verified.certificates[0].tbs_certificate;
 	let extension = leaf
 		.extensions
 		.iter()
@@ -179,54 +115,7 @@ pub fn verify_chain(chain: &[&[u8]], trust: &Trust) -> Result<Attestation, Error
 		Some(key) => AttestedKey::P256(key),
 		None => AttestedKey::Other,
 	};
-	key_description(extension.extn_value.as_bytes(), key, root)
-}
-
-/// Checks one certificate's signature under its issuer's key (a root: `issuer` is itself), as
-/// [`verify_chain`] does for each link. The runtime's benchmarks time it on Google's roots.
-pub fn verify_certificate_signature(certificate: &[u8], issuer: &[u8]) -> Result<(), Error> {
-	let malformed = |index| move |_| Error::MalformedCertificate { index };
-	let cert: Certificate = der::Decode::from_der(certificate).map_err(malformed(0))?;
-	let issuer: Certificate = der::Decode::from_der(issuer).map_err(malformed(1))?;
-	let tbs = signed_part(certificate).ok_or(Error::MalformedCertificate { index: 0 })?;
-	check_signature(&cert, tbs, &issuer, 0)
-}
-
-/// `cert`'s signature over its signed bytes `tbs` under `issuer`'s key; `index` names `cert`
-/// in the error.
-fn check_signature(
-	cert: &Certificate,
-	tbs: &[u8],
-	issuer: &Certificate,
-	index: usize,
-) -> Result<(), Error> {
-	let sig = cert.signature.as_bytes().ok_or(Error::BadSignature { index })?;
-	let key = &issuer.tbs_certificate.subject_public_key_info;
-	signature::verify(key, &cert.signature_algorithm.oid, tbs, sig).map_err(|e| match e {
-		SigError::Unsupported => Error::UnsupportedAlgorithm { index },
-		SigError::Key => Error::MalformedKey { index },
-		SigError::Invalid => Error::BadSignature { index },
-	})
-}
-
-/// Certificate `index` (not the leaf) signs the one below it, so it must be a CA: its basic
-/// constraints say `cA`, allow the `index - 1` intermediates below it, and its key usage (when
-/// present) includes `keyCertSign`. Without this, anyone holding one attested key could sign a
-/// "leaf" of their choosing (any key, level and challenge) and present it above their real chain.
-fn check_issuer(t: &TbsCertificate, index: usize) -> Result<(), Error> {
-	let malformed = Error::MalformedCertificate { index };
-	match t.get::<BasicConstraints>().map_err(|_| malformed)? {
-		Some((_, constraints)) if constraints.ca => {
-			if constraints.path_len_constraint.is_some_and(|max| index - 1 > max as usize) {
-				return Err(Error::PathTooLong { index });
-			}
-		},
-		_ => return Err(Error::NotCa { index }),
-	}
-	match t.get::<KeyUsage>().map_err(|_| malformed)? {
-		Some((_, usage)) if !usage.key_cert_sign() => Err(Error::NotCa { index }),
-		_ => Ok(()),
-	}
+	key_description(extension.extn_value.as_bytes(), key, verified.root)
 }
 
 /// Ties a verified attestation to a registration: the challenge it carries must be `challenge`
@@ -243,13 +132,6 @@ pub fn check_binding(
 		AttestedKey::P256(key) if key == device_key => Ok(()),
 		_ => Err(Error::KeyMismatch),
 	}
-}
-
-/// The signed part of a certificate exactly as it was signed: the raw first element of the
-/// outer SEQUENCE (re-encoding the decoded value could differ from what the issuer signed).
-fn signed_part(der: &[u8]) -> Option<&[u8]> {
-	let outer = Reader::new(der).take().ok().filter(|t| t.is_universal(tlv::SEQUENCE))?;
-	Reader::new(outer.content).take().ok().map(|tbs| tbs.raw)
 }
 
 fn malformed(what: &'static str) -> impl Fn(tlv::Malformed) -> Error {

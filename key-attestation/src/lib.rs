@@ -19,7 +19,15 @@
 //! [`android::check_binding`] then ties the result to a registration: the challenge must be the
 //! hash of the bind message and the leaf key the device key.
 //!
-//! Everything is bounded ([`MAX_CHAIN_LEN`], [`MAX_CERT_LEN`], the challenge length) and every
+//! An iPhone's App Attest key lives in the Secure Enclave, and Apple proves it with a CBOR
+//! attestation object: an X.509 chain below Apple's App Attestation root (the same path checks,
+//! [`chain`]), a leaf whose nonce extension commits to the authenticator data and the client
+//! data hash, and the authenticator data itself (app id hash, counter, environment, key id).
+//! [`apple::verify`] checks it; [`apple::verify_assertion`] checks the signatures such a key
+//! makes, which are over the authenticator data and the message's hash, never the bare message.
+//!
+//! Everything is bounded ([`MAX_CHAIN_LEN`], [`MAX_CERT_LEN`], [`apple::MAX_OBJECT_LEN`], the
+//! challenge length) and every
 //! malformed input is an [`Error`], never a panic.
 
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -27,6 +35,9 @@
 extern crate alloc;
 
 pub mod android;
+pub mod apple;
+mod cbor;
+pub mod chain;
 pub mod roots;
 /// The P-256 implementation device keys use (for signing with a software key).
 pub use p256;
@@ -84,6 +95,10 @@ pub enum Error {
 	ChallengeMismatch,
 	/// The leaf's public key is not the device key.
 	KeyMismatch,
+	/// The App Attest object is not what Apple defines (the detail names the part).
+	MalformedAppAttest(&'static str),
+	/// The App Attest leaf has no nonce extension.
+	NoAppAttestNonce,
 }
 
 impl core::fmt::Display for Error {
@@ -136,6 +151,10 @@ impl core::fmt::Display for Error {
 				write!(f, "the attestation challenge is not the expected one")
 			},
 			Self::KeyMismatch => write!(f, "the attested key is not the device key"),
+			Self::MalformedAppAttest(what) => {
+				write!(f, "the App Attest object is malformed: {what}")
+			},
+			Self::NoAppAttestNonce => write!(f, "the App Attest leaf has no nonce extension"),
 		}
 	}
 }

@@ -1,5 +1,6 @@
-//! A test certificate authority that issues Android-style attestation chains for any P-256 key
-//! and any challenge (feature `test-ca`; for tests, benchmarks and development chains only).
+//! A test certificate authority that issues Android-style attestation chains and App Attest
+//! objects for any P-256 key and any challenge (feature `test-ca`; for tests, benchmarks and
+//! development chains only).
 //!
 //! Real chains carry challenges nobody can choose afterwards, so the register → claim → dispute
 //! path of a hardware-style device is exercised with chains from this CA instead: a root and an
@@ -35,8 +36,12 @@ use x509_cert::{
 	Certificate,
 };
 
+use sha2::{Digest, Sha256};
+
 use crate::{
 	android::{SecurityLevel, VerifiedBootState, KEY_DESCRIPTION},
+	apple::Environment,
+	cbor::write as cbor,
 	signature::{EC_PUBLIC_KEY, P256},
 };
 
@@ -114,42 +119,185 @@ impl TestCa {
 
 	/// The chain for `leaf`, DER, leaf first: leaf, intermediate, root.
 	pub fn chain(&self, leaf: &LeafSpec) -> Result<Vec<Vec<u8>>, IssueError> {
-		let root_name = name("Edgeproof Test Attestation Root");
-		let intermediate_name = name("Edgeproof Test Attestation Intermediate");
-		let ca_validity = validity(CA_NOT_BEFORE, CA_NOT_AFTER)?;
-		let ca_extensions = |subject: &Name| -> Result<Vec<Extension>, IssueError> {
-			let constraints = BasicConstraints { ca: true, path_len_constraint: None };
-			let usage = KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign);
-			Ok(vec![
-				constraints.to_extension(subject, &[]).map_err(|_| IssueError("extension"))?,
-				usage.to_extension(subject, &[]).map_err(|_| IssueError("extension"))?,
-			])
+		let (intermediate_name, intermediate) = self.intermediate()?;
+		let leaf_cert = issue_leaf(&self.intermediate, intermediate_name, leaf)?;
+		Ok(vec![leaf_cert, intermediate, self.root()?])
+	}
+
+	/// An App Attest attestation object for `spec`, as Apple's: `x5c` holds the leaf and the
+	/// intermediate, not the root.
+	pub fn app_attest(&self, spec: &AppAttestSpec) -> Result<Vec<u8>, IssueError> {
+		let (intermediate_name, intermediate) = self.intermediate()?;
+		let auth_data = app_attest_auth_data(spec)?;
+		let nonce: [u8; 32] = Sha256::new()
+			.chain_update(&auth_data)
+			.chain_update(spec.client_data_hash)
+			.finalize()
+			.into();
+		// SEQUENCE { [1] EXPLICIT OCTET STRING nonce }
+		let value = tlv(&[0x30], &tlv(&[0xa1], &tlv(&[0x04], &nonce)));
+		let extension = Extension {
+			extn_id: crate::apple::NONCE,
+			critical: false,
+			extn_value: OctetString::new(value).map_err(|_| IssueError("extension"))?,
 		};
-		let root = issue(
+		let leaf = issue(
+			&self.intermediate,
+			Unsigned {
+				serial: &spec.serial,
+				issuer: intermediate_name,
+				subject: name("Edgeproof Test App Attest Key"),
+				validity: validity(spec.not_before, spec.not_after)?,
+				key: spki(&uncompressed(&spec.key)?),
+				extensions: vec![extension],
+			},
+		)?;
+		Ok(app_attest_object(&[leaf, intermediate], &auth_data))
+	}
+
+	fn root(&self) -> Result<Vec<u8>, IssueError> {
+		let root_name = name(ROOT_NAME);
+		issue(
 			&self.root,
 			Unsigned {
 				serial: &[1],
 				issuer: root_name.clone(),
 				subject: root_name.clone(),
-				validity: ca_validity,
+				validity: validity(CA_NOT_BEFORE, CA_NOT_AFTER)?,
 				key: spki(&point(&self.root)),
 				extensions: ca_extensions(&root_name)?,
 			},
-		)?;
-		let intermediate = issue(
+		)
+	}
+
+	/// The intermediate's name and certificate.
+	fn intermediate(&self) -> Result<(Name, Vec<u8>), IssueError> {
+		let intermediate_name = name("Edgeproof Test Attestation Intermediate");
+		let cert = issue(
 			&self.root,
 			Unsigned {
 				serial: &[2],
-				issuer: root_name,
+				issuer: name(ROOT_NAME),
 				subject: intermediate_name.clone(),
-				validity: ca_validity,
+				validity: validity(CA_NOT_BEFORE, CA_NOT_AFTER)?,
 				key: spki(&point(&self.intermediate)),
 				extensions: ca_extensions(&intermediate_name)?,
 			},
 		)?;
-		let leaf_cert = issue_leaf(&self.intermediate, intermediate_name, leaf)?;
-		Ok(vec![leaf_cert, intermediate, root])
+		Ok((intermediate_name, cert))
 	}
+}
+
+const ROOT_NAME: &str = "Edgeproof Test Attestation Root";
+
+/// A CA's extensions: `cA` without a path length limit, key usage keyCertSign and cRLSign.
+fn ca_extensions(subject: &Name) -> Result<Vec<Extension>, IssueError> {
+	let constraints = BasicConstraints { ca: true, path_len_constraint: None };
+	let usage = KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign);
+	Ok(vec![
+		constraints.to_extension(subject, &[]).map_err(|_| IssueError("extension"))?,
+		usage.to_extension(subject, &[]).map_err(|_| IssueError("extension"))?,
+	])
+}
+
+/// What a test App Attest object says.
+#[derive(Clone, Debug)]
+pub struct AppAttestSpec {
+	/// The attested key, compressed SEC1.
+	pub key: [u8; 33],
+	/// The client data hash the app passed (for a registration: SHA-256 of the bind message).
+	pub client_data_hash: [u8; 32],
+	/// The app id, `TEAMID.bundle.id`.
+	pub app_id: &'static str,
+	pub environment: Environment,
+	/// The authenticator data's counter (0 for a genuine attestation).
+	pub counter: u32,
+	/// The leaf's validity, seconds since the Unix epoch, and serial.
+	pub not_before: u64,
+	pub not_after: u64,
+	pub serial: Vec<u8>,
+}
+
+impl AppAttestSpec {
+	/// A production attestation of `key` over `client_data_hash`, valid as long as the CA.
+	pub fn production(key: [u8; 33], client_data_hash: [u8; 32]) -> Self {
+		Self {
+			key,
+			client_data_hash,
+			app_id: TEST_APP_ID,
+			environment: Environment::Production,
+			counter: 0,
+			not_before: CA_NOT_BEFORE,
+			not_after: CA_NOT_AFTER,
+			serial: vec![0x20],
+		}
+	}
+}
+
+/// The app id of the test CA's App Attest objects.
+pub const TEST_APP_ID: &str = "EDGEPROOF1.network.edgeproof.device";
+
+/// The authenticator data of an attestation: the app id's hash, flags (attested credential
+/// data), the counter, the environment's aaguid, the key id and the key as COSE.
+fn app_attest_auth_data(spec: &AppAttestSpec) -> Result<Vec<u8>, IssueError> {
+	let point = uncompressed(&spec.key)?;
+	let id = crate::apple::credential_id(&spec.key).map_err(|_| IssueError("device key"))?;
+	let aaguid = match spec.environment {
+		Environment::Production => crate::apple::AAGUID_PRODUCTION,
+		Environment::Development => crate::apple::AAGUID_DEVELOPMENT,
+	};
+	let mut data = crate::apple::app_id_hash(spec.app_id).to_vec();
+	data.push(0x40);
+	data.extend_from_slice(&spec.counter.to_be_bytes());
+	data.extend_from_slice(&aaguid);
+	data.extend_from_slice(&32u16.to_be_bytes());
+	data.extend_from_slice(&id);
+	// COSE_Key { 1 (kty): 2 (EC2), 3 (alg): -7 (ES256), -1 (crv): 1 (P-256), -2: x, -3: y }
+	data.extend_from_slice(&[0xa5, 0x01, 0x02, 0x03, 0x26, 0x20, 0x01, 0x21]);
+	cbor::bytes(&mut data, &point[1..33]);
+	data.push(0x22);
+	cbor::bytes(&mut data, &point[33..65]);
+	Ok(data)
+}
+
+/// An attestation object holding `x5c` and `auth_data`, with an empty receipt.
+pub fn app_attest_object(x5c: &[Vec<u8>], auth_data: &[u8]) -> Vec<u8> {
+	let mut out = Vec::new();
+	cbor::map(&mut out, 3);
+	cbor::text(&mut out, "fmt");
+	cbor::text(&mut out, "apple-appattest");
+	cbor::text(&mut out, "attStmt");
+	cbor::map(&mut out, 2);
+	cbor::text(&mut out, "x5c");
+	cbor::array(&mut out, x5c.len());
+	for cert in x5c {
+		cbor::bytes(&mut out, cert);
+	}
+	cbor::text(&mut out, "receipt");
+	cbor::bytes(&mut out, &[]);
+	cbor::text(&mut out, "authData");
+	cbor::bytes(&mut out, auth_data);
+	out
+}
+
+/// Signs `message` as an App Attest key's `generateAssertion` does, for the test CA's app id
+/// and `counter`: the authenticator data and the signature `r ‖ s`, low-S.
+pub fn app_attest_assertion(
+	key: &SigningKey,
+	message: &[u8],
+	counter: u32,
+) -> ([u8; crate::apple::ASSERTION_DATA_LEN], [u8; 64]) {
+	let mut data = [0u8; crate::apple::ASSERTION_DATA_LEN];
+	data[..32].copy_from_slice(&crate::apple::app_id_hash(TEST_APP_ID));
+	data[33..].copy_from_slice(&counter.to_be_bytes());
+	let nonce = crate::apple::assertion_nonce(message, &data);
+	(data, crate::signature::sign_p256(key, &nonce))
+}
+
+/// The uncompressed SEC1 point of a compressed P-256 key.
+fn uncompressed(key: &[u8; 33]) -> Result<Vec<u8>, IssueError> {
+	let point = p256::PublicKey::from_sec1_bytes(key).map_err(|_| IssueError("device key"))?;
+	Ok(point.to_encoded_point(false).as_bytes().to_vec())
 }
 
 /// The leaf certificate `leaf` describes, named "Android Keystore Key" as Android names
@@ -160,9 +308,7 @@ pub fn issue_leaf(
 	issuer_name: Name,
 	leaf: &LeafSpec,
 ) -> Result<Vec<u8>, IssueError> {
-	let device_key = p256::PublicKey::from_sec1_bytes(&leaf.key)
-		.map_err(|_| IssueError("device key"))?
-		.to_encoded_point(false);
+	let device_key = uncompressed(&leaf.key)?;
 	let description = Extension {
 		extn_id: KEY_DESCRIPTION,
 		critical: false,
@@ -175,7 +321,7 @@ pub fn issue_leaf(
 			issuer: issuer_name,
 			subject: name("Android Keystore Key"),
 			validity: validity(leaf.not_before, leaf.not_after)?,
-			key: spki(device_key.as_bytes()),
+			key: spki(&device_key),
 			extensions: vec![description],
 		},
 	)

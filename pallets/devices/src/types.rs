@@ -345,6 +345,9 @@ impl From<edgeproof_key_attestation::Error> for AttestationError {
 			E::MalformedKeyDescription(_) => Self::MalformedKeyDescription,
 			E::ChallengeMismatch => Self::ChallengeMismatch,
 			E::KeyMismatch => Self::KeyMismatch,
+			// Only App Attest verification returns these, and this pallet does not take App
+			// Attest objects yet: never reached from an Android chain.
+			E::MalformedAppAttest(_) | E::NoAppAttestNonce => Self::MalformedKeyDescription,
 		}
 	}
 }
