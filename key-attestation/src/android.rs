@@ -101,16 +101,12 @@ pub use crate::chain::{verify_certificate_signature, Trust};
 pub fn verify_chain(chain: &[&[u8]], trust: &Trust) -> Result<Attestation, Error> {
 	let verified = chain::verify(chain, trust, Anchor::InChain)?;
 	let leaf = &verified.certificates[0].tbs_certificate;
-	let extension = leaf
-		.extensions
-		.iter()
-		.flatten()
-		.filter(|e| e.extn_id == KEY_DESCRIPTION)
-		.try_fold(None, |found, e| match found {
-			None => Ok(Some(e)),
-			Some(_) => Err(Error::MalformedKeyDescription("the extension appears twice")),
-		})?
-		.ok_or(Error::NoKeyDescription)?;
+	let extension = chain::single_extension(
+		leaf,
+		KEY_DESCRIPTION,
+		Error::MalformedKeyDescription("the extension appears twice"),
+	)?
+	.ok_or(Error::NoKeyDescription)?;
 	let key = match signature::p256_compressed(&leaf.subject_public_key_info) {
 		Some(key) => AttestedKey::P256(key),
 		None => AttestedKey::Other,

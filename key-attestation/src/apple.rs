@@ -96,16 +96,12 @@ pub fn verify(
 	let parts = decode(object)?;
 	let verified = chain::verify(&parts.x5c, trust, Anchor::Outside)?;
 	let leaf = &verified.certificates[0].tbs_certificate;
-	let extension = leaf
-		.extensions
-		.iter()
-		.flatten()
-		.filter(|e| e.extn_id == NONCE)
-		.try_fold(None, |found, e| match found {
-			None => Ok(Some(e)),
-			Some(_) => Err(Error::MalformedAppAttest("the nonce extension appears twice")),
-		})?
-		.ok_or(Error::NoAppAttestNonce)?;
+	let extension = chain::single_extension(
+		leaf,
+		NONCE,
+		Error::MalformedAppAttest("the nonce extension appears twice"),
+	)?
+	.ok_or(Error::NoAppAttestNonce)?;
 	let nonce = nonce(extension.extn_value.as_bytes())?;
 	let expected: [u8; 32] = Sha256::new()
 		.chain_update(parts.auth_data)

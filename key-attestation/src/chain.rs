@@ -124,6 +124,21 @@ pub fn verify(chain: &[&[u8]], trust: &Trust, anchor: Anchor) -> Result<Verified
 	})
 }
 
+/// The extension `oid` of `certificate`, if it has one; `twice` if it has it more than once.
+pub fn single_extension<'a>(
+	certificate: &'a TbsCertificate,
+	oid: der::asn1::ObjectIdentifier,
+	twice: Error,
+) -> Result<Option<&'a x509_cert::ext::Extension>, Error> {
+	certificate.extensions.iter().flatten().filter(|e| e.extn_id == oid).try_fold(
+		None,
+		|found, e| match found {
+			None => Ok(Some(e)),
+			Some(_) => Err(twice),
+		},
+	)
+}
+
 /// The trusted root whose key signs `cert` (the top of an [`Anchor::Outside`] chain), and how
 /// many roots' keys were tried. Roots of another key type are skipped without a check.
 fn signing_root(

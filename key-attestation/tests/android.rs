@@ -14,6 +14,8 @@ use edgeproof_key_attestation::{
 	Error, MAX_CERT_LEN, MAX_CHAIN_LEN,
 };
 use proptest::prelude::*;
+
+mod common;
 use x509_cert::Certificate;
 
 fn data(file: &str) -> Vec<Vec<u8>> {
@@ -324,18 +326,10 @@ static ORIGINALS: std::sync::LazyLock<Vec<(Vec<Vec<u8>>, Attestation)>> =
 			.collect()
 	});
 
-/// Random damage to a random certificate of a random real chain: never a panic, and a chain
-/// that still verifies proves exactly what the undamaged one does (nothing can be forged).
-/// `EDGEPROOF_ATTESTATION_FUZZ_CASES` sets the case count (the CI slice is 2,000).
-fn fuzz_cases() -> u32 {
-	std::env::var("EDGEPROOF_ATTESTATION_FUZZ_CASES")
-		.ok()
-		.and_then(|v| v.parse().ok())
-		.unwrap_or(2_000)
-}
-
+// Random damage to a random certificate of a random real chain: never a panic, and a chain
+// that still verifies proves exactly what the undamaged one does (nothing can be forged).
 proptest! {
-	#![proptest_config(ProptestConfig { cases: fuzz_cases(), ..ProptestConfig::default() })]
+	#![proptest_config(ProptestConfig { cases: common::fuzz_cases(), ..ProptestConfig::default() })]
 
 	#[test]
 	fn mutated_chains_never_panic_and_never_forge(
@@ -347,18 +341,7 @@ proptest! {
 		let (chain, original) = &ORIGINALS[pick];
 		let mut broken = chain.clone();
 		let cert = &mut broken[which.index(chain.len())];
-		for (at, byte, kind) in edits {
-			if cert.is_empty() {
-				break;
-			}
-			let i = at.index(cert.len());
-			match kind {
-				0 => cert[i] ^= byte | 1,
-				1 => cert.truncate(i),
-				2 => cert.insert(i, byte),
-				_ => { cert.remove(i); },
-			}
-		}
+		common::damage(cert, edits);
 		if let Ok(a) = verify(v, &broken) {
 			prop_assert_eq!(&a, original);
 		}

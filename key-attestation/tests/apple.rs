@@ -13,6 +13,8 @@ use edgeproof_key_attestation::{
 	Error,
 };
 use proptest::prelude::*;
+
+mod common;
 use sha2::{Digest, Sha256};
 
 /// A real attestation object and what verifying it proves.
@@ -276,16 +278,8 @@ fn assertions_sign_the_auth_data_and_the_message_hash() {
 	assert!(!verify_assertion(&key, b"edgeproof/claim", &data, &plain));
 }
 
-/// `EDGEPROOF_ATTESTATION_FUZZ_CASES` sets the case count (the CI slice is 2,000).
-fn fuzz_cases() -> u32 {
-	std::env::var("EDGEPROOF_ATTESTATION_FUZZ_CASES")
-		.ok()
-		.and_then(|v| v.parse().ok())
-		.unwrap_or(2_000)
-}
-
 proptest! {
-	#![proptest_config(ProptestConfig { cases: fuzz_cases(), ..ProptestConfig::default() })]
+	#![proptest_config(ProptestConfig { cases: common::fuzz_cases(), ..ProptestConfig::default() })]
 
 	/// Random damage anywhere in a real object: never a panic, and an object that still
 	/// verifies proves exactly what the undamaged one does.
@@ -297,18 +291,7 @@ proptest! {
 		let v = &VECTORS[pick];
 		let (original, proven) = &ORIGINALS[pick];
 		let mut broken = original.clone();
-		for (at, byte, kind) in edits {
-			if broken.is_empty() {
-				break;
-			}
-			let i = at.index(broken.len());
-			match kind {
-				0 => broken[i] ^= byte | 1,
-				1 => broken.truncate(i),
-				2 => broken.insert(i, byte),
-				_ => { broken.remove(i); },
-			}
-		}
+		common::damage(&mut broken, edits);
 		if let Ok(a) = verify(v, &broken) {
 			prop_assert_eq!(&a, proven);
 		}
