@@ -25,7 +25,6 @@
 use alloc::vec::Vec;
 
 use der::asn1::ObjectIdentifier as Oid;
-use p256::elliptic_curve::sec1::ToEncodedPoint;
 use sha2::{Digest, Sha256};
 
 use crate::{
@@ -102,13 +101,8 @@ pub fn verify(
 		Error::MalformedAppAttest("the nonce extension appears twice"),
 	)?
 	.ok_or(Error::NoAppAttestNonce)?;
-	let nonce = nonce(extension.extn_value.as_bytes())?;
-	let expected: [u8; 32] = Sha256::new()
-		.chain_update(parts.auth_data)
-		.chain_update(client_data_hash)
-		.finalize()
-		.into();
-	if nonce != expected {
+	if extension_nonce(extension.extn_value.as_bytes())? != nonce(parts.auth_data, client_data_hash)
+	{
 		return Err(Error::ChallengeMismatch);
 	}
 	let key = signature::p256_compressed(&leaf.subject_public_key_info)
@@ -154,7 +148,12 @@ pub fn verify_assertion(
 
 /// What an App Attest key signs for `message`: `SHA-256(authenticator_data ‖ SHA-256(message))`.
 pub fn assertion_nonce(message: &[u8], authenticator_data: &[u8; ASSERTION_DATA_LEN]) -> [u8; 32] {
-	let client_data_hash = Sha256::digest(message);
+	nonce(authenticator_data, &Sha256::digest(message))
+}
+
+/// App Attest's nonce: `SHA-256(authenticator_data ‖ client_data_hash)`, what an attestation's
+/// leaf holds and what an assertion signs.
+pub fn nonce(authenticator_data: &[u8], client_data_hash: &[u8]) -> [u8; 32] {
 	Sha256::new().chain_update(authenticator_data).chain_update(client_data_hash).finalize().into()
 }
 
@@ -231,7 +230,7 @@ fn statement<'a>(r: &mut Reader<'a>) -> Result<Vec<&'a [u8]>, Error> {
 }
 
 /// The nonce in the leaf's extension value: `SEQUENCE { [1] EXPLICIT OCTET STRING (32) }`.
-fn nonce(value: &[u8]) -> Result<[u8; 32], Error> {
+fn extension_nonce(value: &[u8]) -> Result<[u8; 32], Error> {
 	let bad = |_| Error::MalformedAppAttest("the nonce extension");
 	let mut outer = DerReader::new(value);
 	let seq = outer.take().map_err(bad)?;
@@ -285,8 +284,7 @@ fn authenticator_data(data: &[u8]) -> Result<AuthenticatorData<'_>, Error> {
 
 /// The key id App Attest gives a key: SHA-256 of its uncompressed SEC1 point.
 pub fn credential_id(key: &[u8; 33]) -> Result<[u8; 32], Error> {
-	let point = p256::PublicKey::from_sec1_bytes(key)
-		.map_err(|_| Error::MalformedAppAttest("the attested key is not P-256"))?
-		.to_encoded_point(false);
-	Ok(Sha256::digest(point.as_bytes()).into())
+	let point = signature::p256_uncompressed(key)
+		.ok_or(Error::MalformedAppAttest("the attested key is not P-256"))?;
+	Ok(Sha256::digest(point).into())
 }

@@ -125,11 +125,11 @@ pub fn verify(chain: &[&[u8]], trust: &Trust, anchor: Anchor) -> Result<Verified
 }
 
 /// The extension `oid` of `certificate`, if it has one; `twice` if it has it more than once.
-pub fn single_extension<'a>(
-	certificate: &'a TbsCertificate,
+pub fn single_extension(
+	certificate: &TbsCertificate,
 	oid: der::asn1::ObjectIdentifier,
 	twice: Error,
-) -> Result<Option<&'a x509_cert::ext::Extension>, Error> {
+) -> Result<Option<&x509_cert::ext::Extension>, Error> {
 	certificate.extensions.iter().flatten().filter(|e| e.extn_id == oid).try_fold(
 		None,
 		|found, e| match found {

@@ -116,6 +116,15 @@ pub fn p256_public(secret: &p256::ecdsa::SigningKey) -> [u8; 33] {
 	public
 }
 
+/// A compressed P-256 key's uncompressed SEC1 point (65 bytes), if it is a point on the curve.
+pub fn p256_uncompressed(key: &[u8; 33]) -> Option<[u8; 65]> {
+	let point = p256::PublicKey::from_sec1_bytes(key).ok()?;
+	p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&point, false)
+		.as_bytes()
+		.try_into()
+		.ok()
+}
+
 /// `signature` as `r ‖ s` with `s` replaced by `n − s` when it is high.
 fn low_s(signature: p256::ecdsa::Signature) -> [u8; 64] {
 	signature.normalize_s().unwrap_or(signature).to_bytes().into()

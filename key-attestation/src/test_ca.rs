@@ -18,10 +18,7 @@ use der::{
 	Any, Encode,
 };
 pub use p256::ecdsa::SigningKey;
-use p256::{
-	ecdsa::{signature::Signer, Signature},
-	elliptic_curve::sec1::ToEncodedPoint,
-};
+use p256::ecdsa::{signature::Signer, Signature};
 use x509_cert::{
 	attr::AttributeTypeAndValue,
 	certificate::{TbsCertificate, Version},
@@ -35,8 +32,6 @@ use x509_cert::{
 	time::{Time, Validity},
 	Certificate,
 };
-
-use sha2::{Digest, Sha256};
 
 use crate::{
 	android::{SecurityLevel, VerifiedBootState, KEY_DESCRIPTION},
@@ -129,11 +124,7 @@ impl TestCa {
 	pub fn app_attest(&self, spec: &AppAttestSpec) -> Result<Vec<u8>, IssueError> {
 		let (intermediate_name, intermediate) = self.intermediate()?;
 		let auth_data = app_attest_auth_data(spec)?;
-		let nonce: [u8; 32] = Sha256::new()
-			.chain_update(&auth_data)
-			.chain_update(spec.client_data_hash)
-			.finalize()
-			.into();
+		let nonce = crate::apple::nonce(&auth_data, &spec.client_data_hash);
 		// SEQUENCE { [1] EXPLICIT OCTET STRING nonce }
 		let value = tlv(&[0x30], &tlv(&[0xa1], &tlv(&[0x04], &nonce)));
 		let extension = Extension {
@@ -296,8 +287,7 @@ pub fn app_attest_assertion(
 
 /// The uncompressed SEC1 point of a compressed P-256 key.
 fn uncompressed(key: &[u8; 33]) -> Result<Vec<u8>, IssueError> {
-	let point = p256::PublicKey::from_sec1_bytes(key).map_err(|_| IssueError("device key"))?;
-	Ok(point.to_encoded_point(false).as_bytes().to_vec())
+	crate::signature::p256_uncompressed(key).map(Vec::from).ok_or(IssueError("device key"))
 }
 
 /// The leaf certificate `leaf` describes, named "Android Keystore Key" as Android names
