@@ -86,6 +86,8 @@ pub struct Attestation {
 	pub root_of_trust: Option<RootOfTrust>,
 	/// Which of the trusted roots the chain ends in.
 	pub root: usize,
+	/// The certificates' serials, leaf first ([`crate::chain::Verified::serials`]).
+	pub serials: Vec<Vec<u8>>,
 }
 
 impl Attestation {
@@ -111,7 +113,7 @@ pub fn verify_chain(chain: &[&[u8]], trust: &Trust) -> Result<Attestation, Error
 		Some(key) => AttestedKey::P256(key),
 		None => AttestedKey::Other,
 	};
-	key_description(extension.extn_value.as_bytes(), key, verified.root)
+	key_description(extension.extn_value.as_bytes(), key, verified.root, verified.serials())
 }
 
 /// Ties a verified attestation to a registration: the challenge it carries must be `challenge`
@@ -158,7 +160,12 @@ fn security_level(t: &Tlv) -> Result<SecurityLevel, Error> {
 
 /// The attestation of the leaf's KeyDescription extension `bytes`, for the attested `key` and
 /// the trusted root at `root`.
-fn key_description(bytes: &[u8], key: AttestedKey, root: usize) -> Result<Attestation, Error> {
+fn key_description(
+	bytes: &[u8],
+	key: AttestedKey,
+	root: usize,
+	serials: Vec<Vec<u8>>,
+) -> Result<Attestation, Error> {
 	let mut outer = Reader::new(bytes);
 	let seq = expect(&mut outer, tlv::SEQUENCE, "KeyDescription")?;
 	if !outer.is_empty() {
@@ -200,6 +207,7 @@ fn key_description(bytes: &[u8], key: AttestedKey, root: usize) -> Result<Attest
 		challenge: challenge.to_vec(),
 		root_of_trust,
 		root,
+		serials,
 	})
 }
 

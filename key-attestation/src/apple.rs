@@ -76,6 +76,8 @@ pub struct AppAttestation {
 	pub roots_tried: usize,
 	/// How many certificates `x5c` holds.
 	pub chain_len: usize,
+	/// The certificates' serials, leaf first ([`chain::Verified::serials`]).
+	pub serials: Vec<Vec<u8>>,
 }
 
 /// SHA-256 of an app id, as the authenticator data's `rpIdHash` holds it.
@@ -118,6 +120,7 @@ pub fn verify(
 		root: verified.root,
 		roots_tried: verified.roots_tried,
 		chain_len: verified.certificates.len(),
+		serials: verified.serials(),
 	})
 }
 
@@ -144,6 +147,25 @@ pub fn verify_assertion(
 	signature: &[u8; 64],
 ) -> bool {
 	signature::verify_p256(key, &assertion_nonce(message, authenticator_data), signature)
+}
+
+/// The authenticator data of an assertion by the app `app_id_hash` whose key has signed
+/// `counter` times: `rpIdHash ‖ flags (0) ‖ counter` (big-endian).
+pub fn assertion_data(app_id_hash: &[u8; 32], counter: u32) -> [u8; ASSERTION_DATA_LEN] {
+	let mut data = [0u8; ASSERTION_DATA_LEN];
+	data[..32].copy_from_slice(app_id_hash);
+	data[33..].copy_from_slice(&counter.to_be_bytes());
+	data
+}
+
+/// Signs `message` as [`verify_assertion`] verifies it, with a software key standing in for a
+/// Secure Enclave key (development and tests; a phone's app calls `generateAssertion`).
+pub fn sign_assertion(
+	key: &p256::ecdsa::SigningKey,
+	message: &[u8],
+	authenticator_data: &[u8; ASSERTION_DATA_LEN],
+) -> [u8; 64] {
+	signature::sign_p256(key, &assertion_nonce(message, authenticator_data))
 }
 
 /// What an App Attest key signs for `message`: `SHA-256(authenticator_data ‖ SHA-256(message))`.

@@ -26,8 +26,9 @@ use crate::{
 pub struct Trust<'a> {
 	/// The trusted roots' SubjectPublicKeyInfo, DER.
 	pub roots: &'a [&'a [u8]],
-	/// Is this serial number revoked? Serials as the certificates encode them (big-endian, the
-	/// DER INTEGER's content). On chain a storage lookup, so the list may be long.
+	/// Is this serial number revoked? Serials as [`serial_magnitude`] gives them: big-endian,
+	/// without the DER INTEGER's leading zero (sign) bytes, as Google's revocation list writes
+	/// them in hex. On chain a storage lookup, so the list may be long.
 	pub is_revoked: &'a dyn Fn(&[u8]) -> bool,
 	/// The verification time, seconds since the Unix epoch.
 	pub now: u64,
@@ -50,6 +51,17 @@ pub struct Verified {
 	/// How many signatures were checked under trusted roots' keys to find it (0 for
 	/// [`Anchor::InChain`], whose root is found by comparing keys): weight is charged for them.
 	pub roots_tried: usize,
+}
+
+impl Verified {
+	/// Each certificate's serial as [`Trust::is_revoked`] takes it ([`serial_magnitude`]), leaf
+	/// first: what a registry keeps to find out later that a certificate was revoked.
+	pub fn serials(&self) -> Vec<Vec<u8>> {
+		self.certificates
+			.iter()
+			.map(|cert| serial_magnitude(cert.tbs_certificate.serial_number.as_bytes()).to_vec())
+			.collect()
+	}
 }
 
 /// Verifies `chain` (DER certificates, leaf first) against `trust`, anchored as `anchor` says.
@@ -101,7 +113,7 @@ pub fn verify(chain: &[&[u8]], trust: &Trust, anchor: Anchor) -> Result<Verified
 		if !is_anchor && trust.now > validity.not_after.to_unix_duration().as_secs() {
 			return Err(Error::Expired { index });
 		}
-		if (trust.is_revoked)(t.serial_number.as_bytes()) {
+		if (trust.is_revoked)(serial_magnitude(t.serial_number.as_bytes())) {
 			return Err(Error::Revoked { index });
 		}
 	}
@@ -122,6 +134,15 @@ pub fn verify(chain: &[&[u8]], trust: &Trust, anchor: Anchor) -> Result<Verified
 		root,
 		roots_tried,
 	})
+}
+
+/// A serial number's magnitude: `serial` (big-endian, e.g. a DER INTEGER's content) without its
+/// leading zero bytes, one byte kept for zero. A serial whose top bit is set is encoded with a
+/// zero sign byte in DER (`00 c3 57 …`) and listed without it by Google (`c357…`); both name the
+/// same certificate.
+pub fn serial_magnitude(serial: &[u8]) -> &[u8] {
+	let zeros = serial.iter().take_while(|b| **b == 0).count();
+	&serial[zeros.min(serial.len().saturating_sub(1))..]
 }
 
 /// The extension `oid` of `certificate`, if it has one; `twice` if it has it more than once.

@@ -278,11 +278,8 @@ pub fn app_attest_assertion(
 	message: &[u8],
 	counter: u32,
 ) -> ([u8; crate::apple::ASSERTION_DATA_LEN], [u8; 64]) {
-	let mut data = [0u8; crate::apple::ASSERTION_DATA_LEN];
-	data[..32].copy_from_slice(&crate::apple::app_id_hash(TEST_APP_ID));
-	data[33..].copy_from_slice(&counter.to_be_bytes());
-	let nonce = crate::apple::assertion_nonce(message, &data);
-	(data, crate::signature::sign_p256(key, &nonce))
+	let data = crate::apple::assertion_data(&crate::apple::app_id_hash(TEST_APP_ID), counter);
+	(data, crate::apple::sign_assertion(key, message, &data))
 }
 
 /// The uncompressed SEC1 point of a compressed P-256 key.

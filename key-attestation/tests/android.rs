@@ -11,6 +11,7 @@ use edgeproof_key_attestation::{
 		check_binding, verify_chain, Attestation, AttestedKey, SecurityLevel, Trust,
 		VerifiedBootState,
 	},
+	chain::serial_magnitude,
 	Error, MAX_CERT_LEN, MAX_CHAIN_LEN,
 };
 use proptest::prelude::*;
@@ -132,7 +133,14 @@ fn verify_at(
 ) -> Result<Attestation, Error> {
 	let chain: Vec<&[u8]> = chain.iter().map(Vec::as_slice).collect();
 	let roots: Vec<&[u8]> = roots.iter().map(Vec::as_slice).collect();
-	verify_chain(&chain, &Trust { roots: &roots, is_revoked: &|s| revoked.contains(&s), now })
+	verify_chain(
+		&chain,
+		&Trust {
+			roots: &roots,
+			is_revoked: &|s| revoked.iter().any(|r| serial_magnitude(r) == s),
+			now,
+		},
+	)
 }
 
 /// A minute after the key was created: every certificate of the chain was valid then.
@@ -154,6 +162,14 @@ fn real_chains_verify_against_googles_roots() {
 		assert_eq!((rot.device_locked, rot.verified_boot_state), (v.locked, v.boot), "{}", v.file);
 		assert_eq!(matches!(a.key, AttestedKey::P256(_)), v.p256, "{}", v.file);
 		assert_eq!(a.root, v.root, "{}", v.file);
+		let serials: Vec<Vec<u8>> = chain
+			.iter()
+			.map(|der| {
+				let cert = Certificate::from_der(der).unwrap();
+				serial_magnitude(cert.tbs_certificate.serial_number.as_bytes()).to_vec()
+			})
+			.collect();
+		assert_eq!(a.serials, serials, "{}", v.file);
 		println!(
 			"{}: {} certificates, {:?}, root {}",
 			v.file,
@@ -290,6 +306,31 @@ fn a_revoked_serial_anywhere_in_the_chain_is_refused() {
 			assert_eq!(e, Error::Revoked { index }, "{}", v.file);
 		}
 	}
+}
+
+/// Google's revocation list writes serials in hex without the DER INTEGER's sign byte
+/// (`c35747a0…`), which a certificate whose serial has its top bit set carries (`00 c3 57 …`):
+/// a serial revoked in either form is refused.
+#[test]
+fn a_serial_revoked_without_its_sign_byte_is_refused() {
+	let mut signed = 0;
+	for v in VECTORS {
+		let chain = data(v.file);
+		for (index, der) in chain.iter().enumerate() {
+			let cert = Certificate::from_der(der).unwrap();
+			let encoded = cert.tbs_certificate.serial_number.as_bytes();
+			let listed = serial_magnitude(encoded);
+			signed += usize::from(listed.len() < encoded.len());
+			for revoked in [encoded, listed] {
+				let e = verify_at(&chain, &google_roots(), &[revoked], v.created + 60).unwrap_err();
+				assert_eq!(e, Error::Revoked { index }, "{}", v.file);
+			}
+		}
+	}
+	assert!(signed > 0, "some real certificate's serial has a sign byte");
+	assert_eq!(serial_magnitude(&[0, 0, 0x8a]), &[0x8a]);
+	assert_eq!(serial_magnitude(&[0]), &[0]);
+	assert_eq!(serial_magnitude(&[]), &[] as &[u8]);
 }
 
 #[test]

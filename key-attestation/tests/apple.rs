@@ -7,7 +7,7 @@ use std::{path::Path, sync::LazyLock};
 
 use edgeproof_key_attestation::{
 	apple::{self, app_id_hash, verify_assertion, AppAttestation, Environment, ASSERTION_DATA_LEN},
-	chain::Trust,
+	chain::{serial_magnitude, Trust},
 	roots,
 	test_ca::{self, AppAttestSpec, TestCa},
 	Error,
@@ -78,7 +78,11 @@ fn verify_with(
 	client_data_hash: &[u8],
 ) -> Result<AppAttestation, Error> {
 	let roots: Vec<&[u8]> = roots.iter().map(Vec::as_slice).collect();
-	let trust = Trust { roots: &roots, is_revoked: &|s| revoked.contains(&s), now };
+	let trust = Trust {
+		roots: &roots,
+		is_revoked: &|s| revoked.iter().any(|r| serial_magnitude(r) == s),
+		now,
+	};
 	apple::verify(object, &trust, client_data_hash)
 }
 
@@ -112,6 +116,8 @@ fn real_objects_verify_against_apples_root() {
 		// Apple's root is the third genesis root; only it (of the two EC roots) was tried
 		// after Google's P-384 one failed.
 		assert_eq!((a.root, a.roots_tried), (2, 2), "{}", v.file);
+		assert_eq!(a.serials.len(), 2, "{}: the leaf and Apple App Attestation CA 1", v.file);
+		assert_eq!(a.serials[0], hex(v.leaf_serial), "{}", v.file);
 		apple::check_key(&a, &a.key).unwrap();
 	}
 }
