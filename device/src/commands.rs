@@ -214,7 +214,7 @@ async fn register(
 					key_hex(&key.public())
 				)));
 			}
-			Some(read_chain(files)?)
+			Some(read_attestation(files)?)
 		},
 	};
 	let at = chain.best().await?;
@@ -307,13 +307,32 @@ fn bind_challenge(chain: &Chain, op: &Operator, nonce: u32) -> [u8; 32] {
 	sp_crypto_hashing::sha2_256(&message)
 }
 
-/// An attestation chain from `files`: one PEM file of certificates, or DER files, leaf first.
-fn read_chain(files: &[PathBuf]) -> Result<KeyAttestation> {
+/// An attestation from `files`: one App Attest object (CBOR, a map), or an Android chain: one
+/// PEM file of certificates, or DER files, leaf first.
+fn read_attestation(files: &[PathBuf]) -> Result<KeyAttestation> {
+	let read = |file: &PathBuf| {
+		std::fs::read(file)
+			.map_err(|e| Error::Usage(format!("attestation file {}: {e}", file.display())))
+	};
+	// A CBOR map's first byte is 0xa0–0xbf; a DER certificate's is 0x30, a PEM file's '-'.
+	if let [file] = files {
+		let bytes = read(file)?;
+		if bytes.first().is_some_and(|b| (0xa0..=0xbf).contains(b)) {
+			let max = edgeproof_key_attestation::apple::MAX_OBJECT_LEN;
+			let len = bytes.len();
+			let object = sp_core::bounded::BoundedVec::try_from(bytes).map_err(|_| {
+				Error::Usage(format!(
+					"the App Attest object {} is {len} bytes, at most {max} are accepted",
+					file.display()
+				))
+			})?;
+			return Ok(KeyAttestation::AppleAppAttest(object));
+		}
+	}
 	let mut certs = Vec::new();
 	for file in files {
 		let shown = file.display();
-		let bytes = std::fs::read(file)
-			.map_err(|e| Error::Usage(format!("attestation file {shown}: {e}")))?;
+		let bytes = read(file)?;
 		if bytes.starts_with(b"-----BEGIN") {
 			let chain = x509_cert::Certificate::load_pem_chain(&bytes).map_err(|e| {
 				Error::Usage(format!(
@@ -373,35 +392,65 @@ async fn dev_attestation(global: &Global, args: crate::DevAttestationArgs) -> Re
 	};
 	let at = chain.best().await?;
 	let nonce = next_bind_nonce(&at, &key.public()).await?;
-	let mut spec = test_ca::LeafSpec::tee(public, &bind_challenge(&chain, &op, nonce));
-	spec.security_level = match args.level {
-		DevLevel::Software => SecurityLevel::Software,
-		DevLevel::Tee => SecurityLevel::TrustedEnvironment,
-		DevLevel::Strongbox => SecurityLevel::StrongBox,
-	};
+	let challenge = bind_challenge(&chain, &op, nonce);
 	let ca = test_ca::TestCa::new(DEV_CA_SEED)
 		.map_err(|e| Error::Usage(format!("the test CA: {}", e.0)))?;
-	let certs = ca.chain(&spec).map_err(|e| Error::Usage(format!("the test CA: {}", e.0)))?;
-	let mut pem = String::new();
-	for der in &certs {
-		let cert: x509_cert::Certificate = der::Decode::from_der(der)
-			.map_err(|e| Error::Usage(format!("the test CA issued a bad certificate: {e}")))?;
-		pem.push_str(
-			&der::EncodePem::to_pem(&cert, der::pem::LineEnding::LF)
-				.map_err(|e| Error::Usage(format!("cannot write PEM: {e}")))?,
-		);
-	}
-	std::fs::write(&args.out, pem)
+	let issue_err = |e: test_ca::IssueError| Error::Usage(format!("the test CA: {}", e.0));
+	let (what, bytes) = if args.apple {
+		let spec = test_ca::AppAttestSpec::production(public, challenge);
+		("App Attest object", ca.app_attest(&spec).map_err(issue_err)?)
+	} else {
+		let mut spec = test_ca::LeafSpec::tee(public, &challenge);
+		spec.security_level = match args.level {
+			DevLevel::Software => SecurityLevel::Software,
+			DevLevel::Tee => SecurityLevel::TrustedEnvironment,
+			DevLevel::Strongbox => SecurityLevel::StrongBox,
+		};
+		let mut pem = String::new();
+		for der in &ca.chain(&spec).map_err(issue_err)? {
+			let cert: x509_cert::Certificate = der::Decode::from_der(der)
+				.map_err(|e| Error::Usage(format!("the test CA issued a bad certificate: {e}")))?;
+			pem.push_str(
+				&der::EncodePem::to_pem(&cert, der::pem::LineEnding::LF)
+					.map_err(|e| Error::Usage(format!("cannot write PEM: {e}")))?,
+			);
+		}
+		("attestation chain", pem.into_bytes())
+	};
+	std::fs::write(&args.out, bytes)
 		.map_err(|e| Error::Usage(format!("cannot write {}: {e}", args.out.display())))?;
 	let root = hex(&ca.root_spki());
 	Ok(Output::new(
 		format!(
-			"test attestation chain for {} written to {}\ntest CA root key (trust it with devices.setTrustedRoots): {root}",
+			"test {what} for {} written to {}\ntest CA root key (trust it with devices.setTrustedRoots): {root}",
 			key_hex(&key.public()),
 			args.out.display()
 		),
 		json!({ "chain": args.out, "root": root, "nonce": nonce }),
 	))
+}
+
+/// Has a certificate that attested `device`'s key been revoked since it registered? Then the
+/// chain counts its key as unproven (pallet-devices' `key_assurance`).
+async fn attestation_revoked(at: &AtBlock, device: &DeviceKey) -> Result<bool> {
+	let storage = runtime::storage().devices();
+	let serials = at
+		.storage()
+		.entry(storage.attestation_serials())
+		.map_err(crate::chain::chain_err)?
+		.try_fetch((Static(*device),))
+		.await
+		.map_err(crate::chain::chain_err)?
+		.map(|v| v.decode())
+		.transpose()
+		.map_err(crate::chain::chain_err)?;
+	let revoked = at.storage().entry(storage.revoked_serials()).map_err(crate::chain::chain_err)?;
+	for serial in serials.map(|s| s.0).unwrap_or_default() {
+		if revoked.try_fetch((serial,)).await.map_err(crate::chain::chain_err)?.is_some() {
+			return Ok(true);
+		}
+	}
+	Ok(false)
 }
 
 /// A key assurance's name, as `status` and `register` show it.
@@ -455,7 +504,9 @@ async fn status(global: &Global) -> Result<Output> {
 	let status = attest::status_name(&record.status);
 	let rep = &record.reputation;
 	let proof = *record.key_proof;
-	let assurance = assurance_name(proof.assurance());
+	let revoked = attestation_revoked(&at, &device).await?;
+	let assurance =
+		assurance_name(if revoked { KeyAssurance::Unproven } else { proof.assurance() });
 	let proven_by = match proof {
 		KeyProof::Signature => "bind signature".to_owned(),
 		KeyProof::AndroidKeyAttestation { security_level, boot, .. } => {
@@ -464,7 +515,12 @@ async fn status(global: &Global) -> Result<Output> {
 			});
 			format!("Android Key Attestation ({security_level:?}, {boot})")
 		},
+		KeyProof::AppleAppAttest { environment, app_id_hash, .. } => {
+			format!("Apple App Attest ({environment:?}, app id hash {})", hex(&app_id_hash))
+		},
 	};
+	let proven_by =
+		if revoked { format!("{proven_by}; a certificate of it is revoked") } else { proven_by };
 	let json = json!({
 		"device": id,
 		"key": key_hex(&record.key),
@@ -479,6 +535,7 @@ async fn status(global: &Global) -> Result<Output> {
 		},
 		"assurance": assurance,
 		"keyProof": proven_by,
+		"attestationRevoked": revoked,
 		"registeredAt": record.registered_at,
 		"registration": record.registration,
 		"openClaims": claims,

@@ -88,19 +88,21 @@ pub enum Command {
 		/// Free-text description (e.g. phone model and runtime).
 		#[arg(long, default_value = "")]
 		description: String,
-		/// An Android Key Attestation chain proving the P-256 device key lives in secure
-		/// hardware: one PEM file of its certificates, or DER files, one per `--attestation`;
-		/// leaf first. Its challenge must be the one `attestation-challenge` prints.
+		/// Proof that the P-256 device key lives in secure hardware: an Android Key Attestation
+		/// chain (one PEM file of its certificates, or DER files, one per `--attestation`, leaf
+		/// first) or an Apple App Attest object (the CBOR `attestKey` returns, one file). Its
+		/// challenge (client data hash) must be the one `attestation-challenge` prints.
 		#[arg(long, num_args = 1..)]
 		attestation: Vec<PathBuf>,
 	},
 	/// Print the challenge a device key must be attested with to register under the operator:
 	/// SHA-256 of the bind message, for the phone's key generation
-	/// (`setAttestationChallenge`). Uses the keystore's key if there is one, else a new key's.
+	/// (Android's `setAttestationChallenge`, App Attest's `clientDataHash`). Uses the keystore's key if there is one, else a new key's.
 	AttestationChallenge,
-	/// Development only: write an Android-style attestation chain for the keystore's P-256 key
-	/// from the built-in test CA, and print the CA's root key. No chain trusts that root
-	/// unless its admin adds it (`devices.setTrustedRoots`).
+	/// Development only: write an Android-style attestation chain (or, with `--apple`, an App
+	/// Attest object) for the keystore's P-256 key from the built-in test CA, and print the
+	/// CA's root key. No chain trusts that root unless its admin adds it
+	/// (`devices.setTrustedRoots`).
 	DevAttestation(DevAttestationArgs),
 	/// Show the device: record, reputation, claims in their challenge period, disputes.
 	Status,
@@ -156,12 +158,15 @@ impl Cli {
 
 #[derive(Debug, Args)]
 pub struct DevAttestationArgs {
-	/// Where to write the chain (PEM, leaf first).
+	/// Where to write the chain (PEM, leaf first), or the App Attest object (CBOR).
 	#[arg(long)]
 	pub out: PathBuf,
 	/// The security level the chain states.
-	#[arg(long, value_enum, default_value = "tee")]
+	#[arg(long, value_enum, default_value = "tee", conflicts_with = "apple")]
 	pub level: commands::DevLevel,
+	/// Write an App Attest object from the production environment instead of a chain.
+	#[arg(long)]
+	pub apple: bool,
 }
 
 #[derive(Debug, Args)]

@@ -67,14 +67,15 @@ fn testnet_genesis(
 			clock_budget: Some(clock_budget),
 			min_extension: Some(clock_budget / 4),
 		},
-		devices: DevicesConfig { trusted_roots: google_attestation_roots() },
+		devices: DevicesConfig { trusted_roots: attestation_roots() },
 	})
 }
 
 /// Google's hardware attestation roots (RSA-4096 and P-384), the keys every genuine Android
-/// Key Attestation chain ends in.
-fn google_attestation_roots() -> BoundedVec<pallet_devices::RootKey, ConstU32<8>> {
-	let keys = edgeproof_key_attestation::roots::GOOGLE
+/// Key Attestation chain ends in, and Apple's App Attestation root (P-384), whose key signs
+/// every genuine App Attest object's chain.
+fn attestation_roots() -> BoundedVec<pallet_devices::RootKey, ConstU32<8>> {
+	let keys = edgeproof_key_attestation::roots::GENESIS
 		.iter()
 		.filter_map(|cert| edgeproof_key_attestation::roots::spki(cert))
 		.filter_map(|key| pallet_devices::RootKey::try_from(key).ok());

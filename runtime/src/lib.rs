@@ -71,7 +71,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("edgeproof"),
 	impl_name: alloc::borrow::Cow::Borrowed("edgeproof-node"),
 	authoring_version: 1,
-	spec_version: 101,
+	spec_version: 102,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -183,7 +183,10 @@ pub type UncheckedExtrinsic =
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 
 /// Migrations of the runtime beyond those declared in the pallets.
-type Migrations = (pallet_devices::migrations::v1::AddKeyProof<Runtime>,);
+type Migrations = (
+	pallet_devices::migrations::v1::AddKeyProof<Runtime>,
+	pallet_devices::migrations::v2::NormaliseRevokedSerials<Runtime>,
+);
 
 /// Executive: dispatches calls to the pallets.
 pub type Executive = frame_executive::Executive<

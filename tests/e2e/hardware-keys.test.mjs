@@ -1,8 +1,10 @@
 // Hardware-backed device keys on a real `edgeproof-node --dev`: a P-256 device registered and
-// claiming through @polkadot/api alone; the CLI's software P-256 key attested by the test CA
-// (refused until the chain's admin trusts that root), registered at TEE level, shown by
-// `status`; a model that requires a TEE refusing the unattested device while the attested one
-// attests to Final and its tampered claim is caught and settled Invalid.
+// claiming through @polkadot/api alone, with plain and App Attest assertion signatures; the
+// CLI's software P-256 key attested by the test CA (refused until the chain's admin trusts that
+// root), registered at TEE level, shown by `status`; another attested by a test App Attest
+// object at secure-element level; a model that requires a TEE refusing the unattested device
+// while the attested one attests to Final and its tampered claim is caught and settled Invalid,
+// and refusing it too once a certificate of its chain is revoked.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -95,6 +97,21 @@ describe('hardware-backed device keys on edgeproof-node --dev', () => {
     const sr = api.tx.attestations.submit(key, modelId, inputHex, outputHex, 2, { Sr25519: new Uint8Array(64) });
     const [p256Weight, srWeight] = await Promise.all([tx.paymentInfo(bob), sr.paymentInfo(bob)]);
     assert.ok(p256Weight.weight.refTime.toBigInt() > srWeight.weight.refTime.toBigInt());
+
+    // The same key signing as an App Attest key does (an assertion): accepted; an assertion
+    // whose authenticator data was changed after signing: refused.
+    const appId = 'EDGEPROOF1.network.edgeproof.device';
+    const second = claimMessage(api.genesisHash, key, modelId, input, output, 2);
+    const assertion = jsDevice.assertion(second, appId, 1);
+    const edited = { ...assertion, authenticatorData: assertion.authenticatorData.slice() };
+    edited.authenticatorData[36] ^= 1;
+    await assert.rejects(
+      sendAndWaitInBlock(api.tx.attestations.submit(key, modelId, inputHex, outputHex, 2, { AppAttest: edited }), bob),
+      /attestations\.BadSignature/,
+    );
+    const viaAssertion = api.tx.attestations.submit(key, modelId, inputHex, outputHex, 2, { AppAttest: assertion });
+    const submitted = await sendAndWaitInBlock(viaAssertion, bob);
+    assert.ok(submitted.events.some(({ event }) => api.events.attestations.ClaimSubmitted.is(event)));
   });
 
   it('CLI: keygen --p256, a test-CA chain refused until trusted, then registered at TEE level', async () => {
@@ -115,7 +132,7 @@ describe('hardware-backed device keys on edgeproof-node --dev', () => {
     assert.match(untrusted.stderr, /UntrustedRoot/);
 
     const roots = (await api.query.devices.trustedRoots()).map((r) => r.toHex());
-    assert.equal(roots.length, 2, "genesis trusts Google's two roots");
+    assert.equal(roots.length, 3, "genesis trusts Google's two roots and Apple's App Attest root");
     await sendAndWaitInBlock(
       api.tx.sudo.sudo(api.tx.devices.setTrustedRoots([...roots, issued.json.root])),
       alice,
@@ -145,6 +162,25 @@ describe('hardware-backed device keys on edgeproof-node --dev', () => {
     const sr = await cli([...base('sr.json'), 'register', '--attestation', chain]);
     assert.equal(sr.code, 2);
     assert.match(sr.stderr, /needs a P-256 device key/);
+  });
+
+  it('CLI: a test App Attest object registers a P-256 key at secure-element level', async () => {
+    const keygen = await cli([...base('apple.json'), 'keygen', '--p256']);
+    assert.equal(keygen.code, 0, keygen.stderr);
+    const object = join(dir, 'attestation.cbor');
+    const issued = await cli([...base('apple.json'), 'dev-attestation', '--apple', '--out', object]);
+    assert.equal(issued.code, 0, issued.stderr);
+    // The test CA's root was trusted by the previous step: the same root signs both.
+    const reg = await cli([...base('apple.json'), 'register', '--attestation', object]);
+    assert.equal(reg.code, 0, reg.stderr);
+    assert.equal(reg.json.assurance, 'secure element');
+    const key = { P256: keygen.json.device.slice('p256:'.length) };
+    const proof = (await api.query.devices.devices(key)).unwrap().keyProof;
+    assert.ok(proof.isAppleAppAttest);
+    assert.equal(proof.asAppleAppAttest.environment.toString(), 'Production');
+    const status = await cli([...base('apple.json'), 'status']);
+    assert.equal(status.json.assurance, 'secure element');
+    assert.match(status.json.keyProof, /Apple App Attest \(Production, app id hash 0x[0-9a-f]{64}\)/);
   });
 
   it('a model that requires a TEE: the unattested device is refused, the attested one is Final and caught lying', async () => {
@@ -178,5 +214,20 @@ describe('hardware-backed device keys on edgeproof-node --dev', () => {
     const status = await cli([...base('tee.json'), 'status']);
     assert.equal(status.json.reputation.claimsFinalized, 1);
     assert.equal(status.json.reputation.claimsLost, 1);
+
+    // The test CA's intermediate (serial 2) revoked: the device attested through it is unproven
+    // from now on and its claims on this model are refused; reinstated, it is a TEE again.
+    const setRevoked = (revoked) => sendAndWaitInBlock(api.tx.sudo.sudo(api.tx.devices.setRevoked(['0x02'], revoked)), alice);
+    await setRevoked(true);
+    const revoked = await cli([...base('tee.json'), 'status']);
+    assert.equal(revoked.json.assurance, 'unproven');
+    assert.equal(revoked.json.attestationRevoked, true);
+    const refused = await cli([...base('tee.json'), 'attest', '--model', modelId, '--input', inputNpy]);
+    assert.equal(refused.code, 4, refused.stderr);
+    assert.match(refused.stderr, /KeyAssuranceTooLow/);
+    await setRevoked(false);
+    const reinstated = await cli([...base('tee.json'), 'status']);
+    assert.equal(reinstated.json.assurance, 'TEE');
+    assert.equal(reinstated.json.attestationRevoked, false);
   });
 });

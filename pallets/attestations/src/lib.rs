@@ -526,8 +526,9 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::submit(input.len() as u32, output.len() as u32)
 			.saturating_add(T::Devices::signature_weight(device_signature))
 			// The model's key requirement (`Models::KeyRequirements`), read since the last
-			// benchmark of this pallet.
-			.saturating_add(T::DbWeight::get().reads(1)))]
+			// benchmark of this pallet, and the device's attestation revocations.
+			.saturating_add(T::DbWeight::get().reads(1))
+			.saturating_add(T::Devices::key_assurance_weight()))]
 		pub fn submit(
 			origin: OriginFor<T>,
 			device: DeviceId,

@@ -1163,7 +1163,7 @@ fn a_claim_signed_for_one_device_cannot_be_replayed_for_another_that_uses_the_ke
 #[test]
 fn a_model_that_requires_a_tee_takes_claims_only_from_devices_proven_to_have_one() {
 	use edgeproof_key_attestation::test_ca::{LeafSpec, TestCa};
-	use pallet_devices::{DeviceKey, KeyAssurance, KeyAttestation, RootKey};
+	use pallet_devices::{DeviceKey, KeyAssurance, KeyAttestation, RootKey, Serial};
 	ExtBuilder::build_and_execute(|| {
 		let model = register_model(1, true);
 		assert_ok!(Models::set_key_requirement(
@@ -1204,6 +1204,17 @@ fn a_model_that_requires_a_tee_takes_claims_only_from_devices_proven_to_have_one
 		assert_eq!(Devices::key_assurance(&tee.key()), Some(KeyAssurance::TrustedEnvironment));
 		assert_submit(ALICE, &tee, model, 1);
 
+		// Once the chain's intermediate (serial 2) is revoked, the device proves nothing more
+		// and is refused; reinstated, it claims again.
+		let intermediate = BoundedVec::try_from(vec![Serial::try_from(vec![2]).unwrap()]).unwrap();
+		assert_ok!(Devices::set_revoked(RuntimeOrigin::root(), intermediate.clone(), true));
+		assert_noop!(
+			submit_with(ALICE, &tee, model, input(), output(), 2),
+			Error::<Test>::KeyAssuranceTooLow
+		);
+		assert_ok!(Devices::set_revoked(RuntimeOrigin::root(), intermediate, false));
+		assert_submit(ALICE, &tee, model, 2);
+
 		// Raised to a secure element, the TEE device is refused too.
 		assert_ok!(Models::set_key_requirement(
 			RuntimeOrigin::signed(OWNER),
@@ -1211,7 +1222,7 @@ fn a_model_that_requires_a_tee_takes_claims_only_from_devices_proven_to_have_one
 			KeyAssurance::SecureElement
 		));
 		assert_noop!(
-			submit_with(ALICE, &tee, model, input(), output(), 2),
+			submit_with(ALICE, &tee, model, input(), output(), 3),
 			Error::<Test>::KeyAssuranceTooLow
 		);
 	});

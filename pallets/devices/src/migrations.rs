@@ -111,3 +111,78 @@ pub mod v1 {
 		}
 	}
 }
+
+/// Version 1 → 2: revoked serials are keyed by their magnitude
+/// ([`edgeproof_key_attestation::chain::serial_magnitude`]), which is what registrations look up
+/// from now on. A serial stored with its DER sign byte (`00 c3 …`) is moved to `c3 …`, so a
+/// revocation made before the upgrade still holds after it.
+///
+/// One pass over `RevokedSerials` in one block: the admin writes at most 256 per call, and the
+/// lists published today (Google's) hold a few hundred entries.
+pub mod v2 {
+	use frame_support::{
+		migrations::VersionedMigration,
+		traits::{Get, UncheckedOnRuntimeUpgrade},
+		weights::Weight,
+	};
+
+	use crate::{Config, Pallet, RevokedSerials, Serial};
+
+	/// The migration without its version check; use [`NormaliseRevokedSerials`].
+	pub struct UncheckedNormaliseRevokedSerials<T>(core::marker::PhantomData<T>);
+
+	impl<T: Config> UncheckedOnRuntimeUpgrade for UncheckedNormaliseRevokedSerials<T> {
+		fn on_runtime_upgrade() -> Weight {
+			let mut read = 0u64;
+			let mut moved = alloc::vec::Vec::new();
+			for serial in RevokedSerials::<T>::iter_keys() {
+				read += 1;
+				let magnitude = edgeproof_key_attestation::chain::serial_magnitude(&serial);
+				if magnitude.len() < serial.len() {
+					moved.push((serial.clone(), Serial::truncate_from(magnitude.to_vec())));
+				}
+			}
+			let writes = 2 * moved.len() as u64;
+			for (old, new) in moved {
+				RevokedSerials::<T>::remove(old);
+				RevokedSerials::<T>::insert(new, ());
+			}
+			T::DbWeight::get().reads_writes(read, writes)
+		}
+	}
+
+	/// Runs [`UncheckedNormaliseRevokedSerials`] once, from storage version 1 to 2.
+	pub type NormaliseRevokedSerials<T> = VersionedMigration<
+		1,
+		2,
+		UncheckedNormaliseRevokedSerials<T>,
+		Pallet<T>,
+		<T as frame_system::Config>::DbWeight,
+	>;
+
+	#[cfg(test)]
+	mod tests {
+		use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
+
+		use super::*;
+		use crate::mock::*;
+
+		#[test]
+		fn serials_stored_with_a_sign_byte_move_to_their_magnitude() {
+			ExtBuilder::build().execute_with(|| {
+				let serial = |bytes: &[u8]| Serial::try_from(bytes.to_vec()).unwrap();
+				// As version 1's `set_revoked` stored them: the bytes as given.
+				RevokedSerials::<Test>::insert(serial(&[0x00, 0xc3, 0x57]), ());
+				RevokedSerials::<Test>::insert(serial(&[0x10, 0x00]), ());
+				StorageVersion::new(1).put::<Pallet<Test>>();
+
+				NormaliseRevokedSerials::<Test>::on_runtime_upgrade();
+
+				let mut keys: alloc::vec::Vec<_> = RevokedSerials::<Test>::iter_keys().collect();
+				keys.sort();
+				assert_eq!(keys, [serial(&[0x10, 0x00]), serial(&[0xc3, 0x57])]);
+				assert_eq!(Pallet::<Test>::on_chain_storage_version(), 2);
+			});
+		}
+	}
+}

@@ -87,16 +87,16 @@ pub fn metadata(text: &str) -> DeviceMetadataOf<Test> {
 	}
 }
 
-/// Google's two attestation roots' keys, as genesis trusts them.
-pub fn google_roots() -> BoundedVec<RootKey, <Test as crate::Config>::MaxTrustedRoots> {
-	let keys = edgeproof_key_attestation::roots::GOOGLE
+/// The roots' keys genesis trusts: Google's two attestation roots, then Apple's App Attest root.
+pub fn genesis_roots() -> BoundedVec<RootKey, <Test as crate::Config>::MaxTrustedRoots> {
+	let keys = edgeproof_key_attestation::roots::GENESIS
 		.iter()
 		.map(|cert| {
 			let key = edgeproof_key_attestation::roots::spki(cert).expect("a root certificate");
 			RootKey::try_from(key).expect("a root key fits")
 		})
 		.collect::<Vec<_>>();
-	BoundedVec::try_from(keys).expect("two roots fit")
+	BoundedVec::try_from(keys).expect("three roots fit")
 }
 
 pub struct ExtBuilder;
@@ -111,7 +111,7 @@ impl ExtBuilder {
 		.assimilate_storage(&mut storage)
 		.unwrap();
 		pallet_devices::GenesisConfig::<Test> {
-			trusted_roots: google_roots(),
+			trusted_roots: genesis_roots(),
 			..Default::default()
 		}
 		.assimilate_storage(&mut storage)

@@ -93,6 +93,21 @@ impl<T: Config> TestDevice<T> {
 		}
 	}
 
+	/// `message` signed as an App Attest key of the app `app_id_hash` signs it
+	/// (`generateAssertion`, the key's `counter`-th signature). Only a P-256 device has one.
+	pub fn assertion(
+		&self,
+		message: &[u8],
+		app_id_hash: &[u8; 32],
+		counter: u32,
+	) -> Option<DeviceSignature> {
+		use edgeproof_key_attestation::apple;
+		let TestPair::P256(secret, _) = &self.pair else { return None };
+		let authenticator_data = apple::assertion_data(app_id_hash, counter);
+		let signature = apple::sign_assertion(secret, message, &authenticator_data);
+		Some(DeviceSignature::AppAttest { authenticator_data, signature })
+	}
+
 	/// The bind proof for `operator`, with the key's next registration nonce.
 	pub fn bind_proof(&self, operator: T::AccountId) -> DeviceSignature {
 		self.sign(&Pallet::<T>::bind_message_for(&self.key(), &operator))

@@ -68,6 +68,15 @@ pub enum DeviceSignature {
 	/// An ECDSA P-256 signature over SHA-256 of the message ([`P256Signature`]).
 	#[codec(index = 3)]
 	P256(P256Signature),
+	/// An App Attest assertion by a P-256 key: the key signs (ECDSA, SHA-256)
+	/// `SHA-256(authenticator_data ‖ SHA-256(message))`, the only form a Secure Enclave key
+	/// attested by App Attest signs in. The authenticator data (app id hash, flags, counter)
+	/// is the app's, as `generateAssertion` returns it; the message's own nonce stops replays.
+	#[codec(index = 4)]
+	AppAttest {
+		authenticator_data: [u8; edgeproof_key_attestation::apple::ASSERTION_DATA_LEN],
+		signature: P256Signature,
+	},
 }
 
 impl DeviceKey {
@@ -84,6 +93,14 @@ impl DeviceKey {
 			// No host function: RustCrypto's `p256`, in the runtime (see `verify_p256`).
 			(Self::P256(key), DeviceSignature::P256(sig)) => {
 				edgeproof_key_attestation::signature::verify_p256(key, message, sig)
+			},
+			(Self::P256(key), DeviceSignature::AppAttest { authenticator_data, signature }) => {
+				edgeproof_key_attestation::apple::verify_assertion(
+					key,
+					message,
+					authenticator_data,
+					signature,
+				)
 			},
 			_ => false,
 		}
@@ -220,6 +237,16 @@ pub enum KeyProof {
 		/// blake2-256 of the trusted root's SubjectPublicKeyInfo the chain ends in.
 		root: [u8; 32],
 	},
+	/// An Apple App Attest object, verified at registration.
+	#[codec(index = 2)]
+	AppleAppAttest {
+		/// Which App Attest environment attested the key.
+		environment: AppAttestEnvironment,
+		/// SHA-256 of the app id (`TEAMID.bundle.id`) the key belongs to.
+		app_id_hash: [u8; 32],
+		/// blake2-256 of the trusted root's SubjectPublicKeyInfo that signs the chain.
+		root: [u8; 32],
+	},
 }
 
 impl KeyProof {
@@ -234,6 +261,45 @@ impl KeyProof {
 				AndroidSecurityLevel::TrustedEnvironment => KeyAssurance::TrustedEnvironment,
 				AndroidSecurityLevel::StrongBox => KeyAssurance::SecureElement,
 			},
+			// Development attestations come from apps any developer account signs for its own
+			// test devices, through Apple's sandbox: not what a model owner can rely on
+			// (docs/hardware-keys.md, "Policy").
+			Self::AppleAppAttest { environment, .. } => match environment {
+				AppAttestEnvironment::Development => KeyAssurance::Unproven,
+				AppAttestEnvironment::Production => KeyAssurance::SecureElement,
+			},
+		}
+	}
+}
+
+/// The App Attest environment of an attestation (its aaguid).
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum AppAttestEnvironment {
+	/// Apps signed for development, attested by Apple's sandbox.
+	#[codec(index = 0)]
+	Development,
+	/// Apps from the App Store, TestFlight or enterprise distribution.
+	#[codec(index = 1)]
+	Production,
+}
+
+impl From<edgeproof_key_attestation::apple::Environment> for AppAttestEnvironment {
+	fn from(environment: edgeproof_key_attestation::apple::Environment) -> Self {
+		use edgeproof_key_attestation::apple::Environment as E;
+		match environment {
+			E::Development => Self::Development,
+			E::Production => Self::Production,
 		}
 	}
 }
@@ -247,6 +313,10 @@ pub enum KeyAttestation {
 	/// root's last. Its challenge must be SHA-256 of the bind message.
 	#[codec(index = 0)]
 	Android(AndroidChain),
+	/// An Apple App Attest attestation object (CBOR, as `attestKey` returns it). Its client
+	/// data hash must be SHA-256 of the bind message.
+	#[codec(index = 1)]
+	AppleAppAttest(AppAttestObject),
 }
 
 /// The most certificates an Android chain may hold.
@@ -255,6 +325,10 @@ pub type MaxChainLen = ConstU32<{ edgeproof_key_attestation::MAX_CHAIN_LEN as u3
 pub type MaxCertLen = ConstU32<{ edgeproof_key_attestation::MAX_CERT_LEN as u32 }>;
 /// An Android attestation chain within the verifier's bounds.
 pub type AndroidChain = BoundedVec<BoundedVec<u8, MaxCertLen>, MaxChainLen>;
+/// The largest App Attest object, in bytes.
+pub type MaxAppAttestLen = ConstU32<{ edgeproof_key_attestation::apple::MAX_OBJECT_LEN as u32 }>;
+/// An App Attest attestation object within the verifier's bound.
+pub type AppAttestObject = BoundedVec<u8, MaxAppAttestLen>;
 
 /// The largest trusted root key (DER SubjectPublicKeyInfo) accepted: an RSA-4096 key takes 550.
 pub type MaxRootKeyLen = ConstU32<1024>;
@@ -318,6 +392,10 @@ pub enum AttestationError {
 	ChallengeMismatch,
 	/// The attested key is not the device key.
 	KeyMismatch,
+	/// The App Attest object is malformed (its CBOR, format, authenticator data or key).
+	MalformedAppAttest,
+	/// The App Attest leaf has no nonce extension.
+	NoAppAttestNonce,
 }
 
 impl From<edgeproof_key_attestation::Error> for AttestationError {
@@ -345,9 +423,8 @@ impl From<edgeproof_key_attestation::Error> for AttestationError {
 			E::MalformedKeyDescription(_) => Self::MalformedKeyDescription,
 			E::ChallengeMismatch => Self::ChallengeMismatch,
 			E::KeyMismatch => Self::KeyMismatch,
-			// Only App Attest verification returns these, and this pallet does not take App
-			// Attest objects yet: never reached from an Android chain.
-			E::MalformedAppAttest(_) | E::NoAppAttestNonce => Self::MalformedKeyDescription,
+			E::MalformedAppAttest(_) => Self::MalformedAppAttest,
+			E::NoAppAttestNonce => Self::NoAppAttestNonce,
 		}
 	}
 }

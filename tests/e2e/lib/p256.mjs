@@ -1,7 +1,7 @@
 // P-256 device keys in JS, as a polkadot-js user would hold one: Node's WebCrypto-grade ECDSA
 // (the signature as IEEE P1363 `r ‖ s`, which is what Edgeproof takes), low-S normalised.
 
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 
 /** The order of the P-256 group. */
 const N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
@@ -12,7 +12,9 @@ const to32 = (n) => Buffer.from(n.toString(16).padStart(64, '0'), 'hex');
 /**
  * A fresh software P-256 key: `publicKey` is the 33-byte compressed point
  * (`DeviceKey::P256`), `sign(message)` the 64-byte low-S signature over SHA-256 of the message,
- * `signHighS(message)` the same signature with `s` replaced by `n − s` (valid ECDSA, refused).
+ * `signHighS(message)` the same signature with `s` replaced by `n − s` (valid ECDSA, refused),
+ * `assertion(message, appId, counter)` the `DeviceSignature::AppAttest` an App Attest key of
+ * the app `appId` gives on its `counter`-th `generateAssertion` over SHA-256 of the message.
  */
 export function p256Device() {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
@@ -35,6 +37,15 @@ export function p256Device() {
     signHighS(message) {
       const { r, s } = raw(message);
       return new Uint8Array(Buffer.concat([r, to32(s > N / 2n ? s : N - s)]));
+    },
+    assertion(message, appId, counter) {
+      const sha256 = (...parts) => parts.reduce((h, p) => h.update(p), createHash('sha256')).digest();
+      // rpIdHash ‖ flags (0) ‖ counter, big-endian: what generateAssertion returns.
+      const counterBytes = Buffer.alloc(4);
+      counterBytes.writeUInt32BE(counter);
+      const authenticatorData = Buffer.concat([sha256(appId), Buffer.from([0]), counterBytes]);
+      const nonce = sha256(authenticatorData, sha256(Buffer.from(message)));
+      return { authenticatorData: new Uint8Array(authenticatorData), signature: this.sign(nonce) };
     },
   };
 }
