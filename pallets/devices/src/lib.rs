@@ -8,9 +8,10 @@
 //! do not hold — and a stake that is held from the operator's balance. A P-256 key may also
 //! prove that it lives in secure hardware with an Android Key Attestation chain or an Apple App
 //! Attest object, verified here against the trusted roots in storage ([`KeyProof`],
-//! [`KeyAssurance`]). Other pallets ask this one whether a device may claim, who operates it, and tell it about finalised claims and disputes, which build the device's
-//! [`Reputation`]; a lost dispute slashes the stake and, after [`Config::MaxLostDisputes`]
-//! losses, suspends the device.
+//! [`KeyAssurance`]). Other pallets ask this one whether a device may claim, who operates it,
+//! and tell it about finalised claims and disputes, which build the device's [`Reputation`]; a
+//! lost dispute slashes the stake and, after [`Config::MaxLostDisputes`] losses, suspends the
+//! device.
 //!
 //! ## Interface
 //!
