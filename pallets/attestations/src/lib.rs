@@ -525,9 +525,7 @@ pub mod pallet {
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::submit(input.len() as u32, output.len() as u32)
 			.saturating_add(T::Devices::signature_weight(device_signature))
-			// The model's key requirement (`Models::KeyRequirements`), read since the last
-			// benchmark of this pallet, and the device's attestation revocations.
-			.saturating_add(T::DbWeight::get().reads(1))
+			// The device's attestation revocations: the benchmark's device has no attestation.
 			.saturating_add(T::Devices::key_assurance_weight()))]
 		pub fn submit(
 			origin: OriginFor<T>,

@@ -116,7 +116,7 @@ pub trait DeviceRegistry<AccountId, Balance> {
 	/// Where the device's key is proven to live, if registered: what its attestation proved,
 	/// or `Unproven` once a certificate of that attestation is revoked.
 	fn key_assurance(device: &DeviceId) -> Option<KeyAssurance>;
-	/// The most [`Self::key_assurance`] reads.
+	/// The most [`Self::key_assurance`] reads beyond the device's record.
 	fn key_assurance_weight() -> frame_support::weights::Weight;
 	/// What verifying a device signature of this kind costs beyond an sr25519 one.
 	fn signature_weight(signature: &DeviceSignature) -> frame_support::weights::Weight;
@@ -478,9 +478,7 @@ pub mod pallet {
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::rotate_key()
 			.saturating_add(Pallet::<T>::signature_weight(old_signature))
-			.saturating_add(Pallet::<T>::signature_weight(new_signature))
-			// The attestation serials removed, written since the last benchmark.
-			.saturating_add(T::DbWeight::get().writes(1)))]
+			.saturating_add(Pallet::<T>::signature_weight(new_signature)))]
 		pub fn rotate_key(
 			origin: OriginFor<T>,
 			device: DeviceId,
@@ -602,8 +600,7 @@ pub mod pallet {
 		/// Errors: `UnknownDevice`, `NotOperator`, `NotUnbonding`, `StillUnbonding`,
 		/// `ClaimsUndecided`. Emits `StakeWithdrawn`.
 		#[pallet::call_index(6)]
-		// The attestation serials removed, written since the last benchmark.
-		#[pallet::weight(T::WeightInfo::withdraw_stake().saturating_add(T::DbWeight::get().writes(1)))]
+		#[pallet::weight(T::WeightInfo::withdraw_stake())]
 		pub fn withdraw_stake(origin: OriginFor<T>, device: DeviceId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let record = Self::operated_by(&device, &who)?;
@@ -883,8 +880,6 @@ pub mod pallet {
 			T::WeightInfo::register_attested_device().saturating_add(
 				per_certificate.saturating_mul(checked.unwrap_or(most).min(most).into()),
 			)
-			// The attestation serials, written since the last benchmark.
-			.saturating_add(T::DbWeight::get().writes(1))
 		}
 
 		/// Has a certificate that attested `device`'s key been revoked since
@@ -1028,8 +1023,9 @@ pub mod pallet {
 		}
 
 		fn key_assurance_weight() -> Weight {
-			// The record, the device's serials, each serial's revocation.
-			T::DbWeight::get().reads(2 + <MaxChainLen as Get<u32>>::get() as u64)
+			// Beyond the record, which every caller reads anyway: the device's serials, and
+			// each serial's revocation.
+			T::DbWeight::get().reads(1 + <MaxChainLen as Get<u32>>::get() as u64)
 		}
 
 		fn signature_weight(signature: &DeviceSignature) -> Weight {
