@@ -138,14 +138,7 @@ fn a_software_p256_device_registers_rotates_and_signs_like_the_others() {
 		let sr = TestDevice::sr("phone");
 		sr.register_with_stake(BOB, MIN_STAKE);
 		let new_key = TestDevice::p256(4);
-		let message = crate::rotate_message(&Devices::genesis_hash(), &sr.key(), 0, &new_key.key());
-		assert_ok!(Devices::rotate_key(
-			RuntimeOrigin::signed(BOB),
-			sr.key(),
-			new_key.key(),
-			sr.sign(&message),
-			new_key.sign(&message),
-		));
+		rotate_first_key(BOB, &sr, &new_key);
 		assert_eq!(Devices::signing_key(&sr.key()), Some(new_key.key()));
 	});
 }
@@ -218,16 +211,7 @@ fn an_attested_key_registers_with_the_level_its_chain_proves() {
 		assert_eq!(Devices::key_assurance(&software.key()), Some(KeyAssurance::Unproven));
 
 		// The new key of a rotation is proven by its signature only.
-		let new_key = TestDevice::p256(6);
-		let message =
-			crate::rotate_message(&Devices::genesis_hash(), &tee.key(), 0, &new_key.key());
-		assert_ok!(Devices::rotate_key(
-			RuntimeOrigin::signed(ALICE),
-			tee.key(),
-			new_key.key(),
-			tee.sign(&message),
-			new_key.sign(&message),
-		));
+		rotate_first_key(ALICE, &tee, &TestDevice::p256(6));
 		assert_eq!(Devices::key_assurance(&tee.key()), Some(KeyAssurance::Unproven));
 	});
 }
@@ -625,21 +609,10 @@ fn a_revocation_after_registration_takes_the_assurance_away() {
 		assert_eq!(Devices::key_assurance(&apple.key()), Some(KeyAssurance::Unproven));
 
 		// A rotation proves the new key by signature only: nothing left to revoke.
-		let new_key = TestDevice::p256(5);
-		let message =
-			crate::rotate_message(&Devices::genesis_hash(), &tee.key(), 0, &new_key.key());
-		assert_ok!(Devices::rotate_key(
-			RuntimeOrigin::signed(ALICE),
-			tee.key(),
-			new_key.key(),
-			tee.sign(&message),
-			new_key.sign(&message),
-		));
+		rotate_first_key(ALICE, &tee, &TestDevice::p256(5));
 		assert!(!AttestationSerials::<Test>::contains_key(tee.key()));
 		// Removed, the device's serials go with it.
-		assert_ok!(Devices::deregister(RuntimeOrigin::signed(ALICE), apple.key()));
-		System::set_block_number(1 + <Test as crate::Config>::UnbondingPeriod::get());
-		assert_ok!(Devices::withdraw_stake(RuntimeOrigin::signed(ALICE), apple.key()));
+		leave(ALICE, apple.key());
 		assert!(!AttestationSerials::<Test>::contains_key(apple.key()));
 	});
 }

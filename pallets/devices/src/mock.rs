@@ -1,6 +1,6 @@
 //! A mock runtime: frame-system, balances and the device registry.
 
-use frame_support::{derive_impl, parameter_types, traits::ConstU32, BoundedVec};
+use frame_support::{assert_ok, derive_impl, parameter_types, traits::ConstU32, BoundedVec};
 use sp_runtime::BuildStorage;
 
 use crate::{
@@ -132,4 +132,23 @@ impl ExtBuilder {
 			crate::Pallet::<Test>::do_try_state().expect("invariants hold after the test");
 		});
 	}
+}
+
+/// Rotates the device whose id and current key is `device` (never rotated) to `next`.
+pub fn rotate_first_key(operator: AccountId, device: &TestDevice, next: &TestDevice) {
+	let message = crate::rotate_message(&Devices::genesis_hash(), &device.key(), 0, &next.key());
+	assert_ok!(Devices::rotate_key(
+		RuntimeOrigin::signed(operator),
+		device.key(),
+		next.key(),
+		device.sign(&message),
+		next.sign(&message)
+	));
+}
+
+/// Deregisters `device` of `operator` and withdraws its stake once the unbonding period is over.
+pub fn leave(operator: AccountId, device: DeviceId) {
+	assert_ok!(Devices::deregister(RuntimeOrigin::signed(operator), device));
+	System::set_block_number(System::block_number() + UNBONDING);
+	assert_ok!(Devices::withdraw_stake(RuntimeOrigin::signed(operator), device));
 }

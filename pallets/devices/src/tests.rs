@@ -8,8 +8,8 @@ use frame_support::{
 use sp_runtime::DispatchError;
 
 use crate::{
-	bind_message, mock::*, rotate_message, DeviceId, DeviceRegistry, DeviceStatus, Error, Event,
-	HoldReason, KeyHistories, KeyOwner, OperatorDevices, Reputation, SuspensionReason,
+	bind_message, mock::*, rotate_message, DeviceRegistry, DeviceStatus, Error, Event, HoldReason,
+	KeyHistories, KeyOwner, OperatorDevices, Reputation, SuspensionReason,
 };
 
 fn held(who: AccountId) -> Balance {
@@ -500,25 +500,6 @@ fn deregister_unbonds_then_withdraw_returns_stake_and_frees_keys() {
 		// The key is free again: it can be registered anew.
 		assert_register(BOB, &device, MIN_STAKE);
 	});
-}
-
-/// Rotates the device whose id and current key is `device` (never rotated) to `next`.
-fn rotate_first_key(operator: AccountId, device: &TestDevice, next: &TestDevice) {
-	let message = rotate_message(&Devices::genesis_hash(), &device.key(), 0, &next.key());
-	assert_ok!(Devices::rotate_key(
-		RuntimeOrigin::signed(operator),
-		device.key(),
-		next.key(),
-		device.sign(&message),
-		next.sign(&message)
-	));
-}
-
-/// Deregisters `device` of `operator` and withdraws its stake once the unbonding period is over.
-fn leave(operator: AccountId, device: DeviceId) {
-	assert_ok!(Devices::deregister(RuntimeOrigin::signed(operator), device));
-	System::set_block_number(System::block_number() + UNBONDING);
-	assert_ok!(Devices::withdraw_stake(RuntimeOrigin::signed(operator), device));
 }
 
 #[test]
