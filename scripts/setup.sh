@@ -2,7 +2,8 @@
 # One-time set-up of a machine for Edgeproof. Idempotent: every step checks first and skips
 # what is already there, so the README's commands can call it every time.
 #
-#   - Debian packages: protobuf-compiler (protoc, for the networking crates)
+#   - Debian packages: protobuf-compiler (protoc, for the networking crates) and chromium (the
+#     explorer's browser test drives it headless through playwright-core)
 #   - the Rust toolchain pinned in rust-toolchain.toml, with the wasm targets and rust-src
 #   - a Python venv with onnx and onnxruntime (fixtures, conformance data, reference outputs)
 #   - the ONNX Runtime 1.31.1 shared library, taken from the PyPI wheel
@@ -19,11 +20,14 @@ NUMPY_VERSION=2.4.6
 log() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 
 # --- Debian packages --------------------------------------------------------------------------
-if ! command -v protoc >/dev/null 2>&1; then
-	log "installing protobuf-compiler"
+DEBIAN_PACKAGES=()
+command -v protoc >/dev/null 2>&1 || DEBIAN_PACKAGES+=(protobuf-compiler)
+command -v chromium >/dev/null 2>&1 || DEBIAN_PACKAGES+=(chromium)
+if ((${#DEBIAN_PACKAGES[@]})); then
+	log "installing ${DEBIAN_PACKAGES[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
-	apt-get install -y -qq protobuf-compiler >/dev/null
+	apt-get install -y -qq "${DEBIAN_PACKAGES[@]}" >/dev/null
 fi
 
 # --- Rust ------------------------------------------------------------------------------------
@@ -150,9 +154,18 @@ if ! quantized_ok; then
 	fi
 fi
 
-# --- npm packages of the end-to-end tests --------------------------------------------------------
-if [ ! -d "$EDGEPROOF_ROOT/node_modules/@polkadot/api" ] ||
-	[ ! -d "$EDGEPROOF_ROOT/node_modules/@zombienet/cli" ]; then
+# --- npm packages of the end-to-end tests and the explorer --------------------------------------
+# Every devDependency installed at its pinned version, or `npm ci` from package-lock.json.
+npm_ok() {
+	(cd "$EDGEPROOF_ROOT" && node -e '
+		const { readFileSync } = require("node:fs");
+		const wanted = JSON.parse(readFileSync("package.json")).devDependencies;
+		for (const [name, version] of Object.entries(wanted)) {
+			const have = JSON.parse(readFileSync(`node_modules/${name}/package.json`)).version;
+			if (have !== version) process.exit(1);
+		}' 2>/dev/null)
+}
+if ! npm_ok; then
 	log "installing npm packages"
 	(cd "$EDGEPROOF_ROOT" && npm ci --no-audit --no-fund --loglevel=error)
 fi
