@@ -5,7 +5,8 @@
 # validator catches, with the dispute's rounds and the slash printed as they happen.
 #
 #   scripts/demo.sh           # about three minutes; the node stops at the end
-#   scripts/demo.sh --keep    # leave the node running to explore it with polkadot-js apps
+#   scripts/demo.sh --keep    # also serve the explorer (its URL is printed) and leave the node
+#                             # running to explore with it or polkadot-js apps
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$EDGEPROOF_ROOT"

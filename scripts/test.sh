@@ -6,8 +6,10 @@
 #      and of the device CLI,
 #   3. the Rust tests of the workspace (release profile: they share the node's dependencies),
 #      the pallets with their benchmarks as tests,
-#   4. the end-to-end tests: a real node driven through @polkadot/api and the device CLI,
-#      then the demo (scripts/demo.mjs), the main job a newcomer runs first,
+#   4. the explorer's type check, then the end-to-end tests: a real node driven through
+#      @polkadot/api, the device CLI and the explorer in headless Chromium (screenshots in
+#      target/explorer-screenshots/), then the demo (scripts/demo.mjs), the main job a newcomer
+#      runs first,
 #   5. the zombienet network scenarios (zombienet/README.md): several nodes on 127.0.0.1.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -30,7 +32,10 @@ step "cargo test (pallets with runtime-benchmarks)"
 cargo test --release --locked -p pallet-models -p pallet-devices -p pallet-attestations \
 	-p pallet-disputes --features runtime-benchmarks
 
-step "end-to-end tests (@polkadot/api against edgeproof-node --dev)"
+step "explorer: TypeScript type check"
+npx tsc -p explorer
+
+step "end-to-end tests (@polkadot/api, the device CLI and the explorer against edgeproof-node --dev)"
 node --test --test-concurrency=1 tests/e2e/
 
 step "the demo (scripts/demo.sh without the build): a dev chain, an honest and a tampered claim"

@@ -98,7 +98,7 @@ export async function startDevNode({ extraArgs = [], readyTimeoutMs = 120_000 } 
       return /Running JSON-RPC server/.test(log.slice(from));
     }, readyTimeoutMs);
   const halt = async () => {
-    if (exited === null) {
+    if (child && exited === null) {
       child.kill('SIGINT');
       const gone = await waitFor(() => exited !== null, 20_000).catch(() => false);
       if (!gone) child.kill('SIGKILL');
