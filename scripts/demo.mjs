@@ -26,6 +26,7 @@ const EXPLORER = fileURLToPath(new URL('../explorer/', import.meta.url));
 const edge = (planck) => `${Number(BigInt(planck) * 1000n / UNIT) / 1000} EDGE`;
 const step = (text) => console.log(`\n\x1b[1m== ${text}\x1b[0m`);
 const say = (text) => console.log(`   ${text}`);
+const keep = process.argv.includes('--keep');
 
 async function device(args) {
   const r = await cli(args);
@@ -36,7 +37,7 @@ async function device(args) {
 /** Prints the Disputes, Attestations and Devices events of every new best block. */
 function narrate(api) {
   const short = (a) => `${String(a).slice(0, 8)}…`;
-  return api.rpc.chain.subscribeNewHeads(async (header) => {
+  const tell = async (header) => {
     const at = await api.at(header.hash);
     for (const { event } of await at.query.system.events()) {
       const d = event.data;
@@ -58,7 +59,14 @@ function narrate(api) {
         say(`${n} claim ${d.claim} is Invalid: bond ${edge(d.rewarded)} to the challenger, ${edge(d.burned)} burned, stake slashed ${edge(d.stakeSlashed)}`);
       }
     }
-  });
+  };
+  // A block's events may still be on their way when the node stops: the narration of that
+  // block is dropped instead of failing the demo with an unhandled rejection.
+  return api.rpc.chain.subscribeNewHeads((header) =>
+    tell(header).catch((e) => {
+      if (api.isConnected) console.error(`   (events of #${header.number} not read: ${e.message})`);
+    }),
+  );
 }
 
 /**
@@ -119,7 +127,7 @@ export async function playDemo(node, dir) {
 }
 
 async function main() {
-    await cryptoWaitReady();
+  await cryptoWaitReady();
   const dir = mkdtempSync(join(tmpdir(), 'edgeproof-demo-'));
   step('1. a development chain');
   const node = await startDevNode();
