@@ -1,5 +1,6 @@
 //! `edgeproof-node`: the Edgeproof validator and full node.
 
+mod chain_metrics;
 mod chain_spec;
 mod cli;
 mod command;

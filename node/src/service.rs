@@ -241,6 +241,16 @@ pub fn new_full<
 		})
 	};
 
+	match prometheus_registry.as_ref().map(crate::chain_metrics::ChainMetrics::register) {
+		Some(Ok(metrics)) => task_manager.spawn_handle().spawn(
+			"edgeproof-chain-metrics",
+			"edgeproof",
+			crate::chain_metrics::run(client.clone(), keystore_container.keystore(), metrics),
+		),
+		Some(Err(e)) => log::warn!("Cannot register the chain metrics: {e}"),
+		None => {},
+	}
+
 	sc_service::spawn_tasks(sc_service::SpawnTasksParams {
 		network: Arc::new(network.clone()),
 		client: client.clone(),

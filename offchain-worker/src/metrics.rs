@@ -1,6 +1,6 @@
-//! Prometheus metrics of the inference host functions.
+//! Prometheus metrics of the inference host functions and of what the checker does with them.
 
-use edgeproof_primitives::InferenceError;
+use edgeproof_primitives::{CheckerNote, InferenceError};
 use substrate_prometheus_endpoint::{
 	exponential_buckets, register, Counter, CounterVec, HistogramOpts, HistogramVec, Opts,
 	PrometheusError, Registry, U64,
@@ -22,6 +22,8 @@ pub struct Metrics {
 	latency: HistogramVec,
 	cache: CounterVec<U64>,
 	unfunded: Counter<U64>,
+	verdicts: CounterVec<U64>,
+	moves: CounterVec<U64>,
 }
 
 impl Metrics {
@@ -34,7 +36,12 @@ impl Metrics {
 	///   `hit`/`miss`),
 	/// - `edgeproof_checker_unfunded_disputes_total`: each block's count of wrong claims the
 	///   checker could not dispute because its account cannot pay the challenger bond (alert on
-	///   any increase: the validator is not challenging).
+	///   any increase: the validator is not challenging),
+	/// - `edgeproof_checker_claims_total{verdict}`: claims the checker decided about
+	///   (`not_sampled`, `agrees`, `canonical_agrees`, `wrong`, `failed`),
+	/// - `edgeproof_checker_moves_total{move}`: dispute moves its keys sent to the pool (`open`,
+	///   `respond`, `bisect`, `one_step`, `timeout`; a move resent after `RESEND_AFTER` blocks
+	///   counts again).
 	pub fn register(registry: &Registry) -> Result<Self, PrometheusError> {
 		Ok(Self {
 			calls: register(
@@ -82,6 +89,23 @@ impl Metrics {
 				)?,
 				registry,
 			)?,
+			verdicts: register(
+				CounterVec::new(
+					Opts::new("edgeproof_checker_claims_total", "Claims the checker decided about"),
+					&["verdict"],
+				)?,
+				registry,
+			)?,
+			moves: register(
+				CounterVec::new(
+					Opts::new(
+						"edgeproof_checker_moves_total",
+						"Dispute moves the checker's keys sent to the transaction pool",
+					),
+					&["move"],
+				)?,
+				registry,
+			)?,
 		})
 	}
 
@@ -89,10 +113,26 @@ impl Metrics {
 		self.calls.with_label_values(&[call]).inc();
 		self.latency.with_label_values(&[call]).observe(seconds);
 		if let Err(e) = result {
-			let debug = format!("{e:?}");
-			let variant = debug.split([' ', '(', '{']).next().unwrap_or_default();
-			self.failures.with_label_values(&[call, variant]).inc();
+			self.failures.with_label_values(&[call, e.name()]).inc();
 		}
+	}
+
+	pub(crate) fn note(&self, note: CheckerNote) {
+		match note {
+			CheckerNote::Checked(verdict) => self.verdicts.with_label_values(&[verdict.name()]),
+			CheckerNote::MoveSent(kind) => self.moves.with_label_values(&[kind.name()]),
+		}
+		.inc();
+	}
+
+	/// How many claims the checker found `verdict` (`edgeproof_checker_claims_total`).
+	pub fn verdicts(&self, verdict: edgeproof_primitives::Verdict) -> u64 {
+		self.verdicts.with_label_values(&[verdict.name()]).get()
+	}
+
+	/// How many `kind` moves the checker sent (`edgeproof_checker_moves_total`).
+	pub fn moves(&self, kind: edgeproof_primitives::Move) -> u64 {
+		self.moves.with_label_values(&[kind.name()]).get()
 	}
 
 	pub(crate) fn unfunded_dispute(&self) {

@@ -4,7 +4,8 @@ use std::time::Instant;
 
 use edgeproof_canon::{Hash, Limits, OneStepWitness, Position, Tensor, Tolerance};
 use edgeproof_primitives::{
-	CanonicalOutput, FileHash, InferenceError, InferenceProvider, InferenceResult, ModelFacts,
+	CanonicalOutput, CheckerNote, FileHash, InferenceError, InferenceProvider, InferenceResult,
+	ModelFacts,
 };
 
 use crate::{engine::Engine, error::Error};
@@ -41,6 +42,12 @@ impl InferenceProvider for Engine {
 	fn note_unfunded_dispute(&self) {
 		if let Some(m) = self.metrics() {
 			m.unfunded_dispute();
+		}
+	}
+
+	fn note(&self, note: CheckerNote) {
+		if let Some(m) = self.metrics() {
+			m.note(note);
 		}
 	}
 

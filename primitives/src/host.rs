@@ -4,8 +4,8 @@ use alloc::{sync::Arc, vec::Vec};
 use sp_externalities::ExternalitiesExt;
 
 use crate::{
-	CanonicalOutput, FileHash, Hash, InferenceError, InferenceResult, Limits, ModelFacts,
-	OneStepWitness, Position, Tensor, Tolerance,
+	CanonicalOutput, CheckerNote, FileHash, Hash, InferenceError, InferenceResult, Limits,
+	ModelFacts, OneStepWitness, Position, Tensor, Tolerance,
 };
 
 /// What the node implements behind the `inference` host functions (`edgeproof-offchain`'s
@@ -51,6 +51,9 @@ pub trait InferenceProvider: Send + Sync {
 
 	/// See [`crate::inference::note_unfunded_dispute`]. Nothing by default.
 	fn note_unfunded_dispute(&self) {}
+
+	/// See [`crate::inference::note`]. Nothing by default.
+	fn note(&self, _note: CheckerNote) {}
 }
 
 sp_externalities::decl_extension! {

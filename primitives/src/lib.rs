@@ -12,7 +12,8 @@
 //! ## Interface
 //! - [`FileHash`]: a model file's content address.
 //! - [`checker`]: the key type validators' off-chain workers sign with.
-//! - [`inference`]: `run`, `verify_model`, `canonical_output`, `trace_children`, `one_step`.
+//! - [`inference`]: `run`, `verify_model`, `canonical_output`, `trace_children`, `one_step`;
+//!   `note_unfunded_dispute` and `note` for the node's metrics ([`CheckerNote`]).
 //! - [`InferenceError`], [`ModelFacts`], [`Disputability`], [`CanonicalOutput`]: what they
 //!   return.
 //! - [`InferenceProvider`], [`InferenceExt`] (native only): the host side.
@@ -34,8 +35,8 @@ pub use edgeproof_canon::{
 	Tolerance,
 };
 pub use types::{
-	CanonicalOutput, Disputability, FileHash, InferenceError, InferenceResult, KeyAssurance,
-	ModelFacts, NotDisputable, DYNAMIC_DIM,
+	CanonicalOutput, CheckerNote, Disputability, FileHash, InferenceError, InferenceResult,
+	KeyAssurance, ModelFacts, Move, NotDisputable, Verdict, DYNAMIC_DIM,
 };
 
 #[cfg(not(substrate_runtime))]
@@ -131,6 +132,16 @@ pub trait Inference {
 	fn note_unfunded_dispute() {
 		let _ = host::with_provider(|p| {
 			p.note_unfunded_dispute();
+			Ok(())
+		});
+	}
+
+	/// Tells the node what its checker did (a claim checked, a move sent), for its metrics
+	/// (`edgeproof_checker_claims_total`, `edgeproof_checker_moves_total`). Does nothing without
+	/// an engine.
+	fn note(note: PassFatPointerAndDecode<CheckerNote>) {
+		let _ = host::with_provider(|p| {
+			p.note(note);
 			Ok(())
 		});
 	}

@@ -86,6 +86,32 @@ pub enum InferenceError {
 	StoreFailed,
 }
 
+impl InferenceError {
+	/// The variant's name, as metrics label it (`edgeproof_inference_failures_total{error}`).
+	pub fn name(&self) -> &'static str {
+		match self {
+			Self::Unavailable => "Unavailable",
+			Self::LibraryMissing => "LibraryMissing",
+			Self::UnsupportedUri => "UnsupportedUri",
+			Self::ModelNotFound => "ModelNotFound",
+			Self::Unreachable => "Unreachable",
+			Self::TooLarge { .. } => "TooLarge",
+			Self::HashMismatch { .. } => "HashMismatch",
+			Self::MalformedModel => "MalformedModel",
+			Self::InputCount { .. } => "InputCount",
+			Self::InputDType { .. } => "InputDType",
+			Self::InputShape { .. } => "InputShape",
+			Self::MalformedTensor { .. } => "MalformedTensor",
+			Self::UnsupportedOutput { .. } => "UnsupportedOutput",
+			Self::NotCompilable => "NotCompilable",
+			Self::CanonicalFailed => "CanonicalFailed",
+			Self::BadPosition => "BadPosition",
+			Self::EngineFailed => "EngineFailed",
+			Self::StoreFailed => "StoreFailed",
+		}
+	}
+}
+
 /// Why a model cannot be disputed (and so must not be activated).
 #[derive(
 	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
@@ -184,4 +210,83 @@ pub enum KeyAssurance {
 	/// A separate secure element (Android StrongBox; Apple's Secure Enclave).
 	#[codec(index = 2)]
 	SecureElement,
+}
+
+/// Something a validator's off-chain worker did, told to the node for its metrics
+/// ([`crate::inference::note`]): what the checker found about a claim, or a dispute move it
+/// handed to the transaction pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub enum CheckerNote {
+	/// The checker decided about a claim.
+	#[codec(index = 0)]
+	Checked(Verdict),
+	/// A dispute move of this node's checker key went to the transaction pool.
+	#[codec(index = 1)]
+	MoveSent(Move),
+}
+
+/// What the checker found about a claim (`pallet_attestations::CheckOutcome`, without its data).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub enum Verdict {
+	/// Not drawn under the check probability.
+	#[codec(index = 0)]
+	NotSampled,
+	/// ONNX Runtime agrees with the claim.
+	#[codec(index = 1)]
+	Agrees,
+	/// ONNX Runtime does not, the canonical executor does: the claim stands.
+	#[codec(index = 2)]
+	CanonicalAgrees,
+	/// The canonical output is outside the tolerance: the claim is wrong.
+	#[codec(index = 3)]
+	Wrong,
+	/// The claim cannot be checked.
+	#[codec(index = 4)]
+	Failed,
+}
+
+impl Verdict {
+	/// The metrics label (`edgeproof_checker_claims_total{verdict}`).
+	pub fn name(self) -> &'static str {
+		match self {
+			Self::NotSampled => "not_sampled",
+			Self::Agrees => "agrees",
+			Self::CanonicalAgrees => "canonical_agrees",
+			Self::Wrong => "wrong",
+			Self::Failed => "failed",
+		}
+	}
+}
+
+/// A move of the challenge game (`pallet_disputes` calls).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub enum Move {
+	/// `open`: a dispute on a wrong claim.
+	#[codec(index = 0)]
+	Open,
+	/// `respond`: the claimant's trace root.
+	#[codec(index = 1)]
+	Respond,
+	/// `bisect`: two children in a bisection round.
+	#[codec(index = 2)]
+	Bisect,
+	/// `one_step`: the witness the runtime executes.
+	#[codec(index = 3)]
+	OneStep,
+	/// `timeout`: the other party's clock ran out.
+	#[codec(index = 4)]
+	Timeout,
+}
+
+impl Move {
+	/// The metrics label (`edgeproof_checker_moves_total{move}`), the call's name.
+	pub fn name(self) -> &'static str {
+		match self {
+			Self::Open => "open",
+			Self::Respond => "respond",
+			Self::Bisect => "bisect",
+			Self::OneStep => "one_step",
+			Self::Timeout => "timeout",
+		}
+	}
 }

@@ -1,9 +1,11 @@
 // The challenge game on the dev chain through @polkadot/api: a wrong claim is caught by the
 // validator's checker, which opens a dispute and wins it (the silent claimant runs out of
 // time); the claim is Invalid and the device slashed. And an honest claim of an operator whose
-// key the node holds survives a lying challenger: the node defends it on its own.
+// key the node holds survives a lying challenger: the node defends it on its own. The node's
+// Prometheus metrics count all of it.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 
 import { Keyring } from '@polkadot/keyring';
@@ -12,7 +14,7 @@ import { cryptoWaitReady } from '@polkadot/util-crypto';
 import {
   madeUpTrace, mlp, registerDevice, registerMlp, serveMlp, submitClaim, tamper, waitForEvent, UNIT,
 } from './lib/claims.mjs';
-import { sendAndWaitInBlock, startDevNode } from './lib/node.mjs';
+import { sendAndWaitInBlock, startDevNode, waitFor } from './lib/node.mjs';
 
 /** Blocks for a dispute to settle on the dev chain (10-block clocks), with room to spare. */
 const SETTLE_MS = 150_000;
@@ -28,7 +30,7 @@ describe('disputes on edgeproof-node --dev', () => {
   before(async () => {
     await cryptoWaitReady();
     server = await serveMlp();
-    node = await startDevNode();
+    node = await startDevNode({ prometheus: true });
     api = node.api;
     bob = new Keyring({ type: 'sr25519' }).addFromUri('//Bob');
     checker = new Keyring({ type: 'ed25519' }).addFromUri('//Alice');
@@ -123,5 +125,58 @@ describe('disputes on edgeproof-node --dev', () => {
     assert.ok(bobAfter < bobBefore - UNIT / 2n, 'Bob lost his bond (and paid fees)');
     const status = (await api.query.attestations.claims(claim)).unwrap().status.toString();
     assert.ok(['Pending', 'Final'].includes(status), `the claim stands (${status})`);
+  });
+
+  it("counts both games in the node's metrics: the checker's verdicts and moves, the chain's disputes", async () => {
+    // Run after the two games above: the checker found one claim wrong and one right, opened
+    // and won the first dispute, and defended the second, which Bob opened and lost.
+    const value = (samples, name, labels = {}) =>
+      samples
+        .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+        .reduce((sum, s) => sum + s.value, 0);
+    const expected = [
+      ['edgeproof_checker_claims_total', { verdict: 'wrong' }, 1],
+      ['edgeproof_checker_claims_total', { verdict: 'agrees' }, 1],
+      ['edgeproof_chain_claims_total', { event: 'submitted' }, 2],
+      ['edgeproof_chain_claims_total', { event: 'invalid' }, 1],
+      ['edgeproof_chain_disputes_opened_total', { checker: checker.address }, 1],
+      ['edgeproof_chain_disputes_opened_total', { checker: 'others' }, 1],
+      ['edgeproof_chain_disputes_resolved_total', { checker: checker.address, outcome: 'won' }, 1],
+      ['edgeproof_chain_disputes_resolved_total', { checker: 'others', outcome: 'lost' }, 1],
+      ['edgeproof_chain_dispute_blocks_count', {}, 2],
+      ['edgeproof_chain_disputes_open', {}, 0],
+    ];
+    // The chain metrics follow finality, a block or two behind.
+    const samples = await waitFor(async () => {
+      const s = await node.metrics();
+      return expected.every(([name, labels, n]) => value(s, name, labels) === n) ? s : null;
+    }, 30_000, 'the metrics to count both disputes').catch(async (e) => {
+      const s = await node.metrics();
+      const got = expected.map(([name, labels, n]) => `${name}${JSON.stringify(labels)} = ${value(s, name, labels)} (want ${n})`);
+      throw new Error(`${e.message}:\n${got.join('\n')}`);
+    });
+    // Moves handed to the pool: the opening and the timeout of the first game; the response
+    // and at least one bisection of the second.
+    for (const move of ['open', 'timeout', 'respond', 'bisect']) {
+      assert.ok(value(samples, 'edgeproof_checker_moves_total', { move }) >= 1, `a ${move} move`);
+    }
+    const free = value(samples, 'edgeproof_checker_free_balance', { checker: checker.address });
+    const onChain = (await api.query.system.account(checker.address)).data.free.toBigInt();
+    assert.ok(Math.abs(free - Number(onChain) / Number(UNIT)) < 1, `checker balance ${free} EDGE`);
+    assert.equal(value(samples, 'edgeproof_challenger_bond'), 1);
+    // No dispute runs: no clock is shown.
+    assert.equal(samples.filter((s) => s.name === 'edgeproof_checker_dispute_clock_blocks').length, 0);
+
+    // Every Edgeproof metric the node serves, and every one the Grafana dashboard draws, is
+    // documented in the operator's guide.
+    const docs = readFileSync(new URL('../../docs/running-a-network.md', import.meta.url), 'utf8');
+    const family = (name) => name.replace(/_(bucket|sum|count)$/, '');
+    const served = new Set(samples.map((s) => family(s.name)).filter((n) => n.startsWith('edgeproof_')));
+    const dashboard = readFileSync(new URL('../../docs/grafana-dashboard.json', import.meta.url), 'utf8');
+    const drawn = new Set([...dashboard.matchAll(/edgeproof_[a-z_]+/g)].map(([n]) => family(n)));
+    assert.ok(served.size >= 12, `served: ${[...served]}`);
+    for (const name of [...served, ...drawn]) {
+      assert.ok(docs.includes(`\`${name}\``), `${name} is documented in docs/running-a-network.md`);
+    }
   });
 });

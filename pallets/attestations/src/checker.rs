@@ -24,7 +24,7 @@
 use alloc::vec::Vec;
 use codec::Encode;
 use edgeproof_canon::within_tolerance;
-use edgeproof_primitives::{inference, InferenceError};
+use edgeproof_primitives::{inference, CheckerNote, InferenceError};
 use frame_support::traits::Get;
 use frame_system::pallet_prelude::BlockNumberFor;
 use sp_runtime::offchain::{
@@ -150,6 +150,7 @@ fn check_once<T: Config>(claim: ClaimId, record: &ClaimRecordOf<T>) -> (bool, bo
 		},
 		other => log::debug!(target: LOG_TARGET, "checker: claim {claim}: {other:?}"),
 	}
+	inference::note(CheckerNote::Checked(outcome.verdict()));
 	let done = !matches!(outcome, CheckOutcome::Wrong { disputed: false, .. });
 	stored.set(&outcome);
 	(done, true)

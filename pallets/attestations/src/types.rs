@@ -210,3 +210,17 @@ pub enum CheckOutcome {
 	#[codec(index = 4)]
 	Failed(edgeproof_primitives::InferenceError),
 }
+
+impl CheckOutcome {
+	/// The outcome without its data, as the node's metrics count it.
+	pub fn verdict(&self) -> edgeproof_primitives::Verdict {
+		use edgeproof_primitives::Verdict;
+		match self {
+			Self::NotSampled => Verdict::NotSampled,
+			Self::Agrees => Verdict::Agrees,
+			Self::CanonicalAgrees => Verdict::CanonicalAgrees,
+			Self::Wrong { .. } => Verdict::Wrong,
+			Self::Failed(_) => Verdict::Failed,
+		}
+	}
+}

@@ -18,7 +18,7 @@
 use alloc::vec::Vec;
 use codec::Encode;
 use edgeproof_canon::{LeafWitness, Position};
-use edgeproof_primitives::{inference, CanonicalOutput};
+use edgeproof_primitives::{inference, CanonicalOutput, CheckerNote, Move};
 use frame_support::{
 	traits::{
 		fungible::Inspect,
@@ -104,7 +104,7 @@ pub fn open_dispute<T: Config>(claim: ClaimId, canonical: &CanonicalOutput) -> b
 		return false;
 	}
 	let now = frame_system::Pallet::<T>::block_number();
-	once::<T>(claim, b"open", 0, now, || {
+	once::<T>(claim, Move::Open, 0, now, || {
 		let sent =
 			send::<T>(public, Call::open { claim, trace_root: canonical.trace_root, outputs });
 		log::info!(target: LOG_TARGET, "claim {claim}: opening a dispute (in the pool: {sent})");
@@ -130,7 +130,7 @@ pub fn play<T: Config>(now: BlockNumberFor<T>) {
 			let Some(key) = key else { continue };
 			if let Some(winner) = dispute.game.timed_out(block) {
 				if winner != crate::game::Winner::Neither && winner == party.into() {
-					once::<T>(id, b"timeout", 0, now, || {
+					once::<T>(id, Move::Timeout, 0, now, || {
 						send::<T>(key.clone(), Call::timeout { dispute: id })
 					});
 				}
@@ -143,12 +143,13 @@ pub fn play<T: Config>(now: BlockNumberFor<T>) {
 	}
 }
 
-fn sent_key(id: u64, kind: &[u8], round: u64) -> Vec<u8> {
-	(b"edgeproof/disputes/sent/", id, kind, round).encode()
+/// The offchain-storage key recording when `kind` was last sent: the call's name in the key.
+fn sent_key(id: u64, kind: Move, round: u64) -> Vec<u8> {
+	(b"edgeproof/disputes/sent/", id, kind.name().as_bytes(), round).encode()
 }
 
 /// Was this move sent in the last [`RESEND_AFTER`] blocks?
-fn was_sent<T: Config>(id: u64, kind: &[u8], round: u64, now: BlockNumberFor<T>) -> bool {
+fn was_sent<T: Config>(id: u64, kind: Move, round: u64, now: BlockNumberFor<T>) -> bool {
 	let key = sent_key(id, kind, round);
 	matches!(
 		StorageValueRef::persistent(&key).get::<BlockNumberFor<T>>(),
@@ -157,10 +158,10 @@ fn was_sent<T: Config>(id: u64, kind: &[u8], round: u64, now: BlockNumberFor<T>)
 }
 
 /// Sends `f`'s move (`id` a dispute, or a claim for `open`) unless the same one was sent in the
-/// last [`RESEND_AFTER`] blocks.
+/// last [`RESEND_AFTER`] blocks; a move the pool took is counted in the node's metrics.
 fn once<T: Config>(
 	id: u64,
-	kind: &[u8],
+	kind: Move,
 	round: u64,
 	now: BlockNumberFor<T>,
 	f: impl FnOnce() -> bool,
@@ -171,6 +172,7 @@ fn once<T: Config>(
 	if f() {
 		let key = sent_key(id, kind, round);
 		StorageValueRef::persistent(&key).set(&now);
+		inference::note(CheckerNote::MoveSent(kind));
 	}
 }
 
@@ -191,7 +193,7 @@ fn make_move<T: Config>(
 			let canonical = inference::canonical_output(file.hash, &file.uri, input)?;
 			let outputs: BoundedVec<LeafWitness, _> =
 				BoundedVec::try_from(canonical.outputs).map_err(|_| InferenceError::BadPosition)?;
-			once::<T>(id, b"respond", 0, now, || {
+			once::<T>(id, Move::Respond, 0, now, || {
 				send::<T>(
 					key,
 					Call::respond { dispute: id, trace_root: canonical.trace_root, outputs },
@@ -207,7 +209,7 @@ fn make_move<T: Config>(
 				let (left, right) =
 					inference::trace_children(file.hash, &file.uri, input, position)?;
 				let round = position.depth;
-				once::<T>(id, b"bisect", round_key(position), now, || {
+				once::<T>(id, Move::Bisect, round_key(position), now, || {
 					send::<T>(key, Call::bisect { dispute: id, round, left, right })
 				});
 			}
@@ -215,7 +217,7 @@ fn make_move<T: Config>(
 		// Owed by the claimant, but anyone may post it: an honest trace wins it.
 		Phase::AwaitingOneStep { leaf, .. } => {
 			let witness = inference::one_step(file.hash, &file.uri, input, leaf)?;
-			once::<T>(id, b"one_step", leaf, now, || {
+			once::<T>(id, Move::OneStep, leaf, now, || {
 				send::<T>(key, Call::one_step { dispute: id, witness })
 			});
 		},

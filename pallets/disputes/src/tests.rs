@@ -1101,6 +1101,13 @@ fn a_checker_that_cannot_pay_the_bond_opens_nothing_and_the_node_counts_it() {
 		[(CHALLENGER, RuntimeCall::Disputes(crate::Call::open { .. }))]
 	));
 	assert_eq!(metrics.unfunded_disputes(), 2);
+	// One check found the claim wrong (the later blocks only asked for the dispute again) and
+	// one `open` reached the pool.
+	use edgeproof_primitives::{Move, Verdict};
+	assert_eq!(metrics.verdicts(Verdict::Wrong), 1);
+	assert_eq!(metrics.verdicts(Verdict::Agrees), 0);
+	assert_eq!(metrics.moves(Move::Open), 1);
+	assert_eq!(metrics.moves(Move::Bisect), 0);
 }
 
 // Block stuffing: a rich opponent fills the blocks so that the owed move, charged its worst

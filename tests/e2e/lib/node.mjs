@@ -53,24 +53,27 @@ export function runNodeCommand(args, { timeoutMs = 60_000 } = {}) {
 
 /**
  * Starts `edgeproof-node --dev` (or `extraArgs`) on a temporary base path and free ports, and
- * connects `@polkadot/api` to it. Call `stop()` in a `finally`/`after` hook.
+ * connects `@polkadot/api` to it. Call `stop()` in a `finally`/`after` hook. With `prometheus`,
+ * the node serves its metrics on a free port too (`metrics()` reads them).
  */
-export async function startDevNode({ extraArgs = [], readyTimeoutMs = 120_000 } = {}) {
+export async function startDevNode({ extraArgs = [], readyTimeoutMs = 120_000, prometheus = false } = {}) {
   const basePath = mkdtempSync(join(tmpdir(), 'edgeproof-e2e-'));
   // Ports are chosen free, then bound by the node seconds later (after genesis): another process
   // may take one meanwhile, so a start that fails with "Address already in use" is tried again
   // on new ports (at most three times).
   let rpcPort;
+  let prometheusPort;
   let args;
   const choosePorts = async () => {
     rpcPort = await freePort();
     const p2pPort = await freePort();
+    prometheusPort = prometheus ? await freePort() : null;
     args = [
       '--dev',
       '--base-path', basePath,
       '--rpc-port', String(rpcPort),
       '--port', String(p2pPort),
-      '--no-prometheus',
+      ...(prometheus ? ['--prometheus-port', String(prometheusPort)] : ['--no-prometheus']),
       '--no-telemetry',
       '--no-mdns',
       // The tests and the demo serve models from this machine (file:// and http://127.0.0.1).
@@ -132,7 +135,8 @@ export async function startDevNode({ extraArgs = [], readyTimeoutMs = 120_000 } 
     }
     const endpoint = `ws://127.0.0.1:${rpcPort}`;
     const api = await ApiPromise.create({ provider: new WsProvider(endpoint), noInitWarn: true });
-    return { api, endpoint, basePath, log: () => log, stop: () => stop(api), restart };
+    const metrics = () => readMetrics(`http://127.0.0.1:${prometheusPort}/metrics`);
+    return { api, endpoint, basePath, log: () => log, stop: () => stop(api), restart, metrics };
   } catch (error) {
     await stop();
     throw error;
@@ -176,4 +180,23 @@ export function sendAndWaitInBlock(tx, signer) {
       .then((u) => (unsub = u))
       .catch(reject);
   });
+}
+
+/**
+ * The samples of a Prometheus text exposition at `url`, as
+ * `[{ name, labels: { label: value }, value }]`.
+ */
+export async function readMetrics(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  const samples = [];
+  for (const line of (await response.text()).split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) continue;
+    const labels = Object.fromEntries(
+      [...(m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map(([, k, v]) => [k, v]),
+    );
+    samples.push({ name: m[1], labels, value: Number(m[3]) });
+  }
+  return samples;
 }
