@@ -13,7 +13,8 @@ use crate::{
 	chain::{
 		call_api, chain_err, runtime,
 		runtime::runtime_types::{
-			pallet_devices::types::DeviceStatus, pallet_models::types::ModelStatus,
+			pallet_attestations::types::ClaimStatus, pallet_devices::types::DeviceStatus,
+			pallet_models::types::ModelStatus,
 		},
 		AtBlock, Chain, Operator,
 	},
@@ -92,7 +93,7 @@ impl SentClaim {
 		let included = self.sent.included().await?;
 		let event = included
 			.event::<runtime::attestations::events::ClaimSubmitted>()?
-			.ok_or_else(|| Error::Chain("the claim was included without ClaimSubmitted".into()))?;
+			.ok_or_else(|| Error::chain_state("the claim was included without ClaimSubmitted"))?;
 		Ok(Claim {
 			id: event.claim,
 			nonce: self.nonce,
@@ -111,9 +112,7 @@ pub async fn infer(
 	tensors::check(input, &model.inputs)?;
 	let engine = engine.clone();
 	let (file, uri, input) = (model.file_hash, model.uri.clone(), input.to_vec());
-	Ok(tokio::task::spawn_blocking(move || engine.run(&file, &uri, &input))
-		.await
-		.map_err(|e| Error::Engine(format!("inference task failed: {e}")))??)
+	Ok(tokio::task::spawn_blocking(move || engine.run(&file, &uri, &input)).await??)
 }
 
 /// Signs and submits one device's claims, each with a nonce above the last.
@@ -151,7 +150,7 @@ impl Attester {
 			)));
 		}
 		if *record.key != self.key.public() {
-			return Err(Error::Keystore(format!(
+			return Err(Error::keystore(format!(
 				"the keystore's key is not device {}'s signing key (was it rotated elsewhere?)",
 				key_hex(&device)
 			)));
@@ -267,8 +266,46 @@ pub async fn claim_json(at: &AtBlock, claim: u64) -> Result<Option<serde_json::V
 	}))
 }
 
-/// The variant name of a status (`Disputed { open: 1 }` → `Disputed`).
-pub fn status_name(status: &impl std::fmt::Debug) -> String {
-	let debug = format!("{status:?}");
-	debug.split([' ', '(', '{']).next().unwrap_or(&debug).to_owned()
+/// A status as its variant is named in the chain's metadata (`Disputed { open: 1 }` →
+/// `Disputed`), for the operator and for JSON.
+pub trait StatusName {
+	fn name(&self) -> &'static str;
+}
+
+impl StatusName for ClaimStatus {
+	fn name(&self) -> &'static str {
+		match self {
+			Self::Pending => "Pending",
+			Self::Disputed { .. } => "Disputed",
+			Self::Final => "Final",
+			Self::Invalid => "Invalid",
+		}
+	}
+}
+
+impl StatusName for ModelStatus {
+	fn name(&self) -> &'static str {
+		match self {
+			Self::Pending => "Pending",
+			Self::Active => "Active",
+			Self::Deprecated => "Deprecated",
+			Self::Retired => "Retired",
+			Self::Rejected => "Rejected",
+		}
+	}
+}
+
+impl<BlockNumber> StatusName for DeviceStatus<BlockNumber> {
+	fn name(&self) -> &'static str {
+		match self {
+			Self::Active => "Active",
+			Self::Suspended(_) => "Suspended",
+			Self::Unbonding { .. } => "Unbonding",
+		}
+	}
+}
+
+/// The name of `status` (see [`StatusName`]).
+pub fn status_name(status: &impl StatusName) -> String {
+	status.name().to_owned()
 }

@@ -19,7 +19,7 @@ use subxt::{
 	OnlineClient,
 };
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Source};
 
 #[subxt::subxt(
 	runtime_metadata_path = "metadata.scale",
@@ -140,23 +140,23 @@ impl Sent {
 	pub async fn included(mut self) -> Result<Included> {
 		let what = &self.what;
 		while let Some(status) = self.progress.next().await {
-			let status = status.map_err(|e| Error::Chain(format!("{what}: {e}")))?;
+			let status = status.map_err(|e| Error::chain(what.clone(), e))?;
 			let in_block = match status {
 				TransactionStatus::InBestBlock(b) | TransactionStatus::InFinalizedBlock(b) => b,
 				TransactionStatus::Error { message }
 				| TransactionStatus::Invalid { message }
 				| TransactionStatus::Dropped { message } => {
-					return Err(Error::Rejected(format!("{what}: {message}")))
+					return Err(Error::rejected(format!("{what}: {message}"), None))
 				},
 				_ => continue,
 			};
 			let events = in_block
 				.wait_for_success()
 				.await
-				.map_err(|e| Error::Rejected(format!("{what} failed: {}", failure(&e))))?;
+				.map_err(|e| Error::rejected(format!("{what} failed: {}", failure(&e)), None))?;
 			return Ok(Included { block: in_block.block_hash(), events });
 		}
-		Err(Error::Chain(format!("{what}: the node stopped reporting the transaction")))
+		Err(Error::chain_state(format!("{what}: the node stopped reporting the transaction")))
 	}
 }
 
@@ -190,27 +190,26 @@ impl Included {
 		self.events
 			.find_first::<E>()
 			.transpose()
-			.map_err(|e| Error::Chain(format!("cannot decode an event: {e}")))
+			.map_err(|e| Error::chain("cannot decode an event", e))
 	}
 }
 
 impl Chain {
 	/// Connects to the node at `url` (`ws://` or `wss://`).
 	pub async fn connect(url: &str) -> Result<Self> {
-		let unreachable = |e: &dyn std::fmt::Display| {
-			Error::Unreachable(format!("cannot connect to a node at {url}: {e}"))
-		};
+		let unreachable =
+			|e: Source| Error::unreachable(format!("cannot connect to a node at {url}"), Some(e));
 		let rpc = tokio::time::timeout(Duration::from_secs(15), RpcClient::from_insecure_url(url))
 			.await
-			.map_err(|_| unreachable(&"timed out"))?
-			.map_err(|e| unreachable(&e))?;
+			.map_err(|_| unreachable("timed out".into()))?
+			.map_err(|e| unreachable(e.into()))?;
 		// The legacy RPC methods: a transaction's block is then readable for as long as the
 		// node keeps it, however many are watched at once (with the chainHead methods a busy
 		// daemon's blocks could be unpinned before their events were read).
 		let backend = subxt::backend::LegacyBackend::<PolkadotConfig>::builder().build(rpc.clone());
 		let client = OnlineClient::<PolkadotConfig>::from_backend(std::sync::Arc::new(backend))
 			.await
-			.map_err(|e| unreachable(&e))?;
+			.map_err(|e| unreachable(e.into()))?;
 		Ok(Self {
 			client,
 			rpc: LegacyRpcMethods::new(rpc),
@@ -235,12 +234,12 @@ impl Chain {
 			.rpc
 			.chain_get_block_hash(None)
 			.await
-			.map_err(|e| Error::Chain(format!("cannot read the best block: {e}")))?
-			.ok_or_else(|| Error::Chain("the node has no best block".into()))?;
+			.map_err(|e| Error::chain("cannot read the best block", e))?
+			.ok_or_else(|| Error::chain_state("the node has no best block"))?;
 		self.client
 			.at_block(hash)
 			.await
-			.map_err(|e| Error::Chain(format!("cannot read block {hash:?}: {e}")))
+			.map_err(|e| Error::chain(format!("cannot read block {hash:?}"), e))
 	}
 
 	/// The operator's balance that is free to bond.
@@ -276,29 +275,28 @@ impl Chain {
 			.rpc
 			.system_account_next_index(&operator.account())
 			.await
-			.map_err(|e| Error::Chain(format!("cannot read the operator's nonce: {e}")))?;
+			.map_err(|e| Error::chain("cannot read the operator's nonce", e))?;
 		let params = DefaultExtrinsicParamsBuilder::<PolkadotConfig>::new().nonce(nonce).build();
 		let at = self.best().await?;
 		let progress = at
 			.transactions()
 			.sign_and_submit_then_watch(call, operator, params)
 			.await
-			.map_err(|e| Error::Rejected(format!("{what}: {e}")))?;
+			.map_err(|e| Error::rejected(what, Some(e.into())))?;
 		Ok(Sent { progress, what: what.to_owned() })
 	}
 
 	/// A best-block stream of block numbers, for watchers.
 	pub async fn best_blocks(&self) -> Result<subxt::client::Blocks<PolkadotConfig>> {
-		self.client
-			.stream_best_blocks()
-			.await
-			.map_err(|e| Error::Unreachable(format!("cannot follow blocks on {}: {e}", self.url)))
+		self.client.stream_best_blocks().await.map_err(|e| {
+			Error::unreachable(format!("cannot follow blocks on {}", self.url), Some(e.into()))
+		})
 	}
 }
 
-/// Any subxt error as a chain error.
-pub fn chain_err(e: impl std::fmt::Display) -> Error {
-	Error::Chain(e.to_string())
+/// Any subxt error as a chain error, kept as its source.
+pub fn chain_err(e: impl Into<Source>) -> Error {
+	Error::chain("request failed", e)
 }
 
 /// A runtime API call at `at`, decoded.

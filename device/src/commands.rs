@@ -15,7 +15,8 @@ use crate::{
 	defend::Defender,
 	error::{Error, Result},
 	keystore::{key_hex, DeviceKeyPair, Scheme},
-	models, serve, tensors, Cli, Command, Global,
+	models, serve, tensors, AttestArgs, ClaimArgs, Cli, Command, CompletionsArgs,
+	DevAttestationArgs, Global, KeygenArgs, RegisterArgs, RotateKeyArgs,
 };
 
 /// A command's result.
@@ -99,93 +100,96 @@ pub fn engine(global: &Global) -> Result<Arc<Engine>> {
 	Ok(Arc::new(Engine::new(config)?))
 }
 
-/// Runs the command.
+/// Runs the command: each subcommand has its own arguments (`crate::*Args`) and function.
 pub async fn run(cli: Cli) -> Result<Output> {
 	let global = &cli.global;
 	match cli.command {
-		Command::Keygen { scheme, p256, force } => {
-			let key = DeviceKeyPair::generate(if p256 { Scheme::P256 } else { scheme });
-			key.save(&global.keystore, force)?;
-			let id = key_hex(&key.public());
-			Ok(Output::new(
-				format!("device key {id} written to {}", global.keystore.display()),
-				json!({ "device": id, "keystore": global.keystore }),
-			))
-		},
-		Command::Register { stake, hardware, description, attestation } => {
-			register(global, stake, hardware.into(), description, &attestation).await
-		},
-		Command::AttestationChallenge => {
-			let op = operator(global)?;
-			let key = match global.keystore.exists() {
-				true => Some(DeviceKeyPair::load(&global.keystore)?),
-				false => None,
-			};
-			let chain = Chain::connect(&global.url).await?;
-			let at = chain.best().await?;
-			let nonce = match &key {
-				Some(key) => next_bind_nonce(&at, &key.public()).await?,
-				None => 0,
-			};
-			let challenge = bind_challenge(&chain, &op, nonce);
-			Ok(Output::new(
-				hex(&challenge),
-				json!({ "challenge": hex(&challenge), "operator": ss58(&op.account()), "nonce": nonce }),
-			))
-		},
+		Command::Keygen(args) => keygen(global, args),
+		Command::Register(args) => register(global, args).await,
+		Command::AttestationChallenge => attestation_challenge(global).await,
 		Command::DevAttestation(args) => dev_attestation(global, args).await,
 		Command::Status => status(global).await,
-		Command::RotateKey { scheme } => rotate_key(global, scheme).await,
-		Command::Deregister => {
-			let (chain, op, key) = device_context(global).await?;
-			let call = runtime::tx().devices().deregister(Static(key.device));
-			chain.submit(&call, &op, "deregister").await?;
-			let id = key_hex(&key.device);
-			Ok(Output::new(
-				format!("device {id} deregistered; its stake unbonds"),
-				json!({ "device": id }),
-			))
-		},
-		Command::Withdraw => {
-			let (chain, op, key) = device_context(global).await?;
-			let call = runtime::tx().devices().withdraw_stake(Static(key.device));
-			let included = chain.submit(&call, &op, "withdraw").await?;
-			let amount = included
-				.event::<runtime::devices::events::StakeWithdrawn>()?
-				.map(|e| e.amount)
-				.unwrap_or_default();
-			let id = key_hex(&key.device);
-			Ok(Output::new(
-				format!("device {id}: {} withdrawn", Amount(amount)),
-				json!({ "device": id, "amount": amount.to_string() }),
-			))
-		},
+		Command::RotateKey(args) => rotate_key(global, args).await,
+		Command::Deregister => deregister(global).await,
+		Command::Withdraw => withdraw(global).await,
 		Command::Models { command } => models::run(global, command).await,
 		Command::Attest(args) => attest_command(global, args).await,
-		Command::Claim { id } => {
-			let chain = Chain::connect(&global.url).await?;
-			let at = chain.best().await?;
-			let claim = attest::claim_json(&at, id).await?.ok_or_else(|| {
-				Error::State(format!("claim {id} is not on the chain (or pruned)"))
-			})?;
-			Ok(Output::new(
-				format!("claim {id}: {}", claim["status"].as_str().unwrap_or("?")),
-				claim,
-			))
-		},
+		Command::Claim(args) => claim(global, args).await,
 		Command::Serve(args) => serve::run(global, args).await,
-		Command::Completions { shell } => {
-			let script = Cli::completions(shell);
-			Ok(Output::new(
-				script.trim_end(),
-				json!({ "shell": shell.to_string(), "script": script }),
-			))
-		},
-		Command::Man => {
-			let page = Cli::man_page();
-			Ok(Output::new(page.trim_end(), json!({ "man": page })))
-		},
+		Command::Completions(args) => Ok(completions(args)),
+		Command::Man => Ok(man()),
 	}
+}
+
+fn keygen(global: &Global, args: KeygenArgs) -> Result<Output> {
+	let key = DeviceKeyPair::generate(if args.p256 { Scheme::P256 } else { args.scheme });
+	key.save(&global.keystore, args.force)?;
+	let id = key_hex(&key.public());
+	Ok(Output::new(
+		format!("device key {id} written to {}", global.keystore.display()),
+		json!({ "device": id, "keystore": global.keystore }),
+	))
+}
+
+async fn attestation_challenge(global: &Global) -> Result<Output> {
+	let op = operator(global)?;
+	let key = match global.keystore.exists() {
+		true => Some(DeviceKeyPair::load(&global.keystore)?),
+		false => None,
+	};
+	let chain = Chain::connect(&global.url).await?;
+	let at = chain.best().await?;
+	let nonce = match &key {
+		Some(key) => next_bind_nonce(&at, &key.public()).await?,
+		None => 0,
+	};
+	let challenge = bind_challenge(&chain, &op, nonce);
+	Ok(Output::new(
+		hex(&challenge),
+		json!({ "challenge": hex(&challenge), "operator": ss58(&op.account()), "nonce": nonce }),
+	))
+}
+
+async fn deregister(global: &Global) -> Result<Output> {
+	let (chain, op, key) = device_context(global).await?;
+	let call = runtime::tx().devices().deregister(Static(key.device));
+	chain.submit(&call, &op, "deregister").await?;
+	let id = key_hex(&key.device);
+	Ok(Output::new(format!("device {id} deregistered; its stake unbonds"), json!({ "device": id })))
+}
+
+async fn withdraw(global: &Global) -> Result<Output> {
+	let (chain, op, key) = device_context(global).await?;
+	let call = runtime::tx().devices().withdraw_stake(Static(key.device));
+	let included = chain.submit(&call, &op, "withdraw").await?;
+	let amount = included
+		.event::<runtime::devices::events::StakeWithdrawn>()?
+		.map(|e| e.amount)
+		.unwrap_or_default();
+	let id = key_hex(&key.device);
+	Ok(Output::new(
+		format!("device {id}: {} withdrawn", Amount(amount)),
+		json!({ "device": id, "amount": amount.to_string() }),
+	))
+}
+
+async fn claim(global: &Global, ClaimArgs { id }: ClaimArgs) -> Result<Output> {
+	let chain = Chain::connect(&global.url).await?;
+	let at = chain.best().await?;
+	let claim = attest::claim_json(&at, id)
+		.await?
+		.ok_or_else(|| Error::State(format!("claim {id} is not on the chain (or pruned)")))?;
+	Ok(Output::new(format!("claim {id}: {}", claim["status"].as_str().unwrap_or("?")), claim))
+}
+
+fn completions(CompletionsArgs { shell }: CompletionsArgs) -> Output {
+	let script = Cli::completions(shell);
+	Output::new(script.trim_end(), json!({ "shell": shell.to_string(), "script": script }))
+}
+
+fn man() -> Output {
+	let page = Cli::man_page();
+	Output::new(page.trim_end(), json!({ "man": page }))
 }
 
 /// The keystore's key, the operator and a connection; in that order, so that local mistakes
@@ -197,15 +201,10 @@ async fn device_context(global: &Global) -> Result<(Chain, Operator, DeviceKeyPa
 	Ok((chain, op, key))
 }
 
-async fn register(
-	global: &Global,
-	stake: Option<Amount>,
-	hardware: HardwareClass,
-	description: String,
-	attestation: &[PathBuf],
-) -> Result<Output> {
+async fn register(global: &Global, args: RegisterArgs) -> Result<Output> {
+	let RegisterArgs { stake, hardware, description, attestation } = args;
 	let (chain, op, key) = device_context(global).await?;
-	let attestation = match attestation {
+	let attestation = match attestation.as_slice() {
 		[] => None,
 		files => {
 			if !matches!(key.public(), DeviceKey::P256(_)) {
@@ -239,7 +238,7 @@ async fn register(
 	let nonce = next_bind_nonce(&at, &key.public()).await?;
 	let proof = key.sign(&pallet_devices::bind_message(&chain.genesis_hash(), &account.0, nonce));
 	let metadata = runtime::runtime_types::pallet_devices::types::DeviceMetadata {
-		hardware: Static(hardware),
+		hardware: Static(HardwareClass::from(hardware)),
 		description: BoundedVec(description.into_bytes()),
 	};
 	progress(format!("registering device {} with stake {}", key_hex(&key.public()), Amount(stake)));
@@ -381,7 +380,7 @@ pub enum DevLevel {
 /// The test CA's seed: fixed, so its root (which a dev chain's admin trusts) stays the same.
 const DEV_CA_SEED: [u8; 32] = *b"edgeproof development test CA..\x01";
 
-async fn dev_attestation(global: &Global, args: crate::DevAttestationArgs) -> Result<Output> {
+async fn dev_attestation(global: &Global, args: DevAttestationArgs) -> Result<Output> {
 	use edgeproof_key_attestation::{android::SecurityLevel, test_ca};
 	let (chain, op, key) = device_context(global).await?;
 	let DeviceKey::P256(public) = key.public() else {
@@ -555,9 +554,9 @@ async fn status(global: &Global) -> Result<Output> {
 	Ok(Output::new(text, json))
 }
 
-async fn rotate_key(global: &Global, scheme: Option<crate::keystore::Scheme>) -> Result<Output> {
+async fn rotate_key(global: &Global, args: RotateKeyArgs) -> Result<Output> {
 	let (chain, op, old) = device_context(global).await?;
-	let new = DeviceKeyPair::generate(scheme.unwrap_or(old.scheme())).for_device(old.device);
+	let new = DeviceKeyPair::generate(args.scheme.unwrap_or(old.scheme())).for_device(old.device);
 	let at = chain.best().await?;
 	let record = call_api(&at, runtime::runtime_apis().devices_api().device(Static(old.device)))
 		.await?
@@ -585,7 +584,7 @@ async fn rotate_key(global: &Global, scheme: Option<crate::keystore::Scheme>) ->
 	))
 }
 
-async fn attest_command(global: &Global, args: crate::AttestArgs) -> Result<Output> {
+async fn attest_command(global: &Global, args: AttestArgs) -> Result<Output> {
 	let key = DeviceKeyPair::load(&global.keystore)?;
 	let op = operator(global)?;
 	let model_id = args.model;
@@ -641,5 +640,5 @@ async fn wait_decided(
 			return Ok(name);
 		}
 	}
-	Err(Error::Unreachable(format!("{} stopped sending blocks", chain.url())))
+	Err(Error::unreachable(format!("{} stopped sending blocks", chain.url()), None))
 }

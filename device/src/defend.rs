@@ -61,7 +61,7 @@ impl Defender {
 		}
 		for (id, dispute) in owed {
 			if let Err(e) = self.defend(&at, now, id, &dispute).await {
-				eprintln!("dispute {id}: no move this block: {e}");
+				eprintln!("dispute {id}: no move this block: {}", crate::error::report(&e));
 			}
 		}
 		self.sent.retain(|_, at| now < at.saturating_add(10 * RESEND_AFTER));
@@ -179,7 +179,5 @@ impl Defender {
 async fn blocking<T: Send + 'static>(
 	f: impl FnOnce() -> edgeproof_offchain::Result<T> + Send + 'static,
 ) -> Result<T> {
-	Ok(tokio::task::spawn_blocking(f)
-		.await
-		.map_err(|e| Error::Engine(format!("inference task failed: {e}")))??)
+	Ok(tokio::task::spawn_blocking(f).await??)
 }

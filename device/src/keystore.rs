@@ -132,20 +132,20 @@ impl DeviceKeyPair {
 	pub fn load(path: &Path) -> Result<Self> {
 		let shown = path.display();
 		let meta = fs::metadata(path).map_err(|e| match e.kind() {
-			std::io::ErrorKind::NotFound => Error::Keystore(format!(
+			std::io::ErrorKind::NotFound => Error::keystore(format!(
 				"keystore file {shown} not found; create it with `edgeproof-device keygen`"
 			)),
-			_ => Error::Keystore(format!("keystore file {shown}: {e}")),
+			_ => Error::keystore_io(format!("keystore file {shown}"), e),
 		})?;
 		let mode = meta.permissions().mode() & 0o777;
 		if mode & 0o077 != 0 {
-			return Err(Error::Keystore(format!(
+			return Err(Error::keystore(format!(
 				"keystore file {shown} is readable by other users (mode {mode:o}); run `chmod 600 {shown}`"
 			)));
 		}
 		let text = fs::read_to_string(path)
-			.map_err(|e| Error::Keystore(format!("keystore file {shown}: {e}")))?;
-		let bad = |what: &str| Error::Keystore(format!("keystore file {shown}: {what}"));
+			.map_err(|e| Error::keystore_io(format!("keystore file {shown}"), e))?;
+		let bad = |what: &str| Error::keystore(format!("keystore file {shown}: {what}"));
 		let json: serde_json::Value =
 			serde_json::from_str(&text).map_err(|e| bad(&format!("not JSON ({e})")))?;
 		let field = |name: &str| json.get(name).and_then(|v| v.as_str());
@@ -170,13 +170,13 @@ impl DeviceKeyPair {
 	pub fn save(&self, path: &Path, replace: bool) -> Result<()> {
 		let shown = path.display();
 		if !replace && path.exists() {
-			return Err(Error::Keystore(format!(
+			return Err(Error::keystore(format!(
 				"keystore file {shown} exists; pass --force to replace the key in it"
 			)));
 		}
 		if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
 			fs::create_dir_all(dir)
-				.map_err(|e| Error::Keystore(format!("cannot create {}: {e}", dir.display())))?;
+				.map_err(|e| Error::keystore_io(format!("cannot create {}", dir.display()), e))?;
 		}
 		let json = serde_json::json!({
 			"scheme": self.scheme().name(),
@@ -193,7 +193,7 @@ impl DeviceKeyPair {
 			file.sync_all()?;
 			fs::rename(&tmp, path)
 		};
-		write().map_err(|e| Error::Keystore(format!("cannot write keystore file {shown}: {e}")))
+		write().map_err(|e| Error::keystore_io(format!("cannot write keystore file {shown}"), e))
 	}
 
 	/// This key with `device` as its device id (after a rotation).

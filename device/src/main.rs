@@ -66,35 +66,9 @@ pub struct Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
 	/// Create a device key in the keystore file (mode 0600).
-	Keygen {
-		#[arg(long, value_enum, default_value = "sr25519")]
-		scheme: Scheme,
-		/// Shorthand for `--scheme p256`: a software P-256 key, for development (a phone's
-		/// P-256 key stays in its secure hardware).
-		#[arg(long, conflicts_with = "scheme")]
-		p256: bool,
-		/// Replace a key already in the file.
-		#[arg(long)]
-		force: bool,
-	},
+	Keygen(KeygenArgs),
 	/// Register the keystore's device to the operator account, holding its stake.
-	Register {
-		/// Stake to hold: `100EDGE`, `1.5 EDGE` or plancks (default: the chain's minimum).
-		#[arg(long)]
-		stake: Option<args::Amount>,
-		/// Kind of hardware.
-		#[arg(long, value_enum, default_value = "other")]
-		hardware: commands::Hardware,
-		/// Free-text description (e.g. phone model and runtime).
-		#[arg(long, default_value = "")]
-		description: String,
-		/// Proof that the P-256 device key lives in secure hardware: an Android Key Attestation
-		/// chain (one PEM file of its certificates, or DER files, one per `--attestation`, leaf
-		/// first) or an Apple App Attest object (the CBOR `attestKey` returns, one file). Its
-		/// challenge (client data hash) must be the one `attestation-challenge` prints.
-		#[arg(long, num_args = 1..)]
-		attestation: Vec<PathBuf>,
-	},
+	Register(RegisterArgs),
 	/// Print the challenge a device key must be attested with to register under the operator:
 	/// SHA-256 of the bind message, for the phone's key generation
 	/// (Android's `setAttestationChallenge`, App Attest's `clientDataHash`). Uses the keystore's key if there is one, else a new key's.
@@ -107,10 +81,7 @@ pub enum Command {
 	/// Show the device: record, reputation, claims in their challenge period, disputes.
 	Status,
 	/// Move the device to a fresh signing key; the device keeps its id and record.
-	RotateKey {
-		#[arg(long, value_enum)]
-		scheme: Option<Scheme>,
-	},
+	RotateKey(RotateKeyArgs),
 	/// Deregister the device; its stake unbonds.
 	Deregister,
 	/// Release the stake of a deregistered device after the unbonding period.
@@ -123,18 +94,12 @@ pub enum Command {
 	/// Run a model locally on an input, attest the output and submit the claim.
 	Attest(AttestArgs),
 	/// Show a claim.
-	Claim {
-		/// The claim id.
-		id: u64,
-	},
+	Claim(ClaimArgs),
 	/// Keep a model warm, attest each inference request made on a local HTTP endpoint, and
 	/// defend every dispute on the operator's claims.
 	Serve(serve::ServeArgs),
 	/// Print a shell completion script (e.g. `source <(edgeproof-device completions bash)`).
-	Completions {
-		#[arg(value_enum)]
-		shell: clap_complete::Shell,
-	},
+	Completions(CompletionsArgs),
 	/// Print the manual page, roff (e.g. `edgeproof-device man | man -l -`).
 	Man,
 }
@@ -154,6 +119,59 @@ impl Cli {
 		let _ = clap_mangen::Man::new(Self::command()).render(&mut out);
 		String::from_utf8_lossy(&out).into_owned()
 	}
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+	/// The key's signature scheme.
+	#[arg(long, value_enum, default_value = "sr25519")]
+	pub scheme: Scheme,
+	/// Shorthand for `--scheme p256`: a software P-256 key, for development (a phone's P-256
+	/// key stays in its secure hardware).
+	#[arg(long, conflicts_with = "scheme")]
+	pub p256: bool,
+	/// Replace a key already in the file.
+	#[arg(long)]
+	pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+	/// Stake to hold: `100EDGE`, `1.5 EDGE` or plancks (default: the chain's minimum).
+	#[arg(long)]
+	pub stake: Option<args::Amount>,
+	/// Kind of hardware.
+	#[arg(long, value_enum, default_value = "other")]
+	pub hardware: commands::Hardware,
+	/// Free-text description (e.g. phone model and runtime).
+	#[arg(long, default_value = "")]
+	pub description: String,
+	/// Proof that the P-256 device key lives in secure hardware: an Android Key Attestation
+	/// chain (one PEM file of its certificates, or DER files, one per `--attestation`, leaf
+	/// first) or an Apple App Attest object (the CBOR `attestKey` returns, one file). Its
+	/// challenge (client data hash) must be the one `attestation-challenge` prints.
+	#[arg(long, num_args = 1..)]
+	pub attestation: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateKeyArgs {
+	/// The new key's scheme (default: the current key's).
+	#[arg(long, value_enum)]
+	pub scheme: Option<Scheme>,
+}
+
+#[derive(Debug, Args)]
+pub struct ClaimArgs {
+	/// The claim id.
+	pub id: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+	/// The shell to complete for.
+	#[arg(value_enum)]
+	pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -199,7 +217,7 @@ fn main() {
 	match runtime.block_on(commands::run(cli)) {
 		Ok(output) => commands::print(&output, json),
 		Err(e) => {
-			eprintln!("error: {e}");
+			eprintln!("error: {}", error::report(&e));
 			std::process::exit(e.exit_code());
 		},
 	}
@@ -236,7 +254,7 @@ mod tests {
 			Cli::try_parse_from(["edgeproof-device", "register", "--stake", "150EDGE"]).unwrap();
 		assert!(matches!(
 			cli.command,
-			Command::Register { stake: Some(args::Amount(150_000_000_000_000)), .. }
+			Command::Register(RegisterArgs { stake: Some(args::Amount(150_000_000_000_000)), .. })
 		));
 		let cli =
 			Cli::try_parse_from(["edgeproof-device", "attest", "--model", &id, "--input", "x.npy"])

@@ -26,81 +26,91 @@ pub enum ModelsCommand {
 	/// List registered models.
 	List,
 	/// Show one model.
-	Show {
-		/// The model id (0x…).
-		#[arg(value_parser = crate::args::h256)]
-		id: H256,
-	},
+	Show(ShowArgs),
 	/// Register an ONNX model (as its owner): hashes and compiles the file, checks it as the
 	/// validators will, and submits it with the deposit held.
-	Register {
-		/// The ONNX file.
-		#[arg(long)]
-		file: PathBuf,
-		/// Family name.
-		#[arg(long)]
-		name: String,
-		/// Version within the family.
-		#[arg(long, default_value_t = 1)]
-		version: u32,
-		/// Where validators fetch the file (file://, http:// or https://).
-		#[arg(long)]
-		uri: String,
-		/// How close claims must be to the canonical output: `exact` or `ABS,REL`.
-		#[arg(long, default_value = "1e-5,1e-4", value_parser = parse_tolerance)]
-		tolerance: Tolerance,
-		/// Wait for the validators' vote (Active or Rejected).
-		#[arg(long)]
-		wait: bool,
-	},
+	Register(RegisterArgs),
 	/// Write a copy of an ONNX file with static input shapes (the shapes claims will use):
 	/// the chain compiles a model for the shapes its file declares, so a file with symbolic
 	/// height, width or length is pinned before it is registered. Weights and nodes are kept
 	/// byte for byte.
-	Pin {
-		/// The ONNX file.
-		#[arg(long)]
-		file: PathBuf,
-		/// Where to write the pinned copy.
-		#[arg(long)]
-		out: PathBuf,
-		/// `NAME=D0,D1,...`: the shape of one graph input (repeat for each input to pin).
-		#[arg(long = "input", required = true, num_args = 1.., value_parser = parse_input_shape)]
-		inputs: Vec<(String, Vec<u32>)>,
-	},
+	Pin(PinArgs),
 }
 
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+	/// The model id (0x…).
+	#[arg(value_parser = crate::args::h256)]
+	pub id: H256,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RegisterArgs {
+	/// The ONNX file.
+	#[arg(long)]
+	pub file: PathBuf,
+	/// Family name.
+	#[arg(long)]
+	pub name: String,
+	/// Version within the family.
+	#[arg(long, default_value_t = 1)]
+	pub version: u32,
+	/// Where validators fetch the file (file://, http:// or https://).
+	#[arg(long)]
+	pub uri: String,
+	/// How close claims must be to the canonical output: `exact` or `ABS,REL`.
+	#[arg(long, default_value = "1e-5,1e-4", value_parser = parse_tolerance)]
+	pub tolerance: Tolerance,
+	/// Wait for the validators' vote (Active or Rejected).
+	#[arg(long)]
+	pub wait: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PinArgs {
+	/// The ONNX file.
+	#[arg(long)]
+	pub file: PathBuf,
+	/// Where to write the pinned copy.
+	#[arg(long)]
+	pub out: PathBuf,
+	/// `NAME=D0,D1,...`: the shape of one graph input (repeat for each input to pin).
+	#[arg(long = "input", required = true, num_args = 1.., value_parser = parse_input_shape)]
+	pub inputs: Vec<(String, Vec<u32>)>,
+}
+
+/// Runs a `models` subcommand.
 pub async fn run(global: &Global, command: ModelsCommand) -> Result<Output> {
 	match command {
 		ModelsCommand::List => list(global).await,
-		ModelsCommand::Show { id } => {
-			let chain = Chain::connect(&global.url).await?;
-			let at = chain.best().await?;
-			let info = model_info(&at, id)
-				.await?
-				.ok_or_else(|| Error::State(format!("model {id:?} is not registered")))?;
-			let spec = |s: &crate::tensors::Spec| json!({ "name": s.name, "dtype": format!("{:?}", s.dtype), "shape": s.shape, "dynamicBatch": s.dynamic_batch });
-			let json = json!({
-				"model": format!("{id:?}"),
-				"fileHash": format!("{:?}", info.file_hash),
-				"status": status_name(&info.status),
-				"uri": info.uri,
-				"inputs": info.inputs.iter().map(spec).collect::<Vec<_>>(),
-				"outputs": info.outputs.iter().map(spec).collect::<Vec<_>>(),
-			});
-			let text = format!(
-				"model {id:?}\n  status {}\n  file   {:?}\n  uri    {}",
-				status_name(&info.status),
-				info.file_hash,
-				info.uri
-			);
-			Ok(Output::new(text, json))
-		},
-		ModelsCommand::Register { file, name, version, uri, tolerance, wait } => {
-			register(global, file, name, version, uri, tolerance, wait).await
-		},
-		ModelsCommand::Pin { file, out, inputs } => pin(&file, &out, &inputs),
+		ModelsCommand::Show(args) => show(global, args).await,
+		ModelsCommand::Register(args) => register(global, args).await,
+		ModelsCommand::Pin(args) => pin(&args),
 	}
+}
+
+async fn show(global: &Global, ShowArgs { id }: ShowArgs) -> Result<Output> {
+	let chain = Chain::connect(&global.url).await?;
+	let at = chain.best().await?;
+	let info = model_info(&at, id)
+		.await?
+		.ok_or_else(|| Error::State(format!("model {id:?} is not registered")))?;
+	let spec = |s: &crate::tensors::Spec| json!({ "name": s.name, "dtype": format!("{:?}", s.dtype), "shape": s.shape, "dynamicBatch": s.dynamic_batch });
+	let json = json!({
+		"model": format!("{id:?}"),
+		"fileHash": format!("{:?}", info.file_hash),
+		"status": status_name(&info.status),
+		"uri": info.uri,
+		"inputs": info.inputs.iter().map(spec).collect::<Vec<_>>(),
+		"outputs": info.outputs.iter().map(spec).collect::<Vec<_>>(),
+	});
+	let text = format!(
+		"model {id:?}\n  status {}\n  file   {:?}\n  uri    {}",
+		status_name(&info.status),
+		info.file_hash,
+		info.uri
+	);
+	Ok(Output::new(text, json))
 }
 
 /// Parses `NAME=D0,D1,...`.
@@ -120,7 +130,7 @@ pub fn parse_input_shape(text: &str) -> Result<(String, Vec<u32>)> {
 	Ok((name.to_string(), dims))
 }
 
-fn pin(file: &PathBuf, out: &PathBuf, inputs: &[(String, Vec<u32>)]) -> Result<Output> {
+fn pin(PinArgs { file, out, inputs }: &PinArgs) -> Result<Output> {
 	let bytes = std::fs::read(file)
 		.map_err(|e| Error::Usage(format!("model file {}: {e}", file.display())))?;
 	let shapes = inputs.iter().cloned().collect();
@@ -232,15 +242,8 @@ pub fn parse_tolerance(text: &str) -> Result<Tolerance> {
 	Ok(Tolerance::Relative { abs: abs.to_bits(), rel: rel.to_bits() })
 }
 
-async fn register(
-	global: &Global,
-	file: PathBuf,
-	name: String,
-	version: u32,
-	uri: String,
-	tolerance: Tolerance,
-	wait: bool,
-) -> Result<Output> {
+async fn register(global: &Global, args: RegisterArgs) -> Result<Output> {
+	let RegisterArgs { file, name, version, uri, tolerance, wait } = args;
 	let bytes = std::fs::read(&file)
 		.map_err(|e| Error::Usage(format!("model file {}: {e}", file.display())))?;
 	let file_hash = H256(sp_crypto_hashing::blake2_256(&bytes));
@@ -278,8 +281,7 @@ async fn register(
 		tokio::task::spawn_blocking(move || {
 			engine.verify_model(&file_hash, &local_uri, &limits, tolerance)
 		})
-		.await
-		.map_err(|e| Error::Engine(format!("inference task failed: {e}")))??
+		.await??
 	};
 	if facts.disputable != Disputability::Disputable {
 		return Err(Error::Input(rejection(&compiled.program, &limits, &facts.disputable)));
@@ -320,7 +322,7 @@ async fn register(
 		.await?;
 	let registered = included
 		.event::<runtime::models::events::ModelRegistered>()?
-		.ok_or_else(|| Error::Chain("the registration emitted no ModelRegistered event".into()))?;
+		.ok_or_else(|| Error::chain_state("the registration emitted no ModelRegistered event"))?;
 	let model_id = registered.model;
 	let mut json = json!({
 		"model": format!("{model_id:?}"),

@@ -25,7 +25,7 @@ use crate::{
 	chain::{ss58, Chain},
 	commands::{engine, operator, progress, Output},
 	defend::Defender,
-	error::{Error, Result},
+	error::{report, Error, Result},
 	keystore::{key_hex, DeviceKeyPair},
 	tensors, Global,
 };
@@ -70,9 +70,7 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<Output> {
 	attester.check_device().await?;
 	{
 		let (engine, file, uri) = (engine.clone(), model.file_hash, model.uri.clone());
-		tokio::task::spawn_blocking(move || engine.session(&file, &uri).map(|_| ()))
-			.await
-			.map_err(|e| Error::Engine(format!("inference task failed: {e}")))??;
+		tokio::task::spawn_blocking(move || engine.session(&file, &uri).map(|_| ())).await??;
 	}
 	let listener = tokio::net::TcpListener::bind(args.listen)
 		.await
@@ -144,11 +142,11 @@ async fn follow(chain: &Chain, defender: &mut Defender) -> Result<()> {
 		block.map_err(crate::chain::chain_err)?;
 		match defender.step().await {
 			Ok(()) => {},
-			Err(e @ (Error::Unreachable(_) | Error::Chain(_))) => return Err(e),
-			Err(e) => progress(format!("defence: {e}")),
+			Err(e @ (Error::Unreachable { .. } | Error::Chain { .. })) => return Err(e),
+			Err(e) => progress(format!("defence: {}", report(&e))),
 		}
 	}
-	Err(Error::Unreachable("the block stream ended".into()))
+	Err(Error::unreachable("the block stream ended", None))
 }
 
 async fn accept(listener: tokio::net::TcpListener, state: Arc<State>) {
@@ -180,7 +178,7 @@ async fn attest_request(
 		.in_flight
 		.acquire()
 		.await
-		.map_err(|_| Error::Chain("the daemon is stopping".into()))?;
+		.map_err(|_| Error::chain_state("the daemon is stopping"))?;
 	let sent = state.attester.lock().await.send(&state.model, input, outputs).await?;
 	sent.included().await
 }
@@ -212,7 +210,7 @@ async fn handle(
 				.and_then(tensors::parse_json)
 			{
 				Ok(input) => input,
-				Err(e) => return reply(StatusCode::BAD_REQUEST, json!({ "error": e.to_string() })),
+				Err(e) => return reply(StatusCode::BAD_REQUEST, json!({ "error": report(&e) })),
 			};
 			match attest_request(&state, input).await {
 				Ok(claim) => {
@@ -224,9 +222,9 @@ async fn handle(
 					)
 				},
 				Err(e @ Error::Input(_)) => {
-					reply(StatusCode::BAD_REQUEST, json!({ "error": e.to_string() }))
+					reply(StatusCode::BAD_REQUEST, json!({ "error": report(&e) }))
 				},
-				Err(e) => reply(StatusCode::BAD_GATEWAY, json!({ "error": e.to_string() })),
+				Err(e) => reply(StatusCode::BAD_GATEWAY, json!({ "error": report(&e) })),
 			}
 		},
 		_ => reply(StatusCode::NOT_FOUND, json!({ "error": "use POST /attest or GET /health" })),
