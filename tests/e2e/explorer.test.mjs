@@ -88,7 +88,24 @@ test('a wrong rpc URL shows what is wrong, and nothing else', async () => {
 test("the demo's story as it happens: model, device, claims and the dispute's game", { timeout: 600_000 }, async () => {
   const page = await open('#/');
   await page.waitForSelector('#best', { timeout: 30_000 });
+  // A second page follows the dispute while it runs: whose move it is and both clocks.
+  const live = (async () => {
+    const watcher = await open('#/disputes');
+    const first = await watcher.waitForSelector('#view tbody a[href^="#/dispute/"]', { timeout: 300_000 });
+    const id = Number((await first.getAttribute('href')).split('/').pop());
+    await view(watcher, `#/dispute/${id}`, [
+      /to move/,
+      /claimant\s+\d+ blocks? \(~[\d.]+ (s|min|h)\)\s+(to move|waiting)/,
+      /challenger\s+\d+ blocks? \(~[\d.]+ (s|min|h)\)\s+(to move|waiting)/,
+      /next deadline: block #\d+/,
+    ], 'dispute-running');
+    await watcher.close();
+    return { id, errors: watcher.errors };
+  })();
   const ids = await playDemo(node, dir);
+  const running = await live;
+  assert.equal(running.id, ids.dispute, 'the running dispute was the demo\'s');
+  assert.deepEqual(running.errors, []);
 
   await view(page, '#/', [/Latest disputes/, new RegExp(`#${ids.dispute}`)], 'home');
   await view(page, '#/models', [/demo-mlp v1/, /Active/], 'models');
