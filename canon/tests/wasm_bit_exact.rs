@@ -68,8 +68,8 @@ impl Wasm {
 /// x: [2, 4, 8, 8] spanning [-8, 8) plus 0, -0, inf, -inf and NaN; every unary transcendental,
 /// Pow with a fractional exponent (NaN for negative bases), Div by x (0/0), Softmax both ways,
 /// LRN, BatchNormalization, ReduceMean, a padded strided Conv and AveragePool, HardSigmoid,
-/// HardSwish, linear and nearest Resize, a padded strided ConvTranspose, Less on NaNs, Where and
-/// reflect padding.
+/// HardSwish, linear and nearest Resize, a padded strided ConvTranspose, Less on NaNs, Where,
+/// reflect padding and a depthwise Conv.
 fn transcendental_program() -> (Program, Vec<Tensor>) {
 	let shape = vec![2, 4, 8, 8];
 	let mut v: Vec<f32> = common::seeded_f32(99, 512).iter().map(|x| x * 8.0).collect();
@@ -82,6 +82,7 @@ fn transcendental_program() -> (Program, Vec<Tensor>) {
 		c(Tensor::from_f32(vec![4], &[0.1, -0.2, 0.3, 0.0])),
 		c(Tensor::from_f32(vec![3, 4, 3, 3], &common::seeded_f32(5, 108))),
 		c(Tensor::from_f32(vec![4, 3, 3, 3], &common::seeded_f32(6, 108))),
+		c(Tensor::from_f32(vec![4, 1, 3, 3], &common::seeded_f32(7, 36))),
 	];
 	let unary = |op: Op| Node { op, inputs: vec![Ref::Input(0)] };
 	let window = edgeproof_canon::Window {
@@ -121,7 +122,7 @@ fn transcendental_program() -> (Program, Vec<Tensor>) {
 			inputs: vec![Ref::Node(1), Ref::Const(3)],
 		},
 		Node {
-			op: Op::AveragePool { window, count_include_pad: true },
+			op: Op::AveragePool { window: window.clone(), count_include_pad: true },
 			inputs: vec![Ref::Node(2)],
 		},
 		Node { op: Op::Sum, inputs: vec![Ref::Node(0), Ref::Node(1), Ref::Node(3)] },
@@ -158,12 +159,14 @@ fn transcendental_program() -> (Program, Vec<Tensor>) {
 		},
 		Node { op: Op::Less, inputs: vec![Ref::Input(0), Ref::Node(1)] },
 		Node { op: Op::Where, inputs: vec![Ref::Node(23), Ref::Node(0), Ref::Node(2)] },
+		// Depthwise (one output channel per group: the direct path) on the special values.
+		Node { op: Op::Conv { window, group: 4 }, inputs: vec![Ref::Input(0), Ref::Const(5)] },
 		Node {
 			op: Op::PadReflect { pads: vec![0, 0, 3, 2, 0, 0, 1, 5] },
 			inputs: vec![Ref::Node(24)],
 		},
 	];
-	let outputs = vec![Ref::Node(25)];
+	let outputs = vec![Ref::Node(26)];
 	(
 		Program {
 			inputs: vec![TensorSpec { dtype: DType::F32, shape }],

@@ -346,6 +346,21 @@ fn conv_job<T: Mac>(
 	job: &ConvJob,
 	out: &mut [T],
 ) -> Result<()> {
+	if geo.ocg == 1 {
+		conv_job_one_row(geo, x_b, wv, job, out)
+	} else {
+		conv_job_tiled(geo, x_b, wv, job, out)
+	}
+}
+
+/// [`conv_job`] through the register tiles: im2col blocks times packed weight tiles.
+fn conv_job_tiled<T: Mac>(
+	geo: &ConvGeometry,
+	x_b: &[T],
+	wv: &[T],
+	job: &ConvJob,
+	out: &mut [T],
+) -> Result<()> {
 	let (k_len, plane_out) = (geo.k_len, geo.plane_out);
 	let rows = job.rows(geo);
 	let mut packed = vec![T::default(); k_len * CONV_BLOCK.next_multiple_of(TILE_C)];
@@ -390,6 +405,53 @@ fn conv_job<T: Mac>(
 					}
 				}
 			}
+		}
+	}
+	Ok(())
+}
+
+/// [`conv_job`] of a convolution with one output channel per group (depthwise): each output
+/// computed directly, with the very steps of [`tile_kernel`] (from zero, `acc.mac(w, x)` for
+/// k = (ic, kh, kw) ascending, a padding tap as `x = 0`), without gathering its taps or
+/// multiplying the three zero rows a [`TILE_R`]-row tile would carry.
+fn conv_job_one_row<T: Mac>(
+	geo: &ConvGeometry,
+	x_b: &[T],
+	wv: &[T],
+	job: &ConvJob,
+	out: &mut [T],
+) -> Result<()> {
+	let (ah, aw, k_len) = (&geo.ah, &geo.aw, geo.k_len);
+	let (ih, iw, ow) = (ah.input, aw.input, aw.output.max(1));
+	let plane_in = geo.plane_in.max(1);
+	for (gi, grp) in job.groups.clone().enumerate() {
+		let w = wv.get(grp * k_len..(grp + 1) * k_len).ok_or(OVERFLOW)?;
+		let input = x_b
+			.get(grp * geo.cg * geo.plane_in..(grp + 1) * geo.cg * geo.plane_in)
+			.ok_or(OVERFLOW)?;
+		let out_g = out.get_mut(gi * geo.plane_out..(gi + 1) * geo.plane_out).ok_or(OVERFLOW)?;
+		for (p, o) in out_g.iter_mut().enumerate() {
+			let (r, cc) = (p / ow, p % ow);
+			let mut acc = T::default();
+			let mut taps = w.iter();
+			for ic_plane in input.chunks_exact(plane_in) {
+				for ki in 0..ah.kernel {
+					let y = (r * ah.stride + ki * ah.dilation) as isize - ah.pad_begin as isize;
+					let row = (y >= 0 && (y as usize) < ih)
+						.then(|| ic_plane.get(y as usize * iw..(y as usize + 1) * iw))
+						.flatten();
+					for kj in 0..aw.kernel {
+						let x =
+							(cc * aw.stride + kj * aw.dilation) as isize - aw.pad_begin as isize;
+						let v = match row {
+							Some(row) if x >= 0 => row.get(x as usize).copied().unwrap_or_default(),
+							_ => T::default(),
+						};
+						acc = acc.mac(taps.next().copied().unwrap_or_default(), v);
+					}
+				}
+			}
+			*o = acc;
 		}
 	}
 	Ok(())
@@ -779,4 +841,76 @@ pub fn conv_shape(
 	let mut out = vec![x[0], oc];
 	out.extend(axes.iter().map(|a| a.output as u32));
 	Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use proptest::prelude::*;
+
+	/// f32 values with the edge cases weighted in: ±0, ±inf, NaN, denormals, large and small.
+	fn value() -> impl Strategy<Value = f32> {
+		prop_oneof![
+			4 => -4.0f32..4.0,
+			1 => prop::sample::select(vec![
+				0.0f32, -0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, f32::MIN_POSITIVE / 8.0,
+				-f32::MIN_POSITIVE / 3.0, 3.0e38, -1.0e-38,
+			]),
+		]
+	}
+
+	proptest! {
+		#![proptest_config(ProptestConfig::with_cases(256))]
+
+		/// The direct one-row path = the tiled path, bit for bit, on depthwise convolutions of
+		/// any kernel, stride, dilation and padding.
+		#[test]
+		fn one_row_convolution_is_the_tiled_one_bit_for_bit(
+			groups in 1usize..5,
+			cg in 1usize..3,
+			(ih, iw) in (1usize..9, 1usize..9),
+			(kh, kw) in (1usize..4, 1usize..4),
+			(sh, sw) in (1usize..3, 1usize..3),
+			(dh, dw) in (1usize..3, 1usize..3),
+			(ph, pw) in (0usize..3, 0usize..3),
+			seed in prop::collection::vec(value(), 512),
+		) {
+			let axis = |input: usize, kernel: usize, stride: usize, dilation: usize, pad: usize| {
+				let span = (kernel - 1) * dilation + 1;
+				(input + 2 * pad >= span).then(|| Axis {
+					input,
+					kernel,
+					stride,
+					dilation,
+					pad_begin: pad,
+					output: (input + 2 * pad - span) / stride + 1,
+					pad_end: pad,
+				})
+			};
+			let (Some(ah), Some(aw)) = (axis(ih, kh, sh, dh, ph), axis(iw, kw, sw, dw, pw)) else {
+				return Ok(());
+			};
+			let geo = ConvGeometry {
+				cg,
+				ocg: 1,
+				k_len: cg * kh * kw,
+				plane_in: ih * iw,
+				plane_out: ah.output * aw.output,
+				ah,
+				aw,
+			};
+			let pick = |n: usize, from: usize| -> Vec<f32> {
+				(0..n).map(|i| seed[(from + i * 7) % seed.len()]).collect()
+			};
+			let x = pick(groups * cg * geo.plane_in, 0);
+			let w = pick(groups * geo.k_len, 3);
+			let job = ConvJob { groups: 0..groups, row_tiles: 0..1 };
+			let mut direct = vec![0f32; groups * geo.plane_out];
+			let mut tiled = vec![0f32; groups * geo.plane_out];
+			conv_job_one_row(&geo, &x, &w, &job, &mut direct).unwrap();
+			conv_job_tiled(&geo, &x, &w, &job, &mut tiled).unwrap();
+			let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+			prop_assert_eq!(bits(&direct), bits(&tiled));
+		}
+	}
 }
