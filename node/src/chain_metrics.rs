@@ -204,6 +204,7 @@ fn count_events(
 	else {
 		return;
 	};
+	let now = block_number(client, hash);
 	for record in records {
 		match record.event {
 			RuntimeEvent::Attestations(e) => {
@@ -222,7 +223,7 @@ fn count_events(
 				..
 			}) => {
 				metrics.opened.with_label_values(&[&checker_label(keys, &challenger)]).inc();
-				let opened_at = block_number(client, hash).unwrap_or_default();
+				let opened_at = now.unwrap_or_default();
 				running.insert(dispute, Running { challenger, claimant, opened_at });
 			},
 			RuntimeEvent::Disputes(pallet_disputes::Event::DisputeResolved {
@@ -239,7 +240,7 @@ fn count_events(
 				};
 				let checker = checker_label(keys, &ended.challenger);
 				metrics.resolved.with_label_values(&[&checker, outcome]).inc();
-				if let Some(now) = block_number(client, hash) {
+				if let Some(now) = now {
 					metrics.duration.observe(f64::from(now.saturating_sub(ended.opened_at)));
 				}
 				let id = dispute.to_string();

@@ -422,7 +422,7 @@ fn conv_job_one_row<T: Mac>(
 	out: &mut [T],
 ) -> Result<()> {
 	let (ah, aw, k_len) = (&geo.ah, &geo.aw, geo.k_len);
-	let (ih, iw, ow) = (ah.input, aw.input, aw.output.max(1));
+	let (iw, ow) = (aw.input, aw.output.max(1));
 	let plane_in = geo.plane_in.max(1);
 	for (gi, grp) in job.groups.clone().enumerate() {
 		let w = wv.get(grp * k_len..(grp + 1) * k_len).ok_or(OVERFLOW)?;
@@ -436,15 +436,10 @@ fn conv_job_one_row<T: Mac>(
 			let mut taps = w.iter();
 			for ic_plane in input.chunks_exact(plane_in) {
 				for ki in 0..ah.kernel {
-					let y = (r * ah.stride + ki * ah.dilation) as isize - ah.pad_begin as isize;
-					let row = (y >= 0 && (y as usize) < ih)
-						.then(|| ic_plane.get(y as usize * iw..(y as usize + 1) * iw))
-						.flatten();
+					let row = tap(ah, r, ki).and_then(|y| ic_plane.get(y * iw..(y + 1) * iw));
 					for kj in 0..aw.kernel {
-						let x =
-							(cc * aw.stride + kj * aw.dilation) as isize - aw.pad_begin as isize;
-						let v = match row {
-							Some(row) if x >= 0 => row.get(x as usize).copied().unwrap_or_default(),
+						let v = match (row, tap(aw, cc, kj)) {
+							(Some(row), Some(x)) => row.get(x).copied().unwrap_or_default(),
 							_ => T::default(),
 						};
 						acc = acc.mac(taps.next().copied().unwrap_or_default(), v);
@@ -455,6 +450,14 @@ fn conv_job_one_row<T: Mac>(
 		}
 	}
 	Ok(())
+}
+
+/// The input position along `axis` that tap `k` of output `o` reads, or `None` for a tap in the
+/// padding.
+#[inline(always)]
+fn tap(axis: &Axis, o: usize, k: usize) -> Option<usize> {
+	let i = (o * axis.stride + k * axis.dilation).checked_sub(axis.pad_begin)?;
+	(i < axis.input).then_some(i)
 }
 
 /// Gathers the taps of output positions `p0..p0 + pc` packed `[column tile][k][TILE_C]`:
@@ -478,18 +481,17 @@ fn im2col_packed<T: Mac>(
 				let (mut r, mut cc) = (p0 / ow, p0 % ow);
 				for p in 0..pc.next_multiple_of(TILE_C) {
 					let v = if p < pc {
-						let y = (r * ah.stride + ki * ah.dilation) as isize - ah.pad_begin as isize;
-						let x =
-							(cc * aw.stride + kj * aw.dilation) as isize - aw.pad_begin as isize;
+						let (y, x) = (tap(ah, r, ki), tap(aw, cc, kj));
 						cc += 1;
 						if cc == ow {
 							cc = 0;
 							r += 1;
 						}
-						if y >= 0 && (y as usize) < ih && x >= 0 && (x as usize) < iw {
-							ic_plane.get(y as usize * iw + x as usize).copied().unwrap_or_default()
-						} else {
-							T::default()
+						match (y, x) {
+							(Some(y), Some(x)) => {
+								ic_plane.get(y * iw + x).copied().unwrap_or_default()
+							},
+							_ => T::default(),
 						}
 					} else {
 						T::default()
