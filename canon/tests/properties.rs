@@ -513,6 +513,58 @@ fn conv_case() -> impl Strategy<Value = ConvCase> {
 		.prop_filter("an output of at least one position", |c| c.output().is_some())
 }
 
+/// A transposed convolution's geometry (weights `[c, mg, kh, kw]`; pads begin h, w, end h, w).
+#[derive(Clone, Debug)]
+struct ConvTransposeCase {
+	n: usize,
+	group: usize,
+	cg: usize,
+	mg: usize,
+	hw: (usize, usize),
+	kernel: (usize, usize),
+	stride: [usize; 2],
+	dilation: [usize; 2],
+	pads: [usize; 4],
+	output_padding: [usize; 2],
+}
+
+impl ConvTransposeCase {
+	fn output(&self) -> Option<(usize, usize)> {
+		let axis = |a: usize, i: usize, k: usize| {
+			let full =
+				self.stride[a] * (i - 1) + self.output_padding[a] + (k - 1) * self.dilation[a] + 1;
+			full.checked_sub(self.pads[a] + self.pads[a + 2]).filter(|&o| o > 0)
+		};
+		Some((axis(0, self.hw.0, self.kernel.0)?, axis(1, self.hw.1, self.kernel.1)?))
+	}
+}
+
+fn conv_transpose_case() -> impl Strategy<Value = ConvTransposeCase> {
+	(
+		(1usize..3, 1usize..4, 1usize..5, 1usize..5),
+		((1usize..7, 1usize..9), (1usize..4, 1usize..4)),
+		(proptest::array::uniform2(1usize..4), proptest::array::uniform2(1usize..3)),
+		(proptest::array::uniform4(0usize..3), proptest::array::uniform2(0usize..3)),
+	)
+		.prop_map(|((n, group, cg, mg), (hw, kernel), (stride, dilation), (pads, extra))| {
+			// output_padding must stay below max(stride, dilation) on each axis.
+			let output_padding = [0, 1].map(|a| extra[a] % stride[a].max(dilation[a]));
+			ConvTransposeCase {
+				n,
+				group,
+				cg,
+				mg,
+				hw,
+				kernel,
+				stride,
+				dilation,
+				pads,
+				output_padding,
+			}
+		})
+		.prop_filter("an output of at least one position", |c| c.output().is_some())
+}
+
 /// f32 values biased to the awkward ones: ±0, denormals, ±inf, NaN, large and tiny.
 fn awkward_f32() -> impl Strategy<Value = f32> {
 	prop_oneof![
@@ -580,6 +632,67 @@ proptest! {
 		let node = Node { op: Op::ConvInteger { window: case.window(), group: case.group as u32 }, inputs: (0..4).map(Ref::Input).collect() };
 		let got = execute_node(&node, &[&xt, &wt, &zxt, &zwt]).unwrap();
 		let got: Vec<i32> = got.int_values().unwrap().into_iter().map(|v| v as i32).collect();
+		prop_assert_eq!(got, want);
+	}
+
+	/// ConvTranspose gives, bit for bit, its documented order run directly (for each output,
+	/// `acc` over ic, kh, kw ascending across the taps that reach it, then `+ bias`), on awkward
+	/// values, groups, strides, dilations, pads and output padding.
+	#[test]
+	fn conv_transpose_is_its_documented_order_bit_for_bit(case in conv_transpose_case(), values in proptest::collection::vec(awkward_f32(), 1..64)) {
+		let (c, m) = (case.group * case.cg, case.group * case.mg);
+		let (ih, iw) = case.hw;
+		let (kh, kw) = case.kernel;
+		let (oh, ow) = case.output().unwrap();
+		let pick = |i: usize| values[i % values.len()];
+		let x: Vec<f32> = (0..case.n * c * ih * iw).map(|i| pick(i * 7 + 1)).collect();
+		let w: Vec<f32> = (0..c * case.mg * kh * kw).map(|i| pick(i * 3)).collect();
+		let bias: Vec<f32> = (0..m).map(|i| pick(i * 5 + 2)).collect();
+		// The input index a tap of an output reaches along one axis, if any.
+		let reach = |o: usize, k: usize, axis: usize, input: usize| {
+			let t = (o + case.pads[axis]).checked_sub(k * case.dilation[axis])?;
+			(t % case.stride[axis] == 0 && t / case.stride[axis] < input).then_some(t / case.stride[axis])
+		};
+		let bits = |v: f32| if v.is_nan() { edgeproof_canon::CANONICAL_NAN } else { v.to_bits() };
+		let mut want = vec![];
+		for b in 0..case.n {
+			for oc in 0..m {
+				let (grp, o) = (oc / case.mg, oc % case.mg);
+				for r in 0..oh {
+					for col in 0..ow {
+						let mut acc = 0f32;
+						for icg in 0..case.cg {
+							let ic = grp * case.cg + icg;
+							for ki in 0..kh {
+								for kj in 0..kw {
+									if let (Some(y), Some(xc)) = (reach(r, ki, 0, ih), reach(col, kj, 1, iw)) {
+										acc += x[((b * c + ic) * ih + y) * iw + xc] * w[((ic * case.mg + o) * kh + ki) * kw + kj];
+									}
+								}
+							}
+						}
+						want.push(bits(acc + bias[oc]));
+					}
+				}
+			}
+		}
+		let u = |v: &[usize]| v.iter().map(|&d| d as u32).collect::<Vec<u32>>();
+		let xt = Tensor::from_f32(u(&[case.n, c, ih, iw]), &x);
+		let wt = Tensor::from_f32(u(&[c, case.mg, kh, kw]), &w);
+		let bt = Tensor::from_f32(u(&[m]), &bias);
+		let window = edgeproof_canon::Window {
+			kernel: u(&[kh, kw]),
+			strides: u(&case.stride),
+			dilations: u(&case.dilation),
+			pads: u(&[case.pads[0], case.pads[1], case.pads[2], case.pads[3]]),
+			auto_pad: edgeproof_canon::AutoPad::NotSet,
+			ceil_mode: false,
+		};
+		let op = Op::ConvTranspose { window, group: case.group as u32, output_padding: u(&case.output_padding) };
+		let node = Node { op, inputs: (0..3).map(Ref::Input).collect() };
+		let got = execute_node(&node, &[&xt, &wt, &bt]).unwrap();
+		prop_assert_eq!(&got.shape, &u(&[case.n, m, oh, ow]));
+		let got: Vec<u32> = got.f32_values().unwrap().iter().map(|&v| bits(v)).collect();
 		prop_assert_eq!(got, want);
 	}
 

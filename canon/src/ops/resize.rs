@@ -193,23 +193,23 @@ pub fn run_resize(
 	let mut out = Vec::with_capacity(total);
 	let mut idx = vec![0usize; sizes.len()];
 	let corners = 1usize << resized.len();
-	let overflow = CanonError::Overflow { what: "Resize offsets" };
+	let overflow = || CanonError::Overflow { what: "Resize offsets" };
 	for _ in 0..total {
 		// Offset of the all-`lo` corner.
 		let mut base = 0usize;
 		for (ax, &i) in idx.iter().enumerate() {
-			let tap = plans.get(ax).and_then(|p| p.get(i)).ok_or(overflow.clone())?;
+			let tap = plans.get(ax).and_then(|p| p.get(i)).ok_or_else(overflow)?;
 			base += tap.lo * is.get(ax).copied().unwrap_or(0);
 		}
 		if resized.is_empty() {
-			out.push(xv.get(base).copied().ok_or(overflow.clone())?);
+			out.push(xv.get(base).copied().ok_or_else(overflow)?);
 		} else {
 			let mut acc = 0f32;
 			for corner in 0..corners {
 				let (mut off, mut w) = (base, 1f32);
 				for (bit, &ax) in resized.iter().enumerate() {
 					let i = idx.get(ax).copied().unwrap_or(0);
-					let tap = plans.get(ax).and_then(|p| p.get(i)).ok_or(overflow.clone())?;
+					let tap = plans.get(ax).and_then(|p| p.get(i)).ok_or_else(overflow)?;
 					let high = (corner >> (resized.len() - 1 - bit)) & 1 == 1;
 					let wa = if high {
 						let st = is.get(ax).copied().unwrap_or(0);
@@ -220,7 +220,7 @@ pub fn run_resize(
 					};
 					w = if bit == 0 { wa } else { w * wa };
 				}
-				acc += w * xv.get(off).copied().ok_or(overflow.clone())?;
+				acc += w * xv.get(off).copied().ok_or_else(overflow)?;
 			}
 			out.push(acc);
 		}

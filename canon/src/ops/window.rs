@@ -787,29 +787,37 @@ pub fn run_conv_transpose(
 		Some(b) => b.f32_values()?,
 		None => vec![0f32; m],
 	};
+	let overflow = || CanonError::Overflow { what: "ConvTranspose offsets" };
 	let mut out = Vec::with_capacity(n * m * oh * ow);
-	let overflow = CanonError::Overflow { what: "ConvTranspose offsets" };
+	// One output row at a time, its `ow` sums side by side: for each (ic, kh) the taps of every
+	// column are added in kw order, so each sum still runs over (ic, kh, kw) ascending.
+	let mut accs = vec![0f32; ow];
 	for b in 0..n {
 		for oc in 0..m {
 			let (grp, o) = (oc / mg, oc % mg);
 			let bv = bias.get(oc).copied().unwrap_or(0.0);
 			for row in &rows {
-				for col in &cols {
-					let mut acc = 0f32;
-					for icg in 0..cg {
-						let ic = grp * cg + icg;
-						let x_plane = (b * c + ic) * ih * iw;
-						let w_plane = (ic * mg + o) * kh * kw;
-						for &(ki, y) in row {
+				accs.fill(0.0);
+				for icg in 0..cg {
+					let ic = grp * cg + icg;
+					let x_plane = (b * c + ic) * ih * iw;
+					let w_plane = (ic * mg + o) * kh * kw;
+					for &(ki, y) in row {
+						let at = x_plane + y * iw;
+						let x_row = xv.get(at..at + iw).ok_or_else(overflow)?;
+						let at = w_plane + ki * kw;
+						let w_row = wv.get(at..at + kw).ok_or_else(overflow)?;
+						for (acc, col) in accs.iter_mut().zip(&cols) {
 							for &(kj, xc) in col {
-								let xv = xv.get(x_plane + y * iw + xc).ok_or(overflow.clone())?;
-								let wv = wv.get(w_plane + ki * kw + kj).ok_or(overflow.clone())?;
-								acc += xv * wv;
+								let (Some(&x), Some(&w)) = (x_row.get(xc), w_row.get(kj)) else {
+									return Err(overflow());
+								};
+								*acc += x * w;
 							}
 						}
 					}
-					out.push(acc + bv);
 				}
+				out.extend(accs.iter().map(|&acc| acc + bv));
 			}
 		}
 	}
