@@ -1,6 +1,6 @@
 //! Tensors, dtypes and the limits that bound every size.
 
-use alloc::{format, vec::Vec};
+use alloc::{format, vec, vec::Vec};
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 
@@ -163,9 +163,9 @@ impl Tensor {
 
 	/// An F32 tensor from values.
 	pub fn from_f32(shape: Vec<u32>, values: &[f32]) -> Self {
-		let mut data = Vec::with_capacity(values.len() * 4);
-		for v in values {
-			data.extend_from_slice(&v.to_le_bytes());
+		let mut data = vec![0u8; values.len() * 4];
+		for (d, v) in data.chunks_exact_mut(4).zip(values) {
+			d.copy_from_slice(&v.to_le_bytes());
 		}
 		Self { dtype: DType::F32, shape, data }
 	}
@@ -232,11 +232,11 @@ impl Tensor {
 	/// The elements of an F32 tensor.
 	pub fn f32_values(&self) -> Result<Vec<f32>> {
 		self.expect_dtype(DType::F32)?;
-		Ok(self
-			.data
-			.chunks_exact(4)
-			.map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-			.collect())
+		let mut values = vec![0f32; self.data.len() / 4];
+		for (v, c) in values.iter_mut().zip(self.data.chunks_exact(4)) {
+			*v = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+		}
+		Ok(values)
 	}
 
 	/// The elements of an integer tensor (I64, I32, U8, I8 or Bool), widened to i64.
@@ -291,9 +291,12 @@ pub const CANONICAL_NAN: u32 = 0x7fc0_0000;
 
 /// True if little-endian f32 `bytes` hold a NaN that is not [`CANONICAL_NAN`].
 pub(crate) fn has_noncanonical_nan_bytes(bytes: &[u8]) -> bool {
-	bytes.chunks_exact(4).any(|c| {
-		let bits = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-		f32::from_bits(bits).is_nan() && bits != CANONICAL_NAN
+	// Without an early exit per element, so the scan runs in vector lanes; one per 256 bytes.
+	bytes.chunks(256).any(|block| {
+		block.chunks_exact(4).fold(false, |found, c| {
+			let bits = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+			found | ((bits & 0x7fff_ffff) > 0x7f80_0000) & (bits != CANONICAL_NAN)
+		})
 	})
 }
 

@@ -39,14 +39,15 @@ pub fn infer_binary(op: &Op, ins: &[Meta]) -> Result<(DType, Vec<u32>)> {
 	Ok((first.dtype, shape))
 }
 
-fn f32_fn(op: &Op) -> fn(f32, f32) -> f32 {
+/// [`run_binary`] on F32 inputs: `f` folded left to right, one monomorphic loop per operator.
+fn run_binary_f32(op: &Op, ins: &[&Tensor], out_shape: &[u32]) -> Result<Tensor> {
 	match op {
-		Op::Sub => |x, y| x - y,
-		Op::Mul => |x, y| x * y,
-		Op::Div => |x, y| x / y,
-		Op::Pow => libm::powf,
-		Op::Mod { .. } => libm::fmodf,
-		Op::Max => |x, y| {
+		Op::Sub => fold_f32(op, ins, out_shape, |x, y| x - y),
+		Op::Mul => fold_f32(op, ins, out_shape, |x, y| x * y),
+		Op::Div => fold_f32(op, ins, out_shape, |x, y| x / y),
+		Op::Pow => fold_f32(op, ins, out_shape, libm::powf),
+		Op::Mod { .. } => fold_f32(op, ins, out_shape, libm::fmodf),
+		Op::Max => fold_f32(op, ins, out_shape, |x, y| {
 			if x.is_nan() || y.is_nan() {
 				f32::NAN
 			} else if y > x {
@@ -54,8 +55,8 @@ fn f32_fn(op: &Op) -> fn(f32, f32) -> f32 {
 			} else {
 				x
 			}
-		},
-		Op::Min => |x, y| {
+		}),
+		Op::Min => fold_f32(op, ins, out_shape, |x, y| {
 			if x.is_nan() || y.is_nan() {
 				f32::NAN
 			} else if y < x {
@@ -63,9 +64,30 @@ fn f32_fn(op: &Op) -> fn(f32, f32) -> f32 {
 			} else {
 				x
 			}
-		},
-		_ => |x, y| x + y,
+		}),
+		_ => fold_f32(op, ins, out_shape, |x, y| x + y),
 	}
+}
+
+fn fold_f32(
+	op: &Op,
+	ins: &[&Tensor],
+	out_shape: &[u32],
+	f: impl Fn(f32, f32) -> f32 + Copy,
+) -> Result<Tensor> {
+	let name = op.name();
+	let first = ins.first().ok_or(CanonError::Arity { op: name, expected: ">= 1", found: 0 })?;
+	let mut acc = first.f32_values()?;
+	let mut acc_shape = first.shape.clone();
+	for t in ins.iter().skip(1) {
+		let shape = broadcast_shapes(name, &acc_shape, &t.shape)?;
+		acc = map2(&acc, &acc_shape, &t.f32_values()?, &t.shape, &shape, f)?;
+		acc_shape = shape;
+	}
+	if acc_shape != out_shape {
+		return Err(value_err(name, format!("shape {acc_shape:?} != {out_shape:?}")));
+	}
+	Ok(f32_tensor(out_shape.to_vec(), acc))
 }
 
 /// Binary and variadic elementwise operators, folded left to right over the inputs.
@@ -73,18 +95,7 @@ pub fn run_binary(op: &Op, ins: &[&Tensor], out_shape: &[u32]) -> Result<Tensor>
 	let name = op.name();
 	let first = ins.first().ok_or(CanonError::Arity { op: name, expected: ">= 1", found: 0 })?;
 	if first.dtype == DType::F32 {
-		let f = f32_fn(op);
-		let mut acc = first.f32_values()?;
-		let mut acc_shape = first.shape.clone();
-		for t in ins.iter().skip(1) {
-			let shape = broadcast_shapes(name, &acc_shape, &t.shape)?;
-			acc = map2(&acc, &acc_shape, &t.f32_values()?, &t.shape, &shape, f)?;
-			acc_shape = shape;
-		}
-		if acc_shape != out_shape {
-			return Err(value_err(name, format!("shape {acc_shape:?} != {out_shape:?}")));
-		}
-		return Ok(f32_tensor(out_shape.to_vec(), acc));
+		return run_binary_f32(op, ins, out_shape);
 	}
 	let mut div_by_zero = false;
 	let mut acc = first.int_values()?;
@@ -132,9 +143,9 @@ pub fn run_binary(op: &Op, ins: &[&Tensor], out_shape: &[u32]) -> Result<Tensor>
 	int_tensor(first.dtype, acc_shape, &acc)
 }
 
-/// The scalar function of a unary F32 operator.
-fn unary_fn(op: &Op) -> Option<impl Fn(f32) -> f32> {
-	let (kind, a, b) = match *op {
+/// A unary F32 operator as (kind, a, b): the arm of [`unary`] and its two parameters.
+fn unary_kind(op: &Op) -> Option<(u8, f32, f32)> {
+	Some(match *op {
 		Op::Relu => (0, 0.0, 0.0),
 		Op::LeakyRelu { alpha } => (1, f32::from_bits(alpha), 0.0),
 		Op::Sigmoid => (2, 0.0, 0.0),
@@ -160,55 +171,68 @@ fn unary_fn(op: &Op) -> Option<impl Fn(f32) -> f32> {
 		Op::Gelu { tanh: true } => (17, 0.797_884_6, 0.044_715),
 		Op::Round => (18, 0.0, 0.0),
 		_ => return None,
-	};
-	Some(move |x: f32| -> f32 {
-		match kind {
-			// NaN stays NaN (tolerance matches NaN only with NaN).
-			0 => {
-				if x.is_nan() || x > 0.0 {
-					x
-				} else {
-					0.0
-				}
-			},
-			1 => {
-				if x < 0.0 {
-					a * x
-				} else {
-					x
-				}
-			},
-			2 => 1.0 / (1.0 + libm::expf(-x)),
-			3 => libm::tanhf(x),
-			4 => libm::expf(x),
-			5 => libm::logf(x),
-			6 => libm::sqrtf(x),
-			7 => -x,
-			8 => libm::fabsf(x),
-			9 => libm::erff(x),
-			10 => 1.0 / x,
-			11 => libm::floorf(x),
-			12 => libm::ceilf(x),
-			14 => unit_clamp(a * x + b),
-			15 => x * unit_clamp(a * x + b),
-			16 => (0.5 * x) * (1.0 + libm::erff(x * a)),
-			17 => (0.5 * x) * (1.0 + libm::tanhf(a * (x + b * (x * x * x)))),
-			18 => libm::rintf(x),
-			// Clip: `min(max(x, lo), hi)`, so `hi` wins when `lo > hi` (as ONNX says).
-			_ => {
-				if x.is_nan() {
-					x
-				} else {
-					let v = if x < a { a } else { x };
-					if v > b {
-						b
-					} else {
-						v
-					}
-				}
-			},
-		}
 	})
+}
+
+/// The scalar function of unary operator `kind` (of [`unary_kind`]) with parameters `a`, `b`.
+#[inline(always)]
+fn unary(kind: u8, a: f32, b: f32, x: f32) -> f32 {
+	match kind {
+		// NaN stays NaN (tolerance matches NaN only with NaN).
+		0 => {
+			if x.is_nan() || x > 0.0 {
+				x
+			} else {
+				0.0
+			}
+		},
+		1 => {
+			if x < 0.0 {
+				a * x
+			} else {
+				x
+			}
+		},
+		2 => 1.0 / (1.0 + libm::expf(-x)),
+		3 => libm::tanhf(x),
+		4 => libm::expf(x),
+		5 => libm::logf(x),
+		6 => libm::sqrtf(x),
+		7 => -x,
+		8 => libm::fabsf(x),
+		9 => libm::erff(x),
+		10 => 1.0 / x,
+		11 => libm::floorf(x),
+		12 => libm::ceilf(x),
+		14 => unit_clamp(a * x + b),
+		15 => x * unit_clamp(a * x + b),
+		16 => (0.5 * x) * (1.0 + libm::erff(x * a)),
+		17 => (0.5 * x) * (1.0 + libm::tanhf(a * (x + b * (x * x * x)))),
+		18 => libm::rintf(x),
+		// Clip: `min(max(x, lo), hi)`, so `hi` wins when `lo > hi` (as ONNX says).
+		_ => {
+			if x.is_nan() {
+				x
+			} else {
+				let v = if x < a { a } else { x };
+				if v > b {
+					b
+				} else {
+					v
+				}
+			}
+		},
+	}
+}
+
+/// [`unary`] of a constant `K` over little-endian f32 bytes: one loop per operator, with no
+/// per-element dispatch.
+fn map_unary<const K: u8>(a: f32, b: f32, src: &[u8], dst: &mut [u8]) {
+	for (d, c) in dst.chunks_exact_mut(4).zip(src.chunks_exact(4)) {
+		d.copy_from_slice(
+			&unary(K, a, b, f32::from_le_bytes([c[0], c[1], c[2], c[3]])).to_le_bytes(),
+		);
+	}
 }
 
 /// `max(0, min(1, v))`, NaN propagating.
@@ -223,7 +247,7 @@ fn unit_clamp(v: f32) -> f32 {
 }
 
 pub fn is_unary(op: &Op) -> bool {
-	unary_fn(op).is_some()
+	unary_kind(op).is_some()
 }
 
 /// Neg and Abs on I64/I32 (wrapping: the minimum value maps to itself).
@@ -244,15 +268,33 @@ pub fn run_int_sign(op: &Op, x: &Tensor) -> Result<Tensor> {
 }
 
 pub fn run_unary(op: &Op, x: &Tensor) -> Result<Tensor> {
-	let f = unary_fn(op).ok_or(value_err(op.name(), "not a unary operator"))?;
+	let (kind, a, b) = unary_kind(op).ok_or(value_err(op.name(), "not a unary operator"))?;
 	if x.dtype != DType::F32 {
 		return Err(CanonError::DType { op: op.name(), input: 0, found: x.dtype });
 	}
-	let mut data = Vec::with_capacity(x.data.len());
-	for c in x.data.chunks_exact(4) {
-		let v = f(f32::from_le_bytes([c[0], c[1], c[2], c[3]]));
-		data.extend_from_slice(&v.to_le_bytes());
-	}
+	let map: fn(f32, f32, &[u8], &mut [u8]) = match kind {
+		0 => map_unary::<0>,
+		1 => map_unary::<1>,
+		2 => map_unary::<2>,
+		3 => map_unary::<3>,
+		4 => map_unary::<4>,
+		5 => map_unary::<5>,
+		6 => map_unary::<6>,
+		7 => map_unary::<7>,
+		8 => map_unary::<8>,
+		9 => map_unary::<9>,
+		10 => map_unary::<10>,
+		11 => map_unary::<11>,
+		12 => map_unary::<12>,
+		14 => map_unary::<14>,
+		15 => map_unary::<15>,
+		16 => map_unary::<16>,
+		17 => map_unary::<17>,
+		18 => map_unary::<18>,
+		_ => map_unary::<13>,
+	};
+	let mut data = vec![0u8; x.data.len() / 4 * 4];
+	map(a, b, &x.data, &mut data);
 	Ok(Tensor { dtype: DType::F32, shape: x.shape.clone(), data })
 }
 
