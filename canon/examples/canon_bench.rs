@@ -3,6 +3,7 @@
 //!     cargo run --release -p edgeproof-canon --example canon_bench            # all benchmarks
 //!     cargo run --release -p edgeproof-canon --example canon_bench -- trace   # one ResNet-50 trace
 //!     cargo run --release -p edgeproof-canon --example canon_bench -- real    # the real models
+//!     cargo run --release -p edgeproof-canon --example canon_bench -- real 5 minilm  # runs, a filter
 //!     cargo run --release -p edgeproof-canon --example canon_bench -- real-trace FILE  # one trace
 //!     cargo run --release -p edgeproof-canon --example canon_bench -- real-stream FILE # streamed
 //!     cargo run --release -p edgeproof-canon --example canon_bench -- real-ort FILE    # one ort run
@@ -103,13 +104,14 @@ fn trace_resnet50() {
 /// The real models of canon/tests/common/real.rs, side by side in one run: canon's execution,
 /// canon's trace root (execution, leaf hashes, Merkle root), ort with 1 and 2 intra-op threads
 /// (all optimisations), each the median of `runs`, and the ratios to ort's single thread.
-fn bench_real(runs: usize) {
+/// The real models whose file name contains `filter` (all without one).
+fn bench_real(runs: usize, filter: Option<&str>) {
 	use common::real::{model_bytes, named_inputs, program_and_inputs, ALL};
 	println!(
 		"{:<40} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>7}",
 		"model", "canon", "trace", "stream", "ort 1t", "ort 2t", "c/ort1", "t/ort1", "t/c", "s/c"
 	);
-	for m in ALL {
+	for m in ALL.iter().filter(|m| filter.is_none_or(|f| m.file.contains(f))) {
 		let (program, inputs) = program_and_inputs(m, 7);
 		let named = named_inputs(m, 7);
 		let canon = time_n(runs, || {
@@ -244,7 +246,10 @@ fn main() {
 	let mut args = std::env::args().skip(1);
 	match args.next().as_deref() {
 		Some("trace") => trace_resnet50(),
-		Some("real") => bench_real(args.next().and_then(|r| r.parse().ok()).unwrap_or(5)),
+		Some("real") => {
+			let runs = args.next().and_then(|r| r.parse().ok()).unwrap_or(5);
+			bench_real(runs, args.next().as_deref())
+		},
 		Some("real-trace") => real_trace(&args.next().expect("a model file name"), false),
 		Some("real-stream") => real_trace(&args.next().expect("a model file name"), true),
 		Some("real-ort") => real_ort(&args.next().expect("a model file name")),
