@@ -165,6 +165,21 @@ pub fn for_each_broadcast2(
 	}
 }
 
+/// Round half to even, exactly `libm::rintf`: below 2^23 in magnitude, adding and subtracting
+/// 2^23 leaves the nearest integer (ties to even: IEEE's rounding of the sum, the same on
+/// every target); larger values, infinities and NaN are returned as they are. The sign of a
+/// zero result is the sign of `v`.
+#[inline(always)]
+pub fn rint(v: f32) -> f32 {
+	const TWO_23: f32 = 8_388_608.0;
+	let magnitude = f32::from_bits(v.to_bits() & 0x7fff_ffff);
+	if !(magnitude < TWO_23) {
+		return v;
+	}
+	let r = (magnitude + TWO_23) - TWO_23;
+	f32::from_bits(r.to_bits() | (v.to_bits() & 0x8000_0000))
+}
+
 /// Elementwise binary map with broadcasting. `a` and `b` must hold `numel(a_shape)` and
 /// `numel(b_shape)` values.
 pub fn map2<T: Copy, U>(
@@ -259,4 +274,47 @@ pub fn ints(op: &'static str, t: &Tensor) -> Result<Vec<i64>> {
 /// Converts a non-negative i64 to a u32 dimension.
 pub fn dim(op: &'static str, v: i64) -> Result<u32> {
 	u32::try_from(v).map_err(|_| shape_err(op, format!("dimension {v} out of range")))
+}
+
+#[cfg(test)]
+mod tests {
+	use super::rint;
+
+	/// `rint` is `libm::rintf` bit for bit: on every 4099th bit pattern (a million values across
+	/// every exponent, both signs, NaN payloads) and on the ties, the 2^23 boundary, ±0, ±inf.
+	#[test]
+	fn rint_is_libm_rintf() {
+		let edges = [
+			0.5f32,
+			1.5,
+			2.5,
+			-0.5,
+			-1.5,
+			-2.5,
+			0.49999997,
+			8_388_607.5,
+			8_388_608.0,
+			8_388_609.0,
+			-8_388_607.5,
+			16_777_215.0,
+			0.0,
+			-0.0,
+			f32::INFINITY,
+			f32::NEG_INFINITY,
+			f32::NAN,
+			f32::MIN_POSITIVE / 8.0,
+			-f32::MIN_POSITIVE,
+			f32::MAX,
+			f32::MIN,
+		];
+		let sampled = (0..=u32::MAX).step_by(4099).map(f32::from_bits);
+		for v in edges.into_iter().chain(sampled) {
+			let (got, want) = (rint(v), libm::rintf(v));
+			assert!(
+				got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+				"rint({v:e} = {:#x}) = {got:e}, libm {want:e}",
+				v.to_bits()
+			);
+		}
+	}
 }

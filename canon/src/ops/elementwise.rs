@@ -208,7 +208,7 @@ fn unary(kind: u8, a: f32, b: f32, x: f32) -> f32 {
 		15 => x * unit_clamp(a * x + b),
 		16 => (0.5 * x) * (1.0 + libm::erff(x * a)),
 		17 => (0.5 * x) * (1.0 + libm::tanhf(a * (x + b * (x * x * x)))),
-		18 => libm::rintf(x),
+		18 => super::common::rint(x),
 		// Clip: `min(max(x, lo), hi)`, so `hi` wins when `lo > hi` (as ONNX says).
 		_ => {
 			if x.is_nan() {

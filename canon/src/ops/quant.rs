@@ -11,9 +11,10 @@
 //!   `y = saturate(rint((acc as f32) * m) + y_zero_point)`.
 
 use alloc::{format, vec, vec::Vec};
+use core::ops::Range;
 
 use super::{
-	common::{broadcast_shapes, broadcast_strides, for_each_broadcast2, norm_axis, Meta},
+	common::{broadcast_shapes, broadcast_strides, for_each_broadcast2, norm_axis, rint, Meta},
 	linalg, window,
 };
 use crate::{
@@ -48,16 +49,27 @@ fn params_axis(op: &'static str, x: &[u32], p: &[u32], axis: i32) -> Result<Opti
 	Ok(Some(a))
 }
 
-/// The parameter index of each element of a tensor of `shape` (0 per tensor).
-fn param_index(shape: &[u32], axis: Option<usize>) -> impl Fn(usize) -> usize + '_ {
-	let inner: usize = axis.map_or(1, |a| shape.iter().skip(a + 1).map(|&d| d as usize).product());
-	let len = axis.and_then(|a| shape.get(a)).copied().unwrap_or(1) as usize;
-	move |i| if axis.is_some() { (i / inner.max(1)) % len.max(1) } else { 0 }
+/// The runs of consecutive elements of a tensor of `shape` (`n` elements) that share one
+/// quantization parameter: `(parameter index, element range)`; one run for per-tensor
+/// parameters.
+fn param_runs(
+	shape: &[u32],
+	axis: Option<usize>,
+	n: usize,
+) -> impl Iterator<Item = (usize, Range<usize>)> {
+	let (inner, len) = match axis {
+		Some(a) => (
+			shape.iter().skip(a + 1).map(|&d| d as usize).product::<usize>().max(1),
+			shape.get(a).copied().unwrap_or(1).max(1) as usize,
+		),
+		None => (n.max(1), 1),
+	};
+	(0..n.div_ceil(inner)).map(move |j| (j % len, j * inner..((j + 1) * inner).min(n)))
 }
 
 /// `saturate(rint(v) + zp)` into `r` (round half to even; NaN gives the zero point).
 fn quantize_one(v: f32, zp: i64, (lo, hi): (i64, i64)) -> i64 {
-	let x = libm::rintf(v);
+	let x = rint(v);
 	if x.is_nan() {
 		zp.clamp(lo, hi)
 	} else {
@@ -98,16 +110,14 @@ pub fn run_quantize(ins: &[&Tensor], axis: i32) -> Result<Tensor> {
 		found: zp.dtype,
 	})?;
 	let (xv, sv, zv) = (x.f32_values()?, scale.f32_values()?, zp.int_values()?);
-	let at = param_index(&x.shape, a);
-	let q: Vec<i64> = xv
-		.iter()
-		.enumerate()
-		.map(|(i, &v)| {
-			let p = at(i);
-			let (s, z) = (sv.get(p).copied().unwrap_or(1.0), zv.get(p).copied().unwrap_or(0));
-			quantize_one(v / s, z, r)
-		})
-		.collect();
+	let mut q = vec![0i64; xv.len()];
+	for (p, run) in param_runs(&x.shape, a, xv.len()) {
+		let (s, z) = (sv.get(p).copied().unwrap_or(1.0), zv.get(p).copied().unwrap_or(0));
+		let (Some(out), Some(xs)) = (q.get_mut(run.clone()), xv.get(run)) else { break };
+		for (o, &v) in out.iter_mut().zip(xs) {
+			*o = quantize_one(v / s, z, r);
+		}
+	}
 	encode(zp.dtype, x.shape.clone(), &q)
 }
 
@@ -138,16 +148,14 @@ pub fn run_dequantize(ins: &[&Tensor], axis: i32) -> Result<Tensor> {
 	};
 	let a = params_axis("DequantizeLinear", &x.shape, &scale.shape, axis)?;
 	let (xv, sv, zv) = (x.int_values()?, scale.f32_values()?, zp.int_values()?);
-	let at = param_index(&x.shape, a);
-	let y: Vec<f32> = xv
-		.iter()
-		.enumerate()
-		.map(|(i, &q)| {
-			let p = at(i);
-			let (s, z) = (sv.get(p).copied().unwrap_or(1.0), zv.get(p).copied().unwrap_or(0));
-			(q.wrapping_sub(z) as i32) as f32 * s
-		})
-		.collect();
+	let mut y = vec![0f32; xv.len()];
+	for (p, run) in param_runs(&x.shape, a, xv.len()) {
+		let (s, z) = (sv.get(p).copied().unwrap_or(1.0), zv.get(p).copied().unwrap_or(0));
+		let (Some(out), Some(qs)) = (y.get_mut(run.clone()), xv.get(run)) else { break };
+		for (o, &q) in out.iter_mut().zip(qs) {
+			*o = (q.wrapping_sub(z) as i32) as f32 * s;
+		}
+	}
 	Ok(super::common::f32_tensor(x.shape.clone(), y))
 }
 
