@@ -7,6 +7,7 @@
 //!     cargo run --release -p edgeproof-canon --example canon_bench -- real-trace FILE  # one trace
 //!     cargo run --release -p edgeproof-canon --example canon_bench -- real-stream FILE # streamed
 //!     cargo run --release -p edgeproof-canon --example canon_bench -- real-ort FILE    # one ort run
+//!     cargo run --release -p edgeproof-canon --example canon_bench -- real-profile FILE [runs]  # per operator
 //!     cargo run --release -p edgeproof-canon --example canon_bench -- chunks FILE [runs]  # chunk sizes
 //!
 //! `real-trace`, `real-stream` and `real-ort` under `/usr/bin/time -f %M` give the two peak RSS to compare.
@@ -181,6 +182,56 @@ fn real_trace(file: &str, streamed: bool) {
 	println!("{file}: root 0x{}", root.iter().map(|b| format!("{b:02x}")).collect::<String>());
 }
 
+/// Where a real model's execution goes: each node run alone on its inputs from one trace
+/// (`runs` times, median per node), the times summed per operator and printed largest first,
+/// with the work (multiply-adds or elements) they did.
+fn real_profile(file: &str, runs: usize) {
+	use edgeproof_canon::{execute_node, Ref};
+	use std::collections::BTreeMap;
+	let (program, inputs) = common::real::program_and_inputs(real_model(file), 7);
+	let trace = execute(&program, &inputs).expect("runs");
+	let m = program.inputs.len();
+	let mut per_op: BTreeMap<&str, (Duration, u64, usize)> = BTreeMap::new();
+	let mut total = Duration::ZERO;
+	let works = program.node_works().expect("shapes");
+	for (node, work) in program.nodes.iter().zip(works) {
+		let ins: Vec<&Tensor> = node
+			.inputs
+			.iter()
+			.map(|r| match *r {
+				Ref::Input(i) => &trace.values[i as usize],
+				Ref::Const(c) => &program.constants[c as usize],
+				Ref::Node(n) => &trace.values[m + n as usize],
+			})
+			.collect();
+		let t = time_n(runs, || {
+			execute_node(node, &ins).expect("runs");
+		});
+		let e = per_op.entry(node.op.name()).or_default();
+		(e.0, e.1, e.2) = (e.0 + t, e.1 + work, e.2 + 1);
+		total += t;
+	}
+	let mut rows: Vec<_> = per_op.into_iter().collect();
+	rows.sort_by_key(|(_, (t, ..))| std::cmp::Reverse(*t));
+	println!(
+		"{file}: {:.2} ms over {} nodes (median of {runs} per node)",
+		total.as_secs_f64() * 1e3,
+		program.nodes.len()
+	);
+	println!(
+		"{:<24} {:>6} {:>10} {:>7} {:>12} {:>9}",
+		"operator", "nodes", "ms", "share", "work", "work/ns"
+	);
+	for (op, (t, work, n)) in rows {
+		println!(
+			"{op:<24} {n:>6} {:>10.2} {:>6.1}% {work:>12} {:>9.2}",
+			t.as_secs_f64() * 1e3,
+			100.0 * t.as_secs_f64() / total.as_secs_f64(),
+			work as f64 / (t.as_nanos().max(1) as f64)
+		);
+	}
+}
+
 /// The choice of `CHUNK_BYTES`: for each candidate chunk size, the time to hash every value of a
 /// real model's trace on one thread (median of `runs`), against hashing each value's SCALE
 /// bytes whole as one stream (the leaf hash before chunking), and the size of the proof of one
@@ -252,6 +303,10 @@ fn main() {
 		},
 		Some("real-trace") => real_trace(&args.next().expect("a model file name"), false),
 		Some("real-stream") => real_trace(&args.next().expect("a model file name"), true),
+		Some("real-profile") => real_profile(
+			&args.next().expect("a model file name"),
+			args.next().and_then(|r| r.parse().ok()).unwrap_or(5),
+		),
 		Some("real-ort") => real_ort(&args.next().expect("a model file name")),
 		Some("chunks") => chunk_sizes(
 			&args.next().expect("a model file name"),

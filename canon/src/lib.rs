@@ -43,6 +43,7 @@ pub mod ops;
 #[cfg(feature = "std")]
 mod parallel;
 mod program;
+pub mod simd;
 mod tensor;
 mod tolerance;
 

@@ -656,7 +656,7 @@ proptest! {
 		let bits = |v: f32| if v.is_nan() { edgeproof_canon::CANONICAL_NAN } else { v.to_bits() };
 		let mut want = vec![];
 		for b in 0..case.n {
-			for oc in 0..m {
+			for (oc, &bias_oc) in bias.iter().enumerate() {
 				let (grp, o) = (oc / case.mg, oc % case.mg);
 				for r in 0..oh {
 					for col in 0..ow {
@@ -671,7 +671,7 @@ proptest! {
 								}
 							}
 						}
-						want.push(bits(acc + bias[oc]));
+						want.push(bits(acc + bias_oc));
 					}
 				}
 			}

@@ -124,6 +124,28 @@ pub fn for_each_broadcast2(
 	sb: &[usize],
 	mut f: impl FnMut(usize, usize, usize),
 ) {
+	for_each_broadcast_run(out, sa, sb, |run| {
+		for t in 0..run.len {
+			f(run.out + t, run.a + t * run.a_step, run.b + t * run.b_step);
+		}
+	});
+}
+
+/// A run of consecutive output elements whose input offsets advance by fixed steps: element
+/// `out + t` reads `a + t * a_step` and `b + t * b_step`, for `t < len`.
+#[derive(Clone, Copy, Debug)]
+pub struct Run {
+	pub out: usize,
+	pub len: usize,
+	pub a: usize,
+	pub a_step: usize,
+	pub b: usize,
+	pub b_step: usize,
+}
+
+/// [`for_each_broadcast2`] by runs: `f` is called for each innermost run of `out` (after
+/// merging the axes that allow it), in row-major order.
+pub fn for_each_broadcast_run(out: &[u32], sa: &[usize], sb: &[usize], mut f: impl FnMut(Run)) {
 	let total: usize = out.iter().map(|&d| d as usize).product();
 	if total == 0 {
 		return;
@@ -143,9 +165,7 @@ pub fn for_each_broadcast2(
 	let (mut oa, mut ob) = (0usize, 0usize);
 	let mut o = 0usize;
 	while o < total {
-		for t in 0..n {
-			f(o + t, oa + t * ia, ob + t * ib);
-		}
+		f(Run { out: o, len: n, a: oa, a_step: ia, b: ob, b_step: ib });
 		o += n;
 		// Increment the outer multi-index, updating offsets.
 		for ax in (0..outer).rev() {
@@ -173,7 +193,7 @@ pub fn for_each_broadcast2(
 pub fn rint(v: f32) -> f32 {
 	const TWO_23: f32 = 8_388_608.0;
 	let magnitude = f32::from_bits(v.to_bits() & 0x7fff_ffff);
-	if !(magnitude < TWO_23) {
+	if magnitude.is_nan() || magnitude >= TWO_23 {
 		return v;
 	}
 	let r = (magnitude + TWO_23) - TWO_23;
@@ -201,9 +221,23 @@ pub fn map2<T: Copy, U>(
 	let sb = broadcast_strides(out_shape, b_shape);
 	let mut out = Vec::with_capacity(a.len().max(b.len()));
 	let mut bad = false;
-	for_each_broadcast2(out_shape, &sa, &sb, |_, oa, ob| match (a.get(oa), b.get(ob)) {
-		(Some(&x), Some(&y)) => out.push(f(x, y)),
-		_ => bad = true,
+	// Run by run: a contiguous or repeated operand is read as a slice or a scalar.
+	for_each_broadcast_run(out_shape, &sa, &sb, |r| {
+		let span = |at: usize, step: usize| at..at + r.len.saturating_sub(1) * step + 1;
+		match (r.a_step, r.b_step, a.get(span(r.a, r.a_step)), b.get(span(r.b, r.b_step))) {
+			(1, 1, Some(x), Some(y)) => out.extend(x.iter().zip(y).map(|(&x, &y)| f(x, y))),
+			(1, 0, Some(x), Some(&[y])) => out.extend(x.iter().map(|&x| f(x, y))),
+			(0, 1, Some(&[x]), Some(y)) => out.extend(y.iter().map(|&y| f(x, y))),
+			(sa, sb, Some(x), Some(y)) => {
+				for t in 0..r.len {
+					match (x.get(t * sa), y.get(t * sb)) {
+						(Some(&x), Some(&y)) => out.push(f(x, y)),
+						_ => bad = true,
+					}
+				}
+			},
+			_ => bad = true,
+		}
 	});
 	if bad {
 		return Err(CanonError::Overflow { what: "broadcast offset" });
@@ -278,7 +312,48 @@ pub fn dim(op: &'static str, v: i64) -> Result<u32> {
 
 #[cfg(test)]
 mod tests {
-	use super::rint;
+	use super::*;
+	use proptest::prelude::*;
+
+	proptest! {
+		/// `map2` on broadcast shapes (any axes of either operand set to 1, ranks differing)
+		/// gives every output element from the input elements numpy's rules pick, in
+		/// row-major order.
+		#[test]
+		fn map2_broadcasts_as_numpy(
+			out in prop::collection::vec(1u32..5, 0..5),
+			a_ones in prop::collection::vec(any::<bool>(), 5),
+			b_ones in prop::collection::vec(any::<bool>(), 5),
+			drop_a in 0usize..3,
+			drop_b in 0usize..3,
+		) {
+			let pick = |ones: &[bool], drop: usize| -> Vec<u32> {
+				let s: Vec<u32> = out.iter().zip(ones).map(|(&d, &one)| if one { 1 } else { d }).collect();
+				s[drop.min(s.len())..].to_vec()
+			};
+			let (ash, bsh) = (pick(&a_ones, drop_a), pick(&b_ones, drop_b));
+			let n = |s: &[u32]| s.iter().product::<u32>() as usize;
+			let a: Vec<i64> = (0..n(&ash) as i64).collect();
+			let b: Vec<i64> = (0..n(&bsh) as i64).map(|v| v * 1000).collect();
+			let got = map2(&a, &ash, &b, &bsh, &out, |x, y| x * 1_000_003 - y).unwrap();
+			// The reference: each output's multi-index, its right-aligned input indices.
+			let offset = |shape: &[u32], idx: &[usize]| {
+				let skip = idx.len() - shape.len();
+				shape.iter().zip(&idx[skip..]).fold(0usize, |o, (&d, &i)| o * d as usize + if d == 1 { 0 } else { i })
+			};
+			let mut want = vec![];
+			for flat in 0..n(&out) {
+				let mut idx = vec![0usize; out.len()];
+				let mut rest = flat;
+				for (k, &d) in out.iter().enumerate().rev() {
+					idx[k] = rest % d as usize;
+					rest /= d as usize;
+				}
+				want.push(a[offset(&ash, &idx)] * 1_000_003 - b[offset(&bsh, &idx)]);
+			}
+			prop_assert_eq!(got, want);
+		}
+	}
 
 	/// `rint` is `libm::rintf` bit for bit: on every 4099th bit pattern (a million values across
 	/// every exponent, both signs, NaN payloads) and on the ties, the 2^23 boundary, ±0, ±inf.

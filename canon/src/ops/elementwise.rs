@@ -2,7 +2,7 @@
 //!
 //! No reductions here: every output element is a function of one element of each input.
 
-use alloc::{format, vec::Vec};
+use alloc::{format, vec, vec::Vec};
 
 use super::common::{broadcast_shapes, f32_tensor, int_tensor, map2, Meta};
 use crate::{

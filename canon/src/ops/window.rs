@@ -20,6 +20,7 @@ use super::{
 use crate::{
 	error::{attr_err, shape_err, CanonError, Result},
 	program::{AutoPad, Window},
+	simd::{Isa, Kernel},
 	tensor::{DType, Tensor},
 };
 
@@ -183,22 +184,86 @@ const CONV_BLOCK: usize = 256;
 const TILE_R: usize = 4;
 const TILE_C: usize = 8;
 
-/// One register tile: `acc[r][j] = sum over k ascending of w[k][r] * col[k][j]`, starting from
-/// zero, one multiply then one add per step ([`Mac`]). `col` is packed `[k][TILE_C]`, `w`
-/// `[k][TILE_R]`.
-fn tile_kernel<T: Mac>(col: &[T], w: &[T]) -> [[T; TILE_C]; TILE_R] {
-	let mut acc = [[T::default(); TILE_C]; TILE_R];
-	for (c, wk) in col.chunks_exact(TILE_C).zip(w.chunks_exact(TILE_R)) {
-		let (Ok(c), Ok(wk)) = (<&[T; TILE_C]>::try_from(c), <&[T; TILE_R]>::try_from(wk)) else {
+/// `N` register tiles side by side, of one weight tile and `N` column tiles: `acc[n][r][j] =
+/// sum over k ascending of w[k][r] * cols[n][k][j]`, starting from zero, one multiply then one
+/// add per step ([`Mac`]). Each `cols[n]` is packed `[k][TILE_C]`, `w` `[k][TILE_R]`. `N` only
+/// changes how many independent sums are in flight, not the steps of any of them.
+#[inline(always)]
+fn tile_kernel<T: Mac, const N: usize>(cols: [&[T]; N], w: &[T]) -> [[[T; TILE_C]; TILE_R]; N] {
+	let mut acc = [[[T::default(); TILE_C]; TILE_R]; N];
+	for (k, wk) in w.chunks_exact(TILE_R).enumerate() {
+		let Ok(wk) = <&[T; TILE_R]>::try_from(wk) else {
 			continue;
 		};
-		for (row, &wv) in acc.iter_mut().zip(wk) {
-			for (a, &x) in row.iter_mut().zip(c) {
-				*a = a.mac(wv, x);
+		for (tile, col) in acc.iter_mut().zip(cols) {
+			let Some(Ok(c)) = col.get(k * TILE_C..(k + 1) * TILE_C).map(<&[T; TILE_C]>::try_from)
+			else {
+				continue;
+			};
+			for (row, &wv) in tile.iter_mut().zip(wk) {
+				for (a, &x) in row.iter_mut().zip(c) {
+					*a = a.mac(wv, x);
+				}
 			}
 		}
 	}
 	acc
+}
+
+/// One block of positions: every row tile of `wpack` (`row_tiles` of them, packed
+/// `[row tile][k][TILE_R]`) times every column tile of `packed` (`[column tile][k][TILE_C]`,
+/// `pc` positions), `N` column tiles at a time; `store(row tile, column tile, tile)` takes each
+/// result.
+#[inline(always)]
+fn block_product<T: Mac, const N: usize>(
+	(packed, wpack): (&[T], &[T]),
+	(k_len, pc, row_tiles): (usize, usize, usize),
+	mut store: impl FnMut(usize, usize, &[[T; TILE_C]; TILE_R]) -> Result<()>,
+) -> Result<()> {
+	let tiles = pc.div_ceil(TILE_C);
+	let col = |t: usize| packed.get(t * k_len * TILE_C..(t + 1) * k_len * TILE_C).ok_or(OVERFLOW);
+	for rt in 0..row_tiles {
+		let w = wpack.get(rt * k_len * TILE_R..(rt + 1) * k_len * TILE_R).ok_or(OVERFLOW)?;
+		let mut t = 0;
+		while t + N <= tiles {
+			let mut cols = [&[][..]; N];
+			for (n, c) in cols.iter_mut().enumerate() {
+				*c = col(t + n)?;
+			}
+			for (n, acc) in tile_kernel::<T, N>(cols, w).iter().enumerate() {
+				store(rt, t + n, acc)?;
+			}
+			t += N;
+		}
+		for t in t..tiles {
+			let [acc] = tile_kernel::<T, 1>([col(t)?], w);
+			store(rt, t, &acc)?;
+		}
+	}
+	Ok(())
+}
+
+/// [`block_product`] as a [`Kernel`]: two column tiles at a time on an 8-lane instruction set
+/// (eight sums of 8 in flight), one otherwise.
+struct BlockProduct<'a, T, S> {
+	operands: (&'a [T], &'a [T]),
+	sizes: (usize, usize, usize),
+	store: S,
+	wide: bool,
+}
+
+impl<T: Mac, S: FnMut(usize, usize, &[[T; TILE_C]; TILE_R]) -> Result<()>> Kernel
+	for BlockProduct<'_, T, S>
+{
+	type Output = Result<()>;
+	#[inline(always)]
+	fn call(self) -> Result<()> {
+		if self.wide {
+			block_product::<T, 2>(self.operands, self.sizes, self.store)
+		} else {
+			block_product::<T, 1>(self.operands, self.sizes, self.store)
+		}
+	}
 }
 
 /// Conv: the blocked product [`conv_blocked`], then `y = acc + bias` (bias 0.0 when absent).
@@ -350,12 +415,13 @@ fn conv_job<T: Mac>(
 	if geo.ocg == 1 {
 		conv_job_one_row(geo, x_b, wv, job, out)
 	} else {
-		conv_job_tiled(geo, x_b, wv, job, out)
+		conv_job_tiled(Isa::detect(), geo, x_b, wv, job, out)
 	}
 }
 
 /// [`conv_job`] through the register tiles: im2col blocks times packed weight tiles.
 fn conv_job_tiled<T: Mac>(
+	isa: Isa,
 	geo: &ConvGeometry,
 	x_b: &[T],
 	wv: &[T],
@@ -386,26 +452,26 @@ fn conv_job_tiled<T: Mac>(
 		for p0 in (0..plane_out).step_by(CONV_BLOCK) {
 			let pc = CONV_BLOCK.min(plane_out - p0);
 			im2col_packed(input, &geo.ah, &geo.aw, p0, pc, k_len, &mut packed);
-			for rt in 0..job.row_tiles.len() {
-				let wt_tile =
-					wpack.get(rt * k_len * TILE_R..(rt + 1) * k_len * TILE_R).ok_or(OVERFLOW)?;
-				for t in 0..pc.div_ceil(TILE_C) {
-					let ct =
-						packed.get(t * k_len * TILE_C..(t + 1) * k_len * TILE_C).ok_or(OVERFLOW)?;
-					let acc = tile_kernel(ct, wt_tile);
-					for (r, row) in acc.iter().enumerate() {
-						// The output channel within this job's rows.
-						let o = (job.row_tiles.start + rt) * TILE_R + r;
-						if o >= rows.end {
-							break;
-						}
-						let p = t * TILE_C;
-						let len = TILE_C.min(pc - p);
-						let at = out_base + (o - rows.start) * plane_out + p0 + p;
-						out.get_mut(at..at + len).ok_or(OVERFLOW)?.copy_from_slice(&row[..len]);
+			let store = |rt: usize, t: usize, acc: &[[T; TILE_C]; TILE_R]| -> Result<()> {
+				for (r, row) in acc.iter().enumerate() {
+					// The output channel within this job's rows.
+					let o = (job.row_tiles.start + rt) * TILE_R + r;
+					if o >= rows.end {
+						break;
 					}
+					let p = t * TILE_C;
+					let len = TILE_C.min(pc - p);
+					let at = out_base + (o - rows.start) * plane_out + p0 + p;
+					out.get_mut(at..at + len).ok_or(OVERFLOW)?.copy_from_slice(&row[..len]);
 				}
-			}
+				Ok(())
+			};
+			isa.run(BlockProduct {
+				operands: (&packed, &wpack),
+				sizes: (k_len, pc, job.row_tiles.len()),
+				store,
+				wide: isa.wide(),
+			})?;
 		}
 	}
 	Ok(())
@@ -783,6 +849,17 @@ fn transpose_taps(a: &TAxis) -> Vec<Vec<(usize, usize)>> {
 		.collect()
 }
 
+/// Along one axis of a ConvTranspose, the inputs that kernel tap `k` carries into the output
+/// (`o = i * stride + k * dilation - pad_begin` in `0..output`) and the output the first of them
+/// reaches (0 when there is none).
+fn transpose_reach(a: &TAxis, k: usize) -> (Range<usize>, usize) {
+	let (off, s) = (k * a.dilation, a.stride.max(1));
+	let lo = a.pad_begin.saturating_sub(off).div_ceil(s);
+	let hi = (a.output + a.pad_begin).saturating_sub(off).div_ceil(s).min(a.input);
+	let first = if lo < hi { (lo * s + off).saturating_sub(a.pad_begin) } else { 0 };
+	(lo.min(hi)..hi, first)
+}
+
 /// ConvTranspose. Reduction order: for each output element, `acc = 0.0`, then for input
 /// channel `ic` of the group ascending, kernel row `kh` ascending, kernel column `kw`
 /// ascending, over the taps that reach the element (`oh + pad_begin = ih * stride + kh *
@@ -807,7 +884,7 @@ pub fn run_conv_transpose(
 		[w] => (unit, *w),
 		_ => return Err(shape_err(OP, format!("input rank {rank}"))),
 	};
-	let (rows, cols) = (transpose_taps(&ah), transpose_taps(&aw));
+	let rows = transpose_taps(&ah);
 	let (n, c) = (x.shape[0] as usize, x.shape[1] as usize);
 	let g = (group as usize).max(1);
 	let (cg, mg) = (c / g, wt.shape[1] as usize);
@@ -822,8 +899,10 @@ pub fn run_conv_transpose(
 	};
 	let overflow = || CanonError::Overflow { what: "ConvTranspose offsets" };
 	let mut out = Vec::with_capacity(n * m * oh * ow);
-	// One output row at a time, its `ow` sums side by side: for each (ic, kh) the taps of every
-	// column are added in kw order, so each sum still runs over (ic, kh, kw) ascending.
+	// One output row at a time, its `ow` sums side by side: for each (ic, kh), then each kw,
+	// the input row is added into the columns that tap reaches (columns `c = xc * stride + kw *
+	// dilation - pad_begin`), so each sum still runs over (ic, kh, kw) ascending.
+	let col_runs: Vec<(Range<usize>, usize)> = (0..kw).map(|kj| transpose_reach(&aw, kj)).collect();
 	let mut accs = vec![0f32; ow];
 	for b in 0..n {
 		for oc in 0..m {
@@ -840,11 +919,10 @@ pub fn run_conv_transpose(
 						let x_row = xv.get(at..at + iw).ok_or_else(overflow)?;
 						let at = w_plane + ki * kw;
 						let w_row = wv.get(at..at + kw).ok_or_else(overflow)?;
-						for (acc, col) in accs.iter_mut().zip(&cols) {
-							for &(kj, xc) in col {
-								let (Some(&x), Some(&w)) = (x_row.get(xc), w_row.get(kj)) else {
-									return Err(overflow());
-								};
+						for ((inputs, first), &w) in col_runs.iter().zip(w_row) {
+							let xs = x_row.get(inputs.clone()).ok_or_else(overflow)?;
+							let sums = accs.get_mut(*first..).unwrap_or(&mut []);
+							for (acc, &x) in sums.iter_mut().step_by(aw.stride).zip(xs) {
 								*acc += x * w;
 							}
 						}
@@ -905,6 +983,74 @@ mod tests {
 	proptest! {
 		#![proptest_config(ProptestConfig::with_cases(256))]
 
+		/// The tiled convolution on this CPU's widest instruction set (AVX2 on x86_64 when it
+		/// has it: two column tiles in flight) = the portable one, bit for bit (NaNs as
+		/// committed), for f32 and for the integer sums, on any channels, kernel, stride and
+		/// padding, with block tails and row tiles cut short.
+		#[test]
+		fn the_wide_tiled_convolution_is_the_portable_one(
+			(cg, ocg) in (1usize..7, 2usize..11),
+			(ih, iw) in (1usize..12, 1usize..40),
+			(kh, kw) in (1usize..4, 1usize..4),
+			(sh, sw) in (1usize..3, 1usize..3),
+			(ph, pw) in (0usize..2, 0usize..2),
+			seed in prop::collection::vec(value(), 512),
+			ints in prop::collection::vec(-255i32..256, 512),
+		) {
+			let axis = |input: usize, kernel: usize, stride: usize, pad: usize| {
+				(input + 2 * pad >= kernel).then(|| Axis {
+					input,
+					kernel,
+					stride,
+					dilation: 1,
+					pad_begin: pad,
+					output: (input + 2 * pad - kernel) / stride + 1,
+					pad_end: pad,
+				})
+			};
+			let (Some(ah), Some(aw)) = (axis(ih, kh, sh, ph), axis(iw, kw, sw, pw)) else {
+				return Ok(());
+			};
+			let geo = ConvGeometry {
+				cg,
+				ocg,
+				k_len: cg * kh * kw,
+				plane_in: ih * iw,
+				plane_out: ah.output * aw.output,
+				ah,
+				aw,
+			};
+			let job = ConvJob { groups: 0..1, row_tiles: 0..ocg.div_ceil(TILE_R) };
+			fn both<T: Mac + Send + Sync>(geo: &ConvGeometry, job: &ConvJob, x: &[T], w: &[T]) -> (Vec<T>, Vec<T>) {
+				let mut wide = vec![T::default(); geo.ocg * geo.plane_out];
+				let mut portable = wide.clone();
+				conv_job_tiled(Isa::detect(), geo, x, w, job, &mut wide).unwrap();
+				conv_job_tiled(Isa::Portable, geo, x, w, job, &mut portable).unwrap();
+				(wide, portable)
+			}
+			let pick = |n: usize, from: usize| -> Vec<f32> {
+				(0..n).map(|i| seed[(from + i * 7) % seed.len()]).collect()
+			};
+			let (x, w) = (pick(cg * geo.plane_in, 0), pick(ocg * geo.k_len, 3));
+			let (wide, portable) = both(&geo, &job, &x, &w);
+			let bits = |v: &[f32]| {
+				v.iter()
+					.map(|f| if f.is_nan() { crate::CANONICAL_NAN } else { f.to_bits() })
+					.collect::<Vec<_>>()
+			};
+			prop_assert_eq!(bits(&wide), bits(&portable));
+			let pick = |n: usize, from: usize| -> Vec<i32> {
+				(0..n).map(|i| ints[(from + i * 7) % ints.len()]).collect()
+			};
+			let (x, w) = (pick(cg * geo.plane_in, 1), pick(ocg * geo.k_len, 5));
+			let (wide, portable) = both(&geo, &job, &x, &w);
+			prop_assert_eq!(wide, portable);
+		}
+	}
+
+	proptest! {
+		#![proptest_config(ProptestConfig::with_cases(256))]
+
 		/// The direct one-row path = the tiled path, bit for bit (NaNs as committed), on depthwise convolutions of
 		/// any kernel, stride, dilation and padding.
 		#[test]
@@ -951,7 +1097,7 @@ mod tests {
 			let mut direct = vec![0f32; groups * geo.plane_out];
 			let mut tiled = vec![0f32; groups * geo.plane_out];
 			conv_job_one_row(&geo, &x, &w, &job, &mut direct).unwrap();
-			conv_job_tiled(&geo, &x, &w, &job, &mut tiled).unwrap();
+			conv_job_tiled(Isa::Portable, &geo, &x, &w, &job, &mut tiled).unwrap();
 			// A NaN's sign and payload are not compared: which operand's an x86 add passes on
 			// depends on the operand order the compiler picks, and the trace commits every NaN
 			// as `CANONICAL_NAN`.
