@@ -18,6 +18,10 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+/// The allocator of the node and device binaries, so the figures are theirs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::{Duration, Instant};
 
 use codec::Encode;
@@ -190,6 +194,18 @@ fn real_profile(file: &str, runs: usize) {
 	use std::collections::BTreeMap;
 	let (program, inputs) = common::real::program_and_inputs(real_model(file), 7);
 	let trace = execute(&program, &inputs).expect("runs");
+	let checks = time_n(runs, || {
+		program.validate(&Limits::NATIVE).expect("valid");
+		program.cost().expect("cost");
+	});
+	let whole = time_n(runs, || {
+		execute(&program, &inputs).expect("runs");
+	});
+	println!(
+		"checks {:.2} ms, whole execute {:.2} ms",
+		checks.as_secs_f64() * 1e3,
+		whole.as_secs_f64() * 1e3
+	);
 	let m = program.inputs.len();
 	let mut per_op: BTreeMap<&str, (Duration, u64, usize)> = BTreeMap::new();
 	let mut total = Duration::ZERO;

@@ -112,6 +112,13 @@ pub fn chunk_leaf(dtype: DType, bytes: &[u8]) -> Hash {
 #[cfg(feature = "std")]
 const SPLIT_BYTES: usize = 256 << 10;
 
+/// [`leaf_hash`] on the calling thread only (where another thread is busy with other work).
+#[cfg(feature = "std")]
+pub(crate) fn leaf_hash_on_one_thread(t: &Tensor) -> Hash {
+	let root = MerkleTree::new(chunk_leaves_seq(t.dtype, &t.data, CHUNK_BYTES)).root();
+	TensorHeader::of(t).leaf_hash(&root)
+}
+
 /// The chunk leaves; natively, a large tensor's two halves (cut at a group boundary) are hashed
 /// on two threads.
 fn chunk_leaves_sized(dtype: DType, data: &[u8], chunk: usize) -> Vec<Hash> {

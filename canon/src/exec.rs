@@ -1,6 +1,6 @@
 //! Whole-program execution and the trace.
 
-use alloc::{format, vec::Vec};
+use alloc::{format, sync::Arc, vec::Vec};
 
 use crate::{
 	chunk::leaf_hash,
@@ -213,13 +213,49 @@ pub fn commit_trace(
 	limits: &Limits,
 	substitute: bool,
 ) -> Result<TraceCommitment> {
-	let mut leaves = Vec::with_capacity(program.trace_len());
 	let outputs = program.output_leaves()?;
+	let n = program.nodes.len();
+	#[cfg(feature = "std")]
+	if crate::parallel::threads() > 1 {
+		return commit_pipelined(program, inputs, limits, substitute, &outputs);
+	}
+	let mut leaves = Vec::with_capacity(program.trace_len());
 	let (kept, unrunnable) =
-		stream(program, inputs, limits, substitute, &outputs, program.nodes.len(), |t| {
-			leaves.push(leaf_hash(t))
-		})?;
+		stream(program, inputs, limits, substitute, &outputs, n, |t| leaves.push(leaf_hash(t)))?;
 	Ok(TraceCommitment { leaves, outputs: kept, unrunnable })
+}
+
+/// Values computed but not yet hashed, at most, in [`commit_pipelined`].
+#[cfg(feature = "std")]
+const HASH_QUEUE: usize = 8;
+
+/// [`commit_trace`] with the hashing on a thread of its own: each value goes to the hasher as
+/// it is computed (in order, so the leaves are the same) while the next nodes run. The queue
+/// holds at most [`HASH_QUEUE`] values; when it is full, execution waits for the hasher.
+#[cfg(feature = "std")]
+fn commit_pipelined(
+	program: &Program,
+	inputs: &[Tensor],
+	limits: &Limits,
+	substitute: bool,
+	outputs: &[u32],
+) -> Result<TraceCommitment> {
+	use std::sync::mpsc::sync_channel;
+	std::thread::scope(|s| {
+		let (to_hasher, queue) = sync_channel::<Arc<Tensor>>(HASH_QUEUE);
+		let hasher = s.spawn(move || {
+			queue.into_iter().map(|t| crate::chunk::leaf_hash_on_one_thread(&t)).collect()
+		});
+		let n = program.nodes.len();
+		// The sender is dropped when `stream` returns, which ends the hasher's queue. A send
+		// fails only if the hasher is gone, whose panic `join` then resumes here.
+		let streamed = stream(program, inputs, limits, substitute, outputs, n, move |t| {
+			let _ = to_hasher.send(Arc::clone(t));
+		});
+		let leaves: Vec<Hash> = hasher.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+		let (kept, unrunnable) = streamed?;
+		Ok(TraceCommitment { leaves, outputs: kept, unrunnable })
+	})
 }
 
 /// The values of the trace at `leaves` (in that order), computed by running the program only as
@@ -251,7 +287,7 @@ fn stream(
 	substitute: bool,
 	keep: &[u32],
 	upto: usize,
-	mut visit: impl FnMut(&Tensor),
+	mut visit: impl FnMut(&Arc<Tensor>),
 ) -> Result<(Vec<Tensor>, Vec<u32>)> {
 	check_run(program, inputs, limits)?;
 	let m = inputs.len();
@@ -273,8 +309,8 @@ fn stream(
 			*k = true;
 		}
 	}
-	inputs.iter().for_each(&mut visit);
-	let mut values: Vec<Option<Tensor>> = alloc::vec![None; n];
+	inputs.iter().for_each(|t| visit(&Arc::new(t.clone())));
+	let mut values: Vec<Option<Arc<Tensor>>> = alloc::vec![None; n];
 	let mut unrunnable = Vec::new();
 	for (j, node) in program.nodes.iter().take(n).enumerate() {
 		let args = node
@@ -285,14 +321,14 @@ fn stream(
 					Ref::Input(i) => inputs.get(i as usize),
 					Ref::Const(i) => program.constants.get(i as usize),
 					Ref::Node(i) if (i as usize) < j => {
-						values.get(i as usize).and_then(Option::as_ref)
+						values.get(i as usize).and_then(Option::as_deref)
 					},
 					Ref::Node(_) => None,
 				};
 				v.ok_or(CanonError::BadRef { node: j as u32, detail: format!("{r:?}") })
 			})
 			.collect::<Result<Vec<&Tensor>>>()?;
-		let out = step(j, node, &args, limits, substitute, &mut unrunnable)?;
+		let out = Arc::new(step(j, node, &args, limits, substitute, &mut unrunnable)?);
 		visit(&out);
 		let leaf = m + j;
 		if kept_leaf[leaf] || last_use[leaf].is_some() {
@@ -313,7 +349,7 @@ fn stream(
 			let l = l as usize;
 			match l.checked_sub(m) {
 				None => inputs.get(l).cloned(),
-				Some(j) => values.get(j).and_then(Clone::clone),
+				Some(j) => values.get(j).and_then(|v| v.as_deref().cloned()),
 			}
 			.ok_or_else(|| CanonError::Graph { detail: format!("leaf {l} was not computed") })
 		})

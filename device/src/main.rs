@@ -25,6 +25,12 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::keystore::Scheme;
 
+/// mimalloc rather than glibc's malloc: the canonical executor allocates every node's output
+/// and temporaries, and glibc maps and unmaps large blocks page by page (docs/benchmarks.md,
+/// "Allocator": 2x on a whole PP-OCR trace).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(name = "edgeproof-device", version, about = "Edgeproof device operator CLI and daemon")]
 pub struct Cli {
