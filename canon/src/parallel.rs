@@ -14,7 +14,7 @@ pub fn by_rows<T: Sync + Send>(
 	a: &[T],
 	b: &[T],
 	out: &mut [T],
-	f: fn(usize, usize, usize, &[T], &[T], &mut [T]),
+	f: impl Fn(usize, usize, usize, &[T], &[T], &mut [T]) + Sync,
 ) {
 	if m < 2 || m.saturating_mul(k).saturating_mul(n) < SPLIT_WORK || threads() == 1 {
 		return f(m, k, n, a, b, out);

@@ -696,6 +696,44 @@ proptest! {
 		prop_assert_eq!(got, want);
 	}
 
+	/// MatMul and Gemm (either layout of B) give, bit for bit, each output's documented sum
+	/// run directly (`acc = 0; acc = acc + a[i][k] * b[k][j]` for k ascending; Gemm then
+	/// `alpha * acc`), on awkward values, on this CPU's widest kernels and threads.
+	#[test]
+	fn matmul_and_gemm_are_their_documented_order_bit_for_bit(m in 1usize..20, k in 1usize..70, n in 1usize..40, trans_b in any::<bool>(), values in proptest::collection::vec(awkward_f32(), 1..64)) {
+		let pick = |i: usize| values[i % values.len()];
+		let a: Vec<f32> = (0..m * k).map(|i| pick(i * 7 + 1)).collect();
+		let b: Vec<f32> = (0..k * n).map(|i| pick(i * 3)).collect();
+		let bits = |v: f32| if v.is_nan() { edgeproof_canon::CANONICAL_NAN } else { v.to_bits() };
+		let mut want = vec![];
+		for i in 0..m {
+			for j in 0..n {
+				let mut acc = 0f32;
+				for kk in 0..k {
+					let bv = if trans_b { b[j * k + kk] } else { b[kk * n + j] };
+					acc += a[i * k + kk] * bv;
+				}
+				want.push(acc);
+			}
+		}
+		let u = |v: &[usize]| v.iter().map(|&d| d as u32).collect::<Vec<u32>>();
+		let at = Tensor::from_f32(u(&[m, k]), &a);
+		let b_shape = if trans_b { u(&[n, k]) } else { u(&[k, n]) };
+		let bt = Tensor::from_f32(b_shape, &b);
+		if !trans_b {
+			let node = Node { op: Op::MatMul, inputs: (0..2).map(Ref::Input).collect() };
+			let got = execute_node(&node, &[&at, &bt]).unwrap();
+			let got: Vec<u32> = got.f32_values().unwrap().iter().map(|&v| bits(v)).collect();
+			prop_assert_eq!(got, want.iter().map(|&v| bits(v)).collect::<Vec<_>>());
+		}
+		let alpha = pick(5);
+		let op = Op::Gemm { alpha: alpha.to_bits(), beta: 1f32.to_bits(), trans_a: false, trans_b };
+		let node = Node { op, inputs: (0..2).map(Ref::Input).collect() };
+		let got = execute_node(&node, &[&at, &bt]).unwrap();
+		let got: Vec<u32> = got.f32_values().unwrap().iter().map(|&v| bits(v)).collect();
+		prop_assert_eq!(got, want.iter().map(|&v| bits(alpha * v)).collect::<Vec<_>>());
+	}
+
 	/// MatMulInteger (batched, broadcast) equals the direct definition.
 	#[test]
 	fn matmul_integer_is_its_definition(batch in 1usize..4, m in 1usize..9, k in 1usize..40, n in 1usize..11, broadcast_b in any::<bool>(), bytes in proptest::collection::vec(any::<u8>(), 1..64), za in any::<u8>(), zb in any::<u8>()) {

@@ -10,6 +10,7 @@ use alloc::{format, vec, vec::Vec};
 use super::common::{broadcast_shapes, broadcast_strides, f32_tensor, for_each_broadcast2, Meta};
 use crate::{
 	error::{shape_err, CanonError, Result},
+	simd::{Isa, Kernel},
 	tensor::{DType, Tensor},
 };
 
@@ -36,6 +37,7 @@ impl Mac for i32 {
 }
 
 /// `out (m x n) += a (m x k) * b (k x n)`, all row-major, out pre-zeroed.
+#[inline(always)]
 pub fn gemm_acc<T: Mac>(m: usize, k: usize, n: usize, a: &[T], b: &[T], out: &mut [T]) {
 	if m == 0 || n == 0 || k == 0 {
 		return;
@@ -52,6 +54,7 @@ pub fn gemm_acc<T: Mac>(m: usize, k: usize, n: usize, a: &[T], b: &[T], out: &mu
 /// `out (m x n) = a (m x k) * b'` where `b` is stored `n x k` (Gemm with `transB`): each output
 /// is a dot product accumulated over k ascending (`acc = 0.0; acc = acc + a[k] * b[k]`), four
 /// rows of `b` at a time so the four independent sums overlap. Same order as [`gemm_acc`].
+#[inline(always)]
 pub fn gemm_nt(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], out: &mut [f32]) {
 	if m == 0 || n == 0 || k == 0 {
 		return;
@@ -86,19 +89,69 @@ pub fn gemm_nt(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], out: &mut [f3
 	}
 }
 
-/// [`gemm_acc`] (or [`gemm_nt`] with `f`), natively split between threads by output rows when
-/// large; rows are independent, so the result is the same bit for bit.
+/// A matrix product kernel: [`Acc`] ([`gemm_acc`]) or [`Nt`] ([`gemm_nt`]).
+pub trait Product<T>: Copy + Send + Sync {
+	/// `out (m x n) = a (m x k) * b` (`b` as the kernel reads it), `out` pre-zeroed.
+	fn apply(self, m: usize, k: usize, n: usize, a: &[T], b: &[T], out: &mut [T]);
+}
+
+/// [`gemm_acc`]: `b` stored `k x n`.
+#[derive(Clone, Copy)]
+pub struct Acc;
+
+/// [`gemm_nt`]: `b` stored `n x k` (Gemm with `transB`).
+#[derive(Clone, Copy)]
+pub struct Nt;
+
+impl<T: Mac> Product<T> for Acc {
+	#[inline(always)]
+	fn apply(self, m: usize, k: usize, n: usize, a: &[T], b: &[T], out: &mut [T]) {
+		gemm_acc(m, k, n, a, b, out)
+	}
+}
+
+impl Product<f32> for Nt {
+	#[inline(always)]
+	fn apply(self, m: usize, k: usize, n: usize, a: &[f32], b: &[f32], out: &mut [f32]) {
+		gemm_nt(m, k, n, a, b, out)
+	}
+}
+
+/// One product on an instruction set ([`Isa::run`]).
+struct OnIsa<'a, T, P> {
+	product: P,
+	dims: (usize, usize, usize),
+	operands: (&'a [T], &'a [T]),
+	out: &'a mut [T],
+}
+
+impl<T, P: Product<T>> Kernel for OnIsa<'_, T, P> {
+	type Output = ();
+	#[inline(always)]
+	fn call(self) {
+		let ((m, k, n), (a, b)) = (self.dims, self.operands);
+		self.product.apply(m, k, n, a, b, self.out)
+	}
+}
+
+/// `product` of `a` and `b` into `out`, on the CPU's widest instruction set ([`Isa`]) and,
+/// natively, split between threads by output rows when large; rows are independent and each
+/// output is computed by the same steps, so the result is the same bit for bit.
 pub fn gemm_rows<T: Mac + Send + Sync>(
-	(m, k, n): (usize, usize, usize),
+	dims: (usize, usize, usize),
 	a: &[T],
 	b: &[T],
 	out: &mut [T],
-	f: fn(usize, usize, usize, &[T], &[T], &mut [T]),
+	product: impl Product<T>,
 ) {
+	let isa = Isa::detect();
+	let run = |m: usize, k: usize, n: usize, a: &[T], b: &[T], out: &mut [T]| {
+		isa.run(OnIsa { product, dims: (m, k, n), operands: (a, b), out })
+	};
 	#[cfg(feature = "std")]
-	crate::parallel::by_rows((m, k, n), a, b, out, f);
+	crate::parallel::by_rows(dims, a, b, out, run);
 	#[cfg(not(feature = "std"))]
-	f(m, k, n, a, b, out);
+	run(dims.0, dims.1, dims.2, a, b, out);
 }
 
 /// Row-major transpose of an `r x c` matrix.
@@ -169,8 +222,11 @@ pub fn run_gemm(
 	}
 	let bv = b.f32_values()?;
 	let mut out = vec![0f32; m * n];
-	let kernel = if trans_b { gemm_nt } else { gemm_acc::<f32> };
-	gemm_rows((m, k, n), &av, &bv, &mut out, kernel);
+	if trans_b {
+		gemm_rows((m, k, n), &av, &bv, &mut out, Nt);
+	} else {
+		gemm_rows((m, k, n), &av, &bv, &mut out, Acc);
+	}
 	for o in out.iter_mut() {
 		*o *= alpha;
 	}
@@ -238,7 +294,7 @@ pub fn run_matmul(a: &Tensor, b: &Tensor, out_shape: &[u32]) -> Result<Tensor> {
 		let br = bv.get(ib * k * n..(ib + 1) * k * n);
 		let or = out.get_mut(o * m * n..(o + 1) * m * n);
 		match (ar, br, or) {
-			(Some(ar), Some(br), Some(or)) => gemm_rows((m, k, n), ar, br, or, gemm_acc),
+			(Some(ar), Some(br), Some(or)) => gemm_rows((m, k, n), ar, br, or, Acc),
 			_ => bad = true,
 		}
 	});

@@ -224,7 +224,7 @@ fn matmul_i32(a: &[i32], a_shape: &[u32], b: &[i32], b_shape: &[u32]) -> Result<
 			bad = true;
 			return;
 		};
-		super::linalg::gemm_rows((m, k, n), ar, br, or, super::linalg::gemm_acc);
+		super::linalg::gemm_rows((m, k, n), ar, br, or, super::linalg::Acc);
 	});
 	if bad {
 		return Err(CanonError::Overflow { what: "MatMulInteger batch offset" });
