@@ -110,15 +110,41 @@ pub fn run_quantize(ins: &[&Tensor], axis: i32) -> Result<Tensor> {
 		found: zp.dtype,
 	})?;
 	let (xv, sv, zv) = (x.f32_values()?, scale.f32_values()?, zp.int_values()?);
-	let mut q = vec![0i64; xv.len()];
+	let mut q = vec![0u8; xv.len()];
 	for (p, run) in param_runs(&x.shape, a, xv.len()) {
 		let (s, z) = (sv.get(p).copied().unwrap_or(1.0), zv.get(p).copied().unwrap_or(0));
 		let (Some(out), Some(xs)) = (q.get_mut(run.clone()), xv.get(run)) else { break };
+		let to_byte = QuantizeByte::new(z, r);
 		for (o, &v) in out.iter_mut().zip(xs) {
-			*o = quantize_one(v / s, z, r);
+			*o = to_byte.of(v / s);
 		}
 	}
-	encode(zp.dtype, x.shape.clone(), &q)
+	Ok(Tensor { dtype: zp.dtype, shape: x.shape.clone(), data: q })
+}
+
+/// [`quantize_one`] into an 8-bit range, as the byte of the result (two's complement for I8),
+/// in f32 arithmetic that vectorises: `rint(v)` clamped to `[lo - zp, hi - zp]` (every bound a
+/// small integer, exact in f32), then `+ zp`; NaN gives `zp`. Equal to [`quantize_one`] for
+/// every `v` (unit test below).
+#[derive(Clone, Copy)]
+struct QuantizeByte {
+	zp: i32,
+	lo: f32,
+	hi: f32,
+}
+
+impl QuantizeByte {
+	fn new(zp: i64, (lo, hi): (i64, i64)) -> Self {
+		let zp = zp.clamp(lo, hi) as i32;
+		Self { zp, lo: (lo as i32 - zp) as f32, hi: (hi as i32 - zp) as f32 }
+	}
+
+	#[inline(always)]
+	fn of(self, v: f32) -> u8 {
+		let x = rint(v);
+		let shifted = if x.is_nan() { 0.0 } else { x.max(self.lo).min(self.hi) };
+		(shifted as i32 + self.zp) as u8
+	}
 }
 
 pub fn infer_dequantize(ins: &[Meta], axis: i32) -> Result<(DType, Vec<u32>)> {
@@ -466,4 +492,36 @@ pub fn run_qlinear_conv(
 		})
 		.collect();
 	encode(y_z.dtype, out_shape.to_vec(), &v)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use proptest::prelude::*;
+
+	proptest! {
+		#![proptest_config(ProptestConfig::with_cases(2000))]
+
+		/// The vectorising byte quantizer is [`quantize_one`] for U8 and I8, on any value
+		/// (±0, ties, NaN, ±inf, huge) and any zero point in range.
+		#[test]
+		fn the_byte_quantizer_is_quantize_one(
+			bits in prop::collection::vec(any::<u32>(), 64),
+			ties in prop::collection::vec(-300i32..300, 16),
+			zp in any::<u8>(),
+			signed in any::<bool>(),
+		) {
+			let (dtype, zp) = if signed { (DType::I8, zp as i8 as i64) } else { (DType::U8, zp as i64) };
+			let r = range(dtype).unwrap();
+			let q = QuantizeByte::new(zp, r);
+			let values = bits.iter().map(|&b| f32::from_bits(b))
+				.chain(ties.iter().map(|&t| t as f32 + 0.5))
+				.chain([0.0, -0.0, f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1e30, -1e30, 254.5, -128.5]);
+			for v in values {
+				let want = quantize_one(v, zp, r);
+				let want = if signed { want as i8 as u8 } else { want as u8 };
+				prop_assert_eq!(q.of(v), want, "v = {:e}", v);
+			}
+		}
+	}
 }
