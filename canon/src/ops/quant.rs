@@ -481,17 +481,20 @@ pub fn run_qlinear_conv(
 	let r = range(y_z.dtype).ok_or(CanonError::DType { op: OP, input: 7, found: y_z.dtype })?;
 	let oc = w.shape.first().copied().unwrap_or(1) as usize;
 	let plane = out_shape.iter().skip(2).map(|&d| d as usize).product::<usize>().max(1);
-	let v: Vec<i64> = acc
-		.into_iter()
-		.enumerate()
-		.map(|(i, a)| {
-			let o = (i / plane) % oc.max(1);
-			let a = a.wrapping_add(bias.get(o).copied().unwrap_or(0) as i32);
-			let s = if ws.len() == 1 { ws[0] } else { ws.get(o).copied().unwrap_or(0.0) };
-			requantize(a, multiplier(xs, s, ys), zp, r)
-		})
-		.collect();
-	encode(y_z.dtype, out_shape.to_vec(), &v)
+	// Channel plane by channel plane: `requantize(acc + bias, multiplier, zp)` per element,
+	// through the vectorising byte quantizer (equal to `quantize_one`).
+	let to_byte = QuantizeByte::new(zp, r);
+	let mut out = vec![0u8; acc.len()];
+	for (i, (ys_plane, accs)) in out.chunks_mut(plane).zip(acc.chunks(plane)).enumerate() {
+		let o = i % oc.max(1);
+		let b = bias.get(o).copied().unwrap_or(0) as i32;
+		let s = if ws.len() == 1 { ws[0] } else { ws.get(o).copied().unwrap_or(0.0) };
+		let m = multiplier(xs, s, ys);
+		for (y, &a) in ys_plane.iter_mut().zip(accs) {
+			*y = to_byte.of(a.wrapping_add(b) as f32 * m);
+		}
+	}
+	Ok(Tensor { dtype: y_z.dtype, shape: out_shape.to_vec(), data: out })
 }
 
 #[cfg(test)]
