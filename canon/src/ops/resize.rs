@@ -191,38 +191,74 @@ pub fn run_resize(
 	}
 	let total = sizes.iter().map(|&d| d as usize).product::<usize>();
 	let mut out = Vec::with_capacity(total);
-	let mut idx = vec![0usize; sizes.len()];
-	let corners = 1usize << resized.len();
 	let overflow = || CanonError::Overflow { what: "Resize offsets" };
-	for _ in 0..total {
-		// Offset of the all-`lo` corner.
+	let Some(last) = sizes.len().checked_sub(1) else {
+		return Ok(f32_tensor(sizes.to_vec(), xv));
+	};
+	// Output row by output row (all axes but the last): the corners of the resized axes before
+	// the last are weighed once per row, in the binary order and with the products of the
+	// definition; the last axis, when resized, is the least significant corner bit, its weight
+	// the last factor.
+	let last_taps = plans.get(last).ok_or_else(overflow)?;
+	let last_stride = is.get(last).copied().unwrap_or(0);
+	let last_resized = resized.last() == Some(&last);
+	let outer = resized.get(..resized.len() - usize::from(last_resized)).unwrap_or(&[]);
+	let rows: usize = sizes.iter().take(last).map(|&d| d as usize).product();
+	let mut idx = vec![0usize; last];
+	let mut corners: Vec<(f32, usize)> = Vec::with_capacity(1 << outer.len());
+	let at = |off: usize| xv.get(off).copied().ok_or_else(overflow);
+	for _ in 0..rows {
+		// Offset of the row's all-`lo` corner.
 		let mut base = 0usize;
 		for (ax, &i) in idx.iter().enumerate() {
 			let tap = plans.get(ax).and_then(|p| p.get(i)).ok_or_else(overflow)?;
 			base += tap.lo * is.get(ax).copied().unwrap_or(0);
 		}
-		if resized.is_empty() {
-			out.push(xv.get(base).copied().ok_or_else(overflow)?);
-		} else {
-			let mut acc = 0f32;
-			for corner in 0..corners {
-				let (mut off, mut w) = (base, 1f32);
-				for (bit, &ax) in resized.iter().enumerate() {
-					let i = idx.get(ax).copied().unwrap_or(0);
-					let tap = plans.get(ax).and_then(|p| p.get(i)).ok_or_else(overflow)?;
-					let high = (corner >> (resized.len() - 1 - bit)) & 1 == 1;
-					let wa = if high {
-						let st = is.get(ax).copied().unwrap_or(0);
-						off = off - tap.lo * st + tap.hi * st;
-						tap.w_hi
-					} else {
-						tap.w_lo
-					};
-					w = if bit == 0 { wa } else { w * wa };
-				}
-				acc += w * xv.get(off).copied().ok_or_else(overflow)?;
+		corners.clear();
+		for corner in 0..1usize << outer.len() {
+			let (mut off, mut w) = (base, 1f32);
+			for (bit, &ax) in outer.iter().enumerate() {
+				let i = idx.get(ax).copied().unwrap_or(0);
+				let tap = plans.get(ax).and_then(|p| p.get(i)).ok_or_else(overflow)?;
+				let high = (corner >> (outer.len() - 1 - bit)) & 1 == 1;
+				let wa = if high {
+					let st = is.get(ax).copied().unwrap_or(0);
+					off = off - tap.lo * st + tap.hi * st;
+					tap.w_hi
+				} else {
+					tap.w_lo
+				};
+				w = if bit == 0 { wa } else { w * wa };
 			}
-			out.push(acc);
+			corners.push((w, off));
+		}
+		for t in last_taps {
+			let (lo, hi) = (t.lo * last_stride, t.hi * last_stride);
+			let v = match (outer.is_empty(), last_resized) {
+				(true, false) => at(base + lo)?,
+				(true, true) => {
+					let mut acc = 0f32;
+					acc += t.w_lo * at(base + lo)?;
+					acc += t.w_hi * at(base + hi)?;
+					acc
+				},
+				(false, false) => {
+					let mut acc = 0f32;
+					for &(w, off) in &corners {
+						acc += w * at(off + lo)?;
+					}
+					acc
+				},
+				(false, true) => {
+					let mut acc = 0f32;
+					for &(w, off) in &corners {
+						acc += (w * t.w_lo) * at(off + lo)?;
+						acc += (w * t.w_hi) * at(off + hi)?;
+					}
+					acc
+				},
+			};
+			out.push(v);
 		}
 		for ax in (0..idx.len()).rev() {
 			let d = sizes.get(ax).copied().unwrap_or(1) as usize;
@@ -235,4 +271,90 @@ pub fn run_resize(
 		}
 	}
 	Ok(f32_tensor(sizes.to_vec(), out))
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use proptest::prelude::*;
+
+	/// The definition, element by element: every output's corners in binary order over all the
+	/// resized axes, `w` multiplied in axis order, `acc = acc + w * x`.
+	fn per_element(
+		x: &Tensor,
+		mode: ResizeMode,
+		coord: CoordinateTransform,
+		sizes: &[u32],
+	) -> Vec<f32> {
+		let xv = x.f32_values().unwrap();
+		let is = strides(&x.shape);
+		let mut plans = vec![];
+		let mut resized = vec![];
+		for (ax, (&d, &o)) in x.shape.iter().zip(sizes).enumerate() {
+			let (taps, moved) =
+				plan_axis(mode, coord, NearestMode::RoundPreferFloor, d, o as f32 / d as f32, o);
+			if moved && mode == ResizeMode::Linear {
+				resized.push(ax);
+			}
+			plans.push(taps);
+		}
+		let total: usize = sizes.iter().map(|&d| d as usize).product();
+		let mut idx = vec![0usize; sizes.len()];
+		let mut out = vec![];
+		for _ in 0..total {
+			let base: usize = idx.iter().enumerate().map(|(ax, &i)| plans[ax][i].lo * is[ax]).sum();
+			let mut acc = 0f32;
+			if resized.is_empty() {
+				acc = xv[base];
+			}
+			for corner in 0..(1usize << resized.len()) * usize::from(!resized.is_empty()) {
+				let (mut off, mut w) = (base, 1f32);
+				for (bit, &ax) in resized.iter().enumerate() {
+					let t = &plans[ax][idx[ax]];
+					let high = (corner >> (resized.len() - 1 - bit)) & 1 == 1;
+					let wa = if high {
+						off = off - t.lo * is[ax] + t.hi * is[ax];
+						t.w_hi
+					} else {
+						t.w_lo
+					};
+					w = if bit == 0 { wa } else { w * wa };
+				}
+				acc += w * xv[off];
+			}
+			out.push(acc);
+			for ax in (0..idx.len()).rev() {
+				idx[ax] += 1;
+				if idx[ax] < sizes[ax] as usize {
+					break;
+				}
+				idx[ax] = 0;
+			}
+		}
+		out
+	}
+
+	proptest! {
+		/// Resize row by row = the per-element definition, bit for bit (NaNs as committed), on
+		/// linear and nearest resizes of any axes (some copied), with awkward values.
+		#[test]
+		fn resize_by_rows_is_the_per_element_definition(
+			dims in prop::collection::vec((1u32..5, 1u32..7, any::<bool>()), 1..5),
+			linear in any::<bool>(),
+			coord in prop::sample::select(vec![CoordinateTransform::HalfPixel, CoordinateTransform::Asymmetric, CoordinateTransform::AlignCorners]),
+			values in prop::collection::vec(prop_oneof![4 => -4.0f32..4.0, 1 => Just(f32::NAN), 1 => Just(f32::INFINITY), 1 => Just(-0.0f32)], 1..50),
+		) {
+			let shape: Vec<u32> = dims.iter().map(|d| d.0).collect();
+			let sizes: Vec<u32> = dims.iter().map(|&(d, o, copy)| if copy { d } else { o }).collect();
+			let n: usize = shape.iter().map(|&d| d as usize).product();
+			let xs: Vec<f32> = (0..n).map(|i| values[i % values.len()]).collect();
+			let x = Tensor::from_f32(shape.clone(), &xs);
+			let mode = if linear { ResizeMode::Linear } else { ResizeMode::Nearest };
+			let scales: Vec<u32> = shape.iter().zip(&sizes).map(|(&d, &o)| (o as f32 / d as f32).to_bits()).collect();
+			let got = run_resize(&x, mode, coord, NearestMode::RoundPreferFloor, &scales, &sizes).unwrap();
+			let want = per_element(&x, mode, coord, &sizes);
+			let bits = |v: &[f32]| v.iter().map(|f| if f.is_nan() { crate::CANONICAL_NAN } else { f.to_bits() }).collect::<Vec<_>>();
+			prop_assert_eq!(bits(&got.f32_values().unwrap()), bits(&want));
+		}
+	}
 }
