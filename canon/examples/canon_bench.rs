@@ -7,7 +7,7 @@
 //!     cargo run --release -p edgeproof-canon --example canon_bench -- real-trace FILE  # one trace
 //!     cargo run --release -p edgeproof-canon --example canon_bench -- real-stream FILE # streamed
 //!     cargo run --release -p edgeproof-canon --example canon_bench -- real-ort FILE    # one ort run
-//!     cargo run --release -p edgeproof-canon --example canon_bench -- real-profile FILE [runs]  # per operator
+//!     cargo run --release -p edgeproof-canon --example canon_bench -- real-profile FILE [runs]  # per operator, slowest nodes
 //!     cargo run --release -p edgeproof-canon --example canon_bench -- chunks FILE [runs]  # chunk sizes
 //!
 //! `real-trace`, `real-stream` and `real-ort` under `/usr/bin/time -f %M` give the two peak RSS to compare.
@@ -210,7 +210,8 @@ fn real_profile(file: &str, runs: usize) {
 	let mut per_op: BTreeMap<&str, (Duration, u64, usize)> = BTreeMap::new();
 	let mut total = Duration::ZERO;
 	let works = program.node_works().expect("shapes");
-	for (node, work) in program.nodes.iter().zip(works) {
+	let mut slowest = Vec::new();
+	for (j, (node, work)) in program.nodes.iter().zip(works).enumerate() {
 		let ins: Vec<&Tensor> = node
 			.inputs
 			.iter()
@@ -223,6 +224,7 @@ fn real_profile(file: &str, runs: usize) {
 		let t = time_n(runs, || {
 			execute_node(node, &ins).expect("runs");
 		});
+		slowest.push((t, j, work, ins.iter().map(|t| t.shape.clone()).collect::<Vec<_>>()));
 		let e = per_op.entry(node.op.name()).or_default();
 		(e.0, e.1, e.2) = (e.0 + t, e.1 + work, e.2 + 1);
 		total += t;
@@ -244,6 +246,21 @@ fn real_profile(file: &str, runs: usize) {
 			t.as_secs_f64() * 1e3,
 			100.0 * t.as_secs_f64() / total.as_secs_f64(),
 			work as f64 / (t.as_nanos().max(1) as f64)
+		);
+	}
+	slowest.sort_by_key(|(t, ..)| std::cmp::Reverse(*t));
+	println!("slowest nodes:");
+	for (t, j, work, shapes) in slowest.iter().take(8) {
+		let op = &program.nodes[*j].op;
+		println!(
+			"  node {j:>4} {:<14} {:>8.3} ms {:>7.2} work/ns  inputs {shapes:?}  {}",
+			op.name(),
+			t.as_secs_f64() * 1e3,
+			*work as f64 / (t.as_nanos().max(1) as f64),
+			match op {
+				edgeproof_canon::Op::Conv { window, group } => format!("group {group} {window:?}"),
+				_ => String::new(),
+			}
 		);
 	}
 }
