@@ -412,7 +412,9 @@ fn conv_job<T: Mac>(
 	job: &ConvJob,
 	out: &mut [T],
 ) -> Result<()> {
-	if geo.ocg == 1 {
+	if geo.ocg == 1 && geo.cg == 1 && channel_lanes_pay(geo, job) {
+		Isa::detect().run(ChannelLanes { geo, x_b, wv, job, out })
+	} else if geo.ocg == 1 {
 		conv_job_one_row(geo, x_b, wv, job, out)
 	} else {
 		conv_job_tiled(Isa::detect(), geo, x_b, wv, job, out)
@@ -475,6 +477,87 @@ fn conv_job_tiled<T: Mac>(
 		}
 	}
 	Ok(())
+}
+
+/// [`conv_job`] of a depthwise convolution (one input and one output channel per group) with
+/// the job's channels side by side in lanes: the input and the weights are transposed to
+/// position-major (`[position][channel]`, `[tap][channel]`), and each output position's sums,
+/// one per channel, run over the taps `k = (kh, kw)` ascending from zero, `acc.mac(w, x)` with a
+/// padding tap as `x = 0`: each channel's steps are those of [`tile_kernel`].
+#[inline(always)]
+fn conv_job_channel_lanes<T: Mac>(
+	geo: &ConvGeometry,
+	x_b: &[T],
+	wv: &[T],
+	job: &ConvJob,
+	out: &mut [T],
+) -> Result<()> {
+	let (ah, aw, taps) = (&geo.ah, &geo.aw, geo.k_len);
+	let (iw, ow, plane_in) = (aw.input, aw.output.max(1), geo.plane_in);
+	let c = job.groups.len();
+	let (c0, c1) = (job.groups.start, job.groups.end);
+	let mut xt = vec![T::default(); plane_in * c];
+	let input = x_b.get(c0 * plane_in..c1 * plane_in).ok_or(OVERFLOW)?;
+	for (ch, plane) in input.chunks_exact(plane_in.max(1)).enumerate() {
+		for (p, &v) in plane.iter().enumerate() {
+			*xt.get_mut(p * c + ch).ok_or(OVERFLOW)? = v;
+		}
+	}
+	let mut wt = vec![T::default(); taps * c];
+	let weights = wv.get(c0 * taps..c1 * taps).ok_or(OVERFLOW)?;
+	for (ch, w) in weights.chunks_exact(taps.max(1)).enumerate() {
+		for (k, &v) in w.iter().enumerate() {
+			*wt.get_mut(k * c + ch).ok_or(OVERFLOW)? = v;
+		}
+	}
+	let zero = vec![T::default(); c];
+	let mut acc = vec![T::default(); c];
+	for p in 0..geo.plane_out {
+		let (r, cc) = (p / ow, p % ow);
+		acc.fill(T::default());
+		for ki in 0..ah.kernel {
+			let y = tap(ah, r, ki);
+			for kj in 0..aw.kernel {
+				let xs = match (y, tap(aw, cc, kj)) {
+					(Some(y), Some(x)) => xt.get((y * iw + x) * c..(y * iw + x + 1) * c),
+					_ => Some(&zero[..]),
+				};
+				let ws = wt.get((ki * aw.kernel + kj) * c..(ki * aw.kernel + kj + 1) * c);
+				let (Some(xs), Some(ws)) = (xs, ws) else { return Err(OVERFLOW) };
+				for ((a, &w), &x) in acc.iter_mut().zip(ws).zip(xs) {
+					*a = a.mac(w, x);
+				}
+			}
+		}
+		for (ch, &a) in acc.iter().enumerate() {
+			*out.get_mut(ch * geo.plane_out + p).ok_or(OVERFLOW)? = a;
+		}
+	}
+	Ok(())
+}
+
+/// Whether a depthwise job runs faster with its channels in lanes than row by row: with short
+/// output rows (where the row path's per-tap segments cost more than their sums) and enough
+/// channels to fill the lanes. Either way the results are the same.
+fn channel_lanes_pay(geo: &ConvGeometry, job: &ConvJob) -> bool {
+	geo.aw.output < 32 && job.groups.len() >= 16
+}
+
+/// [`conv_job_channel_lanes`] as a [`Kernel`] (its channel loops in the CPU's widest lanes).
+struct ChannelLanes<'a, T> {
+	geo: &'a ConvGeometry,
+	x_b: &'a [T],
+	wv: &'a [T],
+	job: &'a ConvJob,
+	out: &'a mut [T],
+}
+
+impl<T: Mac> Kernel for ChannelLanes<'_, T> {
+	type Output = Result<()>;
+	#[inline(always)]
+	fn call(self) -> Result<()> {
+		conv_job_channel_lanes(self.geo, self.x_b, self.wv, self.job, self.out)
+	}
 }
 
 /// [`conv_job`] of a convolution with one output channel per group (depthwise): computed
@@ -1051,11 +1134,12 @@ mod tests {
 	proptest! {
 		#![proptest_config(ProptestConfig::with_cases(256))]
 
-		/// The direct one-row path = the tiled path, bit for bit (NaNs as committed), on depthwise convolutions of
+		/// The direct one-row path and the channel-lane path = the tiled path, bit for bit (NaNs
+		/// as committed), on depthwise convolutions of
 		/// any kernel, stride, dilation and padding.
 		#[test]
 		fn one_row_convolution_is_the_tiled_one_bit_for_bit(
-			groups in 1usize..5,
+			groups in prop_oneof![1usize..5, 16usize..40],
 			cg in 1usize..3,
 			(ih, iw) in (1usize..9, 1usize..9),
 			(kh, kw) in (1usize..4, 1usize..4),
@@ -1098,6 +1182,10 @@ mod tests {
 			let mut tiled = vec![0f32; groups * geo.plane_out];
 			conv_job_one_row(&geo, &x, &w, &job, &mut direct).unwrap();
 			conv_job_tiled(Isa::Portable, &geo, &x, &w, &job, &mut tiled).unwrap();
+			// With one input channel per group, `conv_job` takes the channel-lane path (on
+			// this CPU's widest instruction set).
+			let mut dispatched = vec![0f32; groups * geo.plane_out];
+			conv_job(&geo, &x, &w, &job, &mut dispatched).unwrap();
 			// A NaN's sign and payload are not compared: which operand's an x86 add passes on
 			// depends on the operand order the compiler picks, and the trace commits every NaN
 			// as `CANONICAL_NAN`.
@@ -1107,6 +1195,7 @@ mod tests {
 					.collect::<Vec<_>>()
 			};
 			prop_assert_eq!(bits(&direct), bits(&tiled));
+			prop_assert_eq!(bits(&dispatched), bits(&tiled));
 		}
 	}
 }
