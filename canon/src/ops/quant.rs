@@ -124,7 +124,7 @@ pub fn run_quantize(ins: &[&Tensor], axis: i32) -> Result<Tensor> {
 
 /// [`quantize_one`] into an 8-bit range, as the byte of the result (two's complement for I8),
 /// in f32 arithmetic that vectorises: `rint(v)` clamped to `[lo - zp, hi - zp]` (every bound a
-/// small integer, exact in f32), then `+ zp`; NaN gives `zp`. Equal to [`quantize_one`] for
+/// small integer, exact in f32), converted to an integer, then `+ zp`; NaN gives `zp`. Equal to [`quantize_one`] for
 /// every `v` (unit test below).
 #[derive(Clone, Copy)]
 struct QuantizeByte {
@@ -141,9 +141,14 @@ impl QuantizeByte {
 
 	#[inline(always)]
 	fn of(self, v: f32) -> u8 {
+		/// 1.5 * 2^23: added to an integer-valued f32 of magnitude below 2^22, it leaves that
+		/// integer in the low mantissa bits (exactly), an integer conversion that vectorises
+		/// where `as i32` (saturating, NaN to 0) does not.
+		const MAGIC: f32 = 12_582_912.0;
 		let x = rint(v);
 		let shifted = if x.is_nan() { 0.0 } else { x.max(self.lo).min(self.hi) };
-		(shifted as i32 + self.zp) as u8
+		let int = (shifted + MAGIC).to_bits() as i32 - MAGIC.to_bits() as i32;
+		(int + self.zp) as u8
 	}
 }
 
