@@ -629,13 +629,24 @@ fn tap(axis: &Axis, o: usize, k: usize) -> Option<usize> {
 /// contiguous range (`o * stride + k * dilation - pad_begin` in `0..input`), and the input
 /// position the first of them reads (0 when there is none).
 fn inside(axis: &Axis, k: usize) -> (Range<usize>, usize) {
-	let (off, pb, s) = (k * axis.dilation, axis.pad_begin, axis.stride.max(1));
-	let lo = pb.saturating_sub(off).div_ceil(s);
-	let hi = match (axis.input + pb).checked_sub(off + 1) {
-		Some(last) => (last / s + 1).min(axis.output),
-		None => 0,
-	};
-	let first = if lo < hi { (lo * s + off).saturating_sub(pb) } else { 0 };
+	strided_run(axis.output, axis.input, k * axis.dilation, axis.pad_begin, axis.stride)
+}
+
+/// The indices `j` in `0..count` with `j * stride + offset - pad_begin` in `0..limit` (one
+/// contiguous range), and that position for the first of them (0 when there is none): the
+/// outputs a Conv tap reads inside its input, or the inputs a ConvTranspose tap carries into its
+/// output.
+fn strided_run(
+	count: usize,
+	limit: usize,
+	offset: usize,
+	pad_begin: usize,
+	stride: usize,
+) -> (Range<usize>, usize) {
+	let s = stride.max(1);
+	let lo = pad_begin.saturating_sub(offset).div_ceil(s);
+	let hi = (limit + pad_begin).saturating_sub(offset).div_ceil(s).min(count);
+	let first = if lo < hi { (lo * s + offset).saturating_sub(pad_begin) } else { 0 };
 	(lo.min(hi)..hi, first)
 }
 
@@ -936,11 +947,7 @@ fn transpose_taps(a: &TAxis) -> Vec<Vec<(usize, usize)>> {
 /// (`o = i * stride + k * dilation - pad_begin` in `0..output`) and the output the first of them
 /// reaches (0 when there is none).
 fn transpose_reach(a: &TAxis, k: usize) -> (Range<usize>, usize) {
-	let (off, s) = (k * a.dilation, a.stride.max(1));
-	let lo = a.pad_begin.saturating_sub(off).div_ceil(s);
-	let hi = (a.output + a.pad_begin).saturating_sub(off).div_ceil(s).min(a.input);
-	let first = if lo < hi { (lo * s + off).saturating_sub(a.pad_begin) } else { 0 };
-	(lo.min(hi)..hi, first)
+	strided_run(a.input, a.output, k * a.dilation, a.pad_begin, a.stride)
 }
 
 /// ConvTranspose. Reduction order: for each output element, `acc = 0.0`, then for input
