@@ -210,18 +210,12 @@ pub fn map2<T: Copy, U>(
 	out_shape: &[u32],
 	mut f: impl FnMut(T, T) -> U,
 ) -> Result<Vec<U>> {
-	if a_shape == out_shape && b_shape == out_shape {
-		return Ok(a.iter().zip(b.iter()).map(|(&x, &y)| f(x, y)).collect());
-	}
-	if b.len() == 1 && a_shape == out_shape {
-		let y = *b.first().ok_or(CanonError::Overflow { what: "broadcast" })?;
-		return Ok(a.iter().map(|&x| f(x, y)).collect());
-	}
 	let sa = broadcast_strides(out_shape, a_shape);
 	let sb = broadcast_strides(out_shape, b_shape);
 	let mut out = Vec::with_capacity(a.len().max(b.len()));
 	let mut bad = false;
-	// Run by run: a contiguous or repeated operand is read as a slice or a scalar.
+	// Run by run (equal shapes are one run): a contiguous or repeated operand is read as a slice
+	// or a scalar.
 	for_each_broadcast_run(out_shape, &sa, &sb, |r| {
 		let span = |at: usize, step: usize| at..at + r.len.saturating_sub(1) * step + 1;
 		match (r.a_step, r.b_step, a.get(span(r.a, r.a_step)), b.get(span(r.b, r.b_step))) {
