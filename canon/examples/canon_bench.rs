@@ -207,7 +207,7 @@ fn real_profile(file: &str, runs: usize) {
 		whole.as_secs_f64() * 1e3
 	);
 	let m = program.inputs.len();
-	let mut per_op: BTreeMap<&str, (Duration, u64, usize)> = BTreeMap::new();
+	let mut per_op: BTreeMap<&str, (Duration, u64, usize, usize)> = BTreeMap::new();
 	let mut total = Duration::ZERO;
 	let works = program.node_works().expect("shapes");
 	let mut slowest = Vec::new();
@@ -226,7 +226,8 @@ fn real_profile(file: &str, runs: usize) {
 		});
 		slowest.push((t, j, work, ins.iter().map(|t| t.shape.clone()).collect::<Vec<_>>()));
 		let e = per_op.entry(node.op.name()).or_default();
-		(e.0, e.1, e.2) = (e.0 + t, e.1 + work, e.2 + 1);
+		let bytes = trace.values[m + j].data.len();
+		(e.0, e.1, e.2, e.3) = (e.0 + t, e.1 + work, e.2 + 1, e.3 + bytes);
 		total += t;
 	}
 	let mut rows: Vec<_> = per_op.into_iter().collect();
@@ -237,15 +238,16 @@ fn real_profile(file: &str, runs: usize) {
 		program.nodes.len()
 	);
 	println!(
-		"{:<24} {:>6} {:>10} {:>7} {:>12} {:>9}",
-		"operator", "nodes", "ms", "share", "work", "work/ns"
+		"{:<24} {:>6} {:>10} {:>7} {:>12} {:>9} {:>10}",
+		"operator", "nodes", "ms", "share", "work", "work/ns", "trace MiB"
 	);
-	for (op, (t, work, n)) in rows {
+	for (op, (t, work, n, bytes)) in rows {
 		println!(
-			"{op:<24} {n:>6} {:>10.2} {:>6.1}% {work:>12} {:>9.2}",
+			"{op:<24} {n:>6} {:>10.2} {:>6.1}% {work:>12} {:>9.2} {:>10.1}",
 			t.as_secs_f64() * 1e3,
 			100.0 * t.as_secs_f64() / total.as_secs_f64(),
-			work as f64 / (t.as_nanos().max(1) as f64)
+			work as f64 / (t.as_nanos().max(1) as f64),
+			bytes as f64 / (1 << 20) as f64
 		);
 	}
 	slowest.sort_by_key(|(t, ..)| std::cmp::Reverse(*t));

@@ -63,8 +63,8 @@ pub use exec::{
 pub use merkle::{merkle_root, Hash, MerkleProof, MerkleTree, Position, ZERO_HASH};
 pub use ops::node_work;
 pub use program::{
-	leaf_of, output_leaf_range, AutoPad, CoordinateTransform, Cost, NearestMode, Node, Op, Program,
-	Ref, ResizeMode, RnnDirection, Window,
+	leaf_of, output_leaf_range, AutoPad, CoordinateTransform, Cost, FusedStep, NearestMode, Node,
+	Op, Program, Ref, ResizeMode, RnnDirection, StepArg, Window,
 };
 pub use tensor::{numel, DType, Limits, Tensor, TensorSpec, CANONICAL_NAN};
 pub use tolerance::{within_tolerance, Tolerance};

@@ -319,6 +319,34 @@ pub enum Op {
 	/// (PyTorch exports set it).
 	#[codec(index = 92)]
 	Gru { hidden: u32, direction: RnnDirection, output: u8, linear_before_reset: bool },
+	/// Elementwise F32 operators run one after another as one node, the compiler's fusion of a
+	/// run of elementwise nodes whose intermediate values nothing else reads: each step is an
+	/// F32 elementwise operator on the node's inputs and earlier steps' values, every step
+	/// shaped as the output, and the node's value is the last step's. Bit for bit the value the
+	/// unfused nodes give (each step runs the operator's own kernel); only the intermediates
+	/// are not trace leaves. See docs/canonical-executor.md, "Fused elementwise nodes".
+	#[codec(index = 93)]
+	Fused { steps: Vec<FusedStep> },
+}
+
+/// One step of an [`Op::Fused`] node: an elementwise F32 operator (Add, Sub, Mul, Div, Pow,
+/// Max, Min with two operands; a unary operator with one; BatchNormalization with five) and
+/// its operands in order.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub struct FusedStep {
+	pub op: Op,
+	pub args: Vec<StepArg>,
+}
+
+/// An operand of a [`FusedStep`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub enum StepArg {
+	/// The fused node's input `i`.
+	#[codec(index = 0)]
+	Input(u32),
+	/// The value of an earlier step `s` of the same node.
+	#[codec(index = 1)]
+	Step(u32),
 }
 
 /// Direction of a recurrent operator.
@@ -471,6 +499,7 @@ impl Op {
 			Op::PadEdge { .. } | Op::PadReflect { .. } => "Pad",
 			Op::GatherElements { .. } => "GatherElements",
 			Op::Trilu { .. } => "Trilu",
+			Op::Fused { .. } => "Fused",
 		}
 	}
 }
@@ -560,7 +589,7 @@ impl Program {
 
 	/// Every node's output dtype and shape, inferred from the input specs and the constants,
 	/// with its work.
-	fn node_outputs(&self) -> Result<Vec<(DType, Vec<u32>, u64)>> {
+	pub(crate) fn node_outputs(&self) -> Result<Vec<(DType, Vec<u32>, u64)>> {
 		let mut outs: Vec<(DType, Vec<u32>, u64)> = Vec::with_capacity(self.nodes.len());
 		for (j, node) in self.nodes.iter().enumerate() {
 			let metas =

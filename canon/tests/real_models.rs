@@ -66,6 +66,35 @@ fn check(m: &RealModel, seed: u64) {
 		m.tolerance
 	);
 	check_streamed(&program, &inputs, &trace, heaviest);
+	check_fusion(m, &program, &inputs, &trace);
+}
+
+/// The fused program (what the chain registers) against the same model compiled with every
+/// elementwise node kept: the same outputs bit for bit, and every value of the fused trace is
+/// a value of the unfused trace, in the same order (fusion only drops intermediates).
+fn check_fusion(m: &RealModel, program: &Program, inputs: &[Tensor], trace: &Trace) {
+	let (unfused, _) = compile_real_with(m, true);
+	let whole = execute(&unfused, inputs).expect("the unfused program executes");
+	let leaf_hash = edgeproof_canon::leaf_hash;
+	let ours: Vec<_> = trace.outputs(program).unwrap().iter().map(leaf_hash).collect();
+	let theirs: Vec<_> = whole.outputs(&unfused).unwrap().iter().map(leaf_hash).collect();
+	assert_eq!(ours, theirs, "{}: fused and unfused outputs differ", m.file);
+	let mut unfused_leaves = whole.leaf_hashes().into_iter();
+	for (leaf, hash) in trace.leaf_hashes().iter().enumerate() {
+		assert!(
+			unfused_leaves.any(|h| h == *hash),
+			"{}: fused leaf {leaf} is no later value of the unfused trace",
+			m.file
+		);
+	}
+	println!(
+		"{}: fusion {} -> {} nodes, trace {:.1} -> {:.1} MiB",
+		m.file,
+		unfused.nodes.len(),
+		program.nodes.len(),
+		unfused.cost().unwrap().trace_bytes as f64 / (1 << 20) as f64,
+		program.cost().unwrap().trace_bytes as f64 / (1 << 20) as f64
+	);
 }
 
 /// The streamed run (values hashed as they are computed and freed after their last reader)

@@ -7,9 +7,13 @@
 //! per used output (`Shape` and `Size` become constants: shapes are static); fold every operator
 //! whose inputs are all constant by running the executor at compile time (this evaluates shape
 //! subgraphs such as Shape/Gather/Concat/Reshape); infer
-//! every output's dtype and shape with [`crate::ops::infer`]; make the outputs the last nodes
+//! every output's dtype and shape with [`crate::ops::infer`]; fuse runs of elementwise nodes
+//! whose intermediate values nothing else reads into [`Op::Fused`] nodes ([`fuse_elementwise`]);
+//! make the outputs the last nodes
 //! (the tail rule, [`Program::move_outputs_to_tail`]); check the limits.
 
+mod fuse;
+pub use fuse::fuse_elementwise;
 mod lower;
 pub mod onnx;
 pub mod pin;
@@ -40,6 +44,9 @@ pub struct CompileOptions {
 	/// had them as initializers. For inputs that decide shapes (a Resize's `sizes`, a
 	/// Reshape's target) when a graph takes them as inputs.
 	pub frozen_inputs: HashMap<String, Tensor>,
+	/// Keep every elementwise node as its own node (no [`Op::Fused`] nodes): only for
+	/// comparing a program with its fused form. The chain compiles with fusion.
+	pub unfused: bool,
 }
 
 /// A compiled model with its ONNX value names.
@@ -289,6 +296,9 @@ pub fn compile_model(model: &ModelProto, options: &CompileOptions) -> Result<Com
 		};
 		program.outputs.push(r);
 		output_names.push(vi.name.clone());
+	}
+	if !options.unfused {
+		fuse::fuse_elementwise(&mut program, &limits)?;
 	}
 	program.move_outputs_to_tail();
 	program.validate(&limits)?;

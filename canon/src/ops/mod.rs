@@ -5,6 +5,7 @@
 
 pub(crate) mod common;
 mod elementwise;
+pub mod fused;
 mod layout;
 mod linalg;
 mod logic;
@@ -32,7 +33,9 @@ use crate::{
 
 fn arity(op: &Op, n: usize) -> Result<()> {
 	let (lo, hi, text) = match op {
-		Op::Sum | Op::Max | Op::Min | Op::Concat { .. } => (1, usize::MAX, ">= 1"),
+		Op::Sum | Op::Max | Op::Min | Op::Concat { .. } | Op::Fused { .. } => {
+			(1, usize::MAX, ">= 1")
+		},
 		Op::Add
 		| Op::Sub
 		| Op::Mul
@@ -123,6 +126,7 @@ pub fn infer(op: &Op, ins: &[Meta]) -> Result<(DType, Vec<u32>)> {
 		| Op::ReduceLogSum { axes, keepdims } => norm::infer_reduce(op.name(), ins, axes, *keepdims),
 		Op::GatherElements { axis } => layout::infer_gather_elements(ins, *axis),
 		Op::Trilu { .. } => layout::infer_trilu(ins),
+		Op::Fused { steps } => fused::infer_fused(steps, ins),
 		Op::Lstm { hidden, direction, output } => {
 			rnn::infer_lstm(ins, *hidden, *direction, *output)
 		},
@@ -199,6 +203,7 @@ pub fn node_work(op: &Op, ins: &[Meta], out_shape: &[u32]) -> Result<u64> {
 			out.saturating_mul(per)
 		},
 		Op::Lrn { size, .. } => out.saturating_mul(*size as u64),
+		Op::Fused { steps } => out.saturating_mul(steps.len() as u64),
 		Op::ConvTranspose { .. } => {
 			// Every input element meets every weight of its group's output channels once.
 			let x = ins.first().map(|m| m.shape).unwrap_or(&[]);
@@ -251,149 +256,7 @@ pub fn execute_op(op: &Op, ins: &[&Tensor], limits: &Limits) -> Result<Tensor> {
 			limit: limits.max_node_work,
 		});
 	}
-	let x = ins.first().copied().ok_or(CanonError::Arity {
-		op: op.name(),
-		expected: ">= 1",
-		found: 0,
-	})?;
-	let out = match op {
-		Op::Add
-		| Op::Sub
-		| Op::Mul
-		| Op::Div
-		| Op::Pow
-		| Op::Sum
-		| Op::Max
-		| Op::Min
-		| Op::Mod { .. } => elementwise::run_binary(op, ins, &out_shape)?,
-		Op::Identity => x.clone(),
-		Op::Cast { to } => elementwise::run_cast(*to, x)?,
-		Op::Neg | Op::Abs if x.dtype != DType::F32 => elementwise::run_int_sign(op, x)?,
-		op if elementwise::is_unary(op) => elementwise::run_unary(op, x)?,
-		Op::Gemm { alpha, beta, trans_a, trans_b } => linalg::run_gemm(
-			ins,
-			&out_shape,
-			f32::from_bits(*alpha),
-			f32::from_bits(*beta),
-			*trans_a,
-			*trans_b,
-		)?,
-		Op::MatMul => {
-			let b = ins.get(1).copied().ok_or(CanonError::Arity {
-				op: "MatMul",
-				expected: "2",
-				found: 1,
-			})?;
-			linalg::run_matmul(x, b, &out_shape)?
-		},
-		Op::Conv { window, group } => window::run_conv(ins, window, *group, &out_shape)?,
-		Op::MaxPool { window } => window::run_pool(x, window, None, &out_shape)?,
-		Op::AveragePool { window, count_include_pad } => {
-			window::run_pool(x, window, Some(*count_include_pad), &out_shape)?
-		},
-		Op::GlobalAveragePool => window::run_global(x, true, &out_shape)?,
-		Op::GlobalMaxPool => window::run_global(x, false, &out_shape)?,
-		Op::BatchNormalization { epsilon } => norm::run_batchnorm(ins, f32::from_bits(*epsilon))?,
-		Op::Lrn { size, alpha, beta, bias } => norm::run_lrn(
-			x,
-			*size,
-			f32::from_bits(*alpha),
-			f32::from_bits(*beta),
-			f32::from_bits(*bias),
-		)?,
-		Op::Softmax { axis, legacy } => norm::run_softmax(x, *axis, *legacy, false)?,
-		Op::LogSoftmax { axis, legacy } => norm::run_softmax(x, *axis, *legacy, true)?,
-		Op::ReduceMean { axes, .. } => norm::run_reduce(x, axes, Reduce::Mean, &out_shape)?,
-		Op::ReduceSum { axes, .. } => norm::run_reduce(x, axes, Reduce::Sum, &out_shape)?,
-		Op::ReduceMax { axes, .. } => norm::run_reduce(x, axes, Reduce::Max, &out_shape)?,
-		Op::ReduceMin { axes, .. } => norm::run_reduce(x, axes, Reduce::Min, &out_shape)?,
-		Op::ReduceProd { axes, .. } => norm::run_reduce(x, axes, Reduce::Prod, &out_shape)?,
-		Op::ReduceSumSquare { axes, .. } => {
-			norm::run_reduce(x, axes, Reduce::SumSquare, &out_shape)?
-		},
-		Op::ReduceL1 { axes, .. } => norm::run_reduce(x, axes, Reduce::L1, &out_shape)?,
-		Op::ReduceL2 { axes, .. } => norm::run_reduce(x, axes, Reduce::L2, &out_shape)?,
-		Op::ReduceLogSum { axes, .. } => norm::run_reduce(x, axes, Reduce::LogSum, &out_shape)?,
-		Op::GatherElements { axis } => {
-			let idx = ins.get(1).copied().ok_or(CanonError::Arity {
-				op: "GatherElements",
-				expected: "2",
-				found: 1,
-			})?;
-			layout::run_gather_elements(x, idx, *axis, &out_shape)?
-		},
-		Op::Trilu { upper, k } => layout::run_trilu(x, *upper, *k)?,
-		Op::Lstm { hidden, direction, output } => {
-			rnn::run_lstm(ins, *hidden, *direction, *output, &out_shape)?
-		},
-		Op::Gru { hidden, direction, output, linear_before_reset } => {
-			rnn::run_gru(ins, *hidden, *direction, *output, *linear_before_reset, &out_shape)?
-		},
-		Op::QuantizeLinear { axis } => quant::run_quantize(ins, *axis)?,
-		Op::DequantizeLinear { axis } => quant::run_dequantize(ins, *axis)?,
-		Op::DynamicQuantizeLinear { output } => quant::run_dynamic_quantize(x, *output)?,
-		Op::MatMulInteger => quant::run_matmul_integer(ins, &out_shape)?,
-		Op::ConvInteger { window, group } => {
-			quant::run_conv_integer(ins, window, *group, &out_shape)?
-		},
-		Op::QLinearMatMul => quant::run_qlinear_matmul(ins, &out_shape)?,
-		Op::QLinearConv { window, group } => {
-			quant::run_qlinear_conv(ins, window, *group, &out_shape)?
-		},
-		Op::Flatten { .. } | Op::Reshape { .. } | Op::Squeeze { .. } | Op::Unsqueeze { .. } => {
-			Tensor { dtype: x.dtype, shape: out_shape.clone(), data: x.data.clone() }
-		},
-		Op::Transpose { perm } => layout::run_transpose(x, perm, &out_shape)?,
-		Op::Concat { axis } => layout::run_concat(ins, *axis, &out_shape)?,
-		Op::Gather { axis } => {
-			let idx = ins.get(1).copied().ok_or(CanonError::Arity {
-				op: "Gather",
-				expected: "2",
-				found: 1,
-			})?;
-			layout::run_gather(x, idx, *axis, &out_shape)?
-		},
-		Op::Shape { start, end } => layout::run_shape_op(x, *start, *end),
-		Op::ConstantOfShape { value } => layout::run_constant_of_shape(value, &out_shape)?,
-		Op::Slice { starts, ends, axes, steps } => {
-			layout::run_slice(x, starts, ends, axes, steps, &out_shape)?
-		},
-		Op::Pad { pads, value } => {
-			layout::run_pad(x, pads, layout::PadFill::Constant(*value), &out_shape)?
-		},
-		Op::PadEdge { pads } => layout::run_pad(x, pads, layout::PadFill::Edge, &out_shape)?,
-		Op::PadReflect { pads } => layout::run_pad(x, pads, layout::PadFill::Reflect, &out_shape)?,
-		Op::Expand => layout::run_expand(x, &out_shape)?,
-		Op::Resize { mode, coordinates, nearest, scales, sizes } => {
-			resize::run_resize(x, *mode, *coordinates, *nearest, scales, sizes)?
-		},
-		Op::ConvTranspose { window, group, output_padding } => {
-			window::run_conv_transpose(ins, window, *group, output_padding, &out_shape)?
-		},
-		Op::Equal | Op::Less | Op::Greater | Op::LessOrEqual | Op::GreaterOrEqual => {
-			let y = ins.get(1).copied().ok_or(CanonError::Arity {
-				op: op.name(),
-				expected: "2",
-				found: 1,
-			})?;
-			logic::run_compare(op, x, y, &out_shape)?
-		},
-		Op::Not | Op::And | Op::Or | Op::Xor => logic::run_logic(op, ins, &out_shape)?,
-		Op::Where => logic::run_where(ins, &out_shape)?,
-		Op::LayerNormalization { axis, epsilon, output } => {
-			norm::run_layernorm(ins, *axis, f32::from_bits(*epsilon), *output)?
-		},
-		Op::ArgMax { axis, select_last, .. } => {
-			select::run_arg(x, *axis, true, *select_last, &out_shape)?
-		},
-		Op::ArgMin { axis, select_last, .. } => {
-			select::run_arg(x, *axis, false, *select_last, &out_shape)?
-		},
-		Op::TopK { axis, k, largest, indices } => {
-			select::run_topk(x, *axis, *k, *largest, *indices, &out_shape)?
-		},
-		_ => return Err(CanonError::Value { op: op.name(), detail: "no kernel".into() }),
-	};
+	let out = run_op(op, ins, &out_shape)?;
 	if out.dtype != dtype || out.shape != out_shape {
 		return Err(CanonError::Value {
 			op: op.name(),
@@ -405,4 +268,153 @@ pub fn execute_op(op: &Op, ins: &[&Tensor], limits: &Limits) -> Result<Tensor> {
 	}
 	out.validate()?;
 	Ok(out)
+}
+
+/// Runs `op`'s kernel on inputs [`infer`] accepted, whose output it inferred as `out_shape`
+/// (no limit checks: [`execute_op`] makes them).
+pub(crate) fn run_op(op: &Op, ins: &[&Tensor], out_shape: &[u32]) -> Result<Tensor> {
+	let x = ins.first().copied().ok_or(CanonError::Arity {
+		op: op.name(),
+		expected: ">= 1",
+		found: 0,
+	})?;
+	Ok(match op {
+		Op::Add
+		| Op::Sub
+		| Op::Mul
+		| Op::Div
+		| Op::Pow
+		| Op::Sum
+		| Op::Max
+		| Op::Min
+		| Op::Mod { .. } => elementwise::run_binary(op, ins, out_shape)?,
+		Op::Identity => x.clone(),
+		Op::Cast { to } => elementwise::run_cast(*to, x)?,
+		Op::Neg | Op::Abs if x.dtype != DType::F32 => elementwise::run_int_sign(op, x)?,
+		op if elementwise::is_unary(op) => elementwise::run_unary(op, x)?,
+		Op::Gemm { alpha, beta, trans_a, trans_b } => linalg::run_gemm(
+			ins,
+			out_shape,
+			f32::from_bits(*alpha),
+			f32::from_bits(*beta),
+			*trans_a,
+			*trans_b,
+		)?,
+		Op::MatMul => {
+			let b = ins.get(1).copied().ok_or(CanonError::Arity {
+				op: "MatMul",
+				expected: "2",
+				found: 1,
+			})?;
+			linalg::run_matmul(x, b, out_shape)?
+		},
+		Op::Conv { window, group } => window::run_conv(ins, window, *group, out_shape)?,
+		Op::MaxPool { window } => window::run_pool(x, window, None, out_shape)?,
+		Op::AveragePool { window, count_include_pad } => {
+			window::run_pool(x, window, Some(*count_include_pad), out_shape)?
+		},
+		Op::GlobalAveragePool => window::run_global(x, true, out_shape)?,
+		Op::GlobalMaxPool => window::run_global(x, false, out_shape)?,
+		Op::BatchNormalization { epsilon } => norm::run_batchnorm(ins, f32::from_bits(*epsilon))?,
+		Op::Lrn { size, alpha, beta, bias } => norm::run_lrn(
+			x,
+			*size,
+			f32::from_bits(*alpha),
+			f32::from_bits(*beta),
+			f32::from_bits(*bias),
+		)?,
+		Op::Softmax { axis, legacy } => norm::run_softmax(x, *axis, *legacy, false)?,
+		Op::LogSoftmax { axis, legacy } => norm::run_softmax(x, *axis, *legacy, true)?,
+		Op::ReduceMean { axes, .. } => norm::run_reduce(x, axes, Reduce::Mean, out_shape)?,
+		Op::ReduceSum { axes, .. } => norm::run_reduce(x, axes, Reduce::Sum, out_shape)?,
+		Op::ReduceMax { axes, .. } => norm::run_reduce(x, axes, Reduce::Max, out_shape)?,
+		Op::ReduceMin { axes, .. } => norm::run_reduce(x, axes, Reduce::Min, out_shape)?,
+		Op::ReduceProd { axes, .. } => norm::run_reduce(x, axes, Reduce::Prod, out_shape)?,
+		Op::ReduceSumSquare { axes, .. } => {
+			norm::run_reduce(x, axes, Reduce::SumSquare, out_shape)?
+		},
+		Op::ReduceL1 { axes, .. } => norm::run_reduce(x, axes, Reduce::L1, out_shape)?,
+		Op::ReduceL2 { axes, .. } => norm::run_reduce(x, axes, Reduce::L2, out_shape)?,
+		Op::ReduceLogSum { axes, .. } => norm::run_reduce(x, axes, Reduce::LogSum, out_shape)?,
+		Op::GatherElements { axis } => {
+			let idx = ins.get(1).copied().ok_or(CanonError::Arity {
+				op: "GatherElements",
+				expected: "2",
+				found: 1,
+			})?;
+			layout::run_gather_elements(x, idx, *axis, out_shape)?
+		},
+		Op::Trilu { upper, k } => layout::run_trilu(x, *upper, *k)?,
+		Op::Fused { steps } => fused::run_fused(steps, ins, out_shape)?,
+		Op::Lstm { hidden, direction, output } => {
+			rnn::run_lstm(ins, *hidden, *direction, *output, out_shape)?
+		},
+		Op::Gru { hidden, direction, output, linear_before_reset } => {
+			rnn::run_gru(ins, *hidden, *direction, *output, *linear_before_reset, out_shape)?
+		},
+		Op::QuantizeLinear { axis } => quant::run_quantize(ins, *axis)?,
+		Op::DequantizeLinear { axis } => quant::run_dequantize(ins, *axis)?,
+		Op::DynamicQuantizeLinear { output } => quant::run_dynamic_quantize(x, *output)?,
+		Op::MatMulInteger => quant::run_matmul_integer(ins, out_shape)?,
+		Op::ConvInteger { window, group } => {
+			quant::run_conv_integer(ins, window, *group, out_shape)?
+		},
+		Op::QLinearMatMul => quant::run_qlinear_matmul(ins, out_shape)?,
+		Op::QLinearConv { window, group } => {
+			quant::run_qlinear_conv(ins, window, *group, out_shape)?
+		},
+		Op::Flatten { .. } | Op::Reshape { .. } | Op::Squeeze { .. } | Op::Unsqueeze { .. } => {
+			Tensor { dtype: x.dtype, shape: out_shape.to_vec(), data: x.data.clone() }
+		},
+		Op::Transpose { perm } => layout::run_transpose(x, perm, out_shape)?,
+		Op::Concat { axis } => layout::run_concat(ins, *axis, out_shape)?,
+		Op::Gather { axis } => {
+			let idx = ins.get(1).copied().ok_or(CanonError::Arity {
+				op: "Gather",
+				expected: "2",
+				found: 1,
+			})?;
+			layout::run_gather(x, idx, *axis, out_shape)?
+		},
+		Op::Shape { start, end } => layout::run_shape_op(x, *start, *end),
+		Op::ConstantOfShape { value } => layout::run_constant_of_shape(value, out_shape)?,
+		Op::Slice { starts, ends, axes, steps } => {
+			layout::run_slice(x, starts, ends, axes, steps, out_shape)?
+		},
+		Op::Pad { pads, value } => {
+			layout::run_pad(x, pads, layout::PadFill::Constant(*value), out_shape)?
+		},
+		Op::PadEdge { pads } => layout::run_pad(x, pads, layout::PadFill::Edge, out_shape)?,
+		Op::PadReflect { pads } => layout::run_pad(x, pads, layout::PadFill::Reflect, out_shape)?,
+		Op::Expand => layout::run_expand(x, out_shape)?,
+		Op::Resize { mode, coordinates, nearest, scales, sizes } => {
+			resize::run_resize(x, *mode, *coordinates, *nearest, scales, sizes)?
+		},
+		Op::ConvTranspose { window, group, output_padding } => {
+			window::run_conv_transpose(ins, window, *group, output_padding, out_shape)?
+		},
+		Op::Equal | Op::Less | Op::Greater | Op::LessOrEqual | Op::GreaterOrEqual => {
+			let y = ins.get(1).copied().ok_or(CanonError::Arity {
+				op: op.name(),
+				expected: "2",
+				found: 1,
+			})?;
+			logic::run_compare(op, x, y, out_shape)?
+		},
+		Op::Not | Op::And | Op::Or | Op::Xor => logic::run_logic(op, ins, out_shape)?,
+		Op::Where => logic::run_where(ins, out_shape)?,
+		Op::LayerNormalization { axis, epsilon, output } => {
+			norm::run_layernorm(ins, *axis, f32::from_bits(*epsilon), *output)?
+		},
+		Op::ArgMax { axis, select_last, .. } => {
+			select::run_arg(x, *axis, true, *select_last, out_shape)?
+		},
+		Op::ArgMin { axis, select_last, .. } => {
+			select::run_arg(x, *axis, false, *select_last, out_shape)?
+		},
+		Op::TopK { axis, k, largest, indices } => {
+			select::run_topk(x, *axis, *k, *largest, *indices, out_shape)?
+		},
+		_ => return Err(CanonError::Value { op: op.name(), detail: "no kernel".into() }),
+	})
 }

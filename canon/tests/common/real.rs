@@ -155,6 +155,11 @@ pub fn model_bytes(m: &RealModel) -> Vec<u8> {
 }
 
 pub fn compile_real(m: &RealModel) -> (Program, Vec<String>) {
+	compile_real_with(m, false)
+}
+
+/// [`compile_real`], `unfused` (every elementwise node kept as its own node) or not.
+pub fn compile_real_with(m: &RealModel, unfused: bool) -> (Program, Vec<String>) {
 	let shapes = m.inputs.iter().filter_map(Input::shape);
 	let frozen = m.inputs.iter().filter_map(|i| match i {
 		Input::Frozen(name, v) => Some((name.to_string(), Tensor::from_i64(vec![], &[*v]))),
@@ -164,6 +169,7 @@ pub fn compile_real(m: &RealModel) -> (Program, Vec<String>) {
 		input_shapes: HashMap::from_iter(shapes),
 		frozen_inputs: HashMap::from_iter(frozen),
 		limits: Limits::NATIVE,
+		unfused,
 		..Default::default()
 	};
 	let compiled = compile(&model_bytes(m), &options)
