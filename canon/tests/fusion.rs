@@ -3,6 +3,9 @@
 //! the real models are checked in real_models.rs), and the executor refuses a malformed fused
 //! node with an error.
 
+mod common;
+
+use common::awkward_f32;
 use edgeproof_canon::{
 	commit_trace, compiler::fuse_elementwise, execute, execute_node, leaf_hash,
 	ops::fused::MAX_FUSED_STEPS, DType, FusedStep, Limits, Node, Op, Program, Ref, StepArg, Tensor,
@@ -200,21 +203,6 @@ fn malformed_fused_nodes_are_errors() {
 		relu(StepArg::Step(0)),
 	]);
 	assert_eq!(execute_node(&ok, &[&x, &c]).unwrap().shape, vec![3, 2]);
-}
-
-fn awkward_f32() -> impl Strategy<Value = f32> {
-	prop_oneof![
-		4 => -4.0f32..4.0,
-		1 => Just(0.0f32),
-		1 => Just(-0.0f32),
-		1 => Just(f32::MIN_POSITIVE / 8.0),
-		1 => Just(-f32::MIN_POSITIVE / 3.0),
-		1 => Just(f32::INFINITY),
-		1 => Just(f32::NEG_INFINITY),
-		1 => Just(f32::NAN),
-		1 => Just(3.0e38f32),
-		1 => any::<u32>().prop_map(f32::from_bits),
-	]
 }
 
 const BINARY: [Op; 7] = [Op::Add, Op::Sub, Op::Mul, Op::Div, Op::Pow, Op::Max, Op::Min];

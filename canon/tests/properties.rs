@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::awkward_f32;
 use edgeproof_canon::{
 	compiler::{compile, CompileOptions},
 	execute_node,
@@ -563,22 +564,6 @@ fn conv_transpose_case() -> impl Strategy<Value = ConvTransposeCase> {
 			}
 		})
 		.prop_filter("an output of at least one position", |c| c.output().is_some())
-}
-
-/// f32 values biased to the awkward ones: ±0, denormals, ±inf, NaN, large and tiny.
-fn awkward_f32() -> impl Strategy<Value = f32> {
-	prop_oneof![
-		4 => -4.0f32..4.0,
-		1 => Just(0.0f32),
-		1 => Just(-0.0f32),
-		1 => Just(f32::MIN_POSITIVE / 8.0),
-		1 => Just(-f32::MIN_POSITIVE / 3.0),
-		1 => Just(f32::INFINITY),
-		1 => Just(f32::NEG_INFINITY),
-		1 => Just(f32::NAN),
-		1 => Just(3.0e38f32),
-		1 => any::<u32>().prop_map(f32::from_bits),
-	]
 }
 
 proptest! {

@@ -200,3 +200,21 @@ pub mod reference {
 			.collect()
 	}
 }
+
+/// f32 values biased to the awkward ones for property tests: ±0, denormals, ±inf, NaN, large and
+/// tiny, random bit patterns.
+pub fn awkward_f32() -> impl proptest::strategy::Strategy<Value = f32> {
+	use proptest::prelude::*;
+	prop_oneof![
+		4 => -4.0f32..4.0,
+		1 => Just(0.0f32),
+		1 => Just(-0.0f32),
+		1 => Just(f32::MIN_POSITIVE / 8.0),
+		1 => Just(-f32::MIN_POSITIVE / 3.0),
+		1 => Just(f32::INFINITY),
+		1 => Just(f32::NEG_INFINITY),
+		1 => Just(f32::NAN),
+		1 => Just(3.0e38f32),
+		1 => any::<u32>().prop_map(f32::from_bits),
+	]
+}
