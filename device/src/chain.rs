@@ -21,6 +21,10 @@ use subxt::{
 
 use crate::error::{Error, Result, Source};
 
+/// The metadata the client below is generated from, included so that cargo rebuilds this crate
+/// when it changes (the `subxt` macro reads the file without telling cargo).
+const _METADATA: &[u8] = include_bytes!("../metadata.scale");
+
 #[subxt::subxt(
 	runtime_metadata_path = "metadata.scale",
 	substitute_type(
