@@ -205,7 +205,7 @@ fn fixture_program_roots_are_stable() {
 	// Changing an operator's encoding, the compiler's output or the leaf hash (through the
 	// constants' hashes) changes these roots; that is a protocol change (registered models would
 	// no longer activate). They changed last with elementwise fusion
-	// (the CNN's first bias Add and Relu became one `Fused` node; the MLP has no run to fuse).
+	// (the CNN's BatchNormalization and Relu became one `Fused` node; the MLP has nothing to fuse).
 	for (name, expected) in [
 		("mlp", "fc479b7ebc89a6ec4a2702ace4675b0e10ebdb66a7c2b7d82148766dd448e46e"),
 		("cnn", "a268e0cd365b458b2f6cdf355e4fff8c338223418bd618406036747d41010bca"),
