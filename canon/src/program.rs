@@ -592,34 +592,44 @@ impl Program {
 	pub(crate) fn node_outputs(&self) -> Result<Vec<(DType, Vec<u32>, u64)>> {
 		let mut outs: Vec<(DType, Vec<u32>, u64)> = Vec::with_capacity(self.nodes.len());
 		for (j, node) in self.nodes.iter().enumerate() {
-			let metas =
-				node.inputs
-					.iter()
-					.map(|&r| {
-						let meta =
-							match r {
-								Ref::Input(i) => self.inputs.get(i as usize).map(|s| Meta {
-									dtype: s.dtype,
-									shape: &s.shape,
-									value: None,
-								}),
-								Ref::Const(i) => self.constants.get(i as usize).map(Meta::of),
-								Ref::Node(i) => outs.get(i as usize).map(|(dtype, shape, _)| {
-									Meta { dtype: *dtype, shape, value: None }
-								}),
-							};
-						meta.ok_or_else(|| CanonError::BadRef {
-							node: j as u32,
-							detail: format!("{r:?} is out of range or not earlier"),
-						})
+			let metas = node
+				.inputs
+				.iter()
+				.map(|&r| {
+					self.ref_meta(r, &outs).ok_or_else(|| CanonError::BadRef {
+						node: j as u32,
+						detail: format!("{r:?} is out of range or not earlier"),
 					})
-					.collect::<Result<Vec<_>>>()?;
+				})
+				.collect::<Result<Vec<_>>>()?;
 			let (dtype, shape) = infer(&node.op, &metas)?;
 			let work = node_work(&node.op, &metas, &shape)?;
 			drop(metas);
 			outs.push((dtype, shape, work));
 		}
 		Ok(outs)
+	}
+
+	/// The dtype and shape of what `r` refers to, node outputs taken from `outs` (as
+	/// [`Program::node_outputs`] gives them); `None` if `r` is out of range.
+	pub(crate) fn ref_meta<'a>(
+		&'a self,
+		r: Ref,
+		outs: &'a [(DType, Vec<u32>, u64)],
+	) -> Option<Meta<'a>> {
+		match r {
+			Ref::Input(i) => self.inputs.get(i as usize).map(|s| Meta {
+				dtype: s.dtype,
+				shape: &s.shape,
+				value: None,
+			}),
+			Ref::Const(i) => self.constants.get(i as usize).map(Meta::of),
+			Ref::Node(i) => outs.get(i as usize).map(|(dtype, shape, _)| Meta {
+				dtype: *dtype,
+				shape,
+				value: None,
+			}),
+		}
 	}
 
 	/// Do the outputs follow the tail rule (`outputs[i] == Ref::Node(n - k + i)`)?

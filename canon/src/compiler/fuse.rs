@@ -1,7 +1,7 @@
 //! Fusing runs of elementwise nodes into [`Op::Fused`] nodes.
 //!
 //! A *run* is a sequence of consecutive nodes, each a fusable elementwise F32 operator
-//! ([`is_step_op`], with its operator's arity) with the same output shape. A run is cut, from
+//! ([`step_arity`] operands) with the same output shape. A run is cut, from
 //! its first node on, into groups `s..=e`, each the longest (at most [`MAX_FUSED_STEPS`] nodes)
 //! in which every node but the last is read only by later nodes of the group and is not a
 //! program output, and whose fused node stays within the limits. A group of two or more
@@ -16,7 +16,7 @@ use crate::{
 	error::{CanonError, Result},
 	ops::{
 		fused::{step_arity, MAX_FUSED_STEPS},
-		node_work, Meta,
+		node_work,
 	},
 	program::{FusedStep, Node, Op, Program, Ref, StepArg},
 	tensor::{DType, Limits},
@@ -151,26 +151,11 @@ fn fused_node(
 			.collect();
 		steps.push(FusedStep { op: node.op.clone(), args });
 	}
-	let metas = inputs
-		.iter()
-		.map(|&r| match r {
-			Ref::Input(i) => program.inputs.get(i as usize).map(|spec| Meta {
-				dtype: spec.dtype,
-				shape: &spec.shape,
-				value: None,
-			}),
-			Ref::Const(c) => program.constants.get(c as usize).map(Meta::of),
-			Ref::Node(i) => outs.get(i as usize).map(|(dtype, shape, _)| Meta {
-				dtype: *dtype,
-				shape,
-				value: None,
-			}),
-		})
-		.collect::<Option<Vec<_>>>()?;
+	let metas = inputs.iter().map(|&r| program.ref_meta(r, outs)).collect::<Option<Vec<_>>>()?;
 	let op = Op::Fused { steps };
 	let (_, shape) = crate::ops::infer(&op, &metas).ok()?;
 	let bytes = metas.iter().try_fold(0u64, |acc, m| {
-		crate::tensor::numel(m.shape).ok().map(|k| acc.saturating_add(4 * k as u64))
+		crate::tensor::numel(m.shape).ok().map(|k| acc.saturating_add((k * m.dtype.size()) as u64))
 	})?;
 	let work = node_work(&op, &metas, &shape).ok()?;
 	(bytes <= limits.max_step_bytes && work <= limits.max_node_work)
