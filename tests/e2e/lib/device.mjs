@@ -33,7 +33,9 @@ export function cli(args, { env = {}, timeoutMs = 240_000, onProgress } = {}) {
       child.kill('SIGKILL');
       reject(new Error(`'edgeproof-device ${args.join(' ')}' ran over ${timeoutMs} ms:\n${stderr}`));
     }, timeoutMs);
-    child.on('exit', (code) => {
+    // 'close', not 'exit': a child can exit before its stdout has been read to the end, and
+    // the JSON line is the last thing it writes.
+    child.on('close', (code) => {
       clearTimeout(timer);
       let json = null;
       try {

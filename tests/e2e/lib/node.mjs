@@ -44,7 +44,8 @@ export function runNodeCommand(args, { timeoutMs = 60_000 } = {}) {
       child.kill('SIGKILL');
       reject(new Error(`'edgeproof-node ${args.join(' ')}' did not exit within ${timeoutMs} ms`));
     }, timeoutMs);
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': only then has all of stdout (a chain spec, say) been read.
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
