@@ -320,18 +320,19 @@ pub enum Op {
 	#[codec(index = 92)]
 	Gru { hidden: u32, direction: RnnDirection, output: u8, linear_before_reset: bool },
 	/// Elementwise F32 operators run one after another as one node, the compiler's fusion of a
-	/// run of elementwise nodes whose intermediate values nothing else reads: each step is an
-	/// F32 elementwise operator on the node's inputs and earlier steps' values, every step
+	/// run of elementwise nodes (and the Conv or ConvTranspose before them) whose intermediate
+	/// values nothing else reads: each step is an F32 elementwise operator on the node's inputs
+	/// and earlier steps' values (the first may be the convolution, on inputs only), every step
 	/// shaped as the output, and the node's value is the last step's. Bit for bit the value the
 	/// unfused nodes give (each step runs the operator's own kernel); only the intermediates
-	/// are not trace leaves. See docs/canonical-executor.md, "Fused elementwise nodes".
+	/// are not trace leaves. See docs/canonical-executor.md, "Fused nodes".
 	#[codec(index = 93)]
 	Fused { steps: Vec<FusedStep> },
 }
 
 /// One step of an [`Op::Fused`] node: an elementwise F32 operator (Add, Sub, Mul, Div, Pow,
-/// Max, Min with two operands; a unary operator with one; BatchNormalization with five) and
-/// its operands in order.
+/// Max, Min with two operands; a unary operator with one; BatchNormalization with five), or as
+/// the first step a Conv or ConvTranspose, and its operands in order.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
 pub struct FusedStep {
 	pub op: Op,

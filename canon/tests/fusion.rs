@@ -1,15 +1,17 @@
-//! Fused elementwise nodes: the compiler's fusion gives the same outputs bit for bit and drops
-//! only intermediate values (random programs with NaNs, infinities, denormals and signed zeros;
-//! the real models are checked in real_models.rs), and the executor refuses a malformed fused
-//! node with an error.
+//! Fused nodes: the compiler's fusion (of elementwise runs and the convolution before them)
+//! gives the same outputs bit for bit and drops only intermediate values (random programs with
+//! NaNs, infinities, denormals and signed zeros; the real models are checked in
+//! real_models.rs), and the executor refuses a malformed fused node with an error.
 
 mod common;
 
 use common::awkward_f32;
 use edgeproof_canon::{
-	commit_trace, compiler::fuse_elementwise, execute, execute_node, leaf_hash,
-	ops::fused::MAX_FUSED_STEPS, DType, FusedStep, Limits, Node, Op, Program, Ref, StepArg, Tensor,
-	TensorSpec,
+	commit_trace,
+	compiler::fuse_elementwise,
+	execute, execute_node, leaf_hash,
+	ops::{execute_op, fused::MAX_FUSED_STEPS},
+	AutoPad, DType, FusedStep, Limits, Node, Op, Program, Ref, StepArg, Tensor, TensorSpec, Window,
 };
 use proptest::prelude::*;
 
@@ -88,6 +90,91 @@ fn a_hard_swish_chain_becomes_one_node_with_the_same_value() {
 	let (a, b) = (execute(&p, &inputs).unwrap(), execute(&f, &inputs).unwrap());
 	assert_eq!(a.outputs(&p).unwrap(), b.outputs(&f).unwrap());
 	assert_eq!(b.leaf_hashes(), [0, 1, 5].map(|i| a.leaf_hashes()[i]));
+}
+
+/// A window of `kernel` taps on each of `dims` spatial axes, stride 1, padded to keep the size.
+fn same_window(dims: usize, kernel: u32) -> Window {
+	Window {
+		kernel: vec![kernel; dims],
+		strides: vec![1; dims],
+		dilations: vec![1; dims],
+		pads: vec![kernel / 2; 2 * dims],
+		auto_pad: AutoPad::NotSet,
+		ceil_mode: false,
+	}
+}
+
+#[test]
+fn a_conv_with_batch_norm_relu_and_a_residual_add_becomes_one_node() {
+	// x -> Conv(w, b) -> BatchNormalization -> Add(x) -> Relu, as ResNet-style blocks export.
+	let (c, hw) = (2u32, 3u32);
+	let n = (c * hw * hw) as usize;
+	let x = Tensor::from_f32(
+		vec![1, c, hw, hw],
+		&(0..n).map(|i| [-1.5, 0.25, f32::NAN, -0.0, 3.0, 1e-40][i % 6]).collect::<Vec<_>>(),
+	);
+	let constants = vec![
+		Tensor::from_f32(
+			vec![c, c, 3, 3],
+			&(0..36).map(|i| (i as f32 - 17.0) / 8.0).collect::<Vec<_>>(),
+		),
+		Tensor::from_f32(vec![c], &[0.5, -0.25]),
+		Tensor::from_f32(vec![c], &[1.5, 0.75]),
+		Tensor::from_f32(vec![c], &[0.1, -0.1]),
+		Tensor::from_f32(vec![c], &[0.2, 0.3]),
+		Tensor::from_f32(vec![c], &[1.0, 2.0]),
+	];
+	let conv = Op::Conv { window: same_window(2, 3), group: 1 };
+	let bn = Op::BatchNormalization { epsilon: f32_bits(1e-5) };
+	let nodes = vec![
+		node(conv.clone(), &[Ref::Input(0), Ref::Const(0), Ref::Const(1)]),
+		node(
+			bn.clone(),
+			&[Ref::Node(0), Ref::Const(2), Ref::Const(3), Ref::Const(4), Ref::Const(5)],
+		),
+		node(Op::Add, &[Ref::Node(1), Ref::Input(0)]),
+		node(Op::Relu, &[Ref::Node(2)]),
+	];
+	let p = program(&[1, c, hw, hw], constants, nodes, &[3]);
+	let f = fused(&p);
+	let p = tailed(&p);
+	let i = StepArg::Input;
+	let step = |op: Op, args: &[StepArg]| FusedStep { op, args: args.to_vec() };
+	let steps = vec![
+		step(conv, &[i(0), i(1), i(2)]),
+		step(bn, &[StepArg::Step(0), i(3), i(4), i(5), i(6)]),
+		step(Op::Add, &[StepArg::Step(1), i(0)]),
+		step(Op::Relu, &[StepArg::Step(2)]),
+	];
+	let inputs = [Ref::Input(0), Ref::Const(0), Ref::Const(1)]
+		.into_iter()
+		.chain((2..6).map(Ref::Const))
+		.collect::<Vec<_>>();
+	assert_eq!(f.nodes, vec![node(Op::Fused { steps }, &inputs)]);
+	let (a, b) = (execute(&p, &[x.clone()]).unwrap(), execute(&f, &[x.clone()]).unwrap());
+	assert_eq!(a.outputs(&p).unwrap(), b.outputs(&f).unwrap());
+	assert_eq!(b.leaf_hashes(), [0, 4].map(|k| a.leaf_hashes()[k]));
+	// Its work: the convolution's multiply-adds (18 outputs x 18 taps) and one per output
+	// element for each of the three other steps.
+	let ins: Vec<&Tensor> = [&x].into_iter().chain(&f.constants).collect();
+	let work = |w| Limits { max_node_work: w, ..Limits::NATIVE };
+	assert!(execute_op(&f.nodes[0].op, &ins, &work(18 * 18 + 3 * 18)).is_ok());
+	assert!(execute_op(&f.nodes[0].op, &ins, &work(18 * 18 + 3 * 18 - 1)).is_err());
+}
+
+#[test]
+fn a_conv_read_elsewhere_is_not_a_head() {
+	// The Conv's value also feeds a Softmax: the Relu after it fuses with nothing.
+	let constants = vec![Tensor::from_f32(vec![1, 1, 1], &[2.0])];
+	let conv = Op::Conv { window: same_window(1, 1), group: 1 };
+	let nodes = vec![
+		node(conv, &[Ref::Input(0), Ref::Const(0)]),
+		node(Op::Relu, &[Ref::Node(0)]),
+		node(Op::Softmax { axis: -1, legacy: false }, &[Ref::Node(0)]),
+	];
+	let p = program(&[1, 1, 4], constants, nodes, &[1, 2]);
+	let names: Vec<_> = fused(&p).nodes.iter().map(|n| n.op.name()).collect();
+	assert_eq!(names, ["Conv", "Relu", "Softmax"]);
 }
 
 #[test]
@@ -176,7 +263,18 @@ fn malformed_fused_nodes_are_errors() {
 	let cases: Vec<(&str, Vec<FusedStep>)> = vec![
 		("no steps", vec![]),
 		("too many steps", vec![relu(StepArg::Input(0)); MAX_FUSED_STEPS + 1]),
-		("not elementwise", vec![step(conv, &[StepArg::Input(0), StepArg::Input(1)])]),
+		(
+			"a head on operands it rejects",
+			vec![step(conv.clone(), &[StepArg::Input(0), StepArg::Input(1)])],
+		),
+		(
+			"a head after the first step",
+			vec![relu(StepArg::Input(0)), step(conv, &[StepArg::Step(0), StepArg::Input(1)])],
+		),
+		(
+			"not elementwise, not a head",
+			vec![step(Op::Softmax { axis: -1, legacy: false }, &[StepArg::Input(0)])],
+		),
 		("nested", vec![step(nested, &[StepArg::Input(0)])]),
 		("a later step", vec![relu(StepArg::Step(1)), relu(StepArg::Input(0))]),
 		("its own step", vec![relu(StepArg::Step(0))]),
@@ -228,8 +326,9 @@ fn unary(k: u8) -> Op {
 type Pick = (u8, usize, usize, u8);
 
 /// A random program over x (shape `shape`) and four broadcast constants: elementwise nodes
-/// reading x, earlier nodes and constants, with BatchNormalization, and a Softmax now and
-/// then to break the runs; the outputs are the last node and one earlier node.
+/// reading x, earlier nodes and constants, with BatchNormalization, Conv and ConvTranspose
+/// heads, and a Softmax now and then to break the runs; the outputs are the last node and one
+/// earlier node.
 fn random_program(
 	shape: &[u32],
 	ones: u8,
@@ -263,6 +362,18 @@ fn random_program(
 			constants.push(Tensor::from_f32(vec![c], &v));
 		}
 	}
+	// A convolution head over [N, C, spatial...] (constants 8 and 9: a [C, C, 3, ...] weight,
+	// for Conv and ConvTranspose alike, and a bias), 3 taps padded by 1 so it keeps the shape.
+	let spatial = shape.len().saturating_sub(2);
+	let heads = match channels {
+		Some(c) if spatial > 0 => {
+			let w: Vec<u32> = [c, c].into_iter().chain(vec![3; spatial]).collect();
+			constants.push(Tensor::from_f32(w.clone(), &take(numel(&w), 5)));
+			constants.push(Tensor::from_f32(vec![c], &take(c as usize, 9)));
+			true
+		},
+		_ => false,
+	};
 	let mut nodes: Vec<Node> = Vec::new();
 	for &(kind, a, b, op) in picks {
 		let j = nodes.len();
@@ -270,7 +381,7 @@ fn random_program(
 			0 => Ref::Input(0),
 			k => Ref::Node(k as u32 - 1),
 		};
-		let n = match kind % 8 {
+		let n = match kind % 9 {
 			0..=2 => {
 				let other = if b % 2 == 0 { Ref::Const((b / 2 % 4) as u32) } else { value(b) };
 				let (l, r) = if op % 2 == 0 { (value(a), other) } else { (other, value(a)) };
@@ -281,6 +392,19 @@ fn random_program(
 				Op::BatchNormalization { epsilon: f32_bits(1e-5) },
 				&[value(a), Ref::Const(4), Ref::Const(5), Ref::Const(6), Ref::Const(7)],
 			),
+			7 if heads => {
+				let window = same_window(spatial, 3);
+				let (op, bias) = match op % 3 {
+					0 => (Op::Conv { window, group: 1 }, true),
+					1 => (Op::Conv { window, group: 1 }, false),
+					_ => (
+						Op::ConvTranspose { window, group: 1, output_padding: vec![0; spatial] },
+						true,
+					),
+				};
+				let ins = [value(a), Ref::Const(8), Ref::Const(9)];
+				node(op, &ins[..if bias { 3 } else { 2 }])
+			},
 			_ => node(Op::Softmax { axis: -1, legacy: false }, &[value(a)]),
 		};
 		nodes.push(n);

@@ -103,7 +103,7 @@ fn every_fixture_node_executes_bit_identically_in_the_runtime() {
 			}
 		}
 	}
-	assert_eq!(steps, 4 + 8, "every node of both fixtures");
+	assert_eq!(steps, 4 + 6, "every node of both fixtures");
 	for name in ["mlp", "cnn"] {
 		let (_, node, work) =
 			heaviest.iter().filter(|(n, ..)| *n == name).max_by_key(|(.., w)| *w).expect("nodes");

@@ -1,13 +1,15 @@
-//! Fusing runs of elementwise nodes into [`Op::Fused`] nodes.
+//! Fusing runs of elementwise nodes, and the convolution before them, into [`Op::Fused`]
+//! nodes.
 //!
 //! A *run* is a sequence of consecutive nodes, each a fusable elementwise F32 operator
-//! ([`step_arity`] operands) with the same output shape. A run is cut, from
-//! its first node on, into groups `s..=e`, each the longest (at most [`MAX_FUSED_STEPS`] nodes)
-//! in which every node but the last is read only by later nodes of the group and is not a
-//! program output, and whose fused node stays within the limits. A group of two or more
-//! nodes becomes one fused node at the position of its last node, reading the group's outside
-//! operands (in order of first use); a group of one stays as it is. Everything else keeps its
-//! order, so the pass is a function of the program alone.
+//! ([`step_arity`] operands) with the same output shape, together with the node just before
+//! it when that node is a head ([`is_head`]: Conv, ConvTranspose) of the same output shape.
+//! A run is cut, from its first node on, into groups `s..=e`, each the longest (at most
+//! [`MAX_FUSED_STEPS`] nodes) in which every node but the last is read only by later nodes of
+//! the group and is not a program output, and whose fused node stays within the limits. A
+//! group of two or more nodes becomes one fused node at the position of its last node, reading
+//! the group's outside operands (in order of first use); a group of one stays as it is.
+//! Everything else keeps its order, so the pass is a function of the program alone.
 //!
 //! The fused node computes the value of the group's last node bit for bit, and every value
 //! outside the group is unchanged: only the group's intermediate values leave the trace.
@@ -15,14 +17,14 @@
 use crate::{
 	error::{CanonError, Result},
 	ops::{
-		fused::{step_arity, MAX_FUSED_STEPS},
+		fused::{is_head, step_arity, MAX_FUSED_STEPS},
 		node_work,
 	},
 	program::{FusedStep, Node, Op, Program, Ref, StepArg},
 	tensor::{DType, Limits},
 };
 
-/// Fuses the program's elementwise runs (see the module's rules). [`compile`](super::compile)
+/// Fuses the program's runs (see the module's rules). [`compile`](super::compile)
 /// runs it on every program (unless `CompileOptions::unfused`); public for tests and tools.
 pub fn fuse_elementwise(program: &mut Program, limits: &Limits) -> Result<()> {
 	let outs = program.node_outputs()?;
@@ -45,6 +47,7 @@ pub fn fuse_elementwise(program: &mut Program, limits: &Limits) -> Result<()> {
 		let node = &program.nodes[j];
 		step_arity(&node.op) == Some(node.inputs.len()) && outs[j].0 == DType::F32
 	};
+	let head = |j: usize| is_head(&program.nodes[j].op) && outs[j].0 == DType::F32;
 	// `replaced[j]`: node j is a group's non-last member (its value is a step of a fused node).
 	let mut replaced = vec![false; n];
 	let mut fused: Vec<(usize, Node)> = Vec::new();
@@ -58,7 +61,10 @@ pub fn fuse_elementwise(program: &mut Program, limits: &Limits) -> Result<()> {
 		while end + 1 < n && fusable(end + 1) && outs[end + 1].1 == outs[j].1 {
 			end += 1;
 		}
-		let mut s = j;
+		let mut s = match j.checked_sub(1) {
+			Some(h) if head(h) && outs[h].1 == outs[j].1 => h,
+			_ => j,
+		};
 		while s <= end {
 			let group = (s + 1..=end.min(s + MAX_FUSED_STEPS - 1)).rev().find_map(|e| {
 				let closed = (s..e).all(|i| !is_output[i] && last_reader[i].is_none_or(|r| r <= e));

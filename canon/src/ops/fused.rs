@@ -1,15 +1,16 @@
-//! Fused elementwise nodes ([`Op::Fused`]): elementwise F32 operators run one after another in
-//! one node. Each step runs its operator's own kernel on whole tensors (the kernel the
-//! operator's own node runs), so the node's value is bit for bit the value the unfused nodes
-//! give; the steps' values are not trace leaves.
+//! Fused nodes ([`Op::Fused`]): elementwise F32 operators run one after another in one node,
+//! optionally after a convolution (the *head*) whose output they transform. Each step runs its
+//! operator's own kernel on whole tensors (the kernel the operator's own node runs), so the
+//! node's value is bit for bit the value the unfused nodes give; the steps' values are not
+//! trace leaves.
 
 use alloc::{format, vec, vec::Vec};
 
-use super::{common::Meta, elementwise, infer, run_op};
+use super::{common::Meta, elementwise, infer, node_work, run_op};
 use crate::{
 	error::{value_err, CanonError, Result},
 	program::{FusedStep, Op, StepArg},
-	tensor::{DType, Tensor},
+	tensor::{numel, DType, Tensor},
 };
 
 /// Most steps in one fused node: bounds its work (about one element per step and output
@@ -30,9 +31,17 @@ pub fn step_arity(op: &Op) -> Option<usize> {
 	}
 }
 
+/// Whether `op` may be a fused node's first step, its head: Conv or ConvTranspose, whose
+/// output its bias, BatchNormalization and activation steps then transform. A head reads only
+/// the fused node's inputs, with its own operator's operand count.
+pub fn is_head(op: &Op) -> bool {
+	matches!(op, Op::Conv { .. } | Op::ConvTranspose { .. })
+}
+
 /// The output shape of a fused node on inputs `ins`, checking every step: at least one and at
-/// most [`MAX_FUSED_STEPS`]; each an allowed operator on F32 operands that exist (an input, or
-/// an earlier step); every step's value shaped as the last one's.
+/// most [`MAX_FUSED_STEPS`]; each an allowed operator (a head, [`is_head`], only as the first
+/// step; an elementwise one, [`step_arity`], otherwise) on F32 operands that exist (an input,
+/// or an earlier step); every step's value shaped as the last one's.
 pub fn infer_fused(steps: &[FusedStep], ins: &[Meta]) -> Result<(DType, Vec<u32>)> {
 	if steps.is_empty() || steps.len() > MAX_FUSED_STEPS {
 		return Err(value_err(
@@ -45,12 +54,19 @@ pub fn infer_fused(steps: &[FusedStep], ins: &[Meta]) -> Result<(DType, Vec<u32>
 	}
 	let mut shapes: Vec<Vec<u32>> = Vec::with_capacity(steps.len());
 	for (k, step) in steps.iter().enumerate() {
-		let want = step_arity(&step.op).ok_or_else(|| {
-			value_err(
-				NAME,
-				format!("step {k}: {} is not an elementwise F32 operator", step.op.name()),
-			)
-		})?;
+		let want = match step_arity(&step.op) {
+			Some(n) => Some(n),
+			// A head's own shape rule checks its operand count.
+			None if k == 0 && is_head(&step.op) => None,
+			None => {
+				let what = if is_head(&step.op) {
+					"a head only as the first step"
+				} else {
+					"not an elementwise F32 operator"
+				};
+				return Err(value_err(NAME, format!("step {k}: {} is {what}", step.op.name())));
+			},
+		};
 		let metas = step
 			.args
 			.iter()
@@ -68,7 +84,7 @@ pub fn infer_fused(steps: &[FusedStep], ins: &[Meta]) -> Result<(DType, Vec<u32>
 			})
 			.collect::<Option<Vec<_>>>()
 			.ok_or_else(|| value_err(NAME, format!("step {k}: an operand that does not exist")))?;
-		if metas.len() != want {
+		if let Some(want) = want.filter(|&n| n != metas.len()) {
 			return Err(value_err(
 				NAME,
 				format!("step {k}: {} takes {want} operands, not {}", step.op.name(), metas.len()),
@@ -81,6 +97,30 @@ pub fn infer_fused(steps: &[FusedStep], ins: &[Meta]) -> Result<(DType, Vec<u32>
 		return Err(value_err(NAME, format!("step {k} is shaped {:?}, not {out:?}", shapes[k])));
 	}
 	Ok((DType::F32, out))
+}
+
+/// The [`node_work`] of a fused node whose steps [`infer_fused`] accepted: its head's own
+/// work, and one unit per output element for every other step.
+pub fn fused_work(steps: &[FusedStep], ins: &[Meta], out_shape: &[u32]) -> Result<u64> {
+	let out = numel(out_shape)? as u64;
+	steps.iter().try_fold(0u64, |acc, step| {
+		let work = match is_head(&step.op) {
+			true => {
+				let metas = step
+					.args
+					.iter()
+					.map(|a| match *a {
+						StepArg::Input(i) => ins.get(i as usize).copied(),
+						StepArg::Step(_) => None,
+					})
+					.collect::<Option<Vec<_>>>()
+					.ok_or_else(|| value_err(NAME, "a head reads only the node's inputs"))?;
+				node_work(&step.op, &metas, out_shape)?
+			},
+			false => out,
+		};
+		Ok(acc.saturating_add(work))
+	})
 }
 
 /// Runs the steps in order (after [`infer_fused`] accepted them), dropping each step's value

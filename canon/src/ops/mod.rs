@@ -203,7 +203,7 @@ pub fn node_work(op: &Op, ins: &[Meta], out_shape: &[u32]) -> Result<u64> {
 			out.saturating_mul(per)
 		},
 		Op::Lrn { size, .. } => out.saturating_mul(*size as u64),
-		Op::Fused { steps } => out.saturating_mul(steps.len() as u64),
+		Op::Fused { steps } => fused::fused_work(steps, ins, out_shape)?,
 		Op::ConvTranspose { .. } => {
 			// Every input element meets every weight of its group's output channels once.
 			let x = ins.first().map(|m| m.shape).unwrap_or(&[]);
