@@ -415,6 +415,23 @@ fn random_program(
 	(program(shape, constants, nodes, &outputs), vec![x])
 }
 
+/// Fuses `p` and checks the fused program against the unfused one: the same outputs bit for
+/// bit, every fused leaf a later unfused leaf, the streamed commitment the whole trace's.
+fn check_fusion(p: &Program, inputs: &[Tensor]) -> Result<(), TestCaseError> {
+	let f = fused(p);
+	let p = tailed(p);
+	let (a, b) = (execute(&p, inputs).unwrap(), execute(&f, inputs).unwrap());
+	let hashes = |outs: Vec<Tensor>| outs.iter().map(leaf_hash).collect::<Vec<_>>();
+	prop_assert_eq!(hashes(a.outputs(&p).unwrap()), hashes(b.outputs(&f).unwrap()));
+	let mut unfused = a.leaf_hashes().into_iter();
+	for h in b.leaf_hashes() {
+		prop_assert!(unfused.any(|u| u == h), "a fused leaf is no later unfused leaf");
+	}
+	let streamed = commit_trace(&f, inputs, &Limits::NATIVE, false).unwrap();
+	prop_assert_eq!(streamed.leaves, b.leaf_hashes());
+	Ok(())
+}
+
 proptest! {
 	#![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
@@ -427,16 +444,24 @@ proptest! {
 		extra_output in any::<usize>(),
 	) {
 		let (p, inputs) = random_program(&shape, ones, &values, &picks, extra_output);
-		let f = fused(&p);
-		let p = tailed(&p);
-		let (a, b) = (execute(&p, &inputs).unwrap(), execute(&f, &inputs).unwrap());
-		let hashes = |outs: Vec<Tensor>| outs.iter().map(leaf_hash).collect::<Vec<_>>();
-		prop_assert_eq!(hashes(a.outputs(&p).unwrap()), hashes(b.outputs(&f).unwrap()));
-		let mut unfused = a.leaf_hashes().into_iter();
-		for h in b.leaf_hashes() {
-			prop_assert!(unfused.any(|u| u == h), "a fused leaf is no later unfused leaf");
-		}
-		let streamed = commit_trace(&f, &inputs, &Limits::NATIVE, false).unwrap();
-		prop_assert_eq!(streamed.leaves, b.leaf_hashes());
+		check_fusion(&p, &inputs)?;
+	}
+}
+
+proptest! {
+	#![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+	/// Tensors of many blocks of the fused evaluation (up to 29 400 elements, rows and
+	/// channels not aligned to the blocks).
+	#[test]
+	fn fusion_keeps_the_outputs_of_large_tensors(
+		shape in (1u32..3, 1u32..4, 30u32..71, 30u32..71).prop_map(|(n, c, h, w)| vec![n, c, h, w]),
+		ones in any::<u8>(),
+		values in proptest::collection::vec(awkward_f32(), 1..48),
+		picks in proptest::collection::vec(any::<Pick>(), 1..12),
+		extra_output in any::<usize>(),
+	) {
+		let (p, inputs) = random_program(&shape, ones, &values, &picks, extra_output);
+		check_fusion(&p, &inputs)?;
 	}
 }

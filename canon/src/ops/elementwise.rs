@@ -42,30 +42,73 @@ pub fn infer_binary(op: &Op, ins: &[Meta]) -> Result<(DType, Vec<u32>)> {
 /// [`run_binary`] on F32 inputs: `f` folded left to right, one monomorphic loop per operator.
 fn run_binary_f32(op: &Op, ins: &[&Tensor], out_shape: &[u32]) -> Result<Tensor> {
 	match op {
-		Op::Sub => fold_f32(op, ins, out_shape, |x, y| x - y),
-		Op::Mul => fold_f32(op, ins, out_shape, |x, y| x * y),
-		Op::Div => fold_f32(op, ins, out_shape, |x, y| x / y),
+		Op::Sub => fold_f32(op, ins, out_shape, sub),
+		Op::Mul => fold_f32(op, ins, out_shape, mul),
+		Op::Div => fold_f32(op, ins, out_shape, div),
 		Op::Pow => fold_f32(op, ins, out_shape, libm::powf),
 		Op::Mod { .. } => fold_f32(op, ins, out_shape, libm::fmodf),
-		Op::Max => fold_f32(op, ins, out_shape, |x, y| {
-			if x.is_nan() || y.is_nan() {
-				f32::NAN
-			} else if y > x {
-				y
-			} else {
-				x
-			}
-		}),
-		Op::Min => fold_f32(op, ins, out_shape, |x, y| {
-			if x.is_nan() || y.is_nan() {
-				f32::NAN
-			} else if y < x {
-				y
-			} else {
-				x
-			}
-		}),
-		_ => fold_f32(op, ins, out_shape, |x, y| x + y),
+		Op::Max => fold_f32(op, ins, out_shape, max_nan),
+		Op::Min => fold_f32(op, ins, out_shape, min_nan),
+		_ => fold_f32(op, ins, out_shape, add),
+	}
+}
+
+/// `out[i] = op(a[i], b[i])` for an F32 binary step operator of a fused node (Add, Sub, Mul,
+/// Div, Pow, Max, Min): the scalar functions [`run_binary`] applies, on slices of equal length.
+pub(crate) fn binary_block(op: &Op, a: &[f32], b: &[f32], out: &mut [f32]) -> Result<()> {
+	fn zip(a: &[f32], b: &[f32], out: &mut [f32], f: impl Fn(f32, f32) -> f32) {
+		for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+			*o = f(x, y);
+		}
+	}
+	match op {
+		Op::Add => zip(a, b, out, add),
+		Op::Sub => zip(a, b, out, sub),
+		Op::Mul => zip(a, b, out, mul),
+		Op::Div => zip(a, b, out, div),
+		Op::Pow => zip(a, b, out, libm::powf),
+		Op::Max => zip(a, b, out, max_nan),
+		Op::Min => zip(a, b, out, min_nan),
+		_ => return Err(value_err(op.name(), "not a binary step operator")),
+	}
+	Ok(())
+}
+
+fn add(x: f32, y: f32) -> f32 {
+	x + y
+}
+
+fn sub(x: f32, y: f32) -> f32 {
+	x - y
+}
+
+fn mul(x: f32, y: f32) -> f32 {
+	x * y
+}
+
+fn div(x: f32, y: f32) -> f32 {
+	x / y
+}
+
+/// Max, NaN propagating.
+fn max_nan(x: f32, y: f32) -> f32 {
+	if x.is_nan() || y.is_nan() {
+		f32::NAN
+	} else if y > x {
+		y
+	} else {
+		x
+	}
+}
+
+/// Min, NaN propagating.
+fn min_nan(x: f32, y: f32) -> f32 {
+	if x.is_nan() || y.is_nan() {
+		f32::NAN
+	} else if y < x {
+		y
+	} else {
+		x
 	}
 }
 
@@ -235,6 +278,48 @@ fn map_unary<const K: u8>(a: f32, b: f32, src: &[u8], dst: &mut [u8]) {
 	}
 }
 
+/// [`map_unary`] on f32 slices (a fused node's blocks).
+fn map_unary_f32<const K: u8>(a: f32, b: f32, src: &[f32], dst: &mut [f32]) {
+	for (d, &x) in dst.iter_mut().zip(src) {
+		*d = unary(K, a, b, x);
+	}
+}
+
+/// `$map::<K>` for the [`unary_kind`] `kind`: the one table from a kind to its monomorphic loop.
+macro_rules! by_kind {
+	($kind:expr, $map:ident) => {
+		match $kind {
+			0 => $map::<0>,
+			1 => $map::<1>,
+			2 => $map::<2>,
+			3 => $map::<3>,
+			4 => $map::<4>,
+			5 => $map::<5>,
+			6 => $map::<6>,
+			7 => $map::<7>,
+			8 => $map::<8>,
+			9 => $map::<9>,
+			10 => $map::<10>,
+			11 => $map::<11>,
+			12 => $map::<12>,
+			14 => $map::<14>,
+			15 => $map::<15>,
+			16 => $map::<16>,
+			17 => $map::<17>,
+			18 => $map::<18>,
+			_ => $map::<13>,
+		}
+	};
+}
+
+/// `out[i] = op(x[i])` for a unary F32 operator: the function [`run_unary`] applies.
+pub(crate) fn unary_block(op: &Op, x: &[f32], out: &mut [f32]) -> Result<()> {
+	let (kind, a, b) = unary_kind(op).ok_or(value_err(op.name(), "not a unary operator"))?;
+	let map: fn(f32, f32, &[f32], &mut [f32]) = by_kind!(kind, map_unary_f32);
+	map(a, b, x, out);
+	Ok(())
+}
+
 /// `max(0, min(1, v))`, NaN propagating.
 fn unit_clamp(v: f32) -> f32 {
 	if v < 0.0 {
@@ -272,27 +357,7 @@ pub fn run_unary(op: &Op, x: &Tensor) -> Result<Tensor> {
 	if x.dtype != DType::F32 {
 		return Err(CanonError::DType { op: op.name(), input: 0, found: x.dtype });
 	}
-	let map: fn(f32, f32, &[u8], &mut [u8]) = match kind {
-		0 => map_unary::<0>,
-		1 => map_unary::<1>,
-		2 => map_unary::<2>,
-		3 => map_unary::<3>,
-		4 => map_unary::<4>,
-		5 => map_unary::<5>,
-		6 => map_unary::<6>,
-		7 => map_unary::<7>,
-		8 => map_unary::<8>,
-		9 => map_unary::<9>,
-		10 => map_unary::<10>,
-		11 => map_unary::<11>,
-		12 => map_unary::<12>,
-		14 => map_unary::<14>,
-		15 => map_unary::<15>,
-		16 => map_unary::<16>,
-		17 => map_unary::<17>,
-		18 => map_unary::<18>,
-		_ => map_unary::<13>,
-	};
+	let map: fn(f32, f32, &[u8], &mut [u8]) = by_kind!(kind, map_unary);
 	let mut data = vec![0u8; x.data.len() / 4 * 4];
 	map(a, b, &x.data, &mut data);
 	Ok(Tensor { dtype: DType::F32, shape: x.shape.clone(), data })

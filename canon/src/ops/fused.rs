@@ -6,7 +6,7 @@
 
 use alloc::{format, vec, vec::Vec};
 
-use super::{common::Meta, elementwise, infer, node_work, run_op};
+use super::{common::Meta, elementwise, infer, node_work, norm, run_op};
 use crate::{
 	error::{value_err, CanonError, Result},
 	program::{FusedStep, Op, StepArg},
@@ -123,48 +123,175 @@ pub fn fused_work(steps: &[FusedStep], ins: &[Meta], out_shape: &[u32]) -> Resul
 	})
 }
 
-/// Runs the steps in order (after [`infer_fused`] accepted them), dropping each step's value
-/// after its last reader.
+/// Elements of one block of a fused node's blocked evaluation: every step's block (16 of them
+/// at most, 4 bytes an element) stays within a core's L2 cache.
+const BLOCK: usize = 2048;
+
+/// Runs the steps (after [`infer_fused`] accepted them): the head, if any, on whole tensors by
+/// its own kernel; then the elementwise steps block by block over the output's elements in
+/// order, each step's block computed from its operands' elements at the same positions (an
+/// input broadcast to the output shape) by the scalar function its own kernel applies to every
+/// element. An element's value is a function of those elements alone, so this is bit for bit
+/// what the steps run one after another on whole tensors give.
 pub fn run_fused(steps: &[FusedStep], ins: &[&Tensor], out_shape: &[u32]) -> Result<Tensor> {
-	let mut last_reader = vec![0usize; steps.len()];
-	for (k, step) in steps.iter().enumerate() {
-		for a in &step.args {
-			if let Some(r) = step_index(a).and_then(|s| last_reader.get_mut(s)) {
-				*r = k;
-			}
-		}
-	}
-	let mut values: Vec<Option<Tensor>> = vec![None; steps.len()];
-	for (k, step) in steps.iter().enumerate() {
-		let value = {
+	let n = numel(out_shape)?;
+	let (head, first) = match steps.first() {
+		Some(step) if is_head(&step.op) => {
 			let args = step
 				.args
 				.iter()
 				.map(|a| match *a {
 					StepArg::Input(i) => ins.get(i as usize).copied(),
-					StepArg::Step(s) => values.get(s as usize).and_then(Option::as_ref),
+					StepArg::Step(_) => None,
 				})
 				.collect::<Option<Vec<&Tensor>>>()
-				.ok_or_else(|| value_err(NAME, format!("step {k}: an operand is missing")))?;
-			run_op(&step.op, &args, out_shape)?
-		};
-		for s in step.args.iter().filter_map(step_index) {
-			if last_reader.get(s) == Some(&k) {
-				if let Some(v) = values.get_mut(s) {
-					*v = None;
+				.ok_or_else(|| value_err(NAME, "a head reads only the node's inputs"))?;
+			(Some(run_op(&step.op, &args, out_shape)?.f32_values()?), 1)
+		},
+		_ => (None, 0),
+	};
+	// Each input an elementwise step reads, as f32 values broadcast to the output shape.
+	let mut sources: Vec<Option<Source>> = (0..ins.len()).map(|_| None).collect();
+	let mut channels: Vec<Option<Vec<(f32, f32, f32)>>> = vec![None; steps.len()];
+	for (k, step) in steps.iter().enumerate().skip(first) {
+		if let Op::BatchNormalization { epsilon } = step.op {
+			let params = step
+				.args
+				.iter()
+				.skip(1)
+				.map(|a| match *a {
+					StepArg::Input(i) => ins.get(i as usize).copied(),
+					StepArg::Step(_) => None,
+				})
+				.collect::<Option<Vec<&Tensor>>>()
+				.ok_or_else(|| value_err(NAME, "BatchNormalization's parameters are inputs"))?;
+			// Only the channel count of x matters here: every step is shaped as the output.
+			let x = Tensor { dtype: DType::F32, shape: out_shape.to_vec(), data: Vec::new() };
+			let all: Vec<&Tensor> = core::iter::once(&x).chain(params).collect();
+			channels[k] = Some(norm::batchnorm_channels(&all, f32::from_bits(epsilon))?);
+		}
+		let reads = if channels[k].is_some() { &step.args[..1] } else { &step.args[..] };
+		for a in reads {
+			if let StepArg::Input(i) = *a {
+				let slot = sources
+					.get_mut(i as usize)
+					.ok_or_else(|| value_err(NAME, format!("step {k}: no input {i}")))?;
+				if let (None, Some(t)) = (&slot, ins.get(i as usize)) {
+					*slot = Some(Source::new(t, out_shape)?);
 				}
 			}
 		}
-		if let Some(v) = values.get_mut(k) {
-			*v = Some(value);
-		}
 	}
-	values.pop().flatten().ok_or_else(|| value_err(NAME, "no steps"))
+	let inner = out_shape.iter().skip(2).map(|&d| d as usize).product::<usize>().max(1);
+	let mut blocks: Vec<Vec<f32>> = vec![vec![0f32; BLOCK.min(n)]; steps.len()];
+	let mut gathered: Vec<Vec<f32>> = vec![Vec::new(); ins.len()];
+	let mut out = vec![0f32; n];
+	let mut at = 0;
+	while at < n {
+		let len = BLOCK.min(n - at);
+		for (g, src) in gathered.iter_mut().zip(&sources) {
+			if let Some(src) = src {
+				src.gather(at, len, g)?;
+			}
+		}
+		for k in first..steps.len() {
+			let (done, rest) = blocks.split_at_mut(k);
+			let dst = rest
+				.first_mut()
+				.and_then(|b| b.get_mut(..len))
+				.ok_or_else(|| value_err(NAME, "a step's block is missing"))?;
+			let operand = |a: &StepArg| -> Option<&[f32]> {
+				match *a {
+					StepArg::Step(0) if first == 1 => head.as_deref()?.get(at..at + len),
+					StepArg::Step(s) => done.get(s as usize)?.get(..len),
+					StepArg::Input(i) => match sources.get(i as usize)? {
+						Some(Source::Whole(v)) => v.get(at..at + len),
+						Some(_) => gathered.get(i as usize)?.get(..len),
+						None => None,
+					},
+				}
+			};
+			let missing = || value_err(NAME, format!("step {k}: an operand is missing"));
+			let step = &steps[k];
+			let x = step.args.first().and_then(operand).ok_or_else(missing)?;
+			match (&channels[k], step.args.get(1)) {
+				(Some(ch), _) => {
+					for (i, (d, &v)) in dst.iter_mut().zip(x).enumerate() {
+						let c = ch
+							.get((at + i) / inner % ch.len().max(1))
+							.ok_or(CanonError::Overflow { what: "BatchNormalization channel" })?;
+						*d = norm::batchnorm_one(v, *c);
+					}
+				},
+				(None, Some(b)) => {
+					let y = operand(b).ok_or_else(missing)?;
+					elementwise::binary_block(&step.op, x, y, dst)?;
+				},
+				(None, None) => elementwise::unary_block(&step.op, x, dst)?,
+			}
+		}
+		let last = match steps.len().checked_sub(1) {
+			Some(0) if first == 1 => head.as_deref().and_then(|h| h.get(at..at + len)),
+			Some(k) => blocks.get(k).and_then(|b| b.get(..len)),
+			None => None,
+		}
+		.ok_or_else(|| value_err(NAME, "no steps"))?;
+		out[at..at + len].copy_from_slice(last);
+		at += len;
+	}
+	Ok(Tensor::from_f32(out_shape.to_vec(), &out))
 }
 
-fn step_index(a: &StepArg) -> Option<usize> {
-	match *a {
-		StepArg::Step(s) => Some(s as usize),
-		StepArg::Input(_) => None,
+/// An input of a fused node as its steps read it: its own f32 values when it has the output's
+/// shape, else its values with the strides that broadcast it to the output shape.
+enum Source {
+	Whole(Vec<f32>),
+	Broadcast { values: Vec<f32>, shape: Vec<usize>, strides: Vec<usize> },
+}
+
+impl Source {
+	fn new(t: &Tensor, out_shape: &[u32]) -> Result<Self> {
+		let values = t.f32_values()?;
+		if t.shape == out_shape {
+			return Ok(Source::Whole(values));
+		}
+		let strides = super::common::broadcast_strides(out_shape, &t.shape);
+		let shape = out_shape.iter().map(|&d| d as usize).collect();
+		Ok(Source::Broadcast { values, shape, strides })
+	}
+
+	/// Writes the elements at output positions `at..at + len` into `into` (of a broadcast
+	/// input; a whole one is read in place).
+	fn gather(&self, at: usize, len: usize, into: &mut Vec<f32>) -> Result<()> {
+		let Source::Broadcast { values, shape, strides } = self else { return Ok(()) };
+		into.clear();
+		if let [v] = values[..] {
+			into.resize(len, v);
+			return Ok(());
+		}
+		// The multi-index of `at`, then an odometer over the output's axes.
+		let mut idx = vec![0usize; shape.len()];
+		let mut rest = at;
+		let mut off = 0usize;
+		for d in (0..shape.len()).rev() {
+			idx[d] = rest % shape[d].max(1);
+			rest /= shape[d].max(1);
+			off += idx[d] * strides[d];
+		}
+		for _ in 0..len {
+			into.push(*values.get(off).ok_or(CanonError::Overflow { what: "broadcast offset" })?);
+			let mut d = shape.len();
+			while d > 0 {
+				d -= 1;
+				idx[d] += 1;
+				off += strides[d];
+				if idx[d] < shape[d] {
+					break;
+				}
+				off -= strides[d] * idx[d];
+				idx[d] = 0;
+			}
+		}
+		Ok(())
 	}
 }

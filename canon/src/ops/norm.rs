@@ -116,24 +116,43 @@ pub fn infer_batchnorm(ins: &[Meta]) -> Result<(DType, Vec<u32>)> {
 
 pub fn run_batchnorm(ins: &[&Tensor], eps: f32) -> Result<Tensor> {
 	let x = ins[0];
-	let (scale, bias, mean, var) =
-		(ins[1].f32_values()?, ins[2].f32_values()?, ins[3].f32_values()?, ins[4].f32_values()?);
-	let c = x.shape[1] as usize;
+	let channels = batchnorm_channels(ins, eps)?;
 	let inner: usize = x.shape[2..].iter().map(|&d| d as usize).product();
 	let mut v = x.f32_values()?;
 	for (i, chunk) in v.chunks_exact_mut(inner.max(1)).enumerate() {
-		let ch = i % c.max(1);
-		let (Some(&s), Some(&b), Some(&m), Some(&va)) =
-			(scale.get(ch), bias.get(ch), mean.get(ch), var.get(ch))
-		else {
+		let Some(&ch) = channels.get(i % channels.len().max(1)) else {
 			return Err(CanonError::Overflow { what: "BatchNormalization channel" });
 		};
-		let a = s / libm::sqrtf(va + eps);
-		for y in chunk.iter_mut() {
-			*y = (*y - m) * a + b;
-		}
+		chunk.iter_mut().for_each(|y| *y = batchnorm_one(*y, ch));
 	}
 	Ok(f32_tensor(x.shape.clone(), v))
+}
+
+/// BatchNormalization's per-channel `(mean, a, bias)` with `a = scale / sqrt(var + eps)`, from
+/// its inputs `[x, scale, bias, mean, var]` (x's channels are its axis 1).
+pub fn batchnorm_channels(ins: &[&Tensor], eps: f32) -> Result<Vec<(f32, f32, f32)>> {
+	let [x, scale, bias, mean, var] = ins else {
+		return Err(CanonError::Arity {
+			op: "BatchNormalization",
+			expected: "5",
+			found: ins.len(),
+		});
+	};
+	let c = x.shape.get(1).copied().unwrap_or(1) as usize;
+	let (scale, bias, mean, var) =
+		(scale.f32_values()?, bias.f32_values()?, mean.f32_values()?, var.f32_values()?);
+	(0..c)
+		.map(|ch| match (scale.get(ch), bias.get(ch), mean.get(ch), var.get(ch)) {
+			(Some(&s), Some(&b), Some(&m), Some(&va)) => Ok((m, s / libm::sqrtf(va + eps), b)),
+			_ => Err(CanonError::Overflow { what: "BatchNormalization channel" }),
+		})
+		.collect()
+}
+
+/// One element of BatchNormalization: `(x - mean) * a + bias`.
+#[inline(always)]
+pub fn batchnorm_one(x: f32, (mean, a, bias): (f32, f32, f32)) -> f32 {
+	(x - mean) * a + bias
 }
 
 pub fn infer_lrn(ins: &[Meta], size: u32) -> Result<(DType, Vec<u32>)> {
