@@ -146,7 +146,13 @@ pub fn run_fused(steps: &[FusedStep], ins: &[&Tensor], out_shape: &[u32]) -> Res
 				})
 				.collect::<Option<Vec<&Tensor>>>()
 				.ok_or_else(|| value_err(NAME, "a head reads only the node's inputs"))?;
-			(Some(run_op(&step.op, &args, out_shape)?.f32_values()?), 1)
+			let values = match &step.op {
+				Op::Conv { window, group } => {
+					super::window::conv_values(&args, window, *group, out_shape)?
+				},
+				op => run_op(op, &args, out_shape)?.f32_values()?,
+			};
+			(Some(values), 1)
 		},
 		_ => (None, 0),
 	};
@@ -185,7 +191,7 @@ pub fn run_fused(steps: &[FusedStep], ins: &[&Tensor], out_shape: &[u32]) -> Res
 	let inner = out_shape.iter().skip(2).map(|&d| d as usize).product::<usize>().max(1);
 	let mut blocks: Vec<Vec<f32>> = vec![vec![0f32; BLOCK.min(n)]; steps.len()];
 	let mut gathered: Vec<Vec<f32>> = vec![Vec::new(); ins.len()];
-	let mut out = vec![0f32; n];
+	let mut out = vec![0u8; n * 4];
 	let mut at = 0;
 	while at < n {
 		let len = BLOCK.min(n - at);
@@ -216,11 +222,19 @@ pub fn run_fused(steps: &[FusedStep], ins: &[&Tensor], out_shape: &[u32]) -> Res
 			let x = step.args.first().and_then(operand).ok_or_else(missing)?;
 			match (&channels[k], step.args.get(1)) {
 				(Some(ch), _) => {
-					for (i, (d, &v)) in dst.iter_mut().zip(x).enumerate() {
-						let c = ch
-							.get((at + i) / inner % ch.len().max(1))
+					// Segment by segment of one channel (`inner` elements each).
+					let mut i = 0;
+					while i < len {
+						let plane = (at + i) / inner;
+						let end = ((plane + 1) * inner - at).min(len);
+						let c = *ch
+							.get(plane % ch.len().max(1))
 							.ok_or(CanonError::Overflow { what: "BatchNormalization channel" })?;
-						*d = norm::batchnorm_one(v, *c);
+						let (Some(d), Some(v)) = (dst.get_mut(i..end), x.get(i..end)) else {
+							return Err(CanonError::Overflow { what: "BatchNormalization block" });
+						};
+						d.iter_mut().zip(v).for_each(|(d, &v)| *d = norm::batchnorm_one(v, c));
+						i = end;
 					}
 				},
 				(None, Some(b)) => {
@@ -236,10 +250,14 @@ pub fn run_fused(steps: &[FusedStep], ins: &[&Tensor], out_shape: &[u32]) -> Res
 			None => None,
 		}
 		.ok_or_else(|| value_err(NAME, "no steps"))?;
-		out[at..at + len].copy_from_slice(last);
+		let bytes =
+			out.get_mut(at * 4..(at + len) * 4).ok_or_else(|| value_err(NAME, "no output"))?;
+		for (d, v) in bytes.chunks_exact_mut(4).zip(last) {
+			d.copy_from_slice(&v.to_le_bytes());
+		}
 		at += len;
 	}
-	Ok(Tensor::from_f32(out_shape.to_vec(), &out))
+	Ok(Tensor { dtype: DType::F32, shape: out_shape.to_vec(), data: out })
 }
 
 /// An input of a fused node as its steps read it: its own f32 values when it has the output's

@@ -268,6 +268,11 @@ impl<T: Mac, S: FnMut(usize, usize, &[[T; TILE_C]; TILE_R]) -> Result<()>> Kerne
 
 /// Conv: the blocked product [`conv_blocked`], then `y = acc + bias` (bias 0.0 when absent).
 pub fn run_conv(ins: &[&Tensor], w: &Window, group: u32, out_shape: &[u32]) -> Result<Tensor> {
+	Ok(f32_tensor(out_shape.to_vec(), conv_values(ins, w, group, out_shape)?))
+}
+
+/// Conv's output values (of shape `out_shape`), for [`run_conv`] and a fused node's head.
+pub fn conv_values(ins: &[&Tensor], w: &Window, group: u32, out_shape: &[u32]) -> Result<Vec<f32>> {
 	let (x, wt) = match ins {
 		[x, wt, ..] => (*x, *wt),
 		_ => return Err(CanonError::Arity { op: "Conv", expected: "2 or 3", found: ins.len() }),
@@ -284,7 +289,7 @@ pub fn run_conv(ins: &[&Tensor], w: &Window, group: u32, out_shape: &[u32]) -> R
 		let b = bias.get(ch % oc.max(1)).copied().unwrap_or(0.0);
 		ys.iter_mut().for_each(|y| *y += b);
 	}
-	Ok(f32_tensor(out_shape.to_vec(), out))
+	Ok(out)
 }
 
 /// The accumulation of a convolution, of f32 (Conv) or of zero-point-shifted integers
