@@ -10,6 +10,8 @@ mod layout;
 mod linalg;
 mod logic;
 mod norm;
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+mod pairs;
 mod quant;
 mod resize;
 mod rnn;

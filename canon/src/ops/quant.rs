@@ -255,6 +255,12 @@ fn matmul_i32(a: &[i32], a_shape: &[u32], b: &[i32], b_shape: &[u32]) -> Result<
 			bad = true;
 			return;
 		};
+		#[cfg(all(feature = "std", target_arch = "x86_64"))]
+		if let crate::simd::Isa::Avx2(v3) = crate::simd::Isa::detect() {
+			if super::pairs::gemm(v3, (m, k, n), ar, br, or) {
+				return;
+			}
+		}
 		super::linalg::gemm_rows((m, k, n), ar, br, or, super::linalg::Acc);
 	});
 	if bad {
@@ -274,9 +280,14 @@ fn scalar_param(op: &'static str, t: &Meta, input: usize) -> Result<()> {
 	Ok(())
 }
 
+/// `t - zp` as i32 (t and zp 8-bit, so within -255..=255), read from the bytes directly.
 fn shifted(t: &Tensor, zp: &Tensor) -> Result<Vec<i32>> {
-	let z = zp.int_values()?.first().copied().unwrap_or(0);
-	Ok(t.int_values()?.into_iter().map(|v| (v - z) as i32).collect())
+	let z = zp.int_values()?.first().copied().unwrap_or(0) as i32;
+	Ok(match t.dtype {
+		DType::U8 => t.data.iter().map(|&v| v as i32 - z).collect(),
+		DType::I8 => t.data.iter().map(|&v| v as i8 as i32 - z).collect(),
+		_ => t.int_values()?.into_iter().map(|v| (v as i32).wrapping_sub(z)).collect(),
+	})
 }
 
 pub fn infer_matmul_integer(ins: &[Meta]) -> Result<(DType, Vec<u32>)> {
