@@ -7,13 +7,17 @@
 //! per used output (`Shape` and `Size` become constants: shapes are static); fold every operator
 //! whose inputs are all constant by running the executor at compile time (this evaluates shape
 //! subgraphs such as Shape/Gather/Concat/Reshape); infer
-//! every output's dtype and shape with [`crate::ops::infer`]; fuse runs of elementwise nodes
-//! whose intermediate values nothing else reads into [`Op::Fused`] nodes ([`fuse_elementwise`]);
+//! every output's dtype and shape with [`crate::ops::infer`]; run each LSTM or GRU once when
+//! several of its outputs are read ([`share_recurrent`]); fuse runs of elementwise nodes (and
+//! the convolution before them) whose intermediate values nothing else reads into
+//! [`Op::Fused`] nodes ([`fuse_elementwise`]);
 //! make the outputs the last nodes
 //! (the tail rule, [`Program::move_outputs_to_tail`]); check the limits.
 
 mod fuse;
+mod share;
 pub use fuse::fuse_elementwise;
+pub use share::share_recurrent;
 mod lower;
 pub mod onnx;
 pub mod pin;
@@ -297,6 +301,7 @@ pub fn compile_model(model: &ModelProto, options: &CompileOptions) -> Result<Com
 		program.outputs.push(r);
 		output_names.push(vi.name.clone());
 	}
+	share::share_recurrent(&mut program)?;
 	if !options.unfused {
 		fuse::fuse_elementwise(&mut program, &limits)?;
 	}

@@ -15,6 +15,11 @@
 //! `linear_before_reset`: `c = 0.0; for k ascending: c = c + (r_k * h_k) * R[d][h_j][k]`,
 //! `g = tanhf(((a_h + c) + Wb_h) + Rb_h)`; with it: `g = tanhf((a_h + r * (b_h + Rb_h)) + Wb_h)`.
 //! Then `h' = (1 - z) * g + z * h`.
+//!
+//! **Outputs.** `output` 0 is Y `[S, D, N, H]`, 1 is Y_h `[D, N, H]`, 2 (LSTM) is Y_c; the next
+//! value (3 for LSTM, 2 for GRU) is all of them in one tensor `[S + 2, D, N, H]` (LSTM) or
+//! `[S + 1, D, N, H]` (GRU): Y's steps, then Y_h, then Y_c. The compiler uses it when a model
+//! reads more than one output, so the recurrence runs once (`compiler::share_recurrent`).
 
 use alloc::{format, vec, vec::Vec};
 
@@ -43,8 +48,8 @@ fn infer_rnn(
 	direction: RnnDirection,
 	output: u8,
 ) -> Result<(DType, Vec<u32>)> {
-	let states = if gates == 4 { 2 } else { 1 };
-	let arity = 4 + states;
+	let states: u32 = if gates == 4 { 2 } else { 1 };
+	let arity = 4 + states as usize;
 	if ins.len() != arity {
 		let expected = if arity == 6 { "6" } else { "5" };
 		return Err(CanonError::Arity { op, expected, found: ins.len() });
@@ -71,10 +76,15 @@ fn infer_rnn(
 			return Err(shape_err(op, format!("{name} is {:?}, expected {want:?}", m.shape)));
 		}
 	}
-	match output {
+	match output as u32 {
 		0 => Ok((DType::F32, vec![s, d, n, h])),
-		o if (o as usize) <= states => Ok((DType::F32, vec![d, n, h])),
-		o => Err(attr_err(op, "output", format!("output {o} (0 to {states})"))),
+		o if o <= states => Ok((DType::F32, vec![d, n, h])),
+		// All outputs: Y's S steps, then Y_h (and Y_c) as one step each.
+		o if o == states + 1 => {
+			let steps = s.checked_add(states).ok_or(CanonError::Overflow { what: "RNN steps" })?;
+			Ok((DType::F32, vec![steps, d, n, h]))
+		},
+		o => Err(attr_err(op, "output", format!("output {o} (0 to {})", states + 1))),
 	}
 }
 
@@ -163,7 +173,8 @@ pub fn run_lstm(
 	let values = match output {
 		0 => y,
 		1 => y_h,
-		_ => y_c,
+		2 => y_c,
+		_ => [y, y_h, y_c].concat(),
 	};
 	Ok(f32_tensor(out_shape.to_vec(), values))
 }
@@ -258,5 +269,10 @@ pub fn run_gru(
 		}
 		y_h[state].copy_from_slice(&hs);
 	}
-	Ok(f32_tensor(out_shape.to_vec(), if output == 0 { y } else { y_h }))
+	let values = match output {
+		0 => y,
+		1 => y_h,
+		_ => [y, y_h].concat(),
+	};
+	Ok(f32_tensor(out_shape.to_vec(), values))
 }
