@@ -1,6 +1,6 @@
 //! The canonical program: graph inputs, constants, nodes in topological order, outputs.
 
-use alloc::{format, vec, vec::Vec};
+use alloc::{format, string::String, vec, vec::Vec};
 use codec::{Decode, DecodeWithMemTracking, Encode};
 use core::ops::Range;
 use scale_info::TypeInfo;
@@ -286,7 +286,8 @@ pub enum Op {
 	#[codec(index = 83)]
 	ReduceLogSum { axes: Vec<i32>, keepdims: bool },
 	/// LSTM with ONNX's default activations. Inputs X, W, R, B, initial_h, initial_c (all six;
-	/// the compiler supplies zeros). `output`: 0 = Y, 1 = Y_h, 2 = Y_c.
+	/// the compiler supplies zeros). `output`: 0 = Y, 1 = Y_h, 2 = Y_c, 3 = all three
+	/// (`[S + 2, D, N, H]`: Y's steps, then Y_h, then Y_c).
 	#[codec(index = 84)]
 	Lstm { hidden: u32, direction: RnnDirection, output: u8 },
 	// The int8 family (see `ops::quant` for the rounding). Zero points are always inputs (the
@@ -315,7 +316,8 @@ pub enum Op {
 	#[codec(index = 91)]
 	QLinearConv { window: Window, group: u32 },
 	/// GRU with ONNX's default activations. Inputs X, W, R, B, initial_h (all five; the
-	/// compiler supplies zeros). `output`: 0 = Y, 1 = Y_h. `linear_before_reset` as in ONNX
+	/// compiler supplies zeros). `output`: 0 = Y, 1 = Y_h, 2 = both (`[S + 1, D, N, H]`: Y's
+	/// steps, then Y_h). `linear_before_reset` as in ONNX
 	/// (PyTorch exports set it).
 	#[codec(index = 92)]
 	Gru { hidden: u32, direction: RnnDirection, output: u8, linear_before_reset: bool },
@@ -407,7 +409,25 @@ pub enum NearestMode {
 	Ceil,
 }
 
+fn plural(steps: usize) -> String {
+	format!("{steps} elementwise step{}", if steps == 1 { "" } else { "s" })
+}
+
 impl Op {
+	/// The operator as a person reads it in a message: its name, or for a fused node its head
+	/// and its number of elementwise steps (`Conv fused with 3 elementwise steps`).
+	pub fn describe(&self) -> String {
+		match self {
+			Op::Fused { steps } => match steps.split_first() {
+				Some((head, rest)) if crate::ops::fused::is_head(&head.op) => {
+					format!("{} fused with {}", head.op.name(), plural(rest.len()))
+				},
+				_ => format!("{} fused", plural(steps.len())),
+			},
+			op => op.name().into(),
+		}
+	}
+
 	/// The ONNX operator name.
 	pub fn name(&self) -> &'static str {
 		match self {

@@ -151,6 +151,7 @@ fn a_conv_with_batch_norm_relu_and_a_residual_add_becomes_one_node() {
 		.chain((2..6).map(Ref::Const))
 		.collect::<Vec<_>>();
 	assert_eq!(f.nodes, vec![node(Op::Fused { steps }, &inputs)]);
+	assert_eq!(f.nodes[0].op.describe(), "Conv fused with 3 elementwise steps");
 	let (a, b) = (execute(&p, &[x.clone()]).unwrap(), execute(&f, &[x.clone()]).unwrap());
 	assert_eq!(a.outputs(&p).unwrap(), b.outputs(&f).unwrap());
 	assert_eq!(b.leaf_hashes(), [0, 4].map(|k| a.leaf_hashes()[k]));

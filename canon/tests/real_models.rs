@@ -39,7 +39,7 @@ fn check(m: &RealModel, seed: u64) {
 	println!(
 		"{}: heaviest node {heaviest} ({}) work {heaviest_work:.3e}",
 		m.file,
-		program.nodes[heaviest].op.name()
+		program.nodes[heaviest].op.describe()
 	);
 	for (i, (ours, theirs)) in outputs.iter().zip(&reference).enumerate() {
 		assert_eq!(ours.shape, theirs.shape, "{} output {i}: shape", m.file);

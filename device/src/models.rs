@@ -180,7 +180,7 @@ fn rejection(
 		.and_then(|works| works.into_iter().enumerate().max_by_key(|&(_, w)| w));
 	match heaviest {
 		Some((node, work)) if work > limits.max_node_work => {
-			let op = program.nodes.get(node).map_or("?", |n| n.op.name());
+			let op = program.nodes.get(node).map_or_else(|| "?".into(), |n| n.op.describe());
 			format!(
 				"validators would reject this model: node {node} ({op}) needs {work} work units \
 				 in one step of the dispute game, the chain's limit is {} (max_node_work); \
