@@ -106,6 +106,15 @@ fn one_output_or_different_inputs_stay_as_they_are() {
 	let mut q = p.clone();
 	share_recurrent(&mut q).unwrap();
 	assert_eq!(q, p);
+	// A node that already computes all outputs is left as it is.
+	let (mut p, _) =
+		recurrent_program(4, RnnDirection::Forward, (2, 1, 3, 2), &values, false, false);
+	for node in &mut p.nodes {
+		node.op = Op::Lstm { hidden: 2, direction: RnnDirection::Forward, output: 3 };
+	}
+	let mut q = p.clone();
+	share_recurrent(&mut q).unwrap();
+	assert_eq!(q, p);
 	// Two LSTMs over different weights.
 	let (mut p, _) =
 		recurrent_program(4, RnnDirection::Forward, (2, 1, 3, 2), &values, false, false);

@@ -17,21 +17,18 @@ use crate::{
 	tensor::Tensor,
 };
 
-/// `op` with its output selector set to `output`, and the selector of all outputs; `None`
-/// for an operator that is not recurrent.
-fn with_output(op: &Op, output: u8) -> Option<(Op, u8)> {
+/// A recurrent `op` with its output selector set to 0 (what the nodes of a group share) or,
+/// with `all`, to the selector of all outputs (3 for LSTM, 2 for GRU); `None` for any other
+/// operator, and for a node that already computes all outputs.
+fn selecting(op: &Op, all: bool) -> Option<Op> {
+	let pick = |every: u8| if all { every } else { 0 };
 	match *op {
-		Op::Lstm { hidden, direction, .. } => Some((Op::Lstm { hidden, direction, output }, 3)),
-		Op::Gru { hidden, direction, linear_before_reset, .. } => {
-			Some((Op::Gru { hidden, direction, output, linear_before_reset }, 2))
+		Op::Lstm { hidden, direction, output } if output < 3 => {
+			Some(Op::Lstm { hidden, direction, output: pick(3) })
 		},
-		_ => None,
-	}
-}
-
-fn output_of(op: &Op) -> Option<u8> {
-	match *op {
-		Op::Lstm { output, .. } | Op::Gru { output, .. } => Some(output),
+		Op::Gru { hidden, direction, linear_before_reset, output } if output < 2 => {
+			Some(Op::Gru { hidden, direction, output: pick(2), linear_before_reset })
+		},
 		_ => None,
 	}
 }
@@ -44,11 +41,11 @@ pub fn share_recurrent(program: &mut Program) -> Result<()> {
 	let mut first: Vec<Option<usize>> = vec![None; n];
 	let mut members = vec![0usize; n];
 	for j in 0..n {
-		let Some((key, _)) = with_output(&program.nodes[j].op, 0) else { continue };
+		let Some(key) = selecting(&program.nodes[j].op, false) else { continue };
 		let f = (0..j)
 			.find(|&i| {
 				first[i] == Some(i)
-					&& with_output(&program.nodes[i].op, 0).is_some_and(|(k, _)| k == key)
+					&& selecting(&program.nodes[i].op, false) == Some(key.clone())
 					&& same_inputs(program, &program.nodes[i], &program.nodes[j])
 			})
 			.unwrap_or(j);
@@ -74,24 +71,25 @@ pub fn share_recurrent(program: &mut Program) -> Result<()> {
 	};
 	for (j, node) in old_nodes.into_iter().enumerate() {
 		let group = first[j].filter(|&f| members[f] > 1);
-		let (Some(f), Some(output)) = (group, output_of(&node.op)) else {
+		let output = match node.op {
+			Op::Lstm { output, .. } | Op::Gru { output, .. } => output,
+			_ => 0,
+		};
+		let Some(f) = group else {
 			let inputs =
 				node.inputs.iter().map(|&r| remap(r, &new_index)).collect::<Result<Vec<_>>>()?;
 			program.nodes.push(Node { op: node.op, inputs });
 			new_index.push((program.nodes.len() - 1) as u32);
 			continue;
 		};
-		// X's sequence length: the first of the states' steps in the shared value.
+		// S, X's first axis: in the shared value the states follow Y's S steps.
 		let x = node.inputs.first().copied().ok_or_else(|| graph("a recurrence without X"))?;
 		let seq = program
 			.ref_meta(x, &outs)
 			.and_then(|m| m.shape.first().copied())
 			.ok_or_else(|| graph("X without a shape"))?;
 		if f == j {
-			let all = with_output(&node.op, 0)
-				.and_then(|(_, all)| with_output(&node.op, all))
-				.map(|(op, _)| op)
-				.ok_or_else(|| graph("not a recurrence"))?;
+			let all = selecting(&node.op, true).ok_or_else(|| graph("not a recurrence"))?;
 			let inputs =
 				node.inputs.iter().map(|&r| remap(r, &new_index)).collect::<Result<Vec<_>>>()?;
 			program.nodes.push(Node { op: all, inputs });

@@ -36,6 +36,8 @@ pub fn gemm(
 		return false;
 	}
 	let packed = pack(k, n, b);
+	// Each thread's rows of `a` and `out`; every row reads all of `b`, packed or (its last
+	// `n % 8` columns) as it is.
 	let run = |rows: usize, _k: usize, _n: usize, a: &[i32], _b: &[i32], out: &mut [i32]| {
 		v3.vectorize(Rows { v3, k, n, rows, a, b, packed: &packed, out })
 	};
