@@ -152,7 +152,10 @@ fn a_conv_with_batch_norm_relu_and_a_residual_add_becomes_one_node() {
 		.collect::<Vec<_>>();
 	assert_eq!(f.nodes, vec![node(Op::Fused { steps }, &inputs)]);
 	assert_eq!(f.nodes[0].op.describe(), "Conv fused with 3 elementwise steps");
-	let (a, b) = (execute(&p, &[x.clone()]).unwrap(), execute(&f, &[x.clone()]).unwrap());
+	let (a, b) = (
+		execute(&p, std::slice::from_ref(&x)).unwrap(),
+		execute(&f, std::slice::from_ref(&x)).unwrap(),
+	);
 	assert_eq!(a.outputs(&p).unwrap(), b.outputs(&f).unwrap());
 	assert_eq!(b.leaf_hashes(), [0, 4].map(|k| a.leaf_hashes()[k]));
 	// Its work: the convolution's multiply-adds (18 outputs x 18 taps) and one per output
