@@ -99,6 +99,17 @@ pub fn infer_fused(steps: &[FusedStep], ins: &[Meta]) -> Result<(DType, Vec<u32>
 	Ok((DType::F32, out))
 }
 
+/// The node inputs `args` name, in order; `None` if one of them is an earlier step's value or
+/// out of range.
+fn node_inputs<T: Copy>(args: &[StepArg], ins: &[T]) -> Option<Vec<T>> {
+	args.iter()
+		.map(|a| match *a {
+			StepArg::Input(i) => ins.get(i as usize).copied(),
+			StepArg::Step(_) => None,
+		})
+		.collect()
+}
+
 /// The [`node_work`] of a fused node whose steps [`infer_fused`] accepted: its head's own
 /// work, and one unit per output element for every other step.
 pub fn fused_work(steps: &[FusedStep], ins: &[Meta], out_shape: &[u32]) -> Result<u64> {
@@ -106,14 +117,7 @@ pub fn fused_work(steps: &[FusedStep], ins: &[Meta], out_shape: &[u32]) -> Resul
 	steps.iter().try_fold(0u64, |acc, step| {
 		let work = match is_head(&step.op) {
 			true => {
-				let metas = step
-					.args
-					.iter()
-					.map(|a| match *a {
-						StepArg::Input(i) => ins.get(i as usize).copied(),
-						StepArg::Step(_) => None,
-					})
-					.collect::<Option<Vec<_>>>()
+				let metas = node_inputs(&step.args, ins)
 					.ok_or_else(|| value_err(NAME, "a head reads only the node's inputs"))?;
 				node_work(&step.op, &metas, out_shape)?
 			},
@@ -137,14 +141,7 @@ pub fn run_fused(steps: &[FusedStep], ins: &[&Tensor], out_shape: &[u32]) -> Res
 	let n = numel(out_shape)?;
 	let (head, first) = match steps.first() {
 		Some(step) if is_head(&step.op) => {
-			let args = step
-				.args
-				.iter()
-				.map(|a| match *a {
-					StepArg::Input(i) => ins.get(i as usize).copied(),
-					StepArg::Step(_) => None,
-				})
-				.collect::<Option<Vec<&Tensor>>>()
+			let args = node_inputs(&step.args, ins)
 				.ok_or_else(|| value_err(NAME, "a head reads only the node's inputs"))?;
 			let values = match &step.op {
 				Op::Conv { window, group } => {
@@ -161,15 +158,7 @@ pub fn run_fused(steps: &[FusedStep], ins: &[&Tensor], out_shape: &[u32]) -> Res
 	let mut channels: Vec<Option<Vec<(f32, f32, f32)>>> = vec![None; steps.len()];
 	for (k, step) in steps.iter().enumerate().skip(first) {
 		if let Op::BatchNormalization { epsilon } = step.op {
-			let params = step
-				.args
-				.iter()
-				.skip(1)
-				.map(|a| match *a {
-					StepArg::Input(i) => ins.get(i as usize).copied(),
-					StepArg::Step(_) => None,
-				})
-				.collect::<Option<Vec<&Tensor>>>()
+			let params = node_inputs(step.args.get(1..).unwrap_or_default(), ins)
 				.ok_or_else(|| value_err(NAME, "BatchNormalization's parameters are inputs"))?;
 			// Only the channel count of x matters here: every step is shaped as the output.
 			let x = Tensor { dtype: DType::F32, shape: out_shape.to_vec(), data: Vec::new() };
