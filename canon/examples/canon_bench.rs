@@ -9,6 +9,7 @@
 //!     cargo run --release -p edgeproof-canon --example canon_bench -- real-ort FILE    # one ort run
 //!     cargo run --release -p edgeproof-canon --example canon_bench -- real-profile FILE [runs]  # per operator, slowest nodes
 //!     cargo run --release -p edgeproof-canon --example canon_bench -- chunks FILE [runs]  # chunk sizes
+//!     cargo run --release -p edgeproof-canon --example canon_bench -- substeps NAME [runs]  # second level
 //!
 //! `real-trace`, `real-stream` and `real-ort` under `/usr/bin/time -f %M` give the two peak RSS to compare.
 //!
@@ -190,7 +191,7 @@ fn real_trace(file: &str, streamed: bool) {
 /// (`runs` times, median per node), the times summed per operator and printed largest first,
 /// with the work (multiply-adds or elements) they did.
 fn real_profile(file: &str, runs: usize) {
-	use edgeproof_canon::{execute_node, Ref};
+	use edgeproof_canon::execute_node;
 	use std::collections::BTreeMap;
 	let (program, inputs) = common::real::program_and_inputs(real_model(file), 7);
 	let trace = execute(&program, &inputs).expect("runs");
@@ -212,15 +213,7 @@ fn real_profile(file: &str, runs: usize) {
 	let works = program.node_works().expect("shapes");
 	let mut slowest = Vec::new();
 	for (j, (node, work)) in program.nodes.iter().zip(works).enumerate() {
-		let ins: Vec<&Tensor> = node
-			.inputs
-			.iter()
-			.map(|r| match *r {
-				Ref::Input(i) => &trace.values[i as usize],
-				Ref::Const(c) => &program.constants[c as usize],
-				Ref::Node(n) => &trace.values[m + n as usize],
-			})
-			.collect();
+		let ins = trace.node_inputs(&program, j).expect("a node of the program");
 		let t = time_n(runs, || {
 			execute_node(node, &ins).expect("runs");
 		});
@@ -328,6 +321,79 @@ fn chunk_sizes(file: &str, runs: usize) {
 	}
 }
 
+/// The second level on one model (`light_resnet50` or a real model's file): for every node
+/// heavier than one sub-step, its cut within the default limits (tiles, segments, second-level
+/// rounds, largest read) and the time of its heaviest sub-step; the nodes without sub-steps.
+fn substeps(name: &str, runs: usize) {
+	use edgeproof_canon::{
+		node_work,
+		ops::Meta,
+		substep::{geometry, reads, run_substep, SubStepLimits},
+	};
+	let (program, inputs) = match name {
+		"light_resnet50" => {
+			let (_, compiled, inputs) = load(name);
+			(compiled.program, inputs)
+		},
+		file => common::real::program_and_inputs(real_model(file), 7),
+	};
+	let trace = execute(&program, &inputs).expect("runs");
+	let limits = SubStepLimits::DEFAULT;
+	let m = program.inputs.len();
+	let log2 = |v: u64| 64 - v.saturating_sub(1).leading_zeros();
+	println!(
+		"{:>4} {:<40} {:>11} {:>6} {:>4} {:>7} {:>9} {:>9}",
+		"node", "operator", "work", "tiles", "segs", "rounds", "read KiB", "step ms"
+	);
+	let (mut heavy, mut cut, mut most_rounds, mut most_read, mut slowest) = (0, 0, 0, 0u64, 0f64);
+	for (j, node) in program.nodes.iter().enumerate() {
+		let ins = trace.node_inputs(&program, j).expect("a node of the program");
+		let metas: Vec<Meta> = ins.iter().map(|t| Meta::of(t)).collect();
+		let work = node_work(&node.op, &metas, &trace.values[m + j].shape).expect("shapes");
+		if work <= limits.max_work {
+			continue;
+		}
+		heavy += 1;
+		let g = match geometry(&node.op, &metas, &limits) {
+			Ok(g) => g,
+			Err(e) => {
+				println!("{j:>4} {:<40} {work:>11}  no sub-steps: {e}", node.op.describe());
+				continue;
+			},
+		};
+		cut += 1;
+		// The heaviest sub-step: the last segment (the epilogue) of the first tile.
+		let last = g.segments - 1;
+		let read: u64 = reads(&node.op, &metas, &g, 0, last)
+			.expect("reads")
+			.iter()
+			.zip(&metas)
+			.map(|(r, m)| r.iter().map(|r| r.len() as u64).sum::<u64>() * m.dtype.size() as u64)
+			.sum();
+		let state = (last > 0).then(|| vec![0u8; g.tile(0).expect("a tile").len() * 4]);
+		let step = time_n(runs, || {
+			run_substep(&node.op, &ins, &g, 0, last, state.as_deref()).expect("runs");
+		});
+		let rounds = log2(g.tiles()) + log2(g.segments as u64);
+		(most_rounds, most_read) = (most_rounds.max(rounds), most_read.max(read));
+		slowest = slowest.max(step.as_secs_f64() * 1e3);
+		println!(
+			"{j:>4} {:<40} {work:>11} {:>6} {:>4} {rounds:>7} {:>9.1} {:>9.2}",
+			node.op.describe(),
+			g.tiles(),
+			g.segments,
+			read as f64 / 1024.0,
+			step.as_secs_f64() * 1e3
+		);
+	}
+	println!(
+		"{name}: {heavy} nodes over {} work, {cut} cut; at most {most_rounds} second-level \
+		 rounds, {:.1} KiB read, {slowest:.2} ms a sub-step (native, median of {runs})",
+		limits.max_work,
+		most_read as f64 / 1024.0
+	);
+}
+
 fn main() {
 	let mut args = std::env::args().skip(1);
 	match args.next().as_deref() {
@@ -343,6 +409,10 @@ fn main() {
 			args.next().and_then(|r| r.parse().ok()).unwrap_or(5),
 		),
 		Some("real-ort") => real_ort(&args.next().expect("a model file name")),
+		Some("substeps") => substeps(
+			&args.next().expect("light_resnet50 or a model file name"),
+			args.next().and_then(|r| r.parse().ok()).unwrap_or(5),
+		),
 		Some("chunks") => chunk_sizes(
 			&args.next().expect("a model file name"),
 			args.next().and_then(|r| r.parse().ok()).unwrap_or(5),

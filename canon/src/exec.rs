@@ -36,6 +36,26 @@ impl Trace {
 		self.tree().root()
 	}
 
+	/// The tensors node `j` of `program` reads (its inputs in order, constants included), taken
+	/// from this trace: what a one-step or a sub-step of that node runs on.
+	pub fn node_inputs<'a>(&'a self, program: &'a Program, j: usize) -> Result<Vec<&'a Tensor>> {
+		let m = program.inputs.len();
+		let node = program.nodes.get(j).ok_or_else(|| CanonError::Graph {
+			detail: format!("node {j} is not in the program"),
+		})?;
+		node.inputs
+			.iter()
+			.map(|&r| {
+				let v = match r {
+					Ref::Input(i) => self.values.get(i as usize),
+					Ref::Const(i) => program.constants.get(i as usize),
+					Ref::Node(i) => self.values.get(m + i as usize),
+				};
+				v.ok_or(CanonError::BadRef { node: j as u32, detail: format!("{r:?}") })
+			})
+			.collect()
+	}
+
 	/// The program outputs taken from this trace.
 	pub fn outputs(&self, program: &Program) -> Result<Vec<Tensor>> {
 		program

@@ -44,6 +44,7 @@ pub mod ops;
 mod parallel;
 mod program;
 pub mod simd;
+pub mod substep;
 mod tensor;
 mod tolerance;
 

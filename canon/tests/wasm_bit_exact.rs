@@ -11,7 +11,10 @@ use std::{path::PathBuf, process::Command};
 use codec::Encode;
 use edgeproof_canon::{
 	compiler::{compile, CompileOptions},
-	execute, CoordinateTransform, DType, NearestMode, Node, Op, Program, Ref, ResizeMode, Tensor,
+	execute, node_work,
+	ops::Meta,
+	substep::{geometry, run_substep, state_leaf, Geometry, SubStepLimits},
+	CoordinateTransform, DType, NearestMode, Node, Op, Program, Ref, ResizeMode, Tensor,
 	TensorSpec,
 };
 
@@ -38,6 +41,7 @@ struct Wasm {
 	memory: wasmtime::Memory,
 	alloc: wasmtime::TypedFunc<u32, u32>,
 	run: wasmtime::TypedFunc<(u32, u32), u32>,
+	substep: wasmtime::TypedFunc<(u32, u32), u32>,
 }
 
 impl Wasm {
@@ -50,18 +54,38 @@ impl Wasm {
 		let alloc = instance.get_typed_func(&mut store, "canon_alloc").expect("canon_alloc");
 		let run =
 			instance.get_typed_func(&mut store, "canon_trace_root").expect("canon_trace_root");
-		Self { store, memory, alloc, run }
+		let substep = instance.get_typed_func(&mut store, "canon_substep").expect("canon_substep");
+		Self { store, memory, alloc, run, substep }
 	}
 
-	fn trace_root(&mut self, program: &Program, inputs: &[Tensor]) -> [u8; 32] {
-		let bytes = (program, inputs.to_vec()).encode();
+	/// Calls `f` (one of the module's exports) on the request `bytes`: the hash it returns.
+	fn call(&mut self, f: wasmtime::TypedFunc<(u32, u32), u32>, bytes: &[u8]) -> [u8; 32] {
 		let ptr = self.alloc.call(&mut self.store, bytes.len() as u32).unwrap();
-		self.memory.write(&mut self.store, ptr as usize, &bytes).unwrap();
-		let out = self.run.call(&mut self.store, (ptr, bytes.len() as u32)).unwrap();
+		self.memory.write(&mut self.store, ptr as usize, bytes).unwrap();
+		let out = f.call(&mut self.store, (ptr, bytes.len() as u32)).unwrap();
 		let mut result = [0u8; 33];
 		self.memory.read(&self.store, out as usize, &mut result).unwrap();
 		assert_eq!(result[0], 0, "the wasm executor failed");
 		result[1..].try_into().unwrap()
+	}
+
+	fn trace_root(&mut self, program: &Program, inputs: &[Tensor]) -> [u8; 32] {
+		self.call(self.run.clone(), &(program, inputs.to_vec()).encode())
+	}
+
+	/// The `state_leaf` of sub-step `(t, s)` in wasm.
+	fn substep(
+		&mut self,
+		op: &Op,
+		ins: &[&Tensor],
+		g: &Geometry,
+		t: u64,
+		s: u32,
+		state: Option<&[u8]>,
+	) -> [u8; 32] {
+		let inputs: Vec<Tensor> = ins.iter().map(|&x| x.clone()).collect();
+		let request = (op, inputs, g, t, s, state.map(|b| b.to_vec())).encode();
+		self.call(self.substep.clone(), &request)
 	}
 }
 
@@ -258,4 +282,61 @@ fn wasm_trace_roots_equal_native_trace_roots() {
 		);
 		assert_eq!(native, in_wasm, "{name}: wasm trace root differs from native");
 	}
+}
+
+/// The second level's sub-steps give the same state leaves in wasm as natively: one tile of
+/// every fourth heavy node of light ResNet-50 (fused convolutions, Sum), through all its
+/// segments, and every node of the transcendental program cut into segments of at most 8
+/// terms (its Conv, ConvTranspose-free elementwise nodes, on NaNs and infinities).
+#[test]
+fn wasm_substeps_equal_native_substeps() {
+	let mut wasm = Wasm::new(&build_wasm());
+	let path = common::onnx_testdata().join("light/light_resnet50.onnx");
+	let c = compile(&std::fs::read(path).unwrap(), &CompileOptions::default()).unwrap();
+	let inputs = vec![common::seeded_tensor(1000, &c.program.inputs[0].shape)];
+	let (tp, ti) = transcendental_program();
+	let mut checked = 0;
+	for (name, program, inputs, limits, every) in [
+		("light_resnet50", &c.program, &inputs, SubStepLimits::DEFAULT, 4),
+		(
+			"transcendentals",
+			&tp,
+			&ti,
+			SubStepLimits { max_work: 8 * 1024, max_read_bytes: u64::MAX },
+			1,
+		),
+	] {
+		let trace = execute(program, inputs).unwrap();
+		let m = program.inputs.len();
+		let mut picked = 0;
+		for (j, node) in program.nodes.iter().enumerate() {
+			let ins = trace.node_inputs(program, j).unwrap();
+			let metas: Vec<Meta> = ins.iter().map(|t| Meta::of(t)).collect();
+			let heavy =
+				node_work(&node.op, &metas, &trace.values[m + j].shape).unwrap() > limits.max_work;
+			let Ok(g) = geometry(&node.op, &metas, &limits) else { continue };
+			if every > 1 && !heavy {
+				continue;
+			}
+			picked += 1;
+			if picked % every != 0 {
+				continue;
+			}
+			let t = (j as u64 * 7919) % g.tiles();
+			let mut state: Option<Vec<u8>> = None;
+			for s in 0..g.segments {
+				let native = run_substep(&node.op, &ins, &g, t, s, state.as_deref()).unwrap();
+				assert_eq!(
+					state_leaf(&native),
+					wasm.substep(&node.op, &ins, &g, t, s, state.as_deref()),
+					"{name} node {j} ({}): tile {t} segment {s} differs in wasm",
+					node.op.describe()
+				);
+				state = Some(native);
+				checked += 1;
+			}
+		}
+		assert!(picked > 0, "{name}: no node with sub-steps");
+	}
+	println!("{checked} sub-steps: native = wasm");
 }

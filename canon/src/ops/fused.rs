@@ -139,20 +139,48 @@ const BLOCK: usize = 2048;
 /// what the steps run one after another on whole tensors give.
 pub fn run_fused(steps: &[FusedStep], ins: &[&Tensor], out_shape: &[u32]) -> Result<Tensor> {
 	let n = numel(out_shape)?;
-	let (head, first) = match steps.first() {
+	let head = match steps.first() {
 		Some(step) if is_head(&step.op) => {
-			let args = node_inputs(&step.args, ins)
-				.ok_or_else(|| value_err(NAME, "a head reads only the node's inputs"))?;
-			let values = match &step.op {
+			let args = head_inputs(step, ins)?;
+			Some(match &step.op {
 				Op::Conv { window, group } => {
 					super::window::conv_values(&args, window, *group, out_shape)?
 				},
 				op => run_op(op, &args, out_shape)?.f32_values()?,
-			};
-			(Some(values), 1)
+			})
 		},
-		_ => (None, 0),
+		_ => None,
 	};
+	let data = run_steps(steps, ins, out_shape, head.as_deref(), 0..n)?;
+	Ok(Tensor { dtype: DType::F32, shape: out_shape.to_vec(), data })
+}
+
+/// The node inputs a fused node's head reads, in its operand order.
+pub(crate) fn head_inputs<'a>(head: &FusedStep, ins: &[&'a Tensor]) -> Result<Vec<&'a Tensor>> {
+	node_inputs(&head.args, ins)
+		.ok_or_else(|| value_err(NAME, "a head reads only the node's inputs"))
+}
+
+/// The output elements `range` of a fused node (F32 LE bytes), its elementwise steps run block
+/// by block over those positions as [`run_fused`] describes; `head` holds the head's values at
+/// the same positions (when the first step is a head). The second level of the dispute game
+/// computes one chunk of a fused node's output this way.
+pub(crate) fn run_steps(
+	steps: &[FusedStep],
+	ins: &[&Tensor],
+	out_shape: &[u32],
+	head: Option<&[f32]>,
+	range: core::ops::Range<usize>,
+) -> Result<Vec<u8>> {
+	let first = match (steps.first(), head) {
+		(Some(step), Some(h)) if is_head(&step.op) && h.len() == range.len() => 1,
+		(Some(step), None) if !is_head(&step.op) => 0,
+		_ => return Err(value_err(NAME, "a head's values must cover the range")),
+	};
+	let (start, end) = (range.start, range.end);
+	if start > end || end > numel(out_shape)? {
+		return Err(value_err(NAME, format!("elements {start}..{end} are not in the output")));
+	}
 	// Each input an elementwise step reads, as f32 values broadcast to the output shape.
 	let mut sources: Vec<Option<Source>> = (0..ins.len()).map(|_| None).collect();
 	let mut channels: Vec<Option<Vec<(f32, f32, f32)>>> = vec![None; steps.len()];
@@ -178,12 +206,12 @@ pub fn run_fused(steps: &[FusedStep], ins: &[&Tensor], out_shape: &[u32]) -> Res
 		}
 	}
 	let inner = out_shape.iter().skip(2).map(|&d| d as usize).product::<usize>().max(1);
-	let mut blocks: Vec<Vec<f32>> = vec![vec![0f32; BLOCK.min(n)]; steps.len()];
+	let mut blocks: Vec<Vec<f32>> = vec![vec![0f32; BLOCK.min(range.len())]; steps.len()];
 	let mut gathered: Vec<Vec<f32>> = vec![Vec::new(); ins.len()];
-	let mut out = vec![0u8; n * 4];
-	let mut at = 0;
-	while at < n {
-		let len = BLOCK.min(n - at);
+	let mut out = vec![0u8; range.len() * 4];
+	let mut at = start;
+	while at < end {
+		let len = BLOCK.min(end - at);
 		for (g, src) in gathered.iter_mut().zip(&sources) {
 			if let Some(src) = src {
 				src.gather(at, len, g)?;
@@ -197,7 +225,7 @@ pub fn run_fused(steps: &[FusedStep], ins: &[&Tensor], out_shape: &[u32]) -> Res
 				.ok_or_else(|| value_err(NAME, "a step's block is missing"))?;
 			let operand = |a: &StepArg| -> Option<&[f32]> {
 				match *a {
-					StepArg::Step(0) if first == 1 => head.as_deref()?.get(at..at + len),
+					StepArg::Step(0) if first == 1 => head?.get(at - start..at - start + len),
 					StepArg::Step(s) => done.get(s as usize)?.get(..len),
 					StepArg::Input(i) => match sources.get(i as usize)? {
 						Some(Source::Whole(v)) => v.get(at..at + len),
@@ -234,19 +262,20 @@ pub fn run_fused(steps: &[FusedStep], ins: &[&Tensor], out_shape: &[u32]) -> Res
 			}
 		}
 		let last = match steps.len().checked_sub(1) {
-			Some(0) if first == 1 => head.as_deref().and_then(|h| h.get(at..at + len)),
+			Some(0) if first == 1 => head.and_then(|h| h.get(at - start..at - start + len)),
 			Some(k) => blocks.get(k).and_then(|b| b.get(..len)),
 			None => None,
 		}
 		.ok_or_else(|| value_err(NAME, "no steps"))?;
-		let bytes =
-			out.get_mut(at * 4..(at + len) * 4).ok_or_else(|| value_err(NAME, "no output"))?;
+		let bytes = out
+			.get_mut((at - start) * 4..(at - start + len) * 4)
+			.ok_or_else(|| value_err(NAME, "no output"))?;
 		for (d, v) in bytes.chunks_exact_mut(4).zip(last) {
 			d.copy_from_slice(&v.to_le_bytes());
 		}
 		at += len;
 	}
-	Ok(Tensor { dtype: DType::F32, shape: out_shape.to_vec(), data: out })
+	Ok(out)
 }
 
 /// An input of a fused node as its steps read it: its own f32 values when it has the output's

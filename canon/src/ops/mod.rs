@@ -16,7 +16,7 @@ mod quant;
 mod resize;
 mod rnn;
 mod select;
-mod window;
+pub(crate) mod window;
 
 use alloc::{format, vec::Vec};
 

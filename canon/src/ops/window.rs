@@ -26,14 +26,43 @@ use crate::{
 
 /// Resolved geometry of one spatial axis.
 #[derive(Clone, Copy, Debug)]
-struct Axis {
-	input: usize,
-	output: usize,
-	kernel: usize,
-	stride: usize,
-	dilation: usize,
-	pad_begin: usize,
+pub(crate) struct Axis {
+	pub(crate) input: usize,
+	pub(crate) output: usize,
+	pub(crate) kernel: usize,
+	pub(crate) stride: usize,
+	pub(crate) dilation: usize,
+	pub(crate) pad_begin: usize,
 	pad_end: usize,
+}
+
+/// A convolution's dimensions with its spatial axes resolved (a 1-D one has a unit H axis),
+/// for per-output loops outside the blocked kernel (the second level, `crate::substep`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ConvDims {
+	pub(crate) c: usize,
+	pub(crate) oc: usize,
+	/// Input and output channels per group.
+	pub(crate) cg: usize,
+	pub(crate) ocg: usize,
+	pub(crate) h: Axis,
+	pub(crate) w: Axis,
+}
+
+impl ConvDims {
+	/// The dimensions of a Conv of input shape `x` and weight shape `w` (checked as
+	/// [`conv_shape`] checks them).
+	pub(crate) fn of(x: &[u32], w: &[u32], win: &Window, group: u32) -> Result<Self> {
+		conv_shape("Conv", x, w, win, group)?;
+		let mut full = win.clone();
+		full.kernel = w.get(2..).unwrap_or(&[]).to_vec();
+		let axes = resolve("Conv", &full, x.get(2..).unwrap_or(&[]), false)?;
+		let (h, aw) = hw(&axes);
+		let dim = |s: &[u32], i: usize| s.get(i).copied().unwrap_or(0) as usize;
+		let g = (group as usize).max(1);
+		let (c, oc) = (dim(x, 1), dim(w, 0));
+		Ok(Self { c, oc, cg: c / g, ocg: oc / g, h, w: aw })
+	}
 }
 
 fn get_or(v: &[u32], i: usize, default: u32) -> u32 {
@@ -625,7 +654,7 @@ fn conv_job_one_row<T: Mac>(
 /// The input position along `axis` that tap `k` of output `o` reads, or `None` for a tap in the
 /// padding.
 #[inline(always)]
-fn tap(axis: &Axis, o: usize, k: usize) -> Option<usize> {
+pub(crate) fn tap(axis: &Axis, o: usize, k: usize) -> Option<usize> {
 	let i = (o * axis.stride + k * axis.dilation).checked_sub(axis.pad_begin)?;
 	(i < axis.input).then_some(i)
 }

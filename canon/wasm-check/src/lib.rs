@@ -1,11 +1,19 @@
 //! Exports the canonical executor (built `no_std`) to a wasm host.
 //!
-//! Protocol: the host calls `canon_alloc(len)`, writes `SCALE((Program, Vec<Tensor>))` there,
-//! then calls `canon_trace_root(ptr, len)`, which returns a pointer to 33 bytes: a status byte
-//! (0 = ok) and the 32-byte trace root.
+//! Protocol: the host calls `canon_alloc(len)` and writes its SCALE-encoded request there, then
+//! calls one of the functions below with `(ptr, len)`; each returns a pointer to 33 bytes: a
+//! status byte (0 = ok) and a 32-byte hash.
+//! - `canon_trace_root`: request `(Program, Vec<Tensor>)`, the trace root.
+//! - `canon_substep`: request `(Op, Vec<Tensor>, Geometry, u64, u32, Option<Vec<u8>>)` (a
+//!   node's operator and inputs, its cut, tile, segment and state), the `state_leaf` of what
+//!   that sub-step gives.
 
 use codec::Decode;
-use edgeproof_canon::{execute, Program, Tensor};
+use edgeproof_canon::{
+	execute,
+	substep::{run_substep, state_leaf, Geometry},
+	Op, Program, Tensor,
+};
 
 static mut RESULT: [u8; 33] = [0u8; 33];
 
@@ -17,20 +25,36 @@ pub extern "C" fn canon_alloc(len: u32) -> *mut u8 {
 	ptr
 }
 
-#[no_mangle]
-pub extern "C" fn canon_trace_root(ptr: *mut u8, len: u32) -> *const u8 {
+/// Takes the request at `ptr`, answers it with `f` and returns the result's address.
+fn respond(ptr: *mut u8, len: u32, f: impl FnOnce(&[u8]) -> Option<[u8; 32]>) -> *const u8 {
 	// SAFETY: the host wrote `len` bytes at `ptr`, which `canon_alloc(len)` returned.
 	let bytes = unsafe { Vec::from_raw_parts(ptr, len as usize, len as usize) };
 	let mut out = [1u8; 33];
-	if let Ok((program, inputs)) = <(Program, Vec<Tensor>)>::decode(&mut &bytes[..]) {
-		if let Ok(trace) = execute(&program, &inputs) {
-			out[0] = 0;
-			out[1..].copy_from_slice(&trace.root());
-		}
+	if let Some(hash) = f(&bytes) {
+		out[0] = 0;
+		out[1..].copy_from_slice(&hash);
 	}
 	// SAFETY: single-threaded wasm instance; the host reads the result before the next call.
 	unsafe {
 		RESULT = out;
 		core::ptr::addr_of!(RESULT) as *const u8
 	}
+}
+
+#[no_mangle]
+pub extern "C" fn canon_trace_root(ptr: *mut u8, len: u32) -> *const u8 {
+	respond(ptr, len, |mut bytes| {
+		let (program, inputs) = <(Program, Vec<Tensor>)>::decode(&mut bytes).ok()?;
+		Some(execute(&program, &inputs).ok()?.root())
+	})
+}
+
+#[no_mangle]
+pub extern "C" fn canon_substep(ptr: *mut u8, len: u32) -> *const u8 {
+	respond(ptr, len, |mut bytes| {
+		type Request = (Op, Vec<Tensor>, Geometry, u64, u32, Option<Vec<u8>>);
+		let (op, inputs, g, t, s, state) = Request::decode(&mut bytes).ok()?;
+		let refs: Vec<&Tensor> = inputs.iter().collect();
+		Some(state_leaf(&run_substep(&op, &refs, &g, t, s, state.as_deref()).ok()?))
+	})
 }

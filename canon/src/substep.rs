@@ -1,0 +1,695 @@
+//! The second level of the dispute game: a node's canonical sub-steps.
+//!
+//! When the first descent ends at a node too heavy for one transaction, the parties descend
+//! inside it. Its output is cut into *tiles*, one per chunk of its data ([`TILE_ELEMENTS`] F32
+//! elements, so a tile is exactly what [`crate::chunk`] commits a chunk to); where one tile's
+//! reduction is still too heavy, each output's reduction (its terms in the operator's documented
+//! order, docs/canonical-executor.md "Reduction orders") is cut into `segments` consecutive runs.
+//!
+//! Sub-step `(t, s)` starts from the *state* of tile `t` after segment `s - 1` (for `s = 0`,
+//! every accumulator `0.0`), adds segment `s`'s terms to each accumulator in order, and gives:
+//! for `s < segments - 1`, the new state (the tile's accumulators as F32 LE bytes, committed by
+//! [`state_leaf`]); for the last segment, the tile's output chunk (the accumulators finished by
+//! the operator's epilogue: Conv's bias, Gemm's `alpha` and `beta * C`, a fused node's
+//! elementwise steps), committed by its chunk leaf. A sum continued from the accumulator another
+//! run stopped at is the same sum, term for term, so the chunks of a node's sub-steps are bit
+//! for bit its output's chunks (`tests/substep.rs`).
+//!
+//! [`geometry`] fixes the cut from the operator and its input shapes alone, so both parties and
+//! the runtime derive the same one: the fewest segments for which every sub-step's work is at
+//! most [`SubStepLimits::max_work`] and the input elements it reads ([`reads`]) take at most
+//! [`SubStepLimits::max_read_bytes`].
+//!
+//! Nodes with sub-steps: F32 Conv (alone or as a fused node's head, with its steps), MatMul,
+//! Gemm, fused nodes of elementwise steps, one F32 elementwise operator, and Sum.
+
+use alloc::{borrow::Cow, format, vec, vec::Vec};
+use core::ops::Range;
+
+use codec::{Decode, DecodeWithMemTracking, Encode};
+use scale_info::TypeInfo;
+
+use crate::{
+	chunk::{chunk_leaf, CHUNK_BYTES},
+	error::{value_err, CanonError, Result},
+	merkle::Hash,
+	ops::{
+		common::{broadcast_strides, Meta},
+		fused, infer,
+		window::{tap, ConvDims},
+	},
+	program::{FusedStep, Op, StepArg, Window},
+	tensor::{numel, DType, Tensor},
+};
+
+const NAME: &str = "sub-step";
+
+/// Output elements per tile: one chunk of F32 data.
+pub const TILE_ELEMENTS: usize = CHUNK_BYTES / 4;
+
+/// What every sub-step must stay within.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub struct SubStepLimits {
+	/// Work units (one per term added, one per epilogue step and output element).
+	pub max_work: u64,
+	/// Bytes of the input elements one sub-step reads (what its witness carries, before the
+	/// chunk rounding and the proofs).
+	pub max_read_bytes: u64,
+}
+
+impl SubStepLimits {
+	/// 2 Mi work units (about a tenth of a block at the one-step's worst benchmarked cost) and
+	/// 512 KiB of reads.
+	pub const DEFAULT: Self = Self { max_work: 1 << 21, max_read_bytes: 512 << 10 };
+}
+
+/// How a node is cut into sub-steps.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub struct Geometry {
+	/// Elements of the node's output.
+	pub elements: u64,
+	/// Terms of each output's reduction (0 for a node without one).
+	pub terms: u64,
+	/// Runs each tile's reduction is cut into (at least 1).
+	pub segments: u32,
+}
+
+impl Geometry {
+	/// Number of tiles (chunks of the output).
+	pub fn tiles(&self) -> u64 {
+		self.elements.div_ceil(TILE_ELEMENTS as u64)
+	}
+
+	/// Number of sub-steps: tiles times segments.
+	pub fn substeps(&self) -> u64 {
+		self.tiles().saturating_mul(self.segments as u64)
+	}
+
+	/// The output elements of tile `t`.
+	pub fn tile(&self, t: u64) -> Option<Range<usize>> {
+		let start = t.checked_mul(TILE_ELEMENTS as u64).filter(|&s| s < self.elements)?;
+		let end = self.elements.min(start + TILE_ELEMENTS as u64);
+		Some(usize::try_from(start).ok()?..usize::try_from(end).ok()?)
+	}
+
+	/// The terms of segment `s`: `terms * s / segments .. terms * (s + 1) / segments`.
+	pub fn segment(&self, s: u32) -> Option<Range<usize>> {
+		if s >= self.segments {
+			return None;
+		}
+		let at = |s: u64| {
+			let v = (self.terms as u128) * (s as u128) / (self.segments as u128);
+			usize::try_from(v).ok()
+		};
+		Some(at(s as u64)?..at(s as u64 + 1)?)
+	}
+
+	/// Whether segment `s` is the last, the one that gives the output chunk.
+	pub fn is_last(&self, s: u32) -> bool {
+		s.checked_add(1) == Some(self.segments)
+	}
+}
+
+/// The leaf a sub-step's state commits to: [`chunk_leaf`] of its F32 bytes (NaNs canonical),
+/// the same rule as an output chunk's leaf.
+pub fn state_leaf(state: &[u8]) -> Hash {
+	chunk_leaf(DType::F32, state)
+}
+
+/// A node as its sub-steps compute it.
+enum Kind<'a> {
+	/// A Conv reading inputs `head` (x, w and maybe the bias), alone (`steps` empty) or as the
+	/// head of a fused node's `steps` (the head is `steps[0]`).
+	Conv { window: &'a Window, group: u32, head: Vec<usize>, steps: &'a [FusedStep] },
+	/// MatMul (`gemm: None`) or Gemm with `(alpha, beta, trans_a, trans_b)`.
+	MatMul { gemm: Option<(f32, f32, bool, bool)> },
+	/// Elementwise F32 steps over the node's inputs.
+	Steps(Cow<'a, [FusedStep]>),
+}
+
+/// How the sub-steps see `op` with `inputs` operands.
+fn kind(op: &Op, inputs: usize) -> Result<Kind<'_>> {
+	let unsupported = || value_err(NAME, format!("{} has no sub-steps yet", op.describe()));
+	let input = |i: usize| StepArg::Input(i as u32);
+	Ok(match op {
+		Op::Conv { window, group } => {
+			Kind::Conv { window, group: *group, head: (0..inputs).collect(), steps: &[] }
+		},
+		Op::Fused { steps } => match steps.first() {
+			Some(FusedStep { op: Op::Conv { window, group }, args }) => {
+				let head = args
+					.iter()
+					.map(|a| match *a {
+						StepArg::Input(i) => Some(i as usize),
+						StepArg::Step(_) => None,
+					})
+					.collect::<Option<Vec<_>>>()
+					.ok_or_else(|| value_err(NAME, "a head reads only the node's inputs"))?;
+				Kind::Conv { window, group: *group, head, steps }
+			},
+			Some(first) if fused::is_head(&first.op) => return Err(unsupported()),
+			_ => Kind::Steps(Cow::Borrowed(steps)),
+		},
+		Op::MatMul => Kind::MatMul { gemm: None },
+		Op::Gemm { alpha, beta, trans_a, trans_b } => Kind::MatMul {
+			gemm: Some((f32::from_bits(*alpha), f32::from_bits(*beta), *trans_a, *trans_b)),
+		},
+		// Sum folds left to right: Add of the first two, then of each next input.
+		Op::Sum if inputs >= 2 => Kind::Steps(Cow::Owned(
+			(1..inputs)
+				.map(|i| {
+					let acc = if i == 1 { input(0) } else { StepArg::Step(i as u32 - 2) };
+					FusedStep { op: Op::Add, args: vec![acc, input(i)] }
+				})
+				.collect(),
+		)),
+		op if fused::step_arity(op) == Some(inputs) => Kind::Steps(Cow::Owned(vec![FusedStep {
+			op: op.clone(),
+			args: (0..inputs).map(input).collect(),
+		}])),
+		_ => return Err(unsupported()),
+	})
+}
+
+/// The node's output shape (F32 only) and its kind, its inputs checked by its operator's rule.
+fn prepare<'a>(op: &'a Op, ins: &[Meta]) -> Result<(Vec<u32>, Kind<'a>)> {
+	let (dtype, out) = infer(op, ins)?;
+	if dtype != DType::F32 {
+		return Err(value_err(
+			NAME,
+			format!("{} gives {dtype:?}: no sub-steps yet", op.describe()),
+		));
+	}
+	let kind = kind(op, ins.len())?;
+	if let Kind::Steps(steps) = &kind {
+		// A step shaped unlike the output (Sum of mixed broadcasts) has no element-wise tile.
+		fused::infer_fused(steps, ins)?;
+	}
+	Ok((out, kind))
+}
+
+/// Terms of each output's reduction and the epilogue's work per output element.
+fn terms_and_epilogue(kind: &Kind, ins: &[Meta]) -> Result<(u64, u64)> {
+	let dim = |i: usize, d: usize| -> Result<u64> {
+		ins.get(i)
+			.and_then(|m| m.shape.get(d))
+			.map(|&v| v as u64)
+			.ok_or_else(|| value_err(NAME, format!("input {i} has no axis {d}")))
+	};
+	Ok(match kind {
+		Kind::Conv { head, steps, .. } => {
+			let w = *head.get(1).ok_or_else(|| value_err(NAME, "a Conv without weights"))?;
+			let rank = ins.get(w).map_or(0, |m| m.shape.len());
+			let taps = (1..rank).try_fold(1u64, |acc, d| Ok::<_, CanonError>(acc * dim(w, d)?))?;
+			(taps, 1 + steps.len().saturating_sub(1) as u64)
+		},
+		Kind::MatMul { gemm } => {
+			let rank = ins.first().map_or(0, |m| m.shape.len());
+			let k = match gemm {
+				Some((_, _, true, _)) => dim(0, 0)?,
+				_ => dim(0, rank.saturating_sub(1))?,
+			};
+			(k, if gemm.is_some() { 2 } else { 0 })
+		},
+		Kind::Steps(steps) => (0, steps.len() as u64),
+	})
+}
+
+/// The geometry of a node with operator `op` on inputs `ins`: the fewest segments for which
+/// every sub-step stays within `limits`; an error if no cut does (or the node has no
+/// sub-steps).
+pub fn geometry(op: &Op, ins: &[Meta], limits: &SubStepLimits) -> Result<Geometry> {
+	let (out, kind) = prepare(op, ins)?;
+	let elements = numel(&out)? as u64;
+	let (terms, epilogue) = terms_and_epilogue(&kind, ins)?;
+	let tile = (TILE_ELEMENTS as u64).min(elements);
+	let too_heavy = || {
+		value_err(
+			NAME,
+			format!(
+				"{} cannot be cut into sub-steps within {} work and {} bytes of reads",
+				op.describe(),
+				limits.max_work,
+				limits.max_read_bytes
+			),
+		)
+	};
+	// The work bound alone gives a first count (each segment at most `per` terms, segments
+	// `terms * s / segments ..` being at most `ceil(terms / segments)` long); reads may ask
+	// for more.
+	let room = limits.max_work.checked_sub(tile.saturating_mul(epilogue));
+	let per = room.map_or(0, |r| r / tile.max(1));
+	if per == 0 {
+		return Err(too_heavy());
+	}
+	let mut segments = terms.div_ceil(per).max(1);
+	loop {
+		let g = Geometry { elements, terms, segments: segments as u32 };
+		if segments > terms.max(1) || segments > u32::MAX as u64 {
+			return Err(too_heavy());
+		}
+		if max_read_bytes(&kind, ins, &out, &g)? <= limits.max_read_bytes {
+			return Ok(g);
+		}
+		segments = (segments * 2).min(terms.max(1)).max(segments + 1);
+	}
+}
+
+/// The largest read of any sub-step of `g`, in bytes.
+fn max_read_bytes(kind: &Kind, ins: &[Meta], out: &[u32], g: &Geometry) -> Result<u64> {
+	let mut most = 0u64;
+	for t in 0..g.tiles() {
+		for s in 0..g.segments {
+			let bytes = reads_of(kind, ins, out, g, t, s)?
+				.iter()
+				.zip(ins)
+				.map(|(ranges, m)| {
+					ranges.iter().map(|r| r.len() as u64).sum::<u64>() * m.dtype.size() as u64
+				})
+				.sum::<u64>();
+			most = most.max(bytes);
+		}
+	}
+	Ok(most)
+}
+
+/// The elements of each input that sub-step `(t, s)` reads: per input, sorted disjoint ranges
+/// of flat element indices. A witness carries the chunks that cover them.
+pub fn reads(
+	op: &Op,
+	ins: &[Meta],
+	g: &Geometry,
+	t: u64,
+	s: u32,
+) -> Result<Vec<Vec<Range<usize>>>> {
+	let (out, kind) = prepare(op, ins)?;
+	reads_of(&kind, ins, &out, g, t, s)
+}
+
+/// The chunks of an input of dtype `dtype` that cover `ranges` of its elements.
+pub fn chunks_of(dtype: DType, ranges: &[Range<usize>]) -> Vec<u64> {
+	let size = dtype.size().max(1);
+	let mut chunks: Vec<u64> = Vec::new();
+	for r in ranges.iter().filter(|r| !r.is_empty()) {
+		let first = (r.start * size / CHUNK_BYTES) as u64;
+		let last = ((r.end * size - 1) / CHUNK_BYTES) as u64;
+		let from = chunks.last().map_or(first, |&c| first.max(c + 1));
+		chunks.extend(from..=last);
+	}
+	chunks
+}
+
+/// Sorts and merges ranges (touching ones into one).
+fn merged(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
+	ranges.retain(|r| !r.is_empty());
+	ranges.sort_by_key(|r| r.start);
+	let mut out: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
+	for r in ranges {
+		match out.last_mut() {
+			Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+			_ => out.push(r),
+		}
+	}
+	out
+}
+
+fn reads_of(
+	kind: &Kind,
+	ins: &[Meta],
+	out: &[u32],
+	g: &Geometry,
+	t: u64,
+	s: u32,
+) -> Result<Vec<Vec<Range<usize>>>> {
+	let tile = g.tile(t).ok_or_else(|| value_err(NAME, format!("no tile {t}")))?;
+	let seg = g.segment(s).ok_or_else(|| value_err(NAME, format!("no segment {s}")))?;
+	let mut reads: Vec<Vec<Range<usize>>> = vec![Vec::new(); ins.len()];
+	let mut add = |i: usize, r: Range<usize>| -> Result<()> {
+		reads.get_mut(i).ok_or_else(|| value_err(NAME, format!("no input {i}")))?.push(r);
+		Ok(())
+	};
+	let last = g.is_last(s);
+	match kind {
+		Kind::Conv { window, group, head, steps } => {
+			let (x, w) = match head[..] {
+				[x, w, ..] => (x, w),
+				_ => return Err(value_err(NAME, "a Conv without weights")),
+			};
+			let shape = |i: usize| ins.get(i).map(|m| m.shape).unwrap_or_default();
+			let d = ConvDims::of(shape(x), shape(w), window, *group)?;
+			let (kh, kw) = (d.h.kernel, d.w.kernel);
+			let taps = kh * kw;
+			let plane = d.h.output * d.w.output;
+			let (ih, iw) = (d.h.input, d.w.input);
+			// Channels of the group the segment's terms belong to.
+			let channels =
+				if seg.is_empty() { 0..0 } else { seg.start / taps..(seg.end - 1) / taps + 1 };
+			for (b, oc, p) in planes(&tile, d.oc, plane) {
+				// Output rows of the plane in the tile, then the input rows their taps reach.
+				let rows = p.start / d.w.output..(p.end - 1) / d.w.output + 1;
+				let lo = (rows.start * d.h.stride).saturating_sub(d.h.pad_begin);
+				let hi = ((rows.end - 1) * d.h.stride + (kh - 1) * d.h.dilation + 1)
+					.saturating_sub(d.h.pad_begin)
+					.min(ih);
+				let grp = oc / d.ocg.max(1);
+				for icg in channels.clone() {
+					let ic = grp * d.cg + icg;
+					let base = (b * d.c + ic) * ih;
+					if lo < hi {
+						add(x, (base + lo) * iw..(base + hi) * iw)?;
+					}
+				}
+				let wbase = oc * d.cg * taps;
+				add(w, wbase + seg.start..wbase + seg.end)?;
+				if last {
+					if let Some(&bias) = head.get(2) {
+						add(bias, oc..oc + 1)?;
+					}
+				}
+			}
+			if last {
+				step_reads(steps.get(1..).unwrap_or_default(), ins, out, &tile, &mut add)?;
+			}
+		},
+		Kind::MatMul { gemm } => {
+			let mm = MatMulDims::of(ins, gemm.is_some_and(|g| g.2), gemm.is_some_and(|g| g.3))?;
+			let mut rows: Vec<(usize, usize, Range<usize>)> = Vec::new();
+			for p in tile.clone() {
+				let (o, i, j) = (p / (mm.m * mm.n), (p / mm.n) % mm.m, p % mm.n);
+				match rows.last_mut() {
+					Some((ro, ri, js)) if *ro == o && *ri == i => js.end = j + 1,
+					_ => rows.push((o, i, j..j + 1)),
+				}
+			}
+			for (o, i, js) in rows {
+				let (ia, ib) = mm.batch(o)?;
+				match mm.trans_a {
+					false => add(0, mm.a(ia, i, seg.start)..mm.a(ia, i, seg.end - 1) + 1)?,
+					true => {
+						for k in seg.clone() {
+							add(0, mm.a(ia, i, k)..mm.a(ia, i, k) + 1)?;
+						}
+					},
+				}
+				match mm.trans_b {
+					false => {
+						for k in seg.clone() {
+							add(1, mm.b(ib, k, js.start)..mm.b(ib, k, js.end - 1) + 1)?;
+						}
+					},
+					true => {
+						for j in js.clone() {
+							add(1, mm.b(ib, seg.start, j)..mm.b(ib, seg.end - 1, j) + 1)?;
+						}
+					},
+				}
+			}
+			if last && ins.len() > 2 {
+				let c = ins.get(2).map(|m| m.shape).unwrap_or_default();
+				for r in broadcast_ranges(out, c, &tile) {
+					add(2, r)?;
+				}
+			}
+		},
+		Kind::Steps(steps) => step_reads(steps, ins, out, &tile, &mut add)?,
+	}
+	Ok(reads.into_iter().map(merged).collect())
+}
+
+/// The (batch item, output channel, positions in its plane) of a tile of an N, C, spatial
+/// output.
+fn planes(tile: &Range<usize>, oc: usize, plane: usize) -> Vec<(usize, usize, Range<usize>)> {
+	let plane = plane.max(1);
+	let mut out = Vec::new();
+	let mut at = tile.start;
+	while at < tile.end {
+		let (item, p) = (at / plane, at % plane);
+		let end = (at - p + plane).min(tile.end);
+		out.push((item / oc.max(1), item % oc.max(1), p..p + (end - at)));
+		at = end;
+	}
+	out
+}
+
+/// The reads of elementwise steps over the tile's positions: each input operand's elements
+/// at those positions (broadcast), and all of a BatchNormalization step's parameters.
+fn step_reads(
+	steps: &[FusedStep],
+	ins: &[Meta],
+	out: &[u32],
+	tile: &Range<usize>,
+	add: &mut impl FnMut(usize, Range<usize>) -> Result<()>,
+) -> Result<()> {
+	for step in steps {
+		let per_element = match step.op {
+			Op::BatchNormalization { .. } => 1,
+			_ => step.args.len(),
+		};
+		for (pos, a) in step.args.iter().enumerate() {
+			let StepArg::Input(i) = *a else { continue };
+			let shape = ins.get(i as usize).map(|m| m.shape).unwrap_or_default();
+			if pos < per_element {
+				for r in broadcast_ranges(out, shape, tile) {
+					add(i as usize, r)?;
+				}
+			} else {
+				add(i as usize, 0..numel(shape)?)?;
+			}
+		}
+	}
+	Ok(())
+}
+
+/// The elements of an input of shape `inp`, broadcast to `out`, at output positions `tile`.
+fn broadcast_ranges(out: &[u32], inp: &[u32], tile: &Range<usize>) -> Vec<Range<usize>> {
+	if inp == out {
+		return vec![tile.clone()];
+	}
+	let strides = broadcast_strides(out, inp);
+	let offsets = tile.clone().map(|p| {
+		let (mut rest, mut off) = (p, 0usize);
+		for (d, st) in out.iter().zip(&strides).rev() {
+			let d = (*d as usize).max(1);
+			off += (rest % d) * st;
+			rest /= d;
+		}
+		off
+	});
+	merged(offsets.map(|o| o..o + 1).collect())
+}
+
+/// MatMul's or Gemm's dimensions: `[batch.., m, k] x [batch.., k, n]`, 1-D operands
+/// promoted, batch axes broadcast; Gemm's operands 2-D, maybe transposed.
+struct MatMulDims {
+	m: usize,
+	k: usize,
+	n: usize,
+	trans_a: bool,
+	trans_b: bool,
+	batch: Vec<usize>,
+	stride_a: Vec<usize>,
+	stride_b: Vec<usize>,
+}
+
+impl MatMulDims {
+	fn of(ins: &[Meta], trans_a: bool, trans_b: bool) -> Result<Self> {
+		let (a, b) = match ins {
+			[a, b, ..] => (a.shape, b.shape),
+			_ => return Err(value_err(NAME, "a product of fewer than two operands")),
+		};
+		let a2: Vec<u32> = if a.len() == 1 { vec![1, a[0]] } else { a.to_vec() };
+		let b2: Vec<u32> = if b.len() == 1 { vec![b[0], 1] } else { b.to_vec() };
+		let (ra, rb) = (a2.len(), b2.len());
+		let dim = |s: &[u32], i: usize| s.get(i).copied().unwrap_or(0) as usize;
+		let (m, k) = match trans_a {
+			false => (dim(&a2, ra - 2), dim(&a2, ra - 1)),
+			true => (dim(&a2, ra - 1), dim(&a2, ra - 2)),
+		};
+		let n = if trans_b { dim(&b2, rb - 2) } else { dim(&b2, rb - 1) };
+		let (ab, bb) = (&a2[..ra - 2], &b2[..rb - 2]);
+		let batch = crate::ops::common::broadcast_shapes("MatMul", ab, bb)?;
+		Ok(Self {
+			m,
+			k,
+			n,
+			trans_a,
+			trans_b,
+			stride_a: broadcast_strides(&batch, ab),
+			stride_b: broadcast_strides(&batch, bb),
+			batch: batch.iter().map(|&d| d as usize).collect(),
+		})
+	}
+
+	/// The A and B matrices (as batch indices) of output batch item `o`.
+	fn batch(&self, o: usize) -> Result<(usize, usize)> {
+		let (mut rest, mut ia, mut ib) = (o, 0usize, 0usize);
+		for ((d, sa), sb) in self.batch.iter().zip(&self.stride_a).zip(&self.stride_b).rev() {
+			let d = (*d).max(1);
+			ia += (rest % d) * sa;
+			ib += (rest % d) * sb;
+			rest /= d;
+		}
+		Ok((ia, ib))
+	}
+
+	/// Flat index of `A'[i][k]` of matrix `ia`.
+	fn a(&self, ia: usize, i: usize, k: usize) -> usize {
+		let at = if self.trans_a { k * self.m + i } else { i * self.k + k };
+		ia * self.m * self.k + at
+	}
+
+	/// Flat index of `B'[k][j]` of matrix `ib`.
+	fn b(&self, ib: usize, k: usize, j: usize) -> usize {
+		let at = if self.trans_b { j * self.k + k } else { k * self.n + j };
+		ib * self.k * self.n + at
+	}
+}
+
+/// Runs sub-step `(t, s)` of a node with operator `op` on its inputs `ins` (whole tensors; only
+/// the elements [`reads`] names are read, so a verifier may fill the rest with anything) from
+/// `state` (`None` for `s = 0`, else the state segment `s - 1` left). Gives the next state,
+/// or for the last segment the tile's output chunk (F32 LE bytes, NaNs as computed).
+///
+/// `g` must be a cut of this node (its elements and terms, 1 to `terms` segments); which cut
+/// the game plays is [`geometry`]'s choice, fixed once when the second level starts.
+pub fn run_substep(
+	op: &Op,
+	ins: &[&Tensor],
+	g: &Geometry,
+	t: u64,
+	s: u32,
+	state: Option<&[u8]>,
+) -> Result<Vec<u8>> {
+	let metas: Vec<Meta> = ins.iter().map(|t| Meta::of(t)).collect();
+	let (out, kind) = prepare(op, &metas)?;
+	if *g != geometry_unchecked(&kind, &metas, &out, g.segments)? {
+		return Err(value_err(NAME, "the geometry is not a cut of this node"));
+	}
+	let tile = g.tile(t).ok_or_else(|| value_err(NAME, format!("no tile {t}")))?;
+	let seg = g.segment(s).ok_or_else(|| value_err(NAME, format!("no segment {s}")))?;
+	let mut acc = match (s, state) {
+		(0, None) => vec![0f32; tile.len()],
+		(0, Some(_)) => return Err(value_err(NAME, "the first segment starts from zeros")),
+		(_, Some(bytes)) if bytes.len() == tile.len() * 4 => {
+			bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+		},
+		(_, _) => {
+			return Err(value_err(
+				NAME,
+				format!("segment {s} needs the {}-byte state", tile.len() * 4),
+			))
+		},
+	};
+	let input = |i: usize| -> Result<Vec<f32>> {
+		ins.get(i).ok_or_else(|| value_err(NAME, format!("no input {i}")))?.f32_values()
+	};
+	let bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+	let last = g.is_last(s);
+	match &kind {
+		Kind::Conv { window, group, head, steps } => {
+			let (x, w) = match head[..] {
+				[x, w, ..] => (x, w),
+				_ => return Err(value_err(NAME, "a Conv without weights")),
+			};
+			let shape = |i: usize| metas.get(i).map(|m| m.shape).unwrap_or_default();
+			let d = ConvDims::of(shape(x), shape(w), window, *group)?;
+			conv_terms(&d, &input(x)?, &input(w)?, &tile, &seg, &mut acc)?;
+			if !last {
+				return Ok(bytes(&acc));
+			}
+			let bias = head.get(2).map(|&b| input(b)).transpose()?;
+			let plane = d.h.output * d.w.output;
+			for (y, p) in acc.iter_mut().zip(tile.clone()) {
+				let oc = (p / plane.max(1)) % d.oc.max(1);
+				*y += bias.as_ref().map_or(Some(0.0), |b| b.get(oc).copied()).unwrap_or(0.0);
+			}
+			match steps.len() {
+				0 | 1 => Ok(bytes(&acc)),
+				_ => fused::run_steps(steps, ins, &out, Some(&acc), tile),
+			}
+		},
+		Kind::MatMul { gemm } => {
+			let mm = MatMulDims::of(&metas, gemm.is_some_and(|g| g.2), gemm.is_some_and(|g| g.3))?;
+			let (a, b) = (input(0)?, input(1)?);
+			let at = |v: &[f32], i: usize| v.get(i).copied().ok_or(OVERFLOW);
+			for (y, p) in acc.iter_mut().zip(tile.clone()) {
+				let (o, i, j) =
+					(p / (mm.m * mm.n).max(1), (p / mm.n.max(1)) % mm.m.max(1), p % mm.n.max(1));
+				let (ia, ib) = mm.batch(o)?;
+				for k in seg.clone() {
+					*y += at(&a, mm.a(ia, i, k))? * at(&b, mm.b(ib, k, j))?;
+				}
+			}
+			if !last {
+				return Ok(bytes(&acc));
+			}
+			if let Some((alpha, beta, _, _)) = gemm {
+				acc.iter_mut().for_each(|y| *y *= alpha);
+				if let Some(c) = ins.get(2) {
+					let cv = c.f32_values()?;
+					let strides = broadcast_strides(&out, &c.shape);
+					for (y, p) in acc.iter_mut().zip(tile.clone()) {
+						let (rest, col) = (p / mm.n.max(1), p % mm.n.max(1));
+						let off = (rest % mm.m.max(1)) * strides.first().copied().unwrap_or(0)
+							+ col * strides.get(1).copied().unwrap_or(0);
+						*y += beta * at(&cv, off)?;
+					}
+				}
+			}
+			Ok(bytes(&acc))
+		},
+		Kind::Steps(steps) => fused::run_steps(steps, ins, &out, None, tile),
+	}
+}
+
+const OVERFLOW: CanonError = CanonError::Overflow { what: "sub-step offsets" };
+
+/// The geometry of `kind` with `segments` segments, without the limits check (to compare a
+/// claimed geometry with the node).
+fn geometry_unchecked(kind: &Kind, ins: &[Meta], out: &[u32], segments: u32) -> Result<Geometry> {
+	let (terms, _) = terms_and_epilogue(kind, ins)?;
+	if segments == 0 || segments as u64 > terms.max(1) {
+		return Err(value_err(NAME, format!("{segments} segments of {terms} terms")));
+	}
+	Ok(Geometry { elements: numel(out)? as u64, terms, segments })
+}
+
+/// Adds the terms `seg` of each output of `tile` to its accumulator, in the documented order:
+/// term `(icg, kh, kw)` row-major is `w[oc][icg][kh][kw] * x` (a padding tap's `x` is 0).
+fn conv_terms(
+	d: &ConvDims,
+	x: &[f32],
+	w: &[f32],
+	tile: &Range<usize>,
+	seg: &Range<usize>,
+	acc: &mut [f32],
+) -> Result<()> {
+	let (kh, kw) = (d.h.kernel, d.w.kernel);
+	let taps = kh * kw;
+	let (ow, plane) = (d.w.output, d.h.output * d.w.output);
+	let mut slot = acc.iter_mut();
+	for (b, oc, p) in planes(tile, d.oc, plane) {
+		let grp = oc / d.ocg.max(1);
+		let wv = w.get(oc * d.cg * taps..(oc + 1) * d.cg * taps).ok_or(OVERFLOW)?;
+		for pos in p {
+			let (r, col) = (pos / ow.max(1), pos % ow.max(1));
+			let y = slot.next().ok_or(OVERFLOW)?;
+			let mut sum = *y;
+			for term in seg.clone() {
+				let (icg, ki, kj) = (term / taps, (term / kw) % kh, term % kw);
+				let weight = *wv.get(term).ok_or(OVERFLOW)?;
+				let xv = match (tap(&d.h, r, ki), tap(&d.w, col, kj)) {
+					(Some(iy), Some(ix)) => {
+						let ic = grp * d.cg + icg;
+						*x.get(((b * d.c + ic) * d.h.input + iy) * d.w.input + ix)
+							.ok_or(OVERFLOW)?
+					},
+					_ => 0.0,
+				};
+				sum += weight * xv;
+			}
+			*y = sum;
+		}
+	}
+	Ok(())
+}

@@ -1,0 +1,403 @@
+//! The second level's sub-steps (`edgeproof_canon::substep`): run one after another, each
+//! continuing the state the previous segment left, they give a node's output chunks bit for bit
+//! (random convolutions, fused convolutions, products and elementwise nodes on awkward values,
+//! cut into many tiles and segments); each reads only the elements `reads` names (the others
+//! are overwritten before it runs); and light ResNet-50's heavy nodes are cut within the default
+//! limits and give its trace's values.
+
+mod common;
+
+use common::awkward_f32;
+use edgeproof_canon::{
+	compiler::{compile, CompileOptions},
+	execute, execute_node, node_work,
+	ops::Meta,
+	substep::{
+		chunks_of, geometry, reads, run_substep, state_leaf, Geometry, SubStepLimits, TILE_ELEMENTS,
+	},
+	AutoPad, FusedStep, Node, Op, Ref, StepArg, Tensor, Window, CANONICAL_NAN, CHUNK_BYTES,
+};
+use proptest::prelude::*;
+
+/// Values mostly ordinary, sometimes awkward (±0, denormals, infinities, NaN): a read of an
+/// overwritten element must show in the result, which NaN everywhere would hide.
+fn mild() -> impl Strategy<Value = f32> {
+	prop_oneof![12 => -4.0f32..4.0, 1 => awkward_f32()]
+}
+
+fn tensor(shape: &[u32], values: &[f32], seed: usize) -> Tensor {
+	let n: u32 = shape.iter().product();
+	let v: Vec<f32> = (0..n as usize).map(|i| values[(i * 7 + seed * 13) % values.len()]).collect();
+	Tensor::from_f32(shape.to_vec(), &v)
+}
+
+/// Bit patterns with every NaN canonical (what the chunk leaves commit to).
+fn canonical(bytes: &[u8]) -> Vec<u32> {
+	bytes
+		.chunks_exact(4)
+		.map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+		.map(|v| if v.is_nan() { CANONICAL_NAN } else { v.to_bits() })
+		.collect()
+}
+
+/// `t` with every chunk not in `keep` overwritten by `fill`.
+fn only_chunks(t: &Tensor, keep: &[u64], fill: f32) -> Tensor {
+	let mut out = t.clone();
+	for (c, chunk) in out.data.chunks_mut(CHUNK_BYTES).enumerate() {
+		if keep.binary_search(&(c as u64)).is_err() {
+			for e in chunk.chunks_exact_mut(4) {
+				e.copy_from_slice(&fill.to_le_bytes());
+			}
+		}
+	}
+	out
+}
+
+/// Runs sub-step `(t, s)` on inputs of which only the chunks `reads` names are intact.
+fn run_on_reads(
+	op: &Op,
+	ins: &[Tensor],
+	g: &Geometry,
+	t: u64,
+	s: u32,
+	state: Option<&[u8]>,
+	fill: f32,
+) -> Vec<u8> {
+	let metas: Vec<Meta> = ins.iter().map(Meta::of).collect();
+	let r = reads(op, &metas, g, t, s).expect("reads");
+	assert_eq!(r.len(), ins.len());
+	let sparse: Vec<Tensor> = ins
+		.iter()
+		.zip(&r)
+		.map(|(x, ranges)| only_chunks(x, &chunks_of(x.dtype, ranges), fill))
+		.collect();
+	let refs: Vec<&Tensor> = sparse.iter().collect();
+	run_substep(op, &refs, g, t, s, state).expect("the sub-step runs")
+}
+
+/// Every tile of `op` on `ins` through its segments (with two fills of the unread chunks),
+/// compared with the node's own output, chunk by chunk.
+fn check_substeps(
+	op: &Op,
+	ins: &[Tensor],
+	limits: &SubStepLimits,
+) -> Result<Geometry, TestCaseError> {
+	let metas: Vec<Meta> = ins.iter().map(Meta::of).collect();
+	let g = geometry(op, &metas, limits).map_err(|e| TestCaseError::fail(format!("{e}")))?;
+	let node = Node { op: op.clone(), inputs: (0..ins.len() as u32).map(Ref::Input).collect() };
+	let refs: Vec<&Tensor> = ins.iter().collect();
+	let whole = execute_node(&node, &refs).expect("the node runs");
+	prop_assert_eq!(g.elements as usize, whole.data.len() / 4);
+	let mut got = Vec::with_capacity(whole.data.len());
+	for t in 0..g.tiles() {
+		let mut state: Option<Vec<u8>> = None;
+		for s in 0..g.segments {
+			let next = run_on_reads(op, ins, &g, t, s, state.as_deref(), f32::NAN);
+			let again = run_on_reads(op, ins, &g, t, s, state.as_deref(), 1.0e30);
+			prop_assert_eq!(
+				canonical(&next),
+				canonical(&again),
+				"tile {} segment {} read an element outside its reads",
+				t,
+				s
+			);
+			prop_assert_eq!(next.len(), g.tile(t).unwrap().len() * 4);
+			state = Some(next);
+		}
+		got.extend(state.unwrap());
+	}
+	prop_assert_eq!(canonical(&got), canonical(&whole.data));
+	Ok(g)
+}
+
+fn window(kernel: (u32, u32), stride: (u32, u32), dilation: (u32, u32), pads: [u32; 4]) -> Window {
+	Window {
+		kernel: vec![kernel.0, kernel.1],
+		strides: vec![stride.0, stride.1],
+		dilations: vec![dilation.0, dilation.1],
+		pads: pads.to_vec(),
+		auto_pad: AutoPad::NotSet,
+		ceil_mode: false,
+	}
+}
+
+/// A Conv's input and weight shapes, window and group, with a valid output (input planes of
+/// up to five chunks, so a read one row short shows).
+#[derive(Clone, Debug)]
+struct ConvCase {
+	x: [u32; 4],
+	w: [u32; 4],
+	window: Window,
+	group: u32,
+}
+
+fn conv_case() -> impl Strategy<Value = ConvCase> {
+	(
+		(1u32..3, 1u32..3, 1u32..4, 1u32..4),
+		(2u32..72, 2u32..72, 1u32..4, 1u32..4),
+		((1u32..3, 1u32..3), (1u32..3, 1u32..3), [0u32..2, 0u32..2, 0u32..2, 0u32..2]),
+	)
+		.prop_map(|((n, group, cg, ocg), (h, w, kh, kw), (stride, dilation, pads))| ConvCase {
+			x: [n, group * cg, h, w],
+			w: [group * ocg, cg, kh, kw],
+			window: window((kh, kw), stride, dilation, pads),
+			group,
+		})
+		.prop_filter("a valid output", |c| {
+			let fits = |i: u32, k: u32, d: u32, p: u32| i + p > d * (k - 1);
+			let p = &c.window.pads;
+			fits(c.x[2], c.w[2], c.window.dilations[0], p[0] + p[2])
+				&& fits(c.x[3], c.w[3], c.window.dilations[1], p[1] + p[3])
+		})
+}
+
+/// Every segment of `g` is within the work bound (a tile's outputs times the segment's terms
+/// and the epilogue's steps), and one segment fewer would not be.
+fn assert_fewest_segments(
+	g: &Geometry,
+	limits: &SubStepLimits,
+	epilogue: u64,
+) -> Result<(), TestCaseError> {
+	let tile = (TILE_ELEMENTS as u64).min(g.elements);
+	let work = |len: u64| tile * (len + epilogue);
+	let longest = (0..g.segments).map(|s| g.segment(s).unwrap().len() as u64).max().unwrap();
+	prop_assert_eq!(longest, g.terms.div_ceil(g.segments as u64));
+	prop_assert!(work(longest) <= limits.max_work);
+	if g.segments > 1 {
+		prop_assert!(work(g.terms.div_ceil(g.segments as u64 - 1)) > limits.max_work);
+	}
+	Ok(())
+}
+
+/// The number of outputs of a Conv case.
+fn conv_output_elements(case: &ConvCase) -> u64 {
+	let metas = [
+		Meta { dtype: edgeproof_canon::DType::F32, shape: &case.x, value: None },
+		Meta { dtype: edgeproof_canon::DType::F32, shape: &case.w, value: None },
+	];
+	let conv = Op::Conv { window: case.window.clone(), group: case.group };
+	edgeproof_canon::ops::infer(&conv, &metas).unwrap().1.iter().map(|&d| d as u64).product()
+}
+
+/// Limits that cut a node of `elements` outputs and `terms` terms per output into at least
+/// `cut` segments (as many as `terms` allows).
+fn limits_for(elements: u64, terms: u64, epilogue: u64, cut: u64) -> SubStepLimits {
+	let tile = (TILE_ELEMENTS as u64).min(elements);
+	SubStepLimits {
+		max_work: tile * (epilogue + terms.div_ceil(cut).max(1)),
+		max_read_bytes: u64::MAX,
+	}
+}
+
+proptest! {
+	#![proptest_config(ProptestConfig::with_cases(48))]
+
+	/// A Conv (groups, strides, dilations, padding, with and without a bias) by its sub-steps is
+	/// its output bit for bit, however its reduction is cut.
+	#[test]
+	fn conv_substeps_are_the_conv(case in conv_case(), bias in any::<bool>(), cut in 1u64..9, values in proptest::collection::vec(mild(), 1..64)) {
+		let mut ins = vec![tensor(&case.x, &values, 1), tensor(&case.w, &values, 2)];
+		if bias {
+			ins.push(tensor(&[case.w[0]], &values, 3));
+		}
+		let op = Op::Conv { window: case.window.clone(), group: case.group };
+		let terms = (case.w[1] * case.w[2] * case.w[3]) as u64;
+		let elements = conv_output_elements(&case);
+		let g = check_substeps(&op, &ins, &limits_for(elements, terms, 1, cut))?;
+		prop_assert_eq!(g.terms, terms);
+		assert_fewest_segments(&g, &limits_for(elements, terms, 1, cut), 1)?;
+	}
+
+	/// A Conv fused with a BatchNormalization, an activation and an Add of a same-shaped input
+	/// (its epilogue runs in the last segment) by its sub-steps is its output bit for bit.
+	#[test]
+	fn fused_conv_substeps_are_the_fused_node(case in conv_case(), cut in 1u64..6, values in proptest::collection::vec(mild(), 1..64)) {
+		let oc = case.w[0];
+		let conv = Op::Conv { window: case.window.clone(), group: case.group };
+		let out_shape = {
+			let metas = [Meta { dtype: edgeproof_canon::DType::F32, shape: &case.x, value: None }, Meta { dtype: edgeproof_canon::DType::F32, shape: &case.w, value: None }];
+			edgeproof_canon::ops::infer(&conv, &metas).unwrap().1
+		};
+		let positive: Vec<f32> = values.iter().map(|v| v.abs() + 0.5).collect();
+		let ins = vec![
+			tensor(&case.x, &values, 1),
+			tensor(&case.w, &values, 2),
+			tensor(&[oc], &values, 3),
+			tensor(&[oc], &values, 4),
+			tensor(&[oc], &values, 5),
+			tensor(&[oc], &values, 6),
+			tensor(&[oc], &positive, 7),
+			tensor(&out_shape, &values, 8),
+		];
+		let input = StepArg::Input;
+		let steps = vec![
+			FusedStep { op: conv, args: vec![input(0), input(1), input(2)] },
+			FusedStep { op: Op::BatchNormalization { epsilon: 1e-5f32.to_bits() }, args: vec![StepArg::Step(0), input(3), input(4), input(5), input(6)] },
+			FusedStep { op: Op::Relu, args: vec![StepArg::Step(1)] },
+			FusedStep { op: Op::Add, args: vec![StepArg::Step(2), input(7)] },
+		];
+		let terms = (case.w[1] * case.w[2] * case.w[3]) as u64;
+		let elements = conv_output_elements(&case);
+		let limits = limits_for(elements, terms, 4, cut);
+		let g = check_substeps(&Op::Fused { steps }, &ins, &limits)?;
+		assert_fewest_segments(&g, &limits, 4)?;
+	}
+
+	/// MatMul (batched, broadcast, 1-D operands) and Gemm (either operand transposed, C
+	/// broadcast) by their sub-steps are their outputs bit for bit.
+	#[test]
+	fn product_substeps_are_the_product(batch in 1u32..3, m in 1u32..40, k in 1u32..90, n in 1u32..90, form in 0u8..4, c_form in 0u8..4, cut in 1u64..9, values in proptest::collection::vec(mild(), 1..64)) {
+		let (op, ins) = match form {
+			0 => (Op::MatMul, vec![tensor(&[batch, m, k], &values, 1), tensor(&[k, n], &values, 2)]),
+			1 => (Op::MatMul, vec![tensor(&[1, m, k], &values, 1), tensor(&[batch, k, n], &values, 2)]),
+			2 => (Op::MatMul, vec![tensor(&[k], &values, 1), tensor(&[batch, k, n], &values, 2)]),
+			_ => {
+				let (ta, tb) = (c_form & 1 == 1, n % 2 == 0);
+				let a = if ta { [k, m] } else { [m, k] };
+				let b = if tb { [n, k] } else { [k, n] };
+				let mut ins = vec![tensor(&a, &values, 1), tensor(&b, &values, 2)];
+				match c_form {
+					0 => {},
+					1 => ins.push(tensor(&[n], &values, 3)),
+					2 => ins.push(tensor(&[m, 1], &values, 3)),
+					_ => ins.push(tensor(&[m, n], &values, 3)),
+				}
+				let op = Op::Gemm { alpha: values[0].to_bits(), beta: values[values.len() / 2].to_bits(), trans_a: ta, trans_b: tb };
+				(op, ins)
+			},
+		};
+		let epilogue = if form == 3 { 2 } else { 0 };
+		let elements = match form { 2 => batch * n, 3 => m * n, _ => batch * m * n } as u64;
+		let limits = limits_for(elements, k as u64, epilogue, cut);
+		let g = check_substeps(&op, &ins, &limits)?;
+		prop_assert_eq!(g.terms, k as u64);
+		assert_fewest_segments(&g, &limits, epilogue)?;
+	}
+
+	/// Elementwise nodes (a broadcast binary operator, a unary one, Sum of three inputs) by
+	/// their tiles are their outputs bit for bit.
+	#[test]
+	fn elementwise_substeps_are_the_node((rows, cols) in (1u32..1500, 1u32..1500).prop_filter("a few hundred tiles at most", |(r, c)| r * c <= 200_000), which in 0u8..3, values in proptest::collection::vec(mild(), 1..64)) {
+		let shape = [rows, cols];
+		let (op, ins) = match which {
+			0 => (Op::Div, vec![tensor(&shape, &values, 1), tensor(&[cols], &values, 2)]),
+			1 => (Op::Sigmoid, vec![tensor(&shape, &values, 1)]),
+			_ => (Op::Sum, vec![tensor(&shape, &values, 1), tensor(&[rows, 1], &values, 2), tensor(&shape, &values, 3)]),
+		};
+		let g = check_substeps(&op, &ins, &SubStepLimits::DEFAULT)?;
+		prop_assert_eq!((g.terms, g.segments), (0, 1));
+	}
+}
+
+/// A product whose tiles would read too much of B in one segment is cut further by the read
+/// bound alone, and each of its sub-steps then reads within it.
+#[test]
+fn the_read_bound_cuts_a_wide_product() {
+	let (m, k, n) = (4u32, 512u32, 1024u32);
+	let ins = [
+		Tensor::from_f32(vec![m, k], &vec![0.5; (m * k) as usize]),
+		Tensor::from_f32(vec![k, n], &vec![0.25; (k * n) as usize]),
+	];
+	let metas: Vec<Meta> = ins.iter().map(Meta::of).collect();
+	let free = SubStepLimits { max_work: 1 << 30, max_read_bytes: u64::MAX };
+	assert_eq!(geometry(&Op::MatMul, &metas, &free).unwrap().segments, 1);
+	let bound = SubStepLimits { max_work: 1 << 30, max_read_bytes: 256 << 10 };
+	let g = geometry(&Op::MatMul, &metas, &bound).unwrap();
+	// One tile is one row of B's 1024 columns: 512 rows of B (2 MiB) at one segment.
+	assert_eq!(g.segments, 16);
+	for t in 0..g.tiles() {
+		for s in 0..g.segments {
+			let r = reads(&Op::MatMul, &metas, &g, t, s).unwrap();
+			let bytes: usize = r.iter().flatten().map(|r| r.len() * 4).sum();
+			assert!(bytes as u64 <= bound.max_read_bytes, "tile {t} segment {s}: {bytes} bytes");
+		}
+	}
+	let tight = SubStepLimits { max_work: 1 << 30, max_read_bytes: 1024 };
+	let err = geometry(&Op::MatMul, &metas, &tight).unwrap_err().to_string();
+	assert!(err.contains("cannot be cut into sub-steps"), "{err}");
+}
+
+/// Bad sub-step requests are errors: an operator without sub-steps, a geometry that is not
+/// the node's, a missing or misplaced state, a tile or segment past the last.
+#[test]
+fn bad_substeps_are_errors() {
+	let x = Tensor::from_f32(vec![1, 2, 8, 8], &[1.0; 128]);
+	let w = Tensor::from_f32(vec![3, 2, 3, 3], &[0.5; 54]);
+	let conv = Op::Conv { window: window((3, 3), (1, 1), (1, 1), [1, 1, 1, 1]), group: 1 };
+	let metas = [Meta::of(&x), Meta::of(&w)];
+	// 192 outputs, one tile: 7 terms a segment and the bias.
+	let limits = SubStepLimits { max_work: 192 * 8, max_read_bytes: u64::MAX };
+	let g = geometry(&conv, &metas, &limits).unwrap();
+	assert_eq!((g.elements, g.terms, g.segments), (192, 18, 3));
+	let ins = [&x, &w];
+	let err = |r: edgeproof_canon::Result<Vec<u8>>| r.unwrap_err().to_string();
+	let pool = Op::MaxPool { window: window((2, 2), (2, 2), (1, 1), [0; 4]) };
+	let e = geometry(&pool, &[Meta::of(&x)], &limits).unwrap_err().to_string();
+	assert!(e.contains("MaxPool has no sub-steps yet"), "{e}");
+	let other = Geometry { terms: 17, ..g.clone() };
+	assert!(err(run_substep(&conv, &ins, &other, 0, 0, None)).contains("not a cut of this node"));
+	let other = Geometry { segments: 19, ..g.clone() };
+	assert!(err(run_substep(&conv, &ins, &other, 0, 0, None)).contains("19 segments of 18 terms"));
+	assert!(err(run_substep(&conv, &ins, &g, 0, 1, None)).contains("needs the 768-byte state"));
+	assert!(err(run_substep(&conv, &ins, &g, 0, 0, Some(&[0; 768]))).contains("starts from zeros"));
+	assert!(
+		err(run_substep(&conv, &ins, &g, 0, 1, Some(&[0; 8]))).contains("needs the 768-byte state")
+	);
+	assert!(err(run_substep(&conv, &ins, &g, 1, 0, None)).contains("no tile 1"));
+	assert!(err(run_substep(&conv, &ins, &g, 0, 3, Some(&[0; 768]))).contains("no segment 3"));
+	// A state is committed like a chunk: NaN payloads alike.
+	let nan = |bits: u32| bits.to_le_bytes().repeat(4);
+	assert_eq!(state_leaf(&nan(0x7fc0_0001)), state_leaf(&nan(CANONICAL_NAN)));
+}
+
+/// Light ResNet-50 (onnx wheel): every node heavier than one sub-step has a geometry within
+/// the default limits, and one tile of each, through all its segments, is that node's value
+/// in the trace.
+#[test]
+fn light_resnet50_heavy_nodes_are_cut_within_the_limits() {
+	let path = common::onnx_testdata().join("light").join("light_resnet50.onnx");
+	let compiled = compile(&std::fs::read(path).unwrap(), &CompileOptions::default()).unwrap();
+	let program = compiled.program;
+	let inputs: Vec<Tensor> = program
+		.inputs
+		.iter()
+		.enumerate()
+		.map(|(i, s)| common::seeded_tensor(7 + i as u64, &s.shape))
+		.collect();
+	let trace = execute(&program, &inputs).unwrap();
+	let m = program.inputs.len();
+	let limits = SubStepLimits::DEFAULT;
+	let mut heavy = 0;
+	for (j, node) in program.nodes.iter().enumerate() {
+		let ins = trace.node_inputs(&program, j).unwrap();
+		let metas: Vec<Meta> = ins.iter().map(|t| Meta::of(t)).collect();
+		let out = &trace.values[m + j];
+		let work = node_work(&node.op, &metas, &out.shape).unwrap();
+		if work <= limits.max_work {
+			continue;
+		}
+		heavy += 1;
+		let g = geometry(&node.op, &metas, &limits).unwrap_or_else(|e| panic!("node {j}: {e}"));
+		// One tile, spread over the node's tiles.
+		let t = (j as u64 * 7919) % g.tiles();
+		let mut state: Option<Vec<u8>> = None;
+		for s in 0..g.segments {
+			let r = reads(&node.op, &metas, &g, t, s).unwrap();
+			let bytes: u64 = r
+				.iter()
+				.zip(&metas)
+				.map(|(r, m)| r.iter().map(|r| r.len() as u64).sum::<u64>() * m.dtype.size() as u64)
+				.sum();
+			assert!(bytes <= limits.max_read_bytes, "node {j} tile {t} segment {s}: {bytes} bytes");
+			state = Some(run_substep(&node.op, &ins, &g, t, s, state.as_deref()).unwrap());
+		}
+		let tile = g.tile(t).unwrap();
+		assert_eq!(
+			canonical(&state.unwrap()),
+			canonical(&out.data[tile.start * 4..tile.end * 4]),
+			"node {j} ({}), tile {t}",
+			node.op.describe()
+		);
+	}
+	assert_eq!(heavy, 56, "light ResNet-50's nodes over 2^21 work");
+}
