@@ -18,6 +18,8 @@
 //! - [`chunk`]: leaf hashes over chunked data and chunk proofs; [`merkle`]: trees, proofs, the
 //!   descent rule; [`commit`]: `program_root`, the one-step witness/check and constant chunk
 //!   proofs; [`within_tolerance`].
+//! - [`substep`]: the second level of the game, a heavy node's sub-steps (tiles of its output,
+//!   segments of its reduction), their witnesses and check.
 //! - `compiler` (feature `std`): ONNX bytes to [`Program`].
 //!
 //! ## Terms

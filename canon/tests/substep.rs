@@ -9,13 +9,17 @@ mod common;
 
 use common::awkward_f32;
 use edgeproof_canon::{
+	chunk::chunk_leaves,
 	compiler::{compile, CompileOptions},
 	execute, execute_node, node_work,
 	ops::Meta,
+	program_tree,
 	substep::{
-		chunks_of, geometry, reads, run_substep, state_leaf, Geometry, SubStepLimits, TILE_ELEMENTS,
+		chunks_of, geometry, reads, run_substep, state_leaf, substep_witness, verify_substep,
+		Geometry, SubStepLimits, SubStepWitness, TILE_ELEMENTS,
 	},
-	AutoPad, FusedStep, Node, Op, Ref, StepArg, Tensor, Window, CANONICAL_NAN, CHUNK_BYTES,
+	AutoPad, DType, FusedStep, Limits, Node, OneStepContext, Op, Program, Ref, StepArg, Tensor,
+	TensorSpec, Window, CANONICAL_NAN, CHUNK_BYTES,
 };
 use proptest::prelude::*;
 
@@ -172,8 +176,8 @@ fn assert_fewest_segments(
 /// The number of outputs of a Conv case.
 fn conv_output_elements(case: &ConvCase) -> u64 {
 	let metas = [
-		Meta { dtype: edgeproof_canon::DType::F32, shape: &case.x, value: None },
-		Meta { dtype: edgeproof_canon::DType::F32, shape: &case.w, value: None },
+		Meta { dtype: DType::F32, shape: &case.x, value: None },
+		Meta { dtype: DType::F32, shape: &case.w, value: None },
 	];
 	let conv = Op::Conv { window: case.window.clone(), group: case.group };
 	edgeproof_canon::ops::infer(&conv, &metas).unwrap().1.iter().map(|&d| d as u64).product()
@@ -215,7 +219,7 @@ proptest! {
 		let oc = case.w[0];
 		let conv = Op::Conv { window: case.window.clone(), group: case.group };
 		let out_shape = {
-			let metas = [Meta { dtype: edgeproof_canon::DType::F32, shape: &case.x, value: None }, Meta { dtype: edgeproof_canon::DType::F32, shape: &case.w, value: None }];
+			let metas = [Meta { dtype: DType::F32, shape: &case.x, value: None }, Meta { dtype: DType::F32, shape: &case.w, value: None }];
 			edgeproof_canon::ops::infer(&conv, &metas).unwrap().1
 		};
 		let positive: Vec<f32> = values.iter().map(|v| v.abs() + 0.5).collect();
@@ -400,4 +404,126 @@ fn light_resnet50_heavy_nodes_are_cut_within_the_limits() {
 		);
 	}
 	assert_eq!(heavy, 56, "light ResNet-50's nodes over 2^21 work");
+}
+
+/// A Conv (constants for its weights and bias) and a Relu reading it: every sub-step of three
+/// tiles of each, through its witness, verifies and chains to the output chunk's leaf; a
+/// tampered witness is refused, and a wrong state shows in the outcome's `from`.
+#[test]
+fn substep_witnesses_verify_and_tampering_is_refused() {
+	let shape = [1u32, 8, 40, 40];
+	let x = common::seeded_tensor(21, &shape);
+	let constants =
+		vec![common::seeded_tensor(22, &[16, 8, 3, 3]), common::seeded_tensor(23, &[16])];
+	let conv = Op::Conv { window: window((3, 3), (1, 1), (1, 1), [1, 1, 1, 1]), group: 1 };
+	let program = Program {
+		inputs: vec![TensorSpec { dtype: DType::F32, shape: shape.to_vec() }],
+		constants,
+		nodes: vec![
+			Node { op: conv, inputs: vec![Ref::Input(0), Ref::Const(0), Ref::Const(1)] },
+			Node { op: Op::Relu, inputs: vec![Ref::Node(0)] },
+		],
+		outputs: vec![Ref::Node(1)],
+	};
+	let trace = execute(&program, &[x]).unwrap();
+	let (ptree, ttree) = (program_tree(&program).unwrap(), trace.tree());
+	let ctx = OneStepContext {
+		program_root: ptree.root(),
+		node_count: 2,
+		input_count: 1,
+		trace_root: ttree.root(),
+		limits: Limits::NATIVE,
+	};
+	// 72 terms an output: 20 a segment with the bias within 21 per output.
+	let limits = SubStepLimits { max_work: 1024 * 21, max_read_bytes: u64::MAX };
+	let mut witnesses: Vec<SubStepWitness> = Vec::new();
+	for (k, segments) in [(1u64, 4), (2, 1)] {
+		let ins = trace.node_inputs(&program, k as usize - 1).unwrap();
+		let metas: Vec<Meta> = ins.iter().map(|t| Meta::of(t)).collect();
+		let g = geometry(&program.nodes[k as usize - 1].op, &metas, &limits).unwrap();
+		assert_eq!((g.tiles(), g.segments), (25, segments));
+		let leaves = chunk_leaves(&trace.values[k as usize]);
+		for t in [0, 12, 24] {
+			let (mut state, mut from) = (None::<Vec<u8>>, None);
+			for s in 0..g.segments {
+				let w = substep_witness(
+					&program,
+					&ptree,
+					&ttree,
+					k,
+					&ins,
+					&limits,
+					(t, s),
+					state.clone(),
+				)
+				.unwrap();
+				let outcome = verify_substep(&ctx, k, &w, &limits).unwrap();
+				assert_eq!((&outcome.geometry, outcome.from), (&g, from));
+				let next = run_substep(
+					&program.nodes[k as usize - 1].op,
+					&ins,
+					&g,
+					t,
+					s,
+					state.as_deref(),
+				)
+				.unwrap();
+				assert_eq!(outcome.leaf, state_leaf(&next));
+				(state, from) = (Some(next), Some(outcome.leaf));
+				witnesses.push(w);
+			}
+			assert_eq!(
+				from,
+				Some(leaves[t as usize]),
+				"node {k} tile {t}: the last sub-step is the chunk"
+			);
+		}
+	}
+	// The Conv's tile 12, segment 1: chunks of x and of the weights, a state.
+	let honest = witnesses[5].clone();
+	assert_eq!((honest.tile, honest.segment), (12, 1));
+	let refused = |w: &SubStepWitness, k: u64, why: &str| {
+		let e = verify_substep(&ctx, k, w, &limits).unwrap_err().to_string();
+		assert!(e.contains(why), "{why}: {e}");
+	};
+	let mut w = honest.clone();
+	w.inputs[0].chunks[0].0[3] ^= 1;
+	refused(&w, 1, "is not its");
+	let mut w = honest.clone();
+	w.inputs[0].chunks.pop();
+	refused(&w, 1, "the sub-step reads chunks");
+	let mut w = honest.clone();
+	let extra = w.inputs[1].chunks[0].clone();
+	w.inputs[1].chunks.insert(0, extra);
+	refused(&w, 1, "the sub-step reads chunks");
+	let mut w = honest.clone();
+	w.inputs[0].leaf.as_mut().unwrap().index = 1;
+	refused(&w, 1, "input 0 is not the node's");
+	let mut w = honest.clone();
+	w.inputs[1].leaf = w.inputs[0].leaf.clone();
+	refused(&w, 1, "input 1 is not the node's");
+	let mut w = honest.clone();
+	w.inputs[0].header.shape = vec![1, 8, 1600];
+	refused(&w, 1, "input 0 is not the node's");
+	let mut w = honest.clone();
+	w.node_proof.index = 1;
+	refused(&w, 1, "not in the program");
+	refused(&honest, 0, "not a node leaf");
+	refused(&honest, 2, "not in the program");
+	let mut w = honest.clone();
+	w.tile = 25;
+	refused(&w, 1, "no tile 25");
+	let other = OneStepContext { trace_root: [7; 32], ..ctx };
+	let e = verify_substep(&other, 1, &honest, &limits).unwrap_err().to_string();
+	assert!(e.contains("input 0 is not the node's"), "{e}");
+	// A state that is not the agreed one runs, and says so.
+	let mut w = honest.clone();
+	w.state.as_mut().unwrap()[0] ^= 1;
+	let outcome = verify_substep(&ctx, 1, &w, &limits).unwrap();
+	let agreed = verify_substep(&ctx, 1, &honest, &limits).unwrap();
+	assert_ne!(outcome.from, agreed.from);
+	// The Relu's witness proves its input's chunks in the trace (a node leaf).
+	let relu = witnesses.iter().find(|w| w.node.op == Op::Relu && w.tile == 12).unwrap();
+	assert_eq!(relu.inputs[0].leaf.as_ref().unwrap().index, 1);
+	assert_eq!(relu.inputs[0].chunks.len(), 1);
 }

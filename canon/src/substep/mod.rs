@@ -42,6 +42,10 @@ use crate::{
 	tensor::{numel, DType, Tensor},
 };
 
+mod witness;
+
+pub use witness::{substep_witness, verify_substep, InputChunks, SubStepOutcome, SubStepWitness};
+
 const NAME: &str = "sub-step";
 
 /// Output elements per tile: one chunk of F32 data.

@@ -1,0 +1,218 @@
+//! What the runtime needs to check one sub-step, and the check: the node (proved in the program
+//! tree), each input's header and data root (proved in the trace, or named by the node for a
+//! constant), the chunks the sub-step reads (each proved against its data root), and the state
+//! the previous segment left.
+
+use alloc::{format, vec, vec::Vec};
+
+use codec::{Decode, DecodeWithMemTracking, Encode};
+use scale_info::TypeInfo;
+
+use super::{chunks_of, geometry, reads, run_substep, state_leaf, Geometry, SubStepLimits};
+use crate::{
+	chunk::{chunk_bytes, chunk_leaf, TensorChunks, TensorHeader},
+	commit::{
+		committed_node, constant_hashes, program_leaf, CommittedNode, CommittedRef, OneStepContext,
+	},
+	error::{CanonError, Result},
+	merkle::{verify_proof, Hash, MerkleProof, MerkleTree},
+	ops::Meta,
+	program::{leaf_of, Program},
+	tensor::{numel, Tensor},
+};
+
+/// One input of a sub-step: its header and data root (`header.leaf_hash(data_root)` is its
+/// leaf), and the chunks the sub-step reads.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub struct InputChunks {
+	pub header: TensorHeader,
+	pub data_root: Hash,
+	/// The leaf's proof against the trace root, for an `Input` or `Node` input; `None` for a
+	/// constant, whose leaf hash the node names.
+	pub leaf: Option<MerkleProof>,
+	/// The chunks [`super::reads`] names, ascending: their bytes, each with its path to
+	/// `data_root` (the path's index is the chunk's).
+	pub chunks: Vec<(Vec<u8>, MerkleProof)>,
+}
+
+/// Everything the runtime needs to run sub-step `(tile, segment)` of node `k - m`.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub struct SubStepWitness {
+	/// The node, committed form (constants by hash).
+	pub node: CommittedNode,
+	/// Proof of `node` in the program tree (index = node index).
+	pub node_proof: MerkleProof,
+	pub tile: u64,
+	pub segment: u32,
+	/// The state segment `segment - 1` left (`None` for segment 0).
+	pub state: Option<Vec<u8>>,
+	/// One per node input, in input order (constants included).
+	pub inputs: Vec<InputChunks>,
+}
+
+/// What a checked sub-step gives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubStepOutcome {
+	/// The node's cut.
+	pub geometry: Geometry,
+	/// [`state_leaf`] of the state the witness started from (`None` for segment 0): the game
+	/// compares it with the state both parties agree on.
+	pub from: Option<Hash>,
+	/// [`state_leaf`] of what the sub-step gives: the next state, or for the last segment the
+	/// tile's output chunk leaf.
+	pub leaf: Hash,
+}
+
+fn proof_err(detail: impl Into<alloc::string::String>) -> CanonError {
+	CanonError::Proof { detail: detail.into() }
+}
+
+/// Builds the witness of sub-step `(tile, segment)` of trace leaf `k`'s node, from the node's
+/// input tensors `inputs` (in input order, constants included: [`crate::Trace::node_inputs`] or
+/// recomputed) and the state the previous segment left.
+pub fn substep_witness(
+	program: &Program,
+	program_tree: &MerkleTree,
+	trace_tree: &MerkleTree,
+	k: u64,
+	inputs: &[&Tensor],
+	limits: &SubStepLimits,
+	(tile, segment): (u64, u32),
+	state: Option<Vec<u8>>,
+) -> Result<SubStepWitness> {
+	let m = program.inputs.len() as u64;
+	let j = k.checked_sub(m).ok_or_else(|| proof_err(format!("leaf {k} is a graph input")))?;
+	let node = program.nodes.get(j as usize).ok_or_else(|| proof_err("not a node leaf"))?;
+	if node.inputs.len() != inputs.len() {
+		return Err(proof_err("one tensor per node input"));
+	}
+	let metas: Vec<Meta> = inputs.iter().map(|t| Meta::of(t)).collect();
+	let g = geometry(&node.op, &metas, limits)?;
+	let read = reads(&node.op, &metas, &g, tile, segment)?;
+	let mut witnessed = Vec::with_capacity(inputs.len());
+	for ((&r, t), ranges) in node.inputs.iter().zip(inputs).zip(&read) {
+		let chunks = TensorChunks::new(t);
+		let leaf = match leaf_of(m as u32, r) {
+			Some(l) => Some(trace_tree.proof(l as u64).ok_or_else(|| proof_err("no leaf proof"))?),
+			None => None,
+		};
+		let proved = chunks_of(t.dtype, ranges)
+			.into_iter()
+			.map(|c| {
+				let bytes = chunk_bytes(t, c).ok_or_else(|| proof_err("no such chunk"))?;
+				let path = chunks.tree.proof(c).ok_or_else(|| proof_err("no chunk proof"))?;
+				Ok((bytes.to_vec(), path))
+			})
+			.collect::<Result<Vec<_>>>()?;
+		witnessed.push(InputChunks {
+			header: chunks.header.clone(),
+			data_root: chunks.tree.root(),
+			leaf,
+			chunks: proved,
+		});
+	}
+	Ok(SubStepWitness {
+		node: committed_node(node, &constant_hashes(program))?,
+		node_proof: program_tree.proof(j).ok_or_else(|| proof_err("no node proof"))?,
+		tile,
+		segment,
+		state,
+		inputs: witnessed,
+	})
+}
+
+/// Checks a sub-step witness for trace leaf `k` and runs the sub-step. Checks: `k` is a node
+/// leaf; the node proof against `program_root`; each input's leaf (a constant's against the
+/// hash its node names, the others' proofs against `trace_root` at exactly the leaf the
+/// reference names, which must be earlier than `k`) and header within the limits; that the
+/// witness carries exactly the chunks the sub-step reads, each proved against its input's data
+/// root. The cut is [`geometry`]'s for `limits`.
+pub fn verify_substep(
+	ctx: &OneStepContext,
+	k: u64,
+	w: &SubStepWitness,
+	limits: &SubStepLimits,
+) -> Result<SubStepOutcome> {
+	let m = ctx.input_count as u64;
+	let j = k.checked_sub(m).filter(|&j| j < ctx.node_count as u64).ok_or_else(|| {
+		proof_err(format!("leaf {k} is not a node leaf (m = {m}, n = {})", ctx.node_count))
+	})?;
+	if w.node_proof.index != j
+		|| !verify_proof(
+			&ctx.program_root,
+			ctx.node_count as u64,
+			&program_leaf(&w.node),
+			&w.node_proof,
+		) {
+		return Err(proof_err(format!("node {j} is not in the program")));
+	}
+	if w.inputs.len() != w.node.inputs.len() {
+		return Err(proof_err(format!(
+			"{} inputs for a node of {}",
+			w.inputs.len(),
+			w.node.inputs.len()
+		)));
+	}
+	let trace_len = m + ctx.node_count as u64;
+	for (pos, (r, input)) in w.node.inputs.iter().zip(&w.inputs).enumerate() {
+		let hash = input.header.leaf_hash(&input.data_root);
+		let n = ctx.limits.check_shape(&input.header.shape)?;
+		if n.checked_mul(input.header.dtype.size()) != Some(input.header.data_len as usize) {
+			return Err(proof_err(format!("input {pos}: the header's length is not its shape's")));
+		}
+		let proved = match (*r, &input.leaf) {
+			(CommittedRef::Const(h), None) => h == hash,
+			(CommittedRef::Input(i) | CommittedRef::Node(i), Some(proof)) => {
+				let leaf = match *r {
+					CommittedRef::Input(_) if (i as u64) < m => i as u64,
+					CommittedRef::Node(_) if (i as u64) < j => m + i as u64,
+					_ => return Err(proof_err(format!("input {pos} refers to a later leaf"))),
+				};
+				proof.index == leaf && verify_proof(&ctx.trace_root, trace_len, &hash, proof)
+			},
+			_ => false,
+		};
+		if !proved {
+			return Err(proof_err(format!("input {pos} is not the node's")));
+		}
+	}
+	let metas: Vec<Meta> = w
+		.inputs
+		.iter()
+		.map(|i| Meta { dtype: i.header.dtype, shape: &i.header.shape, value: None })
+		.collect();
+	let g = geometry(&w.node.op, &metas, limits)?;
+	let read = reads(&w.node.op, &metas, &g, w.tile, w.segment)?;
+	let mut tensors = Vec::with_capacity(w.inputs.len());
+	for (pos, (input, ranges)) in w.inputs.iter().zip(&read).enumerate() {
+		let header = &input.header;
+		let wanted = chunks_of(header.dtype, ranges);
+		if input.chunks.len() != wanted.len()
+			|| input.chunks.iter().zip(&wanted).any(|((_, p), &c)| p.index != c)
+		{
+			return Err(proof_err(format!(
+				"input {pos}: the sub-step reads chunks {wanted:?}, not the ones given"
+			)));
+		}
+		let mut data = vec![0u8; header.data_len as usize];
+		let count = header.chunk_count();
+		for (bytes, path) in &input.chunks {
+			let range = header.chunk_range(path.index).ok_or_else(|| proof_err("no such chunk"))?;
+			if range.len() != bytes.len()
+				|| !verify_proof(&input.data_root, count, &chunk_leaf(header.dtype, bytes), path)
+			{
+				return Err(proof_err(format!("input {pos}: chunk {} is not its", path.index)));
+			}
+			data.get_mut(range).ok_or_else(|| proof_err("no such chunk"))?.copy_from_slice(bytes);
+		}
+		numel(&header.shape)?;
+		tensors.push(Tensor { dtype: header.dtype, shape: header.shape.clone(), data });
+	}
+	let refs: Vec<&Tensor> = tensors.iter().collect();
+	let out = run_substep(&w.node.op, &refs, &g, w.tile, w.segment, w.state.as_deref())?;
+	Ok(SubStepOutcome {
+		from: w.state.as_deref().map(state_leaf),
+		leaf: state_leaf(&out),
+		geometry: g,
+	})
+}
