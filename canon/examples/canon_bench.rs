@@ -322,7 +322,7 @@ fn chunk_sizes(file: &str, runs: usize) {
 }
 
 /// The second level on one model (`light_resnet50` or a real model's file): for every node
-/// heavier than one sub-step, its cut within the default limits (tiles, segments, second-level
+/// heavier than one sub-step (its work, or its inputs' bytes), its cut within the default limits (tiles, segments, second-level
 /// rounds, largest read) and the time of its heaviest sub-step; the nodes without sub-steps.
 fn substeps(name: &str, runs: usize) {
 	use edgeproof_canon::{
@@ -350,7 +350,8 @@ fn substeps(name: &str, runs: usize) {
 		let ins = trace.node_inputs(&program, j).expect("a node of the program");
 		let metas: Vec<Meta> = ins.iter().map(|t| Meta::of(t)).collect();
 		let work = node_work(&node.op, &metas, &trace.values[m + j].shape).expect("shapes");
-		if work <= limits.max_work {
+		let bytes: u64 = ins.iter().map(|t| t.data.len() as u64).sum();
+		if work <= limits.max_work && bytes <= limits.max_read_bytes {
 			continue;
 		}
 		heavy += 1;
@@ -387,9 +388,10 @@ fn substeps(name: &str, runs: usize) {
 		);
 	}
 	println!(
-		"{name}: {heavy} nodes over {} work, {cut} cut; at most {most_rounds} second-level \
+		"{name}: {heavy} nodes over {} work or {} bytes of inputs, {cut} cut; at most {most_rounds} second-level \
 		 rounds, {:.1} KiB read, {slowest:.2} ms a sub-step (native, median of {runs})",
 		limits.max_work,
+		limits.max_read_bytes,
 		most_read as f64 / 1024.0
 	);
 }

@@ -293,6 +293,142 @@ proptest! {
 	}
 }
 
+/// A ConvTranspose's input and weight shapes, window, group and output padding.
+#[derive(Clone, Debug)]
+struct TransposeCase {
+	x: [u32; 4],
+	w: [u32; 4],
+	window: Window,
+	group: u32,
+	output_padding: Vec<u32>,
+}
+
+fn transpose_case() -> impl Strategy<Value = TransposeCase> {
+	(
+		(1u32..3, 1u32..3, 1u32..4, 1u32..4),
+		(1u32..40, 1u32..40, 1u32..4, 1u32..4),
+		(
+			(1u32..4, 1u32..4),
+			(1u32..3, 1u32..3),
+			[0u32..2, 0u32..2, 0u32..2, 0u32..2],
+			any::<bool>(),
+		),
+	)
+		.prop_map(|((n, group, cg, mg), (h, w, kh, kw), (stride, dilation, pads, extra))| {
+			let output_padding = if extra { vec![stride.0 - 1, stride.1 - 1] } else { vec![] };
+			TransposeCase {
+				x: [n, group * cg, h, w],
+				w: [group * cg, mg, kh, kw],
+				window: window((kh, kw), stride, dilation, pads),
+				group,
+				output_padding,
+			}
+		})
+		.prop_filter("an output", |c| {
+			let op = Op::ConvTranspose {
+				window: c.window.clone(),
+				group: c.group,
+				output_padding: c.output_padding.clone(),
+			};
+			let metas = [
+				Meta { dtype: DType::F32, shape: &c.x, value: None },
+				Meta { dtype: DType::F32, shape: &c.w, value: None },
+			];
+			edgeproof_canon::ops::infer(&op, &metas).is_ok()
+		})
+}
+
+/// A pool's input shape and window.
+fn pool_case() -> impl Strategy<Value = ([u32; 4], Window)> {
+	(
+		(1u32..3, 1u32..5, 1u32..70, 1u32..70),
+		(
+			(1u32..4, 1u32..4),
+			(1u32..3, 1u32..3),
+			(1u32..3, 1u32..3),
+			[0u32..2, 0u32..2, 0u32..2, 0u32..2],
+			any::<bool>(),
+		),
+	)
+		.prop_map(|((n, c, h, w), (kernel, stride, dilation, pads, ceil))| {
+			let pads = [
+				pads[0].min(kernel.0 - 1),
+				pads[1].min(kernel.1 - 1),
+				pads[2].min(kernel.0 - 1),
+				pads[3].min(kernel.1 - 1),
+			];
+			([n, c, h, w], Window { ceil_mode: ceil, ..window(kernel, stride, dilation, pads) })
+		})
+		.prop_filter("an output", |(x, win)| {
+			let metas = [Meta { dtype: DType::F32, shape: x, value: None }];
+			edgeproof_canon::ops::infer(&Op::MaxPool { window: win.clone() }, &metas).is_ok()
+		})
+}
+
+proptest! {
+	#![proptest_config(ProptestConfig::with_cases(32))]
+
+	/// A ConvTranspose (groups, strides, dilations, padding, output padding, bias or not),
+	/// alone or as the head of a fused node with a Sigmoid and a Mul by a same-shaped input,
+	/// by its sub-steps is its output bit for bit.
+	#[test]
+	fn conv_transpose_substeps_are_the_node(case in transpose_case(), bias in any::<bool>(), fused in any::<bool>(), cut in 1u64..7, values in proptest::collection::vec(mild(), 1..64)) {
+		let head = Op::ConvTranspose { window: case.window.clone(), group: case.group, output_padding: case.output_padding.clone() };
+		let metas = [Meta { dtype: DType::F32, shape: &case.x, value: None }, Meta { dtype: DType::F32, shape: &case.w, value: None }];
+		let out_shape = edgeproof_canon::ops::infer(&head, &metas).unwrap().1;
+		let mut ins = vec![tensor(&case.x, &values, 1), tensor(&case.w, &values, 2)];
+		if bias || fused {
+			ins.push(tensor(&[out_shape[1]], &values, 3));
+		}
+		let elements: u64 = out_shape.iter().map(|&d| d as u64).product();
+		let terms = (case.x[1] / case.group * case.w[2] * case.w[3]) as u64;
+		let (op, epilogue) = if fused {
+			ins.push(tensor(&out_shape, &values, 4));
+			let input = StepArg::Input;
+			let steps = vec![
+				FusedStep { op: head, args: vec![input(0), input(1), input(2)] },
+				FusedStep { op: Op::Sigmoid, args: vec![StepArg::Step(0)] },
+				FusedStep { op: Op::Mul, args: vec![StepArg::Step(1), input(3)] },
+			];
+			(Op::Fused { steps }, 3)
+		} else {
+			(head, 1)
+		};
+		let limits = limits_for(elements, terms, epilogue, cut);
+		let g = check_substeps(&op, &ins, &limits)?;
+		prop_assert_eq!(g.terms, terms);
+		assert_fewest_segments(&g, &limits, epilogue)?;
+	}
+
+	/// MaxPool and AveragePool (padding, strides, dilations, ceil mode, either count) by their
+	/// tiles, and the global pools by tiles and segments of their planes, are their outputs bit
+	/// for bit.
+	#[test]
+	fn pool_substeps_are_the_pool((x, win) in pool_case(), which in 0u8..5, cut in 1u64..9, values in proptest::collection::vec(mild(), 1..64)) {
+		let op = match which {
+			0 => Op::MaxPool { window: win },
+			1 => Op::AveragePool { window: Window { dilations: vec![], ..win }, count_include_pad: false },
+			2 => Op::AveragePool { window: Window { dilations: vec![], ..win }, count_include_pad: true },
+			3 => Op::GlobalAveragePool,
+			_ => Op::GlobalMaxPool,
+		};
+		let ins = vec![tensor(&x, &values, 1)];
+		let metas = [Meta::of(&ins[0])];
+		let Ok(_) = edgeproof_canon::ops::infer(&op, &metas) else { return Ok(()) };
+		let size = (x[2] * x[3]) as u64;
+		let limits = if which >= 3 {
+			limits_for(size * (x[0] * x[1]) as u64, size, 1, cut)
+		} else {
+			SubStepLimits::DEFAULT
+		};
+		let g = check_substeps(&op, &ins, &limits)?;
+		if which >= 3 {
+			prop_assert_eq!(g.terms, size);
+			assert_fewest_segments(&g, &limits, 1)?;
+		}
+	}
+}
+
 /// A product whose tiles would read too much of B in one segment is cut further by the read
 /// bound alone, and each of its sub-steps then reads within it.
 #[test]
@@ -335,9 +471,9 @@ fn bad_substeps_are_errors() {
 	assert_eq!((g.elements, g.terms, g.segments), (192, 18, 3));
 	let ins = [&x, &w];
 	let err = |r: edgeproof_canon::Result<Vec<u8>>| r.unwrap_err().to_string();
-	let pool = Op::MaxPool { window: window((2, 2), (2, 2), (1, 1), [0; 4]) };
-	let e = geometry(&pool, &[Meta::of(&x)], &limits).unwrap_err().to_string();
-	assert!(e.contains("MaxPool has no sub-steps yet"), "{e}");
+	let softmax = Op::Softmax { axis: -1, legacy: false };
+	let e = geometry(&softmax, &[Meta::of(&x)], &limits).unwrap_err().to_string();
+	assert!(e.contains("Softmax has no sub-steps yet"), "{e}");
 	let other = Geometry { terms: 17, ..g.clone() };
 	assert!(err(run_substep(&conv, &ins, &other, 0, 0, None)).contains("not a cut of this node"));
 	let other = Geometry { segments: 19, ..g.clone() };

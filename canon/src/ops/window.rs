@@ -63,6 +63,48 @@ impl ConvDims {
 		let (c, oc) = (dim(x, 1), dim(w, 0));
 		Ok(Self { c, oc, cg: c / g, ocg: oc / g, h, w: aw })
 	}
+
+	/// The dimensions of a ConvTranspose of input shape `x` and weight shape `w` (`[C, M/g,
+	/// kh, kw]`): `oc` its M output channels, `cg` and `ocg` per group, each axis's `input`
+	/// and `output` those of the transposed convolution (`pad_end` unused).
+	pub(crate) fn transpose(
+		x: &[u32],
+		w: &[u32],
+		win: &Window,
+		group: u32,
+		output_padding: &[u32],
+	) -> Result<Self> {
+		const OP: &str = "ConvTranspose";
+		let axes =
+			resolve_transpose(win, output_padding, spatial(OP, x)?, w.get(2..).unwrap_or(&[]))?;
+		let axis = |a: &TAxis| Axis {
+			input: a.input,
+			output: a.output,
+			kernel: a.kernel,
+			stride: a.stride,
+			dilation: a.dilation,
+			pad_begin: a.pad_begin,
+			pad_end: 0,
+		};
+		let unit = Axis {
+			input: 1,
+			output: 1,
+			kernel: 1,
+			stride: 1,
+			dilation: 1,
+			pad_begin: 0,
+			pad_end: 0,
+		};
+		let (h, aw) = match axes.as_slice() {
+			[h, w] => (axis(h), axis(w)),
+			[w] => (unit, axis(w)),
+			_ => return Err(shape_err(OP, format!("input rank {}", x.len()))),
+		};
+		let dim = |s: &[u32], i: usize| s.get(i).copied().unwrap_or(0) as usize;
+		let g = (group as usize).max(1);
+		let (c, mg) = (dim(x, 1), dim(w, 1));
+		Ok(Self { c, oc: mg * g, cg: c / g, ocg: mg, h, w: aw })
+	}
 }
 
 fn get_or(v: &[u32], i: usize, default: u32) -> u32 {
@@ -750,9 +792,7 @@ pub fn run_pool(
 	average: Option<bool>,
 	out_shape: &[u32],
 ) -> Result<Tensor> {
-	let op = if average.is_some() { "AveragePool" } else { "MaxPool" };
-	let axes = resolve(op, w, &x.shape[2..], true)?;
-	let (ah, aw) = hw(&axes);
+	let (ah, aw) = pool_axes(w, &x.shape, average)?;
 	let planes = x.shape[0] as usize * x.shape[1] as usize;
 	let (ih, iw, oh, ow) = (ah.input, aw.input, ah.output, aw.output);
 	let xv = x.f32_values()?;
@@ -763,42 +803,62 @@ pub fn run_pool(
 		};
 		for r in 0..oh {
 			for col in 0..ow {
-				let mut acc = 0f32;
-				let mut taps = 0usize;
-				let mut first = true;
-				let mut padded = 0usize;
-				for ki in 0..ah.kernel {
-					let y = (r * ah.stride + ki * ah.dilation) as isize - ah.pad_begin as isize;
-					let y_in_padded = y < (ih + ah.pad_end) as isize;
-					for kj in 0..aw.kernel {
-						let xc =
-							(col * aw.stride + kj * aw.dilation) as isize - aw.pad_begin as isize;
-						if y_in_padded && xc < (iw + aw.pad_end) as isize {
-							padded += 1;
-						}
-						if y < 0 || y >= ih as isize || xc < 0 || xc >= iw as isize {
-							continue;
-						}
-						let v = plane.get(y as usize * iw + xc as usize).copied().unwrap_or(0.0);
-						taps += 1;
-						if average.is_some() {
-							acc += v;
-						} else if first || (!acc.is_nan() && (v.is_nan() || v > acc)) {
-							acc = v;
-						}
-						first = false;
-					}
-				}
-				let y = match average {
-					Some(true) => acc / padded.max(1) as f32,
-					Some(false) => acc / taps.max(1) as f32,
-					None => acc,
-				};
-				out.push(y);
+				out.push(pool_one(plane, &ah, &aw, r, col, average));
 			}
 		}
 	}
 	Ok(f32_tensor(out_shape.to_vec(), out))
+}
+
+/// The (H, W) axes of a MaxPool (`average: None`) or AveragePool of input shape `x`.
+pub(crate) fn pool_axes(w: &Window, x: &[u32], average: Option<bool>) -> Result<(Axis, Axis)> {
+	let op = if average.is_some() { "AveragePool" } else { "MaxPool" };
+	Ok(hw(&resolve(op, w, spatial(op, x)?, true)?))
+}
+
+/// Output `(r, col)` of a pool over one input plane: its taps in (kh, kw) order; MaxPool keeps
+/// the first tap, then any larger one or a NaN (no valid tap gives 0); AveragePool sums them
+/// from 0 and divides by their count (`Some(true)`: the taps inside the padded input).
+#[inline(always)]
+pub(crate) fn pool_one(
+	plane: &[f32],
+	ah: &Axis,
+	aw: &Axis,
+	r: usize,
+	col: usize,
+	average: Option<bool>,
+) -> f32 {
+	let (ih, iw) = (ah.input, aw.input);
+	let mut acc = 0f32;
+	let mut taps = 0usize;
+	let mut first = true;
+	let mut padded = 0usize;
+	for ki in 0..ah.kernel {
+		let y = (r * ah.stride + ki * ah.dilation) as isize - ah.pad_begin as isize;
+		let y_in_padded = y < (ih + ah.pad_end) as isize;
+		for kj in 0..aw.kernel {
+			let xc = (col * aw.stride + kj * aw.dilation) as isize - aw.pad_begin as isize;
+			if y_in_padded && xc < (iw + aw.pad_end) as isize {
+				padded += 1;
+			}
+			if y < 0 || y >= ih as isize || xc < 0 || xc >= iw as isize {
+				continue;
+			}
+			let v = plane.get(y as usize * iw + xc as usize).copied().unwrap_or(0.0);
+			taps += 1;
+			if average.is_some() {
+				acc += v;
+			} else if first || (!acc.is_nan() && (v.is_nan() || v > acc)) {
+				acc = v;
+			}
+			first = false;
+		}
+	}
+	match average {
+		Some(true) => acc / padded.max(1) as f32,
+		Some(false) => acc / taps.max(1) as f32,
+		None => acc,
+	}
 }
 
 pub fn infer_global(op: &'static str, ins: &[Meta]) -> Result<(DType, Vec<u32>)> {
@@ -826,24 +886,34 @@ pub fn run_global(x: &Tensor, average: bool, out_shape: &[u32]) -> Result<Tensor
 		));
 	}
 	for plane in xv.chunks_exact(size).take(planes) {
-		let y = if average {
-			let mut acc = 0f32;
-			for &v in plane {
-				acc += v;
-			}
-			acc / size as f32
-		} else {
-			let mut m = plane.first().copied().unwrap_or(0.0);
-			for &v in plane.iter().skip(1) {
-				if v.is_nan() || (!m.is_nan() && v > m) {
-					m = v;
-				}
-			}
-			m
-		};
-		out.push(y);
+		let acc = global_fold(average, None, plane);
+		out.push(if average { acc / size as f32 } else { acc });
 	}
 	Ok(f32_tensor(out_shape.to_vec(), out))
+}
+
+/// Folds `values` (a run of one plane, in order) into a global pool's accumulator: from `acc`,
+/// or for a plane's first run from 0 (average) or its first value (max); `acc + v`, or `v` if
+/// it is a NaN or larger (NaN propagates). A global average then divides by the plane's size.
+#[inline(always)]
+pub(crate) fn global_fold(average: bool, acc: Option<f32>, values: &[f32]) -> f32 {
+	if average {
+		let mut acc = acc.unwrap_or(0.0);
+		for &v in values {
+			acc += v;
+		}
+		return acc;
+	}
+	let (mut m, rest) = match acc {
+		Some(m) => (m, values),
+		None => (values.first().copied().unwrap_or(0.0), values.get(1..).unwrap_or_default()),
+	};
+	for &v in rest {
+		if v.is_nan() || (!m.is_nan() && v > m) {
+			m = v;
+		}
+	}
+	m
 }
 
 /// Geometry of one spatial axis of a ConvTranspose.

@@ -36,7 +36,7 @@ use crate::{
 	ops::{
 		common::{broadcast_strides, Meta},
 		fused, infer,
-		window::{tap, ConvDims},
+		window::{global_fold, pool_axes, pool_one, tap, ConvDims},
 	},
 	program::{FusedStep, Op, StepArg, Window},
 	tensor::{numel, DType, Tensor},
@@ -122,9 +122,21 @@ pub fn state_leaf(state: &[u8]) -> Hash {
 
 /// A node as its sub-steps compute it.
 enum Kind<'a> {
-	/// A Conv reading inputs `head` (x, w and maybe the bias), alone (`steps` empty) or as the
-	/// head of a fused node's `steps` (the head is `steps[0]`).
-	Conv { window: &'a Window, group: u32, head: Vec<usize>, steps: &'a [FusedStep] },
+	/// A Conv, or with `transpose` (its `output_padding`) a ConvTranspose, reading inputs `head`
+	/// (x, w and maybe the bias), alone (`steps` empty) or as the head of a fused node's `steps`
+	/// (the head is `steps[0]`).
+	Conv {
+		window: &'a Window,
+		group: u32,
+		transpose: Option<&'a [u32]>,
+		head: Vec<usize>,
+		steps: &'a [FusedStep],
+	},
+	/// MaxPool (`average: None`) or AveragePool (`Some(count_include_pad)`).
+	Pool { window: &'a Window, average: Option<bool> },
+	/// GlobalAveragePool (`average`) or GlobalMaxPool: each output's terms are its plane's
+	/// elements in order.
+	Global { average: bool },
 	/// MatMul (`gemm: None`) or Gemm with `(alpha, beta, trans_a, trans_b)`.
 	MatMul { gemm: Option<(f32, f32, bool, bool)> },
 	/// Elementwise F32 steps over the node's inputs.
@@ -136,11 +148,22 @@ fn kind(op: &Op, inputs: usize) -> Result<Kind<'_>> {
 	let unsupported = || value_err(NAME, format!("{} has no sub-steps yet", op.describe()));
 	let input = |i: usize| StepArg::Input(i as u32);
 	Ok(match op {
-		Op::Conv { window, group } => {
-			Kind::Conv { window, group: *group, head: (0..inputs).collect(), steps: &[] }
+		Op::Conv { window, group } => Kind::Conv {
+			window,
+			group: *group,
+			transpose: None,
+			head: (0..inputs).collect(),
+			steps: &[],
+		},
+		Op::ConvTranspose { window, group, output_padding } => Kind::Conv {
+			window,
+			group: *group,
+			transpose: Some(output_padding),
+			head: (0..inputs).collect(),
+			steps: &[],
 		},
 		Op::Fused { steps } => match steps.first() {
-			Some(FusedStep { op: Op::Conv { window, group }, args }) => {
+			Some(FusedStep { op, args }) if fused::is_head(op) => {
 				let head = args
 					.iter()
 					.map(|a| match *a {
@@ -149,11 +172,28 @@ fn kind(op: &Op, inputs: usize) -> Result<Kind<'_>> {
 					})
 					.collect::<Option<Vec<_>>>()
 					.ok_or_else(|| value_err(NAME, "a head reads only the node's inputs"))?;
-				Kind::Conv { window, group: *group, head, steps }
+				match op {
+					Op::Conv { window, group } => {
+						Kind::Conv { window, group: *group, transpose: None, head, steps }
+					},
+					Op::ConvTranspose { window, group, output_padding } => Kind::Conv {
+						window,
+						group: *group,
+						transpose: Some(output_padding),
+						head,
+						steps,
+					},
+					_ => return Err(unsupported()),
+				}
 			},
-			Some(first) if fused::is_head(&first.op) => return Err(unsupported()),
 			_ => Kind::Steps(Cow::Borrowed(steps)),
 		},
+		Op::MaxPool { window } => Kind::Pool { window, average: None },
+		Op::AveragePool { window, count_include_pad } => {
+			Kind::Pool { window, average: Some(*count_include_pad) }
+		},
+		Op::GlobalAveragePool => Kind::Global { average: true },
+		Op::GlobalMaxPool => Kind::Global { average: false },
 		Op::MatMul => Kind::MatMul { gemm: None },
 		Op::Gemm { alpha, beta, trans_a, trans_b } => Kind::MatMul {
 			gemm: Some((f32::from_bits(*alpha), f32::from_bits(*beta), *trans_a, *trans_b)),
@@ -201,11 +241,18 @@ fn terms_and_epilogue(kind: &Kind, ins: &[Meta]) -> Result<(u64, u64)> {
 			.ok_or_else(|| value_err(NAME, format!("input {i} has no axis {d}")))
 	};
 	Ok(match kind {
-		Kind::Conv { head, steps, .. } => {
-			let w = *head.get(1).ok_or_else(|| value_err(NAME, "a Conv without weights"))?;
-			let rank = ins.get(w).map_or(0, |m| m.shape.len());
-			let taps = (1..rank).try_fold(1u64, |acc, d| Ok::<_, CanonError>(acc * dim(w, d)?))?;
-			(taps, 1 + steps.len().saturating_sub(1) as u64)
+		Kind::Conv { steps, .. } => {
+			let d = conv_dims(kind, ins)?.ok_or_else(|| value_err(NAME, "not a convolution"))?;
+			((d.cg * d.h.kernel * d.w.kernel) as u64, 1 + steps.len().saturating_sub(1) as u64)
+		},
+		Kind::Pool { window, average } => {
+			let x = ins.first().map(|m| m.shape).unwrap_or_default();
+			let (h, w) = pool_axes(window, x, *average)?;
+			(0, (h.kernel * w.kernel) as u64)
+		},
+		Kind::Global { .. } => {
+			let x = ins.first().map(|m| m.shape).unwrap_or_default();
+			(x.iter().skip(2).map(|&d| d as u64).product(), 1)
 		},
 		Kind::MatMul { gemm } => {
 			let rank = ins.first().map_or(0, |m| m.shape.len());
@@ -217,6 +264,18 @@ fn terms_and_epilogue(kind: &Kind, ins: &[Meta]) -> Result<(u64, u64)> {
 		},
 		Kind::Steps(steps) => (0, steps.len() as u64),
 	})
+}
+
+/// A convolution's dimensions (`None` for another kind).
+fn conv_dims(kind: &Kind, ins: &[Meta]) -> Result<Option<ConvDims>> {
+	let Kind::Conv { window, group, transpose, head, .. } = kind else { return Ok(None) };
+	let shape =
+		|i: Option<&usize>| i.and_then(|&i| ins.get(i)).map(|m| m.shape).unwrap_or_default();
+	let (x, w) = (shape(head.first()), shape(head.get(1)));
+	Ok(Some(match transpose {
+		None => ConvDims::of(x, w, window, *group)?,
+		Some(extra) => ConvDims::transpose(x, w, window, *group, extra)?,
+	}))
 }
 
 /// The geometry of a node with operator `op` on inputs `ins`: the fewest segments for which
@@ -334,13 +393,12 @@ fn reads_of(
 	};
 	let last = g.is_last(s);
 	match kind {
-		Kind::Conv { window, group, head, steps } => {
+		Kind::Conv { transpose, head, steps, .. } => {
 			let (x, w) = match head[..] {
 				[x, w, ..] => (x, w),
 				_ => return Err(value_err(NAME, "a Conv without weights")),
 			};
-			let shape = |i: usize| ins.get(i).map(|m| m.shape).unwrap_or_default();
-			let d = ConvDims::of(shape(x), shape(w), window, *group)?;
+			let d = conv_dims(kind, ins)?.ok_or_else(|| value_err(NAME, "not a convolution"))?;
 			let (kh, kw) = (d.h.kernel, d.w.kernel);
 			let taps = kh * kw;
 			let plane = d.h.output * d.w.output;
@@ -349,22 +407,43 @@ fn reads_of(
 			let channels =
 				if seg.is_empty() { 0..0 } else { seg.start / taps..(seg.end - 1) / taps + 1 };
 			for (b, oc, p) in planes(&tile, d.oc, plane) {
-				// Output rows of the plane in the tile, then the input rows their taps reach.
+				// Output rows of the plane in the tile, then the input rows their taps reach:
+				// `o * stride + k * dilation - pad` (Conv), `o + pad = i * stride + k *
+				// dilation` (ConvTranspose).
 				let rows = p.start / d.w.output..(p.end - 1) / d.w.output + 1;
-				let lo = (rows.start * d.h.stride).saturating_sub(d.h.pad_begin);
-				let hi = ((rows.end - 1) * d.h.stride + (kh - 1) * d.h.dilation + 1)
-					.saturating_sub(d.h.pad_begin)
-					.min(ih);
-				let grp = oc / d.ocg.max(1);
+				let (lo, hi) = match transpose {
+					None => (
+						(rows.start * d.h.stride).saturating_sub(d.h.pad_begin),
+						((rows.end - 1) * d.h.stride + (kh - 1) * d.h.dilation + 1)
+							.saturating_sub(d.h.pad_begin),
+					),
+					Some(_) => (
+						(rows.start + d.h.pad_begin)
+							.saturating_sub((kh - 1) * d.h.dilation)
+							.div_ceil(d.h.stride.max(1)),
+						(rows.end - 1 + d.h.pad_begin) / d.h.stride.max(1) + 1,
+					),
+				};
+				let hi = hi.min(ih);
+				let (grp, o) = (oc / d.ocg.max(1), oc % d.ocg.max(1));
 				for icg in channels.clone() {
 					let ic = grp * d.cg + icg;
 					let base = (b * d.c + ic) * ih;
 					if lo < hi {
 						add(x, (base + lo) * iw..(base + hi) * iw)?;
 					}
+					if transpose.is_some() {
+						// The segment's taps of this input channel, of output channel `o`.
+						let wbase = (ic * d.ocg + o) * taps;
+						let from = seg.start.max(icg * taps) - icg * taps;
+						let to = seg.end.min((icg + 1) * taps) - icg * taps;
+						add(w, wbase + from..wbase + to)?;
+					}
 				}
-				let wbase = oc * d.cg * taps;
-				add(w, wbase + seg.start..wbase + seg.end)?;
+				if transpose.is_none() {
+					let wbase = oc * d.cg * taps;
+					add(w, wbase + seg.start..wbase + seg.end)?;
+				}
 				if last {
 					if let Some(&bias) = head.get(2) {
 						add(bias, oc..oc + 1)?;
@@ -373,6 +452,28 @@ fn reads_of(
 			}
 			if last {
 				step_reads(steps.get(1..).unwrap_or_default(), ins, out, &tile, &mut add)?;
+			}
+		},
+		Kind::Pool { window, average } => {
+			let x = ins.first().map(|m| m.shape).unwrap_or_default();
+			let (h, w) = pool_axes(window, x, *average)?;
+			let plane = h.output * w.output;
+			for (item, _, p) in planes(&tile, 1, plane) {
+				let rows = p.start / w.output.max(1)..(p.end - 1) / w.output.max(1) + 1;
+				let lo = (rows.start * h.stride).saturating_sub(h.pad_begin);
+				let hi = ((rows.end - 1) * h.stride + (h.kernel - 1) * h.dilation + 1)
+					.saturating_sub(h.pad_begin)
+					.min(h.input);
+				let base = item * h.input;
+				if lo < hi {
+					add(0, (base + lo) * w.input..(base + hi) * w.input)?;
+				}
+			}
+		},
+		Kind::Global { .. } => {
+			let size = g.terms as usize;
+			for o in tile.clone() {
+				add(0, o * size + seg.start..o * size + seg.end)?;
 			}
 		},
 		Kind::MatMul { gemm } => {
@@ -590,14 +691,17 @@ pub fn run_substep(
 	let bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
 	let last = g.is_last(s);
 	match &kind {
-		Kind::Conv { window, group, head, steps } => {
+		Kind::Conv { transpose, head, steps, .. } => {
 			let (x, w) = match head[..] {
 				[x, w, ..] => (x, w),
 				_ => return Err(value_err(NAME, "a Conv without weights")),
 			};
-			let shape = |i: usize| metas.get(i).map(|m| m.shape).unwrap_or_default();
-			let d = ConvDims::of(shape(x), shape(w), window, *group)?;
-			conv_terms(&d, &input(x)?, &input(w)?, &tile, &seg, &mut acc)?;
+			let d =
+				conv_dims(&kind, &metas)?.ok_or_else(|| value_err(NAME, "not a convolution"))?;
+			match transpose {
+				None => conv_terms(&d, &input(x)?, &input(w)?, &tile, &seg, &mut acc)?,
+				Some(_) => conv_transpose_terms(&d, &input(x)?, &input(w)?, &tile, &seg, &mut acc)?,
+			}
 			if !last {
 				return Ok(bytes(&acc));
 			}
@@ -642,11 +746,85 @@ pub fn run_substep(
 			}
 			Ok(bytes(&acc))
 		},
+		Kind::Pool { window, average } => {
+			let x = ins.first().ok_or_else(|| value_err(NAME, "a pool of no input"))?;
+			let (h, w) = pool_axes(window, &x.shape, *average)?;
+			let (xv, plane_in, plane) = (x.f32_values()?, h.input * w.input, h.output * w.output);
+			for (y, p) in acc.iter_mut().zip(tile) {
+				let (item, pos) = (p / plane.max(1), p % plane.max(1));
+				let values = xv.get(item * plane_in..(item + 1) * plane_in).ok_or(OVERFLOW)?;
+				*y = pool_one(
+					values,
+					&h,
+					&w,
+					pos / w.output.max(1),
+					pos % w.output.max(1),
+					*average,
+				);
+			}
+			Ok(bytes(&acc))
+		},
+		Kind::Global { average } => {
+			let xv = input(0)?;
+			let size = g.terms as usize;
+			for (y, o) in acc.iter_mut().zip(tile) {
+				let values = xv.get(o * size + seg.start..o * size + seg.end).ok_or(OVERFLOW)?;
+				*y = global_fold(*average, (s > 0).then_some(*y), values);
+				if last && *average {
+					*y /= size as f32;
+				}
+			}
+			Ok(bytes(&acc))
+		},
 		Kind::Steps(steps) => fused::run_steps(steps, ins, &out, None, tile),
 	}
 }
 
 const OVERFLOW: CanonError = CanonError::Overflow { what: "sub-step offsets" };
+
+/// Adds the terms `seg` of each output of `tile` of a ConvTranspose to its accumulator, in the
+/// documented order: term `(icg, kh, kw)` row-major, when it reaches the output (`oh +
+/// pad_begin = ih * stride + kh * dilation`, likewise for columns), adds `x * w[ic][o][kh][kw]`;
+/// a term that does not reach it adds nothing.
+fn conv_transpose_terms(
+	d: &ConvDims,
+	x: &[f32],
+	w: &[f32],
+	tile: &Range<usize>,
+	seg: &Range<usize>,
+	acc: &mut [f32],
+) -> Result<()> {
+	let (kh, kw) = (d.h.kernel, d.w.kernel);
+	let taps = kh * kw;
+	let (ow, plane) = (d.w.output, d.h.output * d.w.output);
+	// The input position output `o` reads through kernel tap `k` along an axis, if any.
+	let reach = |a: &crate::ops::window::Axis, o: usize, k: usize| {
+		let t = (o + a.pad_begin).checked_sub(k * a.dilation)?;
+		(t % a.stride.max(1) == 0 && t / a.stride.max(1) < a.input).then(|| t / a.stride.max(1))
+	};
+	let mut slot = acc.iter_mut();
+	for (b, oc, p) in planes(tile, d.oc, plane) {
+		let (grp, o) = (oc / d.ocg.max(1), oc % d.ocg.max(1));
+		for pos in p {
+			let (r, col) = (pos / ow.max(1), pos % ow.max(1));
+			let y = slot.next().ok_or(OVERFLOW)?;
+			let mut sum = *y;
+			for term in seg.clone() {
+				let (icg, ki, kj) = (term / taps, (term / kw) % kh, term % kw);
+				let (Some(iy), Some(ix)) = (reach(&d.h, r, ki), reach(&d.w, col, kj)) else {
+					continue;
+				};
+				let ic = grp * d.cg + icg;
+				let weight = *w.get((ic * d.ocg + o) * taps + ki * kw + kj).ok_or(OVERFLOW)?;
+				let xv =
+					*x.get(((b * d.c + ic) * d.h.input + iy) * d.w.input + ix).ok_or(OVERFLOW)?;
+				sum += xv * weight;
+			}
+			*y = sum;
+		}
+	}
+	Ok(())
+}
 
 /// The geometry of `kind` with `segments` segments, without the limits check (to compare a
 /// claimed geometry with the node).
