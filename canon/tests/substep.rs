@@ -15,8 +15,8 @@ use edgeproof_canon::{
 	ops::Meta,
 	program_tree,
 	substep::{
-		chunks_of, geometry, reads, run_substep, state_leaf, substep_witness, verify_substep,
-		Geometry, SubStepLimits, SubStepWitness, TILE_ELEMENTS,
+		chunks_of, geometry, reads, run_substep, substep_witness, verify_substep, Geometry,
+		SubStepLimits, SubStepWitness, TILE_ELEMENTS,
 	},
 	AutoPad, DType, FusedStep, Limits, Node, OneStepContext, Op, Program, Ref, StepArg, Tensor,
 	TensorSpec, Window, CANONICAL_NAN, CHUNK_BYTES,
@@ -35,6 +35,15 @@ fn tensor(shape: &[u32], values: &[f32], seed: usize) -> Tensor {
 	Tensor::from_f32(shape.to_vec(), &v)
 }
 
+/// What a chunk leaf commits to: the bytes, or of F32 data the bit patterns with every NaN
+/// canonical.
+fn committed(dtype: DType, bytes: &[u8]) -> Vec<u32> {
+	match dtype {
+		DType::F32 => canonical(bytes),
+		_ => bytes.iter().map(|&b| b as u32).collect(),
+	}
+}
+
 /// Bit patterns with every NaN canonical (what the chunk leaves commit to).
 fn canonical(bytes: &[u8]) -> Vec<u32> {
 	bytes
@@ -49,8 +58,10 @@ fn only_chunks(t: &Tensor, keep: &[u64], fill: f32) -> Tensor {
 	let mut out = t.clone();
 	for (c, chunk) in out.data.chunks_mut(CHUNK_BYTES).enumerate() {
 		if keep.binary_search(&(c as u64)).is_err() {
-			for e in chunk.chunks_exact_mut(4) {
-				e.copy_from_slice(&fill.to_le_bytes());
+			let pattern = fill.to_le_bytes();
+			for (i, b) in chunk.iter_mut().enumerate() {
+				// Every byte, so a chunk shorter than an F32 (an 8-bit scalar) is overwritten too.
+				*b = pattern[i % 4];
 			}
 		}
 	}
@@ -91,7 +102,7 @@ fn check_substeps(
 	let node = Node { op: op.clone(), inputs: (0..ins.len() as u32).map(Ref::Input).collect() };
 	let refs: Vec<&Tensor> = ins.iter().collect();
 	let whole = execute_node(&node, &refs).expect("the node runs");
-	prop_assert_eq!(g.elements as usize, whole.data.len() / 4);
+	prop_assert_eq!((g.elements as usize, g.output), (whole.numel().unwrap(), whole.dtype));
 	let mut got = Vec::with_capacity(whole.data.len());
 	for t in 0..g.tiles() {
 		let mut state: Option<Vec<u8>> = None;
@@ -99,18 +110,19 @@ fn check_substeps(
 			let next = run_on_reads(op, ins, &g, t, s, state.as_deref(), f32::NAN);
 			let again = run_on_reads(op, ins, &g, t, s, state.as_deref(), 1.0e30);
 			prop_assert_eq!(
-				canonical(&next),
-				canonical(&again),
+				g.leaf(s, &next),
+				g.leaf(s, &again),
 				"tile {} segment {} read an element outside its reads",
 				t,
 				s
 			);
-			prop_assert_eq!(next.len(), g.tile(t).unwrap().len() * 4);
+			let size = if g.is_last(s) { g.output.size() } else { 4 };
+			prop_assert_eq!(next.len(), g.tile(t).unwrap().len() * size);
 			state = Some(next);
 		}
 		got.extend(state.unwrap());
 	}
-	prop_assert_eq!(canonical(&got), canonical(&whole.data));
+	prop_assert_eq!(committed(g.output, &got), committed(whole.dtype, &whole.data));
 	Ok(g)
 }
 
@@ -162,7 +174,7 @@ fn assert_fewest_segments(
 	limits: &SubStepLimits,
 	epilogue: u64,
 ) -> Result<(), TestCaseError> {
-	let tile = (TILE_ELEMENTS as u64).min(g.elements);
+	let tile = g.tile_elements().min(g.elements);
 	let work = |len: u64| tile * (len + epilogue);
 	let longest = (0..g.segments).map(|s| g.segment(s).unwrap().len() as u64).max().unwrap();
 	prop_assert_eq!(longest, g.terms.div_ceil(g.segments as u64));
@@ -186,7 +198,12 @@ fn conv_output_elements(case: &ConvCase) -> u64 {
 /// Limits that cut a node of `elements` outputs and `terms` terms per output into at least
 /// `cut` segments (as many as `terms` allows).
 fn limits_for(elements: u64, terms: u64, epilogue: u64, cut: u64) -> SubStepLimits {
-	let tile = (TILE_ELEMENTS as u64).min(elements);
+	limits_for_tile(TILE_ELEMENTS as u64, elements, terms, epilogue, cut)
+}
+
+/// [`limits_for`] with tiles of `tile` elements (4096 for an 8-bit output).
+fn limits_for_tile(tile: u64, elements: u64, terms: u64, epilogue: u64, cut: u64) -> SubStepLimits {
+	let tile = tile.min(elements);
 	SubStepLimits {
 		max_work: tile * (epilogue + terms.div_ceil(cut).max(1)),
 		max_read_bytes: u64::MAX,
@@ -429,6 +446,84 @@ proptest! {
 	}
 }
 
+fn bytes_tensor(dtype: DType, shape: &[u32], bytes: &[u8], seed: usize) -> Tensor {
+	let n: u32 = shape.iter().product();
+	let data = (0..n as usize).map(|i| bytes[(i * 7 + seed * 13) % bytes.len()]).collect();
+	Tensor::new(dtype, shape.to_vec(), data).unwrap()
+}
+
+fn scalar(dtype: DType, byte: u8) -> Tensor {
+	Tensor::new(dtype, vec![], vec![byte]).unwrap()
+}
+
+proptest! {
+	#![proptest_config(ProptestConfig::with_cases(32))]
+
+	/// MatMulInteger (U8 or I8 operands, batched A) by its sub-steps is its output bit for bit,
+	/// its I32 sums cut into segments.
+	#[test]
+	fn matmul_integer_substeps_are_the_node(batch in 1u32..3, m in 1u32..30, k in 1u32..120, n in 1u32..70, signed in any::<bool>(), cut in 1u64..9, bytes in proptest::collection::vec(any::<u8>(), 1..64), za in any::<u8>(), zb in any::<u8>()) {
+		let dtype = if signed { DType::I8 } else { DType::U8 };
+		let ins = vec![
+			bytes_tensor(DType::U8, &[batch, m, k], &bytes, 1),
+			bytes_tensor(dtype, &[k, n], &bytes, 2),
+			scalar(DType::U8, za),
+			scalar(dtype, zb),
+		];
+		let limits = limits_for((batch * m * n) as u64, k as u64, 0, cut);
+		let g = check_substeps(&Op::MatMulInteger, &ins, &limits)?;
+		prop_assert_eq!((g.output, g.accumulator()), (DType::I32, DType::I32));
+		assert_fewest_segments(&g, &limits, 0)?;
+	}
+
+	/// QLinearConv (per-tensor or per-channel weight parameters, a bias or not, U8 or I8
+	/// output, 4096-element tiles) by its sub-steps is its output bit for bit.
+	#[test]
+	fn qlinear_conv_substeps_are_the_node(case in conv_case(), per_channel in any::<bool>(), bias in any::<bool>(), signed in any::<bool>(), cut in 1u64..6, bytes in proptest::collection::vec(any::<u8>(), 1..64), scales in proptest::collection::vec(1e-3f32..0.1, 8)) {
+		let oc = case.w[0];
+		let out_dtype = if signed { DType::I8 } else { DType::U8 };
+		let per = if per_channel { vec![oc] } else { vec![] };
+		let w_scale: Vec<f32> = (0..per.iter().product::<u32>() as usize).map(|i| scales[i % 8]).collect();
+		let mut ins = vec![
+			bytes_tensor(DType::U8, &case.x, &bytes, 1),
+			Tensor::from_f32(vec![], &[scales[1]]),
+			scalar(DType::U8, bytes[0]),
+			bytes_tensor(DType::I8, &case.w, &bytes, 2),
+			Tensor::from_f32(per.clone(), &w_scale),
+			bytes_tensor(DType::I8, &per, &bytes, 3),
+			Tensor::from_f32(vec![], &[scales[2] * 4.0]),
+			scalar(out_dtype, bytes[bytes.len() / 2]),
+		];
+		if bias {
+			let b: Vec<i32> = (0..oc as usize).map(|i| (bytes[i % bytes.len()] as i32 - 128) * 97).collect();
+			ins.push(Tensor::from_i32(vec![oc], &b));
+		}
+		let op = Op::QLinearConv { window: case.window.clone(), group: case.group };
+		let elements = conv_output_elements(&case);
+		let terms = (case.w[1] * case.w[2] * case.w[3]) as u64;
+		let limits = limits_for_tile(4096, elements, terms, 1, cut);
+		let g = check_substeps(&op, &ins, &limits)?;
+		prop_assert_eq!((g.output, g.tile_elements()), (out_dtype, 4096));
+		assert_fewest_segments(&g, &limits, 1)?;
+	}
+
+	/// QuantizeLinear (per tensor, or along either axis) by its 4096-element tiles is its
+	/// output bit for bit.
+	#[test]
+	fn quantize_substeps_are_the_node(rows in 1u32..200, cols in 1u32..300, axis in 0i32..3, signed in any::<bool>(), values in proptest::collection::vec(mild(), 1..64), bytes in proptest::collection::vec(any::<u8>(), 1..16)) {
+		let dtype = if signed { DType::I8 } else { DType::U8 };
+		let params: Vec<u32> = match axis { 0 => vec![rows], 1 => vec![cols], _ => vec![] };
+		let scale: Vec<f32> = (0..params.iter().product::<u32>() as usize).map(|i| 0.01 + values[i % values.len()].abs().min(4.0)).collect();
+		let ins = vec![
+			tensor(&[rows, cols], &values, 1),
+			Tensor::from_f32(params.clone(), &scale),
+			bytes_tensor(dtype, &params, &bytes, 2),
+		];
+		let g = check_substeps(&Op::QuantizeLinear { axis: axis.min(1) }, &ins, &SubStepLimits::DEFAULT)?;
+		prop_assert_eq!((g.terms, g.segments, g.output), (0, 1, dtype));
+	}
+}
+
 /// A product whose tiles would read too much of B in one segment is cut further by the read
 /// bound alone, and each of its sub-steps then reads within it.
 #[test]
@@ -485,9 +580,13 @@ fn bad_substeps_are_errors() {
 	);
 	assert!(err(run_substep(&conv, &ins, &g, 1, 0, None)).contains("no tile 1"));
 	assert!(err(run_substep(&conv, &ins, &g, 0, 3, Some(&[0; 768]))).contains("no segment 3"));
-	// A state is committed like a chunk: NaN payloads alike.
+	// A state is committed like a chunk of its accumulators: F32 NaN payloads alike, but
+	// I32 sums (which may look like NaNs) as they are.
 	let nan = |bits: u32| bits.to_le_bytes().repeat(4);
-	assert_eq!(state_leaf(&nan(0x7fc0_0001)), state_leaf(&nan(CANONICAL_NAN)));
+	assert_eq!(g.leaf(0, &nan(0x7fc0_0001)), g.leaf(0, &nan(CANONICAL_NAN)));
+	let int8 = Geometry { output: DType::U8, ..g.clone() };
+	assert_eq!(int8.accumulator(), DType::I32);
+	assert_ne!(int8.leaf(0, &nan(0x7fc0_0001)), int8.leaf(0, &nan(CANONICAL_NAN)));
 }
 
 /// Light ResNet-50 (onnx wheel): every node heavier than one sub-step has a geometry within
@@ -532,9 +631,10 @@ fn light_resnet50_heavy_nodes_are_cut_within_the_limits() {
 			state = Some(run_substep(&node.op, &ins, &g, t, s, state.as_deref()).unwrap());
 		}
 		let tile = g.tile(t).unwrap();
+		let size = g.output.size();
 		assert_eq!(
-			canonical(&state.unwrap()),
-			canonical(&out.data[tile.start * 4..tile.end * 4]),
+			committed(g.output, &state.unwrap()),
+			committed(out.dtype, &out.data[tile.start * size..tile.end * size]),
 			"node {j} ({}), tile {t}",
 			node.op.describe()
 		);
@@ -604,7 +704,7 @@ fn substep_witnesses_verify_and_tampering_is_refused() {
 					state.as_deref(),
 				)
 				.unwrap();
-				assert_eq!(outcome.leaf, state_leaf(&next));
+				assert_eq!(outcome.leaf, g.leaf(s, &next));
 				(state, from) = (Some(next), Some(outcome.leaf));
 				witnesses.push(w);
 			}

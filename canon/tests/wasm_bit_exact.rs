@@ -13,7 +13,7 @@ use edgeproof_canon::{
 	compiler::{compile, CompileOptions},
 	execute, node_work,
 	ops::Meta,
-	substep::{geometry, run_substep, state_leaf, Geometry, SubStepLimits},
+	substep::{geometry, run_substep, Geometry, SubStepLimits},
 	CoordinateTransform, DType, NearestMode, Node, Op, Program, Ref, ResizeMode, Tensor,
 	TensorSpec,
 };
@@ -73,7 +73,7 @@ impl Wasm {
 		self.call(self.run.clone(), &(program, inputs.to_vec()).encode())
 	}
 
-	/// The `state_leaf` of sub-step `(t, s)` in wasm.
+	/// The leaf (`Geometry::leaf`) of what sub-step `(t, s)` gives, in wasm.
 	fn substep(
 		&mut self,
 		op: &Op,
@@ -327,7 +327,7 @@ fn wasm_substeps_equal_native_substeps() {
 			for s in 0..g.segments {
 				let native = run_substep(&node.op, &ins, &g, t, s, state.as_deref()).unwrap();
 				assert_eq!(
-					state_leaf(&native),
+					g.leaf(s, &native),
 					wasm.substep(&node.op, &ins, &g, t, s, state.as_deref()),
 					"{name} node {j} ({}): tile {t} segment {s} differs in wasm",
 					node.op.describe()

@@ -7,12 +7,12 @@ pub(crate) mod common;
 mod elementwise;
 pub mod fused;
 mod layout;
-mod linalg;
+pub(crate) mod linalg;
 mod logic;
 mod norm;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 mod pairs;
-mod quant;
+pub(crate) mod quant;
 mod resize;
 mod rnn;
 mod select;

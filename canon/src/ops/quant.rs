@@ -100,6 +100,21 @@ pub fn infer_quantize(ins: &[Meta], axis: i32) -> Result<(DType, Vec<u32>)> {
 }
 
 pub fn run_quantize(ins: &[&Tensor], axis: i32) -> Result<Tensor> {
+	let [x, _, zp] = ins else {
+		return Err(CanonError::Arity { op: "QuantizeLinear", expected: "3", found: ins.len() });
+	};
+	let data = quantize_range(ins, axis, 0..x.numel()?)?;
+	Ok(Tensor { dtype: zp.dtype, shape: x.shape.clone(), data })
+}
+
+/// The elements `elements` of QuantizeLinear's output (one byte each): `x / scale`, then
+/// `saturate(rint(.) + zp)`, with the parameters of each element's run (per tensor or along
+/// `axis`). The whole node is `elements = 0..numel`; the second level computes one chunk.
+pub(crate) fn quantize_range(
+	ins: &[&Tensor],
+	axis: i32,
+	elements: Range<usize>,
+) -> Result<Vec<u8>> {
 	let [x, scale, zp] = ins else {
 		return Err(CanonError::Arity { op: "QuantizeLinear", expected: "3", found: ins.len() });
 	};
@@ -109,17 +124,29 @@ pub fn run_quantize(ins: &[&Tensor], axis: i32) -> Result<Tensor> {
 		input: 2,
 		found: zp.dtype,
 	})?;
-	let (xv, sv, zv) = (x.f32_values()?, scale.f32_values()?, zp.int_values()?);
-	let mut q = vec![0u8; xv.len()];
-	for (p, run) in param_runs(&x.shape, a, xv.len()) {
+	let (sv, zv) = (scale.f32_values()?, zp.int_values()?);
+	let n = x.numel()?;
+	let bytes = x.data.get(elements.start * 4..elements.end * 4).filter(|_| elements.end <= n);
+	let bytes = bytes.ok_or(CanonError::Overflow { what: "QuantizeLinear elements" })?;
+	let mut q = vec![0u8; elements.len()];
+	for (p, run) in param_runs(&x.shape, a, n) {
+		let run = run.start.max(elements.start)..run.end.min(elements.end);
+		if run.is_empty() {
+			continue;
+		}
 		let (s, z) = (sv.get(p).copied().unwrap_or(1.0), zv.get(p).copied().unwrap_or(0));
-		let (Some(out), Some(xs)) = (q.get_mut(run.clone()), xv.get(run)) else { break };
+		let local = run.start - elements.start..run.end - elements.start;
+		let (Some(out), Some(xs)) =
+			(q.get_mut(local.clone()), bytes.get(local.start * 4..local.end * 4))
+		else {
+			break;
+		};
 		let to_byte = QuantizeByte::new(z, r);
-		for (o, &v) in out.iter_mut().zip(xs) {
-			*o = to_byte.of(v / s);
+		for (o, v) in out.iter_mut().zip(xs.chunks_exact(4)) {
+			*o = to_byte.of(f32::from_le_bytes([v[0], v[1], v[2], v[3]]) / s);
 		}
 	}
-	Ok(Tensor { dtype: zp.dtype, shape: x.shape.clone(), data: q })
+	Ok(q)
 }
 
 /// [`quantize_one`] into an 8-bit range, as the byte of the result (two's complement for I8),
@@ -281,7 +308,7 @@ fn scalar_param(op: &'static str, t: &Meta, input: usize) -> Result<()> {
 }
 
 /// `t - zp` as i32 (t and zp 8-bit, so within -255..=255), read from the bytes directly.
-fn shifted(t: &Tensor, zp: &Tensor) -> Result<Vec<i32>> {
+pub(crate) fn shifted(t: &Tensor, zp: &Tensor) -> Result<Vec<i32>> {
 	let z = zp.int_values()?.first().copied().unwrap_or(0) as i32;
 	Ok(match t.dtype {
 		DType::U8 => t.data.iter().map(|&v| v as i32 - z).collect(),
@@ -394,7 +421,8 @@ pub fn infer_conv_integer(ins: &[Meta], win: &Window, group: u32) -> Result<(DTy
 }
 
 /// `w - w_zero_point` with the zero point per output channel (or one for all).
-fn shifted_weights(w: &Tensor, wz: &Tensor) -> Result<Vec<i32>> {
+/// Conv weights minus their zero point (per tensor, or per output channel), as i32.
+pub(crate) fn shifted_weights(w: &Tensor, wz: &Tensor) -> Result<Vec<i32>> {
 	let z = wz.int_values()?;
 	let per = w.shape.iter().skip(1).map(|&d| d as usize).product::<usize>().max(1);
 	Ok(w.int_values()?
@@ -472,10 +500,8 @@ pub fn run_qlinear_conv(
 	out_shape: &[u32],
 ) -> Result<Tensor> {
 	const OP: &str = "QLinearConv";
-	let (x, x_s, x_z, w, w_s, w_z, y_s, y_z) = match ins {
-		[x, xs, xz, w, ws, wz, ys, yz] | [x, xs, xz, w, ws, wz, ys, yz, _] => {
-			(*x, *xs, *xz, *w, *ws, *wz, *ys, *yz)
-		},
+	let (x, x_z, w, w_z, y_z) = match ins {
+		[x, _, xz, w, _, wz, _, yz] | [x, _, xz, w, _, wz, _, yz, _] => (*x, *xz, *w, *wz, *yz),
 		_ => return Err(CanonError::Arity { op: OP, expected: "8 or 9", found: ins.len() }),
 	};
 	let acc = window::conv_blocked(
@@ -487,30 +513,64 @@ pub fn run_qlinear_conv(
 		win,
 		group,
 	)?;
-	let bias = match ins.get(8) {
-		Some(b) => b.int_values()?,
-		None => vec![],
-	};
-	let (xs, ys) = (first_f32(x_s)?, first_f32(y_s)?);
-	let ws = w_s.f32_values()?;
-	let zp = y_z.int_values()?.first().copied().unwrap_or(0);
-	let r = range(y_z.dtype).ok_or(CanonError::DType { op: OP, input: 7, found: y_z.dtype })?;
+	let requant = ConvRequant::new(ins)?;
 	let oc = w.shape.first().copied().unwrap_or(1) as usize;
 	let plane = out_shape.iter().skip(2).map(|&d| d as usize).product::<usize>().max(1);
 	// Channel plane by channel plane: `requantize(acc + bias, multiplier, zp)` per element,
 	// through the vectorising byte quantizer (equal to `quantize_one`).
-	let to_byte = QuantizeByte::new(zp, r);
 	let mut out = vec![0u8; acc.len()];
 	for (i, (ys_plane, accs)) in out.chunks_mut(plane).zip(acc.chunks(plane)).enumerate() {
-		let o = i % oc.max(1);
-		let b = bias.get(o).copied().unwrap_or(0) as i32;
-		let s = if ws.len() == 1 { ws[0] } else { ws.get(o).copied().unwrap_or(0.0) };
-		let m = multiplier(xs, s, ys);
-		for (y, &a) in ys_plane.iter_mut().zip(accs) {
-			*y = to_byte.of(a.wrapping_add(b) as f32 * m);
-		}
+		requant.channel(i % oc.max(1), accs, ys_plane);
 	}
 	Ok(Tensor { dtype: y_z.dtype, shape: out_shape.to_vec(), data: out })
+}
+
+/// QLinearConv's requantization of its accumulators: per output channel `o`, `acc + bias[o]`
+/// (wrapping) times `m = (x_scale * w_scale[o]) / y_scale`, then the byte of `saturate(rint(.)
+/// + y_zero_point)`.
+pub(crate) struct ConvRequant {
+	bias: Vec<i64>,
+	xs: f32,
+	ys: f32,
+	ws: Vec<f32>,
+	to_byte: QuantizeByte,
+}
+
+impl ConvRequant {
+	/// From QLinearConv's inputs (x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale,
+	/// y_zero_point, optional bias).
+	pub(crate) fn new(ins: &[&Tensor]) -> Result<Self> {
+		const OP: &str = "QLinearConv";
+		let (x_s, w_s, y_s, y_z) = match ins {
+			[_, xs, _, _, ws, _, ys, yz, ..] => (*xs, *ws, *ys, *yz),
+			_ => return Err(CanonError::Arity { op: OP, expected: "8 or 9", found: ins.len() }),
+		};
+		let bias = match ins.get(8) {
+			Some(b) => b.int_values()?,
+			None => vec![],
+		};
+		let zp = y_z.int_values()?.first().copied().unwrap_or(0);
+		let r = range(y_z.dtype).ok_or(CanonError::DType { op: OP, input: 7, found: y_z.dtype })?;
+		Ok(Self {
+			bias,
+			xs: first_f32(x_s)?,
+			ys: first_f32(y_s)?,
+			ws: w_s.f32_values()?,
+			to_byte: QuantizeByte::new(zp, r),
+		})
+	}
+
+	/// The output bytes `out` of accumulators `accs`, all of output channel `o`.
+	#[inline(always)]
+	pub(crate) fn channel(&self, o: usize, accs: &[i32], out: &mut [u8]) {
+		let b = self.bias.get(o).copied().unwrap_or(0) as i32;
+		let ws = self.ws.as_slice();
+		let s = if ws.len() == 1 { ws[0] } else { ws.get(o).copied().unwrap_or(0.0) };
+		let m = multiplier(self.xs, s, self.ys);
+		for (y, &a) in out.iter_mut().zip(accs) {
+			*y = self.to_byte.of(a.wrapping_add(b) as f32 * m);
+		}
+	}
 }
 
 #[cfg(test)]

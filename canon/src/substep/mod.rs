@@ -7,21 +7,23 @@
 //! order, docs/canonical-executor.md "Reduction orders") is cut into `segments` consecutive runs.
 //!
 //! Sub-step `(t, s)` starts from the *state* of tile `t` after segment `s - 1` (for `s = 0`,
-//! every accumulator `0.0`), adds segment `s`'s terms to each accumulator in order, and gives:
-//! for `s < segments - 1`, the new state (the tile's accumulators as F32 LE bytes, committed by
-//! [`state_leaf`]); for the last segment, the tile's output chunk (the accumulators finished by
-//! the operator's epilogue: Conv's bias, Gemm's `alpha` and `beta * C`, a fused node's
-//! elementwise steps), committed by its chunk leaf. A sum continued from the accumulator another
-//! run stopped at is the same sum, term for term, so the chunks of a node's sub-steps are bit
-//! for bit its output's chunks (`tests/substep.rs`).
+//! every accumulator zero), adds segment `s`'s terms to each accumulator in order, and gives:
+//! for `s < segments - 1`, the new state (the tile's accumulators as LE bytes: F32, or wrapping
+//! I32 for the integer operators); for the last segment, the tile's output chunk (the
+//! accumulators finished by the operator's epilogue: Conv's bias, Gemm's `alpha` and `beta * C`,
+//! QLinearConv's requantization, a fused node's elementwise steps). Both are committed by
+//! [`Geometry::leaf`]. A sum continued from the accumulator another run stopped at is the same
+//! sum, term for term, so the chunks of a node's sub-steps are bit for bit its output's chunks
+//! (`tests/substep.rs`).
 //!
 //! [`geometry`] fixes the cut from the operator and its input shapes alone, so both parties and
 //! the runtime derive the same one: the fewest segments for which every sub-step's work is at
 //! most [`SubStepLimits::max_work`] and the input elements it reads ([`reads`]) take at most
 //! [`SubStepLimits::max_read_bytes`].
 //!
-//! Nodes with sub-steps: F32 Conv (alone or as a fused node's head, with its steps), MatMul,
-//! Gemm, fused nodes of elementwise steps, one F32 elementwise operator, and Sum.
+//! Nodes with sub-steps: Conv and ConvTranspose (alone or as a fused node's head, with its
+//! steps), MatMul, Gemm, the pools, fused nodes of elementwise steps, one F32 elementwise
+//! operator, Sum, and the integer QLinearConv, MatMulInteger and QuantizeLinear.
 
 use alloc::{borrow::Cow, format, vec, vec::Vec};
 use core::ops::Range;
@@ -36,6 +38,8 @@ use crate::{
 	ops::{
 		common::{broadcast_strides, Meta},
 		fused, infer,
+		linalg::Mac,
+		quant,
 		window::{global_fold, pool_axes, pool_one, tap, ConvDims},
 	},
 	program::{FusedStep, Op, StepArg, Window},
@@ -48,7 +52,8 @@ pub use witness::{substep_witness, verify_substep, InputChunks, SubStepOutcome, 
 
 const NAME: &str = "sub-step";
 
-/// Output elements per tile: one chunk of F32 data.
+/// Output elements per tile of an F32 (or I32) output: one chunk of its data. A tile of an
+/// 8-bit output has 4096.
 pub const TILE_ELEMENTS: usize = CHUNK_BYTES / 4;
 
 /// What every sub-step must stay within.
@@ -70,6 +75,8 @@ impl SubStepLimits {
 /// How a node is cut into sub-steps.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
 pub struct Geometry {
+	/// The node's output dtype: a tile is one chunk of it.
+	pub output: DType,
 	/// Elements of the node's output.
 	pub elements: u64,
 	/// Terms of each output's reduction (0 for a node without one).
@@ -79,9 +86,14 @@ pub struct Geometry {
 }
 
 impl Geometry {
+	/// Output elements per tile: one chunk.
+	pub fn tile_elements(&self) -> u64 {
+		(CHUNK_BYTES / self.output.size().max(1)) as u64
+	}
+
 	/// Number of tiles (chunks of the output).
 	pub fn tiles(&self) -> u64 {
-		self.elements.div_ceil(TILE_ELEMENTS as u64)
+		self.elements.div_ceil(self.tile_elements())
 	}
 
 	/// Number of sub-steps: tiles times segments.
@@ -91,8 +103,8 @@ impl Geometry {
 
 	/// The output elements of tile `t`.
 	pub fn tile(&self, t: u64) -> Option<Range<usize>> {
-		let start = t.checked_mul(TILE_ELEMENTS as u64).filter(|&s| s < self.elements)?;
-		let end = self.elements.min(start + TILE_ELEMENTS as u64);
+		let start = t.checked_mul(self.tile_elements()).filter(|&s| s < self.elements)?;
+		let end = self.elements.min(start + self.tile_elements());
 		Some(usize::try_from(start).ok()?..usize::try_from(end).ok()?)
 	}
 
@@ -112,12 +124,24 @@ impl Geometry {
 	pub fn is_last(&self, s: u32) -> bool {
 		s.checked_add(1) == Some(self.segments)
 	}
-}
 
-/// The leaf a sub-step's state commits to: [`chunk_leaf`] of its F32 bytes (NaNs canonical),
-/// the same rule as an output chunk's leaf.
-pub fn state_leaf(state: &[u8]) -> Hash {
-	chunk_leaf(DType::F32, state)
+	/// The dtype of a state between segments: F32 accumulators for an F32 output, wrapping
+	/// I32 ones for the integer operators.
+	pub fn accumulator(&self) -> DType {
+		if self.output == DType::F32 {
+			DType::F32
+		} else {
+			DType::I32
+		}
+	}
+
+	/// The leaf what sub-step `(_, s)` gives commits to: [`chunk_leaf`] of the state's bytes
+	/// as its [`Geometry::accumulator`] dtype, or for the last segment of the output chunk's
+	/// bytes as the output's dtype (F32 NaNs canonical, other dtypes' bytes as they are): the
+	/// rule of the output's own chunk leaves.
+	pub fn leaf(&self, s: u32, bytes: &[u8]) -> Hash {
+		chunk_leaf(if self.is_last(s) { self.output } else { self.accumulator() }, bytes)
+	}
 }
 
 /// A node as its sub-steps compute it.
@@ -131,14 +155,21 @@ enum Kind<'a> {
 		transpose: Option<&'a [u32]>,
 		head: Vec<usize>,
 		steps: &'a [FusedStep],
+		/// QLinearConv: wrapping I32 sums of the zero-point-shifted operands, requantized at
+		/// the end (`head` = x, w and maybe the bias; its scales and zero points are inputs 1,
+		/// 2, 4, 5, 6, 7).
+		quantized: bool,
 	},
 	/// MaxPool (`average: None`) or AveragePool (`Some(count_include_pad)`).
 	Pool { window: &'a Window, average: Option<bool> },
 	/// GlobalAveragePool (`average`) or GlobalMaxPool: each output's terms are its plane's
 	/// elements in order.
 	Global { average: bool },
-	/// MatMul (`gemm: None`) or Gemm with `(alpha, beta, trans_a, trans_b)`.
-	MatMul { gemm: Option<(f32, f32, bool, bool)> },
+	/// MatMul (`gemm: None`) or Gemm with `(alpha, beta, trans_a, trans_b)`; with `integer`,
+	/// MatMulInteger (wrapping I32 sums of the zero-point-shifted operands).
+	MatMul { gemm: Option<(f32, f32, bool, bool)>, integer: bool },
+	/// QuantizeLinear along `axis`.
+	Quantize { axis: i32 },
 	/// Elementwise F32 steps over the node's inputs.
 	Steps(Cow<'a, [FusedStep]>),
 }
@@ -154,6 +185,7 @@ fn kind(op: &Op, inputs: usize) -> Result<Kind<'_>> {
 			transpose: None,
 			head: (0..inputs).collect(),
 			steps: &[],
+			quantized: false,
 		},
 		Op::ConvTranspose { window, group, output_padding } => Kind::Conv {
 			window,
@@ -161,7 +193,18 @@ fn kind(op: &Op, inputs: usize) -> Result<Kind<'_>> {
 			transpose: Some(output_padding),
 			head: (0..inputs).collect(),
 			steps: &[],
+			quantized: false,
 		},
+		Op::QLinearConv { window, group } => Kind::Conv {
+			window,
+			group: *group,
+			transpose: None,
+			head: [0, 3, 8].into_iter().filter(|&i| i < inputs).collect(),
+			steps: &[],
+			quantized: true,
+		},
+		Op::MatMulInteger => Kind::MatMul { gemm: None, integer: true },
+		Op::QuantizeLinear { axis } => Kind::Quantize { axis: *axis },
 		Op::Fused { steps } => match steps.first() {
 			Some(FusedStep { op, args }) if fused::is_head(op) => {
 				let head = args
@@ -173,8 +216,13 @@ fn kind(op: &Op, inputs: usize) -> Result<Kind<'_>> {
 					.collect::<Option<Vec<_>>>()
 					.ok_or_else(|| value_err(NAME, "a head reads only the node's inputs"))?;
 				match op {
-					Op::Conv { window, group } => {
-						Kind::Conv { window, group: *group, transpose: None, head, steps }
+					Op::Conv { window, group } => Kind::Conv {
+						window,
+						group: *group,
+						transpose: None,
+						head,
+						steps,
+						quantized: false,
 					},
 					Op::ConvTranspose { window, group, output_padding } => Kind::Conv {
 						window,
@@ -182,6 +230,7 @@ fn kind(op: &Op, inputs: usize) -> Result<Kind<'_>> {
 						transpose: Some(output_padding),
 						head,
 						steps,
+						quantized: false,
 					},
 					_ => return Err(unsupported()),
 				}
@@ -194,9 +243,10 @@ fn kind(op: &Op, inputs: usize) -> Result<Kind<'_>> {
 		},
 		Op::GlobalAveragePool => Kind::Global { average: true },
 		Op::GlobalMaxPool => Kind::Global { average: false },
-		Op::MatMul => Kind::MatMul { gemm: None },
+		Op::MatMul => Kind::MatMul { gemm: None, integer: false },
 		Op::Gemm { alpha, beta, trans_a, trans_b } => Kind::MatMul {
 			gemm: Some((f32::from_bits(*alpha), f32::from_bits(*beta), *trans_a, *trans_b)),
+			integer: false,
 		},
 		// Sum folds left to right: Add of the first two, then of each next input.
 		Op::Sum if inputs >= 2 => Kind::Steps(Cow::Owned(
@@ -215,21 +265,24 @@ fn kind(op: &Op, inputs: usize) -> Result<Kind<'_>> {
 	})
 }
 
-/// The node's output shape (F32 only) and its kind, its inputs checked by its operator's rule.
-fn prepare<'a>(op: &'a Op, ins: &[Meta]) -> Result<(Vec<u32>, Kind<'a>)> {
+/// The node's output dtype and shape and its kind, its inputs checked by its operator's rule.
+fn prepare<'a>(op: &'a Op, ins: &[Meta]) -> Result<(DType, Vec<u32>, Kind<'a>)> {
 	let (dtype, out) = infer(op, ins)?;
-	if dtype != DType::F32 {
-		return Err(value_err(
-			NAME,
-			format!("{} gives {dtype:?}: no sub-steps yet", op.describe()),
-		));
-	}
 	let kind = kind(op, ins.len())?;
+	let integer = matches!(
+		kind,
+		Kind::Conv { quantized: true, .. }
+			| Kind::MatMul { integer: true, .. }
+			| Kind::Quantize { .. }
+	);
+	if integer == (dtype == DType::F32) {
+		return Err(value_err(NAME, format!("{} gives {dtype:?}", op.describe())));
+	}
 	if let Kind::Steps(steps) = &kind {
 		// A step shaped unlike the output (Sum of mixed broadcasts) has no element-wise tile.
 		fused::infer_fused(steps, ins)?;
 	}
-	Ok((out, kind))
+	Ok((dtype, out, kind))
 }
 
 /// Terms of each output's reduction and the epilogue's work per output element.
@@ -254,7 +307,8 @@ fn terms_and_epilogue(kind: &Kind, ins: &[Meta]) -> Result<(u64, u64)> {
 			let x = ins.first().map(|m| m.shape).unwrap_or_default();
 			(x.iter().skip(2).map(|&d| d as u64).product(), 1)
 		},
-		Kind::MatMul { gemm } => {
+		Kind::Quantize { .. } => (0, 1),
+		Kind::MatMul { gemm, .. } => {
 			let rank = ins.first().map_or(0, |m| m.shape.len());
 			let k = match gemm {
 				Some((_, _, true, _)) => dim(0, 0)?,
@@ -282,10 +336,10 @@ fn conv_dims(kind: &Kind, ins: &[Meta]) -> Result<Option<ConvDims>> {
 /// every sub-step stays within `limits`; an error if no cut does (or the node has no
 /// sub-steps).
 pub fn geometry(op: &Op, ins: &[Meta], limits: &SubStepLimits) -> Result<Geometry> {
-	let (out, kind) = prepare(op, ins)?;
+	let (output, out, kind) = prepare(op, ins)?;
 	let elements = numel(&out)? as u64;
 	let (terms, epilogue) = terms_and_epilogue(&kind, ins)?;
-	let tile = (TILE_ELEMENTS as u64).min(elements);
+	let tile = Geometry { output, elements, terms, segments: 1 }.tile_elements().min(elements);
 	let too_heavy = || {
 		value_err(
 			NAME,
@@ -307,7 +361,7 @@ pub fn geometry(op: &Op, ins: &[Meta], limits: &SubStepLimits) -> Result<Geometr
 	}
 	let mut segments = terms.div_ceil(per).max(1);
 	loop {
-		let g = Geometry { elements, terms, segments: segments as u32 };
+		let g = Geometry { output, elements, terms, segments: segments as u32 };
 		if segments > terms.max(1) || segments > u32::MAX as u64 {
 			return Err(too_heavy());
 		}
@@ -345,7 +399,7 @@ pub fn reads(
 	t: u64,
 	s: u32,
 ) -> Result<Vec<Vec<Range<usize>>>> {
-	let (out, kind) = prepare(op, ins)?;
+	let (_, out, kind) = prepare(op, ins)?;
 	reads_of(&kind, ins, &out, g, t, s)
 }
 
@@ -393,12 +447,18 @@ fn reads_of(
 	};
 	let last = g.is_last(s);
 	match kind {
-		Kind::Conv { transpose, head, steps, .. } => {
+		Kind::Conv { transpose, head, steps, quantized, .. } => {
 			let (x, w) = match head[..] {
 				[x, w, ..] => (x, w),
 				_ => return Err(value_err(NAME, "a Conv without weights")),
 			};
 			let d = conv_dims(kind, ins)?.ok_or_else(|| value_err(NAME, "not a convolution"))?;
+			if *quantized {
+				// Scales and zero points, whole (per tensor, or per output channel).
+				for i in [1, 2, 4, 5, 6, 7] {
+					add(i, 0..numel(ins.get(i).map(|m| m.shape).unwrap_or_default())?)?;
+				}
+			}
 			let (kh, kw) = (d.h.kernel, d.w.kernel);
 			let taps = kh * kw;
 			let plane = d.h.output * d.w.output;
@@ -476,8 +536,22 @@ fn reads_of(
 				add(0, o * size + seg.start..o * size + seg.end)?;
 			}
 		},
-		Kind::MatMul { gemm } => {
+		Kind::Quantize { .. } => {
+			add(0, tile.clone())?;
+			for i in [1, 2] {
+				add(i, 0..numel(ins.get(i).map(|m| m.shape).unwrap_or_default())?)?;
+			}
+		},
+		Kind::MatMul { gemm, integer } => {
 			let mm = MatMulDims::of(ins, gemm.is_some_and(|g| g.2), gemm.is_some_and(|g| g.3))?;
+			if *integer {
+				// The zero points (per tensor).
+				add(2, 0..1)?;
+				add(3, 0..1)?;
+			}
+			if seg.is_empty() {
+				return Err(value_err(NAME, "a product with no terms"));
+			}
 			let mut rows: Vec<(usize, usize, Range<usize>)> = Vec::new();
 			for p in tile.clone() {
 				let (o, i, j) = (p / (mm.m * mm.n), (p / mm.n) % mm.m, p % mm.n);
@@ -509,7 +583,7 @@ fn reads_of(
 					},
 				}
 			}
-			if last && ins.len() > 2 {
+			if last && gemm.is_some() && ins.len() > 2 {
 				let c = ins.get(2).map(|m| m.shape).unwrap_or_default();
 				for r in broadcast_ranges(out, c, &tile) {
 					add(2, r)?;
@@ -666,17 +740,18 @@ pub fn run_substep(
 	state: Option<&[u8]>,
 ) -> Result<Vec<u8>> {
 	let metas: Vec<Meta> = ins.iter().map(|t| Meta::of(t)).collect();
-	let (out, kind) = prepare(op, &metas)?;
-	if *g != geometry_unchecked(&kind, &metas, &out, g.segments)? {
+	let (output, out, kind) = prepare(op, &metas)?;
+	if *g != geometry_unchecked(&kind, &metas, output, &out, g.segments)? {
 		return Err(value_err(NAME, "the geometry is not a cut of this node"));
 	}
 	let tile = g.tile(t).ok_or_else(|| value_err(NAME, format!("no tile {t}")))?;
 	let seg = g.segment(s).ok_or_else(|| value_err(NAME, format!("no segment {s}")))?;
-	let mut acc = match (s, state) {
-		(0, None) => vec![0f32; tile.len()],
+	// The state as 32-bit words: F32 accumulators, or I32 ones for the integer operators.
+	let words: Vec<u32> = match (s, state) {
+		(0, None) => vec![0; tile.len()],
 		(0, Some(_)) => return Err(value_err(NAME, "the first segment starts from zeros")),
 		(_, Some(bytes)) if bytes.len() == tile.len() * 4 => {
-			bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+			bytes.chunks_exact(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
 		},
 		(_, _) => {
 			return Err(value_err(
@@ -685,12 +760,39 @@ pub fn run_substep(
 			))
 		},
 	};
-	let input = |i: usize| -> Result<Vec<f32>> {
-		ins.get(i).ok_or_else(|| value_err(NAME, format!("no input {i}")))?.f32_values()
-	};
+	let tensor =
+		|i: usize| ins.get(i).copied().ok_or_else(|| value_err(NAME, format!("no input {i}")));
+	let input = |i: usize| -> Result<Vec<f32>> { tensor(i)?.f32_values() };
 	let bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+	let int_bytes = |v: &[i32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
 	let last = g.is_last(s);
+	let mut acc: Vec<f32> = words.iter().map(|&w| f32::from_bits(w)).collect();
+	let mut iacc: Vec<i32> = words.iter().map(|&w| w as i32).collect();
 	match &kind {
+		Kind::Conv { quantized: true, head, .. } => {
+			let (x, w) = match head[..] {
+				[x, w, ..] => (x, w),
+				_ => return Err(value_err(NAME, "a Conv without weights")),
+			};
+			let d =
+				conv_dims(&kind, &metas)?.ok_or_else(|| value_err(NAME, "not a convolution"))?;
+			let xv = quant::shifted(tensor(x)?, tensor(2)?)?;
+			let wv = quant::shifted_weights(tensor(w)?, tensor(5)?)?;
+			conv_terms(&d, &xv, &wv, &tile, &seg, &mut iacc)?;
+			if !last {
+				return Ok(int_bytes(&iacc));
+			}
+			let requant = quant::ConvRequant::new(ins)?;
+			let mut bytes = vec![0u8; tile.len()];
+			let (mut accs, mut outs) = (iacc.as_slice(), bytes.as_mut_slice());
+			for (_, oc, p) in planes(&tile, d.oc, d.h.output * d.w.output) {
+				let (a, rest_a) = accs.split_at(p.len().min(accs.len()));
+				let (o, rest_o) = core::mem::take(&mut outs).split_at_mut(p.len().min(a.len()));
+				requant.channel(oc, a, o);
+				(accs, outs) = (rest_a, rest_o);
+			}
+			Ok(bytes)
+		},
 		Kind::Conv { transpose, head, steps, .. } => {
 			let (x, w) = match head[..] {
 				[x, w, ..] => (x, w),
@@ -716,7 +818,23 @@ pub fn run_substep(
 				_ => fused::run_steps(steps, ins, &out, Some(&acc), tile),
 			}
 		},
-		Kind::MatMul { gemm } => {
+		Kind::MatMul { integer: true, .. } => {
+			let mm = MatMulDims::of(&metas, false, false)?;
+			let a = quant::shifted(tensor(0)?, tensor(2)?)?;
+			let b = quant::shifted(tensor(1)?, tensor(3)?)?;
+			let at = |v: &[i32], i: usize| v.get(i).copied().ok_or(OVERFLOW);
+			for (y, p) in iacc.iter_mut().zip(tile.clone()) {
+				let (o, i, j) =
+					(p / (mm.m * mm.n).max(1), (p / mm.n.max(1)) % mm.m.max(1), p % mm.n.max(1));
+				let (ia, ib) = mm.batch(o)?;
+				for k in seg.clone() {
+					*y = y.mac(at(&a, mm.a(ia, i, k))?, at(&b, mm.b(ib, k, j))?);
+				}
+			}
+			Ok(int_bytes(&iacc))
+		},
+		Kind::Quantize { axis } => quant::quantize_range(ins, *axis, tile),
+		Kind::MatMul { gemm, .. } => {
 			let mm = MatMulDims::of(&metas, gemm.is_some_and(|g| g.2), gemm.is_some_and(|g| g.3))?;
 			let (a, b) = (input(0)?, input(1)?);
 			let at = |v: &[f32], i: usize| v.get(i).copied().ok_or(OVERFLOW);
@@ -828,23 +946,30 @@ fn conv_transpose_terms(
 
 /// The geometry of `kind` with `segments` segments, without the limits check (to compare a
 /// claimed geometry with the node).
-fn geometry_unchecked(kind: &Kind, ins: &[Meta], out: &[u32], segments: u32) -> Result<Geometry> {
+fn geometry_unchecked(
+	kind: &Kind,
+	ins: &[Meta],
+	output: DType,
+	out: &[u32],
+	segments: u32,
+) -> Result<Geometry> {
 	let (terms, _) = terms_and_epilogue(kind, ins)?;
 	if segments == 0 || segments as u64 > terms.max(1) {
 		return Err(value_err(NAME, format!("{segments} segments of {terms} terms")));
 	}
-	Ok(Geometry { elements: numel(out)? as u64, terms, segments })
+	Ok(Geometry { output, elements: numel(out)? as u64, terms, segments })
 }
 
 /// Adds the terms `seg` of each output of `tile` to its accumulator, in the documented order:
-/// term `(icg, kh, kw)` row-major is `w[oc][icg][kh][kw] * x` (a padding tap's `x` is 0).
-fn conv_terms(
+/// term `(icg, kh, kw)` row-major is `w[oc][icg][kh][kw] * x` (a padding tap's `x` is 0), one
+/// multiply then one add in f32, or wrapping in i32 (QLinearConv's shifted operands).
+fn conv_terms<T: Mac>(
 	d: &ConvDims,
-	x: &[f32],
-	w: &[f32],
+	x: &[T],
+	w: &[T],
 	tile: &Range<usize>,
 	seg: &Range<usize>,
-	acc: &mut [f32],
+	acc: &mut [T],
 ) -> Result<()> {
 	let (kh, kw) = (d.h.kernel, d.w.kernel);
 	let taps = kh * kw;
@@ -866,9 +991,9 @@ fn conv_terms(
 						*x.get(((b * d.c + ic) * d.h.input + iy) * d.w.input + ix)
 							.ok_or(OVERFLOW)?
 					},
-					_ => 0.0,
+					_ => T::default(),
 				};
-				sum += weight * xv;
+				sum = sum.mac(weight, xv);
 			}
 			*y = sum;
 		}

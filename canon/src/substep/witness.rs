@@ -8,7 +8,7 @@ use alloc::{format, vec, vec::Vec};
 use codec::{Decode, DecodeWithMemTracking, Encode};
 use scale_info::TypeInfo;
 
-use super::{chunks_of, geometry, reads, run_substep, state_leaf, Geometry, SubStepLimits};
+use super::{chunks_of, geometry, reads, run_substep, Geometry, SubStepLimits};
 use crate::{
 	chunk::{chunk_bytes, chunk_leaf, TensorChunks, TensorHeader},
 	commit::{
@@ -55,11 +55,12 @@ pub struct SubStepWitness {
 pub struct SubStepOutcome {
 	/// The node's cut.
 	pub geometry: Geometry,
-	/// [`state_leaf`] of the state the witness started from (`None` for segment 0): the game
-	/// compares it with the state both parties agree on.
+	/// The leaf of the state the witness started from (`None` for segment 0), as
+	/// [`Geometry::leaf`] commits a state: the game compares it with the state both parties
+	/// agree on.
 	pub from: Option<Hash>,
-	/// [`state_leaf`] of what the sub-step gives: the next state, or for the last segment the
-	/// tile's output chunk leaf.
+	/// [`Geometry::leaf`] of what the sub-step gives: the next state, or for the last segment
+	/// the tile's output chunk leaf.
 	pub leaf: Hash,
 }
 
@@ -211,8 +212,8 @@ pub fn verify_substep(
 	let refs: Vec<&Tensor> = tensors.iter().collect();
 	let out = run_substep(&w.node.op, &refs, &g, w.tile, w.segment, w.state.as_deref())?;
 	Ok(SubStepOutcome {
-		from: w.state.as_deref().map(state_leaf),
-		leaf: state_leaf(&out),
+		from: w.state.as_deref().map(|state| chunk_leaf(g.accumulator(), state)),
+		leaf: g.leaf(w.segment, &out),
 		geometry: g,
 	})
 }

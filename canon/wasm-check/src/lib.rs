@@ -5,13 +5,13 @@
 //! status byte (0 = ok) and a 32-byte hash.
 //! - `canon_trace_root`: request `(Program, Vec<Tensor>)`, the trace root.
 //! - `canon_substep`: request `(Op, Vec<Tensor>, Geometry, u64, u32, Option<Vec<u8>>)` (a
-//!   node's operator and inputs, its cut, tile, segment and state), the `state_leaf` of what
-//!   that sub-step gives.
+//!   node's operator and inputs, its cut, tile, segment and state), the leaf
+//!   (`Geometry::leaf`) of what that sub-step gives.
 
 use codec::Decode;
 use edgeproof_canon::{
 	execute,
-	substep::{run_substep, state_leaf, Geometry},
+	substep::{run_substep, Geometry},
 	Op, Program, Tensor,
 };
 
@@ -55,6 +55,6 @@ pub extern "C" fn canon_substep(ptr: *mut u8, len: u32) -> *const u8 {
 		type Request = (Op, Vec<Tensor>, Geometry, u64, u32, Option<Vec<u8>>);
 		let (op, inputs, g, t, s, state) = Request::decode(&mut bytes).ok()?;
 		let refs: Vec<&Tensor> = inputs.iter().collect();
-		Some(state_leaf(&run_substep(&op, &refs, &g, t, s, state.as_deref()).ok()?))
+		Some(g.leaf(s, &run_substep(&op, &refs, &g, t, s, state.as_deref()).ok()?))
 	})
 }
