@@ -524,6 +524,63 @@ proptest! {
 	}
 }
 
+proptest! {
+	#![proptest_config(ProptestConfig::with_cases(48))]
+
+	/// Concat (along any axis, of two or three inputs, F32 or I64) and Slice (any starts, ends
+	/// and steps, negative ones too) by their tiles are their outputs bit for bit, each tile
+	/// reading only the input elements it moves.
+	#[test]
+	fn data_movement_substeps_are_the_node(shape in proptest::collection::vec(1u32..40, 1..4), axis in 0usize..3, more in proptest::collection::vec(1u32..30, 1..3), int in any::<bool>(), slice in proptest::collection::vec((-50i64..50, -50i64..50, prop_oneof![1i64..4, -3i64..0]), 1..4), values in proptest::collection::vec(mild(), 1..64)) {
+		let axis = axis % shape.len();
+		let make = |shape: &[u32], seed: usize| {
+			if int {
+				let n: u32 = shape.iter().product();
+				let v: Vec<i64> = (0..n as i64).map(|i| i * 31 + seed as i64).collect();
+				Tensor::from_i64(shape.to_vec(), &v)
+			} else {
+				tensor(shape, &values, seed)
+			}
+		};
+		let mut ins = vec![make(&shape, 1)];
+		for (k, &d) in more.iter().enumerate() {
+			let mut other = shape.clone();
+			other[axis] = d;
+			ins.push(make(&other, k + 2));
+		}
+		check_substeps(&Op::Concat { axis: axis as i32 - shape.len() as i32 }, &ins, &SubStepLimits::DEFAULT)?;
+		let slice = &slice[..slice.len().min(shape.len())];
+		let op = Op::Slice {
+			starts: slice.iter().map(|s| s.0).collect(),
+			ends: slice.iter().map(|s| s.1).collect(),
+			axes: (0..slice.len() as i32).rev().collect(),
+			steps: slice.iter().map(|s| s.2).collect(),
+		};
+		let x = make(&shape, 9);
+		if edgeproof_canon::ops::infer(&op, &[Meta::of(&x)]).is_ok_and(|(_, s)| s.iter().all(|&d| d > 0)) {
+			check_substeps(&op, std::slice::from_ref(&x), &SubStepLimits::DEFAULT)?;
+		}
+		check_substeps(&Op::Flatten { axis: 1.min(shape.len() as i32) }, std::slice::from_ref(&x), &SubStepLimits::DEFAULT)?;
+		check_substeps(&Op::Unsqueeze { axes: vec![0] }, &[x], &SubStepLimits::DEFAULT)?;
+	}
+
+	/// Softmax and LogSoftmax over the last axis (rows shorter and longer than a tile) and
+	/// legacy Softmax by their tiles are their outputs bit for bit.
+	#[test]
+	fn softmax_substeps_are_the_node(rows in 1u32..40, cols in 1u32..3000, log in any::<bool>(), legacy in any::<bool>(), values in proptest::collection::vec(mild(), 1..64)) {
+		// A legacy row is all of `rows x cols`: two of them must fit one sub-step's reads.
+		let rows = if legacy { rows.min(40_000 / cols).max(1) } else { rows };
+		let x = tensor(&[2, rows, cols], &values, 1);
+		let op = match (log, legacy) {
+			(false, true) => Op::Softmax { axis: 1, legacy: true },
+			(false, false) => Op::Softmax { axis: -1, legacy: false },
+			(true, _) => Op::LogSoftmax { axis: 2, legacy: false },
+		};
+		let g = check_substeps(&op, &[x], &SubStepLimits::DEFAULT)?;
+		prop_assert_eq!((g.terms, g.segments), (0, 1));
+	}
+}
+
 /// A product whose tiles would read too much of B in one segment is cut further by the read
 /// bound alone, and each of its sub-steps then reads within it.
 #[test]
@@ -566,9 +623,13 @@ fn bad_substeps_are_errors() {
 	assert_eq!((g.elements, g.terms, g.segments), (192, 18, 3));
 	let ins = [&x, &w];
 	let err = |r: edgeproof_canon::Result<Vec<u8>>| r.unwrap_err().to_string();
-	let softmax = Op::Softmax { axis: -1, legacy: false };
+	let softmax = Op::Softmax { axis: 1, legacy: false };
 	let e = geometry(&softmax, &[Meta::of(&x)], &limits).unwrap_err().to_string();
-	assert!(e.contains("Softmax has no sub-steps yet"), "{e}");
+	assert!(e.contains("Softmax along axis 1 of [1, 2, 8, 8]: no sub-steps yet"), "{e}");
+	let lrn =
+		Op::Lrn { alpha: 1f32.to_bits(), beta: 1f32.to_bits(), bias: 1f32.to_bits(), size: 3 };
+	let e = geometry(&lrn, &[Meta::of(&x)], &limits).unwrap_err().to_string();
+	assert!(e.contains("LRN has no sub-steps yet"), "{e}");
 	let other = Geometry { terms: 17, ..g.clone() };
 	assert!(err(run_substep(&conv, &ins, &other, 0, 0, None)).contains("not a cut of this node"));
 	let other = Geometry { segments: 19, ..g.clone() };

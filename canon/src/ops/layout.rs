@@ -307,7 +307,7 @@ pub fn run_constant_of_shape(value: &Tensor, out_shape: &[u32]) -> Result<Tensor
 }
 
 /// Per-axis (start, step, count) of a Slice, following ONNX's clamping rules.
-fn slice_plan(
+pub(crate) fn slice_plan(
 	x: &[u32],
 	starts: &[i64],
 	ends: &[i64],

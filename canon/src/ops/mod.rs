@@ -6,10 +6,10 @@
 pub(crate) mod common;
 mod elementwise;
 pub mod fused;
-mod layout;
+pub(crate) mod layout;
 pub(crate) mod linalg;
 mod logic;
-mod norm;
+pub(crate) mod norm;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 mod pairs;
 pub(crate) mod quant;

@@ -170,6 +170,13 @@ enum Kind<'a> {
 	MatMul { gemm: Option<(f32, f32, bool, bool)>, integer: bool },
 	/// QuantizeLinear along `axis`.
 	Quantize { axis: i32 },
+	/// A data-movement operator (Concat, Slice, Flatten...): each output element is one input
+	/// element, of any dtype.
+	Move(&'a Op),
+	/// Softmax or LogSoftmax over contiguous rows of `len` (the last axis, or a legacy
+	/// flattening): a tile's outputs are computed by the kernel on the whole rows that hold
+	/// them.
+	Rows { axis: i32, legacy: bool, log: bool },
 	/// Elementwise F32 steps over the node's inputs.
 	Steps(Cow<'a, [FusedStep]>),
 }
@@ -243,6 +250,14 @@ fn kind(op: &Op, inputs: usize) -> Result<Kind<'_>> {
 		},
 		Op::GlobalAveragePool => Kind::Global { average: true },
 		Op::GlobalMaxPool => Kind::Global { average: false },
+		Op::Concat { .. }
+		| Op::Slice { .. }
+		| Op::Flatten { .. }
+		| Op::Squeeze { .. }
+		| Op::Unsqueeze { .. }
+		| Op::Identity => Kind::Move(op),
+		Op::Softmax { axis, legacy } => Kind::Rows { axis: *axis, legacy: *legacy, log: false },
+		Op::LogSoftmax { axis, legacy } => Kind::Rows { axis: *axis, legacy: *legacy, log: true },
 		Op::MatMul => Kind::MatMul { gemm: None, integer: false },
 		Op::Gemm { alpha, beta, trans_a, trans_b } => Kind::MatMul {
 			gemm: Some((f32::from_bits(*alpha), f32::from_bits(*beta), *trans_a, *trans_b)),
@@ -275,8 +290,11 @@ fn prepare<'a>(op: &'a Op, ins: &[Meta]) -> Result<(DType, Vec<u32>, Kind<'a>)> 
 			| Kind::MatMul { integer: true, .. }
 			| Kind::Quantize { .. }
 	);
-	if integer == (dtype == DType::F32) {
+	if !matches!(kind, Kind::Move(_)) && integer == (dtype == DType::F32) {
 		return Err(value_err(NAME, format!("{} gives {dtype:?}", op.describe())));
+	}
+	if let Kind::Rows { axis, legacy, .. } = kind {
+		row_len(ins, axis, legacy)?;
 	}
 	if let Kind::Steps(steps) = &kind {
 		// A step shaped unlike the output (Sum of mixed broadcasts) has no element-wise tile.
@@ -307,7 +325,13 @@ fn terms_and_epilogue(kind: &Kind, ins: &[Meta]) -> Result<(u64, u64)> {
 			let x = ins.first().map(|m| m.shape).unwrap_or_default();
 			(x.iter().skip(2).map(|&d| d as u64).product(), 1)
 		},
-		Kind::Quantize { .. } => (0, 1),
+		Kind::Quantize { .. } | Kind::Move(_) => (0, 1),
+		// The kernel's three passes over the rows that hold a tile's outputs: at most the tile
+		// and two more rows.
+		Kind::Rows { axis, legacy, .. } => {
+			let len = row_len(ins, *axis, *legacy)? as u64;
+			(0, 3 * (1 + (2 * len).div_ceil(TILE_ELEMENTS as u64)))
+		},
 		Kind::MatMul { gemm, .. } => {
 			let rank = ins.first().map_or(0, |m| m.shape.len());
 			let k = match gemm {
@@ -318,6 +342,79 @@ fn terms_and_epilogue(kind: &Kind, ins: &[Meta]) -> Result<(u64, u64)> {
 		},
 		Kind::Steps(steps) => (0, steps.len() as u64),
 	})
+}
+
+/// The length of a Softmax's rows, which must be contiguous: the axis is the last (or the
+/// softmax legacy, flattening from it).
+fn row_len(ins: &[Meta], axis: i32, legacy: bool) -> Result<usize> {
+	let x = ins.first().map(|m| m.shape).unwrap_or_default();
+	let a = crate::ops::common::norm_axis(NAME, axis as i64, x.len())?;
+	if !legacy && a + 1 != x.len() {
+		return Err(value_err(NAME, format!("Softmax along axis {a} of {x:?}: no sub-steps yet")));
+	}
+	numel(x.get(a..).unwrap_or_default())
+}
+
+/// Where each output element of a data-movement node comes from.
+enum Mover {
+	/// Concat: output element `o * block + r` is, for the input `i` whose run of the block
+	/// holds `r`, its element `o * blocks[i] + (r - start of its run)`.
+	Concat { block: usize, blocks: Vec<usize> },
+	/// Slice: the input offset of an output multi-index is `base + sum idx[d] * step[d]`.
+	Slice { out: Vec<usize>, base: i64, steps: Vec<i64> },
+	/// Flatten, Squeeze, Unsqueeze, Identity: the same flat index of input 0.
+	Same,
+}
+
+impl Mover {
+	fn of(op: &Op, ins: &[Meta], out: &[u32]) -> Result<Self> {
+		Ok(match op {
+			Op::Concat { axis } => {
+				let a = crate::ops::common::norm_axis("Concat", *axis as i64, out.len())?;
+				let blocks = ins
+					.iter()
+					.map(|m| numel(m.shape.get(a..).unwrap_or_default()))
+					.collect::<Result<Vec<_>>>()?;
+				Mover::Concat { block: blocks.iter().sum(), blocks }
+			},
+			Op::Slice { starts, ends, axes, steps } => {
+				let x = ins.first().map(|m| m.shape).unwrap_or_default();
+				let plan = crate::ops::layout::slice_plan(x, starts, ends, axes, steps)?;
+				let strides = crate::ops::common::strides(x);
+				Mover::Slice {
+					out: plan.iter().map(|p| p.2).collect(),
+					base: plan.iter().zip(&strides).map(|(p, &st)| p.0 * st as i64).sum(),
+					steps: plan.iter().zip(&strides).map(|(p, &st)| p.1 * st as i64).collect(),
+				}
+			},
+			_ => Mover::Same,
+		})
+	}
+
+	/// The (input, element) output element `p` is.
+	fn source(&self, p: usize) -> Option<(usize, usize)> {
+		match self {
+			Mover::Concat { block, blocks } => {
+				let (o, mut r) = (p / (*block).max(1), p % (*block).max(1));
+				for (i, &b) in blocks.iter().enumerate() {
+					if r < b {
+						return Some((i, o * b + r));
+					}
+					r -= b;
+				}
+				None
+			},
+			Mover::Slice { out, base, steps } => {
+				let (mut rest, mut off) = (p, *base);
+				for (&d, &step) in out.iter().zip(steps).rev() {
+					off += (rest % d.max(1)) as i64 * step;
+					rest /= d.max(1);
+				}
+				usize::try_from(off).ok().map(|e| (0, e))
+			},
+			Mover::Same => Some((0, p)),
+		}
+	}
 }
 
 /// A convolution's dimensions (`None` for another kind).
@@ -590,6 +687,17 @@ fn reads_of(
 				}
 			}
 		},
+		Kind::Move(op) => {
+			let mover = Mover::of(op, ins, out)?;
+			for p in tile.clone() {
+				let (i, e) = mover.source(p).ok_or(OVERFLOW)?;
+				add(i, e..e + 1)?;
+			}
+		},
+		Kind::Rows { axis, legacy, .. } => {
+			let len = row_len(ins, *axis, *legacy)?.max(1);
+			add(0, tile.start / len * len..(tile.end - 1) / len * len + len)?;
+		},
 		Kind::Steps(steps) => step_reads(steps, ins, out, &tile, &mut add)?,
 	}
 	Ok(reads.into_iter().map(merged).collect())
@@ -834,6 +942,30 @@ pub fn run_substep(
 			Ok(int_bytes(&iacc))
 		},
 		Kind::Quantize { axis } => quant::quantize_range(ins, *axis, tile),
+		Kind::Move(op) => {
+			let mover = Mover::of(op, &metas, &out)?;
+			let size = output.size();
+			let mut bytes = Vec::with_capacity(tile.len() * size);
+			for p in tile {
+				let (i, e) = mover.source(p).ok_or(OVERFLOW)?;
+				let from = tensor(i)?.data.get(e * size..(e + 1) * size).ok_or(OVERFLOW)?;
+				bytes.extend_from_slice(from);
+			}
+			Ok(bytes)
+		},
+		Kind::Rows { axis, legacy, log } => {
+			// The whole rows holding the tile, as a [rows, len] tensor: the kernel's per-row
+			// steps are the same on it.
+			let len = row_len(&metas, *axis, *legacy)?.max(1);
+			let rows = tile.start / len..(tile.end - 1) / len + 1;
+			let x =
+				tensor(0)?.data.get(rows.start * len * 4..rows.end * len * 4).ok_or(OVERFLOW)?;
+			let shape = vec![rows.len() as u32, len as u32];
+			let sub = Tensor { dtype: DType::F32, shape, data: x.to_vec() };
+			let y = crate::ops::norm::run_softmax(&sub, 1, false, *log)?;
+			let from = tile.start - rows.start * len;
+			Ok(y.data.get(from * 4..(from + tile.len()) * 4).ok_or(OVERFLOW)?.to_vec())
+		},
 		Kind::MatMul { gemm, .. } => {
 			let mm = MatMulDims::of(&metas, gemm.is_some_and(|g| g.2), gemm.is_some_and(|g| g.3))?;
 			let (a, b) = (input(0)?, input(1)?);
