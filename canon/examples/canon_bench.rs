@@ -342,10 +342,11 @@ fn substeps(name: &str, runs: usize) {
 	let m = program.inputs.len();
 	let log2 = |v: u64| 64 - v.saturating_sub(1).leading_zeros();
 	println!(
-		"{:>4} {:<40} {:>11} {:>6} {:>4} {:>7} {:>9} {:>9}",
-		"node", "operator", "work", "tiles", "segs", "rounds", "read KiB", "step ms"
+		"{:>4} {:<40} {:>11} {:>6} {:>4} {:>7} {:>9} {:>9} {:>8}",
+		"node", "operator", "work", "tiles", "segs", "rounds", "read KiB", "step ms", "cut ms"
 	);
 	let (mut heavy, mut cut, mut most_rounds, mut most_read, mut slowest) = (0, 0, 0, 0u64, 0f64);
+	let mut slowest_cut = 0f64;
 	for (j, node) in program.nodes.iter().enumerate() {
 		let ins = trace.node_inputs(&program, j).expect("a node of the program");
 		let metas: Vec<Meta> = ins.iter().map(|t| Meta::of(t)).collect();
@@ -355,6 +356,7 @@ fn substeps(name: &str, runs: usize) {
 			continue;
 		}
 		heavy += 1;
+		let started = Instant::now();
 		let g = match geometry(&node.op, &metas, &limits) {
 			Ok(g) => g,
 			Err(e) => {
@@ -362,6 +364,8 @@ fn substeps(name: &str, runs: usize) {
 				continue;
 			},
 		};
+		let cutting = started.elapsed().as_secs_f64() * 1e3;
+		slowest_cut = slowest_cut.max(cutting);
 		cut += 1;
 		// The heaviest sub-step: the last segment (the epilogue) of the first tile.
 		let last = g.segments - 1;
@@ -379,7 +383,7 @@ fn substeps(name: &str, runs: usize) {
 		(most_rounds, most_read) = (most_rounds.max(rounds), most_read.max(read));
 		slowest = slowest.max(step.as_secs_f64() * 1e3);
 		println!(
-			"{j:>4} {:<40} {work:>11} {:>6} {:>4} {rounds:>7} {:>9.1} {:>9.2}",
+			"{j:>4} {:<40} {work:>11} {:>6} {:>4} {rounds:>7} {:>9.1} {:>9.2} {cutting:>8.2}",
 			node.op.describe(),
 			g.tiles(),
 			g.segments,
@@ -389,7 +393,8 @@ fn substeps(name: &str, runs: usize) {
 	}
 	println!(
 		"{name}: {heavy} nodes over {} work or {} bytes of inputs, {cut} cut; at most {most_rounds} second-level \
-		 rounds, {:.1} KiB read, {slowest:.2} ms a sub-step (native, median of {runs})",
+		 rounds, {:.1} KiB read, {slowest:.2} ms a sub-step (native, median of {runs}), \
+		 {slowest_cut:.2} ms to cut a node",
 		limits.max_work,
 		limits.max_read_bytes,
 		most_read as f64 / 1024.0

@@ -18,8 +18,8 @@ use edgeproof_canon::{
 		chunks_of, geometry, reads, run_substep, substep_witness, verify_substep, Geometry,
 		SubStepLimits, SubStepWitness, TILE_ELEMENTS,
 	},
-	AutoPad, DType, FusedStep, Limits, Node, OneStepContext, Op, Program, Ref, StepArg, Tensor,
-	TensorSpec, Window, CANONICAL_NAN, CHUNK_BYTES,
+	AutoPad, CoordinateTransform, DType, FusedStep, Limits, NearestMode, Node, OneStepContext, Op,
+	Program, Ref, ResizeMode, StepArg, Tensor, TensorSpec, Window, CANONICAL_NAN, CHUNK_BYTES,
 };
 use proptest::prelude::*;
 
@@ -579,6 +579,99 @@ proptest! {
 		let g = check_substeps(&op, &[x], &SubStepLimits::DEFAULT)?;
 		prop_assert_eq!((g.terms, g.segments), (0, 1));
 	}
+}
+
+proptest! {
+	#![proptest_config(ProptestConfig::with_cases(48))]
+
+	/// Resize (nearest with each rounding, linear along one to three axes, each coordinate
+	/// transform, up and down) by its tiles is its output bit for bit.
+	#[test]
+	fn resize_substeps_are_the_node(shape in proptest::collection::vec(1u32..24, 2..5), factors in proptest::collection::vec(prop_oneof![Just(1.0f32), Just(2.0), Just(0.5), 0.3f32..3.0], 4), linear in any::<bool>(), coord in 0u8..4, nearest in 0u8..4, values in proptest::collection::vec(mild(), 1..64)) {
+		let r = shape.len();
+		// The batch axis unchanged, as models resize.
+		let sizes: Vec<u32> = shape.iter().zip(&factors).enumerate().map(|(a, (&d, &f))| if a == 0 { d } else { ((d as f32 * f) as u32).max(1) }).collect();
+		let scales: Vec<u32> = shape.iter().zip(&sizes).map(|(&d, &o)| (o as f32 / d as f32).to_bits()).collect();
+		let op = Op::Resize {
+			mode: if linear { ResizeMode::Linear } else { ResizeMode::Nearest },
+			coordinates: [CoordinateTransform::HalfPixel, CoordinateTransform::PytorchHalfPixel, CoordinateTransform::AlignCorners, CoordinateTransform::Asymmetric][coord as usize],
+			nearest: [NearestMode::RoundPreferFloor, NearestMode::RoundPreferCeil, NearestMode::Floor, NearestMode::Ceil][nearest as usize],
+			scales,
+			sizes: sizes.clone(),
+		};
+		let x = tensor(&shape, &values, 1);
+		prop_assume!(edgeproof_canon::ops::infer(&op, &[Meta::of(&x)]).is_ok() && r > 0);
+		check_substeps(&op, &[x], &SubStepLimits::DEFAULT)?;
+	}
+}
+
+proptest! {
+	#![proptest_config(ProptestConfig::with_cases(48))]
+
+	/// Gather (along either axis, negative indices too, a table of many chunks) by its tiles is
+	/// its output bit for bit, each tile reading its indices and the rows they name.
+	#[test]
+	fn gather_substeps_are_the_node(rows in 1u32..3000, cols in 1u32..300, axis in 0i32..2, idx in proptest::collection::vec(any::<i64>(), 1..40), values in proptest::collection::vec(mild(), 1..64)) {
+		let table = tensor(&[rows, cols], &values, 1);
+		let d = if axis == 0 { rows } else { cols } as i64;
+		let picked: Vec<i64> = idx.iter().map(|&i| i.rem_euclid(2 * d) - d).collect();
+		let n = picked.len() as u32;
+		let ids = Tensor::from_i64(vec![n / 2 + n % 2, 2 - n % 2], &picked);
+		prop_assume!(ids.numel().unwrap() == picked.len());
+		check_substeps(&Op::Gather { axis }, &[table, ids], &SubStepLimits::DEFAULT)?;
+	}
+}
+
+/// A Gather from a 3000-row table (an embedding): a tile's witness carries its index chunk and
+/// the chunks of the rows it names, not the table; leaving the index chunk out, or proving
+/// other rows, is refused; an index out of range is an error.
+#[test]
+fn a_gather_witness_carries_the_rows_it_reads() {
+	let table = common::seeded_tensor(31, &[3000, 64]);
+	let ids: Vec<i64> = (0..32).map(|i| (i * 937) % 3000 - 1500).collect();
+	let program = Program {
+		inputs: vec![TensorSpec { dtype: DType::I64, shape: vec![1, 32] }],
+		constants: vec![table],
+		nodes: vec![Node {
+			op: Op::Gather { axis: 0 },
+			inputs: vec![Ref::Const(0), Ref::Input(0)],
+		}],
+		outputs: vec![Ref::Node(0)],
+	};
+	let trace = execute(&program, &[Tensor::from_i64(vec![1, 32], &ids)]).unwrap();
+	let (ptree, ttree) = (program_tree(&program).unwrap(), trace.tree());
+	let ctx = OneStepContext {
+		program_root: ptree.root(),
+		node_count: 1,
+		input_count: 1,
+		trace_root: ttree.root(),
+		limits: Limits::NATIVE,
+	};
+	let limits = SubStepLimits::DEFAULT;
+	let ins = trace.node_inputs(&program, 0).unwrap();
+	let leaves = chunk_leaves(&trace.values[1]);
+	for t in 0..2u64 {
+		let w = substep_witness(&program, &ptree, &ttree, 1, &ins, &limits, (t, 0), None).unwrap();
+		// 16 rows of 256 bytes a tile, each in its own chunk of the table; one chunk of ids.
+		assert_eq!((w.inputs[0].chunks.len(), w.inputs[1].chunks.len()), (16, 1));
+		assert_eq!(verify_substep(&ctx, 1, &w, &limits).unwrap().leaf, leaves[t as usize]);
+	}
+	let honest = substep_witness(&program, &ptree, &ttree, 1, &ins, &limits, (1, 0), None).unwrap();
+	let mut w = honest.clone();
+	w.inputs[1].chunks.clear();
+	// Without its indices the tile would read row 0 of the table: refused either way.
+	let e = verify_substep(&ctx, 1, &w, &limits).unwrap_err().to_string();
+	assert!(e.contains("the sub-step reads chunks"), "{e}");
+	let other = substep_witness(&program, &ptree, &ttree, 1, &ins, &limits, (0, 0), None).unwrap();
+	let mut w = honest.clone();
+	w.inputs[0].chunks = other.inputs[0].chunks.clone();
+	let e = verify_substep(&ctx, 1, &w, &limits).unwrap_err().to_string();
+	assert!(e.contains("input 0: the sub-step reads chunks"), "{e}");
+	let bad = Tensor::from_i64(vec![1, 32], &[3000; 32]);
+	let metas = [Meta::of(ins[0]), Meta::of(&bad)];
+	let g = geometry(&Op::Gather { axis: 0 }, &metas, &limits).unwrap();
+	let e = run_substep(&Op::Gather { axis: 0 }, &[ins[0], &bad], &g, 0, 0, None).unwrap_err();
+	assert!(e.to_string().contains("an index out of range"), "{e}");
 }
 
 /// A product whose tiles would read too much of B in one segment is cut further by the read

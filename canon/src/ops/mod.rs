@@ -13,7 +13,7 @@ pub(crate) mod norm;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 mod pairs;
 pub(crate) mod quant;
-mod resize;
+pub(crate) mod resize;
 mod rnn;
 mod select;
 pub(crate) mod window;

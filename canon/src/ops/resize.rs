@@ -16,6 +16,7 @@
 //! skipped, so a zero weight on an infinite input gives NaN as the formula says.
 
 use alloc::{format, vec, vec::Vec};
+use core::ops::Range;
 
 use super::common::{f32_tensor, strides, Meta};
 use crate::{
@@ -179,50 +180,90 @@ pub fn run_resize(
 ) -> Result<Tensor> {
 	infer_resize(&[Meta::of(x)], mode, scales, sizes)?;
 	let xv = x.f32_values()?;
-	let is = strides(&x.shape);
-	let mut plans = Vec::with_capacity(x.shape.len());
-	let mut resized = Vec::new();
-	for (ax, ((&d, &s), &o)) in x.shape.iter().zip(scales).zip(sizes).enumerate() {
-		let (taps, moved) = plan_axis(mode, coord, nearest, d, f32::from_bits(s), o);
-		if moved && mode == ResizeMode::Linear {
-			resized.push(ax);
-		}
-		plans.push(taps);
-	}
-	let total = sizes.iter().map(|&d| d as usize).product::<usize>();
-	let mut out = Vec::with_capacity(total);
-	let overflow = || CanonError::Overflow { what: "Resize offsets" };
-	let Some(last) = sizes.len().checked_sub(1) else {
+	if sizes.is_empty() {
 		return Ok(f32_tensor(sizes.to_vec(), xv));
-	};
-	// Output row by output row (all axes but the last): the corners of the resized axes before
-	// the last are weighed once per row, in the binary order and with the products of the
-	// definition; the last axis, when resized, is the least significant corner bit, its weight
-	// the last factor.
-	let last_taps = plans.get(last).ok_or_else(overflow)?;
-	let last_stride = is.get(last).copied().unwrap_or(0);
-	let last_resized = resized.last() == Some(&last);
-	let outer = resized.get(..resized.len() - usize::from(last_resized)).unwrap_or(&[]);
-	let rows: usize = sizes.iter().take(last).map(|&d| d as usize).product();
-	let mut idx = vec![0usize; last];
-	let mut corners: Vec<(f32, usize)> = Vec::with_capacity(1 << outer.len());
-	let at = |off: usize| xv.get(off).copied().ok_or_else(overflow);
-	for _ in 0..rows {
-		// Offset of the row's all-`lo` corner.
+	}
+	let plan = ResizePlan::new(&x.shape, mode, coord, nearest, scales, sizes);
+	let out = plan.rows(&xv, 0..plan.row_count())?;
+	Ok(f32_tensor(sizes.to_vec(), out))
+}
+
+/// A Resize planned axis by axis, computed output row by output row (a row: all axes but the
+/// last fixed).
+pub(crate) struct ResizePlan {
+	plans: Vec<Vec<Tap>>,
+	/// The input's strides.
+	is: Vec<usize>,
+	/// The linear-resized axes before the last (the corners weighed once per row).
+	outer: Vec<usize>,
+	/// Whether the last axis is linear-resized (its weight the last factor).
+	last_resized: bool,
+	sizes: Vec<u32>,
+}
+
+impl ResizePlan {
+	/// The plan of a Resize of input shape `shape` (checked by [`infer_resize`]) to `sizes`.
+	pub(crate) fn new(
+		shape: &[u32],
+		mode: ResizeMode,
+		coord: CoordinateTransform,
+		nearest: NearestMode,
+		scales: &[u32],
+		sizes: &[u32],
+	) -> Self {
+		let mut plans = Vec::with_capacity(shape.len());
+		let mut resized = Vec::new();
+		for (ax, ((&d, &s), &o)) in shape.iter().zip(scales).zip(sizes).enumerate() {
+			let (taps, moved) = plan_axis(mode, coord, nearest, d, f32::from_bits(s), o);
+			if moved && mode == ResizeMode::Linear {
+				resized.push(ax);
+			}
+			plans.push(taps);
+		}
+		let last = sizes.len().saturating_sub(1);
+		let last_resized = resized.last() == Some(&last);
+		let outer = resized[..resized.len() - usize::from(last_resized)].to_vec();
+		Self { plans, is: strides(shape), outer, last_resized, sizes: sizes.to_vec() }
+	}
+
+	/// Number of output rows.
+	pub(crate) fn row_count(&self) -> usize {
+		let last = self.sizes.len().saturating_sub(1);
+		self.sizes.iter().take(last).map(|&d| d as usize).product()
+	}
+
+	/// Output elements per row (the last axis's length).
+	pub(crate) fn row_len(&self) -> usize {
+		self.sizes.last().copied().unwrap_or(1) as usize
+	}
+
+	/// Row `row`'s all-`lo` input offset and its corners `(weight, offset)`: the resized axes
+	/// before the last in binary order, with the products of the definition.
+	fn corners(&self, row: usize, corners: &mut Vec<(f32, usize)>) -> Result<usize> {
+		let overflow = || CanonError::Overflow { what: "Resize offsets" };
+		let last = self.sizes.len().saturating_sub(1);
+		// The row's multi-index over the axes before the last.
+		let mut idx = vec![0usize; last];
+		let mut rest = row;
+		for (i, &d) in idx.iter_mut().zip(&self.sizes).rev() {
+			*i = rest % (d as usize).max(1);
+			rest /= (d as usize).max(1);
+		}
 		let mut base = 0usize;
 		for (ax, &i) in idx.iter().enumerate() {
-			let tap = plans.get(ax).and_then(|p| p.get(i)).ok_or_else(overflow)?;
-			base += tap.lo * is.get(ax).copied().unwrap_or(0);
+			let tap = self.plans.get(ax).and_then(|p| p.get(i)).ok_or_else(overflow)?;
+			base += tap.lo * self.is.get(ax).copied().unwrap_or(0);
 		}
 		corners.clear();
+		let outer = &self.outer;
 		for corner in 0..1usize << outer.len() {
 			let (mut off, mut w) = (base, 1f32);
 			for (bit, &ax) in outer.iter().enumerate() {
 				let i = idx.get(ax).copied().unwrap_or(0);
-				let tap = plans.get(ax).and_then(|p| p.get(i)).ok_or_else(overflow)?;
+				let tap = self.plans.get(ax).and_then(|p| p.get(i)).ok_or_else(overflow)?;
 				let high = (corner >> (outer.len() - 1 - bit)) & 1 == 1;
 				let wa = if high {
-					let st = is.get(ax).copied().unwrap_or(0);
+					let st = self.is.get(ax).copied().unwrap_or(0);
 					off = off - tap.lo * st + tap.hi * st;
 					tap.w_hi
 				} else {
@@ -232,45 +273,70 @@ pub fn run_resize(
 			}
 			corners.push((w, off));
 		}
-		for t in last_taps {
-			let (lo, hi) = (t.lo * last_stride, t.hi * last_stride);
-			let v = match (outer.is_empty(), last_resized) {
-				(true, false) => at(base + lo)?,
-				(true, true) => {
-					let mut acc = 0f32;
-					acc += t.w_lo * at(base + lo)?;
-					acc += t.w_hi * at(base + hi)?;
-					acc
-				},
-				(false, false) => {
-					let mut acc = 0f32;
-					for &(w, off) in &corners {
-						acc += w * at(off + lo)?;
-					}
-					acc
-				},
-				(false, true) => {
-					let mut acc = 0f32;
-					for &(w, off) in &corners {
-						acc += (w * t.w_lo) * at(off + lo)?;
-						acc += (w * t.w_hi) * at(off + hi)?;
-					}
-					acc
-				},
-			};
-			out.push(v);
-		}
-		for ax in (0..idx.len()).rev() {
-			let d = sizes.get(ax).copied().unwrap_or(1) as usize;
-			let Some(i) = idx.get_mut(ax) else { break };
-			*i += 1;
-			if *i < d {
-				break;
-			}
-			*i = 0;
-		}
+		Ok(base)
 	}
-	Ok(f32_tensor(sizes.to_vec(), out))
+
+	/// Output rows `rows` of input values `xv`: per row, the last axis's taps over the row's
+	/// corners, `acc = acc + w * x` in corner order (the last axis's weight the last factor).
+	pub(crate) fn rows(&self, xv: &[f32], rows: Range<usize>) -> Result<Vec<f32>> {
+		let overflow = || CanonError::Overflow { what: "Resize offsets" };
+		let last = self.sizes.len().saturating_sub(1);
+		let last_taps = self.plans.get(last).ok_or_else(overflow)?;
+		let last_stride = self.is.get(last).copied().unwrap_or(0);
+		let at = |off: usize| xv.get(off).copied().ok_or_else(overflow);
+		let mut out = Vec::with_capacity(rows.len() * last_taps.len());
+		let mut corners: Vec<(f32, usize)> = Vec::with_capacity(1 << self.outer.len());
+		for row in rows {
+			let base = self.corners(row, &mut corners)?;
+			for t in last_taps {
+				let (lo, hi) = (t.lo * last_stride, t.hi * last_stride);
+				let v = match (self.outer.is_empty(), self.last_resized) {
+					(true, false) => at(base + lo)?,
+					(true, true) => {
+						let mut acc = 0f32;
+						acc += t.w_lo * at(base + lo)?;
+						acc += t.w_hi * at(base + hi)?;
+						acc
+					},
+					(false, false) => {
+						let mut acc = 0f32;
+						for &(w, off) in &corners {
+							acc += w * at(off + lo)?;
+						}
+						acc
+					},
+					(false, true) => {
+						let mut acc = 0f32;
+						for &(w, off) in &corners {
+							acc += (w * t.w_lo) * at(off + lo)?;
+							acc += (w * t.w_hi) * at(off + hi)?;
+						}
+						acc
+					},
+				};
+				out.push(v);
+			}
+		}
+		Ok(out)
+	}
+
+	/// The input elements output rows `rows` read: per row and corner, the run of the last
+	/// axis from its lowest tap to its highest.
+	pub(crate) fn row_reads(&self, rows: Range<usize>) -> Result<Vec<Range<usize>>> {
+		let last = self.sizes.len().saturating_sub(1);
+		let taps = self.plans.get(last).map(Vec::as_slice).unwrap_or_default();
+		let st = self.is.get(last).copied().unwrap_or(0);
+		let lo = taps.iter().map(|t| t.lo).min().unwrap_or(0) * st;
+		let hi = taps.iter().map(|t| t.hi).max().unwrap_or(0) * st;
+		let mut corners = Vec::new();
+		let mut reads = Vec::new();
+		for row in rows {
+			let base = self.corners(row, &mut corners)?;
+			reads.push(base + lo..base + hi + 1);
+			reads.extend(corners.iter().map(|&(_, off)| off + lo..off + hi + 1));
+		}
+		Ok(reads)
+	}
 }
 
 #[cfg(test)]

@@ -177,6 +177,9 @@ enum Kind<'a> {
 	/// flattening): a tile's outputs are computed by the kernel on the whole rows that hold
 	/// them.
 	Rows { axis: i32, legacy: bool, log: bool },
+	/// Resize: a tile's outputs computed by the kernel's rows (all axes but the last fixed)
+	/// that hold them.
+	Resize(&'a Op),
 	/// Elementwise F32 steps over the node's inputs.
 	Steps(Cow<'a, [FusedStep]>),
 }
@@ -255,7 +258,9 @@ fn kind(op: &Op, inputs: usize) -> Result<Kind<'_>> {
 		| Op::Flatten { .. }
 		| Op::Squeeze { .. }
 		| Op::Unsqueeze { .. }
-		| Op::Identity => Kind::Move(op),
+		| Op::Identity
+		| Op::Gather { .. } => Kind::Move(op),
+		Op::Resize { .. } => Kind::Resize(op),
 		Op::Softmax { axis, legacy } => Kind::Rows { axis: *axis, legacy: *legacy, log: false },
 		Op::LogSoftmax { axis, legacy } => Kind::Rows { axis: *axis, legacy: *legacy, log: true },
 		Op::MatMul => Kind::MatMul { gemm: None, integer: false },
@@ -332,6 +337,14 @@ fn terms_and_epilogue(kind: &Kind, ins: &[Meta]) -> Result<(u64, u64)> {
 			let len = row_len(ins, *axis, *legacy)? as u64;
 			(0, 3 * (1 + (2 * len).div_ceil(TILE_ELEMENTS as u64)))
 		},
+		// Two steps per tap, over at most the tile and two more rows.
+		Kind::Resize(op) => {
+			let plan = resize_plan(op, ins)?;
+			let Op::Resize { mode, scales, sizes, .. } = op else { return Err(OVERFLOW) };
+			let x = ins.first().map(|m| m.shape).unwrap_or_default();
+			let taps = crate::ops::resize::taps(x, *mode, scales, sizes);
+			(0, 2 * taps * (1 + (2 * plan.row_len() as u64).div_ceil(TILE_ELEMENTS as u64)))
+		},
 		Kind::MatMul { gemm, .. } => {
 			let rank = ins.first().map_or(0, |m| m.shape.len());
 			let k = match gemm {
@@ -355,6 +368,21 @@ fn row_len(ins: &[Meta], axis: i32, legacy: bool) -> Result<usize> {
 	numel(x.get(a..).unwrap_or_default())
 }
 
+/// The kernel's plan of a Resize node.
+fn resize_plan(op: &Op, ins: &[Meta]) -> Result<crate::ops::resize::ResizePlan> {
+	let Op::Resize { mode, coordinates, nearest, scales, sizes } = op else {
+		return Err(value_err(NAME, "not a Resize"));
+	};
+	let x = ins.first().map(|m| m.shape).unwrap_or_default();
+	Ok(crate::ops::resize::ResizePlan::new(x, *mode, *coordinates, *nearest, scales, sizes))
+}
+
+/// The output rows of a Resize (of `len` elements each) that hold `tile`.
+fn rows_of(tile: &Range<usize>, len: usize) -> Range<usize> {
+	let len = len.max(1);
+	tile.start / len..(tile.end.max(1) - 1) / len + 1
+}
+
 /// Where each output element of a data-movement node comes from.
 enum Mover {
 	/// Concat: output element `o * block + r` is, for the input `i` whose run of the block
@@ -362,6 +390,9 @@ enum Mover {
 	Concat { block: usize, blocks: Vec<usize> },
 	/// Slice: the input offset of an output multi-index is `base + sum idx[d] * step[d]`.
 	Slice { out: Vec<usize>, base: i64, steps: Vec<i64> },
+	/// Gather: output element `(o, q, e)` (outer, index, inner) is data element `(o, j, e)`
+	/// for `j = indices[q]` (`+ d` if negative), and reads `indices[q]` too.
+	Gather { d: usize, count: usize, inner: usize, indices: Vec<i64> },
 	/// Flatten, Squeeze, Unsqueeze, Identity: the same flat index of input 0.
 	Same,
 }
@@ -387,8 +418,31 @@ impl Mover {
 					steps: plan.iter().zip(&strides).map(|(p, &st)| p.1 * st as i64).collect(),
 				}
 			},
+			Op::Gather { axis } => {
+				let x = ins.first().map(|m| m.shape).unwrap_or_default();
+				let a = crate::ops::common::norm_axis("Gather", *axis as i64, x.len())?;
+				let indices = ins.get(1).and_then(|m| m.value).ok_or_else(|| {
+					value_err(NAME, "Gather's sub-steps read its indices' values")
+				})?;
+				Mover::Gather {
+					d: x.get(a).copied().unwrap_or(0) as usize,
+					count: indices.numel()?,
+					inner: numel(x.get(a + 1..).unwrap_or_default())?,
+					indices: indices.int_values()?,
+				}
+			},
 			_ => Mover::Same,
 		})
+	}
+
+	/// Besides the element it moves, what output element `p` reads: Gather's index.
+	fn index(&self, p: usize) -> Option<(usize, usize)> {
+		match self {
+			Mover::Gather { count, inner, .. } => {
+				Some((1, (p / (*inner).max(1)) % (*count).max(1)))
+			},
+			_ => None,
+		}
 	}
 
 	/// The (input, element) output element `p` is.
@@ -411,6 +465,15 @@ impl Mover {
 					rest /= d.max(1);
 				}
 				usize::try_from(off).ok().map(|e| (0, e))
+			},
+			Mover::Gather { d, count, inner, indices } => {
+				let (inner, count) = ((*inner).max(1), (*count).max(1));
+				let (o, q, e) = (p / (inner * count), (p / inner) % count, p % inner);
+				let i = *indices.get(q)?;
+				let j = usize::try_from(if i < 0 { i + *d as i64 } else { i })
+					.ok()
+					.filter(|&j| j < *d)?;
+				Some((0, (o * d + j) * inner + e))
 			},
 			Mover::Same => Some((0, p)),
 		}
@@ -457,6 +520,15 @@ pub fn geometry(op: &Op, ins: &[Meta], limits: &SubStepLimits) -> Result<Geometr
 		return Err(too_heavy());
 	}
 	let mut segments = terms.div_ceil(per).max(1);
+	if let Kind::Move(_) = kind {
+		// One element of one input (and a Gather's index) per output: the bound holds for
+		// every tile whatever the values, so it is checked without them.
+		let most: u64 = ins.iter().map(|m| m.dtype.size() as u64).sum::<u64>() * tile;
+		return match most <= limits.max_read_bytes {
+			true => Ok(Geometry { output, elements, terms, segments: 1 }),
+			false => Err(too_heavy()),
+		};
+	}
 	loop {
 		let g = Geometry { output, elements, terms, segments: segments as u32 };
 		if segments > terms.max(1) || segments > u32::MAX as u64 {
@@ -563,6 +635,9 @@ fn reads_of(
 			// Channels of the group the segment's terms belong to.
 			let channels =
 				if seg.is_empty() { 0..0 } else { seg.start / taps..(seg.end - 1) / taps + 1 };
+			// The input rows read last, per (batch item, group): the output channels of a group
+			// whose planes the tile covers alike read the same ones, listed once.
+			let mut last_rows: Option<(usize, usize, usize, usize)> = None;
 			for (b, oc, p) in planes(&tile, d.oc, plane) {
 				// Output rows of the plane in the tile, then the input rows their taps reach:
 				// `o * stride + k * dilation - pad` (Conv), `o + pad = i * stride + k *
@@ -583,10 +658,12 @@ fn reads_of(
 				};
 				let hi = hi.min(ih);
 				let (grp, o) = (oc / d.ocg.max(1), oc % d.ocg.max(1));
+				let same_rows = last_rows == Some((b, grp, lo, hi));
+				last_rows = Some((b, grp, lo, hi));
 				for icg in channels.clone() {
 					let ic = grp * d.cg + icg;
 					let base = (b * d.c + ic) * ih;
-					if lo < hi {
+					if lo < hi && !same_rows {
 						add(x, (base + lo) * iw..(base + hi) * iw)?;
 					}
 					if transpose.is_some() {
@@ -690,13 +767,22 @@ fn reads_of(
 		Kind::Move(op) => {
 			let mover = Mover::of(op, ins, out)?;
 			for p in tile.clone() {
-				let (i, e) = mover.source(p).ok_or(OVERFLOW)?;
+				let (i, e) = mover.source(p).ok_or_else(|| out_of_range(op))?;
 				add(i, e..e + 1)?;
+				if let Some((i, e)) = mover.index(p) {
+					add(i, e..e + 1)?;
+				}
 			}
 		},
 		Kind::Rows { axis, legacy, .. } => {
 			let len = row_len(ins, *axis, *legacy)?.max(1);
 			add(0, tile.start / len * len..(tile.end - 1) / len * len + len)?;
+		},
+		Kind::Resize(op) => {
+			let plan = resize_plan(op, ins)?;
+			for r in plan.row_reads(rows_of(&tile, plan.row_len()))? {
+				add(0, r)?;
+			}
 		},
 		Kind::Steps(steps) => step_reads(steps, ins, out, &tile, &mut add)?,
 	}
@@ -752,17 +838,26 @@ fn broadcast_ranges(out: &[u32], inp: &[u32], tile: &Range<usize>) -> Vec<Range<
 	if inp == out {
 		return vec![tile.clone()];
 	}
+	if inp.iter().all(|&d| d == 1) {
+		return vec![0..1];
+	}
 	let strides = broadcast_strides(out, inp);
-	let offsets = tile.clone().map(|p| {
+	let mut ranges: Vec<Range<usize>> = Vec::new();
+	for p in tile.clone() {
 		let (mut rest, mut off) = (p, 0usize);
 		for (d, st) in out.iter().zip(&strides).rev() {
 			let d = (*d as usize).max(1);
 			off += (rest % d) * st;
 			rest /= d;
 		}
-		off
-	});
-	merged(offsets.map(|o| o..o + 1).collect())
+		// Runs of consecutive offsets as one range (a broadcast row), repeats skipped.
+		match ranges.last_mut() {
+			Some(last) if last.end == off => last.end += 1,
+			Some(last) if last.contains(&off) => {},
+			_ => ranges.push(off..off + 1),
+		}
+	}
+	merged(ranges)
 }
 
 /// MatMul's or Gemm's dimensions: `[batch.., m, k] x [batch.., k, n]`, 1-D operands
@@ -947,11 +1042,18 @@ pub fn run_substep(
 			let size = output.size();
 			let mut bytes = Vec::with_capacity(tile.len() * size);
 			for p in tile {
-				let (i, e) = mover.source(p).ok_or(OVERFLOW)?;
+				let (i, e) = mover.source(p).ok_or_else(|| out_of_range(op))?;
 				let from = tensor(i)?.data.get(e * size..(e + 1) * size).ok_or(OVERFLOW)?;
 				bytes.extend_from_slice(from);
 			}
 			Ok(bytes)
+		},
+		Kind::Resize(op) => {
+			let plan = resize_plan(op, &metas)?;
+			let rows = rows_of(&tile, plan.row_len());
+			let from = tile.start - rows.start * plan.row_len();
+			let y = plan.rows(&input(0)?, rows)?;
+			Ok(bytes(y.get(from..from + tile.len()).ok_or(OVERFLOW)?))
 		},
 		Kind::Rows { axis, legacy, log } => {
 			// The whole rows holding the tile, as a [rows, len] tensor: the kernel's per-row
@@ -1031,6 +1133,14 @@ pub fn run_substep(
 }
 
 const OVERFLOW: CanonError = CanonError::Overflow { what: "sub-step offsets" };
+
+/// A moved element outside its input (a Gather index out of range).
+fn out_of_range(op: &Op) -> CanonError {
+	value_err(
+		NAME,
+		format!("{}: an element outside its input (an index out of range)", op.describe()),
+	)
+}
 
 /// Adds the terms `seg` of each output of `tile` of a ConvTranspose to its accumulator, in the
 /// documented order: term `(icg, kh, kw)` row-major, when it reaches the output (`oh +

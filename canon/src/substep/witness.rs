@@ -177,24 +177,12 @@ pub fn verify_substep(
 			return Err(proof_err(format!("input {pos} is not the node's")));
 		}
 	}
-	let metas: Vec<Meta> = w
-		.inputs
-		.iter()
-		.map(|i| Meta { dtype: i.header.dtype, shape: &i.header.shape, value: None })
-		.collect();
-	let g = geometry(&w.node.op, &metas, limits)?;
-	let read = reads(&w.node.op, &metas, &g, w.tile, w.segment)?;
+	// The inputs from their proved chunks (zeros elsewhere); then the cut and the reads,
+	// which may depend on values the chunks hold (a Gather's indices), and the chunks given
+	// must be exactly the ones read.
 	let mut tensors = Vec::with_capacity(w.inputs.len());
-	for (pos, (input, ranges)) in w.inputs.iter().zip(&read).enumerate() {
+	for (pos, input) in w.inputs.iter().enumerate() {
 		let header = &input.header;
-		let wanted = chunks_of(header.dtype, ranges);
-		if input.chunks.len() != wanted.len()
-			|| input.chunks.iter().zip(&wanted).any(|((_, p), &c)| p.index != c)
-		{
-			return Err(proof_err(format!(
-				"input {pos}: the sub-step reads chunks {wanted:?}, not the ones given"
-			)));
-		}
 		let mut data = vec![0u8; header.data_len as usize];
 		let count = header.chunk_count();
 		for (bytes, path) in &input.chunks {
@@ -208,6 +196,19 @@ pub fn verify_substep(
 		}
 		numel(&header.shape)?;
 		tensors.push(Tensor { dtype: header.dtype, shape: header.shape.clone(), data });
+	}
+	let metas: Vec<Meta> = tensors.iter().map(Meta::of).collect();
+	let g = geometry(&w.node.op, &metas, limits)?;
+	let read = reads(&w.node.op, &metas, &g, w.tile, w.segment)?;
+	for (pos, ((input, ranges), t)) in w.inputs.iter().zip(&read).zip(&tensors).enumerate() {
+		let wanted = chunks_of(t.dtype, ranges);
+		if input.chunks.len() != wanted.len()
+			|| input.chunks.iter().zip(&wanted).any(|((_, p), &c)| p.index != c)
+		{
+			return Err(proof_err(format!(
+				"input {pos}: the sub-step reads chunks {wanted:?}, not the ones given"
+			)));
+		}
 	}
 	let refs: Vec<&Tensor> = tensors.iter().collect();
 	let out = run_substep(&w.node.op, &refs, &g, w.tile, w.segment, w.state.as_deref())?;
