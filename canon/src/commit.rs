@@ -209,18 +209,7 @@ fn proof_err(detail: impl Into<String>) -> CanonError {
 /// [`crate::merkle::ZERO_HASH`]. Neither needs a witness.)
 pub fn verify_one_step(ctx: &OneStepContext, k: u64, w: &OneStepWitness) -> Result<Hash> {
 	let m = ctx.input_count as u64;
-	let j = k.checked_sub(m).filter(|&j| j < ctx.node_count as u64).ok_or_else(|| {
-		proof_err(format!("leaf {k} is not a node leaf (m = {m}, n = {})", ctx.node_count))
-	})?;
-	if w.node_proof.index != j
-		|| !verify_proof(
-			&ctx.program_root,
-			ctx.node_count as u64,
-			&program_leaf(&w.node),
-			&w.node_proof,
-		) {
-		return Err(proof_err(format!("node {j} is not in the program")));
-	}
+	let j = proved_node(ctx, k, &w.node, &w.node_proof)?;
 	let trace_len = m + ctx.node_count as u64;
 	let mut consts = w.constants.iter();
 	let mut leaves = w.inputs.iter();
@@ -260,6 +249,26 @@ pub fn verify_one_step(ctx: &OneStepContext, k: u64, w: &OneStepWitness) -> Resu
 	}
 	let out = execute_op(&w.node.op, &args, &ctx.limits)?;
 	Ok(leaf_hash(&out))
+}
+
+/// The node index `j = k - m` of node leaf `k`, once `node` is proved at `j` in the program
+/// tree.
+pub(crate) fn proved_node(
+	ctx: &OneStepContext,
+	k: u64,
+	node: &CommittedNode,
+	proof: &MerkleProof,
+) -> Result<u64> {
+	let m = ctx.input_count as u64;
+	let j = k.checked_sub(m).filter(|&j| j < ctx.node_count as u64).ok_or_else(|| {
+		proof_err(format!("leaf {k} is not a node leaf (m = {m}, n = {})", ctx.node_count))
+	})?;
+	if proof.index != j
+		|| !verify_proof(&ctx.program_root, ctx.node_count as u64, &program_leaf(node), proof)
+	{
+		return Err(proof_err(format!("node {j} is not in the program")));
+	}
+	Ok(j)
 }
 
 /// The [`crate::node_work`] of the node a one-step witness re-executes, from the witness's own

@@ -839,7 +839,9 @@ fn broadcast_ranges(out: &[u32], inp: &[u32], tile: &Range<usize>) -> Vec<Range<
 		return vec![tile.clone()];
 	}
 	if inp.iter().all(|&d| d == 1) {
-		return vec![0..1];
+		// A scalar: its one element.
+		let only: Range<usize> = 0..1;
+		return vec![only];
 	}
 	let strides = broadcast_strides(out, inp);
 	let mut ranges: Vec<Range<usize>> = Vec::new();
@@ -1142,50 +1144,6 @@ fn out_of_range(op: &Op) -> CanonError {
 	)
 }
 
-/// Adds the terms `seg` of each output of `tile` of a ConvTranspose to its accumulator, in the
-/// documented order: term `(icg, kh, kw)` row-major, when it reaches the output (`oh +
-/// pad_begin = ih * stride + kh * dilation`, likewise for columns), adds `x * w[ic][o][kh][kw]`;
-/// a term that does not reach it adds nothing.
-fn conv_transpose_terms(
-	d: &ConvDims,
-	x: &[f32],
-	w: &[f32],
-	tile: &Range<usize>,
-	seg: &Range<usize>,
-	acc: &mut [f32],
-) -> Result<()> {
-	let (kh, kw) = (d.h.kernel, d.w.kernel);
-	let taps = kh * kw;
-	let (ow, plane) = (d.w.output, d.h.output * d.w.output);
-	// The input position output `o` reads through kernel tap `k` along an axis, if any.
-	let reach = |a: &crate::ops::window::Axis, o: usize, k: usize| {
-		let t = (o + a.pad_begin).checked_sub(k * a.dilation)?;
-		(t % a.stride.max(1) == 0 && t / a.stride.max(1) < a.input).then(|| t / a.stride.max(1))
-	};
-	let mut slot = acc.iter_mut();
-	for (b, oc, p) in planes(tile, d.oc, plane) {
-		let (grp, o) = (oc / d.ocg.max(1), oc % d.ocg.max(1));
-		for pos in p {
-			let (r, col) = (pos / ow.max(1), pos % ow.max(1));
-			let y = slot.next().ok_or(OVERFLOW)?;
-			let mut sum = *y;
-			for term in seg.clone() {
-				let (icg, ki, kj) = (term / taps, (term / kw) % kh, term % kw);
-				let (Some(iy), Some(ix)) = (reach(&d.h, r, ki), reach(&d.w, col, kj)) else {
-					continue;
-				};
-				let ic = grp * d.cg + icg;
-				let weight = *w.get((ic * d.ocg + o) * taps + ki * kw + kj).ok_or(OVERFLOW)?;
-				let xv =
-					*x.get(((b * d.c + ic) * d.h.input + iy) * d.w.input + ix).ok_or(OVERFLOW)?;
-				sum += xv * weight;
-			}
-			*y = sum;
-		}
-	}
-	Ok(())
-}
-
 /// The geometry of `kind` with `segments` segments, without the limits check (to compare a
 /// claimed geometry with the node).
 fn geometry_unchecked(
@@ -1202,9 +1160,60 @@ fn geometry_unchecked(
 	Ok(Geometry { output, elements: numel(out)? as u64, terms, segments })
 }
 
-/// Adds the terms `seg` of each output of `tile` to its accumulator, in the documented order:
-/// term `(icg, kh, kw)` row-major is `w[oc][icg][kh][kw] * x` (a padding tap's `x` is 0), one
-/// multiply then one add in f32, or wrapping in i32 (QLinearConv's shifted operands).
+/// What term `(icg, kh, kw)` of an output of a convolution adds.
+enum Term {
+	/// `w * x` of these two elements of the weights and the input.
+	Product { w: usize, x: usize },
+	/// `w * 0` (a Conv tap in the padding).
+	Padding { w: usize },
+	/// Nothing (a ConvTranspose tap that does not reach the output).
+	None,
+}
+
+/// Adds the terms `seg` of each output of `tile` to its accumulator, in the documented order
+/// (`(icg, kh, kw)` row-major, each what `term` says), one multiply then one add in f32, or
+/// wrapping in i32 (QLinearConv's shifted operands).
+fn conv_sum<T: Mac>(
+	d: &ConvDims,
+	x: &[T],
+	w: &[T],
+	tile: &Range<usize>,
+	seg: &Range<usize>,
+	acc: &mut [T],
+	term: impl Fn(&Position, usize, usize, usize) -> Term,
+) -> Result<()> {
+	let (kh, kw) = (d.h.kernel, d.w.kernel);
+	let taps = kh * kw;
+	let (ow, plane) = (d.w.output, d.h.output * d.w.output);
+	let mut slot = acc.iter_mut();
+	for (b, oc, p) in planes(tile, d.oc, plane) {
+		for pos in p {
+			let at = Position { b, oc, r: pos / ow.max(1), col: pos % ow.max(1) };
+			let y = slot.next().ok_or(OVERFLOW)?;
+			let mut sum = *y;
+			for t in seg.clone() {
+				let value = |v: &[T], i: usize| v.get(i).copied().ok_or(OVERFLOW);
+				sum = match term(&at, t / taps, (t / kw) % kh, t % kw) {
+					Term::Product { w: wi, x: xi } => sum.mac(value(w, wi)?, value(x, xi)?),
+					Term::Padding { w: wi } => sum.mac(value(w, wi)?, T::default()),
+					Term::None => sum,
+				};
+			}
+			*y = sum;
+		}
+	}
+	Ok(())
+}
+
+/// An output of a convolution: batch item, output channel, row and column.
+struct Position {
+	b: usize,
+	oc: usize,
+	r: usize,
+	col: usize,
+}
+
+/// Conv's terms: `w[oc][icg][kh][kw] * x` at the tap's input position, `w * 0` in the padding.
 fn conv_terms<T: Mac>(
 	d: &ConvDims,
 	x: &[T],
@@ -1213,32 +1222,44 @@ fn conv_terms<T: Mac>(
 	seg: &Range<usize>,
 	acc: &mut [T],
 ) -> Result<()> {
-	let (kh, kw) = (d.h.kernel, d.w.kernel);
-	let taps = kh * kw;
-	let (ow, plane) = (d.w.output, d.h.output * d.w.output);
-	let mut slot = acc.iter_mut();
-	for (b, oc, p) in planes(tile, d.oc, plane) {
-		let grp = oc / d.ocg.max(1);
-		let wv = w.get(oc * d.cg * taps..(oc + 1) * d.cg * taps).ok_or(OVERFLOW)?;
-		for pos in p {
-			let (r, col) = (pos / ow.max(1), pos % ow.max(1));
-			let y = slot.next().ok_or(OVERFLOW)?;
-			let mut sum = *y;
-			for term in seg.clone() {
-				let (icg, ki, kj) = (term / taps, (term / kw) % kh, term % kw);
-				let weight = *wv.get(term).ok_or(OVERFLOW)?;
-				let xv = match (tap(&d.h, r, ki), tap(&d.w, col, kj)) {
-					(Some(iy), Some(ix)) => {
-						let ic = grp * d.cg + icg;
-						*x.get(((b * d.c + ic) * d.h.input + iy) * d.w.input + ix)
-							.ok_or(OVERFLOW)?
-					},
-					_ => T::default(),
-				};
-				sum = sum.mac(weight, xv);
-			}
-			*y = sum;
+	let taps = d.h.kernel * d.w.kernel;
+	conv_sum(d, x, w, tile, seg, acc, |at, icg, ki, kj| {
+		let wi = (at.oc * d.cg + icg) * taps + ki * d.w.kernel + kj;
+		match (tap(&d.h, at.r, ki), tap(&d.w, at.col, kj)) {
+			(Some(iy), Some(ix)) => {
+				let ic = at.oc / d.ocg.max(1) * d.cg + icg;
+				Term::Product { w: wi, x: ((at.b * d.c + ic) * d.h.input + iy) * d.w.input + ix }
+			},
+			_ => Term::Padding { w: wi },
 		}
-	}
-	Ok(())
+	})
+}
+
+/// ConvTranspose's terms: `x * w[ic][o][kh][kw]` where the tap reaches the output (`oh +
+/// pad_begin = ih * stride + kh * dilation`, likewise for columns), nothing elsewhere.
+fn conv_transpose_terms(
+	d: &ConvDims,
+	x: &[f32],
+	w: &[f32],
+	tile: &Range<usize>,
+	seg: &Range<usize>,
+	acc: &mut [f32],
+) -> Result<()> {
+	let taps = d.h.kernel * d.w.kernel;
+	// The input position output `o` reads through kernel tap `k` along an axis, if any.
+	let reach = |a: &crate::ops::window::Axis, o: usize, k: usize| {
+		let t = (o + a.pad_begin).checked_sub(k * a.dilation)?;
+		(t % a.stride.max(1) == 0 && t / a.stride.max(1) < a.input).then(|| t / a.stride.max(1))
+	};
+	conv_sum(d, x, w, tile, seg, acc, |at, icg, ki, kj| {
+		let (Some(iy), Some(ix)) = (reach(&d.h, at.r, ki), reach(&d.w, at.col, kj)) else {
+			return Term::None;
+		};
+		let (grp, o) = (at.oc / d.ocg.max(1), at.oc % d.ocg.max(1));
+		let ic = grp * d.cg + icg;
+		Term::Product {
+			w: (ic * d.ocg + o) * taps + ki * d.w.kernel + kj,
+			x: ((at.b * d.c + ic) * d.h.input + iy) * d.w.input + ix,
+		}
+	})
 }

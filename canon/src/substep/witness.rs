@@ -12,7 +12,7 @@ use super::{chunks_of, geometry, reads, run_substep, Geometry, SubStepLimits};
 use crate::{
 	chunk::{chunk_bytes, chunk_leaf, TensorChunks, TensorHeader},
 	commit::{
-		committed_node, constant_hashes, program_leaf, CommittedNode, CommittedRef, OneStepContext,
+		committed_node, constant_hashes, proved_node, CommittedNode, CommittedRef, OneStepContext,
 	},
 	error::{CanonError, Result},
 	merkle::{verify_proof, Hash, MerkleProof, MerkleTree},
@@ -135,18 +135,7 @@ pub fn verify_substep(
 	limits: &SubStepLimits,
 ) -> Result<SubStepOutcome> {
 	let m = ctx.input_count as u64;
-	let j = k.checked_sub(m).filter(|&j| j < ctx.node_count as u64).ok_or_else(|| {
-		proof_err(format!("leaf {k} is not a node leaf (m = {m}, n = {})", ctx.node_count))
-	})?;
-	if w.node_proof.index != j
-		|| !verify_proof(
-			&ctx.program_root,
-			ctx.node_count as u64,
-			&program_leaf(&w.node),
-			&w.node_proof,
-		) {
-		return Err(proof_err(format!("node {j} is not in the program")));
-	}
+	let j = proved_node(ctx, k, &w.node, &w.node_proof)?;
 	if w.inputs.len() != w.node.inputs.len() {
 		return Err(proof_err(format!(
 			"{} inputs for a node of {}",
