@@ -119,7 +119,7 @@ proptest! {
 
 	#[test]
 	fn hostile_nodes_are_errors_not_panics(
-		op_pick in 0usize..45,
+		op_pick in 0usize..48,
 		shapes in proptest::collection::vec(proptest::collection::vec(0u32..5, 0..5), 1..7),
 		axis in -6i32..6,
 		k in 0u32..4,
@@ -166,8 +166,13 @@ proptest! {
 			Op::Lstm { hidden: k, direction: if k == 2 { RnnDirection::Bidirectional } else { RnnDirection::Reverse }, output: k as u8 },
 			Op::Gru { hidden: k, direction: RnnDirection::Forward, output: k as u8, linear_before_reset: k % 2 == 0 },
 			if k % 2 == 0 { Op::PadReflect { pads: vec![axis as i64; 4] } } else { Op::PadEdge { pads: vec![-(k as i64); 4] } },
+			Op::QLinearConv { window: edgeproof_canon::Window {
+				kernel: vec![], strides: vec![k], dilations: vec![], pads: vec![],
+				auto_pad: edgeproof_canon::AutoPad::NotSet, ceil_mode: false,
+			}, group: k },
+			Op::MatMulInteger, Op::QuantizeLinear { axis },
 		];
-		let op = ops[op_pick].clone();
+		let op = ops[op_pick % ops.len()].clone();
 		let dtypes = [DType::F32, DType::I64, DType::I32, DType::Bool];
 		let tensors: Vec<Tensor> = shapes.iter().enumerate().map(|(i, s)| {
 			let dtype = dtypes[(i + k as usize) % dtypes.len()];
@@ -181,6 +186,48 @@ proptest! {
 		let refs: Vec<&Tensor> = tensors.iter().collect();
 		let node = Node { op, inputs: (0..refs.len() as u32).map(Ref::Input).collect() };
 		let _ = execute_node(&node, &refs);
+		// The second level on the same node: a cut, reads and sub-steps (from zeros and from a
+		// state of garbage) are answers or errors too.
+		use edgeproof_canon::{ops::Meta, substep};
+		let metas: Vec<Meta> = refs.iter().map(|t| Meta::of(t)).collect();
+		let limits = substep::SubStepLimits { max_work: 64 << k, max_read_bytes: 4096 << k };
+		if let Ok(g) = substep::geometry(&node.op, &metas, &limits) {
+			for t in [0, g.tiles().saturating_sub(1), g.tiles()] {
+				for s in [0, g.segments.saturating_sub(1), g.segments] {
+					let _ = substep::reads(&node.op, &metas, &g, t, s);
+					let state = (s > 0).then(|| raw.iter().cycle().take(4 * g.tile_elements() as usize).copied().collect::<Vec<u8>>());
+					let _ = substep::run_substep(&node.op, &refs, &g, t, s, state.as_deref());
+					let _ = substep::run_substep(&node.op, &refs, &g, t, s, Some(&raw));
+				}
+			}
+		}
+		let _ = substep::run_substep(&node.op, &refs, &substep::Geometry { output: DType::F32, elements: raw.len() as u64, terms: k as u64, segments: k }, 0, 0, None);
+	}
+
+	/// A sub-step witness decoded from garbage, or an honest one with garbage spliced in, is
+	/// refused with an error, never a panic.
+	#[test]
+	fn garbage_substep_witnesses_are_errors_not_panics(bytes in proptest::collection::vec(any::<u8>(), 0..600), at in any::<usize>()) {
+		use codec::{Decode, Encode};
+		use edgeproof_canon::{substep, OneStepContext, Limits};
+		let ctx = OneStepContext { program_root: [1; 32], node_count: 3, input_count: 1, trace_root: [2; 32], limits: Limits::NATIVE };
+		if let Ok(w) = substep::SubStepWitness::decode(&mut &bytes[..]) {
+			let _ = substep::verify_substep(&ctx, 1, &w, &substep::SubStepLimits::DEFAULT);
+		}
+		let honest = substep::SubStepWitness {
+			node: edgeproof_canon::CommittedNode { op: Op::Relu, inputs: vec![edgeproof_canon::CommittedRef::Input(0)] },
+			node_proof: edgeproof_canon::MerkleProof { index: 0, siblings: vec![[3; 32]; 2] },
+			tile: 0,
+			segment: 0,
+			state: None,
+			inputs: vec![],
+		};
+		let mut encoded = honest.encode();
+		let cut = at % (encoded.len() + 1);
+		encoded.splice(cut..cut, bytes.iter().copied());
+		if let Ok(w) = substep::SubStepWitness::decode(&mut &encoded[..]) {
+			let _ = substep::verify_substep(&ctx, 1, &w, &substep::SubStepLimits::DEFAULT);
+		}
 	}
 }
 
