@@ -262,7 +262,7 @@ impl Tensor {
 		})
 	}
 
-	fn expect_dtype(&self, dtype: DType) -> Result<()> {
+	pub(crate) fn expect_dtype(&self, dtype: DType) -> Result<()> {
 		if self.dtype != dtype {
 			return Err(CanonError::BadTensor {
 				detail: format!("expected a {dtype:?} tensor, got {:?}", self.dtype),

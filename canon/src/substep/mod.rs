@@ -1006,8 +1006,22 @@ pub fn run_substep(
 			let d =
 				conv_dims(&kind, &metas)?.ok_or_else(|| value_err(NAME, "not a convolution"))?;
 			match transpose {
-				None => conv_terms(&d, &input(x)?, &input(w)?, &tile, &seg, &mut acc)?,
-				Some(_) => conv_transpose_terms(&d, &input(x)?, &input(w)?, &tile, &seg, &mut acc)?,
+				None => conv_terms(
+					&d,
+					&F32s::of(tensor(x)?)?,
+					&F32s::of(tensor(w)?)?,
+					&tile,
+					&seg,
+					&mut acc,
+				)?,
+				Some(_) => conv_transpose_terms(
+					&d,
+					&F32s::of(tensor(x)?)?,
+					&F32s::of(tensor(w)?)?,
+					&tile,
+					&seg,
+					&mut acc,
+				)?,
 			}
 			if !last {
 				return Ok(bytes(&acc));
@@ -1072,8 +1086,8 @@ pub fn run_substep(
 		},
 		Kind::MatMul { gemm, .. } => {
 			let mm = MatMulDims::of(&metas, gemm.is_some_and(|g| g.2), gemm.is_some_and(|g| g.3))?;
-			let (a, b) = (input(0)?, input(1)?);
-			let at = |v: &[f32], i: usize| v.get(i).copied().ok_or(OVERFLOW);
+			let (a, b) = (F32s::of(tensor(0)?)?, F32s::of(tensor(1)?)?);
+			let at = |v: &F32s, i: usize| v.at(i).ok_or(OVERFLOW);
 			for (y, p) in acc.iter_mut().zip(tile.clone()) {
 				let (o, i, j) =
 					(p / (mm.m * mm.n).max(1), (p / mm.n.max(1)) % mm.m.max(1), p % mm.n.max(1));
@@ -1088,7 +1102,7 @@ pub fn run_substep(
 			if let Some((alpha, beta, _, _)) = gemm {
 				acc.iter_mut().for_each(|y| *y *= alpha);
 				if let Some(c) = ins.get(2) {
-					let cv = c.f32_values()?;
+					let cv = F32s::of(c)?;
 					let strides = broadcast_strides(&out, &c.shape);
 					for (y, p) in acc.iter_mut().zip(tile.clone()) {
 						let (rest, col) = (p / mm.n.max(1), p % mm.n.max(1));
@@ -1160,6 +1174,36 @@ fn geometry_unchecked(
 	Ok(Geometry { output, elements: numel(out)? as u64, terms, segments })
 }
 
+/// Elements read one by one: a slice's, or an F32 tensor's straight from its bytes (so a
+/// sub-step converts only what it reads, not a 9 MiB weight tensor per call).
+trait Elements<T> {
+	fn at(&self, i: usize) -> Option<T>;
+}
+
+impl<T: Copy> Elements<T> for Vec<T> {
+	fn at(&self, i: usize) -> Option<T> {
+		self.get(i).copied()
+	}
+}
+
+/// An F32 tensor's LE bytes.
+struct F32s<'a>(&'a [u8]);
+
+impl<'a> F32s<'a> {
+	fn of(t: &'a Tensor) -> Result<Self> {
+		t.expect_dtype(DType::F32)?;
+		Ok(Self(&t.data))
+	}
+}
+
+impl Elements<f32> for F32s<'_> {
+	#[inline(always)]
+	fn at(&self, i: usize) -> Option<f32> {
+		let b = self.0.get(i.checked_mul(4)?..i.checked_mul(4)?.checked_add(4)?)?;
+		Some(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+	}
+}
+
 /// What term `(icg, kh, kw)` of an output of a convolution adds.
 enum Term {
 	/// `w * x` of these two elements of the weights and the input.
@@ -1175,8 +1219,8 @@ enum Term {
 /// wrapping in i32 (QLinearConv's shifted operands).
 fn conv_sum<T: Mac>(
 	d: &ConvDims,
-	x: &[T],
-	w: &[T],
+	x: &impl Elements<T>,
+	w: &impl Elements<T>,
 	tile: &Range<usize>,
 	seg: &Range<usize>,
 	acc: &mut [T],
@@ -1192,10 +1236,11 @@ fn conv_sum<T: Mac>(
 			let y = slot.next().ok_or(OVERFLOW)?;
 			let mut sum = *y;
 			for t in seg.clone() {
-				let value = |v: &[T], i: usize| v.get(i).copied().ok_or(OVERFLOW);
 				sum = match term(&at, t / taps, (t / kw) % kh, t % kw) {
-					Term::Product { w: wi, x: xi } => sum.mac(value(w, wi)?, value(x, xi)?),
-					Term::Padding { w: wi } => sum.mac(value(w, wi)?, T::default()),
+					Term::Product { w: wi, x: xi } => {
+						sum.mac(w.at(wi).ok_or(OVERFLOW)?, x.at(xi).ok_or(OVERFLOW)?)
+					},
+					Term::Padding { w: wi } => sum.mac(w.at(wi).ok_or(OVERFLOW)?, T::default()),
 					Term::None => sum,
 				};
 			}
@@ -1216,8 +1261,8 @@ struct Position {
 /// Conv's terms: `w[oc][icg][kh][kw] * x` at the tap's input position, `w * 0` in the padding.
 fn conv_terms<T: Mac>(
 	d: &ConvDims,
-	x: &[T],
-	w: &[T],
+	x: &impl Elements<T>,
+	w: &impl Elements<T>,
 	tile: &Range<usize>,
 	seg: &Range<usize>,
 	acc: &mut [T],
@@ -1239,8 +1284,8 @@ fn conv_terms<T: Mac>(
 /// pad_begin = ih * stride + kh * dilation`, likewise for columns), nothing elsewhere.
 fn conv_transpose_terms(
 	d: &ConvDims,
-	x: &[f32],
-	w: &[f32],
+	x: &F32s,
+	w: &F32s,
 	tile: &Range<usize>,
 	seg: &Range<usize>,
 	acc: &mut [f32],
