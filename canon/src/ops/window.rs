@@ -77,29 +77,22 @@ impl ConvDims {
 		const OP: &str = "ConvTranspose";
 		let axes =
 			resolve_transpose(win, output_padding, spatial(OP, x)?, w.get(2..).unwrap_or(&[]))?;
-		let axis = |a: &TAxis| Axis {
-			input: a.input,
-			output: a.output,
-			kernel: a.kernel,
-			stride: a.stride,
-			dilation: a.dilation,
-			pad_begin: a.pad_begin,
-			pad_end: 0,
-		};
-		let unit = Axis {
-			input: 1,
-			output: 1,
-			kernel: 1,
-			stride: 1,
-			dilation: 1,
-			pad_begin: 0,
-			pad_end: 0,
-		};
-		let (h, aw) = match axes.as_slice() {
-			[h, w] => (axis(h), axis(w)),
-			[w] => (unit, axis(w)),
-			_ => return Err(shape_err(OP, format!("input rank {}", x.len()))),
-		};
+		let axes: Vec<Axis> = axes
+			.iter()
+			.map(|a| Axis {
+				input: a.input,
+				output: a.output,
+				kernel: a.kernel,
+				stride: a.stride,
+				dilation: a.dilation,
+				pad_begin: a.pad_begin,
+				pad_end: 0,
+			})
+			.collect();
+		if !(1..=2).contains(&axes.len()) {
+			return Err(shape_err(OP, format!("input rank {}", x.len())));
+		}
+		let (h, aw) = hw(&axes);
 		let dim = |s: &[u32], i: usize| s.get(i).copied().unwrap_or(0) as usize;
 		let g = (group as usize).max(1);
 		let (c, mg) = (dim(x, 1), dim(w, 1));

@@ -377,7 +377,7 @@ fn resize_plan(op: &Op, ins: &[Meta]) -> Result<crate::ops::resize::ResizePlan> 
 	Ok(crate::ops::resize::ResizePlan::new(x, *mode, *coordinates, *nearest, scales, sizes))
 }
 
-/// The output rows of a Resize (of `len` elements each) that hold `tile`.
+/// The rows of `len` elements (a Softmax's, a Resize's output rows) that hold `tile`.
 fn rows_of(tile: &Range<usize>, len: usize) -> Range<usize> {
 	let len = len.max(1);
 	tile.start / len..(tile.end.max(1) - 1) / len + 1
@@ -776,7 +776,8 @@ fn reads_of(
 		},
 		Kind::Rows { axis, legacy, .. } => {
 			let len = row_len(ins, *axis, *legacy)?.max(1);
-			add(0, tile.start / len * len..(tile.end - 1) / len * len + len)?;
+			let rows = rows_of(&tile, len);
+			add(0, rows.start * len..rows.end * len)?;
 		},
 		Kind::Resize(op) => {
 			let plan = resize_plan(op, ins)?;
@@ -1005,23 +1006,10 @@ pub fn run_substep(
 			};
 			let d =
 				conv_dims(&kind, &metas)?.ok_or_else(|| value_err(NAME, "not a convolution"))?;
+			let (xs, ws) = (F32s::of(tensor(x)?)?, F32s::of(tensor(w)?)?);
 			match transpose {
-				None => conv_terms(
-					&d,
-					&F32s::of(tensor(x)?)?,
-					&F32s::of(tensor(w)?)?,
-					&tile,
-					&seg,
-					&mut acc,
-				)?,
-				Some(_) => conv_transpose_terms(
-					&d,
-					&F32s::of(tensor(x)?)?,
-					&F32s::of(tensor(w)?)?,
-					&tile,
-					&seg,
-					&mut acc,
-				)?,
+				None => conv_terms(&d, &xs, &ws, &tile, &seg, &mut acc)?,
+				Some(_) => conv_transpose_terms(&d, &xs, &ws, &tile, &seg, &mut acc)?,
 			}
 			if !last {
 				return Ok(bytes(&acc));
@@ -1075,7 +1063,7 @@ pub fn run_substep(
 			// The whole rows holding the tile, as a [rows, len] tensor: the kernel's per-row
 			// steps are the same on it.
 			let len = row_len(&metas, *axis, *legacy)?.max(1);
-			let rows = tile.start / len..(tile.end - 1) / len + 1;
+			let rows = rows_of(&tile, len);
 			let x =
 				tensor(0)?.data.get(rows.start * len * 4..rows.end * len * 4).ok_or(OVERFLOW)?;
 			let shape = vec![rows.len() as u32, len as u32];
