@@ -15,11 +15,12 @@ use edgeproof_canon::{
 	ops::Meta,
 	program_tree,
 	substep::{
-		chunks_of, geometry, reads, run_substep, substep_witness, verify_substep, Geometry,
-		SubStepLimits, SubStepWitness, TILE_ELEMENTS,
+		chunks_of, cut_witness, geometry, reads, run_substep, substep_witness, verify_cut,
+		verify_substep, CutWitness, Geometry, SubStepLimits, SubStepWitness, TILE_ELEMENTS,
 	},
 	AutoPad, CoordinateTransform, DType, FusedStep, Limits, NearestMode, Node, OneStepContext, Op,
-	Program, Ref, ResizeMode, StepArg, Tensor, TensorSpec, Window, CANONICAL_NAN, CHUNK_BYTES,
+	Program, Ref, ResizeMode, StepArg, Tensor, TensorHeader, TensorSpec, Window, CANONICAL_NAN,
+	CHUNK_BYTES,
 };
 use proptest::prelude::*;
 
@@ -832,6 +833,10 @@ fn substep_witnesses_verify_and_tampering_is_refused() {
 		let metas: Vec<Meta> = ins.iter().map(|t| Meta::of(t)).collect();
 		let g = geometry(&program.nodes[k as usize - 1].op, &metas, &limits).unwrap();
 		assert_eq!((g.tiles(), g.segments), (25, segments));
+		// The cut witness fixes the same cut from headers alone, and the output's header.
+		let cw = cut_witness(&program, &ptree, &ttree, k, &ins).unwrap();
+		let cut = verify_cut(&ctx, k, &cw, &limits).unwrap();
+		assert_eq!((cut.geometry, &cut.output), (g, &TensorHeader::of(&trace.values[k as usize])));
 		let leaves = chunk_leaves(&trace.values[k as usize]);
 		for t in [0, 12, 24] {
 			let (mut state, mut from) = (None::<Vec<u8>>, None);
@@ -887,13 +892,13 @@ fn substep_witnesses_verify_and_tampering_is_refused() {
 	w.inputs[1].chunks.insert(0, extra);
 	refused(&w, 1, "the sub-step reads chunks");
 	let mut w = honest.clone();
-	w.inputs[0].leaf.as_mut().unwrap().index = 1;
+	w.inputs[0].input.leaf.as_mut().unwrap().index = 1;
 	refused(&w, 1, "input 0 is not the node's");
 	let mut w = honest.clone();
-	w.inputs[1].leaf = w.inputs[0].leaf.clone();
+	w.inputs[1].input.leaf = w.inputs[0].input.leaf.clone();
 	refused(&w, 1, "input 1 is not the node's");
 	let mut w = honest.clone();
-	w.inputs[0].header.shape = vec![1, 8, 1600];
+	w.inputs[0].input.header.shape = vec![1, 8, 1600];
 	refused(&w, 1, "input 0 is not the node's");
 	let mut w = honest.clone();
 	w.node_proof.index = 1;
@@ -914,6 +919,27 @@ fn substep_witnesses_verify_and_tampering_is_refused() {
 	assert_ne!(outcome.from, agreed.from);
 	// The Relu's witness proves its input's chunks in the trace (a node leaf).
 	let relu = witnesses.iter().find(|w| w.node.op == Op::Relu && w.tile == 12).unwrap();
-	assert_eq!(relu.inputs[0].leaf.as_ref().unwrap().index, 1);
+	assert_eq!(relu.inputs[0].input.leaf.as_ref().unwrap().index, 1);
 	assert_eq!(relu.inputs[0].chunks.len(), 1);
+	// A cut witness is checked as a sub-step's inputs are.
+	let ins = trace.node_inputs(&program, 0).unwrap();
+	let honest = cut_witness(&program, &ptree, &ttree, 1, &ins).unwrap();
+	let refused = |w: &CutWitness, k: u64, why: &str| {
+		let e = verify_cut(&ctx, k, w, &limits).unwrap_err().to_string();
+		assert!(e.contains(why), "{why}: {e}");
+	};
+	let mut w = honest.clone();
+	w.inputs[0].data_root[0] ^= 1;
+	refused(&w, 1, "input 0 is not the node's");
+	let mut w = honest.clone();
+	w.inputs[2].header.shape = vec![8];
+	refused(&w, 1, "input 2");
+	let mut w = honest.clone();
+	w.inputs.pop();
+	refused(&w, 1, "2 inputs for a node of 3");
+	refused(&honest, 2, "not in the program");
+	let e = verify_cut(&other, 1, &honest, &limits).unwrap_err().to_string();
+	assert!(e.contains("input 0 is not the node's"), "{e}");
+	let tight = SubStepLimits { max_work: 16, max_read_bytes: u64::MAX };
+	assert!(verify_cut(&ctx, 1, &honest, &tight).is_err(), "no cut within 16 work units");
 }

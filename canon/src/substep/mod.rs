@@ -28,7 +28,7 @@
 use alloc::{borrow::Cow, format, vec, vec::Vec};
 use core::ops::Range;
 
-use codec::{Decode, DecodeWithMemTracking, Encode};
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 
 use crate::{
@@ -48,7 +48,10 @@ use crate::{
 
 mod witness;
 
-pub use witness::{substep_witness, verify_substep, InputChunks, SubStepOutcome, SubStepWitness};
+pub use witness::{
+	cut_witness, substep_witness, verify_cut, verify_substep, Cut, CutWitness, InputChunks,
+	ProvedInput, SubStepOutcome, SubStepWitness,
+};
 
 const NAME: &str = "sub-step";
 
@@ -57,7 +60,18 @@ const NAME: &str = "sub-step";
 pub const TILE_ELEMENTS: usize = CHUNK_BYTES / 4;
 
 /// What every sub-step must stay within.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
 pub struct SubStepLimits {
 	/// Work units (one per term added, one per epilogue step and output element).
 	pub max_work: u64,
@@ -73,7 +87,18 @@ impl SubStepLimits {
 }
 
 /// How a node is cut into sub-steps.
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
 pub struct Geometry {
 	/// The node's output dtype: a tile is one chunk of it.
 	pub output: DType,

@@ -16,23 +16,48 @@ use crate::{
 	},
 	error::{CanonError, Result},
 	merkle::{verify_proof, Hash, MerkleProof, MerkleTree},
-	ops::Meta,
-	program::{leaf_of, Program},
+	ops::{infer, Meta},
+	program::{leaf_of, Node, Program, Ref},
 	tensor::{numel, Tensor},
 };
 
-/// One input of a sub-step: its header and data root (`header.leaf_hash(data_root)` is its
-/// leaf), and the chunks the sub-step reads.
+/// A node input as the runtime proves it: its header and data root
+/// (`header.leaf_hash(data_root)` is its leaf), with the leaf's proof against the trace root for
+/// an `Input` or `Node` input (`None` for a constant, whose leaf hash the node names).
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
-pub struct InputChunks {
+pub struct ProvedInput {
 	pub header: TensorHeader,
 	pub data_root: Hash,
-	/// The leaf's proof against the trace root, for an `Input` or `Node` input; `None` for a
-	/// constant, whose leaf hash the node names.
 	pub leaf: Option<MerkleProof>,
+}
+
+/// One input of a sub-step: the input, proved, and the chunks the sub-step reads.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub struct InputChunks {
+	pub input: ProvedInput,
 	/// The chunks [`super::reads`] names, ascending: their bytes, each with its path to
 	/// `data_root` (the path's index is the chunk's).
 	pub chunks: Vec<(Vec<u8>, MerkleProof)>,
+}
+
+/// What fixes the cut of trace leaf `k`'s node: the node and its inputs' headers, proved. The
+/// game posts it when the second level starts.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub struct CutWitness {
+	/// The node, committed form (constants by hash).
+	pub node: CommittedNode,
+	/// Proof of `node` in the program tree (index = node index).
+	pub node_proof: MerkleProof,
+	/// One per node input, in input order (constants included).
+	pub inputs: Vec<ProvedInput>,
+}
+
+/// A node's cut as a checked [`CutWitness`] gives it: the geometry, and the header of the
+/// node's output, which every correct leaf of the node has.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cut {
+	pub geometry: Geometry,
+	pub output: TensorHeader,
 }
 
 /// Everything the runtime needs to run sub-step `(tile, segment)` of node `k - m`.
@@ -68,9 +93,60 @@ fn proof_err(detail: impl Into<alloc::string::String>) -> CanonError {
 	CanonError::Proof { detail: detail.into() }
 }
 
+/// The node of trace leaf `k` and its index, checking that `inputs` has one tensor per node
+/// input.
+fn node_of<'a>(program: &'a Program, k: u64, inputs: &[&Tensor]) -> Result<(u64, &'a Node)> {
+	let m = program.inputs.len() as u64;
+	let j = k.checked_sub(m).ok_or_else(|| proof_err(format!("leaf {k} is a graph input")))?;
+	let node = program.nodes.get(j as usize).ok_or_else(|| proof_err("not a node leaf"))?;
+	if node.inputs.len() != inputs.len() {
+		return Err(proof_err("one tensor per node input"));
+	}
+	Ok((j, node))
+}
+
+/// Input `t` of a node, referred to by `r`, proved in `trace_tree`; with its chunk tree.
+fn proved_input(
+	m: u32,
+	trace_tree: &MerkleTree,
+	r: Ref,
+	t: &Tensor,
+) -> Result<(ProvedInput, TensorChunks)> {
+	let chunks = TensorChunks::new(t);
+	let leaf = match leaf_of(m, r) {
+		Some(l) => Some(trace_tree.proof(l as u64).ok_or_else(|| proof_err("no leaf proof"))?),
+		None => None,
+	};
+	let input = ProvedInput { header: chunks.header.clone(), data_root: chunks.tree.root(), leaf };
+	Ok((input, chunks))
+}
+
+/// Builds the [`CutWitness`] of trace leaf `k`'s node from its input tensors `inputs` (in input
+/// order, constants included: [`crate::Trace::node_inputs`] or recomputed).
+pub fn cut_witness(
+	program: &Program,
+	program_tree: &MerkleTree,
+	trace_tree: &MerkleTree,
+	k: u64,
+	inputs: &[&Tensor],
+) -> Result<CutWitness> {
+	let (j, node) = node_of(program, k, inputs)?;
+	let m = program.inputs.len() as u32;
+	let inputs = node
+		.inputs
+		.iter()
+		.zip(inputs)
+		.map(|(&r, t)| Ok(proved_input(m, trace_tree, r, t)?.0))
+		.collect::<Result<Vec<_>>>()?;
+	Ok(CutWitness {
+		node: committed_node(node, &constant_hashes(program))?,
+		node_proof: program_tree.proof(j).ok_or_else(|| proof_err("no node proof"))?,
+		inputs,
+	})
+}
+
 /// Builds the witness of sub-step `(tile, segment)` of trace leaf `k`'s node, from the node's
-/// input tensors `inputs` (in input order, constants included: [`crate::Trace::node_inputs`] or
-/// recomputed) and the state the previous segment left.
+/// input tensors `inputs` (as for [`cut_witness`]) and the state the previous segment left.
 pub fn substep_witness(
 	program: &Program,
 	program_tree: &MerkleTree,
@@ -81,22 +157,14 @@ pub fn substep_witness(
 	(tile, segment): (u64, u32),
 	state: Option<Vec<u8>>,
 ) -> Result<SubStepWitness> {
-	let m = program.inputs.len() as u64;
-	let j = k.checked_sub(m).ok_or_else(|| proof_err(format!("leaf {k} is a graph input")))?;
-	let node = program.nodes.get(j as usize).ok_or_else(|| proof_err("not a node leaf"))?;
-	if node.inputs.len() != inputs.len() {
-		return Err(proof_err("one tensor per node input"));
-	}
+	let (j, node) = node_of(program, k, inputs)?;
+	let m = program.inputs.len() as u32;
 	let metas: Vec<Meta> = inputs.iter().map(|t| Meta::of(t)).collect();
 	let g = geometry(&node.op, &metas, limits)?;
 	let read = reads(&node.op, &metas, &g, tile, segment)?;
 	let mut witnessed = Vec::with_capacity(inputs.len());
 	for ((&r, t), ranges) in node.inputs.iter().zip(inputs).zip(&read) {
-		let chunks = TensorChunks::new(t);
-		let leaf = match leaf_of(m as u32, r) {
-			Some(l) => Some(trace_tree.proof(l as u64).ok_or_else(|| proof_err("no leaf proof"))?),
-			None => None,
-		};
+		let (input, chunks) = proved_input(m, trace_tree, r, t)?;
 		let proved = chunks_of(t.dtype, ranges)
 			.into_iter()
 			.map(|c| {
@@ -105,12 +173,7 @@ pub fn substep_witness(
 				Ok((bytes.to_vec(), path))
 			})
 			.collect::<Result<Vec<_>>>()?;
-		witnessed.push(InputChunks {
-			header: chunks.header.clone(),
-			data_root: chunks.tree.root(),
-			leaf,
-			chunks: proved,
-		});
+		witnessed.push(InputChunks { input, chunks: proved });
 	}
 	Ok(SubStepWitness {
 		node: committed_node(node, &constant_hashes(program))?,
@@ -122,29 +185,28 @@ pub fn substep_witness(
 	})
 }
 
-/// Checks a sub-step witness for trace leaf `k` and runs the sub-step. Checks: `k` is a node
-/// leaf; the node proof against `program_root`; each input's leaf (a constant's against the
-/// hash its node names, the others' proofs against `trace_root` at exactly the leaf the
-/// reference names, which must be earlier than `k`) and header within the limits; that the
-/// witness carries exactly the chunks the sub-step reads, each proved against its input's data
-/// root. The cut is [`geometry`]'s for `limits`.
-pub fn verify_substep(
+/// Checks that `node` is trace leaf `k`'s (its proof against `program_root`) and that `inputs`
+/// are its inputs: a constant's leaf against the hash its node names, the others' proofs
+/// against `trace_root` at exactly the leaf the reference names, which must be earlier than `k`;
+/// each header within the limits and as long as its shape. Returns the node index.
+fn check_node_and_inputs<'a>(
 	ctx: &OneStepContext,
 	k: u64,
-	w: &SubStepWitness,
-	limits: &SubStepLimits,
-) -> Result<SubStepOutcome> {
+	node: &CommittedNode,
+	node_proof: &MerkleProof,
+	inputs: impl ExactSizeIterator<Item = &'a ProvedInput>,
+) -> Result<u64> {
 	let m = ctx.input_count as u64;
-	let j = proved_node(ctx, k, &w.node, &w.node_proof)?;
-	if w.inputs.len() != w.node.inputs.len() {
+	let j = proved_node(ctx, k, node, node_proof)?;
+	if inputs.len() != node.inputs.len() {
 		return Err(proof_err(format!(
 			"{} inputs for a node of {}",
-			w.inputs.len(),
-			w.node.inputs.len()
+			inputs.len(),
+			node.inputs.len()
 		)));
 	}
 	let trace_len = m + ctx.node_count as u64;
-	for (pos, (r, input)) in w.node.inputs.iter().zip(&w.inputs).enumerate() {
+	for (pos, (r, input)) in node.inputs.iter().zip(inputs).enumerate() {
 		let hash = input.header.leaf_hash(&input.data_root);
 		let n = ctx.limits.check_shape(&input.header.shape)?;
 		if n.checked_mul(input.header.dtype.size()) != Some(input.header.data_len as usize) {
@@ -166,15 +228,53 @@ pub fn verify_substep(
 			return Err(proof_err(format!("input {pos} is not the node's")));
 		}
 	}
+	Ok(j)
+}
+
+/// Checks a cut witness for trace leaf `k` (the node and its inputs, as [`verify_substep`]
+/// does) and gives the node's cut for `limits` and its output's header. Errors if the node has
+/// no sub-steps or cannot be cut within `limits`.
+pub fn verify_cut(
+	ctx: &OneStepContext,
+	k: u64,
+	w: &CutWitness,
+	limits: &SubStepLimits,
+) -> Result<Cut> {
+	check_node_and_inputs(ctx, k, &w.node, &w.node_proof, w.inputs.iter())?;
+	// Shapes alone fix the cut (a Gather's reads depend on its indices, its cut does not).
+	let metas: Vec<Meta> = w
+		.inputs
+		.iter()
+		.map(|i| Meta { dtype: i.header.dtype, shape: &i.header.shape, value: None })
+		.collect();
+	let geometry = geometry(&w.node.op, &metas, limits)?;
+	let (dtype, shape) = infer(&w.node.op, &metas)?;
+	let data_len = numel(&shape)?
+		.checked_mul(dtype.size())
+		.and_then(|n| u32::try_from(n).ok())
+		.ok_or_else(|| proof_err("the node's output is too large"))?;
+	Ok(Cut { geometry, output: TensorHeader { dtype, shape, data_len } })
+}
+
+/// Checks a sub-step witness for trace leaf `k` and runs the sub-step. Checks: the node and its
+/// inputs (as [`verify_cut`] does); that the witness carries exactly the chunks the sub-step
+/// reads, each proved against its input's data root. The cut is [`geometry`]'s for `limits`.
+pub fn verify_substep(
+	ctx: &OneStepContext,
+	k: u64,
+	w: &SubStepWitness,
+	limits: &SubStepLimits,
+) -> Result<SubStepOutcome> {
+	check_node_and_inputs(ctx, k, &w.node, &w.node_proof, w.inputs.iter().map(|i| &i.input))?;
 	// The inputs from their proved chunks (zeros elsewhere); then the cut and the reads,
 	// which may depend on values the chunks hold (a Gather's indices), and the chunks given
 	// must be exactly the ones read.
 	let mut tensors = Vec::with_capacity(w.inputs.len());
-	for (pos, input) in w.inputs.iter().enumerate() {
+	for (pos, InputChunks { input, chunks }) in w.inputs.iter().enumerate() {
 		let header = &input.header;
 		let mut data = vec![0u8; header.data_len as usize];
 		let count = header.chunk_count();
-		for (bytes, path) in &input.chunks {
+		for (bytes, path) in chunks {
 			let range = header.chunk_range(path.index).ok_or_else(|| proof_err("no such chunk"))?;
 			if range.len() != bytes.len()
 				|| !verify_proof(&input.data_root, count, &chunk_leaf(header.dtype, bytes), path)
