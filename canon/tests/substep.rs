@@ -724,9 +724,9 @@ fn bad_substeps_are_errors() {
 		Op::Lrn { alpha: 1f32.to_bits(), beta: 1f32.to_bits(), bias: 1f32.to_bits(), size: 3 };
 	let e = geometry(&lrn, &[Meta::of(&x)], &limits).unwrap_err().to_string();
 	assert!(e.contains("LRN has no sub-steps yet"), "{e}");
-	let other = Geometry { terms: 17, ..g.clone() };
+	let other = Geometry { terms: 17, ..g };
 	assert!(err(run_substep(&conv, &ins, &other, 0, 0, None)).contains("not a cut of this node"));
-	let other = Geometry { segments: 19, ..g.clone() };
+	let other = Geometry { segments: 19, ..g };
 	assert!(err(run_substep(&conv, &ins, &other, 0, 0, None)).contains("19 segments of 18 terms"));
 	assert!(err(run_substep(&conv, &ins, &g, 0, 1, None)).contains("needs the 768-byte state"));
 	assert!(err(run_substep(&conv, &ins, &g, 0, 0, Some(&[0; 768]))).contains("starts from zeros"));
@@ -739,7 +739,7 @@ fn bad_substeps_are_errors() {
 	// I32 sums (which may look like NaNs) as they are.
 	let nan = |bits: u32| bits.to_le_bytes().repeat(4);
 	assert_eq!(g.leaf(0, &nan(0x7fc0_0001)), g.leaf(0, &nan(CANONICAL_NAN)));
-	let int8 = Geometry { output: DType::U8, ..g.clone() };
+	let int8 = Geometry { output: DType::U8, ..g };
 	assert_eq!(int8.accumulator(), DType::I32);
 	assert_ne!(int8.leaf(0, &nan(0x7fc0_0001)), int8.leaf(0, &nan(CANONICAL_NAN)));
 }

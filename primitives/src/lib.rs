@@ -31,6 +31,7 @@ pub mod checker;
 mod types;
 
 pub use edgeproof_canon::{
+	substep::{CutWitness, SubStepLimits, SubStepWitness},
 	DType, Hash, LeafWitness, Limits, MerkleProof, OneStepWitness, Position, Tensor, TensorSpec,
 	Tolerance,
 };

@@ -273,6 +273,10 @@ pub mod pallet {
 		/// operator's work.
 		type Limits: Get<edgeproof_canon::Limits>;
 
+		/// What every sub-step of the second level stays within: a node cut when a game's
+		/// second level starts is cut for these (and keeps its cut if they change).
+		type SubStepLimits: Get<edgeproof_canon::substep::SubStepLimits>;
+
 		/// The key validators' off-chain workers sign their moves with (the checker key).
 		type CheckerCrypto: frame_system::offchain::AppCrypto<Self::Public, Self::Signature>;
 
@@ -431,6 +435,22 @@ pub mod pallet {
 		NotTimedOut,
 		/// A clock of zero or above `MaxClockBudget` blocks, or an extension above it.
 		InvalidClock,
+		/// The cut witness verifies against neither party's trace root.
+		CutNotProven,
+		/// The node has no sub-steps or cannot be cut within the sub-step limits: it is settled
+		/// by `one_step`.
+		CutFailed,
+		/// The revealed data root (with its header) or segment-state root does not commit to
+		/// the party's leaf.
+		RevealMismatch,
+		/// The sub-step witness is for another sub-step than the disputed one.
+		WrongSubStep,
+		/// The sub-step witness verifies against neither party's trace root.
+		SubStepNotProven,
+		/// The sub-step's starting state is not in the parties' segment states.
+		StateNotProven,
+		/// The sub-step cannot run on its proved inputs.
+		SubStepFailed,
 	}
 
 	impl<T> From<GameError> for Error<T> {
@@ -460,6 +480,13 @@ pub mod pallet {
 				GameError::OneStepNotProven => Error::OneStepNotProven,
 				GameError::OneStepFailed => Error::OneStepFailed,
 				GameError::NotTimedOut => Error::NotTimedOut,
+				GameError::CutNotProven => Error::CutNotProven,
+				GameError::CutFailed => Error::CutFailed,
+				GameError::RevealMismatch => Error::RevealMismatch,
+				GameError::WrongSubStep => Error::WrongSubStep,
+				GameError::SubStepNotProven => Error::SubStepNotProven,
+				GameError::StateNotProven => Error::StateNotProven,
+				GameError::SubStepFailed => Error::SubStepFailed,
 			}
 		}
 	}
@@ -706,6 +733,7 @@ pub mod pallet {
 				outputs: &[],
 				tolerance: model.tolerance,
 				limits: T::Limits::get(),
+				substep_limits: T::SubStepLimits::get(),
 			};
 			let outcome = record
 				.game
@@ -894,6 +922,7 @@ pub mod pallet {
 				outputs,
 				tolerance: model.tolerance,
 				limits: T::Limits::get(),
+				substep_limits: T::SubStepLimits::get(),
 			};
 			f(&ctx)
 		}

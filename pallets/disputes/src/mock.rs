@@ -92,6 +92,8 @@ impl pallet_models::VoterSet<AccountId> for NoVoters {
 
 parameter_types! {
 	pub const HalfShare: Perbill = Perbill::from_percent(50);
+	pub const SubStepLimits: edgeproof_canon::substep::SubStepLimits =
+		edgeproof_canon::substep::SubStepLimits::DEFAULT;
 	pub ReservedChallengers: Vec<AccountId> = vec![CHECKER];
 	pub const StakeSlash: Perbill = Perbill::from_percent(10);
 }
@@ -157,6 +159,7 @@ impl pallet_disputes::Config for Test {
 	type MaxOutputs = ConstU32<4>;
 	type MaxClaimPayload = ConstU32<4_096>;
 	type Limits = <Test as pallet_models::Config>::DisputeLimits;
+	type SubStepLimits = SubStepLimits;
 	type CheckerCrypto = TestChecker;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]

@@ -163,6 +163,11 @@ parameter_types! {
 		// and keep only its tree and outputs.
 		max_trace_bytes: 1 << 30,
 	};
+	/// What one sub-step of the dispute game's second level stays within (canon's default:
+	/// 2 Mi work units, about a tenth of a block at the one-step's worst cost per unit, and
+	/// 512 KiB of reads).
+	pub const DisputeSubStepLimits: edgeproof_primitives::SubStepLimits =
+		edgeproof_primitives::SubStepLimits::DEFAULT;
 	/// 256 KiB per claim input and per claim output payload.
 	pub const ClaimPayloadLimit: u32 = 256 * 1024;
 	/// Half of a lost claim's bond goes to the winning challenger, the rest is burned.
@@ -236,6 +241,7 @@ impl pallet_disputes::Config for Runtime {
 	type MaxOutputs = ConstU32<8>;
 	type MaxClaimPayload = ClaimPayloadLimit;
 	type Limits = DisputeLimits;
+	type SubStepLimits = DisputeSubStepLimits;
 	type CheckerCrypto = CheckerAuthId;
 	type WeightInfo = pallet_disputes::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]

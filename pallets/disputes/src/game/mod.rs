@@ -40,13 +40,18 @@ use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use edgeproof_canon::{
 	leaf_hash,
 	merkle::{hash_pair, next_position, tree_depth, verify_proof},
-	output_leaf_range, verify_one_step, within_tolerance, CanonError, Hash, LeafWitness, Limits,
-	OneStepContext, OneStepWitness, Position, Tensor, Tolerance, ZERO_HASH,
+	output_leaf_range,
+	substep::{verify_cut, verify_substep, CutWitness, Geometry, SubStepLimits, SubStepWitness},
+	verify_one_step, within_tolerance, CanonError, Hash, LeafWitness, Limits, MerkleProof,
+	OneStepContext, OneStepWitness, Position, Tensor, TensorHeader, Tolerance, ZERO_HASH,
 };
 use scale_info::TypeInfo;
+use sp_io::hashing::blake2_256;
 
 #[cfg(test)]
 mod properties;
+#[cfg(test)]
+mod second_level;
 #[cfg(feature = "std")]
 pub mod testing;
 #[cfg(test)]
@@ -147,6 +152,14 @@ pub enum Reason {
 	/// The descent ended at a node leaf, judged by re-executing the node.
 	#[codec(index = 3)]
 	OneStep { leaf: u64 },
+	/// The second level ended at sub-step `(tile, segment)` of node leaf `leaf`, judged by
+	/// running it.
+	#[codec(index = 4)]
+	SubStep { leaf: u64, tile: u64, segment: u32 },
+	/// The second level inside node leaf `leaf` ended at a padding leaf of its chunk tree or of
+	/// a tile's segment states, judged against the zero hash.
+	#[codec(index = 5)]
+	SubStepPadding { leaf: u64 },
 }
 
 /// The end of a game.
@@ -214,6 +227,99 @@ pub struct Children {
 	pub right: Hash,
 }
 
+/// What a party reveals in a second-level [`Game::reveal`].
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo)]
+pub enum Revealed {
+	/// The data root of the party's node leaf, with the node's output header.
+	#[codec(index = 0)]
+	DataRoot { header: TensorHeader, data_root: Hash },
+	/// The root of the party's segment states of the disputed tile, and the proof that its last
+	/// leaf is the party's chunk of that tile.
+	#[codec(index = 1)]
+	StateRoot { root: Hash, last: MerkleProof },
+}
+
+/// The node the second level runs inside: its trace leaf, its cut and the limits that fixed it
+/// (kept, so a change of the chain's limits cannot change a game under way).
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub struct Inside {
+	pub leaf: u64,
+	pub geometry: Geometry,
+	pub limits: SubStepLimits,
+}
+
+/// The tree a bisection descends.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum Level {
+	/// The trace: its `m + n` leaves.
+	#[codec(index = 0)]
+	Trace,
+	/// The chunk tree of the disputed node's output: one leaf per tile.
+	#[codec(index = 1)]
+	Tiles { inside: Inside },
+	/// Tile `tile`'s segment states (leaf `s`: the state after segment `s`, the last one the
+	/// tile's chunk), each party's tree root.
+	#[codec(index = 2)]
+	Segments { inside: Inside, tile: u64, claimant_states: Hash, challenger_states: Hash },
+}
+
+impl Level {
+	/// Leaves of the tree (`None`: the trace's, from the context).
+	fn leaves(&self) -> Option<u64> {
+		match self {
+			Level::Trace => None,
+			Level::Tiles { inside } => Some(inside.geometry.tiles()),
+			Level::Segments { inside, .. } => Some(u64::from(inside.geometry.segments)),
+		}
+	}
+}
+
+/// What the parties reveal, each once, before a second-level descent.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum Reveal {
+	/// The data root of the party's node leaf, under the node's output header (whose hash is
+	/// `header`): `header.leaf_hash(data_root)` must be the party's leaf.
+	#[codec(index = 0)]
+	DataRoots { inside: Inside, header: Hash, claimant_leaf: Hash, challenger_leaf: Hash },
+	/// The root of the party's segment states of tile `tile`, whose last leaf must be the
+	/// party's chunk leaf of that tile.
+	#[codec(index = 1)]
+	StateRoots { inside: Inside, tile: u64, claimant_chunk: Hash, challenger_chunk: Hash },
+}
+
 /// Where a game is.
 #[derive(
 	Clone,
@@ -231,10 +337,12 @@ pub enum Phase {
 	/// Opened; the claimant owes [`Game::respond`].
 	#[codec(index = 0)]
 	AwaitingResponse,
-	/// Bisection round `position.depth` at `position`. Each party's current node hash there, and
-	/// the children it revealed this round (`None`: it still owes its move).
+	/// Bisection round `position.depth` of the tree `level`, at `position`. Each party's current
+	/// node hash there, and the children it revealed this round (`None`: it still owes its
+	/// move).
 	#[codec(index = 1)]
 	Bisection {
+		level: Level,
 		position: Position,
 		claimant_node: Hash,
 		challenger_node: Hash,
@@ -242,12 +350,29 @@ pub enum Phase {
 		challenger_move: Option<Children>,
 	},
 	/// The descent ended at node leaf `leaf`, where the parties' leaves differ; the claimant owes
-	/// [`Game::one_step`] (anyone may post it).
+	/// [`Game::one_step`], or for a node too heavy for one, [`Game::cut`] (anyone may post
+	/// either).
 	#[codec(index = 2)]
 	AwaitingOneStep { leaf: u64, claimant_leaf: Hash, challenger_leaf: Hash },
 	/// Over.
 	#[codec(index = 3)]
 	Resolved(Resolution),
+	/// Second level: each party owes [`Game::reveal`] of `what` (`Some`: what it revealed).
+	#[codec(index = 4)]
+	Revealing { what: Reveal, claimant: Option<Hash>, challenger: Option<Hash> },
+	/// The second level ended at sub-step `(tile, segment)`, where the parties' leaves differ
+	/// (and, past segment 0, both state roots hold the same state before it); the claimant owes
+	/// [`Game::sub_step`] (anyone may post it).
+	#[codec(index = 5)]
+	AwaitingSubStep {
+		inside: Inside,
+		tile: u64,
+		segment: u32,
+		claimant_leaf: Hash,
+		challenger_leaf: Hash,
+		/// The parties' segment-state roots (`None` for a tile of one segment).
+		states: Option<(Hash, Hash)>,
+	},
 }
 
 /// Why a move was refused. The game is unchanged after any of these.
@@ -292,6 +417,21 @@ pub enum GameError {
 	OneStepFailed,
 	/// No party that owes a move has run out of time.
 	NotTimedOut,
+	/// The cut witness verifies against neither party's trace root.
+	CutNotProven,
+	/// The node has no sub-steps, or cannot be cut within the sub-step limits.
+	CutFailed,
+	/// What the party revealed does not commit to its leaf: a data root under another header
+	/// than the node's output's, or a state root whose last leaf is not the party's chunk.
+	RevealMismatch,
+	/// The sub-step witness is for another sub-step than the disputed one.
+	WrongSubStep,
+	/// The sub-step witness verifies against neither party's trace root, or was cut otherwise.
+	SubStepNotProven,
+	/// The sub-step's starting state is not the one both parties' state roots hold.
+	StateNotProven,
+	/// The sub-step cannot run on its (proved) inputs.
+	SubStepFailed,
 }
 
 /// What the chain knows about the disputed claim, passed to every transition.
@@ -316,6 +456,8 @@ pub struct ClaimContext<'a> {
 	pub tolerance: Tolerance,
 	/// Bounds for executing a one-step.
 	pub limits: Limits,
+	/// What every sub-step of a node cut when the second level starts must stay within.
+	pub substep_limits: SubStepLimits,
 }
 
 impl ClaimContext<'_> {
@@ -327,6 +469,17 @@ impl ClaimContext<'_> {
 	/// Depth of the trace tree: the bisection has this many rounds.
 	pub fn depth(&self) -> u32 {
 		tree_depth(self.trace_len())
+	}
+
+	/// The one-step context over `trace_root`.
+	fn one_step(&self, trace_root: Hash) -> OneStepContext {
+		OneStepContext {
+			program_root: self.program_root,
+			node_count: self.node_count,
+			input_count: self.input_count,
+			trace_root,
+			limits: self.limits,
+		}
 	}
 
 	/// The trace leaves of the outputs (`None` if there are more outputs than nodes).
@@ -460,7 +613,13 @@ impl Game {
 		if !ctx.all_within(claimant_outputs) {
 			return Err(GameError::ClaimantOutputNotWithinTolerance);
 		}
-		let phase = Self::at_position(ctx, Position::ROOT, claimant_root, self.challenger_root)?;
+		let phase = Self::at_position(
+			ctx,
+			Level::Trace,
+			Position::ROOT,
+			claimant_root,
+			self.challenger_root,
+		)?;
 		let mut next = self.clone();
 		next.settle(now);
 		next.claimant_root = Some(claimant_root);
@@ -487,6 +646,7 @@ impl Game {
 	) -> Result<Outcome, GameError> {
 		self.ensure_running(now)?;
 		let Phase::Bisection {
+			level,
 			position,
 			claimant_node,
 			challenger_node,
@@ -520,10 +680,11 @@ impl Game {
 				let next = next_position(position, &a.left, &b.left);
 				let (a, b) =
 					if next == position.left() { (a.left, b.left) } else { (a.right, b.right) };
-				(Self::at_position(ctx, next, a, b)?, true)
+				(Self::at_position(ctx, level, next, a, b)?, true)
 			},
 			_ => {
 				let waiting = Phase::Bisection {
+					level,
 					position,
 					claimant_node,
 					challenger_node,
@@ -562,27 +723,209 @@ impl Game {
 			return Err(GameError::UnexpectedMove);
 		};
 		self.ensure_clock(Party::Claimant, now)?;
-		let verify = |trace_root: Hash| {
-			let one = OneStepContext {
-				program_root: ctx.program_root,
-				node_count: ctx.node_count,
-				input_count: ctx.input_count,
-				trace_root,
-				limits: ctx.limits,
-			};
-			verify_one_step(&one, leaf, witness)
-		};
-		let computed = match verify(claimant_root) {
-			Err(CanonError::Proof { .. }) => verify(self.challenger_root),
-			other => other,
-		}
-		.map_err(|e| match e {
-			CanonError::Proof { .. } => GameError::OneStepNotProven,
-			_ => GameError::OneStepFailed,
-		})?;
+		let computed = self
+			.on_either_root(claimant_root, |root| {
+				verify_one_step(&ctx.one_step(root), leaf, witness)
+			})
+			.map_err(|e| match e {
+				CanonError::Proof { .. } => GameError::OneStepNotProven,
+				_ => GameError::OneStepFailed,
+			})?;
 		let resolution = Resolution {
 			winner: judge(&computed, &claimant_leaf, &challenger_leaf),
 			reason: Reason::OneStep { leaf },
+		};
+		let mut next = self.clone();
+		next.settle(now);
+		next.phase = Phase::Resolved(resolution);
+		Ok(next.commit(self))
+	}
+
+	/// Starts the second level at block `now`, in place of the one-step of a node too heavy for
+	/// one: `witness` proves the node and its inputs' headers (against the claimant's trace root,
+	/// or failing that the challenger's), which fix the node's cut within
+	/// `ctx.substep_limits` and its output's header. Both parties then owe [`Game::reveal`] of
+	/// their leaf's data root. Anyone may post it; the claimant's clock must not have run out.
+	///
+	/// Errors: `AlreadyResolved`, `UnexpectedMove`, `BlockInThePast`, `ClockExpired`,
+	/// `CutNotProven`, `CutFailed`.
+	pub fn cut(
+		&mut self,
+		ctx: &ClaimContext,
+		now: BlockNumber,
+		witness: &CutWitness,
+	) -> Result<Outcome, GameError> {
+		self.ensure_running(now)?;
+		let (Phase::AwaitingOneStep { leaf, claimant_leaf, challenger_leaf }, Some(claimant_root)) =
+			(self.phase, self.claimant_root)
+		else {
+			return Err(GameError::UnexpectedMove);
+		};
+		self.ensure_clock(Party::Claimant, now)?;
+		let limits = ctx.substep_limits;
+		let cut = self
+			.on_either_root(claimant_root, |root| {
+				verify_cut(&ctx.one_step(root), leaf, witness, &limits)
+			})
+			.map_err(|e| match e {
+				CanonError::Proof { .. } => GameError::CutNotProven,
+				_ => GameError::CutFailed,
+			})?;
+		let inside = Inside { leaf, geometry: cut.geometry, limits };
+		let header = blake2_256(&cut.output.encode());
+		let mut next = self.clone();
+		next.settle(now);
+		next.phase = Phase::Revealing {
+			what: Reveal::DataRoots { inside, header, claimant_leaf, challenger_leaf },
+			claimant: None,
+			challenger: None,
+		};
+		next.extend_opponent_of(Party::Claimant);
+		Ok(next.commit(self))
+	}
+
+	/// A second-level reveal at block `now` by `party`: the data root of its node leaf (with
+	/// the node's output header), or the root of its segment states of the disputed tile (with
+	/// the proof that their last leaf is its chunk). When both have revealed, the descent
+	/// starts in that tree.
+	///
+	/// Errors: `AlreadyResolved`, `UnexpectedMove` (also for the other kind of reveal),
+	/// `BlockInThePast`, `AlreadyMoved`, `ClockExpired`, `RevealMismatch`, `InvalidContext`.
+	pub fn reveal(
+		&mut self,
+		ctx: &ClaimContext,
+		now: BlockNumber,
+		party: Party,
+		revealed: &Revealed,
+	) -> Result<Outcome, GameError> {
+		self.ensure_running(now)?;
+		let Phase::Revealing { what, claimant, challenger } = self.phase else {
+			return Err(GameError::UnexpectedMove);
+		};
+		let mine = match party {
+			Party::Claimant => claimant,
+			Party::Challenger => challenger,
+		};
+		if mine.is_some() {
+			return Err(GameError::AlreadyMoved);
+		}
+		self.ensure_clock(party, now)?;
+		let pick = |claimant: Hash, challenger: Hash| match party {
+			Party::Claimant => claimant,
+			Party::Challenger => challenger,
+		};
+		let root = match (what, revealed) {
+			(
+				Reveal::DataRoots { header, claimant_leaf, challenger_leaf, .. },
+				Revealed::DataRoot { header: h, data_root },
+			) => {
+				let leaf = pick(claimant_leaf, challenger_leaf);
+				if blake2_256(&h.encode()) != header || h.leaf_hash(data_root) != leaf {
+					return Err(GameError::RevealMismatch);
+				}
+				*data_root
+			},
+			(
+				Reveal::StateRoots { inside, claimant_chunk, challenger_chunk, .. },
+				Revealed::StateRoot { root, last },
+			) => {
+				let segments = u64::from(inside.geometry.segments);
+				let chunk = pick(claimant_chunk, challenger_chunk);
+				if last.index.checked_add(1) != Some(segments)
+					|| !verify_proof(root, segments, &chunk, last)
+				{
+					return Err(GameError::RevealMismatch);
+				}
+				*root
+			},
+			_ => return Err(GameError::UnexpectedMove),
+		};
+		let (claimant, challenger) = match party {
+			Party::Claimant => (Some(root), challenger),
+			Party::Challenger => (claimant, Some(root)),
+		};
+		let (phase, closed) = match (claimant, challenger) {
+			(Some(a), Some(b)) => {
+				let level = match what {
+					Reveal::DataRoots { inside, .. } => Level::Tiles { inside },
+					Reveal::StateRoots { inside, tile, .. } => {
+						Level::Segments { inside, tile, claimant_states: a, challenger_states: b }
+					},
+				};
+				(Self::at_position(ctx, level, Position::ROOT, a, b)?, true)
+			},
+			_ => (Phase::Revealing { what, claimant, challenger }, false),
+		};
+		let mut next = self.clone();
+		next.settle(now);
+		next.phase = phase;
+		if closed {
+			next.extend_opponent_of(party);
+		}
+		Ok(next.commit(self))
+	}
+
+	/// The sub-step at block `now`: runs the disputed sub-step from `witness` (its inputs proved
+	/// against the claimant's trace root, or failing that the challenger's; past segment 0, its
+	/// starting state proved by `state` at the previous segment in either party's state root)
+	/// and gives the game to the party whose leaf matches, to neither if none does. Anyone may
+	/// post it; the claimant's clock must not have run out.
+	///
+	/// Errors: `AlreadyResolved`, `UnexpectedMove`, `BlockInThePast`, `ClockExpired`,
+	/// `WrongSubStep`, `SubStepNotProven`, `StateNotProven`, `SubStepFailed`.
+	pub fn sub_step(
+		&mut self,
+		ctx: &ClaimContext,
+		now: BlockNumber,
+		witness: &SubStepWitness,
+		state: Option<&MerkleProof>,
+	) -> Result<Outcome, GameError> {
+		self.ensure_running(now)?;
+		let (
+			Phase::AwaitingSubStep {
+				inside,
+				tile,
+				segment,
+				claimant_leaf,
+				challenger_leaf,
+				states,
+			},
+			Some(claimant_root),
+		) = (self.phase, self.claimant_root)
+		else {
+			return Err(GameError::UnexpectedMove);
+		};
+		self.ensure_clock(Party::Claimant, now)?;
+		if (witness.tile, witness.segment) != (tile, segment) {
+			return Err(GameError::WrongSubStep);
+		}
+		let outcome = self
+			.on_either_root(claimant_root, |root| {
+				verify_substep(&ctx.one_step(root), inside.leaf, witness, &inside.limits)
+			})
+			.map_err(|e| match e {
+				CanonError::Proof { .. } => GameError::SubStepNotProven,
+				_ => GameError::SubStepFailed,
+			})?;
+		if outcome.geometry != inside.geometry {
+			return Err(GameError::SubStepNotProven);
+		}
+		let segments = u64::from(inside.geometry.segments);
+		let started_agreed = match (segment.checked_sub(1), outcome.from, state, states) {
+			(None, None, None, _) => true,
+			(Some(before), Some(from), Some(proof), Some((a, b))) => {
+				proof.index == u64::from(before)
+					&& (verify_proof(&a, segments, &from, proof)
+						|| verify_proof(&b, segments, &from, proof))
+			},
+			_ => false,
+		};
+		if !started_agreed {
+			return Err(GameError::StateNotProven);
+		}
+		let resolution = Resolution {
+			winner: judge(&outcome.leaf, &claimant_leaf, &challenger_leaf),
+			reason: Reason::SubStep { leaf: inside.leaf, tile, segment },
 		};
 		let mut next = self.clone();
 		next.settle(now);
@@ -606,7 +949,14 @@ impl Game {
 	/// Does `party` owe a move (is its clock running)?
 	pub fn owes(&self, party: Party) -> bool {
 		match (self.phase, party) {
-			(Phase::AwaitingResponse | Phase::AwaitingOneStep { .. }, Party::Claimant) => true,
+			(
+				Phase::AwaitingResponse
+				| Phase::AwaitingOneStep { .. }
+				| Phase::AwaitingSubStep { .. },
+				Party::Claimant,
+			) => true,
+			(Phase::Revealing { claimant, .. }, Party::Claimant) => claimant.is_none(),
+			(Phase::Revealing { challenger, .. }, Party::Challenger) => challenger.is_none(),
 			(Phase::Bisection { claimant_move, .. }, Party::Claimant) => claimant_move.is_none(),
 			(Phase::Bisection { challenger_move, .. }, Party::Challenger) => {
 				challenger_move.is_none()
@@ -655,8 +1005,8 @@ impl Game {
 		&self.phase
 	}
 
-	/// The current tree position: the bisection position, or the disputed leaf (at the leaf
-	/// depth) while a one-step is awaited.
+	/// The current tree position: the bisection position (in the tree of its level), or the
+	/// disputed trace leaf (at the leaf depth) while a one-step is awaited.
 	pub fn position(&self, ctx: &ClaimContext) -> Option<Position> {
 		match self.phase {
 			Phase::Bisection { position, .. } => Some(position),
@@ -703,16 +1053,21 @@ impl Game {
 		self.clocks
 	}
 
-	/// The phase at `position` once both parties' hashes there are known: a bisection round, or
-	/// at the leaf depth the judgement of that leaf.
+	/// The phase at `position` of `level`'s tree once both parties' hashes there are known: a
+	/// bisection round, or at the leaf depth what that leaf leads to: a judgement (input and
+	/// padding leaves), the one-step (a node leaf), the segment states to reveal (a tile of
+	/// several segments) or the sub-step.
 	fn at_position(
 		ctx: &ClaimContext,
+		level: Level,
 		position: Position,
 		claimant_node: Hash,
 		challenger_node: Hash,
 	) -> Result<Phase, GameError> {
-		if position.depth < ctx.depth() {
+		let leaves = level.leaves().unwrap_or_else(|| ctx.trace_len());
+		if position.depth < tree_depth(leaves) {
 			return Ok(Phase::Bisection {
+				level,
 				position,
 				claimant_node,
 				challenger_node,
@@ -720,24 +1075,72 @@ impl Game {
 				challenger_move: None,
 			});
 		}
-		let leaf = position.index;
-		let (correct, reason) = if leaf >= ctx.trace_len() {
-			(ZERO_HASH, Reason::PaddingLeaf { leaf })
-		} else if leaf < u64::from(ctx.input_count) {
-			let input = usize::try_from(leaf)
-				.ok()
-				.and_then(|i| ctx.inputs.get(i))
-				.ok_or(GameError::InvalidContext)?;
-			(leaf_hash(input), Reason::InputLeaf { leaf })
-		} else {
-			return Ok(Phase::AwaitingOneStep {
-				leaf,
-				claimant_leaf: claimant_node,
-				challenger_leaf: challenger_node,
-			});
+		let at = position.index;
+		let judged = |correct: Hash, reason| {
+			let winner = judge(&correct, &claimant_node, &challenger_node);
+			Ok(Phase::Resolved(Resolution { winner, reason }))
 		};
-		let winner = judge(&correct, &claimant_node, &challenger_node);
-		Ok(Phase::Resolved(Resolution { winner, reason }))
+		let inside = match level {
+			Level::Trace if at >= leaves => {
+				return judged(ZERO_HASH, Reason::PaddingLeaf { leaf: at })
+			},
+			Level::Trace if at < u64::from(ctx.input_count) => {
+				let input = usize::try_from(at)
+					.ok()
+					.and_then(|i| ctx.inputs.get(i))
+					.ok_or(GameError::InvalidContext)?;
+				return judged(leaf_hash(input), Reason::InputLeaf { leaf: at });
+			},
+			Level::Trace => {
+				return Ok(Phase::AwaitingOneStep {
+					leaf: at,
+					claimant_leaf: claimant_node,
+					challenger_leaf: challenger_node,
+				})
+			},
+			Level::Tiles { inside } | Level::Segments { inside, .. } => inside,
+		};
+		if at >= leaves {
+			return judged(ZERO_HASH, Reason::SubStepPadding { leaf: inside.leaf });
+		}
+		let sub_step = |tile: u64, segment: u32, states| Phase::AwaitingSubStep {
+			inside,
+			tile,
+			segment,
+			claimant_leaf: claimant_node,
+			challenger_leaf: challenger_node,
+			states,
+		};
+		Ok(match level {
+			Level::Segments { tile, claimant_states, challenger_states, .. } => {
+				let segment = u32::try_from(at).map_err(|_| GameError::InvalidContext)?;
+				sub_step(tile, segment, Some((claimant_states, challenger_states)))
+			},
+			_ if inside.geometry.segments == 1 => sub_step(at, 0, None),
+			_ => Phase::Revealing {
+				what: Reveal::StateRoots {
+					inside,
+					tile: at,
+					claimant_chunk: claimant_node,
+					challenger_chunk: challenger_node,
+				},
+				claimant: None,
+				challenger: None,
+			},
+		})
+	}
+
+	/// `check` against the claimant's trace root, and if its proofs fail there against the
+	/// challenger's: the leaves before the disputed one agree, so either root proves them.
+	fn on_either_root<R>(
+		&self,
+		claimant_root: Hash,
+		check: impl Fn(Hash) -> Result<R, CanonError>,
+	) -> Result<R, CanonError> {
+		match check(claimant_root) {
+			Err(CanonError::Proof { .. }) => check(self.challenger_root),
+			other => other,
+		}
 	}
 
 	fn ensure_running(&self, now: BlockNumber) -> Result<(), GameError> {

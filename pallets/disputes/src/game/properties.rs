@@ -11,10 +11,10 @@ use edgeproof_canon::{
 use super::{testing::*, *};
 
 /// xorshift64*: small, seeded, good enough to pick test cases.
-struct Rng(u64);
+pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
-	fn next(&mut self) -> u64 {
+	pub(super) fn next(&mut self) -> u64 {
 		self.0 ^= self.0 >> 12;
 		self.0 ^= self.0 << 25;
 		self.0 ^= self.0 >> 27;
@@ -22,19 +22,19 @@ impl Rng {
 	}
 
 	/// Uniform in `0..n` (n > 0).
-	fn below(&mut self, n: u64) -> u64 {
+	pub(super) fn below(&mut self, n: u64) -> u64 {
 		self.next() % n
 	}
 
-	fn chance(&mut self, percent: u64) -> bool {
+	pub(super) fn chance(&mut self, percent: u64) -> bool {
 		self.below(100) < percent
 	}
 
-	fn value(&mut self) -> f32 {
+	pub(super) fn value(&mut self) -> f32 {
 		(self.below(33) as f32 - 16.0) * 0.25
 	}
 
-	fn tensor(&mut self, shape: &[u32]) -> Tensor {
+	pub(super) fn tensor(&mut self, shape: &[u32]) -> Tensor {
 		let n = shape.iter().product::<u32>() as usize;
 		let v: Vec<f32> = (0..n).map(|_| self.value()).collect();
 		Tensor::from_f32(shape.to_vec(), &v)
@@ -105,7 +105,7 @@ fn random_model(rng: &mut Rng) -> Model {
 
 /// Changes one element of `t` so that its leaf hash changes: by one, by a hair, to NaN, or
 /// negated.
-fn perturb(rng: &mut Rng, t: &Tensor) -> Tensor {
+pub(super) fn perturb(rng: &mut Rng, t: &Tensor) -> Tensor {
 	let mut v = t.f32_values().unwrap();
 	let i = rng.below(v.len() as u64) as usize;
 	let x = v[i];
@@ -325,6 +325,9 @@ fn record(stats: &mut Stats, r: &Resolution) {
 		Reason::InputLeaf { .. } => stats.input_leaves += 1,
 		Reason::OneStep { .. } => stats.one_steps += 1,
 		Reason::PaddingLeaf { .. } => panic!("a padding leaf is unreachable"),
+		Reason::SubStep { .. } | Reason::SubStepPadding { .. } => {
+			panic!("these games never cut a node")
+		},
 	}
 	if r.winner == Winner::Neither {
 		stats.neither += 1;

@@ -5,9 +5,15 @@ use alloc::{vec, vec::Vec};
 use core::ops::Range;
 
 use edgeproof_canon::{
-	commit::program_tree, execute, execute_node, leaf_hash, one_step_witness, program_root,
+	chunk::chunk_bytes,
+	commit::program_tree,
+	execute, execute_node, leaf_hash, one_step_witness, program_root,
+	substep::{
+		cut_witness, run_substep, substep_witness, CutWitness, Geometry, SubStepLimits,
+		SubStepWitness,
+	},
 	CanonError, Hash, LeafWitness, Limits, MerkleTree, OneStepWitness, Position, Program, Ref,
-	Tensor, Tolerance, Trace,
+	Tensor, TensorChunks, Tolerance, Trace,
 };
 
 use super::{BlockNumber, ClaimContext, Game, GameError, Outcome, Party, Phase};
@@ -36,6 +42,7 @@ impl Model {
 			outputs,
 			tolerance,
 			limits: Limits::NATIVE,
+			substep_limits: edgeproof_canon::substep::SubStepLimits::DEFAULT,
 		}
 	}
 
@@ -89,6 +96,44 @@ impl Model {
 		values
 	}
 
+	/// The input tensors of leaf `k`'s node in `values` (constants included), in input order.
+	pub fn node_inputs<'a>(&'a self, values: &'a [Tensor], k: u64) -> Vec<&'a Tensor> {
+		let m = self.program.inputs.len();
+		self.program.nodes[k as usize - m]
+			.inputs
+			.iter()
+			.map(|&r| match r {
+				Ref::Input(i) => &values[i as usize],
+				Ref::Const(i) => &self.program.constants[i as usize],
+				Ref::Node(i) => &values[m + i as usize],
+			})
+			.collect()
+	}
+
+	/// A liar that runs leaf `k`'s node honestly but for tile `tile`, whose state after segment
+	/// `segment` (not the last) it changes, so that the tile's chunk and the later nodes follow
+	/// from the changed state. `None` if the change does not reach the node's output.
+	pub fn state_cheater(
+		&self,
+		base: &[Tensor],
+		k: u64,
+		g: &Geometry,
+		(tile, segment): (u64, u32),
+	) -> Option<Player> {
+		let liar =
+			Player { tampered_state: Some((k, tile, segment)), ..Player::new(base.to_vec()) };
+		let chunk = liar.run_tile(self, k, g, tile).pop()?;
+		let mut values = base.to_vec();
+		let range = edgeproof_canon::TensorHeader::of(&values[k as usize]).chunk_range(tile)?;
+		values[k as usize].data[range].copy_from_slice(&chunk);
+		if values[k as usize] == base[k as usize] {
+			return None;
+		}
+		let m = self.program.inputs.len();
+		let _ = self.recompute(&mut values, k as usize - m + 1);
+		Some(Player { tampered_state: Some((k, tile, segment)), ..Player::new(values) })
+	}
+
 	/// What the one-step at leaf `k` computes from `values` (its leaves before `k`).
 	pub fn correct_leaf(&self, values: &[Tensor], k: u64) -> Result<Hash, CanonError> {
 		let m = self.program.inputs.len() as u64;
@@ -118,12 +163,15 @@ impl Model {
 pub struct Player {
 	pub values: Vec<Tensor>,
 	pub tree: MerkleTree,
+	/// A liar's changed sub-step state: leaf, tile and the segment after which it changes
+	/// (the first element of the state, by one).
+	pub tampered_state: Option<(u64, u64, u32)>,
 }
 
 impl Player {
 	pub fn new(values: Vec<Tensor>) -> Self {
 		let tree = MerkleTree::new(values.iter().map(leaf_hash).collect());
-		Self { values, tree }
+		Self { values, tree, tampered_state: None }
 	}
 
 	pub fn root(&self) -> Hash {
@@ -154,6 +202,91 @@ impl Player {
 	pub fn witness(&self, model: &Model, k: u64) -> OneStepWitness {
 		let trace = Trace { values: self.values.clone() };
 		one_step_witness(&model.program, &model.program_tree, &trace, &self.tree, k).unwrap()
+	}
+
+	/// The cut witness of leaf `k`'s node, from this trace.
+	pub fn cut_witness(&self, model: &Model, k: u64) -> Result<CutWitness, CanonError> {
+		let ins = model.node_inputs(&self.values, k);
+		cut_witness(&model.program, &model.program_tree, &self.tree, k, &ins)
+	}
+
+	/// Leaf `k`'s header and chunk tree.
+	pub fn chunks(&self, k: u64) -> TensorChunks {
+		TensorChunks::new(&self.values[k as usize])
+	}
+
+	/// The states tile `tile` of leaf `k`'s node leaves after each segment, run from this
+	/// trace's node inputs (a state liar changes its one); the last one is the tile's chunk.
+	fn run_tile(&self, model: &Model, k: u64, g: &Geometry, tile: u64) -> Vec<Vec<u8>> {
+		let m = model.program.inputs.len();
+		let op = &model.program.nodes[k as usize - m].op;
+		let ins = model.node_inputs(&self.values, k);
+		let mut states: Vec<Vec<u8>> = Vec::new();
+		for s in 0..g.segments {
+			let mut next = run_substep(op, &ins, g, tile, s, states.last().map(|v| &v[..]))
+				.expect("the sub-step runs");
+			if self.tampered_state == Some((k, tile, s)) && !g.is_last(s) {
+				let x = f32::from_le_bytes(next[..4].try_into().unwrap());
+				let changed = if x.is_finite() { x + 1.0 } else { 0.0 };
+				next[..4].copy_from_slice(&changed.to_le_bytes());
+			}
+			states.push(next);
+		}
+		states
+	}
+
+	/// What the player commits to as tile `tile`'s segment states: [`Player::run_tile`], but
+	/// the last state is this trace's chunk of the tile (a liar that changed the node's output
+	/// claims it there).
+	pub fn tile_states(&self, model: &Model, k: u64, g: &Geometry, tile: u64) -> Vec<Vec<u8>> {
+		let mut states = self.run_tile(model, k, g, tile);
+		if let (Some(last), Some(chunk)) =
+			(states.last_mut(), chunk_bytes(&self.values[k as usize], tile))
+		{
+			*last = chunk.to_vec();
+		}
+		states
+	}
+
+	/// The tree over [`Player::tile_states`]' leaves.
+	pub fn state_tree(&self, model: &Model, k: u64, g: &Geometry, tile: u64) -> MerkleTree {
+		let states = self.tile_states(model, k, g, tile);
+		MerkleTree::new(
+			states.iter().enumerate().map(|(s, bytes)| g.leaf(s as u32, bytes)).collect(),
+		)
+	}
+
+	/// The witness of sub-step `(tile, segment)` of leaf `k`'s node, with the proof of the
+	/// state it starts from in this player's state tree (past segment 0).
+	pub fn substep_witness(
+		&self,
+		model: &Model,
+		k: u64,
+		g: &Geometry,
+		limits: &SubStepLimits,
+		(tile, segment): (u64, u32),
+	) -> (SubStepWitness, Option<edgeproof_canon::MerkleProof>) {
+		let ins = model.node_inputs(&self.values, k);
+		let (state, proof) = match segment.checked_sub(1) {
+			None => (None, None),
+			Some(before) => {
+				let states = self.tile_states(model, k, g, tile);
+				let tree = self.state_tree(model, k, g, tile);
+				(Some(states[before as usize].clone()), tree.proof(u64::from(before)))
+			},
+		};
+		let w = substep_witness(
+			&model.program,
+			&model.program_tree,
+			&self.tree,
+			k,
+			&ins,
+			limits,
+			(tile, segment),
+			state,
+		)
+		.unwrap();
+		(w, proof)
 	}
 }
 

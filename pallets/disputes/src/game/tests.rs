@@ -201,6 +201,7 @@ fn respond_starts_the_bisection_at_the_root() {
 	assert_eq!(
 		*game.phase(),
 		Phase::Bisection {
+			level: Level::Trace,
 			position: Position::ROOT,
 			claimant_node: honest.root(),
 			challenger_node: liar.root(),
@@ -545,6 +546,7 @@ fn a_padding_leaf_is_judged_against_the_zero_hash() {
 		let mut game = base.clone();
 		let position = Position { depth: 2, index: 3 };
 		game.phase = Phase::Bisection {
+			level: Level::Trace,
 			position,
 			claimant_node: hash_pair(&shared, &claimant_pad),
 			challenger_node: hash_pair(&shared, &challenger_pad),
@@ -798,8 +800,9 @@ fn every_move_after_resolution_is_refused() {
 
 #[test]
 fn the_stored_game_is_small_and_round_trips() {
-	// 8 (params) + 12 (clocks) + 32 + 33 (roots) + 207 (largest phase: a bisection round).
-	assert_eq!(Game::max_encoded_len(), 292);
+	// 8 (params) + 12 (clocks) + 32 + 33 (roots) + 325 (largest phase: a bisection round of a
+	// tile's segment states, whose level holds the cut node, 45 bytes, and both state roots).
+	assert_eq!(Game::max_encoded_len(), 410);
 	let m = model();
 	let (honest, liar) = (m.honest(), cheater(&m, 3, 1.0));
 	let claim = claim_of(&m, &honest);
