@@ -328,7 +328,7 @@ fn substeps(name: &str, runs: usize) {
 	use edgeproof_canon::{
 		node_work,
 		ops::Meta,
-		substep::{geometry, reads, run_substep, SubStepLimits},
+		substep::{geometry_within, reads, run_substep, SubStepLimits},
 	};
 	let (program, inputs) = match name {
 		"light_resnet50" => {
@@ -342,11 +342,21 @@ fn substeps(name: &str, runs: usize) {
 	let m = program.inputs.len();
 	let log2 = |v: u64| 64 - v.saturating_sub(1).leading_zeros();
 	println!(
-		"{:>4} {:<40} {:>11} {:>6} {:>4} {:>7} {:>9} {:>9} {:>8}",
-		"node", "operator", "work", "tiles", "segs", "rounds", "read KiB", "step ms", "cut ms"
+		"{:>4} {:<40} {:>11} {:>6} {:>4} {:>7} {:>9} {:>9} {:>8} {:>9}",
+		"node",
+		"operator",
+		"work",
+		"tiles",
+		"segs",
+		"rounds",
+		"read KiB",
+		"step ms",
+		"cut ms",
+		"cut cost"
 	);
 	let (mut heavy, mut cut, mut most_rounds, mut most_read, mut slowest) = (0, 0, 0, 0u64, 0f64);
 	let mut slowest_cut = 0f64;
+	let mut dearest_cut = 0u64;
 	for (j, node) in program.nodes.iter().enumerate() {
 		let ins = trace.node_inputs(&program, j).expect("a node of the program");
 		let metas: Vec<Meta> = ins.iter().map(|t| Meta::of(t)).collect();
@@ -357,7 +367,7 @@ fn substeps(name: &str, runs: usize) {
 		}
 		heavy += 1;
 		let started = Instant::now();
-		let g = match geometry(&node.op, &metas, &limits) {
+		let (g, cost) = match geometry_within(&node.op, &metas, &limits, u64::MAX) {
 			Ok(g) => g,
 			Err(e) => {
 				println!("{j:>4} {:<40} {work:>11}  no sub-steps: {e}", node.op.describe());
@@ -366,6 +376,7 @@ fn substeps(name: &str, runs: usize) {
 		};
 		let cutting = started.elapsed().as_secs_f64() * 1e3;
 		slowest_cut = slowest_cut.max(cutting);
+		dearest_cut = dearest_cut.max(cost);
 		cut += 1;
 		// The heaviest sub-step: the last segment (the epilogue) of the first tile.
 		let last = g.segments - 1;
@@ -383,7 +394,7 @@ fn substeps(name: &str, runs: usize) {
 		(most_rounds, most_read) = (most_rounds.max(rounds), most_read.max(read));
 		slowest = slowest.max(step.as_secs_f64() * 1e3);
 		println!(
-			"{j:>4} {:<40} {work:>11} {:>6} {:>4} {rounds:>7} {:>9.1} {:>9.2} {cutting:>8.2}",
+			"{j:>4} {:<40} {work:>11} {:>6} {:>4} {rounds:>7} {:>9.1} {:>9.2} {cutting:>8.2} {cost:>9}",
 			node.op.describe(),
 			g.tiles(),
 			g.segments,
@@ -394,7 +405,7 @@ fn substeps(name: &str, runs: usize) {
 	println!(
 		"{name}: {heavy} nodes over {} work or {} bytes of inputs, {cut} cut; at most {most_rounds} second-level \
 		 rounds, {:.1} KiB read, {slowest:.2} ms a sub-step (native, median of {runs}), \
-		 {slowest_cut:.2} ms to cut a node",
+		 {slowest_cut:.2} ms to cut a node (cost {dearest_cut})",
 		limits.max_work,
 		limits.max_read_bytes,
 		most_read as f64 / 1024.0

@@ -211,8 +211,9 @@ proptest! {
 		use codec::{Decode, Encode};
 		use edgeproof_canon::{substep, OneStepContext, Limits};
 		let ctx = OneStepContext { program_root: [1; 32], node_count: 3, input_count: 1, trace_root: [2; 32], limits: Limits::NATIVE };
+		let g = substep::Geometry { output: DType::F32, elements: 5000, terms: 9, segments: 2 };
 		if let Ok(w) = substep::SubStepWitness::decode(&mut &bytes[..]) {
-			let _ = substep::verify_substep(&ctx, 1, &w, &substep::SubStepLimits::DEFAULT);
+			let _ = substep::verify_substep(&ctx, 1, &w, &g);
 		}
 		let honest = substep::SubStepWitness {
 			node: edgeproof_canon::CommittedNode { op: Op::Relu, inputs: vec![edgeproof_canon::CommittedRef::Input(0)] },
@@ -226,7 +227,7 @@ proptest! {
 		let cut = at % (encoded.len() + 1);
 		encoded.splice(cut..cut, bytes.iter().copied());
 		if let Ok(w) = substep::SubStepWitness::decode(&mut &encoded[..]) {
-			let _ = substep::verify_substep(&ctx, 1, &w, &substep::SubStepLimits::DEFAULT);
+			let _ = substep::verify_substep(&ctx, 1, &w, &g);
 		}
 	}
 }

@@ -651,22 +651,24 @@ fn a_gather_witness_carries_the_rows_it_reads() {
 	let limits = SubStepLimits::DEFAULT;
 	let ins = trace.node_inputs(&program, 0).unwrap();
 	let leaves = chunk_leaves(&trace.values[1]);
+	let metas: Vec<Meta> = ins.iter().map(|t| Meta::of(t)).collect();
+	let g = geometry(&Op::Gather { axis: 0 }, &metas, &limits).unwrap();
 	for t in 0..2u64 {
 		let w = substep_witness(&program, &ptree, &ttree, 1, &ins, &limits, (t, 0), None).unwrap();
 		// 16 rows of 256 bytes a tile, each in its own chunk of the table; one chunk of ids.
 		assert_eq!((w.inputs[0].chunks.len(), w.inputs[1].chunks.len()), (16, 1));
-		assert_eq!(verify_substep(&ctx, 1, &w, &limits).unwrap().leaf, leaves[t as usize]);
+		assert_eq!(verify_substep(&ctx, 1, &w, &g).unwrap().leaf, leaves[t as usize]);
 	}
 	let honest = substep_witness(&program, &ptree, &ttree, 1, &ins, &limits, (1, 0), None).unwrap();
 	let mut w = honest.clone();
 	w.inputs[1].chunks.clear();
 	// Without its indices the tile would read row 0 of the table: refused either way.
-	let e = verify_substep(&ctx, 1, &w, &limits).unwrap_err().to_string();
+	let e = verify_substep(&ctx, 1, &w, &g).unwrap_err().to_string();
 	assert!(e.contains("the sub-step reads chunks"), "{e}");
 	let other = substep_witness(&program, &ptree, &ttree, 1, &ins, &limits, (0, 0), None).unwrap();
 	let mut w = honest.clone();
 	w.inputs[0].chunks = other.inputs[0].chunks.clone();
-	let e = verify_substep(&ctx, 1, &w, &limits).unwrap_err().to_string();
+	let e = verify_substep(&ctx, 1, &w, &g).unwrap_err().to_string();
 	assert!(e.contains("input 0: the sub-step reads chunks"), "{e}");
 	let bad = Tensor::from_i64(vec![1, 32], &[3000; 32]);
 	let metas = [Meta::of(ins[0]), Meta::of(&bad)];
@@ -828,6 +830,7 @@ fn substep_witnesses_verify_and_tampering_is_refused() {
 	// 72 terms an output: 20 a segment with the bias within 21 per output.
 	let limits = SubStepLimits { max_work: 1024 * 21, max_read_bytes: u64::MAX };
 	let mut witnesses: Vec<SubStepWitness> = Vec::new();
+	let mut cuts = Vec::new();
 	for (k, segments) in [(1u64, 4), (2, 1)] {
 		let ins = trace.node_inputs(&program, k as usize - 1).unwrap();
 		let metas: Vec<Meta> = ins.iter().map(|t| Meta::of(t)).collect();
@@ -835,8 +838,13 @@ fn substep_witnesses_verify_and_tampering_is_refused() {
 		assert_eq!((g.tiles(), g.segments), (25, segments));
 		// The cut witness fixes the same cut from headers alone, and the output's header.
 		let cw = cut_witness(&program, &ptree, &ttree, k, &ins).unwrap();
-		let cut = verify_cut(&ctx, k, &cw, &limits).unwrap();
+		let cut = verify_cut(&ctx, k, &cw, &limits, u64::MAX).unwrap();
 		assert_eq!((cut.geometry, &cut.output), (g, &TensorHeader::of(&trace.values[k as usize])));
+		// The cost counts the sub-steps whose reads were listed (each cut was checked at one
+		// count of segments) and the ranges they list; a smaller budget refuses the cut.
+		assert!(cut.cost > g.substeps(), "{}", cut.cost);
+		assert!(verify_cut(&ctx, k, &cw, &limits, cut.cost - 1).is_err());
+		cuts.push(g);
 		let leaves = chunk_leaves(&trace.values[k as usize]);
 		for t in [0, 12, 24] {
 			let (mut state, mut from) = (None::<Vec<u8>>, None);
@@ -852,8 +860,8 @@ fn substep_witnesses_verify_and_tampering_is_refused() {
 					state.clone(),
 				)
 				.unwrap();
-				let outcome = verify_substep(&ctx, k, &w, &limits).unwrap();
-				assert_eq!((&outcome.geometry, outcome.from), (&g, from));
+				let outcome = verify_substep(&ctx, k, &w, &g).unwrap();
+				assert_eq!(outcome.from, from);
 				let next = run_substep(
 					&program.nodes[k as usize - 1].op,
 					&ins,
@@ -877,8 +885,9 @@ fn substep_witnesses_verify_and_tampering_is_refused() {
 	// The Conv's tile 12, segment 1: chunks of x and of the weights, a state.
 	let honest = witnesses[5].clone();
 	assert_eq!((honest.tile, honest.segment), (12, 1));
+	let conv_cut = cuts[0];
 	let refused = |w: &SubStepWitness, k: u64, why: &str| {
-		let e = verify_substep(&ctx, k, w, &limits).unwrap_err().to_string();
+		let e = verify_substep(&ctx, k, w, &conv_cut).unwrap_err().to_string();
 		assert!(e.contains(why), "{why}: {e}");
 	};
 	let mut w = honest.clone();
@@ -909,14 +918,24 @@ fn substep_witnesses_verify_and_tampering_is_refused() {
 	w.tile = 25;
 	refused(&w, 1, "no tile 25");
 	let other = OneStepContext { trace_root: [7; 32], ..ctx };
-	let e = verify_substep(&other, 1, &honest, &limits).unwrap_err().to_string();
+	let e = verify_substep(&other, 1, &honest, &conv_cut).unwrap_err().to_string();
 	assert!(e.contains("input 0 is not the node's"), "{e}");
 	// A state that is not the agreed one runs, and says so.
 	let mut w = honest.clone();
 	w.state.as_mut().unwrap()[0] ^= 1;
-	let outcome = verify_substep(&ctx, 1, &w, &limits).unwrap();
-	let agreed = verify_substep(&ctx, 1, &honest, &limits).unwrap();
+	let outcome = verify_substep(&ctx, 1, &w, &conv_cut).unwrap();
+	let agreed = verify_substep(&ctx, 1, &honest, &conv_cut).unwrap();
 	assert_ne!(outcome.from, agreed.from);
+	// A cut that is not the node's (other terms, more segments than terms, another dtype).
+	for wrong in [
+		Geometry { terms: 71, ..conv_cut },
+		Geometry { segments: 73, ..conv_cut },
+		Geometry { output: DType::I32, ..conv_cut },
+		Geometry { elements: conv_cut.elements + 1, ..conv_cut },
+	] {
+		let e = verify_substep(&ctx, 1, &honest, &wrong).unwrap_err().to_string();
+		assert!(e.contains("is not a cut of"), "{e}");
+	}
 	// The Relu's witness proves its input's chunks in the trace (a node leaf).
 	let relu = witnesses.iter().find(|w| w.node.op == Op::Relu && w.tile == 12).unwrap();
 	assert_eq!(relu.inputs[0].input.leaf.as_ref().unwrap().index, 1);
@@ -925,7 +944,7 @@ fn substep_witnesses_verify_and_tampering_is_refused() {
 	let ins = trace.node_inputs(&program, 0).unwrap();
 	let honest = cut_witness(&program, &ptree, &ttree, 1, &ins).unwrap();
 	let refused = |w: &CutWitness, k: u64, why: &str| {
-		let e = verify_cut(&ctx, k, w, &limits).unwrap_err().to_string();
+		let e = verify_cut(&ctx, k, w, &limits, u64::MAX).unwrap_err().to_string();
 		assert!(e.contains(why), "{why}: {e}");
 	};
 	let mut w = honest.clone();
@@ -938,8 +957,8 @@ fn substep_witnesses_verify_and_tampering_is_refused() {
 	w.inputs.pop();
 	refused(&w, 1, "2 inputs for a node of 3");
 	refused(&honest, 2, "not in the program");
-	let e = verify_cut(&other, 1, &honest, &limits).unwrap_err().to_string();
+	let e = verify_cut(&other, 1, &honest, &limits, u64::MAX).unwrap_err().to_string();
 	assert!(e.contains("input 0 is not the node's"), "{e}");
 	let tight = SubStepLimits { max_work: 16, max_read_bytes: u64::MAX };
-	assert!(verify_cut(&ctx, 1, &honest, &tight).is_err(), "no cut within 16 work units");
+	assert!(verify_cut(&ctx, 1, &honest, &tight, u64::MAX).is_err(), "no cut within 16 work units");
 }

@@ -521,6 +521,19 @@ fn conv_dims(kind: &Kind, ins: &[Meta]) -> Result<Option<ConvDims>> {
 /// every sub-step stays within `limits`; an error if no cut does (or the node has no
 /// sub-steps).
 pub fn geometry(op: &Op, ins: &[Meta], limits: &SubStepLimits) -> Result<Geometry> {
+	geometry_within(op, ins, limits, u64::MAX).map(|(g, _)| g)
+}
+
+/// [`geometry`], and what finding it cost: one unit per sub-step whose reads the read bound
+/// was checked on and one per range of elements listed for those reads (before adjacent
+/// ranges are merged). An error once the cost would
+/// pass `budget` (what the runtime can afford to check).
+pub fn geometry_within(
+	op: &Op,
+	ins: &[Meta],
+	limits: &SubStepLimits,
+	budget: u64,
+) -> Result<(Geometry, u64)> {
 	let (output, out, kind) = prepare(op, ins)?;
 	let elements = numel(&out)? as u64;
 	let (terms, epilogue) = terms_and_epilogue(&kind, ins)?;
@@ -550,28 +563,60 @@ pub fn geometry(op: &Op, ins: &[Meta], limits: &SubStepLimits) -> Result<Geometr
 		// every tile whatever the values, so it is checked without them.
 		let most: u64 = ins.iter().map(|m| m.dtype.size() as u64).sum::<u64>() * tile;
 		return match most <= limits.max_read_bytes {
-			true => Ok(Geometry { output, elements, terms, segments: 1 }),
+			true => Ok((Geometry { output, elements, terms, segments: 1 }, 1)),
 			false => Err(too_heavy()),
 		};
 	}
+	let mut cost = 0u64;
 	loop {
 		let g = Geometry { output, elements, terms, segments: segments as u32 };
 		if segments > terms.max(1) || segments > u32::MAX as u64 {
 			return Err(too_heavy());
 		}
-		if max_read_bytes(&kind, ins, &out, &g)? <= limits.max_read_bytes {
-			return Ok(g);
+		if max_read_bytes(&kind, ins, &out, &g, &mut cost, budget)? <= limits.max_read_bytes {
+			return Ok((g, cost));
 		}
 		segments = (segments * 2).min(terms.max(1)).max(segments + 1);
 	}
 }
 
-/// The largest read of any sub-step of `g`, in bytes.
-fn max_read_bytes(kind: &Kind, ins: &[Meta], out: &[u32], g: &Geometry) -> Result<u64> {
+/// Checks that `g` is a cut of a node with operator `op` on inputs `ins`: its output dtype,
+/// element and term counts, and segments within the terms. Cheap (no reads are listed): the
+/// runtime checks a sub-step against the cut the game fixed with [`geometry_within`].
+pub fn check_geometry(op: &Op, ins: &[Meta], g: &Geometry) -> Result<()> {
+	let (output, out, kind) = prepare(op, ins)?;
+	let (terms, _) = terms_and_epilogue(&kind, ins)?;
+	let fits = output == g.output
+		&& numel(&out)? as u64 == g.elements
+		&& terms == g.terms
+		&& g.segments >= 1
+		&& u64::from(g.segments) <= terms.max(1);
+	match fits {
+		true => Ok(()),
+		false => Err(value_err(NAME, format!("{g:?} is not a cut of {}", op.describe()))),
+	}
+}
+
+/// The largest read of any sub-step of `g`, in bytes; adds what listing the reads cost to
+/// `cost`, and fails once it passes `budget`.
+fn max_read_bytes(
+	kind: &Kind,
+	ins: &[Meta],
+	out: &[u32],
+	g: &Geometry,
+	cost: &mut u64,
+	budget: u64,
+) -> Result<u64> {
 	let mut most = 0u64;
 	for t in 0..g.tiles() {
 		for s in 0..g.segments {
-			let bytes = reads_of(kind, ins, out, g, t, s)?
+			let mut listed = 0u64;
+			let reads = reads_of(kind, ins, out, g, t, s, &mut listed)?;
+			*cost = cost.saturating_add(1 + listed);
+			if *cost > budget {
+				return Err(value_err(NAME, format!("cutting costs more than {budget}")));
+			}
+			let bytes = reads
 				.iter()
 				.zip(ins)
 				.map(|(ranges, m)| {
@@ -594,7 +639,7 @@ pub fn reads(
 	s: u32,
 ) -> Result<Vec<Vec<Range<usize>>>> {
 	let (_, out, kind) = prepare(op, ins)?;
-	reads_of(&kind, ins, &out, g, t, s)
+	reads_of(&kind, ins, &out, g, t, s, &mut 0)
 }
 
 /// The chunks of an input of dtype `dtype` that cover `ranges` of its elements.
@@ -631,11 +676,15 @@ fn reads_of(
 	g: &Geometry,
 	t: u64,
 	s: u32,
+	listed: &mut u64,
 ) -> Result<Vec<Vec<Range<usize>>>> {
 	let tile = g.tile(t).ok_or_else(|| value_err(NAME, format!("no tile {t}")))?;
 	let seg = g.segment(s).ok_or_else(|| value_err(NAME, format!("no segment {s}")))?;
 	let mut reads: Vec<Vec<Range<usize>>> = vec![Vec::new(); ins.len()];
+	// Ranges listed, and output positions a broadcast walked (one each).
+	let walked = core::cell::Cell::new(0u64);
 	let mut add = |i: usize, r: Range<usize>| -> Result<()> {
+		walked.set(walked.get() + 1);
 		reads.get_mut(i).ok_or_else(|| value_err(NAME, format!("no input {i}")))?.push(r);
 		Ok(())
 	};
@@ -710,7 +759,7 @@ fn reads_of(
 				}
 			}
 			if last {
-				step_reads(steps.get(1..).unwrap_or_default(), ins, out, &tile, &mut add)?;
+				step_reads(steps.get(1..).unwrap_or_default(), ins, out, &tile, &mut add, &walked)?;
 			}
 		},
 		Kind::Pool { window, average } => {
@@ -784,7 +833,7 @@ fn reads_of(
 			}
 			if last && gemm.is_some() && ins.len() > 2 {
 				let c = ins.get(2).map(|m| m.shape).unwrap_or_default();
-				for r in broadcast_ranges(out, c, &tile) {
+				for r in broadcast_ranges(out, c, &tile, &walked) {
 					add(2, r)?;
 				}
 			}
@@ -810,8 +859,9 @@ fn reads_of(
 				add(0, r)?;
 			}
 		},
-		Kind::Steps(steps) => step_reads(steps, ins, out, &tile, &mut add)?,
+		Kind::Steps(steps) => step_reads(steps, ins, out, &tile, &mut add, &walked)?,
 	}
+	*listed = walked.get();
 	Ok(reads.into_iter().map(merged).collect())
 }
 
@@ -838,6 +888,7 @@ fn step_reads(
 	out: &[u32],
 	tile: &Range<usize>,
 	add: &mut impl FnMut(usize, Range<usize>) -> Result<()>,
+	walked: &core::cell::Cell<u64>,
 ) -> Result<()> {
 	for step in steps {
 		let per_element = match step.op {
@@ -848,7 +899,7 @@ fn step_reads(
 			let StepArg::Input(i) = *a else { continue };
 			let shape = ins.get(i as usize).map(|m| m.shape).unwrap_or_default();
 			if pos < per_element {
-				for r in broadcast_ranges(out, shape, tile) {
+				for r in broadcast_ranges(out, shape, tile, walked) {
 					add(i as usize, r)?;
 				}
 			} else {
@@ -859,8 +910,14 @@ fn step_reads(
 	Ok(())
 }
 
-/// The elements of an input of shape `inp`, broadcast to `out`, at output positions `tile`.
-fn broadcast_ranges(out: &[u32], inp: &[u32], tile: &Range<usize>) -> Vec<Range<usize>> {
+/// The elements of an input of shape `inp`, broadcast to `out`, at output positions `tile`;
+/// adds the positions it walks to `walked`.
+fn broadcast_ranges(
+	out: &[u32],
+	inp: &[u32],
+	tile: &Range<usize>,
+	walked: &core::cell::Cell<u64>,
+) -> Vec<Range<usize>> {
 	if inp == out {
 		return vec![tile.clone()];
 	}
@@ -871,6 +928,7 @@ fn broadcast_ranges(out: &[u32], inp: &[u32], tile: &Range<usize>) -> Vec<Range<
 	}
 	let strides = broadcast_strides(out, inp);
 	let mut ranges: Vec<Range<usize>> = Vec::new();
+	walked.set(walked.get() + tile.len() as u64);
 	for p in tile.clone() {
 		let (mut rest, mut off) = (p, 0usize);
 		for (d, st) in out.iter().zip(&strides).rev() {

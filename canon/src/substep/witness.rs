@@ -8,7 +8,10 @@ use alloc::{format, vec, vec::Vec};
 use codec::{Decode, DecodeWithMemTracking, Encode};
 use scale_info::TypeInfo;
 
-use super::{chunks_of, geometry, reads, run_substep, Geometry, SubStepLimits};
+use super::{
+	check_geometry, chunks_of, geometry, geometry_within, reads, run_substep, Geometry,
+	SubStepLimits,
+};
 use crate::{
 	chunk::{chunk_bytes, chunk_leaf, TensorChunks, TensorHeader},
 	commit::{
@@ -52,12 +55,14 @@ pub struct CutWitness {
 	pub inputs: Vec<ProvedInput>,
 }
 
-/// A node's cut as a checked [`CutWitness`] gives it: the geometry, and the header of the
-/// node's output, which every correct leaf of the node has.
+/// A node's cut as a checked [`CutWitness`] gives it: the geometry, the header of the node's
+/// output, which every correct leaf of the node has, and what finding the cut cost
+/// ([`super::geometry_within`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cut {
 	pub geometry: Geometry,
 	pub output: TensorHeader,
+	pub cost: u64,
 }
 
 /// Everything the runtime needs to run sub-step `(tile, segment)` of node `k - m`.
@@ -78,8 +83,6 @@ pub struct SubStepWitness {
 /// What a checked sub-step gives.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SubStepOutcome {
-	/// The node's cut.
-	pub geometry: Geometry,
 	/// The leaf of the state the witness started from (`None` for segment 0), as
 	/// [`Geometry::leaf`] commits a state: the game compares it with the state both parties
 	/// agree on.
@@ -233,12 +236,14 @@ fn check_node_and_inputs<'a>(
 
 /// Checks a cut witness for trace leaf `k` (the node and its inputs, as [`verify_substep`]
 /// does) and gives the node's cut for `limits` and its output's header. Errors if the node has
-/// no sub-steps or cannot be cut within `limits`.
+/// no sub-steps, cannot be cut within `limits`, or finding the cut would cost more than
+/// `budget` ([`super::geometry_within`]).
 pub fn verify_cut(
 	ctx: &OneStepContext,
 	k: u64,
 	w: &CutWitness,
 	limits: &SubStepLimits,
+	budget: u64,
 ) -> Result<Cut> {
 	check_node_and_inputs(ctx, k, &w.node, &w.node_proof, w.inputs.iter())?;
 	// Shapes alone fix the cut (a Gather's reads depend on its indices, its cut does not).
@@ -247,23 +252,24 @@ pub fn verify_cut(
 		.iter()
 		.map(|i| Meta { dtype: i.header.dtype, shape: &i.header.shape, value: None })
 		.collect();
-	let geometry = geometry(&w.node.op, &metas, limits)?;
+	let (geometry, cost) = geometry_within(&w.node.op, &metas, limits, budget)?;
 	let (dtype, shape) = infer(&w.node.op, &metas)?;
 	let data_len = numel(&shape)?
 		.checked_mul(dtype.size())
 		.and_then(|n| u32::try_from(n).ok())
 		.ok_or_else(|| proof_err("the node's output is too large"))?;
-	Ok(Cut { geometry, output: TensorHeader { dtype, shape, data_len } })
+	Ok(Cut { geometry, output: TensorHeader { dtype, shape, data_len }, cost })
 }
 
-/// Checks a sub-step witness for trace leaf `k` and runs the sub-step. Checks: the node and its
-/// inputs (as [`verify_cut`] does); that the witness carries exactly the chunks the sub-step
-/// reads, each proved against its input's data root. The cut is [`geometry`]'s for `limits`.
+/// Checks a sub-step witness for trace leaf `k` of the node cut as `g` (the cut [`verify_cut`]
+/// gave) and runs the sub-step. Checks: the node and its inputs (as [`verify_cut`] does); that
+/// `g` is a cut of the node ([`check_geometry`]); that the witness carries exactly the chunks
+/// the sub-step reads, each proved against its input's data root.
 pub fn verify_substep(
 	ctx: &OneStepContext,
 	k: u64,
 	w: &SubStepWitness,
-	limits: &SubStepLimits,
+	g: &Geometry,
 ) -> Result<SubStepOutcome> {
 	check_node_and_inputs(ctx, k, &w.node, &w.node_proof, w.inputs.iter().map(|i| &i.input))?;
 	// The inputs from their proved chunks (zeros elsewhere); then the cut and the reads,
@@ -287,8 +293,8 @@ pub fn verify_substep(
 		tensors.push(Tensor { dtype: header.dtype, shape: header.shape.clone(), data });
 	}
 	let metas: Vec<Meta> = tensors.iter().map(Meta::of).collect();
-	let g = geometry(&w.node.op, &metas, limits)?;
-	let read = reads(&w.node.op, &metas, &g, w.tile, w.segment)?;
+	check_geometry(&w.node.op, &metas, g)?;
+	let read = reads(&w.node.op, &metas, g, w.tile, w.segment)?;
 	for (pos, ((input, ranges), t)) in w.inputs.iter().zip(&read).zip(&tensors).enumerate() {
 		let wanted = chunks_of(t.dtype, ranges);
 		if input.chunks.len() != wanted.len()
@@ -300,10 +306,9 @@ pub fn verify_substep(
 		}
 	}
 	let refs: Vec<&Tensor> = tensors.iter().collect();
-	let out = run_substep(&w.node.op, &refs, &g, w.tile, w.segment, w.state.as_deref())?;
+	let out = run_substep(&w.node.op, &refs, g, w.tile, w.segment, w.state.as_deref())?;
 	Ok(SubStepOutcome {
 		from: w.state.as_deref().map(|state| chunk_leaf(g.accumulator(), state)),
 		leaf: g.leaf(w.segment, &out),
-		geometry: g,
 	})
 }

@@ -10,8 +10,10 @@ use super::*;
 use crate::{benchmark_helper::BenchmarkHelper as _, Pallet as Disputes};
 use alloc::{vec, vec::Vec};
 use edgeproof_canon::{
-	execute_with, leaf_hash, one_step_witness, program_root, program_tree, DType, LeafWitness,
-	Limits, MerkleTree, Node, Op, Program, Ref, Tensor, TensorSpec,
+	execute_with, leaf_hash, one_step_witness, program_root, program_tree,
+	substep::{cut_witness, substep_witness},
+	DType, Hash, LeafWitness, Limits, MerkleTree, Node, Op, Program, Ref, Tensor, TensorHeader,
+	TensorSpec,
 };
 use frame_benchmarking::v2::*;
 use frame_support::{
@@ -246,6 +248,177 @@ fn expand_then(op: Op, e: u32, extra_const: Option<Tensor>) -> (Program, Vec<Ten
 	(program, vec![Tensor::from_f32(vec![1, 1], &[0.5])])
 }
 
+/// `s (F32 [1]) -> MatMul(A, B) -> ReduceSum`, A [rows, k] and B [k, 32] constants (or another
+/// node on constants): a node the second level cuts, set up without executing it. Both parties' leaves of the product are
+/// made up (the product's header over made-up chunk leaves, the liar's first chunk another), so
+/// the game can reach the cut and the sub-step whatever its size; the sub-step then finds
+/// neither leaf.
+struct Product<T: Config> {
+	program: Program,
+	honest_tree: MerkleTree,
+	liar_tree: MerkleTree,
+	/// Each party's chunk leaves of the product.
+	honest_chunks: MerkleTree,
+	liar_chunks: MerkleTree,
+	header: TensorHeader,
+	claim: ClaimId,
+	claimant: T::AccountId,
+}
+
+impl<T: Config> Product<T> {
+	/// The product [rows, k] x [k, 32].
+	fn new(rows: u32, k: u32) -> Result<Self, BenchmarkError> {
+		let a = Tensor::from_f32(vec![rows, k], &vec![0.5; (rows * k) as usize]);
+		let b = Tensor::from_f32(vec![k, 32], &vec![0.25; (k * 32) as usize]);
+		Self::of(Op::MatMul, vec![a, b], vec![rows, 32])
+	}
+
+	/// `op` on the constants `constants` (the node's inputs, in order), giving `shape`.
+	fn of(op: Op, constants: Vec<Tensor>, shape: Vec<u32>) -> Result<Self, BenchmarkError> {
+		let inputs = (0..constants.len() as u32).map(Ref::Const).collect();
+		let elements: u32 = shape.iter().product();
+		let program = Program {
+			inputs: vec![TensorSpec { dtype: DType::F32, shape: vec![1] }],
+			constants,
+			nodes: vec![
+				Node { op, inputs },
+				Node {
+					op: Op::ReduceSum { axes: vec![0, 1], keepdims: false },
+					inputs: vec![Ref::Node(0)],
+				},
+			],
+			outputs: vec![Ref::Node(1)],
+		};
+		let header = TensorHeader { dtype: DType::F32, shape, data_len: elements * 4 };
+		let chunks = |first: u8| {
+			let leaves: Vec<Hash> = (0..header.chunk_count())
+				.map(|c| {
+					let mut h = [7u8; 32];
+					h[..8].copy_from_slice(&c.to_le_bytes());
+					h[31] = if c == 0 { first } else { 0 };
+					h
+				})
+				.collect();
+			MerkleTree::new(leaves)
+		};
+		let (honest_chunks, liar_chunks) = (chunks(1), chunks(2));
+		let input = Tensor::from_f32(vec![1], &[0.5]);
+		let (truth, lie) = (Tensor::from_f32(vec![], &[0.0]), Tensor::from_f32(vec![], &[1.0]));
+		let trace = |chunks: &MerkleTree, out: &Tensor| {
+			MerkleTree::new(vec![
+				leaf_hash(&input),
+				header.leaf_hash(&chunks.root()),
+				leaf_hash(out),
+			])
+		};
+		let root = program_root(&program).map_err(|_| BenchmarkError::Weightless)?;
+		let (claim, claimant) = T::BenchmarkHelper::claim(
+			core::slice::from_ref(&input),
+			core::slice::from_ref(&lie),
+			root,
+			2,
+			0,
+		)?;
+		Ok(Self {
+			honest_tree: trace(&honest_chunks, &truth),
+			liar_tree: trace(&liar_chunks, &lie),
+			program,
+			honest_chunks,
+			liar_chunks,
+			header,
+			claim,
+			claimant,
+		})
+	}
+
+	/// Opens (an honest challenger), responds and bisects to the product's leaf; returns the
+	/// dispute and the challenger.
+	fn to_the_product(&self) -> Result<(DisputeId, T::AccountId), BenchmarkError> {
+		let who = challenger::<T>(0);
+		let id = NextDisputeId::<T>::get();
+		let out = |values: Tensor, tree: &MerkleTree| {
+			BoundedVec::truncate_from(vec![LeafWitness {
+				tensor: values,
+				proof: tree
+					.proof(2)
+					.unwrap_or(edgeproof_canon::MerkleProof { index: 2, siblings: vec![] }),
+			}])
+		};
+		Disputes::<T>::open(
+			RawOrigin::Signed(who.clone()).into(),
+			self.claim,
+			self.honest_tree.root(),
+			out(Tensor::from_f32(vec![], &[0.0]), &self.honest_tree),
+		)
+		.map_err(|_| BenchmarkError::Stop("open refused"))?;
+		Disputes::<T>::respond(
+			RawOrigin::Signed(self.claimant.clone()).into(),
+			id,
+			self.liar_tree.root(),
+			out(Tensor::from_f32(vec![], &[1.0]), &self.liar_tree),
+		)
+		.map_err(|_| BenchmarkError::Stop("respond refused"))?;
+		let trees = [(&self.claimant, &self.liar_tree), (&who, &self.honest_tree)];
+		play_trees::<T>(id, &trees)?;
+		Ok((id, who))
+	}
+
+	fn cut_witness(&self) -> Result<edgeproof_canon::substep::CutWitness, BenchmarkError> {
+		let ptree = program_tree(&self.program).map_err(|_| BenchmarkError::Weightless)?;
+		let ins: Vec<&Tensor> = self.program.constants.iter().collect();
+		cut_witness(&self.program, &ptree, &self.honest_tree, 1, &ins)
+			.map_err(|_| BenchmarkError::Stop("no cut witness"))
+	}
+
+	/// Cuts the product and reveals both data roots (the claimant's last).
+	fn cut_and_reveal(&self, id: DisputeId, who: &T::AccountId) -> Result<(), BenchmarkError> {
+		Disputes::<T>::cut(RawOrigin::Signed(who.clone()).into(), id, self.cut_witness()?)
+			.map_err(|_| BenchmarkError::Stop("cut refused"))?;
+		for (party, chunks) in [(who, &self.honest_chunks), (&self.claimant, &self.liar_chunks)] {
+			Disputes::<T>::reveal(
+				RawOrigin::Signed(party.clone()).into(),
+				id,
+				game::Revealed::DataRoot { header: self.header.clone(), data_root: chunks.root() },
+			)
+			.map_err(|_| BenchmarkError::Stop("reveal refused"))?;
+		}
+		let trees = [(&self.claimant, &self.liar_chunks), (who, &self.honest_chunks)];
+		play_trees::<T>(id, &trees)
+	}
+}
+
+/// Plays the bisection rounds of the current tree, each party from its tree, until the game
+/// leaves them.
+fn play_trees<T: Config>(
+	id: DisputeId,
+	trees: &[(&T::AccountId, &MerkleTree); 2],
+) -> Result<(), BenchmarkError> {
+	while let Some(Phase::Bisection { position, .. }) =
+		Disputes_::<T>::get(id).map(|d| *d.game.phase())
+	{
+		for (who, tree) in trees {
+			let (l, r) = tree.children(position).ok_or(BenchmarkError::Stop("no children"))?;
+			Disputes::<T>::bisect(
+				RawOrigin::Signed((*who).clone()).into(),
+				id,
+				position.depth,
+				l,
+				r,
+			)
+			.map_err(|_| BenchmarkError::Stop("bisect refused"))?;
+		}
+	}
+	Ok(())
+}
+
+/// Rows of the benchmark product's A whose cut costs about `c` units of [`CUT_UNIT`]: a tile
+/// is 32 rows of the output, listing one range of A and one of B per row and term (k = 16).
+fn cut_rows(c: u32) -> u32 {
+	let per_tile = 32 * (1 + 16) + 1;
+	let tiles = (u64::from(c) * CUT_UNIT / per_tile).max(1);
+	(tiles * 32) as u32
+}
+
 /// Payload bytes of one U8 tensor of `n` elements above `n`.
 const TENSOR_OVERHEAD: u32 = 11;
 
@@ -351,6 +524,111 @@ mod benchmarks {
 		{
 			Disputes::<T>::one_step(RawOrigin::Signed(who).into(), id, witness)
 				.map_err(|_| BenchmarkError::Stop("one_step refused"))?;
+		}
+
+		assert!(!Disputes_::<T>::contains_key(id));
+		Ok(())
+	}
+
+	/// A cut costing about `c` units of `CUT_UNIT` (a product of `cut_rows(c)` rows, each
+	/// tile's reads listed once).
+	#[benchmark]
+	fn cut(c: Linear<1, 1_024>) -> Result<(), BenchmarkError> {
+		let p = Product::<T>::new(cut_rows(c), 16)?;
+		let (id, who) = p.to_the_product()?;
+		let witness = p.cut_witness()?;
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), id, witness);
+
+		let phase = Disputes_::<T>::get(id).map(|d| *d.game.phase());
+		assert!(matches!(phase, Some(Phase::Revealing { .. })));
+		Ok(())
+	}
+
+	/// The reveal that closes a round: the claimant's data root after the challenger's.
+	#[benchmark]
+	fn reveal() -> Result<(), BenchmarkError> {
+		let p = Product::<T>::new(64, 16)?;
+		let (id, who) = p.to_the_product()?;
+		Disputes::<T>::cut(RawOrigin::Signed(who.clone()).into(), id, p.cut_witness()?)
+			.map_err(|_| BenchmarkError::Stop("cut refused"))?;
+		Disputes::<T>::reveal(
+			RawOrigin::Signed(who).into(),
+			id,
+			game::Revealed::DataRoot {
+				header: p.header.clone(),
+				data_root: p.honest_chunks.root(),
+			},
+		)
+		.map_err(|_| BenchmarkError::Stop("reveal refused"))?;
+		let mine =
+			game::Revealed::DataRoot { header: p.header.clone(), data_root: p.liar_chunks.root() };
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(p.claimant.clone()), id, mine);
+
+		let phase = Disputes_::<T>::get(id).map(|d| *d.game.phase());
+		assert!(matches!(phase, Some(Phase::Bisection { .. })));
+		Ok(())
+	}
+
+	/// A sub-step of `w` units of `WORK_UNIT` work: one tile of a [32, w] x [w, 32] product in
+	/// one segment, reading 256 bytes per unit (the read bound at the work bound).
+	#[benchmark]
+	fn sub_step(w: Linear<1, 2_040>) -> Result<(), BenchmarkError> {
+		let p = Product::<T>::new(32, w)?;
+		let (id, who) = p.to_the_product()?;
+		p.cut_and_reveal(id, &who)?;
+		let ptree = program_tree(&p.program).map_err(|_| BenchmarkError::Weightless)?;
+		let ins: Vec<&Tensor> = p.program.constants.iter().collect();
+		let limits = T::SubStepLimits::get();
+		let witness =
+			substep_witness(&p.program, &ptree, &p.honest_tree, 1, &ins, &limits, (0, 0), None)
+				.map_err(|_| BenchmarkError::Stop("no sub-step witness"))?;
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), id, witness, None);
+
+		assert!(!Disputes_::<T>::contains_key(id));
+		Ok(())
+	}
+
+	/// A sub-step of a Concat of a `k`-KiB constant and one row: it reads one chunk, but holds
+	/// its inputs whole.
+	#[benchmark]
+	fn sub_step_inputs(k: Linear<1, 16_000>) -> Result<(), BenchmarkError> {
+		// At most the limits' elements (the runtime's take all 16 000 KiB).
+		let most = T::Limits::get().max_elements / 16 - 1;
+		let rows = (16 * k).min(most as u32);
+		let big = Tensor::from_f32(vec![rows, 16], &vec![0.5; (rows * 16) as usize]);
+		let row = Tensor::from_f32(vec![1, 16], &[0.25; 16]);
+		let p = Product::<T>::of(Op::Concat { axis: 0 }, vec![big, row], vec![rows + 1, 16])?;
+		let (id, who) = p.to_the_product()?;
+		p.cut_and_reveal(id, &who)?;
+		let ptree = program_tree(&p.program).map_err(|_| BenchmarkError::Weightless)?;
+		let ins: Vec<&Tensor> = p.program.constants.iter().collect();
+		let limits = T::SubStepLimits::get();
+		let (tile, segment) = match Disputes_::<T>::get(id).map(|d| *d.game.phase()) {
+			Some(Phase::AwaitingSubStep { tile, segment, .. }) => (tile, segment),
+			_ => return Err(BenchmarkError::Stop("no sub-step awaited")),
+		};
+		let witness = substep_witness(
+			&p.program,
+			&ptree,
+			&p.honest_tree,
+			1,
+			&ins,
+			&limits,
+			(tile, segment),
+			None,
+		)
+		.map_err(|_| BenchmarkError::Stop("no sub-step witness"))?;
+
+		#[block]
+		{
+			Disputes::<T>::sub_step(RawOrigin::Signed(who).into(), id, witness, None)
+				.map_err(|_| BenchmarkError::Stop("sub_step refused"))?;
 		}
 
 		assert!(!Disputes_::<T>::contains_key(id));

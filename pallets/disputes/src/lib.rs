@@ -167,7 +167,10 @@ pub enum Ending {
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
-	use edgeproof_canon::{LeafWitness, OneStepWitness};
+	use edgeproof_canon::{
+		substep::{CutWitness, SubStepWitness},
+		LeafWitness, OneStepWitness,
+	};
 	use frame_support::{
 		defensive,
 		dispatch::{DispatchResultWithPostInfo, PostDispatchInfo},
@@ -275,7 +278,14 @@ pub mod pallet {
 
 		/// What every sub-step of the second level stays within: a node cut when a game's
 		/// second level starts is cut for these (and keeps its cut if they change).
+		/// A game keeps the limits of its cut, and a sub-step is charged for these: they may
+		/// grow with a runtime upgrade, not shrink while disputes run.
 		type SubStepLimits: Get<edgeproof_canon::substep::SubStepLimits>;
+
+		/// The most finding one node's cut may cost, in `geometry_within`'s units (a sub-step
+		/// checked, a range of reads listed): what `cut` is charged for up front.
+		#[pallet::constant]
+		type MaxCutCost: Get<u64>;
 
 		/// The key validators' off-chain workers sign their moves with (the checker key).
 		type CheckerCrypto: frame_system::offchain::AppCrypto<Self::Public, Self::Signature>;
@@ -366,6 +376,13 @@ pub mod pallet {
 		Bisected { dispute: DisputeId, party: Party, round: u32 },
 		/// The descent reached a node leaf; a one-step is owed.
 		OneStepAwaited { dispute: DisputeId, leaf: u64 },
+		/// The second level started inside node leaf `leaf`: its output is cut into `tiles`
+		/// tiles of `segments` segments. Both parties owe the data root of their leaf.
+		SubStepsStarted { dispute: DisputeId, leaf: u64, tiles: u64, segments: u32 },
+		/// A party revealed a data root or a tile's segment-state root.
+		Revealed { dispute: DisputeId, party: Party, root: Hash },
+		/// The second level reached a sub-step; it is owed.
+		SubStepAwaited { dispute: DisputeId, leaf: u64, tile: u64, segment: u32 },
 		/// A dispute ended. `to_claimant` and `burned` are what the challenger's bond paid (zero
 		/// when it was returned).
 		DisputeResolved {
@@ -449,8 +466,11 @@ pub mod pallet {
 		SubStepNotProven,
 		/// The sub-step's starting state is not in the parties' segment states.
 		StateNotProven,
-		/// The sub-step cannot run on its proved inputs.
+		/// The sub-step cannot run on its proved inputs, or its node is not the one cut.
 		SubStepFailed,
+		/// The sub-step's inputs are larger in all than a sub-step may hold
+		/// ([`Pallet::max_sub_step_input_bytes`]).
+		SubStepTooLarge,
 	}
 
 	impl<T> From<GameError> for Error<T> {
@@ -725,16 +745,7 @@ pub mod pallet {
 			let mut record = Disputes::<T>::get(dispute).ok_or(Error::<T>::UnknownDispute)?;
 			// The one-step reads no claim tensors: the claim's payloads are not decoded.
 			let model = T::Models::summary(&record.model).ok_or(Error::<T>::UnknownModel)?;
-			let ctx = game::ClaimContext {
-				program_root: model.program_root.0,
-				input_count: record.input_count,
-				node_count: model.node_count,
-				inputs: &[],
-				outputs: &[],
-				tolerance: model.tolerance,
-				limits: T::Limits::get(),
-				substep_limits: T::SubStepLimits::get(),
-			};
+			let ctx = Self::bare_context(&record, &model);
 			let outcome = record
 				.game
 				.one_step(&ctx, Self::now(), &witness)
@@ -762,6 +773,115 @@ pub mod pallet {
 			let outcome = record.game.timeout(Self::now()).map_err(|e| Error::<T>::from(e))?;
 			let settled = Self::after_move(dispute, record, outcome);
 			Ok(Some(T::WeightInfo::timeout().saturating_add(settled)).into())
+		}
+
+		/// Starts the second level inside the disputed node, in place of a one-step too heavy
+		/// for a block: `witness` proves the node and its inputs' headers, which fix the node's
+		/// cut into sub-steps (within `SubStepLimits`) and its output's header.
+		///
+		/// - `origin`: signed, anyone.
+		///
+		/// Weight: charged for a cut costing `MaxCutCost` up front, refunded down to the cut's
+		/// cost (which grows with the node's tiles, segments and inputs).
+		///
+		/// Errors: `UnknownDispute`, `UnknownModel`, `UnexpectedMove`, `ClockExpired`,
+		/// `CutNotProven`, `CutFailed`. Emits `SubStepsStarted`.
+		#[pallet::call_index(6)]
+		#[pallet::weight(Pallet::<T>::cut_weight(T::MaxCutCost::get()))]
+		pub fn cut(
+			origin: OriginFor<T>,
+			dispute: DisputeId,
+			witness: CutWitness,
+		) -> DispatchResultWithPostInfo {
+			ensure_signed(origin)?;
+			let mut record = Disputes::<T>::get(dispute).ok_or(Error::<T>::UnknownDispute)?;
+			let model = T::Models::summary(&record.model).ok_or(Error::<T>::UnknownModel)?;
+			let ctx = Self::bare_context(&record, &model);
+			let cost = record.game.cut(&ctx, Self::now(), &witness).map_err(Error::<T>::from)?;
+			if let Phase::Revealing { what: game::Reveal::DataRoots { inside, .. }, .. } =
+				record.game.phase()
+			{
+				Self::deposit_event(Event::SubStepsStarted {
+					dispute,
+					leaf: inside.leaf,
+					tiles: inside.geometry.tiles(),
+					segments: inside.geometry.segments,
+				});
+			}
+			Disputes::<T>::insert(dispute, record);
+			Ok(Some(Self::cut_weight(cost)).into())
+		}
+
+		/// A second-level reveal: the data root of the caller's node leaf (with the node's
+		/// output header), or the root of its segment states of the disputed tile (with the
+		/// proof that their last leaf is its chunk of the tile). The second reveal starts the
+		/// descent in that tree (and may end the game at a padding leaf).
+		///
+		/// - `origin`: signed by the claimant or the challenger of `dispute`.
+		///
+		/// Errors: `UnknownDispute`, `UnknownModel`, `NotParty`, `UnexpectedMove`,
+		/// `AlreadyMoved`, `ClockExpired`, `RevealMismatch`. Emits `Revealed`, possibly
+		/// `SubStepAwaited` or `DisputeResolved`.
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::reveal().saturating_add(Pallet::<T>::settle_weight()))]
+		pub fn reveal(
+			origin: OriginFor<T>,
+			dispute: DisputeId,
+			revealed: game::Revealed,
+		) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			let mut record = Disputes::<T>::get(dispute).ok_or(Error::<T>::UnknownDispute)?;
+			let party = Self::party_of(&record, &who)?;
+			let model = T::Models::summary(&record.model).ok_or(Error::<T>::UnknownModel)?;
+			let ctx = Self::bare_context(&record, &model);
+			let outcome = record
+				.game
+				.reveal(&ctx, Self::now(), party, &revealed)
+				.map_err(Error::<T>::from)?;
+			let root = match &revealed {
+				game::Revealed::DataRoot { data_root, .. } => *data_root,
+				game::Revealed::StateRoot { root, .. } => *root,
+			};
+			Self::deposit_event(Event::Revealed { dispute, party, root });
+			let settled = Self::after_move(dispute, record, outcome);
+			Ok(Some(T::WeightInfo::reveal().saturating_add(settled)).into())
+		}
+
+		/// The sub-step: runs the disputed sub-step from `witness` (the chunks it reads, proved
+		/// against either party's trace root) from the state `state` proves in either party's
+		/// segment states (past segment 0), and settles the dispute for the party whose leaf
+		/// matches (neither, if none does).
+		///
+		/// - `origin`: signed, anyone.
+		///
+		/// Weight: a sub-step of `SubStepLimits::max_work` on inputs of the sizes the witness's
+		/// headers give, and the largest settlement.
+		///
+		/// Errors: `SubStepTooLarge`, `UnknownDispute`, `UnknownModel`, `UnexpectedMove`,
+		/// `ClockExpired`, `WrongSubStep`, `SubStepNotProven`, `StateNotProven`,
+		/// `SubStepFailed`. Emits `DisputeResolved`.
+		#[pallet::call_index(8)]
+		#[pallet::weight(Pallet::<T>::sub_step_weight(&witness)
+			.saturating_add(Pallet::<T>::settle_weight()))]
+		pub fn sub_step(
+			origin: OriginFor<T>,
+			dispute: DisputeId,
+			witness: SubStepWitness,
+			state: Option<edgeproof_canon::MerkleProof>,
+		) -> DispatchResultWithPostInfo {
+			ensure_signed(origin)?;
+			let bytes: u64 =
+				witness.inputs.iter().map(|i| u64::from(i.input.header.data_len)).sum();
+			ensure!(bytes <= Self::max_sub_step_input_bytes(), Error::<T>::SubStepTooLarge);
+			let mut record = Disputes::<T>::get(dispute).ok_or(Error::<T>::UnknownDispute)?;
+			let model = T::Models::summary(&record.model).ok_or(Error::<T>::UnknownModel)?;
+			let ctx = Self::bare_context(&record, &model);
+			let outcome = record
+				.game
+				.sub_step(&ctx, Self::now(), &witness, state.as_ref())
+				.map_err(Error::<T>::from)?;
+			let settled = Self::after_move(dispute, record, outcome);
+			Ok(Some(Self::sub_step_weight(&witness).saturating_add(settled)).into())
 		}
 
 		/// Set the clock of games opened from now on.
@@ -800,9 +920,18 @@ pub mod pallet {
 		/// The most a move of the game (`respond`, `bisect`, `one_step`, `timeout`) is charged
 		/// before dispatch: a one-step at the limits with the largest settlement.
 		pub fn heaviest_move() -> Weight {
+			let units = |n: u64, unit: u64| u32::try_from(n.div_ceil(unit)).unwrap_or(u32::MAX);
+			let work = units(T::SubStepLimits::get().max_work, WORK_UNIT);
+			let inputs = units(Self::max_sub_step_input_bytes(), 1024);
+			let sub_step = T::WeightInfo::sub_step(work)
+				.saturating_add(T::WeightInfo::sub_step_inputs(inputs));
+			let cut = Self::cut_weight(T::MaxCutCost::get());
 			Self::one_step_weight(T::Limits::get().max_node_work)
 				.max(T::WeightInfo::bisect())
 				.max(T::WeightInfo::timeout())
+				.max(T::WeightInfo::reveal())
+				.max(sub_step)
+				.max(cut)
 				.saturating_add(Self::settle_weight())
 				.max(Self::witness_weight(T::WeightInfo::respond, &[], None))
 		}
@@ -880,6 +1009,33 @@ pub mod pallet {
 			T::WeightInfo::one_step(units).max(T::WeightInfo::one_step_matmul(units))
 		}
 
+		/// The weight of a `cut` whose cut costs `cost` (`geometry_within`'s units,
+		/// [`CUT_UNIT`] per benchmark unit).
+		pub fn cut_weight(cost: u64) -> Weight {
+			T::WeightInfo::cut(u32::try_from(cost.div_ceil(CUT_UNIT)).unwrap_or(u32::MAX))
+		}
+
+		/// The most bytes a sub-step's inputs may take in all: four tensors at the one-step
+		/// limits' element bound (the sub-step holds its inputs whole).
+		pub fn max_sub_step_input_bytes() -> u64 {
+			T::Limits::get().max_elements.saturating_mul(4 * 4)
+		}
+
+		/// The weight of a `sub_step` with `witness`, without the settlement: a sub-step of
+		/// `SubStepLimits::max_work` (the benchmark's product reads as many bytes per unit of
+		/// work as the read bound allows at the work bound), plus building its inputs at the
+		/// sizes their headers give (the sub-step holds each input whole, its unread chunks
+		/// zero).
+		pub fn sub_step_weight(witness: &SubStepWitness) -> Weight {
+			let work = T::SubStepLimits::get().max_work;
+			let units = u32::try_from(work.div_ceil(WORK_UNIT)).unwrap_or(u32::MAX);
+			let bytes: u64 =
+				witness.inputs.iter().map(|i| u64::from(i.input.header.data_len)).sum();
+			let kib = u32::try_from(bytes.min(Self::max_sub_step_input_bytes()).div_ceil(1024))
+				.unwrap_or(u32::MAX);
+			T::WeightInfo::sub_step(units).saturating_add(T::WeightInfo::sub_step_inputs(kib))
+		}
+
 		/// The most a settlement adds to a move: the claim invalidated and every other dispute
 		/// on it closed.
 		pub fn settle_weight() -> Weight {
@@ -904,6 +1060,25 @@ pub mod pallet {
 			}
 		}
 
+		/// The game context of a dispute without the claim's tensors, for the moves that read
+		/// none (the one-step and the second level): the claim's payloads are not decoded.
+		fn bare_context(
+			record: &DisputeOf<T>,
+			model: &pallet_models::ModelSummary,
+		) -> game::ClaimContext<'static> {
+			game::ClaimContext {
+				program_root: model.program_root.0,
+				input_count: record.input_count,
+				node_count: model.node_count,
+				inputs: &[],
+				outputs: &[],
+				tolerance: model.tolerance,
+				limits: T::Limits::get(),
+				substep_limits: T::SubStepLimits::get(),
+				cut_budget: T::MaxCutCost::get(),
+			}
+		}
+
 		/// Runs `f` with the game context of a claim: its decoded tensors, its model's program
 		/// root, node count and tolerance, and the one-step limits.
 		fn with_context<R>(
@@ -923,6 +1098,7 @@ pub mod pallet {
 				tolerance: model.tolerance,
 				limits: T::Limits::get(),
 				substep_limits: T::SubStepLimits::get(),
+				cut_budget: T::MaxCutCost::get(),
 			};
 			f(&ctx)
 		}
@@ -932,8 +1108,19 @@ pub mod pallet {
 		fn after_move(dispute: DisputeId, record: DisputeOf<T>, outcome: game::Outcome) -> Weight {
 			match outcome {
 				game::Outcome::Continues => {
-					if let Phase::AwaitingOneStep { leaf, .. } = record.game.phase() {
-						Self::deposit_event(Event::OneStepAwaited { dispute, leaf: *leaf });
+					match *record.game.phase() {
+						Phase::AwaitingOneStep { leaf, .. } => {
+							Self::deposit_event(Event::OneStepAwaited { dispute, leaf });
+						},
+						Phase::AwaitingSubStep { inside, tile, segment, .. } => {
+							Self::deposit_event(Event::SubStepAwaited {
+								dispute,
+								leaf: inside.leaf,
+								tile,
+								segment,
+							});
+						},
+						_ => {},
 					}
 					Disputes::<T>::insert(dispute, record);
 					Weight::zero()
@@ -1211,6 +1398,10 @@ pub mod pallet {
 
 /// Operator work per weight unit of `WeightInfo::one_step`'s work component.
 pub const WORK_UNIT: u64 = 1_024;
+
+/// Cut cost (`edgeproof_canon::substep::geometry_within`'s units) per weight unit of
+/// `WeightInfo::cut`'s cost component.
+pub const CUT_UNIT: u64 = 1_024;
 
 /// Bytes of a one-step transaction beyond its witness's tensor data (at most
 /// `max_step_bytes`): the node's definition, the Merkle proofs (32 bytes a tree level), the

@@ -92,7 +92,8 @@ impl pallet_models::VoterSet<AccountId> for NoVoters {
 
 parameter_types! {
 	pub const HalfShare: Perbill = Perbill::from_percent(50);
-	pub const SubStepLimits: edgeproof_canon::substep::SubStepLimits =
+	/// Canon's default; tests of the second level set tighter ones (`SubStepLimits::set`).
+	pub static SubStepLimits: edgeproof_canon::substep::SubStepLimits =
 		edgeproof_canon::substep::SubStepLimits::DEFAULT;
 	pub ReservedChallengers: Vec<AccountId> = vec![CHECKER];
 	pub const StakeSlash: Perbill = Perbill::from_percent(10);
@@ -160,6 +161,7 @@ impl pallet_disputes::Config for Test {
 	type MaxClaimPayload = ConstU32<4_096>;
 	type Limits = <Test as pallet_models::Config>::DisputeLimits;
 	type SubStepLimits = SubStepLimits;
+	type MaxCutCost = ConstU64<{ 1 << 20 }>;
 	type CheckerCrypto = TestChecker;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]

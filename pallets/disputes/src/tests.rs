@@ -1225,3 +1225,175 @@ fn the_clocks_skip_only_blocks_without_room_for_the_heaviest_move() {
 		assert_eq!(claim_status(claim), Some(ClaimStatus::Invalid));
 	});
 }
+
+/// Plays the second level through the calls from the cut of the node at `leaf` on (the
+/// claimant first in each round), posting the sub-step with `poster`'s witness; returns the
+/// number of moves made per party (reveals and bisection moves) after the cut.
+fn second_level_through(
+	s: &Setup,
+	dispute: DisputeId,
+	claimant: &Player,
+	challenger: (AccountId, &Player),
+	poster: &Player,
+) -> u32 {
+	use crate::game::{Level, Reveal, Revealed};
+	let leaf = awaited_leaf(dispute);
+	next_block();
+	assert_ok!(Disputes::cut(
+		RuntimeOrigin::signed(ANYONE),
+		dispute,
+		poster.cut_witness(&s.model, leaf).unwrap()
+	));
+	let mut moves = 0;
+	let parties = [(OPERATOR, claimant), challenger];
+	while let Some(d) = DisputesMap::<Test>::get(dispute) {
+		next_block();
+		match *d.game.phase() {
+			Phase::Revealing { what, .. } => {
+				moves += 1;
+				for (who, p) in parties {
+					let revealed = match what {
+						Reveal::DataRoots { inside, .. } => {
+							let chunks = p.chunks(inside.leaf);
+							Revealed::DataRoot {
+								header: chunks.header.clone(),
+								data_root: chunks.tree.root(),
+							}
+						},
+						Reveal::StateRoots { inside, tile, .. } => {
+							let tree = p.state_tree(&s.model, inside.leaf, &inside.geometry, tile);
+							let last = tree.proof(u64::from(inside.geometry.segments) - 1).unwrap();
+							Revealed::StateRoot { root: tree.root(), last }
+						},
+					};
+					assert_ok!(Disputes::reveal(RuntimeOrigin::signed(who), dispute, revealed));
+				}
+			},
+			Phase::Bisection { level, position, .. } => {
+				moves += 1;
+				for (who, p) in parties {
+					let (l, r) = match level {
+						Level::Trace => unreachable!("the first level is over"),
+						Level::Tiles { inside } => {
+							p.chunks(inside.leaf).tree.children(position).unwrap()
+						},
+						Level::Segments { inside, tile, .. } => p
+							.state_tree(&s.model, inside.leaf, &inside.geometry, tile)
+							.children(position)
+							.unwrap(),
+					};
+					assert_ok!(Disputes::bisect(
+						RuntimeOrigin::signed(who),
+						dispute,
+						position.depth,
+						l,
+						r
+					));
+					if DisputesMap::<Test>::get(dispute).is_none() {
+						return moves;
+					}
+				}
+			},
+			Phase::AwaitingSubStep { inside, tile, segment, .. } => {
+				let limits = SubStepLimits::get();
+				let (w, proof) = poster.substep_witness(
+					&s.model,
+					inside.leaf,
+					&inside.geometry,
+					&limits,
+					(tile, segment),
+				);
+				assert_ok!(Disputes::sub_step(RuntimeOrigin::signed(ANYONE), dispute, w, proof));
+			},
+			other => panic!("unexpected phase {other:?}"),
+		}
+	}
+	moves
+}
+
+/// With sub-step limits that cut the fixture MLP's first product into segments, a wrong claim
+/// is settled Invalid through the second level, and an honest claim beats a lying challenger
+/// there: bonds move as at a one-step.
+#[test]
+fn the_second_level_settles_a_dispute_through_the_calls() {
+	ExtBuilder::build_and_execute(|| {
+		SubStepLimits::set(edgeproof_canon::substep::SubStepLimits {
+			max_work: 96,
+			max_read_bytes: 1 << 16,
+		});
+		let s = setup(Tolerance::Exact);
+		let lie = deep_liar(&s);
+		let claim = s.claim_of(&lie, 1);
+		let dispute = open(&s, claim, CHALLENGER, &s.honest);
+		next_block();
+		assert_ok!(Disputes::respond(
+			RuntimeOrigin::signed(OPERATOR),
+			dispute,
+			lie.root(),
+			outputs(&lie, &s)
+		));
+		bisect_through(dispute, &lie, (CHALLENGER, &s.honest));
+		let leaf = awaited_leaf(dispute);
+		// Refused: a cut by a witness for another leaf; reveals and sub-steps before the cut.
+		let wrong = s.honest.cut_witness(&s.model, leaf + 1).unwrap();
+		assert_noop!(
+			Disputes::cut(RuntimeOrigin::signed(ANYONE), dispute, wrong),
+			Error::<Test>::CutNotProven
+		);
+		let chunks = s.honest.chunks(leaf);
+		let early = crate::game::Revealed::DataRoot {
+			header: chunks.header.clone(),
+			data_root: chunks.tree.root(),
+		};
+		assert_noop!(
+			Disputes::reveal(RuntimeOrigin::signed(CHALLENGER), dispute, early.clone()),
+			Error::<Test>::UnexpectedMove
+		);
+		assert_noop!(
+			Disputes::reveal(RuntimeOrigin::signed(ANYONE), dispute, early),
+			Error::<Test>::NotParty
+		);
+		let moves = second_level_through(&s, dispute, &lie, (CHALLENGER, &s.honest), &s.honest);
+		let cut =
+			System::events().into_iter().find_map(|r| match r.event {
+				RuntimeEvent::Disputes(Event::SubStepsStarted {
+					leaf: l, tiles, segments, ..
+				}) if l == leaf => Some((tiles, segments)),
+				_ => None,
+			});
+		let (tiles, segments) = cut.expect("the second level started");
+		assert!(segments > 1, "{segments} segments");
+		// A data-root reveal, a state-root reveal and the descents of both trees.
+		let depth = |n: u64| 64 - n.saturating_sub(1).leading_zeros();
+		assert_eq!(moves, 2 + depth(tiles) + depth(u64::from(segments)));
+		let Event::DisputeResolved { ending: Ending::Decided(r), .. } = resolved_event(dispute)
+		else {
+			panic!()
+		};
+		assert_eq!(r.winner, Winner::Challenger);
+		assert!(matches!(r.reason, Reason::SubStep { leaf: l, .. } if l == leaf), "{r:?}");
+		assert_eq!(claim_status(claim), Some(ClaimStatus::Invalid));
+		assert_eq!(challenger_held(CHALLENGER), 0);
+
+		// An honest claim against a challenger that lies about the same node.
+		let claim = s.claim_of(&s.honest, 2);
+		let dispute = open(&s, claim, CHALLENGER, &lie);
+		next_block();
+		assert_ok!(Disputes::respond(
+			RuntimeOrigin::signed(OPERATOR),
+			dispute,
+			s.honest.root(),
+			outputs(&s.honest, &s)
+		));
+		bisect_through(dispute, &s.honest, (CHALLENGER, &lie));
+		second_level_through(&s, dispute, &s.honest, (CHALLENGER, &lie), &lie);
+		let Event::DisputeResolved { ending: Ending::Decided(r), burned, to_claimant, .. } =
+			resolved_event(dispute)
+		else {
+			panic!()
+		};
+		assert_eq!(r.winner, Winner::Claimant);
+		assert_eq!(burned + to_claimant, CHALLENGER_BOND);
+		assert!(DisputesMap::<Test>::get(dispute).is_none());
+	});
+}

@@ -46,6 +46,10 @@ pub trait WeightInfo {
 	fn timeout() -> Weight;
 	fn settle(n: u32, ) -> Weight;
 	fn set_clock() -> Weight;
+	fn cut(c: u32, ) -> Weight;
+	fn reveal() -> Weight;
+	fn sub_step(w: u32, ) -> Weight;
+	fn sub_step_inputs(k: u32, ) -> Weight;
 }
 
 /// Measured weights, with the runtime's database weights.
@@ -253,6 +257,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		Weight::from_parts(10_934_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
+	fn cut(c: u32, ) -> Weight {
+		Weight::from_parts(0, 0).saturating_add(Weight::from_parts(1, 0).saturating_mul(c.into()))
+	}
+	fn reveal() -> Weight {
+		Weight::from_parts(0, 0)
+	}
+	fn sub_step(w: u32, ) -> Weight {
+		Weight::from_parts(0, 0).saturating_add(Weight::from_parts(1, 0).saturating_mul(w.into()))
+	}
+	fn sub_step_inputs(k: u32, ) -> Weight {
+		Weight::from_parts(0, 0).saturating_add(Weight::from_parts(1, 0).saturating_mul(k.into()))
+	}
 }
 
 /// The same weights with ParityDB's database weights, for tests and mocks.
@@ -303,5 +319,17 @@ impl WeightInfo for () {
 	fn set_clock() -> Weight {
 		Weight::from_parts(10_934_000, 0)
 			.saturating_add(ParityDbWeight::get().writes(1))
+	}
+	fn cut(c: u32, ) -> Weight {
+		Weight::from_parts(0, 0).saturating_add(Weight::from_parts(1, 0).saturating_mul(c.into()))
+	}
+	fn reveal() -> Weight {
+		Weight::from_parts(0, 0)
+	}
+	fn sub_step(w: u32, ) -> Weight {
+		Weight::from_parts(0, 0).saturating_add(Weight::from_parts(1, 0).saturating_mul(w.into()))
+	}
+	fn sub_step_inputs(k: u32, ) -> Weight {
+		Weight::from_parts(0, 0).saturating_add(Weight::from_parts(1, 0).saturating_mul(k.into()))
 	}
 }

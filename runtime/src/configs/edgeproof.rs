@@ -242,6 +242,8 @@ impl pallet_disputes::Config for Runtime {
 	type MaxClaimPayload = ClaimPayloadLimit;
 	type Limits = DisputeLimits;
 	type SubStepLimits = DisputeSubStepLimits;
+	/// 1 Mi units: light ResNet-50's dearest cut costs 0.94 Mi (docs/benchmarks.md).
+	type MaxCutCost = frame_support::traits::ConstU64<{ 1 << 20 }>;
 	type CheckerCrypto = CheckerAuthId;
 	type WeightInfo = pallet_disputes::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]

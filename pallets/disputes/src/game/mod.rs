@@ -419,18 +419,19 @@ pub enum GameError {
 	NotTimedOut,
 	/// The cut witness verifies against neither party's trace root.
 	CutNotProven,
-	/// The node has no sub-steps, or cannot be cut within the sub-step limits.
+	/// The node has no sub-steps, cannot be cut within the sub-step limits, or finding its cut
+	/// costs more than the context's `cut_budget`.
 	CutFailed,
 	/// What the party revealed does not commit to its leaf: a data root under another header
 	/// than the node's output's, or a state root whose last leaf is not the party's chunk.
 	RevealMismatch,
 	/// The sub-step witness is for another sub-step than the disputed one.
 	WrongSubStep,
-	/// The sub-step witness verifies against neither party's trace root, or was cut otherwise.
+	/// The sub-step witness verifies against neither party's trace root.
 	SubStepNotProven,
 	/// The sub-step's starting state is not the one both parties' state roots hold.
 	StateNotProven,
-	/// The sub-step cannot run on its (proved) inputs.
+	/// The sub-step cannot run on its (proved) inputs, or its node is not the one cut.
 	SubStepFailed,
 }
 
@@ -458,6 +459,9 @@ pub struct ClaimContext<'a> {
 	pub limits: Limits,
 	/// What every sub-step of a node cut when the second level starts must stay within.
 	pub substep_limits: SubStepLimits,
+	/// The most finding a cut may cost ([`edgeproof_canon::substep::geometry_within`]): what
+	/// [`Game::cut`] is weighed for.
+	pub cut_budget: u64,
 }
 
 impl ClaimContext<'_> {
@@ -747,6 +751,9 @@ impl Game {
 	/// `ctx.substep_limits` and its output's header. Both parties then owe [`Game::reveal`] of
 	/// their leaf's data root. Anyone may post it; the claimant's clock must not have run out.
 	///
+	/// Returns what finding the cut cost ([`edgeproof_canon::substep::geometry_within`]); the
+	/// game goes on.
+	///
 	/// Errors: `AlreadyResolved`, `UnexpectedMove`, `BlockInThePast`, `ClockExpired`,
 	/// `CutNotProven`, `CutFailed`.
 	pub fn cut(
@@ -754,7 +761,7 @@ impl Game {
 		ctx: &ClaimContext,
 		now: BlockNumber,
 		witness: &CutWitness,
-	) -> Result<Outcome, GameError> {
+	) -> Result<u64, GameError> {
 		self.ensure_running(now)?;
 		let (Phase::AwaitingOneStep { leaf, claimant_leaf, challenger_leaf }, Some(claimant_root)) =
 			(self.phase, self.claimant_root)
@@ -765,7 +772,7 @@ impl Game {
 		let limits = ctx.substep_limits;
 		let cut = self
 			.on_either_root(claimant_root, |root| {
-				verify_cut(&ctx.one_step(root), leaf, witness, &limits)
+				verify_cut(&ctx.one_step(root), leaf, witness, &limits, ctx.cut_budget)
 			})
 			.map_err(|e| match e {
 				CanonError::Proof { .. } => GameError::CutNotProven,
@@ -781,7 +788,8 @@ impl Game {
 			challenger: None,
 		};
 		next.extend_opponent_of(Party::Claimant);
-		Ok(next.commit(self))
+		next.commit(self);
+		Ok(cut.cost)
 	}
 
 	/// A second-level reveal at block `now` by `party`: the data root of its node leaf (with
@@ -901,15 +909,12 @@ impl Game {
 		}
 		let outcome = self
 			.on_either_root(claimant_root, |root| {
-				verify_substep(&ctx.one_step(root), inside.leaf, witness, &inside.limits)
+				verify_substep(&ctx.one_step(root), inside.leaf, witness, &inside.geometry)
 			})
 			.map_err(|e| match e {
 				CanonError::Proof { .. } => GameError::SubStepNotProven,
 				_ => GameError::SubStepFailed,
 			})?;
-		if outcome.geometry != inside.geometry {
-			return Err(GameError::SubStepNotProven);
-		}
 		let segments = u64::from(inside.geometry.segments);
 		let started_agreed = match (segment.checked_sub(1), outcome.from, state, states) {
 			(None, None, None, _) => true,

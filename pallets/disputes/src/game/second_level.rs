@@ -326,7 +326,7 @@ fn play<'a>(
 				let Some(seat) = order.into_iter().find(|s| s.may_move()) else { break };
 				match seat.player.cut_witness(model, leaf) {
 					Ok(w) if rng.chance(85) => {
-						outcome = game.cut(ctx, now, &w).unwrap();
+						assert!(game.cut(ctx, now, &w).unwrap() > 0);
 						stats.cuts += 1;
 					},
 					_ => {
@@ -474,7 +474,12 @@ fn a_leaf_of_another_shape_cannot_be_revealed_and_loses_on_time() {
 	assert_eq!(game.cut(&ctx, now, &other), Err(GameError::CutNotProven));
 	assert_eq!(game, before);
 	now += 1;
-	assert_eq!(game.cut(&ctx, now, &w), Ok(Outcome::Continues));
+	let cost = game.cut(&ctx, now, &w).unwrap();
+	assert!(cost > 0);
+	let mut again = before.clone();
+	let poor = ClaimContext { cut_budget: cost - 1, ..ctx };
+	assert_eq!(again.cut(&poor, now, &w), Err(GameError::CutFailed));
+	assert_eq!(again, before);
 	assert!(game.owes(Party::Claimant) && game.owes(Party::Challenger));
 	let Phase::Revealing { what, .. } = *game.phase() else { panic!() };
 	let reveal = |p: &Player| {

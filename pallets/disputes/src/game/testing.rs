@@ -43,6 +43,7 @@ impl Model {
 			tolerance,
 			limits: Limits::NATIVE,
 			substep_limits: edgeproof_canon::substep::SubStepLimits::DEFAULT,
+			cut_budget: u64::MAX,
 		}
 	}
 
