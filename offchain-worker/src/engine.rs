@@ -9,11 +9,14 @@ use codec::Encode;
 use edgeproof_canon::{
 	commit_trace,
 	compiler::{compile, CompileOptions},
-	execute_with, one_step_witness_recomputed, program_tree, within_tolerance, CanonError, DType,
-	Hash, LeafWitness, Limits, MerkleTree, OneStepWitness, Position, Program, Tensor, Tolerance,
-	TraceCommitment,
+	execute_with, one_step_witness_recomputed, program_tree,
+	substep::player::NodeValues,
+	trace_values, within_tolerance, CanonError, DType, Hash, LeafWitness, Limits, MerkleTree,
+	OneStepWitness, Position, Program, Ref, Tensor, Tolerance, TraceCommitment,
 };
-use edgeproof_primitives::{CanonicalOutput, Disputability, FileHash, ModelFacts, NotDisputable};
+use edgeproof_primitives::{
+	Answer, CanonicalOutput, Disputability, FileHash, ModelFacts, NotDisputable, Query,
+};
 use ort::{
 	environment::Environment,
 	session::{
@@ -390,6 +393,61 @@ impl Engine {
 				"{position:?} has no children in a trace tree of depth {}",
 				t.tree.depth()
 			))
+		})
+	}
+
+	/// The answer to a second-level `query` about node leaf `leaf` of the canonical trace of
+	/// `input`. The node's inputs and output are recomputed from the input (the trace cache
+	/// keeps only the tree and the outputs), running the program up to the node.
+	pub fn second_level(
+		&self,
+		model: &FileHash,
+		uri: &str,
+		input: &[Tensor],
+		leaf: u64,
+		query: &Query,
+	) -> Result<Answer> {
+		let (canonical, t) = self.trace(model, uri, input)?;
+		let program = &canonical.program;
+		let m = program.inputs.len() as u32;
+		let node = u32::try_from(leaf)
+			.ok()
+			.and_then(|l| l.checked_sub(m))
+			.and_then(|j| program.nodes.get(j as usize))
+			.ok_or_else(|| Error::BadPosition(format!("leaf {leaf} is not a node leaf")))?;
+		if t.unrunnable.binary_search(&(leaf as u32 - m)).is_ok() {
+			return Err(Error::BadPosition(format!(
+				"node {} cannot be executed on this input: it has no sub-steps",
+				leaf as u32 - m
+			)));
+		}
+		// The node's trace inputs and its output, in that order.
+		let mut leaves: Vec<u32> = node.inputs.iter().filter_map(|&r| program.leaf_of(r)).collect();
+		leaves.push(leaf as u32);
+		let values = trace_values(program, input, &Limits::NATIVE, true, &leaves)
+			.map_err(Error::Canonical)?;
+		let mut from_trace = values.iter();
+		let inputs = node
+			.inputs
+			.iter()
+			.map(|&r| match r {
+				Ref::Const(i) => program.constants.get(i as usize),
+				_ => from_trace.next(),
+			})
+			.collect::<Option<Vec<&Tensor>>>()
+			.ok_or_else(|| Error::BadPosition(format!("node of leaf {leaf}: a missing input")))?;
+		let output = values.last().ok_or_else(|| Error::BadPosition("no output".into()))?;
+		let view = NodeValues {
+			program,
+			program_tree: &canonical.tree,
+			trace_tree: &t.tree,
+			k: leaf,
+			inputs,
+			output,
+		};
+		view.answer(query).map_err(|e| match e {
+			CanonError::Proof { detail } => Error::BadPosition(detail),
+			e => Error::Canonical(e),
 		})
 	}
 

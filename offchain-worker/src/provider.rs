@@ -4,8 +4,8 @@ use std::time::Instant;
 
 use edgeproof_canon::{Hash, Limits, OneStepWitness, Position, Tensor, Tolerance};
 use edgeproof_primitives::{
-	CanonicalOutput, CheckerNote, FileHash, InferenceError, InferenceProvider, InferenceResult,
-	ModelFacts,
+	Answer, CanonicalOutput, CheckerNote, FileHash, InferenceError, InferenceProvider,
+	InferenceResult, ModelFacts, Query,
 };
 
 use crate::{engine::Engine, error::Error};
@@ -101,6 +101,20 @@ impl InferenceProvider for Engine {
 	) -> InferenceResult<OneStepWitness> {
 		self.report("one_step", &model, || {
 			uri_str(uri).and_then(|uri| Engine::one_step(self, &model, uri, &input, leaf))
+		})
+	}
+
+	fn second_level(
+		&self,
+		model: FileHash,
+		uri: &[u8],
+		input: Vec<Tensor>,
+		leaf: u64,
+		query: Query,
+	) -> InferenceResult<Answer> {
+		self.report("second_level", &model, || {
+			uri_str(uri)
+				.and_then(|uri| Engine::second_level(self, &model, uri, &input, leaf, &query))
 		})
 	}
 }

@@ -4,8 +4,8 @@ use alloc::{sync::Arc, vec::Vec};
 use sp_externalities::ExternalitiesExt;
 
 use crate::{
-	CanonicalOutput, CheckerNote, FileHash, Hash, InferenceError, InferenceResult, Limits,
-	ModelFacts, OneStepWitness, Position, Tensor, Tolerance,
+	Answer, CanonicalOutput, CheckerNote, FileHash, Hash, InferenceError, InferenceResult, Limits,
+	ModelFacts, OneStepWitness, Position, Query, Tensor, Tolerance,
 };
 
 /// What the node implements behind the `inference` host functions (`edgeproof-offchain`'s
@@ -48,6 +48,16 @@ pub trait InferenceProvider: Send + Sync {
 		input: Vec<Tensor>,
 		leaf: u64,
 	) -> InferenceResult<OneStepWitness>;
+
+	/// See [`crate::inference::second_level`].
+	fn second_level(
+		&self,
+		model: FileHash,
+		uri: &[u8],
+		input: Vec<Tensor>,
+		leaf: u64,
+		query: Query,
+	) -> InferenceResult<Answer>;
 
 	/// See [`crate::inference::note_unfunded_dispute`]. Nothing by default.
 	fn note_unfunded_dispute(&self) {}

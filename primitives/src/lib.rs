@@ -31,7 +31,10 @@ pub mod checker;
 mod types;
 
 pub use edgeproof_canon::{
-	substep::{CutWitness, SubStepLimits, SubStepWitness},
+	substep::{
+		player::{Answer, Query},
+		CutWitness, SubStepLimits, SubStepWitness,
+	},
 	DType, Hash, LeafWitness, Limits, MerkleProof, OneStepWitness, Position, Tensor, TensorSpec,
 	Tolerance,
 };
@@ -124,6 +127,20 @@ pub trait Inference {
 		leaf: u64,
 	) -> AllocateAndReturnByCodec<InferenceResult<OneStepWitness>> {
 		host::with_provider(|p| p.one_step(model, uri, input, leaf))
+	}
+
+	/// The answer to `query` about the second level inside trace leaf `leaf` (a node leaf) of
+	/// the canonical trace of `input`: the cut witness, the output's data root, children in
+	/// its chunk tree or in a tile's segment-state tree, a sub-step witness
+	/// (`edgeproof_canon::substep::player`).
+	fn second_level(
+		model: PassPointerAndReadCopy<FileHash, 32>,
+		uri: PassFatPointerAndRead<&[u8]>,
+		input: PassFatPointerAndDecode<Vec<Tensor>>,
+		leaf: u64,
+		query: PassFatPointerAndDecode<Query>,
+	) -> AllocateAndReturnByCodec<InferenceResult<Answer>> {
+		host::with_provider(|p| p.second_level(model, uri, input, leaf, query))
 	}
 
 	/// Tells the node that its checker found a wrong claim it cannot dispute: the checker key's

@@ -276,6 +276,15 @@ pub enum Move {
 	/// `timeout`: the other party's clock ran out.
 	#[codec(index = 4)]
 	Timeout,
+	/// `cut`: the second level starts inside a node.
+	#[codec(index = 5)]
+	Cut,
+	/// `reveal`: a data root or a tile's segment-state root.
+	#[codec(index = 6)]
+	Reveal,
+	/// `sub_step`: the sub-step witness the runtime runs.
+	#[codec(index = 7)]
+	SubStep,
 }
 
 impl Move {
@@ -287,6 +296,9 @@ impl Move {
 			Self::Bisect => "bisect",
 			Self::OneStep => "one_step",
 			Self::Timeout => "timeout",
+			Self::Cut => "cut",
+			Self::Reveal => "reveal",
+			Self::SubStep => "sub_step",
 		}
 	}
 }

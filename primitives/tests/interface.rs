@@ -65,6 +65,17 @@ impl InferenceProvider for Echo {
 	) -> InferenceResult<OneStepWitness> {
 		Err(InferenceError::BadPosition)
 	}
+
+	fn second_level(
+		&self,
+		_: FileHash,
+		_: &[u8],
+		_: Vec<Tensor>,
+		_: u64,
+		_: edgeproof_primitives::Query,
+	) -> InferenceResult<edgeproof_primitives::Answer> {
+		Err(InferenceError::BadPosition)
+	}
 }
 
 #[test]

@@ -46,6 +46,7 @@ use crate::{
 	tensor::{numel, DType, Tensor},
 };
 
+pub mod player;
 mod witness;
 
 pub use witness::{

@@ -55,6 +55,23 @@ pub struct CutWitness {
 	pub inputs: Vec<ProvedInput>,
 }
 
+impl CutWitness {
+	/// The metas of the node's inputs from their headers: shapes alone fix the cut (a
+	/// Gather's reads depend on its indices, its cut does not).
+	fn metas(&self) -> Vec<Meta<'_>> {
+		self.inputs
+			.iter()
+			.map(|i| Meta { dtype: i.header.dtype, shape: &i.header.shape, value: None })
+			.collect()
+	}
+
+	/// The cut within `limits` of the node as this witness describes it, unchecked: what a
+	/// player reads to choose between the one-step and the second level.
+	pub fn geometry(&self, limits: &SubStepLimits) -> Result<Geometry> {
+		geometry(&self.node.op, &self.metas(), limits)
+	}
+}
+
 /// A node's cut as a checked [`CutWitness`] gives it: the geometry, the header of the node's
 /// output, which every correct leaf of the node has, and what finding the cut cost
 /// ([`super::geometry_within`]).
@@ -246,12 +263,7 @@ pub fn verify_cut(
 	budget: u64,
 ) -> Result<Cut> {
 	check_node_and_inputs(ctx, k, &w.node, &w.node_proof, w.inputs.iter())?;
-	// Shapes alone fix the cut (a Gather's reads depend on its indices, its cut does not).
-	let metas: Vec<Meta> = w
-		.inputs
-		.iter()
-		.map(|i| Meta { dtype: i.header.dtype, shape: &i.header.shape, value: None })
-		.collect();
+	let metas = w.metas();
 	let (geometry, cost) = geometry_within(&w.node.op, &metas, limits, budget)?;
 	let (dtype, shape) = infer(&w.node.op, &metas)?;
 	let data_len = numel(&shape)?

@@ -348,6 +348,17 @@ impl InferenceProvider for OrtFails {
 	) -> InferenceResult<OneStepWitness> {
 		InferenceProvider::one_step(&*self.0, model, uri, input, leaf)
 	}
+
+	fn second_level(
+		&self,
+		model: H256,
+		uri: &[u8],
+		input: Vec<Tensor>,
+		leaf: u64,
+		query: edgeproof_primitives::Query,
+	) -> InferenceResult<edgeproof_primitives::Answer> {
+		InferenceProvider::second_level(&*self.0, model, uri, input, leaf, query)
+	}
 }
 
 /// Attack (issue 14, item 1): a claim whose input makes ONNX Runtime fail used to be recorded

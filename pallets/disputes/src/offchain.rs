@@ -6,19 +6,22 @@
 //! - **Both sides.** Every block, [`play`] looks at the running disputes in which a local
 //!   checker account is a party and makes the moves it owes, computed by the node's canonical
 //!   executor from the claim's input (`inference::canonical_output`, `trace_children`,
-//!   `one_step`; the node caches the trace per model and input, so a whole dispute executes the
-//!   model once): the claimant's response, each bisection move, and the one-step (the
-//!   challenger posts it too: anyone may, and an honest trace always wins it). It also ends
-//!   disputes whose opponent ran out of time. A node defends the claims whose operator account
-//!   is one of its checker keys.
+//!   `one_step`, `second_level`; the node caches the trace's tree per model and input and
+//!   recomputes a node's values when a move needs them): the claimant's response, each
+//!   bisection move, and the one-step (the challenger posts it too: anyone may, and an honest
+//!   trace always wins it). At a node heavier than one sub-step (its cut has more than one)
+//!   it plays the second level instead: the cut (posted by either side, as the one-step), the
+//!   data-root and segment-state reveals, the moves down the node's chunk tree and a tile's
+//!   segment states, and the sub-step. It also ends disputes whose opponent ran out of time. A
+//!   node defends the claims whose operator account is one of its checker keys.
 //!
 //! A move sent is remembered in the node's offchain storage (per dispute, round and kind) for
 //! [`RESEND_AFTER`] blocks, so that a move waiting in the pool is not sent again.
 
 use alloc::vec::Vec;
 use codec::Encode;
-use edgeproof_canon::{LeafWitness, Position};
-use edgeproof_primitives::{inference, CanonicalOutput, CheckerNote, Move};
+use edgeproof_canon::{Hash, LeafWitness, Position};
+use edgeproof_primitives::{inference, Answer, CanonicalOutput, CheckerNote, Move, Query};
 use frame_support::{
 	traits::{
 		fungible::Inspect,
@@ -37,7 +40,7 @@ use sp_runtime::{
 };
 
 use crate::{
-	game::{Party, Phase},
+	game::{Level, Party, Phase, Reveal, Revealed},
 	Call, Config, DisputeId, DisputeOf, Disputes, Pallet, LOG_TARGET,
 };
 
@@ -200,33 +203,126 @@ fn make_move<T: Config>(
 				)
 			});
 		},
-		Phase::Bisection { position, claimant_move, challenger_move, .. } => {
+		Phase::Bisection { level, position, claimant_move, challenger_move, .. } => {
 			let moved = match party {
 				Party::Claimant => claimant_move.is_some(),
 				Party::Challenger => challenger_move.is_some(),
 			};
-			if !moved {
-				let (left, right) =
-					inference::trace_children(file.hash, &file.uri, input, position)?;
-				let round = position.depth;
-				once::<T>(id, Move::Bisect, round_key(position), now, || {
-					send::<T>(key, Call::bisect { dispute: id, round, left, right })
-				});
+			if moved {
+				return Ok(());
 			}
-		},
-		// Owed by the claimant, but anyone may post it: an honest trace wins it.
-		Phase::AwaitingOneStep { leaf, .. } => {
-			let witness = inference::one_step(file.hash, &file.uri, input, leaf)?;
-			once::<T>(id, Move::OneStep, leaf, now, || {
-				send::<T>(key, Call::one_step { dispute: id, witness })
+			let (left, right) = match level {
+				Level::Trace => inference::trace_children(file.hash, &file.uri, input, position)?,
+				Level::Tiles { inside } => {
+					let query = Query::ChunkChildren(position);
+					children(inference::second_level(
+						file.hash,
+						&file.uri,
+						input,
+						inside.leaf,
+						query,
+					)?)?
+				},
+				Level::Segments { inside, tile, .. } => {
+					let query = Query::StateChildren { geometry: inside.geometry, tile, position };
+					children(inference::second_level(
+						file.hash,
+						&file.uri,
+						input,
+						inside.leaf,
+						query,
+					)?)?
+				},
+			};
+			let round = position.depth;
+			once::<T>(id, Move::Bisect, round_key(&level, position), now, || {
+				send::<T>(key, Call::bisect { dispute: id, round, left, right })
 			});
 		},
-		_ => {},
+		// Owed by the claimant, but anyone may post it: an honest trace wins it. A node
+		// heavier than one sub-step is settled inside, by the second level.
+		Phase::AwaitingOneStep { leaf, .. } => {
+			let query = Query::Cut;
+			let cut =
+				match inference::second_level(file.hash, &file.uri, input.clone(), leaf, query) {
+					Ok(Answer::Cut(w)) => {
+						w.geometry(&T::SubStepLimits::get()).ok().map(|g| (w, g.substeps()))
+					},
+					_ => None,
+				};
+			match cut {
+				Some((witness, substeps)) if substeps > 1 => {
+					once::<T>(id, Move::Cut, leaf, now, || {
+						send::<T>(key, Call::cut { dispute: id, witness })
+					});
+				},
+				_ => {
+					let witness = inference::one_step(file.hash, &file.uri, input, leaf)?;
+					once::<T>(id, Move::OneStep, leaf, now, || {
+						send::<T>(key, Call::one_step { dispute: id, witness })
+					});
+				},
+			}
+		},
+		Phase::Revealing { what, claimant, challenger } => {
+			let moved = match party {
+				Party::Claimant => claimant.is_some(),
+				Party::Challenger => challenger.is_some(),
+			};
+			if moved {
+				return Ok(());
+			}
+			let (leaf, query, round) = match what {
+				Reveal::DataRoots { inside, .. } => (inside.leaf, Query::DataRoot, 0),
+				Reveal::StateRoots { inside, tile, .. } => (
+					inside.leaf,
+					Query::StateRoot { geometry: inside.geometry, tile },
+					tile.saturating_add(1),
+				),
+			};
+			let revealed = match inference::second_level(file.hash, &file.uri, input, leaf, query)?
+			{
+				Answer::DataRoot { header, data_root } => Revealed::DataRoot { header, data_root },
+				Answer::StateRoot { root, last } => Revealed::StateRoot { root, last },
+				_ => return Err(InferenceError::BadPosition),
+			};
+			once::<T>(id, Move::Reveal, round, now, || {
+				send::<T>(key, Call::reveal { dispute: id, revealed })
+			});
+		},
+		// Owed by the claimant, but anyone may post it, as the one-step.
+		Phase::AwaitingSubStep { inside, tile, segment, .. } => {
+			let query =
+				Query::SubStep { geometry: inside.geometry, limits: inside.limits, tile, segment };
+			let Answer::SubStep { witness, state } =
+				inference::second_level(file.hash, &file.uri, input, inside.leaf, query)?
+			else {
+				return Err(InferenceError::BadPosition);
+			};
+			once::<T>(id, Move::SubStep, inside.leaf, now, || {
+				send::<T>(key, Call::sub_step { dispute: id, witness, state })
+			});
+		},
+		Phase::AwaitingResponse | Phase::Resolved(_) => {},
 	}
 	Ok(())
 }
 
-/// A resend key per bisection node.
-fn round_key(position: Position) -> u64 {
-	(u64::from(position.depth) << 48) | (position.index & ((1 << 48) - 1))
+/// The two children of an answer to a children query.
+fn children(answer: Answer) -> Result<(Hash, Hash), edgeproof_primitives::InferenceError> {
+	match answer {
+		Answer::Children(left, right) => Ok((left, right)),
+		_ => Err(edgeproof_primitives::InferenceError::BadPosition),
+	}
+}
+
+/// A resend key per bisection node of each tree (the trace, a node's chunks, a tile's
+/// segment states).
+fn round_key(level: &Level, position: Position) -> u64 {
+	let tree: u64 = match level {
+		Level::Trace => 0,
+		Level::Tiles { .. } => 1,
+		Level::Segments { .. } => 2,
+	};
+	(tree << 56) | (u64::from(position.depth) << 48) | (position.index & ((1 << 48) - 1))
 }

@@ -625,21 +625,22 @@ fn play_out(
 	node: &Node,
 	dispute: DisputeId,
 	liar: (AccountId, Party, &Player),
+	model: &crate::game::testing::Model,
 ) -> u32 {
 	let (who, party, trace) = liar;
 	let mut moves = 0;
 	loop {
 		let phase = ext.execute_with(|| DisputesMap::<Test>::get(dispute).map(|d| *d.game.phase()));
-		let liar_owes = |claimant: &Option<_>, challenger: &Option<_>| match party {
-			Party::Claimant => claimant.is_none(),
-			Party::Challenger => challenger.is_none(),
+		let liar_owes = |claimant: bool, challenger: bool| match party {
+			Party::Claimant => !claimant,
+			Party::Challenger => !challenger,
 		};
 		match phase {
-			Some(Phase::Bisection { position, claimant_move, challenger_move, .. })
-				if liar_owes(&claimant_move, &challenger_move) =>
+			Some(Phase::Bisection { level, position, claimant_move, challenger_move, .. })
+				if liar_owes(claimant_move.is_some(), challenger_move.is_some()) =>
 			{
 				ext.execute_with(|| {
-					let (l, r) = trace.children(position);
+					let (l, r) = liar_children(model, trace, &level, position);
 					assert_ok!(Disputes::bisect(
 						RuntimeOrigin::signed(who),
 						dispute,
@@ -647,6 +648,14 @@ fn play_out(
 						l,
 						r
 					));
+				})
+			},
+			Some(Phase::Revealing { what, claimant, challenger })
+				if liar_owes(claimant.is_some(), challenger.is_some()) =>
+			{
+				ext.execute_with(|| {
+					let revealed = liar_reveal(model, trace, &what);
+					assert_ok!(Disputes::reveal(RuntimeOrigin::signed(who), dispute, revealed));
 				})
 			},
 			Some(_) => {
@@ -660,7 +669,45 @@ fn play_out(
 			},
 			None => return moves,
 		}
-		assert!(moves < 40, "the game ends");
+		assert!(moves < 60, "the game ends");
+	}
+}
+
+/// `player`'s children at `position` of the tree of `level`.
+fn liar_children(
+	model: &crate::game::testing::Model,
+	player: &Player,
+	level: &crate::game::Level,
+	position: edgeproof_canon::Position,
+) -> (edgeproof_canon::Hash, edgeproof_canon::Hash) {
+	use crate::game::Level;
+	match *level {
+		Level::Trace => player.children(position),
+		Level::Tiles { inside } => player.chunks(inside.leaf).tree.children(position).unwrap(),
+		Level::Segments { inside, tile, .. } => player
+			.state_tree(model, inside.leaf, &inside.geometry, tile)
+			.children(position)
+			.unwrap(),
+	}
+}
+
+/// What `player` reveals for `what`.
+fn liar_reveal(
+	model: &crate::game::testing::Model,
+	player: &Player,
+	what: &crate::game::Reveal,
+) -> crate::game::Revealed {
+	use crate::game::{Reveal, Revealed};
+	match *what {
+		Reveal::DataRoots { inside, .. } => {
+			let chunks = player.chunks(inside.leaf);
+			Revealed::DataRoot { header: chunks.header.clone(), data_root: chunks.tree.root() }
+		},
+		Reveal::StateRoots { inside, tile, .. } => {
+			let tree = player.state_tree(model, inside.leaf, &inside.geometry, tile);
+			let last = tree.proof(u64::from(inside.geometry.segments) - 1).unwrap();
+			Revealed::StateRoot { root: tree.root(), last }
+		},
 	}
 }
 
@@ -707,7 +754,8 @@ fn validators_workers_catch_a_wrong_claim_and_win_the_dispute() {
 		));
 	});
 	// Round by round: the liar moves by hand, the worker answers.
-	let rounds = play_out(&mut ext, &engine, &checker, dispute, (OPERATOR, Party::Claimant, &lie));
+	let rounds =
+		play_out(&mut ext, &engine, &checker, dispute, (OPERATOR, Party::Claimant, &lie), &s.model);
 	ext.execute_with(|| {
 		assert_eq!(claim_status(claim), Some(ClaimStatus::Invalid));
 		assert!(matches!(
@@ -740,7 +788,14 @@ fn a_node_defends_the_claims_of_its_operator_key() {
 		(s, claim, lie)
 	});
 	let dispute = ext.execute_with(|| open(&s, claim, CHALLENGER, &lie));
-	play_out(&mut ext, &engine, &defender, dispute, (CHALLENGER, Party::Challenger, &lie));
+	play_out(
+		&mut ext,
+		&engine,
+		&defender,
+		dispute,
+		(CHALLENGER, Party::Challenger, &lie),
+		&s.model,
+	);
 	ext.execute_with(|| {
 		assert!(matches!(
 			resolved_event(dispute),
@@ -750,6 +805,77 @@ fn a_node_defends_the_claims_of_its_operator_key() {
 			}
 		));
 		assert_eq!(claim_status(claim), Some(ClaimStatus::Pending));
+	});
+}
+
+/// With sub-step limits that cut the fixture MLP's first product into segments, the
+/// validator's worker plays the second level against a lying claimant (the cut, its reveals,
+/// both descents and the sub-step, computed by the real engine) and wins; a node defends its
+/// operator's honest claim there against a lying challenger.
+#[test]
+fn validators_workers_play_the_second_level() {
+	let store = tempfile::tempdir().expect("tempdir");
+	let engine = local_engine(&store);
+	let mut ext = ExtBuilder::build();
+	let tight = edgeproof_canon::substep::SubStepLimits { max_work: 96, max_read_bytes: 1 << 16 };
+	let checker = Node::new(CHALLENGER);
+	let (s, claim, lie) = ext.execute_with(|| {
+		SubStepLimits::set(tight);
+		let s = setup(Tolerance::Exact);
+		let lie = deep_liar(&s);
+		let claim = s.claim_of(&lie, 1);
+		(s, claim, lie)
+	});
+	let dispute = ext.execute_with(|| {
+		let dispute = open(&s, claim, CHALLENGER, &s.honest);
+		next_block();
+		assert_ok!(Disputes::respond(
+			RuntimeOrigin::signed(OPERATOR),
+			dispute,
+			lie.root(),
+			outputs(&lie, &s)
+		));
+		dispute
+	});
+	play_out(&mut ext, &engine, &checker, dispute, (OPERATOR, Party::Claimant, &lie), &s.model);
+	ext.execute_with(|| {
+		assert_eq!(claim_status(claim), Some(ClaimStatus::Invalid));
+		let Event::DisputeResolved { ending: Ending::Decided(r), .. } = resolved_event(dispute)
+		else {
+			panic!("decided")
+		};
+		assert_eq!(r.winner, Winner::Challenger);
+		assert!(matches!(r.reason, Reason::SubStep { .. }), "{r:?}");
+		let segments = System::events().into_iter().find_map(|r| match r.event {
+			RuntimeEvent::Disputes(Event::SubStepsStarted { segments, .. }) => Some(segments),
+			_ => None,
+		});
+		assert!(segments.is_some_and(|n| n > 1), "{segments:?}");
+	});
+
+	// The operator's node defends an honest claim inside the node.
+	let defender = Node::new(OPERATOR);
+	let (claim, dispute) = ext.execute_with(|| {
+		let claim = s.claim_of(&s.honest, 2);
+		(claim, open(&s, claim, CHALLENGER, &lie))
+	});
+	play_out(
+		&mut ext,
+		&engine,
+		&defender,
+		dispute,
+		(CHALLENGER, Party::Challenger, &lie),
+		&s.model,
+	);
+	ext.execute_with(|| {
+		let Event::DisputeResolved { ending: Ending::Decided(r), .. } = resolved_event(dispute)
+		else {
+			panic!("decided")
+		};
+		assert_eq!(r.winner, Winner::Claimant);
+		assert!(matches!(r.reason, Reason::SubStep { .. }), "{r:?}");
+		// The claim stands (final once its challenge period passed while the game ran).
+		assert!(matches!(claim_status(claim), Some(ClaimStatus::Pending | ClaimStatus::Final)));
 	});
 }
 
