@@ -74,6 +74,26 @@ const _METADATA: &[u8] = include_bytes!("../metadata.scale");
 	substitute_type(
 		path = "pallet_disputes::game::Game",
 		with = "::subxt::utils::Static<::pallet_disputes::game::Game>"
+	),
+	substitute_type(
+		path = "pallet_disputes::game::Revealed",
+		with = "::subxt::utils::Static<::pallet_disputes::game::Revealed>"
+	),
+	substitute_type(
+		path = "edgeproof_canon::merkle::MerkleProof",
+		with = "::subxt::utils::Static<::edgeproof_canon::MerkleProof>"
+	),
+	substitute_type(
+		path = "edgeproof_canon::substep::SubStepLimits",
+		with = "::subxt::utils::Static<::edgeproof_canon::substep::SubStepLimits>"
+	),
+	substitute_type(
+		path = "edgeproof_canon::substep::witness::CutWitness",
+		with = "::subxt::utils::Static<::edgeproof_canon::substep::CutWitness>"
+	),
+	substitute_type(
+		path = "edgeproof_canon::substep::witness::SubStepWitness",
+		with = "::subxt::utils::Static<::edgeproof_canon::substep::SubStepWitness>"
 	)
 )]
 pub mod runtime {}

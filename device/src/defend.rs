@@ -1,16 +1,21 @@
 //! Defending claims: at every best block, make the moves the operator owes in the disputes on
 //! its claims, computed by the canonical executor from the claim's input — the response with
-//! the canonical trace root and outputs, each bisection move, the one-step — and end disputes
-//! whose challenger ran out of time.
+//! the canonical trace root and outputs, each bisection move, the one-step, or at a node
+//! heavier than one sub-step the second level (the cut, the data-root and segment-state
+//! reveals, the moves down the node's trees, the sub-step) — and end disputes whose challenger
+//! ran out of time.
 //!
 //! A move sent is not sent again for [`RESEND_AFTER`] blocks, so a move waiting in the pool is
 //! not duplicated; after that it is sent again (a dropped transaction, a reconnect).
 
 use std::{collections::HashMap, sync::Arc};
 
-use edgeproof_canon::Tensor;
+use edgeproof_canon::{
+	substep::player::{Answer, Query},
+	Tensor,
+};
 use edgeproof_offchain::Engine;
-use pallet_disputes::game::{Phase, Winner};
+use pallet_disputes::game::{Level, Phase, Reveal, Revealed, Winner};
 use subxt::utils::{AccountId32, Static};
 
 use crate::{
@@ -87,8 +92,11 @@ impl Defender {
 		// The claimant owes the response and its bisection moves; the one-step is owed by the
 		// claimant too, but anyone may post it (the honest trace wins it).
 		let owes = match game.phase() {
-			Phase::AwaitingResponse | Phase::AwaitingOneStep { .. } => true,
+			Phase::AwaitingResponse
+			| Phase::AwaitingOneStep { .. }
+			| Phase::AwaitingSubStep { .. } => true,
 			Phase::Bisection { claimant_move, .. } => claimant_move.is_none(),
+			Phase::Revealing { claimant, .. } => claimant.is_none(),
 			Phase::Resolved(_) => false,
 		};
 		if !owes {
@@ -117,18 +125,98 @@ impl Defender {
 					runtime::tx().disputes().respond(id, canonical.trace_root.into(), outputs);
 				self.send(id, claim, "respond", 0, now, &call).await
 			},
-			Phase::Bisection { position, .. } => {
-				let (left, right) =
-					blocking(move || engine.trace_children(&file, &uri, &input, position)).await?;
+			Phase::Bisection { level, position, .. } => {
+				let (left, right) = match level {
+					Level::Trace => {
+						blocking(move || engine.trace_children(&file, &uri, &input, position))
+							.await?
+					},
+					Level::Tiles { inside } => children(
+						blocking(move || {
+							let query = Query::ChunkChildren(position);
+							engine.second_level(&file, &uri, &input, inside.leaf, &query)
+						})
+						.await?,
+					)?,
+					Level::Segments { inside, tile, .. } => children(
+						blocking(move || {
+							let query =
+								Query::StateChildren { geometry: inside.geometry, tile, position };
+							engine.second_level(&file, &uri, &input, inside.leaf, &query)
+						})
+						.await?,
+					)?,
+				};
 				let round = position.depth;
-				let call = runtime::tx().disputes().bisect(id, round, left.into(), right.into());
-				let key = (u64::from(position.depth) << 48) | (position.index & ((1 << 48) - 1));
+				let call = runtime::tx().disputes().bisect(id, round, left, right);
+				let tree: u64 = match level {
+					Level::Trace => 0,
+					Level::Tiles { .. } => 1,
+					Level::Segments { .. } => 2,
+				};
+				let key = (tree << 56)
+					| (u64::from(position.depth) << 48)
+					| (position.index & ((1 << 48) - 1));
 				self.send(id, claim, "bisect", key, now, &call).await
 			},
+			// A node heavier than one sub-step is settled by the second level, as the
+			// validators' workers do; else by the one-step.
 			Phase::AwaitingOneStep { leaf, .. } => {
+				let limits = sub_step_limits(at)?;
+				let (file2, uri2, input2) = (file, uri.clone(), input.clone());
+				let engine2 = engine.clone();
+				let cut = blocking(move || {
+					engine2.second_level(&file2, &uri2, &input2, leaf, &Query::Cut)
+				})
+				.await;
+				if let Ok(Answer::Cut(witness)) = cut {
+					if witness.geometry(&limits).is_ok_and(|g| g.substeps() > 1) {
+						let call = runtime::tx().disputes().cut(id, Static(witness));
+						return self.send(id, claim, "cut", leaf, now, &call).await;
+					}
+				}
 				let witness = blocking(move || engine.one_step(&file, &uri, &input, leaf)).await?;
 				let call = runtime::tx().disputes().one_step(id, Static(witness));
 				self.send(id, claim, "one-step", leaf, now, &call).await
+			},
+			Phase::Revealing { what, .. } => {
+				let (leaf, query, round) = match what {
+					Reveal::DataRoots { inside, .. } => (inside.leaf, Query::DataRoot, 0),
+					Reveal::StateRoots { inside, tile, .. } => (
+						inside.leaf,
+						Query::StateRoot { geometry: inside.geometry, tile },
+						tile.saturating_add(1),
+					),
+				};
+				let answer =
+					blocking(move || engine.second_level(&file, &uri, &input, leaf, &query))
+						.await?;
+				let revealed = match answer {
+					Answer::DataRoot { header, data_root } => {
+						Revealed::DataRoot { header, data_root }
+					},
+					Answer::StateRoot { root, last } => Revealed::StateRoot { root, last },
+					other => return Err(Error::State(format!("not a reveal: {other:?}"))),
+				};
+				let call = runtime::tx().disputes().reveal(id, Static(revealed));
+				self.send(id, claim, "reveal", round, now, &call).await
+			},
+			Phase::AwaitingSubStep { inside, tile, segment, .. } => {
+				let query = Query::SubStep {
+					geometry: inside.geometry,
+					limits: inside.limits,
+					tile,
+					segment,
+				};
+				let answer =
+					blocking(move || engine.second_level(&file, &uri, &input, inside.leaf, &query))
+						.await?;
+				let Answer::SubStep { witness, state } = answer else {
+					return Err(Error::State(format!("not a sub-step: {answer:?}")));
+				};
+				let call =
+					runtime::tx().disputes().sub_step(id, Static(witness), state.map(Static));
+				self.send(id, claim, "sub-step", inside.leaf, now, &call).await
 			},
 			_ => Ok(()),
 		}
@@ -173,6 +261,21 @@ impl Defender {
 		eprintln!("dispute {dispute} on claim {claim}: {kind} sent");
 		Ok(())
 	}
+}
+
+/// The two children of an answer to a children query.
+fn children(answer: Answer) -> Result<([u8; 32], [u8; 32])> {
+	match answer {
+		Answer::Children(left, right) => Ok((left, right)),
+		other => Err(Error::State(format!("not children: {other:?}"))),
+	}
+}
+
+/// The chain's sub-step limits (the disputes pallet's `SubStepLimits`): a node whose cut has
+/// more than one sub-step under them is settled by the second level.
+fn sub_step_limits(at: &AtBlock) -> Result<edgeproof_canon::substep::SubStepLimits> {
+	let entry = runtime::constants().disputes().sub_step_limits();
+	Ok(at.constants().entry(entry).map_err(chain_err)?.0)
 }
 
 /// Runs engine work off the async threads.

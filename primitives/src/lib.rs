@@ -33,7 +33,7 @@ mod types;
 pub use edgeproof_canon::{
 	substep::{
 		player::{Answer, Query},
-		CutWitness, SubStepLimits, SubStepWitness,
+		CutWitness, Geometry, SubStepLimits, SubStepWitness,
 	},
 	DType, Hash, LeafWitness, Limits, MerkleProof, OneStepWitness, Position, Tensor, TensorSpec,
 	Tolerance,

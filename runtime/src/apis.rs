@@ -287,6 +287,26 @@ impl_runtime_apis! {
 				&witness,
 			)
 		}
+
+		fn check_sub_step(
+			program_root: [u8; 32],
+			node_count: u32,
+			input_count: u32,
+			trace_root: [u8; 32],
+			leaf: u64,
+			geometry: edgeproof_primitives::Geometry,
+			witness: edgeproof_primitives::SubStepWitness,
+		) -> Result<[u8; 32], pallet_disputes::Error<Runtime>> {
+			pallet_disputes::Pallet::<Runtime>::check_sub_step(
+				program_root,
+				node_count,
+				input_count,
+				trace_root,
+				leaf,
+				&geometry,
+				&witness,
+			)
+		}
 	}
 
 	#[cfg(feature = "runtime-benchmarks")]

@@ -47,7 +47,7 @@ use pallet_devices::{DeviceKey, DeviceMetadata, DeviceSignature, HardwareClass};
 use pallet_disputes::{
 	game::{
 		testing::{nudge, Model, Player},
-		ClockParams, Phase,
+		ClockParams, Level, Phase, Reveal, Revealed,
 	},
 	DisputeId,
 };
@@ -355,6 +355,27 @@ enum Op {
 		trace: Trace,
 		flip: u16,
 	},
+	/// Starts the second level at the disputed node (the cut witness from `trace`).
+	Cut {
+		who: Who,
+		pick: u8,
+		trace: Trace,
+	},
+	/// A second-level reveal by a party (from `trace`), its encoding mutated if `flip`.
+	Reveal {
+		who: Who,
+		pick: u8,
+		claimant: bool,
+		trace: Trace,
+		flip: u16,
+	},
+	/// The sub-step (from `trace`), its encoding mutated if `flip`.
+	SubStep {
+		who: Who,
+		pick: u8,
+		trace: Trace,
+		flip: u16,
+	},
 	Timeout {
 		who: Who,
 		pick: u8,
@@ -466,6 +487,12 @@ fn op() -> impl Strategy<Value = Op> {
 			}),
 		6 => (who(), pick(), trace(), flip())
 			.prop_map(|(who, pick, trace, flip)| Op::OneStep { who, pick, trace, flip }),
+		4 => (who(), pick(), trace()).prop_map(|(who, pick, trace)| Op::Cut { who, pick, trace }),
+		6 => (who(), pick(), any::<bool>(), trace(), flip()).prop_map(
+			|(who, pick, claimant, trace, flip)| Op::Reveal { who, pick, claimant, trace, flip }
+		),
+		4 => (who(), pick(), trace(), flip())
+			.prop_map(|(who, pick, trace, flip)| Op::SubStep { who, pick, trace, flip }),
 		3 => (who(), pick()).prop_map(|(who, pick)| Op::Timeout { who, pick }),
 		10 => (pick(), 1u8..=12).prop_map(|(pick, moves)| Op::Play { pick, moves }),
 		1 => (prop_oneof![1u32..=30, any::<u32>()], prop_oneof![0u32..=30, any::<u32>()])
@@ -498,6 +525,7 @@ struct Stats {
 	claims: u64,
 	disputes: u64,
 	one_steps_ok: u64,
+	sub_steps_ok: u64,
 }
 
 impl Stats {
@@ -511,6 +539,7 @@ impl Stats {
 		self.claims += case.claims;
 		self.disputes += case.disputes;
 		self.one_steps_ok += case.one_steps_ok;
+		self.sub_steps_ok += case.sub_steps_ok;
 		self.kinds.extend(case.kinds);
 		self.kinds_ok.extend(case.kinds_ok);
 	}
@@ -675,6 +704,16 @@ impl Case {
 
 	fn account_index(who: &AccountId) -> usize {
 		WORLD.accounts.iter().position(|k| &k.account() == who).unwrap_or(0)
+	}
+
+	/// Whose values a step (one-step, cut, sub-step) is built from: the claim's, the honest
+	/// trace, or the challenger's.
+	fn step_player(&self, claim: usize, challenger: Player, trace: Trace) -> Player {
+		match trace {
+			Trace::Claimed => self.claims[claim].claimed.clone(),
+			Trace::Honest => self.claims[claim].honest.clone(),
+			_ => challenger,
+		}
 	}
 
 	fn trace_of(&self, claim: &ClaimTraces, trace: Trace) -> Player {
@@ -921,7 +960,9 @@ impl Case {
 			Op::Bisect { who, pick, claimant, trace, round } => {
 				let Some((id, claim_index, challenger)) = self.dispute(pick) else { return };
 				let Some(dispute) = pallet_disputes::Disputes::<Runtime>::get(id) else { return };
-				let Phase::Bisection { position, .. } = *dispute.game.phase() else { return };
+				let Phase::Bisection { level, position, .. } = *dispute.game.phase() else {
+					return;
+				};
 				let claim = &self.claims[claim_index];
 				let (player, right) = if claimant {
 					(self.trace_of(claim, trace), claim.operator)
@@ -932,7 +973,14 @@ impl Case {
 					};
 					(player, Self::account_index(&dispute.challenger))
 				};
-				let (left, right_hash) = player.children(position);
+				let children = match level {
+					Level::Trace => Some(player.children(position)),
+					Level::Tiles { inside } => player.chunks(inside.leaf).tree.children(position),
+					Level::Segments { inside, tile, .. } => player
+						.state_tree(model, inside.leaf, &inside.geometry, tile)
+						.children(position),
+				};
+				let Some((left, right_hash)) = children else { return };
 				let call = G::bisect {
 					dispute: id,
 					round: round.unwrap_or(position.depth),
@@ -945,21 +993,8 @@ impl Case {
 				let Some((id, claim_index, challenger)) = self.dispute(pick) else { return };
 				let Some(dispute) = pallet_disputes::Disputes::<Runtime>::get(id) else { return };
 				let Phase::AwaitingOneStep { leaf, .. } = *dispute.game.phase() else { return };
-				let player = match trace {
-					Trace::Claimed => self.claims[claim_index].claimed.clone(),
-					Trace::Honest => self.claims[claim_index].honest.clone(),
-					_ => challenger,
-				};
-				let mut witness = player.witness(model, leaf);
-				if flip != 0 {
-					let mut bytes = witness.encode();
-					let at = flip as usize % bytes.len();
-					bytes[at] ^= 1 << (flip % 8);
-					match Decode::decode(&mut &bytes[..]) {
-						Ok(mutated) => witness = mutated,
-						Err(_) => return,
-					}
-				}
+				let player = self.step_player(claim_index, challenger, trace);
+				let Some(witness) = mutated(player.witness(model, leaf), flip) else { return };
 				let events = System::event_count();
 				let right = self.claims[claim_index].operator;
 				self.apply(self.who(who, right), G::one_step { dispute: id, witness }.into());
@@ -970,6 +1005,79 @@ impl Case {
 					)
 				}) {
 					self.stats.one_steps_ok += 1;
+				}
+			},
+			Op::Cut { who, pick, trace } => {
+				let Some((id, claim_index, challenger)) = self.dispute(pick) else { return };
+				let Some(dispute) = pallet_disputes::Disputes::<Runtime>::get(id) else { return };
+				let Phase::AwaitingOneStep { leaf, .. } = *dispute.game.phase() else { return };
+				let player = self.step_player(claim_index, challenger, trace);
+				let Ok(witness) = player.cut_witness(model, leaf) else { return };
+				let right = self.claims[claim_index].operator;
+				self.apply(self.who(who, right), G::cut { dispute: id, witness }.into());
+			},
+			Op::Reveal { who, pick, claimant, trace, flip } => {
+				let Some((id, claim_index, challenger)) = self.dispute(pick) else { return };
+				let Some(dispute) = pallet_disputes::Disputes::<Runtime>::get(id) else { return };
+				let Phase::Revealing { what, .. } = *dispute.game.phase() else { return };
+				let claim = &self.claims[claim_index];
+				let (player, right) = if claimant {
+					(self.trace_of(claim, trace), claim.operator)
+				} else {
+					let player = match trace {
+						Trace::Claimed => challenger,
+						other => self.trace_of(claim, other),
+					};
+					(player, Self::account_index(&dispute.challenger))
+				};
+				let revealed = match what {
+					Reveal::DataRoots { inside, .. } => {
+						let chunks = player.chunks(inside.leaf);
+						Revealed::DataRoot {
+							header: chunks.header.clone(),
+							data_root: chunks.tree.root(),
+						}
+					},
+					Reveal::StateRoots { inside, tile, .. } => {
+						let tree = player.state_tree(model, inside.leaf, &inside.geometry, tile);
+						let Some(last) = tree.proof(u64::from(inside.geometry.segments) - 1) else {
+							return;
+						};
+						Revealed::StateRoot { root: tree.root(), last }
+					},
+				};
+				let Some(revealed) = mutated(revealed, flip) else { return };
+				self.apply(self.who(who, right), G::reveal { dispute: id, revealed }.into());
+			},
+			Op::SubStep { who, pick, trace, flip } => {
+				let Some((id, claim_index, challenger)) = self.dispute(pick) else { return };
+				let Some(dispute) = pallet_disputes::Disputes::<Runtime>::get(id) else { return };
+				let Phase::AwaitingSubStep { inside, tile, segment, .. } = *dispute.game.phase()
+				else {
+					return;
+				};
+				let player = self.step_player(claim_index, challenger, trace);
+				let (witness, state) = player.substep_witness(
+					model,
+					inside.leaf,
+					&inside.geometry,
+					&inside.limits,
+					(tile, segment),
+				);
+				let Some((witness, state)) = mutated((witness, state), flip) else { return };
+				let events = System::event_count();
+				let right = self.claims[claim_index].operator;
+				self.apply(
+					self.who(who, right),
+					G::sub_step { dispute: id, witness, state }.into(),
+				);
+				if System::events().iter().skip(events as usize).any(|r| {
+					matches!(
+						r.event,
+						RuntimeEvent::Disputes(pallet_disputes::Event::DisputeResolved { .. })
+					)
+				}) {
+					self.stats.sub_steps_ok += 1;
 				}
 			},
 			Op::Timeout { who, pick } => {
@@ -1012,8 +1120,21 @@ impl Case {
 				trace: claimed,
 				round: None,
 			},
+			Phase::AwaitingOneStep { .. } if pick % 2 == 0 => {
+				Op::Cut { who: Who::Right, pick, trace: claimed }
+			},
 			Phase::AwaitingOneStep { .. } => {
 				Op::OneStep { who: Who::Right, pick, trace: claimed, flip: 0 }
+			},
+			Phase::Revealing { claimant, .. } => Op::Reveal {
+				who: Who::Right,
+				pick,
+				claimant: claimant.is_none(),
+				trace: claimed,
+				flip: 0,
+			},
+			Phase::AwaitingSubStep { .. } => {
+				Op::SubStep { who: Who::Right, pick, trace: claimed, flip: 0 }
 			},
 			Phase::Resolved(_) => return false,
 		};
@@ -1164,8 +1285,8 @@ fn the_runtime_holds_its_invariants_under_random_calls() {
 	let stats = STATS.lock().expect("stats");
 	println!(
 		"fuzz: seed {seed}, {} cases, {} calls ({} ok, {} failed in dispatch, {} invalid), {} \
-		 blocks, {} claims, {} disputes, {} decided by a one-step, {} call kinds tried ({} \
-		 succeeded at least once), {:.1} s",
+		 blocks, {} claims, {} disputes, {} decided by a one-step, {} by a sub-step, {} call kinds \
+		 tried ({} succeeded at least once), {:.1} s",
 		stats.cases,
 		stats.calls,
 		stats.dispatched_ok,
@@ -1175,6 +1296,7 @@ fn the_runtime_holds_its_invariants_under_random_calls() {
 		stats.claims,
 		stats.disputes,
 		stats.one_steps_ok,
+		stats.sub_steps_ok,
 		stats.kinds.len(),
 		stats.kinds_ok.len(),
 		started.elapsed().as_secs_f64(),
@@ -1194,4 +1316,16 @@ fn rand_seed() -> u64 {
 	let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
 	hasher.write_u128(now.map_or(0, |d| d.as_nanos()));
 	hasher.finish()
+}
+
+/// `value` with bit `flip % 8` of byte `flip % len` of its encoding flipped, if that still
+/// decodes (`flip` 0: as it is).
+fn mutated<V: Encode + Decode>(value: V, flip: u16) -> Option<V> {
+	if flip == 0 {
+		return Some(value);
+	}
+	let mut bytes = value.encode();
+	let at = flip as usize % bytes.len();
+	bytes[at] ^= 1 << (flip % 8);
+	Decode::decode(&mut &bytes[..]).ok()
 }

@@ -280,6 +280,7 @@ pub mod pallet {
 		/// second level starts is cut for these (and keeps its cut if they change).
 		/// A game keeps the limits of its cut, and a sub-step is charged for these: they may
 		/// grow with a runtime upgrade, not shrink while disputes run.
+		#[pallet::constant]
 		type SubStepLimits: Get<edgeproof_canon::substep::SubStepLimits>;
 
 		/// The most finding one node's cut may cost, in `geometry_within`'s units (a sub-step
@@ -1305,6 +1306,35 @@ pub mod pallet {
 			})
 		}
 
+		/// What the runtime computes for a sub-step: checks `witness` for trace leaf `leaf` of a
+		/// program (as [`Self::check_one_step`]) against `trace_root`, for the node cut as
+		/// `geometry`, runs the sub-step and returns the leaf of what it gives (the next state,
+		/// or for the last segment the tile's output chunk). The runtime API exposes it so that
+		/// a party can try its sub-step before posting it.
+		pub fn check_sub_step(
+			program_root: Hash,
+			node_count: u32,
+			input_count: u32,
+			trace_root: Hash,
+			leaf: u64,
+			geometry: &edgeproof_canon::substep::Geometry,
+			witness: &SubStepWitness,
+		) -> Result<Hash, Error<T>> {
+			let ctx = edgeproof_canon::OneStepContext {
+				program_root,
+				node_count,
+				input_count,
+				trace_root,
+				limits: T::Limits::get(),
+			};
+			edgeproof_canon::substep::verify_substep(&ctx, leaf, witness, geometry)
+				.map(|outcome| outcome.leaf)
+				.map_err(|e| match e {
+					edgeproof_canon::CanonError::Proof { .. } => Error::<T>::SubStepNotProven,
+					_ => Error::<T>::SubStepFailed,
+				})
+		}
+
 		/// A dispute as clients read it, at the current block.
 		pub fn view(
 			dispute: DisputeId,
@@ -1428,6 +1458,17 @@ pub mod runtime_api {
 				trace_root: Hash,
 				leaf: u64,
 				witness: edgeproof_canon::OneStepWitness,
+			) -> Result<Hash, Error>;
+			/// Runs a sub-step as `sub_step` would (without a dispute), for the node of trace
+			/// leaf `leaf` cut as `geometry`: the leaf of what it gives, or why not.
+			fn check_sub_step(
+				program_root: Hash,
+				node_count: u32,
+				input_count: u32,
+				trace_root: Hash,
+				leaf: u64,
+				geometry: edgeproof_canon::substep::Geometry,
+				witness: edgeproof_canon::substep::SubStepWitness,
 			) -> Result<Hash, Error>;
 		}
 	}
