@@ -10,12 +10,13 @@ use edgeproof_canon::{
 	commit_trace,
 	compiler::{compile, CompileOptions},
 	execute_with, one_step_witness_recomputed, program_tree,
-	substep::player::NodeValues,
+	substep::{check_disputable, player::NodeValues},
 	trace_values, within_tolerance, CanonError, DType, Hash, LeafWitness, Limits, MerkleTree,
 	OneStepWitness, Position, Program, Ref, Tensor, Tolerance, TraceCommitment,
 };
 use edgeproof_primitives::{
 	Answer, CanonicalOutput, Disputability, FileHash, ModelFacts, NotDisputable, Query,
+	SecondLevelLimits,
 };
 use ort::{
 	environment::Environment,
@@ -491,6 +492,7 @@ impl Engine {
 		uri: &str,
 		limits: &Limits,
 		tolerance: Tolerance,
+		second_level: Option<SecondLevelLimits>,
 	) -> Result<ModelFacts> {
 		// Loaded (and hash-checked) again even if a session is cached: the vote is about the
 		// file as it is now at the URI or in the store.
@@ -519,11 +521,14 @@ impl Engine {
 		facts.node_count = canonical.program.nodes.len() as u32;
 		// The compiler inferred every shape, so the cost is known; the probes check it.
 		facts.program_work = canonical.program.cost().map_or(u64::MAX, |cost| cost.work);
-		facts.disputable = self.probe(model, &canonical.program, &session, limits, tolerance);
+		facts.disputable =
+			self.probe(model, &canonical.program, &session, limits, tolerance, second_level);
 		Ok(facts)
 	}
 
-	/// Runs the seeded probe inputs through both executors under the runtime's limits.
+	/// Runs the seeded probe inputs through both executors under the runtime's limits. With
+	/// `second_level`, a node over the one-step limits is within them if it can be cut into
+	/// sub-steps (checked on the program's static shapes, which every input shares).
 	fn probe(
 		&self,
 		model: &FileHash,
@@ -531,12 +536,33 @@ impl Engine {
 		session: &OrtModel,
 		limits: &Limits,
 		tolerance: Tolerance,
+		second_level: Option<SecondLevelLimits>,
 	) -> Disputability {
 		let not = Disputability::NotDisputable;
 		if let Err(e) = program.validate(limits) {
 			log::info!(target: LOG_TARGET, "Model {model:?} exceeds the runtime limits: {e}");
 			return not(NotDisputable::LimitExceeded);
 		}
+		let limits = &match second_level {
+			Some(second) => {
+				match check_disputable(program, limits, &second.sub_step, second.max_cut_cost) {
+					Ok(settled) => log::info!(
+						target: LOG_TARGET,
+						"Model {model:?}: {} nodes by a one-step, {} by sub-steps (dearest cut {})",
+						settled.one_step,
+						settled.cut,
+						settled.dearest_cut
+					),
+					Err(e) => {
+						log::info!(target: LOG_TARGET, "Model {model:?} cannot be settled: {e}");
+						return not(NotDisputable::LimitExceeded);
+					},
+				}
+				// Checked node by node above; the probes run the heavy nodes too.
+				Limits { max_node_work: u64::MAX, max_step_bytes: u64::MAX, ..*limits }
+			},
+			None => *limits,
+		};
 		for probe in 0..self.probes {
 			let input = probe_input(model, probe, program);
 			let canonical = match execute_with(program, &input, limits)

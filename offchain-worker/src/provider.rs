@@ -5,7 +5,7 @@ use std::time::Instant;
 use edgeproof_canon::{Hash, Limits, OneStepWitness, Position, Tensor, Tolerance};
 use edgeproof_primitives::{
 	Answer, CanonicalOutput, CheckerNote, FileHash, InferenceError, InferenceProvider,
-	InferenceResult, ModelFacts, Query,
+	InferenceResult, ModelFacts, Query, SecondLevelLimits,
 };
 
 use crate::{engine::Engine, error::Error};
@@ -63,9 +63,12 @@ impl InferenceProvider for Engine {
 		uri: &[u8],
 		limits: Limits,
 		tolerance: Tolerance,
+		second_level: Option<SecondLevelLimits>,
 	) -> InferenceResult<ModelFacts> {
 		self.report("verify_model", &model, || {
-			uri_str(uri).and_then(|uri| Engine::verify_model(self, &model, uri, &limits, tolerance))
+			uri_str(uri).and_then(|uri| {
+				Engine::verify_model(self, &model, uri, &limits, tolerance, second_level)
+			})
 		})
 	}
 

@@ -68,7 +68,7 @@ fn malformed_onnx_with_the_right_hash_is_rejected() {
 	let uri = common::file_uri(&path);
 	let err = engine.run(&id, &uri, &[]).unwrap_err();
 	assert!(matches!(err, Error::MalformedModel { .. }), "{err}");
-	let err = engine.verify_model(&id, &uri, &Limits::NATIVE, test_tolerance()).unwrap_err();
+	let err = engine.verify_model(&id, &uri, &Limits::NATIVE, test_tolerance(), None).unwrap_err();
 	assert!(matches!(err, Error::MalformedModel { .. }), "{err}");
 }
 
@@ -105,7 +105,7 @@ fn bisection_material_checks_out_against_the_trace_root() {
 	let (l, r) = engine.trace_children(&f.id, &uri, &f.input, Position::ROOT).unwrap();
 	assert_eq!(hash_pair(&l, &r), c.trace_root);
 
-	let facts = engine.verify_model(&f.id, &uri, &Limits::NATIVE, test_tolerance()).unwrap();
+	let facts = engine.verify_model(&f.id, &uri, &Limits::NATIVE, test_tolerance(), None).unwrap();
 	let depth = tree_depth(c.trace_len);
 	let m = 1u64;
 	for k in [m, c.trace_len - 1] {
@@ -137,7 +137,8 @@ fn verify_model_reports_the_facts_of_a_disputable_model() {
 	let dir = tempfile::tempdir().unwrap();
 	let engine = engine(&dir);
 	let f = fixture("mlp");
-	let facts = engine.verify_model(&f.id, &f.uri(), &Limits::NATIVE, test_tolerance()).unwrap();
+	let facts =
+		engine.verify_model(&f.id, &f.uri(), &Limits::NATIVE, test_tolerance(), None).unwrap();
 	assert_eq!(facts.file, f.id);
 	assert_eq!(facts.byte_size, f.bytes.len() as u64);
 	assert_eq!(
@@ -159,13 +160,14 @@ fn verify_model_refuses_models_beyond_the_runtime_limits_or_tolerance() {
 	let engine = engine(&dir);
 	let f = fixture("cnn");
 	let tiny = Limits { max_elements: 64, ..Limits::NATIVE };
-	let facts = engine.verify_model(&f.id, &f.uri(), &tiny, test_tolerance()).unwrap();
+	let facts = engine.verify_model(&f.id, &f.uri(), &tiny, test_tolerance(), None).unwrap();
 	assert_eq!(facts.disputable, Disputability::NotDisputable(NotDisputable::LimitExceeded));
 	assert!(facts.program_root.is_some(), "the program root is reported all the same");
 
 	// The whole program's work and trace bytes are bounded too (issue 14, item 3): the facts
 	// state the work, and one unit less (or one trace byte less) than the program needs fails.
-	let facts = engine.verify_model(&f.id, &f.uri(), &Limits::NATIVE, test_tolerance()).unwrap();
+	let facts =
+		engine.verify_model(&f.id, &f.uri(), &Limits::NATIVE, test_tolerance(), None).unwrap();
 	let program =
 		edgeproof_canon::compiler::compile(&f.bytes, &edgeproof_offchain::compile_options())
 			.unwrap()
@@ -177,21 +179,51 @@ fn verify_model_refuses_models_beyond_the_runtime_limits_or_tolerance() {
 		Limits { max_program_work: cost.work - 1, ..Limits::NATIVE },
 		Limits { max_trace_bytes: cost.trace_bytes - 1, ..Limits::NATIVE },
 	] {
-		let facts = engine.verify_model(&f.id, &f.uri(), &limits, test_tolerance()).unwrap();
+		let facts = engine.verify_model(&f.id, &f.uri(), &limits, test_tolerance(), None).unwrap();
 		assert_eq!(facts.disputable, Disputability::NotDisputable(NotDisputable::LimitExceeded));
 	}
 	let exact =
 		Limits { max_program_work: cost.work, max_trace_bytes: cost.trace_bytes, ..Limits::NATIVE };
-	let facts = engine.verify_model(&f.id, &f.uri(), &exact, test_tolerance()).unwrap();
+	let facts = engine.verify_model(&f.id, &f.uri(), &exact, test_tolerance(), None).unwrap();
 	assert_eq!(facts.disputable, Disputability::Disputable);
 
 	// A tolerance no float computation can promise: ONNX Runtime's fused kernels are not
 	// bit-exact with the canonical executor on a CNN.
-	let facts = engine.verify_model(&f.id, &f.uri(), &Limits::NATIVE, Tolerance::Exact).unwrap();
+	let facts =
+		engine.verify_model(&f.id, &f.uri(), &Limits::NATIVE, Tolerance::Exact, None).unwrap();
 	assert_eq!(
 		facts.disputable,
 		Disputability::NotDisputable(NotDisputable::ToleranceNotMet { probe: 0 })
 	);
+}
+
+/// A node over the one-step limits (the CNN's convolutions do up to 165 888 work units) is
+/// disputable when the runtime has the second level and the node can be cut within it; not
+/// without it, nor when its cut would cost more than the runtime checks.
+#[test]
+fn verify_model_accepts_heavy_nodes_that_the_second_level_cuts() {
+	use edgeproof_canon::substep::SubStepLimits;
+	use edgeproof_primitives::SecondLevelLimits;
+	let dir = tempfile::tempdir().unwrap();
+	let engine = engine(&dir);
+	let f = fixture("cnn");
+	let light = Limits { max_node_work: 1 << 14, max_step_bytes: 4 << 10, ..Limits::NATIVE };
+	let facts = engine.verify_model(&f.id, &f.uri(), &light, test_tolerance(), None).unwrap();
+	assert_eq!(facts.disputable, Disputability::NotDisputable(NotDisputable::LimitExceeded));
+	let second = SecondLevelLimits { sub_step: SubStepLimits::DEFAULT, max_cut_cost: 1 << 20 };
+	let facts =
+		engine.verify_model(&f.id, &f.uri(), &light, test_tolerance(), Some(second)).unwrap();
+	assert_eq!(facts.disputable, Disputability::Disputable);
+	let poor = SecondLevelLimits { max_cut_cost: 1, ..second };
+	let facts = engine.verify_model(&f.id, &f.uri(), &light, test_tolerance(), Some(poor)).unwrap();
+	assert_eq!(facts.disputable, Disputability::NotDisputable(NotDisputable::LimitExceeded));
+	let cramped = SecondLevelLimits {
+		sub_step: SubStepLimits { max_work: 64, max_read_bytes: 1 << 20 },
+		..second
+	};
+	let facts =
+		engine.verify_model(&f.id, &f.uri(), &light, test_tolerance(), Some(cramped)).unwrap();
+	assert_eq!(facts.disputable, Disputability::NotDisputable(NotDisputable::LimitExceeded));
 }
 
 /// An opset-13 model `rows = Relu(Gather(table, idx, axis 0))`: `idx: i64[2]` picks two of the

@@ -10,6 +10,13 @@ use edgeproof_canon::{within_tolerance, Limits, Position, Tensor};
 use edgeproof_primitives::{inference, Disputability, FileHash, InferenceError, InferenceExt};
 use sp_io::TestExternalities;
 
+/// The second level as the runtime has it.
+const SECOND_LEVEL: edgeproof_primitives::SecondLevelLimits =
+	edgeproof_primitives::SecondLevelLimits {
+		sub_step: edgeproof_canon::substep::SubStepLimits::DEFAULT,
+		max_cut_cost: 1 << 20,
+	};
+
 fn ext_with_engine(dir: &tempfile::TempDir) -> TestExternalities {
 	let mut ext = TestExternalities::default();
 	ext.register_extension(InferenceExt::new(Arc::new(engine(dir))));
@@ -25,8 +32,14 @@ fn host_functions_answer_through_the_registered_engine() {
 		let out = inference::run(f.id, uri.as_bytes(), f.input.clone()).unwrap();
 		assert!(within_tolerance(&out, &f.expected, test_tolerance()));
 
-		let facts = inference::verify_model(f.id, uri.as_bytes(), Limits::NATIVE, test_tolerance())
-			.unwrap();
+		let facts = inference::verify_model(
+			f.id,
+			uri.as_bytes(),
+			Limits::NATIVE,
+			test_tolerance(),
+			SECOND_LEVEL,
+		)
+		.unwrap();
 		assert_eq!(facts.disputable, Disputability::Disputable);
 
 		let c = inference::canonical_output(f.id, uri.as_bytes(), f.input.clone()).unwrap();
@@ -78,7 +91,13 @@ fn without_the_extension_every_host_function_is_unavailable() {
 			Err(InferenceError::Unavailable)
 		);
 		assert_eq!(
-			inference::verify_model(f.id, uri.as_bytes(), Limits::NATIVE, test_tolerance()),
+			inference::verify_model(
+				f.id,
+				uri.as_bytes(),
+				Limits::NATIVE,
+				test_tolerance(),
+				SECOND_LEVEL
+			),
 			Err(InferenceError::Unavailable)
 		);
 		assert_eq!(

@@ -5,7 +5,7 @@ use sp_externalities::ExternalitiesExt;
 
 use crate::{
 	Answer, CanonicalOutput, CheckerNote, FileHash, Hash, InferenceError, InferenceResult, Limits,
-	ModelFacts, OneStepWitness, Position, Query, Tensor, Tolerance,
+	ModelFacts, OneStepWitness, Position, Query, SecondLevelLimits, Tensor, Tolerance,
 };
 
 /// What the node implements behind the `inference` host functions (`edgeproof-offchain`'s
@@ -14,13 +14,14 @@ pub trait InferenceProvider: Send + Sync {
 	/// See [`crate::inference::run`].
 	fn run(&self, model: FileHash, uri: &[u8], input: Vec<Tensor>) -> InferenceResult<Vec<Tensor>>;
 
-	/// See [`crate::inference::verify_model`].
+	/// See [`crate::inference::verify_model`] (`second_level`: from version 2).
 	fn verify_model(
 		&self,
 		model: FileHash,
 		uri: &[u8],
 		limits: Limits,
 		tolerance: Tolerance,
+		second_level: Option<SecondLevelLimits>,
 	) -> InferenceResult<ModelFacts>;
 
 	/// See [`crate::inference::canonical_output`].

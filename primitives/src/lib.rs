@@ -40,7 +40,7 @@ pub use edgeproof_canon::{
 };
 pub use types::{
 	CanonicalOutput, CheckerNote, Disputability, FileHash, InferenceError, InferenceResult,
-	KeyAssurance, ModelFacts, Move, NotDisputable, Verdict, DYNAMIC_DIM,
+	KeyAssurance, ModelFacts, Move, NotDisputable, SecondLevelLimits, Verdict, DYNAMIC_DIM,
 };
 
 #[cfg(not(substrate_runtime))]
@@ -90,7 +90,21 @@ pub trait Inference {
 		limits: PassFatPointerAndDecode<Limits>,
 		tolerance: PassFatPointerAndDecode<Tolerance>,
 	) -> AllocateAndReturnByCodec<InferenceResult<ModelFacts>> {
-		host::with_provider(|p| p.verify_model(model, uri, limits, tolerance))
+		host::with_provider(|p| p.verify_model(model, uri, limits, tolerance, None))
+	}
+
+	/// [`verify_model`](inference::verify_model), for a runtime with the second level: a node
+	/// whose one-step is over `limits` (its work or its inputs' bytes) is disputable if it can
+	/// be cut into sub-steps within `second_level`.
+	#[version(2)]
+	fn verify_model(
+		model: PassPointerAndReadCopy<FileHash, 32>,
+		uri: PassFatPointerAndRead<&[u8]>,
+		limits: PassFatPointerAndDecode<Limits>,
+		tolerance: PassFatPointerAndDecode<Tolerance>,
+		second_level: PassFatPointerAndDecode<SecondLevelLimits>,
+	) -> AllocateAndReturnByCodec<InferenceResult<ModelFacts>> {
+		host::with_provider(|p| p.verify_model(model, uri, limits, tolerance, Some(second_level)))
 	}
 
 	/// Runs the canonical executor on `input`: the canonical outputs with their proofs against

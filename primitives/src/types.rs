@@ -144,6 +144,27 @@ pub enum Disputability {
 	NotDisputable(NotDisputable),
 }
 
+/// What a node too heavy for one one-step may be settled by instead: the second level's
+/// sub-steps (`pallet-disputes`' `SubStepLimits` and `MaxCutCost`).
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub struct SecondLevelLimits {
+	/// What one sub-step stays within.
+	pub sub_step: edgeproof_canon::substep::SubStepLimits,
+	/// The most finding a node's cut may cost (`edgeproof_canon::substep::geometry_within`).
+	pub max_cut_cost: u64,
+}
+
 /// What a validator found out about a model file (`verify_model`).
 ///
 /// Present only when the file at the URI has the model's hash and ONNX Runtime loads it.

@@ -27,10 +27,12 @@ impl InferenceProvider for Echo {
 		_: &[u8],
 		_: Limits,
 		_: Tolerance,
+		second_level: Option<edgeproof_primitives::SecondLevelLimits>,
 	) -> InferenceResult<ModelFacts> {
 		Ok(ModelFacts {
 			file: model,
-			byte_size: 1,
+			// Whether the second level came through (version 2 of the host function).
+			byte_size: if second_level.is_some() { 2 } else { 1 },
 			inputs: vec![],
 			outputs: vec![],
 			program_root: None,
@@ -87,10 +89,12 @@ fn calls_reach_the_registered_provider() {
 	ext.execute_with(|| {
 		assert_eq!(inference::run(model, b"file:///m.onnx", input.clone()), Ok(input.clone()));
 		assert_eq!(inference::run(model, b"", input.clone()), Err(InferenceError::UnsupportedUri));
-		assert_eq!(
-			inference::verify_model(model, b"x", Limits::NATIVE, Tolerance::Exact).map(|f| f.file),
-			Ok(model)
-		);
+		let second = edgeproof_primitives::SecondLevelLimits {
+			sub_step: edgeproof_canon::substep::SubStepLimits::DEFAULT,
+			max_cut_cost: 1,
+		};
+		let facts = inference::verify_model(model, b"x", Limits::NATIVE, Tolerance::Exact, second);
+		assert_eq!(facts.map(|f| (f.file, f.byte_size)), Ok((model, 2)));
 		assert_eq!(
 			inference::canonical_output(model, b"x", input.clone()),
 			Err(InferenceError::NotCompilable)

@@ -42,7 +42,7 @@ use crate::{
 		quant,
 		window::{global_fold, pool_axes, pool_one, tap, ConvDims},
 	},
-	program::{FusedStep, Op, StepArg, Window},
+	program::{FusedStep, Op, Program, StepArg, Window},
 	tensor::{numel, DType, Tensor},
 };
 
@@ -579,6 +579,64 @@ pub fn geometry_within(
 		}
 		segments = (segments * 2).min(terms.max(1)).max(segments + 1);
 	}
+}
+
+/// How a program's nodes are settled on chain ([`check_disputable`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Settlement {
+	/// Nodes whose one-step fits the one-step limits.
+	pub one_step: u32,
+	/// Nodes settled by the second level: over the one-step limits, cut within the sub-step
+	/// limits.
+	pub cut: u32,
+	/// The dearest cut ([`geometry_within`]'s cost).
+	pub dearest_cut: u64,
+}
+
+/// Checks that every node of `program` can be settled on chain: its one-step within `limits`
+/// (its work and its inputs' bytes), or else a cut within `sub` that costs at most `budget` to
+/// find. From the program's static shapes alone. Errors with the first node that cannot (a
+/// `LimitExceeded` for one whose one-step is over the limits and that has no cut).
+pub fn check_disputable(
+	program: &Program,
+	limits: &crate::Limits,
+	sub: &SubStepLimits,
+	budget: u64,
+) -> Result<Settlement> {
+	let outs = program.node_outputs()?;
+	let mut settlement = Settlement::default();
+	for (j, (node, (_, shape, work))) in program.nodes.iter().zip(&outs).enumerate() {
+		let metas = node
+			.inputs
+			.iter()
+			.map(|&r| program.ref_meta(r, &outs[..j]))
+			.collect::<Option<Vec<_>>>()
+			.ok_or_else(|| value_err(NAME, format!("node {j}: a reference out of range")))?;
+		let bytes: u64 = metas
+			.iter()
+			.map(|m| numel(m.shape).map(|n| (n as u64).saturating_mul(m.dtype.size() as u64)))
+			.sum::<Result<u64>>()?;
+		limits.check_shape(shape)?;
+		if *work <= limits.max_node_work && bytes <= limits.max_step_bytes {
+			settlement.one_step += 1;
+			continue;
+		}
+		match geometry_within(&node.op, &metas, sub, budget) {
+			Ok((_, cost)) => {
+				settlement.cut += 1;
+				settlement.dearest_cut = settlement.dearest_cut.max(cost);
+			},
+			Err(_) => {
+				let (what, value, limit) = if *work > limits.max_node_work {
+					("node work, and no cut into sub-steps", *work, limits.max_node_work)
+				} else {
+					("node input bytes, and no cut into sub-steps", bytes, limits.max_step_bytes)
+				};
+				return Err(CanonError::LimitExceeded { what, value, limit });
+			},
+		}
+	}
+	Ok(settlement)
 }
 
 /// Checks that `g` is a cut of a node with operator `op` on inputs `ins`: its output dtype,

@@ -316,8 +316,9 @@ impl InferenceProvider for OrtFails {
 		uri: &[u8],
 		limits: Limits,
 		tolerance: Tolerance,
+		second_level: Option<edgeproof_primitives::SecondLevelLimits>,
 	) -> InferenceResult<ModelFacts> {
-		InferenceProvider::verify_model(&*self.0, model, uri, limits, tolerance)
+		InferenceProvider::verify_model(&*self.0, model, uri, limits, tolerance, second_level)
 	}
 
 	fn canonical_output(

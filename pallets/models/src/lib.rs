@@ -182,6 +182,12 @@ pub mod pallet {
 				max_program_work: 1 << 30,
 				max_trace_bytes: 1 << 28,
 			};
+			/// Canon's default sub-steps, and cuts of up to 1 Mi units.
+			pub const TestSecondLevelLimits: edgeproof_primitives::SecondLevelLimits =
+				edgeproof_primitives::SecondLevelLimits {
+					sub_step: edgeproof_canon::substep::SubStepLimits::DEFAULT,
+					max_cut_cost: 1 << 20,
+				};
 		}
 
 		#[frame_support::register_default_impl(TestDefaultConfig)]
@@ -206,6 +212,7 @@ pub mod pallet {
 			type MaxToleranceAbs = ConstU32<{ 1e-2f32.to_bits() }>;
 			type MaxToleranceRel = ConstU32<{ 1e-2f32.to_bits() }>;
 			type DisputeLimits = TestDisputeLimits;
+			type SecondLevelLimits = TestSecondLevelLimits;
 			type WeightInfo = ();
 		}
 	}
@@ -319,6 +326,12 @@ pub mod pallet {
 		/// Validators reject models beyond them.
 		#[pallet::constant]
 		type DisputeLimits: Get<edgeproof_canon::Limits>;
+
+		/// What a node over the one-step limits may be settled by instead (pallet-disputes'
+		/// second level): validators accept such a node when it can be cut into sub-steps
+		/// within these.
+		#[pallet::constant]
+		type SecondLevelLimits: Get<edgeproof_primitives::SecondLevelLimits>;
 
 		/// The key validators' off-chain workers sign their votes with (the checker key).
 		#[pallet::no_default]

@@ -99,6 +99,7 @@ pub fn vote_on_pending_models<T: Config>(now: BlockNumberFor<T>) {
 			&record.params.uri,
 			limits,
 			record.params.tolerance,
+			T::SecondLevelLimits::get(),
 		);
 		let Some(verdict) = verdict::<T>(&record.params, &facts) else {
 			log::debug!(target: LOG_TARGET, "model {model:?}: no verdict yet ({facts:?})");

@@ -77,6 +77,7 @@ impl pallet_models::Config for Runtime {
 	/// 0.01 (1 %).
 	type MaxToleranceRel = ConstU32<{ 1e-2f32.to_bits() }>;
 	type DisputeLimits = DisputeLimits;
+	type SecondLevelLimits = DisputeSecondLevel;
 	type CheckerCrypto = CheckerAuthId;
 	type WeightInfo = pallet_models::weights::SubstrateWeight<Runtime>;
 }
@@ -168,6 +169,15 @@ parameter_types! {
 	/// 512 KiB of reads).
 	pub const DisputeSubStepLimits: edgeproof_primitives::SubStepLimits =
 		edgeproof_primitives::SubStepLimits::DEFAULT;
+	/// The most finding one node's cut may cost (1 Mi units: light ResNet-50's dearest cut
+	/// costs 0.94 Mi, docs/benchmarks.md).
+	pub const DisputeMaxCutCost: u64 = 1 << 20;
+	/// The second level as validators check models against it.
+	pub const DisputeSecondLevel: edgeproof_primitives::SecondLevelLimits =
+		edgeproof_primitives::SecondLevelLimits {
+			sub_step: DisputeSubStepLimits::get(),
+			max_cut_cost: DisputeMaxCutCost::get(),
+		};
 	/// 256 KiB per claim input and per claim output payload.
 	pub const ClaimPayloadLimit: u32 = 256 * 1024;
 	/// Half of a lost claim's bond goes to the winning challenger, the rest is burned.
@@ -242,8 +252,7 @@ impl pallet_disputes::Config for Runtime {
 	type MaxClaimPayload = ClaimPayloadLimit;
 	type Limits = DisputeLimits;
 	type SubStepLimits = DisputeSubStepLimits;
-	/// 1 Mi units: light ResNet-50's dearest cut costs 0.94 Mi (docs/benchmarks.md).
-	type MaxCutCost = frame_support::traits::ConstU64<{ 1 << 20 }>;
+	type MaxCutCost = DisputeMaxCutCost;
 	type CheckerCrypto = CheckerAuthId;
 	type WeightInfo = pallet_disputes::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
