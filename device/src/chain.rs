@@ -84,6 +84,10 @@ const _METADATA: &[u8] = include_bytes!("../metadata.scale");
 		with = "::subxt::utils::Static<::edgeproof_canon::MerkleProof>"
 	),
 	substitute_type(
+		path = "edgeproof_primitives::types::SecondLevelLimits",
+		with = "::subxt::utils::Static<::edgeproof_primitives::SecondLevelLimits>"
+	),
+	substitute_type(
 		path = "edgeproof_canon::substep::SubStepLimits",
 		with = "::subxt::utils::Static<::edgeproof_canon::substep::SubStepLimits>"
 	),

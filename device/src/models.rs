@@ -272,6 +272,11 @@ async fn register(global: &Global, args: RegisterArgs) -> Result<Output> {
 	let at = chain.best().await?;
 	let limits =
 		at.constants().entry(runtime::constants().models().dispute_limits()).map_err(chain_err)?.0;
+	let second_level = at
+		.constants()
+		.entry(runtime::constants().models().second_level_limits())
+		.map_err(chain_err)?
+		.0;
 	let local = std::fs::canonicalize(&file)
 		.map_err(|e| Error::Usage(format!("model file {}: {e}", file.display())))?;
 	let local_uri = format!("file://{}", local.display());
@@ -279,7 +284,7 @@ async fn register(global: &Global, args: RegisterArgs) -> Result<Output> {
 	let facts = {
 		let engine = engine.clone();
 		tokio::task::spawn_blocking(move || {
-			engine.verify_model(&file_hash, &local_uri, &limits, tolerance)
+			engine.verify_model(&file_hash, &local_uri, &limits, tolerance, Some(second_level))
 		})
 		.await??
 	};
