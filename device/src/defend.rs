@@ -147,16 +147,9 @@ impl Defender {
 						.await?,
 					)?,
 				};
+				let key = level.move_key(position);
 				let round = position.depth;
 				let call = runtime::tx().disputes().bisect(id, round, left, right);
-				let tree: u64 = match level {
-					Level::Trace => 0,
-					Level::Tiles { .. } => 1,
-					Level::Segments { .. } => 2,
-				};
-				let key = (tree << 56)
-					| (u64::from(position.depth) << 48)
-					| (position.index & ((1 << 48) - 1));
 				self.send(id, claim, "bisect", key, now, &call).await
 			},
 			// A node heavier than one sub-step is settled by the second level, as the
@@ -265,10 +258,7 @@ impl Defender {
 
 /// The two children of an answer to a children query.
 fn children(answer: Answer) -> Result<([u8; 32], [u8; 32])> {
-	match answer {
-		Answer::Children(left, right) => Ok((left, right)),
-		other => Err(Error::State(format!("not children: {other:?}"))),
-	}
+	answer.children().ok_or_else(|| Error::State("the engine did not answer with children".into()))
 }
 
 /// The chain's sub-step limits (the disputes pallet's `SubStepLimits`): a node whose cut has

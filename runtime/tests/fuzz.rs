@@ -706,6 +706,27 @@ impl Case {
 		WORLD.accounts.iter().position(|k| &k.account() == who).unwrap_or(0)
 	}
 
+	/// A party's trace for its move in `dispute` and the account it moves from: the claimant's
+	/// (from `trace`) or the challenger's (its own, or from `trace`).
+	fn party_trace(
+		&self,
+		claim: usize,
+		challenger: Player,
+		dispute: &pallet_disputes::DisputeOf<Runtime>,
+		claimant: bool,
+		trace: Trace,
+	) -> (Player, usize) {
+		let claim = &self.claims[claim];
+		if claimant {
+			return (self.trace_of(claim, trace), claim.operator);
+		}
+		let player = match trace {
+			Trace::Claimed => challenger,
+			other => self.trace_of(claim, other),
+		};
+		(player, Self::account_index(&dispute.challenger))
+	}
+
 	/// Whose values a step (one-step, cut, sub-step) is built from: the claim's, the honest
 	/// trace, or the challenger's.
 	fn step_player(&self, claim: usize, challenger: Player, trace: Trace) -> Player {
@@ -963,16 +984,8 @@ impl Case {
 				let Phase::Bisection { level, position, .. } = *dispute.game.phase() else {
 					return;
 				};
-				let claim = &self.claims[claim_index];
-				let (player, right) = if claimant {
-					(self.trace_of(claim, trace), claim.operator)
-				} else {
-					let player = match trace {
-						Trace::Claimed => challenger,
-						other => self.trace_of(claim, other),
-					};
-					(player, Self::account_index(&dispute.challenger))
-				};
+				let (player, right) =
+					self.party_trace(claim_index, challenger, &dispute, claimant, trace);
 				let children = match level {
 					Level::Trace => Some(player.children(position)),
 					Level::Tiles { inside } => player.chunks(inside.leaf).tree.children(position),
@@ -1020,16 +1033,8 @@ impl Case {
 				let Some((id, claim_index, challenger)) = self.dispute(pick) else { return };
 				let Some(dispute) = pallet_disputes::Disputes::<Runtime>::get(id) else { return };
 				let Phase::Revealing { what, .. } = *dispute.game.phase() else { return };
-				let claim = &self.claims[claim_index];
-				let (player, right) = if claimant {
-					(self.trace_of(claim, trace), claim.operator)
-				} else {
-					let player = match trace {
-						Trace::Claimed => challenger,
-						other => self.trace_of(claim, other),
-					};
-					(player, Self::account_index(&dispute.challenger))
-				};
+				let (player, right) =
+					self.party_trace(claim_index, challenger, &dispute, claimant, trace);
 				let revealed = match what {
 					Reveal::DataRoots { inside, .. } => {
 						let chunks = player.chunks(inside.leaf);

@@ -146,3 +146,50 @@ fn sub_steps_in_the_runtime_are_the_nodes_output() {
 	assert!(cut >= 2 && steps >= 8, "{cut} nodes cut, {steps} sub-steps");
 	println!("{cut} nodes of the CNN cut, {steps} sub-steps checked in wasm");
 }
+
+/// A sub-step whose inputs are as large as a sub-step's may be (two tensors at the element
+/// bound, 32 MiB: the runtime holds them whole) runs in the runtime's wasm with the executor's
+/// default heap, and gives the native leaf.
+#[test]
+fn a_sub_step_on_the_largest_inputs_fits_the_runtime_heap() {
+	use edgeproof_canon::{Node, Op, Program, Ref, TensorSpec};
+	let executor = Executor::builder().build();
+	let limits: edgeproof_canon::Limits =
+		<edgeproof_runtime::configs::DisputeLimits as frame_support::traits::Get<_>>::get();
+	let half = limits.max_elements as u32 / 2;
+	let constant = |v: f32| Tensor::from_f32(vec![half, 2], &vec![v; 2 * half as usize]);
+	let program = Program {
+		inputs: vec![TensorSpec { dtype: DType::F32, shape: vec![1] }],
+		constants: vec![constant(0.5), constant(-0.25)],
+		nodes: vec![Node {
+			op: Op::Concat { axis: 0 },
+			inputs: vec![Ref::Const(0), Ref::Const(1)],
+		}],
+		outputs: vec![Ref::Node(0)],
+	};
+	let bytes: u64 = program.constants.iter().map(|c| c.data.len() as u64).sum();
+	assert_eq!(
+		bytes,
+		pallet_disputes::Pallet::<edgeproof_runtime::Runtime>::max_sub_step_input_bytes()
+	);
+	// The node's leaf is not needed: its inputs are constants.
+	let trace_tree = MerkleTree::new(vec![leaf_hash(&Tensor::from_f32(vec![1], &[1.0])), [1; 32]]);
+	let ptree = program_tree(&program).expect("program tree");
+	let ctx = OneStepContext {
+		program_root: ptree.root(),
+		node_count: 1,
+		input_count: 1,
+		trace_root: trace_tree.root(),
+		limits,
+	};
+	let ins: Vec<&Tensor> = program.constants.iter().collect();
+	let metas: Vec<Meta> = ins.iter().map(|t| Meta::of(t)).collect();
+	let sub = SubStepLimits::DEFAULT;
+	let g = geometry(&program.nodes[0].op, &metas, &sub).expect("a cut");
+	let tile = g.tiles() / 2;
+	let w = substep_witness(&program, &ptree, &trace_tree, 1, &ins, &sub, (tile, 0), None)
+		.expect("witness");
+	let native = verify_substep(&ctx, 1, &w, &g).expect("native sub-step").leaf;
+	let args = (ctx.program_root, 1, 1, ctx.trace_root, 1, g, w);
+	assert_eq!(check_in_wasm(&executor, &args), Ok(native));
+}

@@ -581,6 +581,13 @@ pub fn geometry_within(
 	}
 }
 
+/// The most bytes the inputs of one sub-step may take in all: two tensors at the element bound
+/// of `limits`. The runtime holds a sub-step's inputs whole (their unread chunks zero), so this
+/// bounds its memory; [`check_disputable`] applies it to every node the second level settles.
+pub fn max_substep_input_bytes(limits: &crate::Limits) -> u64 {
+	limits.max_elements.saturating_mul(2 * 4)
+}
+
 /// How a program's nodes are settled on chain ([`check_disputable`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Settlement {
@@ -595,7 +602,7 @@ pub struct Settlement {
 
 /// Checks that every node of `program` can be settled on chain: its one-step within `limits`
 /// (its work and its inputs' bytes), or else a cut within `sub` that costs at most `budget` to
-/// find. From the program's static shapes alone. Errors with the first node that cannot (a
+/// find, its inputs within [`max_substep_input_bytes`]. From the program's static shapes alone. Errors with the first node that cannot (a
 /// `LimitExceeded` for one whose one-step is over the limits and that has no cut).
 pub fn check_disputable(
 	program: &Program,
@@ -620,6 +627,13 @@ pub fn check_disputable(
 		if *work <= limits.max_node_work && bytes <= limits.max_step_bytes {
 			settlement.one_step += 1;
 			continue;
+		}
+		if bytes > max_substep_input_bytes(limits) {
+			return Err(CanonError::LimitExceeded {
+				what: "node input bytes for a sub-step",
+				value: bytes,
+				limit: max_substep_input_bytes(limits),
+			});
 		}
 		match geometry_within(&node.op, &metas, sub, budget) {
 			Ok((_, cost)) => {

@@ -58,6 +58,16 @@ pub enum Answer {
 	SubStep { witness: SubStepWitness, state: Option<MerkleProof> },
 }
 
+impl Answer {
+	/// The children, if this answers a children query.
+	pub fn children(self) -> Option<(Hash, Hash)> {
+		match self {
+			Answer::Children(left, right) => Some((left, right)),
+			_ => None,
+		}
+	}
+}
+
 /// A party's values of node leaf `k`: the program, its tree, the party's trace tree, the
 /// node's inputs (in input order, constants included) and its output.
 pub struct NodeValues<'a> {

@@ -743,10 +743,8 @@ pub mod pallet {
 			witness: OneStepWitness,
 		) -> DispatchResultWithPostInfo {
 			ensure_signed(origin)?;
-			let mut record = Disputes::<T>::get(dispute).ok_or(Error::<T>::UnknownDispute)?;
 			// The one-step reads no claim tensors: the claim's payloads are not decoded.
-			let model = T::Models::summary(&record.model).ok_or(Error::<T>::UnknownModel)?;
-			let ctx = Self::bare_context(&record, &model);
+			let (mut record, ctx) = Self::load_bare(dispute)?;
 			let outcome = record
 				.game
 				.one_step(&ctx, Self::now(), &witness)
@@ -795,9 +793,7 @@ pub mod pallet {
 			witness: CutWitness,
 		) -> DispatchResultWithPostInfo {
 			ensure_signed(origin)?;
-			let mut record = Disputes::<T>::get(dispute).ok_or(Error::<T>::UnknownDispute)?;
-			let model = T::Models::summary(&record.model).ok_or(Error::<T>::UnknownModel)?;
-			let ctx = Self::bare_context(&record, &model);
+			let (mut record, ctx) = Self::load_bare(dispute)?;
 			let cost = record.game.cut(&ctx, Self::now(), &witness).map_err(Error::<T>::from)?;
 			if let Phase::Revealing { what: game::Reveal::DataRoots { inside, .. }, .. } =
 				record.game.phase()
@@ -831,10 +827,8 @@ pub mod pallet {
 			revealed: game::Revealed,
 		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			let mut record = Disputes::<T>::get(dispute).ok_or(Error::<T>::UnknownDispute)?;
+			let (mut record, ctx) = Self::load_bare(dispute)?;
 			let party = Self::party_of(&record, &who)?;
-			let model = T::Models::summary(&record.model).ok_or(Error::<T>::UnknownModel)?;
-			let ctx = Self::bare_context(&record, &model);
 			let outcome = record
 				.game
 				.reveal(&ctx, Self::now(), party, &revealed)
@@ -874,9 +868,7 @@ pub mod pallet {
 			let bytes: u64 =
 				witness.inputs.iter().map(|i| u64::from(i.input.header.data_len)).sum();
 			ensure!(bytes <= Self::max_sub_step_input_bytes(), Error::<T>::SubStepTooLarge);
-			let mut record = Disputes::<T>::get(dispute).ok_or(Error::<T>::UnknownDispute)?;
-			let model = T::Models::summary(&record.model).ok_or(Error::<T>::UnknownModel)?;
-			let ctx = Self::bare_context(&record, &model);
+			let (mut record, ctx) = Self::load_bare(dispute)?;
 			let outcome = record
 				.game
 				.sub_step(&ctx, Self::now(), &witness, state.as_ref())
@@ -1016,10 +1008,12 @@ pub mod pallet {
 			T::WeightInfo::cut(u32::try_from(cost.div_ceil(CUT_UNIT)).unwrap_or(u32::MAX))
 		}
 
-		/// The most bytes a sub-step's inputs may take in all: four tensors at the one-step
-		/// limits' element bound (the sub-step holds its inputs whole).
+		/// The most bytes a sub-step's inputs may take in all
+		/// (`edgeproof_canon::substep::max_substep_input_bytes`: two tensors at the one-step
+		/// limits' element bound; the sub-step holds its inputs whole). Validators refuse a
+		/// model with a node over it that the second level would settle.
 		pub fn max_sub_step_input_bytes() -> u64 {
-			T::Limits::get().max_elements.saturating_mul(4 * 4)
+			edgeproof_canon::substep::max_substep_input_bytes(&T::Limits::get())
 		}
 
 		/// The weight of a `sub_step` with `witness`, without the settlement: a sub-step of
@@ -1061,13 +1055,14 @@ pub mod pallet {
 			}
 		}
 
-		/// The game context of a dispute without the claim's tensors, for the moves that read
+		/// A dispute and its game context without the claim's tensors, for the moves that read
 		/// none (the one-step and the second level): the claim's payloads are not decoded.
-		fn bare_context(
-			record: &DisputeOf<T>,
-			model: &pallet_models::ModelSummary,
-		) -> game::ClaimContext<'static> {
-			game::ClaimContext {
+		fn load_bare(
+			dispute: DisputeId,
+		) -> Result<(DisputeOf<T>, game::ClaimContext<'static>), DispatchError> {
+			let record = Disputes::<T>::get(dispute).ok_or(Error::<T>::UnknownDispute)?;
+			let model = T::Models::summary(&record.model).ok_or(Error::<T>::UnknownModel)?;
+			let ctx = game::ClaimContext {
 				program_root: model.program_root.0,
 				input_count: record.input_count,
 				node_count: model.node_count,
@@ -1077,7 +1072,8 @@ pub mod pallet {
 				limits: T::Limits::get(),
 				substep_limits: T::SubStepLimits::get(),
 				cut_budget: T::MaxCutCost::get(),
-			}
+			};
+			Ok((record, ctx))
 		}
 
 		/// Runs `f` with the game context of a claim: its decoded tensors, its model's program

@@ -20,7 +20,7 @@
 
 use alloc::vec::Vec;
 use codec::Encode;
-use edgeproof_canon::{Hash, LeafWitness, Position};
+use edgeproof_canon::LeafWitness;
 use edgeproof_primitives::{inference, Answer, CanonicalOutput, CheckerNote, Move, Query};
 use frame_support::{
 	traits::{
@@ -211,31 +211,23 @@ fn make_move<T: Config>(
 			if moved {
 				return Ok(());
 			}
+			let second = |leaf, query| {
+				inference::second_level(file.hash, &file.uri, input.clone(), leaf, query)?
+					.children()
+					.ok_or(InferenceError::BadPosition)
+			};
 			let (left, right) = match level {
-				Level::Trace => inference::trace_children(file.hash, &file.uri, input, position)?,
-				Level::Tiles { inside } => {
-					let query = Query::ChunkChildren(position);
-					children(inference::second_level(
-						file.hash,
-						&file.uri,
-						input,
-						inside.leaf,
-						query,
-					)?)?
+				Level::Trace => {
+					inference::trace_children(file.hash, &file.uri, input.clone(), position)?
 				},
-				Level::Segments { inside, tile, .. } => {
-					let query = Query::StateChildren { geometry: inside.geometry, tile, position };
-					children(inference::second_level(
-						file.hash,
-						&file.uri,
-						input,
-						inside.leaf,
-						query,
-					)?)?
-				},
+				Level::Tiles { inside } => second(inside.leaf, Query::ChunkChildren(position))?,
+				Level::Segments { inside, tile, .. } => second(
+					inside.leaf,
+					Query::StateChildren { geometry: inside.geometry, tile, position },
+				)?,
 			};
 			let round = position.depth;
-			once::<T>(id, Move::Bisect, round_key(&level, position), now, || {
+			once::<T>(id, Move::Bisect, level.move_key(position), now, || {
 				send::<T>(key, Call::bisect { dispute: id, round, left, right })
 			});
 		},
@@ -306,23 +298,4 @@ fn make_move<T: Config>(
 		Phase::AwaitingResponse | Phase::Resolved(_) => {},
 	}
 	Ok(())
-}
-
-/// The two children of an answer to a children query.
-fn children(answer: Answer) -> Result<(Hash, Hash), edgeproof_primitives::InferenceError> {
-	match answer {
-		Answer::Children(left, right) => Ok((left, right)),
-		_ => Err(edgeproof_primitives::InferenceError::BadPosition),
-	}
-}
-
-/// A resend key per bisection node of each tree (the trace, a node's chunks, a tile's
-/// segment states).
-fn round_key(level: &Level, position: Position) -> u64 {
-	let tree: u64 = match level {
-		Level::Trace => 0,
-		Level::Tiles { .. } => 1,
-		Level::Segments { .. } => 2,
-	};
-	(tree << 56) | (u64::from(position.depth) << 48) | (position.index & ((1 << 48) - 1))
 }

@@ -286,6 +286,17 @@ pub enum Level {
 }
 
 impl Level {
+	/// A key per bisection node of every tree of a game (the trace, a node's chunks, a tile's
+	/// segment states): how the players remember which moves they sent.
+	pub fn move_key(&self, position: Position) -> u64 {
+		let tree: u64 = match self {
+			Level::Trace => 0,
+			Level::Tiles { .. } => 1,
+			Level::Segments { .. } => 2,
+		};
+		(tree << 56) | (u64::from(position.depth) << 48) | (position.index & ((1 << 48) - 1))
+	}
+
 	/// Leaves of the tree (`None`: the trace's, from the context).
 	fn leaves(&self) -> Option<u64> {
 		match self {
@@ -624,12 +635,9 @@ impl Game {
 			claimant_root,
 			self.challenger_root,
 		)?;
-		let mut next = self.clone();
-		next.settle(now);
-		next.claimant_root = Some(claimant_root);
-		next.phase = phase;
-		next.extend_opponent_of(party);
-		Ok(next.commit(self))
+		let outcome = self.advance(now, phase, Some(party));
+		self.claimant_root = Some(claimant_root);
+		Ok(outcome)
 	}
 
 	/// A bisection move at block `now`: `party` reveals the `left` and `right` children of its
@@ -698,13 +706,7 @@ impl Game {
 				(waiting, false)
 			},
 		};
-		let mut next = self.clone();
-		next.settle(now);
-		next.phase = phase;
-		if round_closed {
-			next.extend_opponent_of(party);
-		}
-		Ok(next.commit(self))
+		Ok(self.advance(now, phase, round_closed.then_some(party)))
 	}
 
 	/// The one-step at block `now`: re-executes the node at the disputed leaf from `witness`
@@ -739,10 +741,7 @@ impl Game {
 			winner: judge(&computed, &claimant_leaf, &challenger_leaf),
 			reason: Reason::OneStep { leaf },
 		};
-		let mut next = self.clone();
-		next.settle(now);
-		next.phase = Phase::Resolved(resolution);
-		Ok(next.commit(self))
+		Ok(self.advance(now, Phase::Resolved(resolution), None))
 	}
 
 	/// Starts the second level at block `now`, in place of the one-step of a node too heavy for
@@ -780,15 +779,12 @@ impl Game {
 			})?;
 		let inside = Inside { leaf, geometry: cut.geometry, limits };
 		let header = blake2_256(&cut.output.encode());
-		let mut next = self.clone();
-		next.settle(now);
-		next.phase = Phase::Revealing {
+		let phase = Phase::Revealing {
 			what: Reveal::DataRoots { inside, header, claimant_leaf, challenger_leaf },
 			claimant: None,
 			challenger: None,
 		};
-		next.extend_opponent_of(Party::Claimant);
-		next.commit(self);
+		self.advance(now, phase, Some(Party::Claimant));
 		Ok(cut.cost)
 	}
 
@@ -864,13 +860,7 @@ impl Game {
 			},
 			_ => (Phase::Revealing { what, claimant, challenger }, false),
 		};
-		let mut next = self.clone();
-		next.settle(now);
-		next.phase = phase;
-		if closed {
-			next.extend_opponent_of(party);
-		}
-		Ok(next.commit(self))
+		Ok(self.advance(now, phase, closed.then_some(party)))
 	}
 
 	/// The sub-step at block `now`: runs the disputed sub-step from `witness` (its inputs proved
@@ -932,10 +922,7 @@ impl Game {
 			winner: judge(&outcome.leaf, &claimant_leaf, &challenger_leaf),
 			reason: Reason::SubStep { leaf: inside.leaf, tile, segment },
 		};
-		let mut next = self.clone();
-		next.settle(now);
-		next.phase = Phase::Resolved(resolution);
-		Ok(next.commit(self))
+		Ok(self.advance(now, Phase::Resolved(resolution), None))
 	}
 
 	/// Ends the game at block `now` if a party that owes a move has run out of time: its opponent
@@ -945,10 +932,7 @@ impl Game {
 	pub fn timeout(&mut self, now: BlockNumber) -> Result<Outcome, GameError> {
 		self.ensure_running(now)?;
 		let winner = self.timed_out(now).ok_or(GameError::NotTimedOut)?;
-		let mut next = self.clone();
-		next.settle(now);
-		next.phase = Phase::Resolved(Resolution { winner, reason: Reason::Timeout });
-		Ok(next.commit(self))
+		Ok(self.advance(now, Phase::Resolved(Resolution { winner, reason: Reason::Timeout }), None))
 	}
 
 	/// Does `party` owe a move (is its clock running)?
@@ -1189,14 +1173,25 @@ impl Game {
 		*clock = (*clock).max(min);
 	}
 
-	/// Replaces `old` by `self` and says what happened.
-	fn commit(self, old: &mut Game) -> Outcome {
-		let outcome = match self.phase {
+	/// The game moves to `phase` at block `now` (every check passed): the owing parties are
+	/// charged for the blocks since the last change, and if `handed_over_by` moved so that its
+	/// opponent now owes a move, the opponent gets at least `min_extension` blocks for it. Says
+	/// what happened.
+	fn advance(
+		&mut self,
+		now: BlockNumber,
+		phase: Phase,
+		handed_over_by: Option<Party>,
+	) -> Outcome {
+		self.settle(now);
+		self.phase = phase;
+		if let Some(mover) = handed_over_by {
+			self.extend_opponent_of(mover);
+		}
+		match self.phase {
 			Phase::Resolved(r) => Outcome::Resolved(r),
 			_ => Outcome::Continues,
-		};
-		*old = self;
-		outcome
+		}
 	}
 }
 
