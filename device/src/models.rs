@@ -172,23 +172,25 @@ fn symbolic_inputs(bytes: &[u8]) -> Result<Vec<String>> {
 fn rejection(
 	program: &edgeproof_canon::Program,
 	limits: &edgeproof_primitives::Limits,
+	second_level: &edgeproof_primitives::SecondLevelLimits,
 	why: &Disputability,
 ) -> String {
-	let heaviest = program
-		.node_works()
-		.ok()
-		.and_then(|works| works.into_iter().enumerate().max_by_key(|&(_, w)| w));
-	match heaviest {
-		Some((node, work)) if work > limits.max_node_work => {
-			let op = program.nodes.get(node).map_or_else(|| "?".into(), |n| n.op.describe());
-			format!(
-				"validators would reject this model: node {node} ({op}) needs {work} work units \
-				 in one step of the dispute game, the chain's limit is {} (max_node_work); \
-				 operators this large need the second bisection level",
-				limits.max_node_work
-			)
-		},
-		_ => format!("validators would reject this model: {why:?}"),
+	let settled = edgeproof_canon::substep::check_disputable(
+		program,
+		limits,
+		&second_level.sub_step,
+		second_level.max_cut_cost,
+	);
+	match settled {
+		Err(e) => format!(
+			"validators would reject this model: {e}; a node over the one-step limits must be \
+			 cut into sub-steps within the chain's second level ({} work and {} bytes of reads a \
+			 sub-step, a cut costing at most {})",
+			second_level.sub_step.max_work,
+			second_level.sub_step.max_read_bytes,
+			second_level.max_cut_cost
+		),
+		Ok(_) => format!("validators would reject this model: {why:?}"),
 	}
 }
 
@@ -289,7 +291,12 @@ async fn register(global: &Global, args: RegisterArgs) -> Result<Output> {
 		.await??
 	};
 	if facts.disputable != Disputability::Disputable {
-		return Err(Error::Input(rejection(&compiled.program, &limits, &facts.disputable)));
+		return Err(Error::Input(rejection(
+			&compiled.program,
+			&limits,
+			&second_level,
+			&facts.disputable,
+		)));
 	}
 	let program_root = facts
 		.program_root
