@@ -729,14 +729,11 @@ impl Game {
 			return Err(GameError::UnexpectedMove);
 		};
 		self.ensure_clock(Party::Claimant, now)?;
-		let computed = self
-			.on_either_root(claimant_root, |root| {
-				verify_one_step(&ctx.one_step(root), leaf, witness)
-			})
-			.map_err(|e| match e {
-				CanonError::Proof { .. } => GameError::OneStepNotProven,
-				_ => GameError::OneStepFailed,
-			})?;
+		let computed = self.on_either_root(
+			claimant_root,
+			(GameError::OneStepNotProven, GameError::OneStepFailed),
+			|root| verify_one_step(&ctx.one_step(root), leaf, witness),
+		)?;
 		let resolution = Resolution {
 			winner: judge(&computed, &claimant_leaf, &challenger_leaf),
 			reason: Reason::OneStep { leaf },
@@ -769,14 +766,11 @@ impl Game {
 		};
 		self.ensure_clock(Party::Claimant, now)?;
 		let limits = ctx.substep_limits;
-		let cut = self
-			.on_either_root(claimant_root, |root| {
-				verify_cut(&ctx.one_step(root), leaf, witness, &limits, ctx.cut_budget)
-			})
-			.map_err(|e| match e {
-				CanonError::Proof { .. } => GameError::CutNotProven,
-				_ => GameError::CutFailed,
-			})?;
+		let cut = self.on_either_root(
+			claimant_root,
+			(GameError::CutNotProven, GameError::CutFailed),
+			|root| verify_cut(&ctx.one_step(root), leaf, witness, &limits, ctx.cut_budget),
+		)?;
 		let inside = Inside { leaf, geometry: cut.geometry, limits };
 		let header = blake2_256(&cut.output.encode());
 		let phase = Phase::Revealing {
@@ -897,14 +891,11 @@ impl Game {
 		if (witness.tile, witness.segment) != (tile, segment) {
 			return Err(GameError::WrongSubStep);
 		}
-		let outcome = self
-			.on_either_root(claimant_root, |root| {
-				verify_substep(&ctx.one_step(root), inside.leaf, witness, &inside.geometry)
-			})
-			.map_err(|e| match e {
-				CanonError::Proof { .. } => GameError::SubStepNotProven,
-				_ => GameError::SubStepFailed,
-			})?;
+		let outcome = self.on_either_root(
+			claimant_root,
+			(GameError::SubStepNotProven, GameError::SubStepFailed),
+			|root| verify_substep(&ctx.one_step(root), inside.leaf, witness, &inside.geometry),
+		)?;
 		let segments = u64::from(inside.geometry.segments);
 		let started_agreed = match (segment.checked_sub(1), outcome.from, state, states) {
 			(None, None, None, _) => true,
@@ -1120,16 +1111,22 @@ impl Game {
 	}
 
 	/// `check` against the claimant's trace root, and if its proofs fail there against the
-	/// challenger's: the leaves before the disputed one agree, so either root proves them.
+	/// challenger's: the leaves before the disputed one agree, so either root proves them. A
+	/// proof that fails against both is `not_proven`, any other error `failed`.
 	fn on_either_root<R>(
 		&self,
 		claimant_root: Hash,
+		(not_proven, failed): (GameError, GameError),
 		check: impl Fn(Hash) -> Result<R, CanonError>,
-	) -> Result<R, CanonError> {
-		match check(claimant_root) {
+	) -> Result<R, GameError> {
+		let result = match check(claimant_root) {
 			Err(CanonError::Proof { .. }) => check(self.challenger_root),
 			other => other,
-		}
+		};
+		result.map_err(|e| match e {
+			CanonError::Proof { .. } => not_proven,
+			_ => failed,
+		})
 	}
 
 	fn ensure_running(&self, now: BlockNumber) -> Result<(), GameError> {
