@@ -2,6 +2,8 @@
 // imported dynamically from CommonJS) and connections through zombienet's own @polkadot/api
 // (the `zombie` global zombienet sets while a js-script runs).
 
+const { mkdtempSync } = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const { pathToFileURL } = require('node:url');
 
@@ -9,12 +11,13 @@ async function helpers() {
 	const lib = (file) => import(pathToFileURL(path.join(__dirname, '../tests/e2e/lib', file)).href);
 	const claims = await lib('claims.mjs');
 	const node = await lib('node.mjs');
+	const device = await lib('device.mjs');
 	const { Keyring } = await import('@polkadot/keyring');
 	const { cryptoWaitReady } = await import('@polkadot/util-crypto');
 	await cryptoWaitReady();
 	const { ApiPromise, WsProvider } = zombie;
 	const connect = (uri) => ApiPromise.create({ provider: new WsProvider(uri), noInitWarn: true });
-	return { claims, node, Keyring, connect };
+	return { claims, node, device, Keyring, connect };
 }
 
 /**
@@ -26,6 +29,34 @@ async function activateMlp(claims, api, bob, uri) {
 	if (status !== 'Active') throw new Error(`the model was ${status}, not activated`);
 	console.log(`\t model ${modelId} activated by the validators' vote`);
 	return modelId;
+}
+
+/**
+ * //Bob pins PP-OCR's text-direction classifier (`ppocr-mobile-v2-cls.onnx` from the
+ * paddleocr wheel, unpacked by scripts/setup.sh into $EDGEPROOF_MODELS) to one 48×192 image
+ * and registers it with edgeproof-device through `wsUri`; the validators' off-chain vote must
+ * activate it. Returns the model id and its registered parameters (shapes, node count).
+ */
+async function activatePpocrCls(device, api, wsUri) {
+	const dir = mkdtempSync(path.join(os.tmpdir(), 'edgeproof-zombienet-'));
+	const models = process.env.EDGEPROOF_MODELS ?? path.join(os.homedir(), '.cache/edgeproof/models');
+	const pinned = path.join(dir, 'ppocr-cls-48x192.onnx');
+	const base = ['--url', wsUri, '--keystore', path.join(dir, 'keys.json'), '--model-store',
+		path.join(dir, 'models'), '--seed', '//Bob', '--json'];
+	const run = async (args) => {
+		const r = await device.cli([...base, ...args], { timeoutMs: 300_000 });
+		if (r.code !== 0) throw new Error(`edgeproof-device ${args.join(' ')}: ${r.stderr}`);
+		return r.json;
+	};
+	await run(['models', 'pin', '--file', path.join(models, 'ppocr-mobile-v2-cls.onnx'), '--out', pinned,
+		'--input', 'x=1,3,48,192']);
+	// Every validator runs on this machine, and they allow local model sources.
+	const { model, status } = await run(['models', 'register', '--file', pinned, '--name', 'ppocr-cls',
+		'--uri', `file://${pinned}`, '--wait']);
+	if (status !== 'Active') throw new Error(`the model was ${status}, not activated`);
+	console.log(`\t model ${model} (PP-OCR cls at 48x192) activated by the validators' vote`);
+	const params = (await api.query.models.models(model)).unwrap().params;
+	return { modelId: model, params };
 }
 
 /**
@@ -52,4 +83,4 @@ async function agreeOnSlash(node, apis, settledAt, { claim, key, stake, importMs
 	return agree;
 }
 
-module.exports = { helpers, activateMlp, agreeOnSlash };
+module.exports = { helpers, activateMlp, activatePpocrCls, agreeOnSlash };

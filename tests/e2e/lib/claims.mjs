@@ -144,6 +144,13 @@ export const mlp = {
   registration: REGISTRATION,
 };
 
+/** An f32 tensor of `shape` whose element `i` is `valueOf(i)`. */
+export function f32Tensor(shape, valueOf) {
+  const count = shape.reduce((a, d) => a * d, 1);
+  const values = Float32Array.from({ length: count }, (_, i) => valueOf(i));
+  return { dtype: F32, shape, data: Buffer.from(values.buffer) };
+}
+
 /** `tensor` with `delta` added to its first f32 element. */
 export function tamper(tensor, delta) {
   const data = Buffer.from(tensor.data);
@@ -256,32 +263,36 @@ export async function waitForEvent(api, filter, timeoutMs, what) {
 }
 
 /**
- * A liar's made-up trace of the fixture MLP: m + n = 5 leaves (padded to 8) with the input
- * leaf right, three invented node leaves (bytes `fill`, `fill + 1`, `fill + 2`) and `output`
- * as the last node. Returns its root, the witness of the output leaf (4) against it, and the
- * children of any tree node, which is all a liar needs to play the bisection.
+ * A liar's made-up trace: `leaves` = m + n leaves (the fixture MLP's 5 unless given; padded
+ * with zero hashes to a power of two) with the one input leaf right, `output` as the last node
+ * and every other node leaf invented (blake2-256 of `fill` and the leaf's index). Returns its
+ * root, the witness of the output leaf against it, and the children of any tree node, which is
+ * all a liar needs to play the bisection: it agrees with an honest trace on the input only, so
+ * the game descends to the first node.
  */
-export function madeUpTrace(input, output, fill = 1) {
-  const ZERO = new Uint8Array(32);
-  const leaves = [
-    leafHash(input),
-    new Uint8Array(32).fill(fill), new Uint8Array(32).fill(fill + 1), new Uint8Array(32).fill(fill + 2),
-    leafHash(output), ZERO, ZERO, ZERO,
-  ];
-  const levels = [leaves];
+export function madeUpTrace(input, output, fill = 1, leaves = 5) {
+  const width = 1 << Math.ceil(Math.log2(leaves));
+  const invented = (i) => blake2AsU8a(u8aConcat(new Uint8Array([fill]), bnToU8a(i, { bitLength: 32 })), 256);
+  const bottom = Array.from({ length: width }, (_, i) => {
+    if (i === 0) return leafHash(input);
+    if (i === leaves - 1) return leafHash(output);
+    return i < leaves ? invented(i) : new Uint8Array(32);
+  });
+  const levels = [bottom];
   while (levels[levels.length - 1].length > 1) {
     const below = levels[levels.length - 1];
     const above = [];
     for (let i = 0; i < below.length; i += 2) above.push(hashPair(below[i], below[i + 1]));
     levels.push(above);
   }
+  const siblings = levels.slice(0, -1).map((level, d) => u8aToHex(level[((leaves - 1) >> d) ^ 1]));
   const depth = levels.length - 1;
   const node = (d, i) => levels[depth - d][i];
   return {
     root: u8aToHex(node(0, 0)),
     witness: {
-      tensor: { dtype: 'F32', shape: output.shape, data: u8aToHex(output.data) },
-      proof: { index: 4, siblings: [leaves[5], levels[1][3], levels[2][0]].map((h) => u8aToHex(h)) },
+      tensor: { dtype: output.dtype, shape: output.shape, data: u8aToHex(output.data) },
+      proof: { index: leaves - 1, siblings },
     },
     children: (d, i) => [u8aToHex(node(d + 1, 2 * i)), u8aToHex(node(d + 1, 2 * i + 1))],
   };
