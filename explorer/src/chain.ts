@@ -527,7 +527,7 @@ export class Chain {
       claimant: record.claimant.toString(),
       bond: big(record.bond),
       openedAt: num(record.openedAt),
-      inputCount: num(record.inputCount),
+      inputCount: record.inputLeaves.length,
       nodeCount: model?.nodeCount,
       challengerRoot: hex(game.challengerRoot),
       claimantRoot: game.claimantRoot.isSome ? hex(game.claimantRoot.unwrap()) : undefined,

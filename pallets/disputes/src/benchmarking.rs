@@ -457,7 +457,7 @@ mod benchmarks {
 	}
 
 	/// The move that closes a bisection round (not the last), on a claim with the largest
-	/// payloads (each move decodes them).
+	/// payloads (which no move after `respond` reads: the dispute keeps the input leaves).
 	#[benchmark]
 	fn bisect() -> Result<(), BenchmarkError> {
 		let n = T::BenchmarkHelper::max_payload().saturating_sub(TENSOR_OVERHEAD);

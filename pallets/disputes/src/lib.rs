@@ -67,7 +67,10 @@ pub use weights::WeightInfo;
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use edgeproof_canon::{Hash, Position};
-use frame_support::traits::fungible::Inspect;
+use frame_support::{
+	traits::{fungible::Inspect, Get},
+	BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
+};
 use pallet_attestations::ClaimId;
 use scale_info::TypeInfo;
 
@@ -88,6 +91,7 @@ pub type DisputeOf<T> = Dispute<
 	<T as frame_system::Config>::AccountId,
 	BalanceOf<T>,
 	frame_system::pallet_prelude::BlockNumberFor<T>,
+	<T as Config>::MaxInputs,
 >;
 
 /// What the claim registry tells about a claim.
@@ -99,15 +103,32 @@ pub type ClaimInfoOf<T> = pallet_attestations::ClaimInfo<
 
 /// A running dispute.
 #[derive(
-	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+	CloneNoBound,
+	DebugNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
 )]
-pub struct Dispute<AccountId, Balance, BlockNumber> {
+#[scale_info(skip_type_params(MaxInputs))]
+#[codec(mel_bound(AccountId: MaxEncodedLen, Balance: MaxEncodedLen, BlockNumber: MaxEncodedLen))]
+pub struct Dispute<AccountId, Balance, BlockNumber, MaxInputs: Get<u32>>
+where
+	AccountId: Clone + core::fmt::Debug + PartialEq + Eq,
+	Balance: Clone + core::fmt::Debug + PartialEq + Eq,
+	BlockNumber: Clone + core::fmt::Debug + PartialEq + Eq,
+{
 	/// The disputed claim.
 	pub claim: ClaimId,
 	/// The claim's model.
 	pub model: pallet_models::ModelId,
-	/// Number of graph inputs m of the model (the first m trace leaves).
-	pub input_count: u32,
+	/// The leaf hashes of the claim's m input tensors (the first m trace leaves), taken when
+	/// the dispute opens: a descent that ends at an input leaf is judged by them, so no move
+	/// after `respond` reads the claim's payloads, whatever their size.
+	pub input_leaves: BoundedVec<Hash, MaxInputs>,
 	/// Who opened it; its bond is held.
 	pub challenger: AccountId,
 	/// The claim's operator, who defends it.
@@ -121,10 +142,16 @@ pub struct Dispute<AccountId, Balance, BlockNumber> {
 }
 
 /// What clients read about a dispute ([`runtime_api::DisputesApi::dispute`]).
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
-pub struct DisputeView<AccountId, Balance, BlockNumber> {
+#[derive(CloneNoBound, DebugNoBound, PartialEqNoBound, EqNoBound, Encode, Decode, TypeInfo)]
+#[scale_info(skip_type_params(MaxInputs))]
+pub struct DisputeView<AccountId, Balance, BlockNumber, MaxInputs: Get<u32>>
+where
+	AccountId: Clone + core::fmt::Debug + PartialEq + Eq,
+	Balance: Clone + core::fmt::Debug + PartialEq + Eq,
+	BlockNumber: Clone + core::fmt::Debug + PartialEq + Eq,
+{
 	/// The stored dispute (its game holds the phase and the stored clocks).
-	pub dispute: Dispute<AccountId, Balance, BlockNumber>,
+	pub dispute: Dispute<AccountId, Balance, BlockNumber, MaxInputs>,
 	/// The bisection round, while bisecting.
 	pub round: Option<u32>,
 	/// The tree position: the bisection node, or the disputed leaf awaiting a one-step.
@@ -266,6 +293,10 @@ pub mod pallet {
 		/// Most output tensors of a model (witnesses in `open` and `respond`).
 		#[pallet::constant]
 		type MaxOutputs: Get<u32>;
+
+		/// Most input tensors of a model (their leaf hashes are kept with each dispute).
+		#[pallet::constant]
+		type MaxInputs: Get<u32>;
 
 		/// Longest claim input or output payload in bytes (pallet-attestations'
 		/// `MaxPayloadLen`): what `open` and `respond` are charged for before dispatch.
@@ -472,6 +503,8 @@ pub mod pallet {
 		/// The sub-step's inputs are larger in all than a sub-step may hold
 		/// ([`Pallet::max_sub_step_input_bytes`]).
 		SubStepTooLarge,
+		/// The claim's model has more inputs than `MaxInputs`.
+		TooManyInputs,
 	}
 
 	impl<T> From<GameError> for Error<T> {
@@ -608,7 +641,8 @@ pub mod pallet {
 				Error::<T>::TooManyDisputes
 			);
 			let now = Self::now();
-			let game = Self::with_context(&info, |ctx| {
+			let input_leaves = Self::input_leaves(&info)?;
+			let game = Self::with_context(&info, &input_leaves, |ctx| {
 				Game::open(ctx, now, trace_root, &outputs, Self::clock_params())
 					.map_err(|e| Error::<T>::from(e).into())
 			})?;
@@ -636,7 +670,7 @@ pub mod pallet {
 				Dispute {
 					claim,
 					model: info.record.model,
-					input_count: info.inputs.as_ref().map_or(0, |i| i.len() as u32),
+					input_leaves,
 					challenger: challenger.clone(),
 					claimant: claimant.clone(),
 					bond,
@@ -676,7 +710,7 @@ pub mod pallet {
 			let weight = Self::witness_weight(T::WeightInfo::respond, &outputs, Some(&info));
 			let party = Self::party_of(&record, &who)?;
 			let now = Self::now();
-			let outcome = Self::with_context(&info, |ctx| {
+			let outcome = Self::with_context(&info, &record.input_leaves, |ctx| {
 				record
 					.game
 					.respond(ctx, now, party, trace_root, &outputs)
@@ -708,15 +742,13 @@ pub mod pallet {
 			right: Hash,
 		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			let (mut record, info) = Self::load(dispute)?;
+			let (mut record, model) = Self::load_bare(dispute)?;
 			let party = Self::party_of(&record, &who)?;
-			let now = Self::now();
-			let outcome = Self::with_context(&info, |ctx| {
-				record
-					.game
-					.bisect(ctx, now, party, round, left, right)
-					.map_err(|e| Error::<T>::from(e).into())
-			})?;
+			let ctx = Self::bare_context(&model, &record.input_leaves);
+			let outcome = record
+				.game
+				.bisect(&ctx, Self::now(), party, round, left, right)
+				.map_err(Error::<T>::from)?;
 			Self::deposit_event(Event::Bisected { dispute, party, round });
 			let settled = Self::after_move(dispute, record, outcome);
 			Ok(Some(T::WeightInfo::bisect().saturating_add(settled)).into())
@@ -744,7 +776,8 @@ pub mod pallet {
 		) -> DispatchResultWithPostInfo {
 			ensure_signed(origin)?;
 			// The one-step reads no claim tensors: the claim's payloads are not decoded.
-			let (mut record, ctx) = Self::load_bare(dispute)?;
+			let (mut record, model) = Self::load_bare(dispute)?;
+			let ctx = Self::bare_context(&model, &record.input_leaves);
 			let outcome = record
 				.game
 				.one_step(&ctx, Self::now(), &witness)
@@ -793,7 +826,8 @@ pub mod pallet {
 			witness: CutWitness,
 		) -> DispatchResultWithPostInfo {
 			ensure_signed(origin)?;
-			let (mut record, ctx) = Self::load_bare(dispute)?;
+			let (mut record, model) = Self::load_bare(dispute)?;
+			let ctx = Self::bare_context(&model, &record.input_leaves);
 			let cost = record.game.cut(&ctx, Self::now(), &witness).map_err(Error::<T>::from)?;
 			if let Phase::Revealing { what: game::Reveal::DataRoots { inside, .. }, .. } =
 				record.game.phase()
@@ -827,7 +861,8 @@ pub mod pallet {
 			revealed: game::Revealed,
 		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			let (mut record, ctx) = Self::load_bare(dispute)?;
+			let (mut record, model) = Self::load_bare(dispute)?;
+			let ctx = Self::bare_context(&model, &record.input_leaves);
 			let party = Self::party_of(&record, &who)?;
 			let outcome = record
 				.game
@@ -868,7 +903,8 @@ pub mod pallet {
 			let bytes: u64 =
 				witness.inputs.iter().map(|i| u64::from(i.input.header.data_len)).sum();
 			ensure!(bytes <= Self::max_sub_step_input_bytes(), Error::<T>::SubStepTooLarge);
-			let (mut record, ctx) = Self::load_bare(dispute)?;
+			let (mut record, model) = Self::load_bare(dispute)?;
+			let ctx = Self::bare_context(&model, &record.input_leaves);
 			let outcome = record
 				.game
 				.sub_step(&ctx, Self::now(), &witness, state.as_ref())
@@ -966,8 +1002,9 @@ pub mod pallet {
 		}
 
 		/// The weight of `open` or `respond` (`f`): they check the output witnesses and decode the
-		/// claim's payloads, so they are weighed by the larger of the two sizes — before dispatch
-		/// by the largest payload a claim may have, after by the claim's own.
+		/// claim's payloads (and `open` hashes the inputs into the leaves the dispute keeps), so
+		/// they are weighed by the larger of the witnesses and the two payloads together —
+		/// before dispatch by the largest payloads a claim may have, after by the claim's own.
 		pub fn witness_weight(
 			f: fn(u32) -> Weight,
 			outputs: &[LeafWitness],
@@ -977,9 +1014,9 @@ pub mod pallet {
 				Some(info) => {
 					let inputs = info.inputs.as_ref().map_or(0, |t| t.encoded_size());
 					let outputs = info.outputs.as_ref().map_or(0, |t| t.encoded_size());
-					inputs.max(outputs) as u32
+					inputs.saturating_add(outputs) as u32
 				},
-				None => T::MaxClaimPayload::get(),
+				None => T::MaxClaimPayload::get().saturating_mul(2),
 			};
 			f((outputs.encoded_size() as u32).max(payload))
 		}
@@ -1055,49 +1092,68 @@ pub mod pallet {
 			}
 		}
 
-		/// A dispute and its game context without the claim's tensors, for the moves that read
-		/// none (the one-step and the second level): the claim's payloads are not decoded.
+		/// A dispute and its model, for the moves that read none of the claim's payloads (every
+		/// move after `respond`; see [`Self::context`]).
 		fn load_bare(
 			dispute: DisputeId,
-		) -> Result<(DisputeOf<T>, game::ClaimContext<'static>), DispatchError> {
+		) -> Result<(DisputeOf<T>, pallet_models::ModelSummary), DispatchError> {
 			let record = Disputes::<T>::get(dispute).ok_or(Error::<T>::UnknownDispute)?;
 			let model = T::Models::summary(&record.model).ok_or(Error::<T>::UnknownModel)?;
-			let ctx = game::ClaimContext {
+			Ok((record, model))
+		}
+
+		/// The game context of a claim on `model` with `input_count` inputs: the model's
+		/// program root, node count and tolerance, the runtime's limits, and what of the claim
+		/// the move reads — the input leaves (kept with the dispute) for `bisect`, the output
+		/// tensors for `open` and `respond`, empty where unread ([`game::ClaimContext`]).
+		fn context<'a>(
+			model: &pallet_models::ModelSummary,
+			input_count: u32,
+			input_leaves: &'a [Hash],
+			outputs: &'a [edgeproof_canon::Tensor],
+		) -> game::ClaimContext<'a> {
+			game::ClaimContext {
 				program_root: model.program_root.0,
-				input_count: record.input_count,
+				input_count,
 				node_count: model.node_count,
-				inputs: &[],
-				outputs: &[],
+				input_leaves,
+				outputs,
 				tolerance: model.tolerance,
 				limits: T::Limits::get(),
 				substep_limits: T::SubStepLimits::get(),
 				cut_budget: T::MaxCutCost::get(),
-			};
-			Ok((record, ctx))
+			}
 		}
 
-		/// Runs `f` with the game context of a claim: its decoded tensors, its model's program
-		/// root, node count and tolerance, and the one-step limits.
+		/// The context of a move after `respond` on `record` ([`Self::context`]).
+		fn bare_context<'a>(
+			model: &pallet_models::ModelSummary,
+			input_leaves: &'a BoundedVec<Hash, T::MaxInputs>,
+		) -> game::ClaimContext<'a> {
+			Self::context(model, input_leaves.len() as u32, input_leaves, &[])
+		}
+
+		/// The leaf hashes of an undecided claim's inputs, as the dispute keeps them.
+		fn input_leaves(
+			info: &ClaimInfoOf<T>,
+		) -> Result<BoundedVec<Hash, T::MaxInputs>, DispatchError> {
+			let inputs = info.inputs.as_ref().ok_or(Error::<T>::ClaimDecided)?;
+			let leaves: Vec<Hash> = inputs.iter().map(edgeproof_canon::leaf_hash).collect();
+			BoundedVec::try_from(leaves).map_err(|_| Error::<T>::TooManyInputs.into())
+		}
+
+		/// Runs `f` with the game context of `open` or `respond` on a claim: its decoded output
+		/// tensors, `input_leaves`, and its model.
 		fn with_context<R>(
 			info: &ClaimInfoOf<T>,
+			input_leaves: &[Hash],
 			f: impl FnOnce(&game::ClaimContext) -> Result<R, DispatchError>,
 		) -> Result<R, DispatchError> {
 			let (Some(inputs), Some(outputs)) = (&info.inputs, &info.outputs) else {
 				return Err(Error::<T>::ClaimDecided.into());
 			};
 			let model = T::Models::summary(&info.record.model).ok_or(Error::<T>::UnknownModel)?;
-			let ctx = game::ClaimContext {
-				program_root: model.program_root.0,
-				input_count: inputs.len() as u32,
-				node_count: model.node_count,
-				inputs,
-				outputs,
-				tolerance: model.tolerance,
-				limits: T::Limits::get(),
-				substep_limits: T::SubStepLimits::get(),
-				cut_budget: T::MaxCutCost::get(),
-			};
-			f(&ctx)
+			f(&Self::context(&model, inputs.len() as u32, input_leaves, outputs))
 		}
 
 		/// Stores a game that goes on, or settles one that ended. Returns the settlement's
@@ -1334,7 +1390,7 @@ pub mod pallet {
 		/// A dispute as clients read it, at the current block.
 		pub fn view(
 			dispute: DisputeId,
-		) -> Option<DisputeView<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>> {
+		) -> Option<DisputeView<T::AccountId, BalanceOf<T>, BlockNumberFor<T>, T::MaxInputs>> {
 			let record = Disputes::<T>::get(dispute)?;
 			let now = Self::now();
 			let game = &record.game;
@@ -1342,7 +1398,7 @@ pub mod pallet {
 				Phase::Bisection { position, .. } => Some(position),
 				Phase::AwaitingOneStep { leaf, .. } => {
 					let n = T::Models::summary(&record.model)?.node_count as u64;
-					let m = record.input_count as u64;
+					let m = record.input_leaves.len() as u64;
 					let depth = edgeproof_canon::merkle::tree_depth(m.saturating_add(n));
 					Some(Position { depth, index: leaf })
 				},

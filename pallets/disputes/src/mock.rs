@@ -158,6 +158,7 @@ impl pallet_disputes::Config for Test {
 	type MaxUnreservedDisputes = ConstU32<MAX_DISPUTES>;
 	type Reserved = frame_support::traits::IsInVec<ReservedChallengers>;
 	type MaxOutputs = ConstU32<4>;
+	type MaxInputs = ConstU32<4>;
 	type MaxClaimPayload = ConstU32<4_096>;
 	type Limits = <Test as pallet_models::Config>::DisputeLimits;
 	type SubStepLimits = SubStepLimits;

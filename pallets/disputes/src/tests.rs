@@ -228,6 +228,41 @@ fn an_honest_claim_survives_a_lying_challenger() {
 	});
 }
 
+/// The moves after `respond` read none of the claim's payloads (their weights do not grow with
+/// them): a lying challenger whose trace starts from another input is judged at the input leaf
+/// by the leaf hashes the dispute kept when it opened, even with the payloads gone from state.
+#[test]
+fn a_descent_to_an_input_leaf_is_judged_by_the_leaves_kept_at_open() {
+	ExtBuilder::build_and_execute(|| {
+		let s = setup(Tolerance::Exact);
+		let claim = s.claim_of(&s.honest, 1);
+		let lie = Player::new(
+			s.model.tampered(&s.honest.values, 0, true, |t| crate::game::testing::nudge(t, 1.0)),
+		);
+		let dispute = open(&s, claim, CHALLENGER, &lie);
+		let kept = DisputesMap::<Test>::get(dispute).expect("running").input_leaves;
+		assert_eq!(kept.to_vec(), s.model.input_leaves);
+		next_block();
+		assert_ok!(Disputes::respond(
+			RuntimeOrigin::signed(OPERATOR),
+			dispute,
+			s.honest.root(),
+			outputs(&s.honest, &s)
+		));
+		let payloads = pallet_attestations::Payloads::<Test>::take(claim).expect("undecided");
+		bisect_through(dispute, &s.honest, (CHALLENGER, &lie));
+		let Event::DisputeResolved { ending: Ending::Decided(r), .. } = resolved_event(dispute)
+		else {
+			panic!("decided")
+		};
+		assert_eq!(
+			r,
+			Resolution { winner: Winner::Claimant, reason: Reason::InputLeaf { leaf: 0 } }
+		);
+		pallet_attestations::Payloads::<Test>::insert(claim, payloads);
+	});
+}
+
 #[test]
 fn a_liar_that_only_changes_the_output_is_caught_at_the_output_node() {
 	ExtBuilder::build_and_execute(|| {

@@ -450,8 +450,9 @@ pub enum GameError {
 ///
 /// Not every transition reads every field, so the pallet can skip loading the claim's tensors
 /// where they are not needed: `open` and `respond` read `outputs` and `tolerance`; `bisect`
-/// reads `inputs` only when the descent ends at an input leaf (in the last round); `one_step`
-/// reads neither (only `program_root`, the counts and `limits`).
+/// reads `input_leaves` only when the descent ends at an input leaf (in the last round), and
+/// those the pallet keeps with the dispute, so no move after `respond` reads the claim's
+/// payloads; `one_step` reads neither (only `program_root`, the counts and `limits`).
 #[derive(Clone, Copy, Debug)]
 pub struct ClaimContext<'a> {
 	/// Root of the model's canonical program (over its node leaves).
@@ -460,8 +461,8 @@ pub struct ClaimContext<'a> {
 	pub input_count: u32,
 	/// Number of program nodes n.
 	pub node_count: u32,
-	/// The claim's input tensors (trace leaves `0..m`).
-	pub inputs: &'a [Tensor],
+	/// The leaf hashes of the claim's input tensors (trace leaves `0..m`).
+	pub input_leaves: &'a [Hash],
 	/// The claim's output tensors, in graph order (k of them).
 	pub outputs: &'a [Tensor],
 	/// The model's tolerance.
@@ -646,7 +647,7 @@ impl Game {
 	/// Errors: `AlreadyResolved`, `UnexpectedMove`, `BlockInThePast`, `WrongRound`,
 	/// `AlreadyMoved`, `ClockExpired`, `ChildrenMismatch`, `InvalidContext`. The second move of
 	/// a round moves the game down one level and may end it (input or padding leaf); only then,
-	/// at an input leaf, is `ctx.inputs` read.
+	/// at an input leaf, is `ctx.input_leaves` read.
 	pub fn bisect(
 		&mut self,
 		ctx: &ClaimContext,
@@ -1067,9 +1068,9 @@ impl Game {
 			Level::Trace if at < u64::from(ctx.input_count) => {
 				let input = usize::try_from(at)
 					.ok()
-					.and_then(|i| ctx.inputs.get(i))
+					.and_then(|i| ctx.input_leaves.get(i))
 					.ok_or(GameError::InvalidContext)?;
-				return judged(leaf_hash(input), Reason::InputLeaf { leaf: at });
+				return judged(*input, Reason::InputLeaf { leaf: at });
 			},
 			Level::Trace => {
 				return Ok(Phase::AwaitingOneStep {

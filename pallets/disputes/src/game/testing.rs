@@ -23,6 +23,7 @@ pub struct Model {
 	pub program: Program,
 	pub program_tree: MerkleTree,
 	pub inputs: Vec<Tensor>,
+	pub input_leaves: Vec<Hash>,
 }
 
 impl Model {
@@ -30,7 +31,8 @@ impl Model {
 		program.validate(&Limits::NATIVE).expect("test programs follow the tail rule");
 		let program_tree = program_tree(&program).unwrap();
 		assert_eq!(program_tree.root(), program_root(&program).unwrap());
-		Self { program, program_tree, inputs }
+		let input_leaves = inputs.iter().map(edgeproof_canon::leaf_hash).collect();
+		Self { program, program_tree, inputs, input_leaves }
 	}
 
 	pub fn context<'a>(&'a self, outputs: &'a [Tensor], tolerance: Tolerance) -> ClaimContext<'a> {
@@ -38,7 +40,7 @@ impl Model {
 			program_root: self.program_tree.root(),
 			input_count: self.program.inputs.len() as u32,
 			node_count: self.program.nodes.len() as u32,
-			inputs: &self.inputs,
+			input_leaves: &self.input_leaves,
 			outputs,
 			tolerance,
 			limits: Limits::NATIVE,

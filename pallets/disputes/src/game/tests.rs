@@ -496,13 +496,13 @@ fn an_input_leaf_is_judged_against_the_claims_input() {
 }
 
 #[test]
-fn the_claims_inputs_are_needed_only_to_judge_an_input_leaf() {
+fn the_claims_input_leaves_are_needed_only_to_judge_an_input_leaf() {
 	let m = model();
 	let (honest, liar) = (m.honest(), cheater(&m, 1, 1.0));
 	let claim = claim_of(&m, &honest);
 	let ctx = m.context(&claim, EXACT);
-	let blind = ClaimContext { inputs: &[], ..ctx };
-	// Open, respond and every round but the last need no input tensor.
+	let blind = ClaimContext { input_leaves: &[], ..ctx };
+	// Open, respond and every round but the last need no input leaf.
 	let (mut game, _) = open_and_respond(&m, &blind, OPENED_AT, &honest, &liar).unwrap();
 	let mut now = 11;
 	while let Some(round) = game.round() {
@@ -515,7 +515,7 @@ fn the_claims_inputs_are_needed_only_to_judge_an_input_leaf() {
 		if round + 1 < ctx.depth() {
 			game.bisect(&blind, now, Party::Challenger, round, l, r).unwrap();
 		} else {
-			// The last round ends at input leaf 1: without the input it cannot be judged.
+			// The last round ends at input leaf 1: without the input leaves it cannot be judged.
 			let before = game.clone();
 			let refused = game.bisect(&blind, now, Party::Challenger, round, l, r);
 			assert_eq!(refused, Err(GameError::InvalidContext));
@@ -527,7 +527,7 @@ fn the_claims_inputs_are_needed_only_to_judge_an_input_leaf() {
 	// A one-step needs no claim tensors either.
 	let liar = cheater(&m, 3, 1.0);
 	let (mut game, _, now) = to_the_leaf(&m, &ctx, &honest, &liar);
-	let blind = ClaimContext { inputs: &[], outputs: &[], ..ctx };
+	let blind = ClaimContext { input_leaves: &[], outputs: &[], ..ctx };
 	let outcome = game.one_step(&blind, now + 1, &honest.witness(&m, 3)).unwrap();
 	assert_eq!(outcome, resolved(Winner::Claimant, Reason::OneStep { leaf: 3 }));
 }
