@@ -30,7 +30,12 @@ pub type ClaimRecord = pallet_attestations::ClaimRecordOf<Runtime>;
 /// A claim's payloads as the attestations runtime API returns them.
 pub type ClaimPayload = pallet_attestations::ClaimPayloadOf<Runtime>;
 /// A dispute as the disputes runtime API returns it.
-pub type DisputeView = pallet_disputes::DisputeView<AccountId, Balance, crate::BlockNumber>;
+pub type DisputeView = pallet_disputes::DisputeView<
+	AccountId,
+	Balance,
+	crate::BlockNumber,
+	<Runtime as pallet_disputes::Config>::MaxInputs,
+>;
 
 impl_runtime_apis! {
 	impl sp_api::Core<Block> for Runtime {

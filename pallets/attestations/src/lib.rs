@@ -485,6 +485,14 @@ pub mod pallet {
 				"the default challenge period exceeds the maximum"
 			);
 			assert!(T::MaxPayloadLen::get() > 0, "payloads need room");
+			// A claim with both payloads at the bound, its signature and the rest of the call
+			// (under 1 KiB) must fit in a block, or such a claim could never be submitted.
+			let normal =
+				*T::BlockLength::get().max.get(frame_support::dispatch::DispatchClass::Normal);
+			assert!(
+				u64::from(T::MaxPayloadLen::get()) * 2 + 1024 <= u64::from(normal),
+				"a claim with both payloads at MaxPayloadLen exceeds a block's normal length"
+			);
 			assert!(T::MaxPendingPerDevice::get() > 0, "devices need room for a claim");
 			assert!(
 				T::MaxExpiriesPerBlock::get() > 0 && T::MaxPrunesPerBlock::get() > 0,

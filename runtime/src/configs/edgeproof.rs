@@ -178,8 +178,11 @@ parameter_types! {
 			sub_step: DisputeSubStepLimits::get(),
 			max_cut_cost: DisputeMaxCutCost::get(),
 		};
-	/// 256 KiB per claim input and per claim output payload.
-	pub const ClaimPayloadLimit: u32 = 256 * 1024;
+	/// 1.5 MiB per claim input and per claim output payload: a 320×320 RGB camera frame in
+	/// f32 (1.2 MB) with a detector's 700 KB output fits, and a claim with both payloads at
+	/// the bound (3 MiB) still fits a block's 3.75 MiB of normal extrinsics
+	/// (`tests/throughput.rs`). Payloads stay in state only while the claim is undecided.
+	pub const ClaimPayloadLimit: u32 = 3 * 512 * 1024;
 	/// Half of a lost claim's bond goes to the winning challenger, the rest is burned.
 	pub const ClaimBondRewardShare: Perbill = Perbill::from_percent(50);
 	/// A tenth of a device's stake is burned per invalid claim.
@@ -202,11 +205,12 @@ impl pallet_attestations::Config for Runtime {
 	type RetentionPeriod = ConstU32<{ 7 * DAYS }>;
 	type BondRewardShare = ClaimBondRewardShare;
 	type StakeSlash = ClaimStakeSlash;
-	/// 256 KiB per input and per output payload.
 	type MaxPayloadLen = ClaimPayloadLimit;
 	type MaxPendingPerDevice = ConstU32<1_024>;
-	type MaxExpiriesPerBlock = ConstU32<512>;
-	type MaxPrunesPerBlock = ConstU32<512>;
+	/// More than a block of `submit`s holds (about 1540 at their lightest), so the expiry and
+	/// prune queues keep up with full blocks of claims (`tests/throughput.rs`).
+	type MaxExpiriesPerBlock = ConstU32<2_048>;
+	type MaxPrunesPerBlock = ConstU32<2_048>;
 	type AdminOrigin = frame_system::EnsureRoot<AccountId>;
 	type MaxCheckers = MaxCheckers;
 	/// A third of the block time.
@@ -249,6 +253,8 @@ impl pallet_disputes::Config for Runtime {
 	type MaxUnreservedDisputes = ConstU32<16>;
 	type Reserved = CheckerAccounts;
 	type MaxOutputs = ConstU32<8>;
+	/// As many as a model may declare (`MaxTensors`).
+	type MaxInputs = ConstU32<8>;
 	type MaxClaimPayload = ClaimPayloadLimit;
 	type Limits = DisputeLimits;
 	type SubStepLimits = DisputeSubStepLimits;
