@@ -608,6 +608,21 @@ impl Program {
 		Ok(self.node_outputs()?.into_iter().map(|(_, _, work)| work).collect())
 	}
 
+	/// The header (dtype, shape, byte length) of every trace leaf — the graph inputs, then the
+	/// node outputs — from the shapes alone: what a leaf hash commits to besides its data.
+	pub fn leaf_headers(&self) -> Result<Vec<crate::TensorHeader>> {
+		let header = |dtype: DType, shape: Vec<u32>| -> Result<crate::TensorHeader> {
+			let bytes = numel(&shape)?.saturating_mul(dtype.size());
+			let data_len = u32::try_from(bytes).map_err(|_| CanonError::Graph {
+				detail: format!("a tensor of shape {shape:?} is over 4 GiB"),
+			})?;
+			Ok(crate::TensorHeader { dtype, shape, data_len })
+		};
+		let inputs = self.inputs.iter().map(|s| header(s.dtype, s.shape.clone()));
+		let nodes = self.node_outputs()?.into_iter().map(|(dtype, shape, _)| header(dtype, shape));
+		inputs.chain(nodes).collect()
+	}
+
 	/// Every node's output dtype and shape, inferred from the input specs and the constants,
 	/// with its work.
 	pub(crate) fn node_outputs(&self) -> Result<Vec<(DType, Vec<u32>, u64)>> {

@@ -16,7 +16,7 @@ use crate::{
 	error::{Error, Result},
 	keystore::{key_hex, DeviceKeyPair, Scheme},
 	models, serve, tensors, AttestArgs, ClaimArgs, Cli, Command, CompletionsArgs,
-	DevAttestationArgs, Global, KeygenArgs, RegisterArgs, RotateKeyArgs,
+	DevAttestationArgs, Global, KeygenArgs, RegisterArgs, RotateKeyArgs, TraceArgs,
 };
 
 /// A command's result.
@@ -115,6 +115,7 @@ pub async fn run(cli: Cli) -> Result<Output> {
 		Command::Models { command } => models::run(global, command).await,
 		Command::Attest(args) => attest_command(global, args).await,
 		Command::Claim(args) => claim(global, args).await,
+		Command::Trace(args) => trace(global, args).await,
 		Command::Serve(args) => serve::run(global, args).await,
 		Command::Completions(args) => Ok(completions(args)),
 		Command::Man => Ok(man()),
@@ -582,6 +583,45 @@ async fn rotate_key(global: &Global, args: RotateKeyArgs) -> Result<Output> {
 		format!("device {id} now signs with {key} (written to {})", global.keystore.display()),
 		json!({ "device": id, "key": key, "previousKey": key_hex(&old.public()) }),
 	))
+}
+
+async fn trace(global: &Global, args: TraceArgs) -> Result<Output> {
+	let input = tensors::read_inputs(&args.input)?;
+	let engine = engine(global)?;
+	let chain = Chain::connect(&global.url).await?;
+	let at = chain.best().await?;
+	let model = attest::model_info(&at, args.model)
+		.await?
+		.ok_or_else(|| Error::State(format!("model {:?} is not registered", args.model)))?;
+	tensors::check(&input, &model.inputs)?;
+	progress(format!("computing the canonical trace of model {:?}", args.model));
+	let (file, uri) = (model.file_hash, model.uri.clone());
+	let (root, leaves, works) =
+		tokio::task::spawn_blocking(move || engine.trace_leaves(&file, &uri, &input)).await??;
+	let m = model.inputs.len();
+	let mut text = format!("trace root {}", hex(&root));
+	let mut rows = Vec::with_capacity(leaves.len());
+	for (k, (hash, header)) in leaves.iter().enumerate() {
+		let kind = if k < m { "input" } else { "node" };
+		let work = k.checked_sub(m).and_then(|j| works.get(j));
+		text.push_str(&format!(
+			"\n{k:>5} {kind:<5} {} {:?} {:?}{}",
+			hex(hash),
+			header.dtype,
+			header.shape,
+			work.map(|w| format!(" work {w}")).unwrap_or_default()
+		));
+		rows.push(json!({
+			"leaf": k,
+			"kind": kind,
+			"hash": hex(hash),
+			"dtype": format!("{:?}", header.dtype),
+			"shape": header.shape,
+			"dataLen": header.data_len,
+			"work": work,
+		}));
+	}
+	Ok(Output::new(text, json!({ "model": args.model, "traceRoot": hex(&root), "leaves": rows })))
 }
 
 async fn attest_command(global: &Global, args: AttestArgs) -> Result<Output> {

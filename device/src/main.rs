@@ -101,6 +101,10 @@ pub enum Command {
 	Attest(AttestArgs),
 	/// Show a claim.
 	Claim(ClaimArgs),
+	/// Print the canonical trace of a registered model on an input, leaf by leaf (each leaf's
+	/// hash and header, and the trace root): what the dispute game compares, to check a trace
+	/// against another party's.
+	Trace(TraceArgs),
 	/// Keep a model warm, attest each inference request made on a local HTTP endpoint, and
 	/// defend every dispute on the operator's claims.
 	Serve(serve::ServeArgs),
@@ -208,6 +212,16 @@ pub struct AttestArgs {
 	/// Test hook: attest a perturbed output.
 	#[arg(long, hide = true)]
 	pub tamper_output: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+	/// The model id (0x…).
+	#[arg(long, value_parser = args::h256)]
+	pub model: sp_core::H256,
+	/// Input files: one `.npy` per graph input, or one `.json` or `.scale` file.
+	#[arg(long, required = true, num_args = 1..)]
+	pub input: Vec<PathBuf>,
 }
 
 fn main() {

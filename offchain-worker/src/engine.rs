@@ -12,7 +12,7 @@ use edgeproof_canon::{
 	execute_with, one_step_witness_recomputed, program_tree,
 	substep::{check_disputable, player::NodeValues},
 	trace_values, within_tolerance, CanonError, DType, Hash, LeafWitness, Limits, MerkleTree,
-	OneStepWitness, Position, Program, Ref, Tensor, Tolerance, TraceCommitment,
+	OneStepWitness, Position, Program, Ref, Tensor, TensorHeader, Tolerance, TraceCommitment,
 };
 use edgeproof_primitives::{
 	Answer, CanonicalOutput, Disputability, FileHash, ModelFacts, NotDisputable, Query,
@@ -378,6 +378,23 @@ impl Engine {
 			})
 			.collect::<Result<Vec<_>>>()?;
 		Ok(CanonicalOutput { trace_root: t.tree.root(), trace_len: t.tree.leaf_count(), outputs })
+	}
+
+	/// The canonical trace of `model` on `input` leaf by leaf: each leaf's hash with its header
+	/// (the graph inputs, then every node's output), the trace root over them, and each node's
+	/// work (`node_work`: whether its dispute is a one-step or the second level) — what an
+	/// operator compares with another party's trace (`edgeproof-device trace`).
+	pub fn trace_leaves(
+		&self,
+		model: &FileHash,
+		uri: &str,
+		input: &[Tensor],
+	) -> Result<(Hash, Vec<(Hash, TensorHeader)>, Vec<u64>)> {
+		let (canonical, t) = self.trace(model, uri, input)?;
+		let headers = canonical.program.leaf_headers().map_err(Error::Canonical)?;
+		let works = canonical.program.node_works().map_err(Error::Canonical)?;
+		let leaves = t.tree.leaves().iter().copied().zip(headers).collect();
+		Ok((t.tree.root(), leaves, works))
 	}
 
 	/// The two child hashes at `position` of the canonical trace tree.
