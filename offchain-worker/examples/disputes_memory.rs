@@ -7,14 +7,22 @@
 //! inputs (`probe_input`) of one model (default light ResNet-50 from the ONNX backend test
 //! data): the canonical output with its proofs (opening the dispute), the children of the trace
 //! root (the first bisection), then the one-step witness of the model's last node that reads
-//! the most values.
+//! the most values, then the whole second level inside the model's heaviest node (the cut, the
+//! output's data root, the descent of its chunk tree to one tile, the state root and the
+//! descent of that tile's segment states when its reduction is segmented, and the sub-step
+//! witness; each answer recomputes the program up to the node, as the worker does every move).
 //! The disputes are interleaved as they are on a chain: every dispute opened, then every
-//! bisection, then every one-step. Prints the process's peak resident memory (`VmHWM`) after
-//! each phase.
+//! bisection, then every one-step, then each move of the second level in turn for every
+//! dispute. Prints the process's peak resident memory (`VmHWM`) after each phase.
 
 use std::{path::PathBuf, time::Instant};
 
-use edgeproof_canon::{compiler::compile, Position, Tensor};
+use edgeproof_canon::{
+	compiler::compile,
+	merkle::tree_depth,
+	substep::{player::Query, SubStepLimits},
+	Position, Tensor,
+};
 use edgeproof_offchain::{compile_options, probe_input, Engine, EngineConfig};
 use edgeproof_primitives::FileHash;
 use sp_crypto_hashing::blake2_256;
@@ -51,6 +59,13 @@ fn main() {
 		.enumerate()
 		.map(|(j, n)| (j, n.inputs.iter().filter(|&&r| program.leaf_of(r).is_some()).count()))
 		.fold((0, 0), |best, (j, k)| if k >= best.1 { (j, k) } else { best });
+	// The heaviest node: the one the second level is played in (when it needs it).
+	let works = program.node_works().expect("node works");
+	let (heavy, work) =
+		works
+			.iter()
+			.enumerate()
+			.fold((0, 0), |best, (j, &w)| if w > best.1 { (j, w) } else { best });
 	// The engine's own seeded probe inputs, one per dispute.
 	let inputs: Vec<Vec<Tensor>> =
 		(0..disputes).map(|d| probe_input(&model, d as u32, &program)).collect();
@@ -84,4 +99,49 @@ fn main() {
 		engine.one_step(&model, &uri, input, m + node as u64).expect("one-step");
 	}
 	println!("after a one-step of each: peak RSS {:.0} MiB ({:.2?})", peak_rss_mib(), t.elapsed());
+
+	// The second level inside the heaviest node, every dispute one move at a time.
+	let leaf = m + heavy as u64;
+	let limits = SubStepLimits::DEFAULT;
+	let t = Instant::now();
+	let ask = |input: &Vec<Tensor>, query: &Query| {
+		engine.second_level(&model, &uri, input, leaf, query).expect("a second-level answer")
+	};
+	let geometry = match ask(&inputs[0], &Query::Cut) {
+		edgeproof_canon::substep::player::Answer::Cut(w) => w.geometry(&limits).expect("a cut"),
+		other => panic!("not a cut: {other:?}"),
+	};
+	let mut queries = vec![Query::Cut, Query::DataRoot];
+	let (tile, segment) = (geometry.tiles() - 1, geometry.segments - 1);
+	for depth in 0..tree_depth(geometry.tiles()) {
+		let index = tile >> (tree_depth(geometry.tiles()) - depth);
+		queries.push(Query::ChunkChildren(Position { depth, index }));
+	}
+	if geometry.segments > 1 {
+		queries.push(Query::StateRoot { geometry, tile });
+		let segments = u64::from(geometry.segments);
+		for depth in 0..tree_depth(segments) {
+			let index = u64::from(segment) >> (tree_depth(segments) - depth);
+			queries.push(Query::StateChildren {
+				geometry,
+				tile,
+				position: Position { depth, index },
+			});
+		}
+	}
+	queries.push(Query::SubStep { geometry, limits, tile, segment });
+	for query in &queries {
+		for input in &inputs {
+			ask(input, query);
+		}
+	}
+	println!(
+		"after the second level in node {heavy} ({work} work: {} tiles x {} segments, {} moves) \
+		 of each: peak RSS {:.0} MiB ({:.2?})",
+		geometry.tiles(),
+		geometry.segments,
+		queries.len(),
+		peak_rss_mib(),
+		t.elapsed()
+	);
 }

@@ -1,8 +1,9 @@
 // edgeproof-device against a real `edgeproof-node --dev`: a model registered and activated, a
 // device registered, an honest claim attested that finalises, a tampered claim the validator
 // catches and slashes, `serve` defending an honest claim against a lying challenger, real models
-// (from their PyPI wheels, unpacked by scripts/setup.sh) pinned and registered or refused, and
-// one clear line and a non-zero exit for each bad input.
+// (from their PyPI wheels, unpacked by scripts/setup.sh) pinned and registered or refused,
+// claims on them (a 1.2 MB camera frame that finalises, a tampered one the validator catches),
+// and one clear line and a non-zero exit for each bad input.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -12,10 +13,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { Keyring } from '@polkadot/keyring';
-import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { u8aToHex } from '@polkadot/util';
+import { blake2AsU8a, cryptoWaitReady } from '@polkadot/util-crypto';
 
 import {
-  answerBisections, madeUpTrace, mlp, modelIdOf, serveMlp, tamper, waitForEvent, UNIT,
+  answerBisections, encodeTensors, f32Tensor, madeUpTrace, mlp, modelIdOf, serveMlp, tamper,
+  waitForEvent, UNIT,
 } from './lib/claims.mjs';
 import { cli, deviceBinary, jsonTensor, npy } from './lib/device.mjs';
 import { sendAndWaitInBlock, startDevNode, waitFor } from './lib/node.mjs';
@@ -32,6 +35,7 @@ describe('edgeproof-device against edgeproof-node --dev', () => {
   let base;
   let modelId;
   let inputNpy;
+  const real = {};
   const operator = '//Dave';
 
   before(async () => {
@@ -116,6 +120,7 @@ describe('edgeproof-device against edgeproof-node --dev', () => {
     ]);
     assert.equal(regCls.code, 0, regCls.stderr);
     assert.equal(regCls.json.status, 'Active');
+    real.cls = regCls.json.model;
 
     // PP-OCRv4's detector: its largest convolutions (1.3e8 work units) are over one dispute
     // step; validators accept it because the second level cuts them into sub-steps.
@@ -131,6 +136,42 @@ describe('edgeproof-device against edgeproof-node --dev', () => {
     ]);
     assert.equal(regDet.code, 0, regDet.stderr);
     assert.equal(regDet.json.status, 'Active');
+    real.det = regDet.json.model;
+  });
+
+  it('real models: a 1.2 MB camera frame on PP-OCRv4 det is Final; a tampered PP-OCR cls claim is caught and Invalid', async () => {
+    await cli([...base('camera.json'), 'keygen']);
+    const reg = await cli([...base('camera.json'), 'register', '--hardware', 'phone', '--description', 'camera']);
+    assert.equal(reg.code, 0, reg.stderr);
+    const stake = BigInt(reg.json.stake);
+    const pattern = (i) => ((i * 7919) % 256) / 255;
+
+    // A 320x320 RGB frame in f32: 1 228 800 bytes of input, 409 600 of output.
+    const frame = f32Tensor([1, 3, 320, 320], pattern);
+    const frameNpy = join(dir, 'frame.npy');
+    writeFileSync(frameNpy, npy(frame.shape, frame.data));
+    const det = await cli([...base('camera.json'), 'attest', '--model', real.det, '--input', frameNpy, '--wait']);
+    assert.equal(det.code, 0, det.stderr);
+    assert.equal(det.json.status, 'Final');
+    const detClaim = (await api.query.attestations.claims(det.json.claim)).unwrap();
+    assert.equal(detClaim.inputHash.toHex(), u8aToHex(blake2AsU8a(encodeTensors([frame]), 256)));
+    assert.equal(detClaim.status.toString(), 'Final');
+    assert.ok((await api.query.attestations.payloads(det.json.claim)).isNone, 'the payloads left state');
+
+    // A text line for the direction classifier, its output tampered: the validator's checker
+    // disputes it and wins; the device loses a tenth of its stake.
+    const line = f32Tensor([1, 3, 48, 192], pattern);
+    const lineNpy = join(dir, 'line.npy');
+    writeFileSync(lineNpy, npy(line.shape, line.data));
+    const lie = await cli([
+      ...base('camera.json'), 'attest', '--model', real.cls, '--input', lineNpy, '--wait', '--tamper-output',
+    ]);
+    assert.equal(lie.code, 0, lie.stderr);
+    assert.equal(lie.json.status, 'Invalid');
+    const status = await cli([...base('camera.json'), 'status']);
+    assert.equal(status.json.reputation.claimsFinalized, 1);
+    assert.equal(status.json.reputation.claimsLost, 1);
+    assert.equal(BigInt(status.json.stake), stake - stake / 10n, '10 % of the stake burned');
   });
 
   it('register → attest → Final', async () => {
