@@ -58,16 +58,31 @@ export function hashPair(left, right) {
 /** Bytes per data chunk of a leaf hash (`edgeproof_canon::CHUNK_BYTES`). */
 const CHUNK_BYTES = 4096;
 
-/** The Merkle root over `leaves`, padded with zero hashes to a power of two. */
-function merkleRoot(leaves) {
-  if (leaves.length === 0) return new Uint8Array(32);
-  let level = leaves;
-  while (level.length > 1) {
-    const width = 1 << Math.ceil(Math.log2(level.length));
-    const padded = [...level, ...Array(width - level.length).fill(new Uint8Array(32))];
-    level = Array.from({ length: width / 2 }, (_, i) => hashPair(padded[2 * i], padded[2 * i + 1]));
+/**
+ * A Merkle tree over `leaves`, padded with zero hashes to a power of two (as canon's
+ * `MerkleTree`): its root, leaves, the children of any node (`depth`, `index`, hex) and the
+ * proof of any leaf.
+ */
+export function merkleTree(leaves) {
+  const ZERO = new Uint8Array(32);
+  const width = 1 << Math.ceil(Math.log2(Math.max(leaves.length, 1)));
+  const levels = [[...leaves, ...Array(width - leaves.length).fill(ZERO)]];
+  while (levels[levels.length - 1].length > 1) {
+    const below = levels[levels.length - 1];
+    const above = [];
+    for (let i = 0; i < below.length; i += 2) above.push(hashPair(below[i], below[i + 1]));
+    levels.push(above);
   }
-  return level[0];
+  const depth = levels.length - 1;
+  return {
+    root: levels[depth][0],
+    leaf: (i) => levels[0][i],
+    children: (d, i) => [u8aToHex(levels[depth - d - 1][2 * i]), u8aToHex(levels[depth - d - 1][2 * i + 1])],
+    proof: (index) => ({
+      index,
+      siblings: levels.slice(0, -1).map((level, d) => u8aToHex(level[(index >> d) ^ 1])),
+    }),
+  };
 }
 
 /**
@@ -86,7 +101,7 @@ export function leafHash({ dtype, shape, data }) {
     ...shape.map((d) => bnToU8a(d, { bitLength: 32 })),
     compactToU8a(data.length),
   );
-  return blake2AsU8a(u8aConcat(header, merkleRoot(chunks)), 256);
+  return blake2AsU8a(u8aConcat(header, merkleTree(chunks).root), 256);
 }
 
 /** The SCALE encoding of a `DeviceKey` given as `{ Ed25519: publicKey }` or `{ Sr25519: … }`. */
@@ -271,30 +286,18 @@ export async function waitForEvent(api, filter, timeoutMs, what) {
  * the game descends to the first node.
  */
 export function madeUpTrace(input, output, fill = 1, leaves = 5) {
-  const width = 1 << Math.ceil(Math.log2(leaves));
   const invented = (i) => blake2AsU8a(u8aConcat(new Uint8Array([fill]), bnToU8a(i, { bitLength: 32 })), 256);
-  const bottom = Array.from({ length: width }, (_, i) => {
+  const tree = merkleTree(Array.from({ length: leaves }, (_, i) => {
     if (i === 0) return leafHash(input);
-    if (i === leaves - 1) return leafHash(output);
-    return i < leaves ? invented(i) : new Uint8Array(32);
-  });
-  const levels = [bottom];
-  while (levels[levels.length - 1].length > 1) {
-    const below = levels[levels.length - 1];
-    const above = [];
-    for (let i = 0; i < below.length; i += 2) above.push(hashPair(below[i], below[i + 1]));
-    levels.push(above);
-  }
-  const siblings = levels.slice(0, -1).map((level, d) => u8aToHex(level[((leaves - 1) >> d) ^ 1]));
-  const depth = levels.length - 1;
-  const node = (d, i) => levels[depth - d][i];
+    return i === leaves - 1 ? leafHash(output) : invented(i);
+  }));
   return {
-    root: u8aToHex(node(0, 0)),
+    root: u8aToHex(tree.root),
     witness: {
       tensor: { dtype: output.dtype, shape: output.shape, data: u8aToHex(output.data) },
-      proof: { index: leaves - 1, siblings },
+      proof: tree.proof(leaves - 1),
     },
-    children: (d, i) => [u8aToHex(node(d + 1, 2 * i)), u8aToHex(node(d + 1, 2 * i + 1))],
+    children: tree.children,
   };
 }
 

@@ -8,36 +8,13 @@
 import { bnToU8a, compactToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
 import { blake2AsU8a } from '@polkadot/util-crypto';
 
-import { hashPair, leafHash } from './claims.mjs';
+import { leafHash, merkleTree } from './claims.mjs';
 import { sendAndWaitInBlock } from './node.mjs';
 
-const ZERO = new Uint8Array(32);
 const CHUNK_BYTES = 4096;
 const DTYPES = { F32: 0, I64: 1, I32: 2, U8: 3, I8: 4, Bool: 5 };
 
 const fromHex = (h) => Uint8Array.from(Buffer.from(h.replace(/^0x/, ''), 'hex'));
-
-/** A Merkle tree over `leaves`, padded with zero hashes to a power of two (as canon's). */
-export function merkleTree(leaves) {
-  const width = 1 << Math.ceil(Math.log2(Math.max(leaves.length, 1)));
-  const levels = [[...leaves, ...Array(width - leaves.length).fill(ZERO)]];
-  while (levels[levels.length - 1].length > 1) {
-    const below = levels[levels.length - 1];
-    const above = [];
-    for (let i = 0; i < below.length; i += 2) above.push(hashPair(below[i], below[i + 1]));
-    levels.push(above);
-  }
-  const depth = levels.length - 1;
-  return {
-    root: levels[depth][0],
-    leaf: (i) => levels[0][i],
-    children: (d, i) => [u8aToHex(levels[depth - d - 1][2 * i]), u8aToHex(levels[depth - d - 1][2 * i + 1])],
-    proof: (index) => ({
-      index,
-      siblings: levels.slice(0, -1).map((level, d) => u8aToHex(level[(index >> d) ^ 1])),
-    }),
-  };
-}
 
 /** The SCALE bytes of a tensor header `{ dtype, shape, dataLen }` (canon's `TensorHeader`). */
 function headerBytes({ dtype, shape, dataLen }) {
