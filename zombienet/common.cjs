@@ -43,16 +43,11 @@ async function activatePpocrCls(device, api, wsUri) {
 	const pinned = path.join(dir, 'ppocr-cls-48x192.onnx');
 	const base = ['--url', wsUri, '--keystore', path.join(dir, 'keys.json'), '--model-store',
 		path.join(dir, 'models'), '--seed', '//Bob', '--json'];
-	const run = async (args) => {
-		const r = await device.cli([...base, ...args], { timeoutMs: 300_000 });
-		if (r.code !== 0) throw new Error(`edgeproof-device ${args.join(' ')}: ${r.stderr}`);
-		return r.json;
-	};
-	await run(['models', 'pin', '--file', path.join(models, 'ppocr-mobile-v2-cls.onnx'), '--out', pinned,
-		'--input', 'x=1,3,48,192']);
 	// Every validator runs on this machine, and they allow local model sources.
-	const { model, status } = await run(['models', 'register', '--file', pinned, '--name', 'ppocr-cls',
-		'--uri', `file://${pinned}`, '--wait']);
+	const { model, status } = await device.pinAndRegister(base, {
+		file: path.join(models, 'ppocr-mobile-v2-cls.onnx'), out: pinned, inputs: ['x=1,3,48,192'],
+		name: 'ppocr-cls',
+	});
 	if (status !== 'Active') throw new Error(`the model was ${status}, not activated`);
 	console.log(`\t model ${model} (PP-OCR cls at 48x192) activated by the validators' vote`);
 	const params = (await api.query.models.models(model)).unwrap().params;

@@ -7,10 +7,11 @@
 //! inputs (`probe_input`) of one model (default light ResNet-50 from the ONNX backend test
 //! data): the canonical output with its proofs (opening the dispute), the children of the trace
 //! root (the first bisection), then the one-step witness of the model's last node that reads
-//! the most values, then the whole second level inside the model's heaviest node (the cut, the
-//! output's data root, the descent of its chunk tree to one tile, the state root and the
-//! descent of that tile's segment states when its reduction is segmented, and the sub-step
-//! witness; each answer recomputes the program up to the node, as the worker does every move).
+//! the most values, then the whole second level inside the model's last node over the one-step
+//! work limit (the cut, the output's data root, the descent of its chunk tree to one tile, the
+//! state root and the descent of that tile's segment states when its reduction is segmented,
+//! and the sub-step witness; each answer recomputes the program up to the node, as the worker
+//! does every move).
 //! The disputes are interleaved as they are on a chain: every dispute opened, then every
 //! bisection, then every one-step, then each move of the second level in turn for every
 //! dispute. Prints the process's peak resident memory (`VmHWM`) after each phase.
@@ -59,13 +60,16 @@ fn main() {
 		.enumerate()
 		.map(|(j, n)| (j, n.inputs.iter().filter(|&&r| program.leaf_of(r).is_some()).count()))
 		.fold((0, 0), |best, (j, k)| if k >= best.1 { (j, k) } else { best });
-	// The heaviest node: the one the second level is played in (when it needs it).
+	// The last node over the runtime's one-step work limit (`DisputeLimits.max_node_work`,
+	// 2^24): the second level is played in it, each move recomputing the program up to it (the
+	// longest such prefix).
 	let works = program.node_works().expect("node works");
-	let (heavy, work) =
-		works
-			.iter()
-			.enumerate()
-			.fold((0, 0), |best, (j, &w)| if w > best.1 { (j, w) } else { best });
+	let (heavy, work) = works
+		.iter()
+		.copied()
+		.enumerate()
+		.rfind(|&(_, w)| w > 1 << 24)
+		.expect("a node the second level settles");
 	// The engine's own seeded probe inputs, one per dispute.
 	let inputs: Vec<Vec<Tensor>> =
 		(0..disputes).map(|d| probe_input(&model, d as u32, &program)).collect();

@@ -20,7 +20,7 @@ import {
   answerBisections, encodeTensors, f32Tensor, madeUpTrace, mlp, modelIdOf, serveMlp, tamper,
   waitForEvent, UNIT,
 } from './lib/claims.mjs';
-import { cli, deviceBinary, jsonTensor, npy } from './lib/device.mjs';
+import { cli, deviceBinary, jsonTensor, npy, pinAndRegister } from './lib/device.mjs';
 import { sendAndWaitInBlock, startDevNode, waitFor } from './lib/node.mjs';
 
 const MLP_ONNX = new URL('../../canon/tests/data/mlp.onnx', import.meta.url).pathname;
@@ -108,35 +108,21 @@ describe('edgeproof-device against edgeproof-node --dev', () => {
     ]);
 
     // PP-OCR's text-direction classifier: its heaviest node (a Conv) is 1.2e6 work units.
-    const cls = join(dir, 'ppocr-cls-48x192.onnx');
-    const pinCls = await cli([
-      ...base('owner.json'), 'models', 'pin', '--file', join(REAL_MODELS, 'ppocr-mobile-v2-cls.onnx'),
-      '--out', cls, '--input', 'x=1,3,48,192',
-    ]);
-    assert.equal(pinCls.code, 0, pinCls.stderr);
-    const regCls = await cli([
-      ...base('owner.json'), 'models', 'register', '--file', cls, '--name', 'ppocr-cls',
-      '--uri', `file://${cls}`, '--wait',
-    ]);
-    assert.equal(regCls.code, 0, regCls.stderr);
-    assert.equal(regCls.json.status, 'Active');
-    real.cls = regCls.json.model;
+    const cls = await pinAndRegister(base('owner.json'), {
+      file: join(REAL_MODELS, 'ppocr-mobile-v2-cls.onnx'), out: join(dir, 'ppocr-cls-48x192.onnx'),
+      inputs: ['x=1,3,48,192'], name: 'ppocr-cls',
+    });
+    assert.equal(cls.status, 'Active');
+    real.cls = cls.model;
 
     // PP-OCRv4's detector: its largest convolutions (1.3e8 work units) are over one dispute
     // step; validators accept it because the second level cuts them into sub-steps.
-    const det = join(dir, 'ppocr-det-320.onnx');
-    const pinDet = await cli([
-      ...base('owner.json'), 'models', 'pin', '--file', join(REAL_MODELS, 'ppocr-v4-det.onnx'),
-      '--out', det, '--input', 'x=1,3,320,320',
-    ]);
-    assert.equal(pinDet.code, 0, pinDet.stderr);
-    const regDet = await cli([
-      ...base('owner.json'), 'models', 'register', '--file', det, '--name', 'ppocr-det',
-      '--uri', `file://${det}`, '--wait',
-    ]);
-    assert.equal(regDet.code, 0, regDet.stderr);
-    assert.equal(regDet.json.status, 'Active');
-    real.det = regDet.json.model;
+    const det = await pinAndRegister(base('owner.json'), {
+      file: join(REAL_MODELS, 'ppocr-v4-det.onnx'), out: join(dir, 'ppocr-det-320.onnx'),
+      inputs: ['x=1,3,320,320'], name: 'ppocr-det',
+    });
+    assert.equal(det.status, 'Active');
+    real.det = det.model;
   });
 
   it('real models: a 1.2 MB camera frame on PP-OCRv4 det is Final; a tampered PP-OCR cls claim is caught and Invalid', async () => {

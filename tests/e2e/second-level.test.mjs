@@ -20,7 +20,7 @@ import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 
 import { f32Tensor, registerDevice, submitClaim, waitForEvent, UNIT } from './lib/claims.mjs';
-import { cli, npy } from './lib/device.mjs';
+import { cli, npy, pinAndRegister } from './lib/device.mjs';
 import { heavyLeaf, liarTrace, playLiar } from './lib/liar.mjs';
 import { sendAndWaitInBlock, startDevNode, waitFor } from './lib/node.mjs';
 
@@ -49,31 +49,34 @@ describe('the second level on PP-OCRv4 det (320x320) on edgeproof-node --dev', (
       '--url', node.endpoint, '--keystore', join(dir, keystore), '--model-store', join(dir, 'models'),
       '--seed', seed, '--json',
     ];
-    const det = join(dir, 'ppocr-det-320.onnx');
-    const pin = await cli([
-      ...base('owner.json'), 'models', 'pin', '--file', join(REAL_MODELS, 'ppocr-v4-det.onnx'),
-      '--out', det, '--input', 'x=1,3,320,320',
-    ]);
-    assert.equal(pin.code, 0, pin.stderr);
-    const reg = await cli([
-      ...base('owner.json'), 'models', 'register', '--file', det, '--name', 'ppocr-det',
-      '--uri', `file://${det}`, '--wait',
-    ]);
-    assert.equal(reg.code, 0, reg.stderr);
-    assert.equal(reg.json.status, 'Active');
-    model = reg.json.model;
+    const reg = await pinAndRegister(base('owner.json'), {
+      file: join(REAL_MODELS, 'ppocr-v4-det.onnx'), out: join(dir, 'ppocr-det-320.onnx'),
+      inputs: ['x=1,3,320,320'], name: 'ppocr-det',
+    });
+    assert.equal(reg.status, 'Active');
+    model = reg.model;
     frameNpy = join(dir, 'frame.npy');
     writeFileSync(frameNpy, npy(frame.shape, frame.data));
     const trace = await cli([...base('owner.json'), 'trace', '--model', model, '--input', frameNpy]);
     assert.equal(trace.code, 0, trace.stderr);
     leaves = trace.json.leaves;
     heavy = heavyLeaf(leaves, api.consts.models.disputeLimits.maxNodeWork.toNumber());
+    // These games are long (some 20 moves a party) and the honest side recomputes a 1.2 MB
+    // frame's trace for each second-level move: the chain's admin gives new games a longer
+    // clock than the dev chain's 10 blocks, so a slow CI machine is not what decides them.
+    const alice = new Keyring({ type: 'sr25519' }).addFromUri('//Alice');
+    await sendAndWaitInBlock(api.tx.sudo.sudo(api.tx.disputes.setClock({ budget: 60, minExtension: 15 })), alice);
   });
 
   after(async () => {
     if (node) await node.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
+
+  const log = (dispute) => async (move) => {
+    const at = (await api.rpc.chain.getHeader()).number.toNumber();
+    console.log(`# #${at} dispute ${dispute}: the liar's ${move}`);
+  };
 
   /** Resolves to the resolution of `dispute` and the second level's cut, once it is over. */
   const settled = (dispute) => {
@@ -105,6 +108,7 @@ describe('the second level on PP-OCRv4 det (320x320) on edgeproof-node --dev', (
     );
     const attest = cli([...base('honest.json'), 'attest', '--model', model, '--input', frameNpy, '--wait'], {
       timeoutMs: GAME_MS + 120_000,
+      onProgress: (line) => process.stdout.write(line.replace(/^/gm, '# device: ')),
     });
     const claim = (await submitted).data.claim.toNumber();
 
@@ -115,7 +119,7 @@ describe('the second level on PP-OCRv4 det (320x320) on edgeproof-node --dev', (
       .find(({ event }) => api.events.disputes.DisputeOpened.is(event))
       .event.data.dispute.toNumber();
     const outcome = settled(dispute);
-    await playLiar(api, bob, dispute, liar, 'challenger');
+    await playLiar(api, bob, dispute, liar, 'challenger', log(dispute));
     const { ending, cut } = await outcome;
     assert.equal(ending.winner.toString(), 'Claimant');
     assert.ok(ending.reason.isSubStep, `won by the sub-step, not ${ending.reason}`);
@@ -143,7 +147,7 @@ describe('the second level on PP-OCRv4 det (320x320) on edgeproof-node --dev', (
     }, 120_000, "the validator's dispute");
     const outcome = settled(dispute);
     await sendAndWaitInBlock(api.tx.disputes.respond(dispute, liar.root, [liar.witness]), eve);
-    await playLiar(api, eve, dispute, liar, 'claimant');
+    await playLiar(api, eve, dispute, liar, 'claimant', log(dispute));
     const { ending, cut } = await outcome;
     assert.equal(ending.winner.toString(), 'Challenger');
     assert.ok(ending.reason.isSubStep, `won by the sub-step, not ${ending.reason}`);

@@ -207,8 +207,9 @@ impl pallet_attestations::Config for Runtime {
 	type StakeSlash = ClaimStakeSlash;
 	type MaxPayloadLen = ClaimPayloadLimit;
 	type MaxPendingPerDevice = ConstU32<1_024>;
-	/// More than a block of `submit`s holds (about 1540 at their lightest), so the expiry and
-	/// prune queues keep up with full blocks of claims (`tests/throughput.rs`).
+	/// At least the claims blocks can take in a flood (about 2000 a block by the benchmarked
+	/// weights, each claim's expiry and prune sharing later blocks), so the expiry and prune
+	/// queues keep up with full blocks of claims (`tests/throughput.rs`).
 	type MaxExpiriesPerBlock = ConstU32<2_048>;
 	type MaxPrunesPerBlock = ConstU32<2_048>;
 	type AdminOrigin = frame_system::EnsureRoot<AccountId>;

@@ -48,6 +48,20 @@ export function cli(args, { env = {}, timeoutMs = 240_000, onProgress } = {}) {
   });
 }
 
+/**
+ * Pins the real model `file` to `inputs` (`NAME=D0,D1,...` each) into `out` with `models pin`,
+ * then registers the pinned file as `name` (at its file:// URI) with `models register --wait`,
+ * with the common arguments `base` (its --seed the owner). Fails unless both succeed; resolves
+ * to the registration's JSON (`model`, `status`, ...).
+ */
+export async function pinAndRegister(base, { file, out, inputs, name }) {
+  const pin = await cli([...base, 'models', 'pin', '--file', file, '--out', out, '--input', ...inputs]);
+  if (pin.code !== 0) throw new Error(`models pin ${file}: ${pin.stderr}`);
+  const reg = await cli([...base, 'models', 'register', '--file', out, '--name', name, '--uri', `file://${out}`, '--wait']);
+  if (reg.code !== 0) throw new Error(`models register ${out}: ${reg.stderr}`);
+  return reg.json;
+}
+
 /** A NumPy v1 `.npy` file of a little-endian f32 tensor of `shape` with raw `data`. */
 export function npy(shape, data) {
   let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')},), }`;
