@@ -609,7 +609,7 @@ pub mod pallet {
 		/// Errors: `UnknownClaim`, `ClaimDecided`, `OwnClaim`, `AlreadyDisputing`,
 		/// `TooManyDisputes`, `UnknownModel`, `WrongOutputCount`, `WrongOutputLeaf`,
 		/// `BadOutputProof`, `ChallengerOutputWithinTolerance`, `InvalidContext`,
-		/// `ChallengePeriodOver` (pallet-attestations), `InsufficientBond`. Emits
+		/// `TooManyInputs`, `ChallengePeriodOver` (pallet-attestations), `InsufficientBond`. Emits
 		/// `DisputeOpened` (and pallet-attestations' `ClaimDisputed`).
 		#[pallet::call_index(0)]
 		#[pallet::weight(Pallet::<T>::witness_weight(T::WeightInfo::open, &outputs, None)
