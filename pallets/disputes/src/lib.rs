@@ -641,11 +641,12 @@ pub mod pallet {
 				Error::<T>::TooManyDisputes
 			);
 			let now = Self::now();
-			let input_leaves = Self::input_leaves(&info)?;
-			let game = Self::with_context(&info, &input_leaves, |ctx| {
+			// `open` reads the outputs, not the input leaves (kept with the dispute for later).
+			let game = Self::with_context(&info, &[], |ctx| {
 				Game::open(ctx, now, trace_root, &outputs, Self::clock_params())
 					.map_err(|e| Error::<T>::from(e).into())
 			})?;
+			let input_leaves = Self::input_leaves(&info)?;
 			let dispute = NextDisputeId::<T>::get();
 			let next = dispute.checked_add(1).ok_or(ArithmeticError::Overflow)?;
 			let mut ids = ClaimDisputes::<T>::get(claim);
