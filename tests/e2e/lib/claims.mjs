@@ -34,15 +34,22 @@ export function modelIdOf(api, owner, params) {
   ), 256));
 }
 
-/** The SCALE encoding of one `Tensor` (docs/claim-format.md). */
-export function encodeTensor({ dtype, shape, data }) {
+/**
+ * The SCALE encoding of a tensor header (canon's `TensorHeader`: dtype index, shape, byte
+ * length): what a `Tensor`'s encoding starts with and what a leaf hash commits to.
+ */
+export function encodeHeader({ dtype, shape, dataLen }) {
   return u8aConcat(
     new Uint8Array([dtype]),
     compactToU8a(shape.length),
     ...shape.map((d) => bnToU8a(d, { bitLength: 32 })),
-    compactToU8a(data.length),
-    data,
+    compactToU8a(dataLen),
   );
+}
+
+/** The SCALE encoding of one `Tensor` (docs/claim-format.md). */
+export function encodeTensor({ dtype, shape, data }) {
+  return u8aConcat(encodeHeader({ dtype, shape, dataLen: data.length }), data);
 }
 
 /** The SCALE encoding of a `Vec<Tensor>`: a claim payload. */
@@ -56,7 +63,7 @@ export function hashPair(left, right) {
 }
 
 /** Bytes per data chunk of a leaf hash (`edgeproof_canon::CHUNK_BYTES`). */
-const CHUNK_BYTES = 4096;
+export const CHUNK_BYTES = 4096;
 
 /**
  * A Merkle tree over `leaves`, padded with zero hashes to a power of two (as canon's
@@ -85,6 +92,11 @@ export function merkleTree(leaves) {
   };
 }
 
+/** The leaf hash of a tensor of `header` whose data has the Merkle root `dataRoot`. */
+export function headerLeaf(header, dataRoot) {
+  return blake2AsU8a(u8aConcat(encodeHeader(header), dataRoot), 256);
+}
+
 /**
  * A trace leaf hash (docs/canonical-executor.md, "Chunked commitments"): blake2-256 of the
  * tensor's SCALE header (dtype, shape, byte length) and the Merkle root of its data in 4 KiB
@@ -95,13 +107,7 @@ export function leafHash({ dtype, shape, data }) {
   for (let at = 0; at < data.length; at += CHUNK_BYTES) {
     chunks.push(blake2AsU8a(data.subarray(at, at + CHUNK_BYTES), 256));
   }
-  const header = u8aConcat(
-    new Uint8Array([dtype]),
-    compactToU8a(shape.length),
-    ...shape.map((d) => bnToU8a(d, { bitLength: 32 })),
-    compactToU8a(data.length),
-  );
-  return blake2AsU8a(u8aConcat(header, merkleTree(chunks).root), 256);
+  return headerLeaf({ dtype, shape, dataLen: data.length }, merkleTree(chunks).root);
 }
 
 /** The SCALE encoding of a `DeviceKey` given as `{ Ed25519: publicKey }` or `{ Sr25519: … }`. */

@@ -5,26 +5,14 @@
 // node, inside it to one sub-step, which the honest party's engine runs (docs/protocol.md,
 // "The second level").
 
-import { bnToU8a, compactToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
+import { bnToU8a, hexToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
 import { blake2AsU8a } from '@polkadot/util-crypto';
 
-import { leafHash, merkleTree } from './claims.mjs';
+import { CHUNK_BYTES, headerLeaf, leafHash, merkleTree } from './claims.mjs';
 import { sendAndWaitInBlock } from './node.mjs';
 
-const CHUNK_BYTES = 4096;
+/** The `DType` indices (docs/claim-format.md) of the dtype names `edgeproof-device trace` prints. */
 const DTYPES = { F32: 0, I64: 1, I32: 2, U8: 3, I8: 4, Bool: 5 };
-
-const fromHex = (h) => Uint8Array.from(Buffer.from(h.replace(/^0x/, ''), 'hex'));
-
-/** The SCALE bytes of a tensor header `{ dtype, shape, dataLen }` (canon's `TensorHeader`). */
-function headerBytes({ dtype, shape, dataLen }) {
-  return u8aConcat(
-    new Uint8Array([DTYPES[dtype]]),
-    compactToU8a(shape.length),
-    ...shape.map((d) => bnToU8a(d, { bitLength: 32 })),
-    compactToU8a(dataLen),
-  );
-}
 
 /**
  * The liar's trace: the canonical `leaves` (of `edgeproof-device trace --json`) before node leaf
@@ -42,8 +30,8 @@ export function liarTrace(leaves, from, output, fill = 1) {
   );
   const last = leaves.length - 1;
   const hashes = leaves.map((l, k) => {
-    if (k < from) return fromHex(l.hash);
-    if (k === from) return blake2AsU8a(u8aConcat(headerBytes(header), chunks.root), 256);
+    if (k < from) return hexToU8a(l.hash);
+    if (k === from) return headerLeaf({ ...header, dtype: DTYPES[header.dtype] }, chunks.root);
     if (k === last) return leafHash(output);
     return invented(0, k);
   });
